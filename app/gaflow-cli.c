@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-cli"
+#include "config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "gaf-engine.h"
+
+/* One clear line on stderr and a non-zero exit for anything a user can get wrong. */
+static int
+fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+fail (const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "gaflow-cli: error: %s\n", msg);
+  return 2;
+}
+
+/* ---- strict option values --------------------------------------------------------------------- */
+
+static gboolean
+parse_u64 (const char *opt, const char *s, guint64 min, guint64 max, guint64 *out, GError **error)
+{
+  guint64 v;
+  g_autoptr(GError) local = NULL;
+
+  if (s == NULL || *s == '-' || !g_ascii_string_to_unsigned (s, 10, min, max, &v, &local))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "%s: expected an integer from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", got '%s'",
+                   opt, min, max, s ? s : "");
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+static gboolean
+parse_int (const char *opt, const char *s, int min, int max, int *out, GError **error)
+{
+  guint64 v;
+
+  if (!parse_u64 (opt, s, (guint64) MAX (min, 0), (guint64) max, &v, error))
+    return FALSE;
+  *out = (int) v;
+  return TRUE;
+}
+
+static gboolean
+parse_double (const char *opt, const char *s, double min, double max, double *out, GError **error)
+{
+  char *end = NULL;
+  double v;
+
+  if (s == NULL || *s == '\0')
+    goto bad;
+  errno = 0;
+  v = g_ascii_strtod (s, &end);
+  if (errno != 0 || end == s || *end != '\0' || !isfinite (v) || v < min || v > max)
+    goto bad;
+  *out = v;
+  return TRUE;
+bad:
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "%s: expected a number from %g to %g, got '%s'",
+               opt, min, max, s ? s : "");
+  return FALSE;
+}
+
+static gboolean
+parse_classes (const char *s, GArray *out, GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit (s, ",", -1);
+
+  g_array_set_size (out, 0);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      int c;
+      g_autoptr(GError) local = NULL;
+      if (!parse_int ("--classes", g_strstrip (parts[i]), 2, 4096, &c, &local))
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       "--classes: each class count must be an integer from 2 to 4096, got '%s'", parts[i]);
+          return FALSE;
+        }
+      g_array_append_val (out, c);
+    }
+  if (out->len == 0)
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--classes: no class counts given");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An output path must be writable before hours of work go into it. */
+static gboolean
+check_output_path (const char *opt, const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: '%s' is a directory", opt, path);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': folder '%s' does not exist",
+                   opt, path, dir);
+      return FALSE;
+    }
+  if (g_access (dir, W_OK) != 0 || (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': %s", opt, path, g_strerror (EACCES));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- progress --------------------------------------------------------------------------------- */
+
+typedef struct {
+  gboolean tty;
+  gint64   last_us;
+  GString *csv;
+  GArray  *rows;
+} SweepState;
+
+static void
+sweep_progress (const GafProgress *p, gpointer user_data)
+{
+  SweepState *st = user_data;
+  gint64 now = g_get_monotonic_time ();
+  double frac, overall;
+  char bar[31];
+  int filled;
+
+  if (!st->tty)
+    return;
+  if (now - st->last_us < 100000 && p->done != p->total)
+    return;
+  st->last_us = now;
+  frac = p->total ? (double) p->done / p->total : 0.0;
+  /* training and sampling each take half of an item's share of the bar */
+  overall = (p->item + (g_str_equal (p->stage, "train") ? 0.5 * frac : 0.5 + 0.5 * frac)) / MAX (p->n_items, 1);
+  filled = (int) (overall * 30.0 + 0.5);
+  for (int i = 0; i < 30; i++)
+    bar[i] = i < filled ? '#' : '.';
+  bar[30] = '\0';
+  if (g_str_equal (p->stage, "train"))
+    fprintf (stderr, "\r[%s] c=%-4d (%u/%u) train %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " loss %.4f   ",
+             bar, p->classes, p->item + 1, p->n_items, p->done, p->total, p->loss);
+  else
+    fprintf (stderr, "\r[%s] c=%-4d (%u/%u) sample %3.0f%%                       ",
+             bar, p->classes, p->item + 1, p->n_items, 100.0 * frac);
+  fflush (stderr);
+}
+
+static void
+sweep_row (const GafSweepRow *row, gpointer user_data)
+{
+  SweepState *st = user_data;
+
+  g_array_append_val (st->rows, *row);
+  if (st->tty)
+    fprintf (stderr, "\r%-100s\r", "");
+  fprintf (stderr, "c=%d: KL %.5f (uniform %.5f, floor %.5f), train %.1f s, sample %.1f s\n", row->classes,
+           row->kl, row->kl_uniform, row->kl_floor, row->train_seconds, row->sample_seconds);
+}
+
+static void
+format_csv (GString *out, GArray *rows)
+{
+  g_string_append (out, "method,classes,steps,samples,kl,kl_uniform,kl_floor,train_seconds,sample_seconds\n");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const GafSweepRow *r = &g_array_index (rows, GafSweepRow, i);
+      char kl[G_ASCII_DTOSTR_BUF_SIZE], ku[G_ASCII_DTOSTR_BUF_SIZE], kf[G_ASCII_DTOSTR_BUF_SIZE];
+      g_ascii_formatd (kl, sizeof kl, "%.6g", r->kl);
+      g_ascii_formatd (ku, sizeof ku, "%.6g", r->kl_uniform);
+      g_ascii_formatd (kf, sizeof kf, "%.6g", r->kl_floor);
+      g_string_append_printf (out, "%s,%d,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%s,%s,%s,%.2f,%.2f\n",
+                              r->method, r->classes, r->steps, r->samples, kl, ku, kf,
+                              r->train_seconds, r->sample_seconds);
+    }
+}
+
+static void
+print_table (GArray *rows)
+{
+  printf ("%-7s %7s %8s %9s %10s %10s %10s %8s %9s %8s %8s\n", "method", "classes", "steps", "samples", "kl",
+          "kl_unif", "kl_floor", "kl/unif", "loss", "train_s", "sample_s");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const GafSweepRow *r = &g_array_index (rows, GafSweepRow, i);
+      printf ("%-7s %7d %8" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT " %10.6f %10.6f %10.6f %8.3f %9.5f %8.1f %8.1f\n",
+              r->method, r->classes, r->steps, r->samples, r->kl, r->kl_uniform, r->kl_floor,
+              r->kl / r->kl_uniform, r->final_loss, r->train_seconds, r->sample_seconds);
+    }
+}
+
+/* ---- sweep ------------------------------------------------------------------------------------ */
+
+static int
+cmd_sweep (int argc, char **argv)
+{
+  g_autofree char *method = NULL, *classes = NULL, *steps = NULL, *batch = NULL, *lr = NULL;
+  g_autofree char *samples = NULL, *integrator = NULL, *step_size = NULL, *t_end = NULL;
+  g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
+  g_autofree char *time_scale = NULL, *chunk = NULL;
+  GOptionEntry entries[] = {
+    { "method", 0, 0, G_OPTION_ARG_STRING, &method, "Methods, comma separated (gaf)", "LIST" },
+    { "classes", 0, 0, G_OPTION_ARG_STRING, &classes, "Class counts (default 5,10,20,40,60,80,100,120,140,160)", "LIST" },
+    { "steps", 0, 0, G_OPTION_ARG_STRING, &steps, "Training steps per class count (default 4000)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_STRING, &batch, "Mini-batch size (default 128)", "B" },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr, "Adam learning rate (default 3e-4)", "LR" },
+    { "samples", 0, 0, G_OPTION_ARG_STRING, &samples, "Samples drawn for the KL (default 50000)", "N" },
+    { "integrator", 0, 0, G_OPTION_ARG_STRING, &integrator, "euler or rk4 (default euler)", "NAME" },
+    { "step-size", 0, 0, G_OPTION_ARG_STRING, &step_size, "Sampler step h (default 0.5)", "H" },
+    { "t-end", 0, 0, G_OPTION_ARG_STRING, &t_end, "Sampler end time T (default 15)", "T" },
+    { "lambda", 0, 0, G_OPTION_ARG_STRING, &lambda, "Field magnitude lambda (default 0.5)", "L" },
+    { "time-rate", 0, 0, G_OPTION_ARG_STRING, &time_rate, "Rate of the Gamma(1, rate) training times (default 0.25)", "R" },
+    { "time-scale", 0, 0, G_OPTION_ARG_STRING, &time_scale, "Scale of the network's time input (default 1, the reference)", "S" },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Random seed (default 1)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "BLAS threads (default 2)", "N" },
+    { "chunk", 0, 0, G_OPTION_ARG_STRING, &chunk, "Sequences integrated at once when sampling (default 1024)", "N" },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the results as CSV", "FILE" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- KL against the number of classes");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (GafSweepRow));
+  GafSweepConfig cfg;
+  SweepState st = { 0 };
+  int n_threads = 2;
+  int rc = 0;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return fail ("%s", error->message);
+  if (argc > 1)
+    return fail ("sweep: unexpected argument '%s'", argv[1]);
+
+  gaf_sweep_config_init (&cfg);
+  if ((method && !g_str_equal (g_strstrip (method), "gaf")))
+    {
+      gaf_sweep_config_clear (&cfg);
+      return fail ("--method: unknown or unavailable method '%s' (available: gaf)", method);
+    }
+  if ((classes && !parse_classes (classes, cfg.classes, &error)) ||
+      (steps && !parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &cfg.steps, &error)) ||
+      (batch && !parse_int ("--batch", batch, 1, 65536, &cfg.train.batch, &error)) ||
+      (lr && !parse_double ("--lr", lr, 1e-12, 10.0, &cfg.train.adam.lr, &error)) ||
+      (samples && !parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &cfg.samples, &error)) ||
+      (step_size && !parse_double ("--step-size", step_size, 1e-6, 1e6, &cfg.sampler.step_size, &error)) ||
+      (t_end && !parse_double ("--t-end", t_end, 1e-6, 1e6, &cfg.sampler.t_end, &error)) ||
+      (lambda && !parse_double ("--lambda", lambda, 1e-6, 1e3, &cfg.train.path.lambda, &error)) ||
+      (time_rate && !parse_double ("--time-rate", time_rate, 1e-6, 1e6, &cfg.train.path.time_rate, &error)) ||
+      (time_scale && !parse_double ("--time-scale", time_scale, 1e-6, 1e6, &cfg.time_scale, &error)) ||
+      (seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &cfg.seed, &error)) ||
+      (threads && !parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
+      (chunk && !parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)))
+    goto out_fail;
+  if (integrator && !gaf_integrator_from_string (integrator, &cfg.sampler.integrator))
+    {
+      g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "--integrator: unknown integrator '%s' (expected euler or rk4)", integrator);
+      goto out_fail;
+    }
+  if (!gaf_sweep_config_check (&cfg, &error))
+    goto out_fail;
+  if (csv && !check_output_path ("--csv", csv, &error))
+    goto out_fail;
+
+  gaf_blas_set_threads (n_threads);
+  st.tty = isatty (fileno (stderr));
+  st.rows = rows;
+  fprintf (stderr, "sweep: %u class counts, %" G_GUINT64_FORMAT " steps, batch %d, %" G_GUINT64_FORMAT
+           " samples, %s h=%g T=%g, %d threads\n", cfg.classes->len, cfg.steps, cfg.train.batch, cfg.samples,
+           gaf_integrator_to_string (cfg.sampler.integrator), cfg.sampler.step_size, cfg.sampler.t_end, n_threads);
+  if (!gaf_sweep_run (&cfg, sweep_row, sweep_progress, &st, NULL, &error))
+    goto out_fail;
+
+  print_table (rows);
+  if (csv)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+      format_csv (s, rows);
+      if (!g_file_set_contents (csv, s->str, s->len, &error))   /* atomic: temp file + rename */
+        goto out_fail;
+    }
+  gaf_sweep_config_clear (&cfg);
+  return rc;
+
+out_fail:
+  gaf_sweep_config_clear (&cfg);
+  if (st.tty)
+    fprintf (stderr, "\n");
+  return fail ("%s", error->message);
+}
+
+/* ---- bench ------------------------------------------------------------------------------------ */
+
+static void
+bench_labels (gpointer user_data, GafRng *rng, guint16 *labels, int batch)
+{
+  gaf_class_target_sample (user_data, rng, labels, batch);
+}
+
+static int
+cmd_bench (int argc, char **argv)
+{
+  g_autofree char *model = NULL, *classes = NULL, *batch = NULL, *threads = NULL, *sample_batch = NULL;
+  g_autofree char *seconds = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_STRING, &model, "Network (toy-cnn)", "NAME" },
+    { "classes", 0, 0, G_OPTION_ARG_STRING, &classes, "Classes c (default 160)", "C" },
+    { "batch", 0, 0, G_OPTION_ARG_STRING, &batch, "Training batch (default 128)", "B" },
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "BLAS threads (default 2)", "T" },
+    { "sample-batch", 0, 0, G_OPTION_ARG_STRING, &sample_batch, "Sequences per sampling batch (default 4096)", "S" },
+    { "seconds", 0, 0, G_OPTION_ARG_STRING, &seconds, "Seconds per measurement (default 10)", "X" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- engine throughput");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafClassTarget) target = NULL;
+  g_autoptr(GafToyCnn) net = NULL;
+  g_autoptr(GafTrainer) trainer = NULL;
+  GafToyCnnConfig ncfg;
+  GafTrainerConfig tcfg;
+  GafSamplerConfig scfg;
+  int c = 160, B = 128, T = 2, S = 4096;
+  double secs = 10.0, loss_first = NAN, loss = NAN, sgemm, train_s, sample_s;
+  guint64 train_steps = 0, evals = 0, train_flops, sample_flops;
+  gint64 start;
+  g_autofree float *v = NULL, *w = NULL, *t = NULL, *k = NULL;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return fail ("%s", error->message);
+  if (model && !g_str_equal (model, "toy-cnn"))
+    return fail ("--model: unknown model '%s' (available: toy-cnn)", model);
+  if ((classes && !parse_int ("--classes", classes, 2, 4096, &c, &error)) ||
+      (batch && !parse_int ("--batch", batch, 1, 65536, &B, &error)) ||
+      (threads && !parse_int ("--threads", threads, 1, 256, &T, &error)) ||
+      (sample_batch && !parse_int ("--sample-batch", sample_batch, 1, 1 << 20, &S, &error)) ||
+      (seconds && !parse_double ("--seconds", seconds, 0.01, 3600, &secs, &error)))
+    return fail ("%s", error->message);
+
+  gaf_blas_set_threads (T);
+  sgemm = gaf_blas_measure_gflops (1024, MIN (2.0, secs / 3));
+
+  gaf_toy_cnn_config_init (&ncfg, 4, c);
+  net = gaf_toy_cnn_new (&ncfg, 1);
+  target = gaf_class_target_new (4, c, 1);
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = B;
+  trainer = gaf_trainer_new (net, bench_labels, target, &tcfg);
+
+  /* Training throughput: warm-up, then as many steps as fit. */
+  for (int i = 0; i < 3; i++)
+    if (!gaf_trainer_step (trainer, i == 0 ? &loss_first : &loss, &error))
+      return fail ("%s", error->message);
+  gaf_blas_flops_reset ();
+  start = g_get_monotonic_time ();
+  do
+    {
+      if (!gaf_trainer_step (trainer, &loss, &error))
+        return fail ("%s", error->message);
+      train_steps++;
+    }
+  while ((g_get_monotonic_time () - start) < secs * 1e6);
+  train_s = (g_get_monotonic_time () - start) * 1e-6;
+  train_flops = gaf_blas_flops ();
+
+  /* Sampling throughput: RK4 steps on S sequences, time shared across the batch. */
+  gaf_sampler_config_init (&scfg);
+  {
+    GafRng rng;
+    gsize count = (gsize) S * 4 * c;
+    v = g_new (float, count);
+    w = g_new (float, count);
+    k = g_new (float, count);
+    t = g_new (float, S);
+    gaf_rng_init (&rng, 2);
+    for (gsize i = 0; i < count; i++)
+      v[i] = (float) gaf_rng_normal (&rng);
+    gaf_project_tangent_rows (v, (gsize) S * 4, c);
+    gaf_softmax_rows (v, w, (gsize) S * 4, c);
+    for (int b = 0; b < S; b++)
+      t[b] = 1.0f;
+    gaf_toy_cnn_forward (net, w, t, S, k);   /* warm-up */
+    gaf_blas_flops_reset ();
+    start = g_get_monotonic_time ();
+    do
+      {
+        /* one field evaluation, as the sampler runs it: softmax, network, tangent projection */
+        gaf_softmax_rows (v, w, (gsize) S * 4, c);
+        gaf_toy_cnn_forward (net, w, t, S, k);
+        gaf_project_tangent_rows (k, (gsize) S * 4, c);
+        for (gsize i = 0; i < count; i++)
+          v[i] += 0.05f * k[i];
+        evals++;
+      }
+    while ((g_get_monotonic_time () - start) < secs * 1e6);
+    sample_s = (g_get_monotonic_time () - start) * 1e-6;
+    sample_flops = gaf_blas_flops ();
+  }
+
+  if (json)
+    {
+      printf ("{\"impl\": \"gaflow\", \"model\": \"toy-cnn\", \"classes\": %d, \"batch\": %d, \"sample_batch\": %d, "
+              "\"threads\": %d, \"params\": %" G_GSIZE_FORMAT ", \"train_steps_per_s\": %.4f, "
+              "\"train_samples_per_s\": %.2f, \"evals_per_s\": %.2f, \"gflops\": %.3f, \"sample_gflops\": %.3f, "
+              "\"sgemm_gflops\": %.3f, \"blas_core\": \"%s\", \"loss_first\": %.6f, \"loss_last\": %.6f}\n",
+              c, B, S, T, gaf_toy_cnn_get_params (net)->size, train_steps / train_s, train_steps * B / train_s,
+              evals * S / sample_s, train_flops / train_s * 1e-9, sample_flops / sample_s * 1e-9, sgemm,
+              gaf_blas_core_name (), loss_first, loss);
+    }
+  else
+    {
+      printf ("toy CNN, c = %d, %" G_GSIZE_FORMAT " parameters, %d threads (%s)\n", c,
+              gaf_toy_cnn_get_params (net)->size, T, gaf_blas_core_name ());
+      printf ("  training (batch %d): %.2f steps/s, %.1f GFLOP/s\n", B, train_steps / train_s,
+              train_flops / train_s * 1e-9);
+      printf ("  sampling (batch %d): %.0f sequence-evaluations/s, %.1f GFLOP/s\n", S, evals * S / sample_s,
+              sample_flops / sample_s * 1e-9);
+      printf ("  sgemm 1024^3: %.1f GFLOP/s\n", sgemm);
+    }
+  return 0;
+}
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+           "Usage: gaflow-cli COMMAND [OPTIONS]\n\n"
+           "Commands:\n"
+           "  sweep   KL against the number of classes (class-scaling benchmark)\n"
+           "  bench   engine throughput (training steps/s, sampling evaluations/s)\n\n"
+           "Run 'gaflow-cli COMMAND --help' for the options of a command.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  if (argc < 2)
+    {
+      usage (stderr);
+      return 2;
+    }
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") || g_str_equal (argv[1], "help"))
+    {
+      usage (stdout);
+      return 0;
+    }
+  if (g_str_equal (argv[1], "--version"))
+    {
+      printf ("gaflow-cli %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (g_str_equal (argv[1], "sweep"))
+    return cmd_sweep (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "bench"))
+    return cmd_bench (argc - 1, argv + 1);
+  return fail ("unknown command '%s' (try 'gaflow-cli --help')", argv[1]);
+}

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-blas.h"
+#include "gaf-layers.h"
+
+static void
+add_bias (float *out, const float *b, int m, int n)
+{
+  if (b == NULL)
+    return;
+  for (int i = 0; i < m; i++)
+    {
+      float *restrict row = out + (gsize) i * n;
+      for (int j = 0; j < n; j++)
+        row[j] += b[j];
+    }
+}
+
+void
+gaf_bias_backward (float *db, const float *dout, int m, int n)
+{
+  if (db == NULL)
+    return;
+  for (int i = 0; i < m; i++)
+    {
+      const float *restrict row = dout + (gsize) i * n;
+      for (int j = 0; j < n; j++)
+        db[j] += row[j];
+    }
+}
+
+/* ---- linear ---------------------------------------------------------------------------------- */
+
+void
+gaf_linear_forward (float *out, const float *in, const float *w, const float *b, int m, int k, int n)
+{
+  gaf_sgemm (FALSE, FALSE, m, n, k, 1.0f, in, k, w, n, 0.0f, out, n);
+  add_bias (out, b, m, n);
+}
+
+void
+gaf_linear_backward (float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, int m, int k, int n)
+{
+  if (dw != NULL)   /* dw (K, N) += in^T (K, M) dout (M, N) */
+    gaf_sgemm (TRUE, FALSE, k, n, m, 1.0f, in, k, dout, n, 1.0f, dw, n);
+  gaf_bias_backward (db, dout, m, n);
+  if (din != NULL)  /* din (M, K) += dout (M, N) w^T (N, K) */
+    gaf_sgemm (FALSE, TRUE, m, k, n, 1.0f, dout, n, w, n, 1.0f, din, k);
+}
+
+/* ---- relu ------------------------------------------------------------------------------------ */
+
+void
+gaf_relu_forward (float *out, const float *in, gsize count)
+{
+  for (gsize i = 0; i < count; i++)
+    out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void
+gaf_relu_backward (float *din, const float *dout, const float *out, gsize count)
+{
+  for (gsize i = 0; i < count; i++)
+    din[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+/* ---- layernorm ------------------------------------------------------------------------------- */
+
+void
+gaf_layernorm_forward (float *out, float *mean, float *rstd, const float *in,
+                       const float *g, const float *b, int m, int c)
+{
+  for (int r = 0; r < m; r++)
+    {
+      const float *restrict x = in + (gsize) r * c;
+      float *restrict y = out + (gsize) r * c;
+      float mu = 0.0f, var = 0.0f;
+
+      for (int j = 0; j < c; j++)
+        mu += x[j];
+      mu /= (float) c;
+      for (int j = 0; j < c; j++)
+        {
+          float d = x[j] - mu;
+          var += d * d;
+        }
+      var /= (float) c;
+      float rs = 1.0f / sqrtf (var + GAF_LAYERNORM_EPS);
+      for (int j = 0; j < c; j++)
+        y[j] = (x[j] - mu) * rs * g[j] + b[j];
+      mean[r] = mu;
+      rstd[r] = rs;
+    }
+}
+
+void
+gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, const float *in,
+                        const float *mean, const float *rstd, const float *g, int m, int c)
+{
+  for (int r = 0; r < m; r++)
+    {
+      const float *restrict x = in + (gsize) r * c;
+      const float *restrict dy = dout + (gsize) r * c;
+      float mu = mean[r], rs = rstd[r];
+      float sum_dxhat = 0.0f, sum_dxhat_xhat = 0.0f;
+
+      for (int j = 0; j < c; j++)
+        {
+          float xhat = (x[j] - mu) * rs;
+          float dxhat = dy[j] * g[j];
+          sum_dxhat += dxhat;
+          sum_dxhat_xhat += dxhat * xhat;
+          if (dg != NULL)
+            dg[j] += dy[j] * xhat;
+          if (db != NULL)
+            db[j] += dy[j];
+        }
+      if (din == NULL)
+        continue;
+      sum_dxhat /= (float) c;
+      sum_dxhat_xhat /= (float) c;
+      float *restrict dx = din + (gsize) r * c;
+      for (int j = 0; j < c; j++)
+        {
+          float xhat = (x[j] - mu) * rs;
+          dx[j] += rs * (dy[j] * g[j] - sum_dxhat - xhat * sum_dxhat_xhat);
+        }
+    }
+}
+
+/* ---- Gaussian Fourier features --------------------------------------------------------------- */
+
+void
+gaf_fourier_forward (float *out, const float *t, const float *w, int b, int h)
+{
+  for (int i = 0; i < b; i++)
+    for (int j = 0; j < h; j++)
+      {
+        /* The argument is formed in double: 2 pi 30 w t reaches thousands of radians. */
+        double a = 2.0 * G_PI * (double) t[i] * (double) w[j];
+        out[(gsize) i * 2 * h + j] = (float) sin (a);
+        out[(gsize) i * 2 * h + h + j] = (float) cos (a);
+      }
+}
+
+void
+gaf_fourier_backward (float *dt, const float *dout, const float *t, const float *w, int b, int h)
+{
+  for (int i = 0; i < b; i++)
+    {
+      double s = 0.0;
+      for (int j = 0; j < h; j++)
+        {
+          double f = 2.0 * G_PI * (double) w[j];
+          double a = f * (double) t[i];
+          s += dout[(gsize) i * 2 * h + j] * f * cos (a) - dout[(gsize) i * 2 * h + h + j] * f * sin (a);
+        }
+      dt[i] += (float) s;
+    }
+}
+
+/* ---- conv1d ---------------------------------------------------------------------------------- */
+
+int
+gaf_conv1d_out_len (const GafConv1dShape *s, int len)
+{
+  return len + 2 * s->padding - s->dilation * (s->kernel - 1);
+}
+
+void
+gaf_conv1d_work_clear (GafConv1dWork *work)
+{
+  g_clear_pointer (&work->block, g_free);
+  g_clear_pointer (&work->dblock, g_free);
+  work->block_len = 0;
+}
+
+/* The tap k0 when the layer is pointwise (exactly one tap sees data, at the output's own position), else -1. */
+static int
+pointwise_tap (const GafConv1dShape *s, int len)
+{
+  int k0 = -1;
+
+  if (gaf_conv1d_out_len (s, len) != len)
+    return -1;
+  for (int p = 0; p < len; p++)
+    for (int k = 0; k < s->kernel; k++)
+      {
+        int q = p - s->padding + k * s->dilation;
+        if (q < 0 || q >= len)
+          continue;
+        if (q != p || (k0 >= 0 && k0 != k))
+          return -1;
+        k0 = k;
+      }
+  return k0;
+}
+
+static void
+ensure_blocks (GafConv1dWork *work, gsize len)
+{
+  if (work->block_len >= len)
+    return;
+  g_free (work->block);
+  g_free (work->dblock);
+  work->block = g_new (float, len);
+  work->dblock = g_new (float, len);
+  work->block_len = len;
+}
+
+/* block (L Cin, Lout Cout): block[q Cin + i, p Cout + o] = w[k, i, o] for q = p - pad + k dil. */
+static void
+build_block (float *block, const float *w, int len, int lout, const GafConv1dShape *s)
+{
+  gsize ld = (gsize) lout * s->cout;
+
+  memset (block, 0, (gsize) len * s->cin * ld * sizeof (float));
+  for (int p = 0; p < lout; p++)
+    for (int k = 0; k < s->kernel; k++)
+      {
+        int q = p - s->padding + k * s->dilation;
+        if (q < 0 || q >= len)
+          continue;
+        for (int i = 0; i < s->cin; i++)
+          memcpy (block + ((gsize) q * s->cin + i) * ld + (gsize) p * s->cout,
+                  w + ((gsize) k * s->cin + i) * s->cout, s->cout * sizeof (float));
+      }
+}
+
+void
+gaf_conv1d_forward (float *out, const float *in, const float *w, const float *bias,
+                    int batch, int len, const GafConv1dShape *s, GafConv1dWork *work)
+{
+  int lout = gaf_conv1d_out_len (s, len);
+  int k0 = pointwise_tap (s, len);
+
+  g_assert (lout > 0);
+  if (k0 >= 0)
+    {
+      gaf_sgemm (FALSE, FALSE, batch * len, s->cout, s->cin, 1.0f, in, s->cin,
+                 w + (gsize) k0 * s->cin * s->cout, s->cout, 0.0f, out, s->cout);
+    }
+  else
+    {
+      gsize rows = (gsize) len * s->cin, cols = (gsize) lout * s->cout;
+      ensure_blocks (work, rows * cols);
+      build_block (work->block, w, len, lout, s);
+      gaf_sgemm (FALSE, FALSE, batch, cols, rows, 1.0f, in, rows, work->block, cols, 0.0f, out, cols);
+    }
+  add_bias (out, bias, batch * lout, s->cout);
+}
+
+void
+gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                     const float *w, int batch, int len, const GafConv1dShape *s, GafConv1dWork *work)
+{
+  int lout = gaf_conv1d_out_len (s, len);
+  int k0 = pointwise_tap (s, len);
+
+  gaf_bias_backward (dbias, dout, batch * lout, s->cout);
+  if (k0 >= 0)
+    {
+      const float *wk = w + (gsize) k0 * s->cin * s->cout;
+      if (dw != NULL)
+        gaf_sgemm (TRUE, FALSE, s->cin, s->cout, batch * len, 1.0f, in, s->cin, dout, s->cout,
+                   1.0f, dw + (gsize) k0 * s->cin * s->cout, s->cout);
+      if (din != NULL)
+        gaf_sgemm (FALSE, TRUE, batch * len, s->cin, s->cout, 1.0f, dout, s->cout, wk, s->cout,
+                   1.0f, din, s->cin);
+      return;
+    }
+
+  gsize rows = (gsize) len * s->cin, cols = (gsize) lout * s->cout;
+  g_assert (work->block != NULL && work->block_len >= rows * cols);
+  if (dw != NULL)
+    {
+      /* dblock = in^T dout, then gather each tap's blocks back into dw[k]. */
+      gaf_sgemm (TRUE, FALSE, rows, cols, batch, 1.0f, in, rows, dout, cols, 0.0f, work->dblock, cols);
+      for (int p = 0; p < lout; p++)
+        for (int k = 0; k < s->kernel; k++)
+          {
+            int q = p - s->padding + k * s->dilation;
+            if (q < 0 || q >= len)
+              continue;
+            for (int i = 0; i < s->cin; i++)
+              {
+                const float *src = work->dblock + ((gsize) q * s->cin + i) * cols + (gsize) p * s->cout;
+                float *dst = dw + ((gsize) k * s->cin + i) * s->cout;
+                for (int o = 0; o < s->cout; o++)
+                  dst[o] += src[o];
+              }
+          }
+    }
+  if (din != NULL)
+    gaf_sgemm (FALSE, TRUE, batch, rows, cols, 1.0f, dout, cols, work->block, cols, 1.0f, din, rows);
+}
+
+void
+gaf_conv1d_forward_naive (float *out, const float *in, const float *w, const float *bias,
+                          int batch, int len, const GafConv1dShape *s)
+{
+  int lout = gaf_conv1d_out_len (s, len);
+
+  for (int b = 0; b < batch; b++)
+    for (int p = 0; p < lout; p++)
+      for (int o = 0; o < s->cout; o++)
+        {
+          double acc = bias ? bias[o] : 0.0;
+          for (int k = 0; k < s->kernel; k++)
+            {
+              int q = p - s->padding + k * s->dilation;
+              if (q < 0 || q >= len)
+                continue;
+              for (int i = 0; i < s->cin; i++)
+                acc += (double) w[((gsize) k * s->cin + i) * s->cout + o] * in[((gsize) b * len + q) * s->cin + i];
+            }
+          out[((gsize) b * lout + p) * s->cout + o] = (float) acc;
+        }
+}
+
+void
+gaf_conv1d_backward_naive (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                           const float *w, int batch, int len, const GafConv1dShape *s)
+{
+  int lout = gaf_conv1d_out_len (s, len);
+
+  for (int b = 0; b < batch; b++)
+    for (int p = 0; p < lout; p++)
+      for (int o = 0; o < s->cout; o++)
+        {
+          float g = dout[((gsize) b * lout + p) * s->cout + o];
+          if (dbias != NULL)
+            dbias[o] += g;
+          for (int k = 0; k < s->kernel; k++)
+            {
+              int q = p - s->padding + k * s->dilation;
+              if (q < 0 || q >= len)
+                continue;
+              for (int i = 0; i < s->cin; i++)
+                {
+                  gsize wi = ((gsize) k * s->cin + i) * s->cout + o;
+                  gsize xi = ((gsize) b * len + q) * s->cin + i;
+                  if (dw != NULL)
+                    dw[wi] += g * in[xi];
+                  if (din != NULL)
+                    din[xi] += g * w[wi];
+                }
+            }
+        }
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-params.h"
+
+static void
+clear_view (gpointer data)
+{
+  GafParamView *v = data;
+  g_free (v->name);
+}
+
+GafParams *
+gaf_params_new (void)
+{
+  GafParams *p = g_new0 (GafParams, 1);
+
+  p->views = g_array_new (FALSE, TRUE, sizeof (GafParamView));
+  g_array_set_clear_func (p->views, clear_view);
+  return p;
+}
+
+void
+gaf_params_free (GafParams *params)
+{
+  if (params == NULL)
+    return;
+  g_free (params->data);
+  g_free (params->grad);
+  g_free (params->m);
+  g_free (params->v);
+  g_array_unref (params->views);
+  g_free (params);
+}
+
+gsize
+gaf_params_add (GafParams *params, const char *name, gsize size)
+{
+  GafParamView v = { g_strdup (name), params->size, size };
+
+  g_return_val_if_fail (params->data == NULL, 0);
+  g_array_append_val (params->views, v);
+  params->size += size;
+  return v.offset;
+}
+
+void
+gaf_params_alloc (GafParams *params)
+{
+  g_return_if_fail (params->data == NULL);
+  params->data = g_new0 (float, MAX (params->size, 1));
+  params->grad = g_new0 (float, MAX (params->size, 1));
+  params->m = g_new0 (float, MAX (params->size, 1));
+  params->v = g_new0 (float, MAX (params->size, 1));
+  params->step = 0;
+}
+
+const GafParamView *
+gaf_params_find (GafParams *params, const char *name)
+{
+  for (guint i = 0; i < params->views->len; i++)
+    {
+      const GafParamView *v = &g_array_index (params->views, GafParamView, i);
+      if (g_strcmp0 (v->name, name) == 0)
+        return v;
+    }
+  return NULL;
+}
+
+void
+gaf_params_zero_grad (GafParams *params)
+{
+  memset (params->grad, 0, params->size * sizeof (float));
+}
+
+void
+gaf_adam_step (GafParams *params, const GafAdamConfig *cfg)
+{
+  const float b1 = (float) cfg->beta1, b2 = (float) cfg->beta2;
+  double bc1, bc2;
+  float step_size, eps_hat;
+  float *restrict w = params->data, *restrict g = params->grad;
+  float *restrict m = params->m, *restrict v = params->v;
+
+  params->step++;
+  bc1 = 1.0 - pow (cfg->beta1, (double) params->step);
+  bc2 = 1.0 - pow (cfg->beta2, (double) params->step);
+  /* w -= lr * (m / bc1) / (sqrt(v / bc2) + eps), rearranged as in PyTorch's Adam:
+   * w -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps). */
+  step_size = (float) (cfg->lr / bc1);
+  eps_hat = (float) cfg->eps;
+  const float inv_sqrt_bc2 = (float) (1.0 / sqrt (bc2));
+  for (gsize i = 0; i < params->size; i++)
+    {
+      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+      w[i] -= step_size * m[i] / (sqrtf (v[i]) * inv_sqrt_bc2 + eps_hat);
+    }
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* One arena for all trainable parameters of a model, their gradients and Adam moments, with
+ * named views. Layout first (gaf_params_add), then gaf_params_alloc; offsets stay valid. */
+typedef struct {
+  char  *name;
+  gsize  offset;
+  gsize  size;
+} GafParamView;
+
+typedef struct {
+  float   *data;
+  float   *grad;
+  float   *m;       /* Adam first moment */
+  float   *v;       /* Adam second moment */
+  gsize    size;
+  guint64  step;    /* Adam steps taken */
+  GArray  *views;   /* of GafParamView */
+} GafParams;
+
+typedef struct {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+} GafAdamConfig;
+
+#define GAF_ADAM_DEFAULTS ((GafAdamConfig) { 3e-4, 0.9, 0.999, 1e-8 })
+
+GafParams *gaf_params_new       (void);
+void       gaf_params_free      (GafParams *params);
+gsize      gaf_params_add       (GafParams *params, const char *name, gsize size);
+void       gaf_params_alloc     (GafParams *params);
+const GafParamView *gaf_params_find (GafParams *params, const char *name);
+void       gaf_params_zero_grad (GafParams *params);
+/* One Adam step with bias correction over the whole arena. */
+void       gaf_adam_step        (GafParams *params, const GafAdamConfig *cfg);
+/* Fill a view with U(-bound, bound). */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafParams, gaf_params_free)
+
+G_END_DECLS

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* xoshiro256** seeded through splitmix64. Always passed explicitly: no global state,
+ * so the same seed gives the same run bit for bit on one machine. */
+typedef struct {
+  guint64  s[4];
+  gboolean has_spare;
+  double   spare;
+} GafRng;
+
+void     gaf_rng_init        (GafRng *rng, guint64 seed);
+/* An independent stream derived from (seed, stream), e.g. one per worker or per class count. */
+void     gaf_rng_init_stream (GafRng *rng, guint64 seed, guint64 stream);
+guint64  gaf_rng_next        (GafRng *rng);
+double   gaf_rng_uniform     (GafRng *rng);            /* [0, 1) with 53 random bits */
+guint32  gaf_rng_below       (GafRng *rng, guint32 n); /* uniform integer in [0, n) */
+double   gaf_rng_normal      (GafRng *rng);            /* standard normal (polar method) */
+double   gaf_rng_gamma       (GafRng *rng, double shape, double rate);
+void     gaf_rng_dirichlet   (GafRng *rng, const double *alpha, double *out, gsize k);
+
+G_END_DECLS

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <math.h>
+
+#include "gaf-simplex.h"
+
+void
+gaf_softmax_rows (const float *v, float *w, gsize rows, gsize c)
+{
+  for (gsize r = 0; r < rows; r++)
+    {
+      const float *vr = v + r * c;
+      float *wr = w + r * c;
+      float mx = vr[0];
+      float sum = 0.0f;
+
+      for (gsize j = 1; j < c; j++)
+        mx = vr[j] > mx ? vr[j] : mx;
+      for (gsize j = 0; j < c; j++)
+        {
+          wr[j] = expf (vr[j] - mx);
+          sum += wr[j];
+        }
+      /* sum >= 1 because the maximum contributes exp(0). */
+      float inv = 1.0f / sum;
+      for (gsize j = 0; j < c; j++)
+        wr[j] *= inv;
+    }
+}
+
+void
+gaf_project_tangent_rows (float *v, gsize rows, gsize c)
+{
+  for (gsize r = 0; r < rows; r++)
+    {
+      float *vr = v + r * c;
+      double mean = 0.0;
+
+      for (gsize j = 0; j < c; j++)
+        mean += vr[j];
+      mean /= (double) c;
+      for (gsize j = 0; j < c; j++)
+        vr[j] = (float) (vr[j] - mean);
+    }
+}
+
+void
+gaf_replicator (const float *p, const float *x, float *out, gsize c)
+{
+  double px = 0.0;
+
+  for (gsize j = 0; j < c; j++)
+    px += (double) p[j] * x[j];
+  for (gsize j = 0; j < c; j++)
+    out[j] = (float) (p[j] * (x[j] - px));
+}
+
+double
+gaf_fisher_rao_sq (const float *p, const float *v, gsize c)
+{
+  double s = 0.0;
+
+  for (gsize j = 0; j < c; j++)
+    s += (double) v[j] * v[j] / p[j];
+  return s;
+}
+
+double
+gaf_variance_form (const float *p, const float *x, gsize c)
+{
+  double m1 = 0.0, m2 = 0.0;
+
+  for (gsize j = 0; j < c; j++)
+    {
+      m1 += (double) p[j] * x[j];
+      m2 += (double) p[j] * x[j] * x[j];
+    }
+  return m2 - m1 * m1;
+}
+
+void
+gaf_lift (const float *p, const float *v, float *out, gsize c)
+{
+  /* softmax(log p + v), computed with the max subtracted in log space. */
+  double mx = -INFINITY, sum = 0.0;
+
+  for (gsize j = 0; j < c; j++)
+    {
+      double a = log (p[j]) + v[j];
+      mx = a > mx ? a : mx;
+    }
+  for (gsize j = 0; j < c; j++)
+    {
+      double e = exp (log (p[j]) + v[j] - mx);
+      out[j] = (float) e;
+      sum += e;
+    }
+  for (gsize j = 0; j < c; j++)
+    out[j] = (float) (out[j] / sum);
+}
+
+void
+gaf_e_geodesic_point (const float *v0, const float *u, double t, float *out, gsize c)
+{
+  for (gsize j = 0; j < c; j++)
+    out[j] = (float) (v0[j] + t * u[j]);
+  gaf_softmax_rows (out, out, 1, c);
+}
+
+void
+gaf_target_direction (guint label, float *u, gsize c)
+{
+  double s = sqrt ((double) c / (double) (c - 1));
+
+  g_return_if_fail (c >= 2 && label < c);
+  for (gsize j = 0; j < c; j++)
+    u[j] = (float) (s * ((j == label ? 1.0 : 0.0) - 1.0 / (double) c));
+}
+
+void
+gaf_tangent_basis (gsize c, double *q)
+{
+  /* Modified Gram-Schmidt on the columns a_k = e_k - e_{c-1} (k < c-1) of [I_{c-1}; -1^T];
+   * they span T_0, so the orthonormalised columns are a basis of T_0. */
+  gsize m = c - 1;
+
+  g_return_if_fail (c >= 2);
+  for (gsize k = 0; k < m; k++)
+    {
+      for (gsize i = 0; i < c; i++)
+        q[i * m + k] = (i == k) ? 1.0 : (i == c - 1 ? -1.0 : 0.0);
+      for (gsize l = 0; l < k; l++)
+        {
+          double dot = 0.0;
+          for (gsize i = 0; i < c; i++)
+            dot += q[i * m + l] * q[i * m + k];
+          for (gsize i = 0; i < c; i++)
+            q[i * m + k] -= dot * q[i * m + l];
+        }
+      double nrm = 0.0;
+      for (gsize i = 0; i < c; i++)
+        nrm += q[i * m + k] * q[i * m + k];
+      nrm = sqrt (nrm);
+      for (gsize i = 0; i < c; i++)
+        q[i * m + k] /= nrm;
+    }
+}
+
+double
+gaf_mean_normalized_entropy (const float *w, gsize rows, gsize c)
+{
+  double total = 0.0;
+
+  if (rows == 0 || c < 2)
+    return 0.0;
+  for (gsize r = 0; r < rows; r++)
+    {
+      double h = 0.0;
+      for (gsize j = 0; j < c; j++)
+        {
+          double p = w[r * c + j];
+          if (p > 0.0)
+            h -= p * log (p);
+        }
+      total += h;
+    }
+  return total / ((double) rows * log ((double) c));
+}
+
+guint
+gaf_argmax (const float *v, gsize c)
+{
+  guint best = 0;
+
+  for (gsize j = 1; j < c; j++)
+    if (v[j] > v[best])
+      best = (guint) j;
+  return best;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-error.h"
+#include "gaf-sweep.h"
+#include "gaf-target.h"
+
+void
+gaf_sweep_config_init (GafSweepConfig *cfg)
+{
+  static const int default_classes[] = { 5, 10, 20, 40, 60, 80, 100, 120, 140, 160 };
+
+  cfg->classes = g_array_new (FALSE, FALSE, sizeof (int));
+  g_array_append_vals (cfg->classes, default_classes, G_N_ELEMENTS (default_classes));
+  cfg->n = 4;
+  cfg->steps = 4000;
+  gaf_trainer_config_init (&cfg->train);
+  gaf_sampler_config_init (&cfg->sampler);
+  cfg->sampler.integrator = GAF_INTEGRATOR_EULER;
+  cfg->sampler.step_size = 0.5;
+  cfg->samples = 50000;
+  cfg->sample_chunk = 1024;
+  cfg->time_scale = 1.0;
+  cfg->seed = 1;
+}
+
+void
+gaf_sweep_config_clear (GafSweepConfig *cfg)
+{
+  g_clear_pointer (&cfg->classes, g_array_unref);
+}
+
+gboolean
+gaf_sweep_config_check (const GafSweepConfig *cfg, GError **error)
+{
+  if (cfg->classes == NULL || cfg->classes->len == 0)
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "no class counts given");
+      return FALSE;
+    }
+  for (guint i = 0; i < cfg->classes->len; i++)
+    {
+      int c = g_array_index (cfg->classes, int, i);
+      if (c < 2 || c > 4096)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       "class count must be between 2 and 4096, got %d", c);
+          return FALSE;
+        }
+    }
+  if (cfg->n < 1 || cfg->n > 64)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "positions must be between 1 and 64, got %d",
+                   cfg->n);
+      return FALSE;
+    }
+  if (cfg->samples < 1 || cfg->samples > G_GUINT64_CONSTANT (100000000))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "sample count must be between 1 and 10^8, got %" G_GUINT64_FORMAT, cfg->samples);
+      return FALSE;
+    }
+  if (!(cfg->time_scale > 0.0) || !isfinite (cfg->time_scale))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "time scale must be a positive number");
+      return FALSE;
+    }
+  return gaf_trainer_config_check (&cfg->train, error) && gaf_sampler_config_check (&cfg->sampler, error);
+}
+
+static void
+target_labels (gpointer user_data, GafRng *rng, guint16 *labels, int batch)
+{
+  gaf_class_target_sample (user_data, rng, labels, batch);
+}
+
+typedef struct {
+  GafProgressFunc func;
+  gpointer        data;
+  guint           item, n_items;
+} ProgressRelay;
+
+static void
+relay (const GafProgress *p, gpointer user_data)
+{
+  ProgressRelay *r = user_data;
+  GafProgress q = *p;
+
+  q.item = r->item;
+  q.n_items = r->n_items;
+  r->func (&q, r->data);
+}
+
+gboolean
+gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_items,
+                   GafSweepRow *row, GafProgressFunc progress, gpointer progress_data,
+                   GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GafClassTarget) target = NULL;
+  g_autoptr(GafToyCnn) net = NULL;
+  g_autoptr(GafTrainer) trainer = NULL;
+  g_autoptr(GArray) losses = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree guint16 *labels = NULL;
+  g_autofree guint64 *counts = NULL;
+  GafToyCnnConfig ncfg;
+  GafTrainerConfig tcfg = cfg->train;
+  ProgressRelay r = { progress, progress_data, item, n_items };
+  GafRng rng;
+  gint64 t0, t1, t2;
+  double tail = 0.0;
+  guint tail_n;
+
+  /* Every c has its own target, network and streams, all derived from the one seed. */
+  target = gaf_class_target_new (cfg->n, classes, cfg->seed + 1000003ull * classes);
+  gaf_toy_cnn_config_init (&ncfg, cfg->n, classes);
+  ncfg.time_scale = cfg->time_scale;
+  net = gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes));
+  tcfg.seed = cfg->seed * 7919ull + classes;
+  trainer = gaf_trainer_new (net, target_labels, target, &tcfg);
+
+  t0 = g_get_monotonic_time ();
+  if (!gaf_trainer_run (trainer, cfg->steps, losses, progress ? relay : NULL, &r, cancellable, error))
+    return FALSE;
+  t1 = g_get_monotonic_time ();
+
+  labels = g_new (guint16, cfg->samples * cfg->n);
+  gaf_rng_init_stream (&rng, cfg->seed, 0x5a3e + classes);
+  if (!gaf_sample_toy_cnn (net, &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL, NULL,
+                           progress ? relay : NULL, &r, cancellable, error))
+    return FALSE;
+  t2 = g_get_monotonic_time ();
+
+  counts = g_new (guint64, (gsize) cfg->n * classes);
+  gaf_histogram (labels, cfg->samples, cfg->n, classes, counts);
+
+  memset (row, 0, sizeof *row);
+  g_strlcpy (row->method, "gaf", sizeof row->method);
+  row->classes = classes;
+  row->steps = cfg->steps;
+  row->samples = cfg->samples;
+  row->kl = gaf_kl_from_counts (counts, cfg->samples, target->q, cfg->n, classes);
+  row->kl_uniform = gaf_class_target_kl_uniform (target);
+  row->kl_floor = gaf_kl_floor (classes, cfg->samples);
+  row->train_seconds = (t1 - t0) * 1e-6;
+  row->sample_seconds = (t2 - t1) * 1e-6;
+  tail_n = MIN (losses->len, 100);
+  for (guint i = losses->len - tail_n; i < losses->len; i++)
+    tail += g_array_index (losses, double, i);
+  row->final_loss = tail_n ? tail / tail_n : NAN;
+  return TRUE;
+}
+
+gboolean
+gaf_sweep_run (const GafSweepConfig *cfg, GafSweepRowFunc on_row, GafProgressFunc progress,
+               gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  if (!gaf_sweep_config_check (cfg, error))
+    return FALSE;
+  for (guint i = 0; i < cfg->classes->len; i++)
+    {
+      GafSweepRow row;
+      if (!gaf_sweep_run_one (cfg, g_array_index (cfg->classes, int, i), i, cfg->classes->len, &row,
+                              progress, user_data, cancellable, error))
+        return FALSE;
+      if (on_row != NULL)
+        on_row (&row, user_data);
+    }
+  return TRUE;
+}

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-error.h"
+#include "gaf-layers.h"
+#include "gaf-rng.h"
+#include "gaf-toy-cnn.h"
+
+#define KERNEL 9
+static const int dilations[GAF_TOY_CNN_LAYERS] = { 1, 1, 4, 16, 64 };
+
+/* Offsets of the named views in the arena. */
+typedef struct {
+  gsize in_w, in_b;
+  gsize temb_w, temb_b;
+  gsize tl_w, tl_b;         /* the five time Linear layers side by side: (H, 5H), (5H) */
+  gsize ln_g[GAF_TOY_CNN_LAYERS], ln_b[GAF_TOY_CNN_LAYERS];
+  gsize conv_w[GAF_TOY_CNN_LAYERS], conv_b[GAF_TOY_CNN_LAYERS];
+  gsize head1_w, head1_b, head2_w, head2_b;
+} Layout;
+
+/* Activations of the last forward, each (B, n, H) unless noted. */
+typedef struct {
+  int    capacity;
+  float *x;                 /* (B, n, in_ch) copy of the input */
+  float *t;                 /* (B) scaled time */
+  float *four;              /* (B, 2 half) */
+  float *temb;              /* (B, H) after ReLU */
+  float *tl;                /* (B, 5H) */
+  float *feat[GAF_TOY_CNN_LAYERS + 1];
+  float *hin[GAF_TOY_CNN_LAYERS];
+  float *lnout[GAF_TOY_CNN_LAYERS];
+  float *mean[GAF_TOY_CNN_LAYERS], *rstd[GAF_TOY_CNN_LAYERS];  /* (B n) */
+  float *h[GAF_TOY_CNN_LAYERS];
+  float *z1;
+  /* backward scratch */
+  float *dfeat, *dh, *dln, *dtl, *dtemb, *dfour;
+} Cache;
+
+struct _GafToyCnn {
+  GafToyCnnConfig cfg;
+  GafParams      *params;
+  Layout          lay;
+  float          *freq;     /* (half) fixed Fourier frequencies, not trained */
+  GafConv1dShape  in_shape;
+  GafConv1dShape  conv_shape[GAF_TOY_CNN_LAYERS];
+  GafConv1dWork   in_work;
+  GafConv1dWork   conv_work[GAF_TOY_CNN_LAYERS];
+  Cache           cache;
+  int             batch;    /* batch of the last forward */
+};
+
+void
+gaf_toy_cnn_config_init (GafToyCnnConfig *cfg, int n, int c)
+{
+  cfg->n = n;
+  cfg->in_channels = c;
+  cfg->out_channels = c;
+  cfg->hidden = 128;
+  cfg->fourier_half = 64;
+  cfg->fourier_scale = 30.0;
+  cfg->time_scale = 1.0;
+}
+
+gboolean
+gaf_toy_cnn_config_check (const GafToyCnnConfig *cfg, GError **error)
+{
+  if (cfg->n < 1 || cfg->in_channels < 1 || cfg->out_channels < 1 || cfg->hidden < 2 ||
+      cfg->fourier_half * 2 != cfg->hidden || !(cfg->fourier_scale > 0) || !(cfg->time_scale > 0) ||
+      !isfinite (cfg->fourier_scale) || !isfinite (cfg->time_scale))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "invalid toy CNN configuration (n %d, channels %d -> %d, hidden %d, %d frequencies)",
+                   cfg->n, cfg->in_channels, cfg->out_channels, cfg->hidden, cfg->fourier_half);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+layout (GafParams *p, const GafToyCnnConfig *cfg, Layout *lay)
+{
+  int H = cfg->hidden;
+
+  lay->in_w = gaf_params_add (p, "in.w", (gsize) KERNEL * cfg->in_channels * H);
+  lay->in_b = gaf_params_add (p, "in.b", H);
+  lay->temb_w = gaf_params_add (p, "temb.w", (gsize) 2 * cfg->fourier_half * H);
+  lay->temb_b = gaf_params_add (p, "temb.b", H);
+  lay->tl_w = gaf_params_add (p, "time_layers.w", (gsize) H * GAF_TOY_CNN_LAYERS * H);
+  lay->tl_b = gaf_params_add (p, "time_layers.b", (gsize) GAF_TOY_CNN_LAYERS * H);
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      g_autofree char *g = g_strdup_printf ("norm%d.g", i), *b = g_strdup_printf ("norm%d.b", i);
+      g_autofree char *w = g_strdup_printf ("conv%d.w", i), *cb = g_strdup_printf ("conv%d.b", i);
+      lay->ln_g[i] = gaf_params_add (p, g, H);
+      lay->ln_b[i] = gaf_params_add (p, b, H);
+      lay->conv_w[i] = gaf_params_add (p, w, (gsize) KERNEL * H * H);
+      lay->conv_b[i] = gaf_params_add (p, cb, H);
+    }
+  lay->head1_w = gaf_params_add (p, "head1.w", (gsize) H * H);
+  lay->head1_b = gaf_params_add (p, "head1.b", H);
+  lay->head2_w = gaf_params_add (p, "head2.w", (gsize) H * cfg->out_channels);
+  lay->head2_b = gaf_params_add (p, "head2.b", cfg->out_channels);
+}
+
+gsize
+gaf_toy_cnn_param_count (const GafToyCnnConfig *cfg)
+{
+  g_autoptr(GafParams) p = gaf_params_new ();
+  Layout lay;
+
+  layout (p, cfg, &lay);
+  return p->size;
+}
+
+static void
+fill_uniform (float *x, gsize count, double bound, GafRng *rng)
+{
+  for (gsize i = 0; i < count; i++)
+    x[i] = (float) ((2.0 * gaf_rng_uniform (rng) - 1.0) * bound);
+}
+
+GafToyCnn *
+gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
+{
+  GafToyCnn *net;
+  GafRng rng;
+  float *d;
+  int H;
+
+  g_return_val_if_fail (gaf_toy_cnn_config_check (cfg, NULL), NULL);
+
+  net = g_new0 (GafToyCnn, 1);
+  net->cfg = *cfg;
+  H = cfg->hidden;
+  net->params = gaf_params_new ();
+  layout (net->params, cfg, &net->lay);
+  gaf_params_alloc (net->params);
+  d = net->params->data;
+
+  gaf_rng_init_stream (&rng, seed, 0x70c);
+  fill_uniform (d + net->lay.in_w, (gsize) KERNEL * cfg->in_channels * H, 1.0 / sqrt (KERNEL * cfg->in_channels), &rng);
+  fill_uniform (d + net->lay.in_b, H, 1.0 / sqrt (KERNEL * cfg->in_channels), &rng);
+  fill_uniform (d + net->lay.temb_w, (gsize) 2 * cfg->fourier_half * H, 1.0 / sqrt (2 * cfg->fourier_half), &rng);
+  fill_uniform (d + net->lay.temb_b, H, 1.0 / sqrt (2 * cfg->fourier_half), &rng);
+  fill_uniform (d + net->lay.tl_w, (gsize) H * GAF_TOY_CNN_LAYERS * H, 1.0 / sqrt (H), &rng);
+  fill_uniform (d + net->lay.tl_b, (gsize) GAF_TOY_CNN_LAYERS * H, 1.0 / sqrt (H), &rng);
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      for (int j = 0; j < H; j++)
+        {
+          d[net->lay.ln_g[i] + j] = 1.0f;
+          d[net->lay.ln_b[i] + j] = 0.0f;
+        }
+      fill_uniform (d + net->lay.conv_w[i], (gsize) KERNEL * H * H, 1.0 / sqrt (KERNEL * H), &rng);
+      fill_uniform (d + net->lay.conv_b[i], H, 1.0 / sqrt (KERNEL * H), &rng);
+      net->conv_shape[i] = (GafConv1dShape) { H, H, KERNEL, dilations[i], dilations[i] * (KERNEL - 1) / 2 };
+    }
+  fill_uniform (d + net->lay.head1_w, (gsize) H * H, 1.0 / sqrt (H), &rng);
+  fill_uniform (d + net->lay.head1_b, H, 1.0 / sqrt (H), &rng);
+  fill_uniform (d + net->lay.head2_w, (gsize) H * cfg->out_channels, 1.0 / sqrt (H), &rng);
+  fill_uniform (d + net->lay.head2_b, cfg->out_channels, 1.0 / sqrt (H), &rng);
+  net->in_shape = (GafConv1dShape) { cfg->in_channels, H, KERNEL, 1, (KERNEL - 1) / 2 };
+
+  net->freq = g_new (float, cfg->fourier_half);
+  for (int j = 0; j < cfg->fourier_half; j++)
+    net->freq[j] = (float) (gaf_rng_normal (&rng) * cfg->fourier_scale);
+  return net;
+}
+
+static void
+cache_free (Cache *c)
+{
+  g_free (c->x);
+  g_free (c->t);
+  g_free (c->four);
+  g_free (c->temb);
+  g_free (c->tl);
+  for (int i = 0; i <= GAF_TOY_CNN_LAYERS; i++)
+    g_free (c->feat[i]);
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      g_free (c->hin[i]);
+      g_free (c->lnout[i]);
+      g_free (c->mean[i]);
+      g_free (c->rstd[i]);
+      g_free (c->h[i]);
+    }
+  g_free (c->z1);
+  g_free (c->dfeat);
+  g_free (c->dh);
+  g_free (c->dln);
+  g_free (c->dtl);
+  g_free (c->dtemb);
+  g_free (c->dfour);
+  memset (c, 0, sizeof *c);
+}
+
+void
+gaf_toy_cnn_free (GafToyCnn *net)
+{
+  if (net == NULL)
+    return;
+  cache_free (&net->cache);
+  gaf_conv1d_work_clear (&net->in_work);
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    gaf_conv1d_work_clear (&net->conv_work[i]);
+  gaf_params_free (net->params);
+  g_free (net->freq);
+  g_free (net);
+}
+
+GafParams *
+gaf_toy_cnn_get_params (GafToyCnn *net)
+{
+  return net->params;
+}
+
+const GafToyCnnConfig *
+gaf_toy_cnn_get_config (GafToyCnn *net)
+{
+  return &net->cfg;
+}
+
+double
+gaf_toy_cnn_flops_per_seq (const GafToyCnnConfig *cfg)
+{
+  /* Counts the products the fast path runs: block convs use n^2 blocks of valid taps. */
+  double n = cfg->n, H = cfg->hidden, f = 0.0;
+  for (int i = -1; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      int dil = i < 0 ? 1 : dilations[i];
+      double cin = i < 0 ? cfg->in_channels : H;
+      gboolean pointwise = dil >= cfg->n;
+      f += 2.0 * (pointwise ? n : n * n) * cin * H;
+    }
+  f += 2.0 * n * H * (H + cfg->out_channels);
+  return f;
+}
+
+static void
+ensure_cache (GafToyCnn *net, int batch)
+{
+  Cache *c = &net->cache;
+  gsize nh = (gsize) batch * net->cfg.n * net->cfg.hidden;
+  gsize H = net->cfg.hidden;
+
+  if (c->capacity >= batch)
+    return;
+  cache_free (c);
+  c->capacity = batch;
+  c->x = g_new (float, (gsize) batch * net->cfg.n * net->cfg.in_channels);
+  c->t = g_new (float, batch);
+  c->four = g_new (float, (gsize) batch * 2 * net->cfg.fourier_half);
+  c->temb = g_new (float, batch * H);
+  c->tl = g_new (float, batch * H * GAF_TOY_CNN_LAYERS);
+  for (int i = 0; i <= GAF_TOY_CNN_LAYERS; i++)
+    c->feat[i] = g_new (float, nh);
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      c->hin[i] = g_new (float, nh);
+      c->lnout[i] = g_new (float, nh);
+      c->mean[i] = g_new (float, (gsize) batch * net->cfg.n);
+      c->rstd[i] = g_new (float, (gsize) batch * net->cfg.n);
+      c->h[i] = g_new (float, nh);
+    }
+  c->z1 = g_new (float, nh);
+  c->dfeat = g_new (float, nh);
+  c->dh = g_new (float, nh);
+  c->dln = g_new (float, nh);
+  c->dtl = g_new (float, batch * H * GAF_TOY_CNN_LAYERS);
+  c->dtemb = g_new (float, batch * H);
+  c->dfour = g_new (float, (gsize) batch * 2 * net->cfg.fourier_half);
+}
+
+void
+gaf_toy_cnn_forward (GafToyCnn *net, const float *x, const float *t, int batch, float *out)
+{
+  const GafToyCnnConfig *cfg = &net->cfg;
+  const float *P = net->params->data;
+  const Layout *L = &net->lay;
+  Cache *c;
+  int H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
+  gsize nh = (gsize) batch * n * H;
+  gboolean shared_t = TRUE;
+  int tb;
+
+  g_return_if_fail (batch > 0);
+  ensure_cache (net, batch);
+  c = &net->cache;
+  net->batch = batch;
+  memcpy (c->x, x, (gsize) batch * n * cfg->in_channels * sizeof (float));
+  for (int b = 0; b < batch; b++)
+    {
+      c->t[b] = (float) (t[b] * cfg->time_scale);
+      shared_t = shared_t && t[b] == t[0];
+    }
+
+  /* Time path: (B) -> Fourier (B, 2 half) -> Linear + ReLU (B, H) -> five Linears (B, 5H).
+   * With one shared t it is computed for the first row and copied. */
+  tb = shared_t ? 1 : batch;
+  gaf_fourier_forward (c->four, c->t, net->freq, tb, cfg->fourier_half);
+  gaf_linear_forward (c->temb, c->four, P + L->temb_w, P + L->temb_b, tb, 2 * cfg->fourier_half, H);
+  gaf_relu_forward (c->temb, c->temb, (gsize) tb * H);
+  gaf_linear_forward (c->tl, c->temb, P + L->tl_w, P + L->tl_b, tb, H, LH);
+  for (int b = tb; b < batch; b++)
+    {
+      memcpy (c->four + (gsize) b * 2 * cfg->fourier_half, c->four, 2 * cfg->fourier_half * sizeof (float));
+      memcpy (c->temb + (gsize) b * H, c->temb, H * sizeof (float));
+      memcpy (c->tl + (gsize) b * LH, c->tl, LH * sizeof (float));
+    }
+
+  /* Input convolution (B, n, in_ch) -> (B, n, H), ReLU. */
+  gaf_conv1d_forward (c->feat[0], x, P + L->in_w, P + L->in_b, batch, n, &net->in_shape, &net->in_work);
+  gaf_relu_forward (c->feat[0], c->feat[0], nh);
+
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      const float *feat = c->feat[i];
+      float *hin = c->hin[i];
+
+      for (int b = 0; b < batch; b++)
+        {
+          const float *tli = c->tl + (gsize) b * LH + (gsize) i * H;
+          for (int p = 0; p < n; p++)
+            {
+              gsize o = ((gsize) b * n + p) * H;
+              for (int j = 0; j < H; j++)
+                hin[o + j] = feat[o + j] + tli[j];
+            }
+        }
+      gaf_layernorm_forward (c->lnout[i], c->mean[i], c->rstd[i], hin, P + L->ln_g[i], P + L->ln_b[i],
+                             batch * n, H);
+      gaf_conv1d_forward (c->h[i], c->lnout[i], P + L->conv_w[i], P + L->conv_b[i], batch, n,
+                          &net->conv_shape[i], &net->conv_work[i]);
+      gaf_relu_forward (c->h[i], c->h[i], nh);
+      float *restrict next = c->feat[i + 1];
+      const float *restrict hh = c->h[i];
+      for (gsize j = 0; j < nh; j++)
+        next[j] = feat[j] + hh[j];
+    }
+
+  /* Head: 1x1 conv, ReLU, 1x1 conv. */
+  gaf_linear_forward (c->z1, c->feat[GAF_TOY_CNN_LAYERS], P + L->head1_w, P + L->head1_b, batch * n, H, H);
+  gaf_relu_forward (c->z1, c->z1, nh);
+  gaf_linear_forward (out, c->z1, P + L->head2_w, P + L->head2_b, batch * n, H, cfg->out_channels);
+}
+
+void
+gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
+{
+  const GafToyCnnConfig *cfg = &net->cfg;
+  const float *P = net->params->data;
+  float *G = net->params->grad;
+  const Layout *L = &net->lay;
+  Cache *c = &net->cache;
+  int batch = net->batch, H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
+  gsize nh = (gsize) batch * n * H;
+
+  g_return_if_fail (batch > 0);
+
+  /* Head. dfeat <- d feat[5]. */
+  memset (c->dh, 0, nh * sizeof (float));
+  gaf_linear_backward (c->dh, G + L->head2_w, G + L->head2_b, dout, c->z1, P + L->head2_w,
+                       batch * n, H, cfg->out_channels);
+  memset (c->dln, 0, nh * sizeof (float));
+  gaf_relu_backward (c->dln, c->dh, c->z1, nh);
+  memset (c->dfeat, 0, nh * sizeof (float));
+  gaf_linear_backward (c->dfeat, G + L->head1_w, G + L->head1_b, c->dln, c->feat[GAF_TOY_CNN_LAYERS],
+                       P + L->head1_w, batch * n, H, H);
+
+  memset (c->dtl, 0, (gsize) batch * LH * sizeof (float));
+  for (int i = GAF_TOY_CNN_LAYERS - 1; i >= 0; i--)
+    {
+      /* feat[i+1] = feat[i] + relu(conv(LN(feat[i] + tl_i))): dfeat passes through unchanged
+       * and gains the branch's contribution. */
+      memset (c->dh, 0, nh * sizeof (float));
+      gaf_relu_backward (c->dh, c->dfeat, c->h[i], nh);
+      memset (c->dln, 0, nh * sizeof (float));
+      gaf_conv1d_backward (c->dln, G + L->conv_w[i], G + L->conv_b[i], c->dh, c->lnout[i], P + L->conv_w[i],
+                           batch, n, &net->conv_shape[i], &net->conv_work[i]);
+      /* dh is free again: reuse it as d hin. */
+      memset (c->dh, 0, nh * sizeof (float));
+      gaf_layernorm_backward (c->dh, G + L->ln_g[i], G + L->ln_b[i], c->dln, c->hin[i], c->mean[i], c->rstd[i],
+                              P + L->ln_g[i], batch * n, H);
+      for (int b = 0; b < batch; b++)
+        {
+          float *dtli = c->dtl + (gsize) b * LH + (gsize) i * H;
+          for (int p = 0; p < n; p++)
+            {
+              gsize o = ((gsize) b * n + p) * H;
+              for (int j = 0; j < H; j++)
+                {
+                  c->dfeat[o + j] += c->dh[o + j];
+                  dtli[j] += c->dh[o + j];
+                }
+            }
+        }
+    }
+
+  /* Input conv through its ReLU. */
+  memset (c->dh, 0, nh * sizeof (float));
+  gaf_relu_backward (c->dh, c->dfeat, c->feat[0], nh);
+  gaf_conv1d_backward (dx, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
+                       &net->in_work);
+
+  /* Time path. */
+  memset (c->dtemb, 0, (gsize) batch * H * sizeof (float));
+  gaf_linear_backward (c->dtemb, G + L->tl_w, G + L->tl_b, c->dtl, c->temb, P + L->tl_w, batch, H, LH);
+  for (gsize j = 0; j < (gsize) batch * H; j++)
+    c->dtemb[j] = c->temb[j] > 0.0f ? c->dtemb[j] : 0.0f;
+  if (dt != NULL)
+    {
+      memset (c->dfour, 0, (gsize) batch * 2 * cfg->fourier_half * sizeof (float));
+      gaf_linear_backward (c->dfour, G + L->temb_w, G + L->temb_b, c->dtemb, c->four, P + L->temb_w,
+                           batch, 2 * cfg->fourier_half, H);
+      /* The network saw t * time_scale. */
+      float *dts = g_new0 (float, batch);
+      gaf_fourier_backward (dts, c->dfour, c->t, net->freq, batch, cfg->fourier_half);
+      for (int b = 0; b < batch; b++)
+        dt[b] += (float) (dts[b] * cfg->time_scale);
+      g_free (dts);
+    }
+  else
+    gaf_linear_backward (NULL, G + L->temb_w, G + L->temb_b, c->dtemb, c->four, P + L->temb_w,
+                         batch, 2 * cfg->fourier_half, H);
+}

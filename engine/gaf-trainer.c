@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <math.h>
+
+#include "gaf-error.h"
+#include "gaf-trainer.h"
+
+struct _GafTrainer {
+  GafToyCnn       *net;
+  GafLabelFunc     labels_func;
+  gpointer         labels_data;
+  GafTrainerConfig cfg;
+  GafRng           rng;
+  int              n, c;
+  guint16         *labels;   /* (B, n) */
+  float           *t, *w, *u, *f, *df;
+};
+
+void
+gaf_trainer_config_init (GafTrainerConfig *cfg)
+{
+  cfg->batch = 128;
+  cfg->adam = GAF_ADAM_DEFAULTS;
+  gaf_path_config_init (&cfg->path);
+  cfg->seed = 1;
+}
+
+gboolean
+gaf_trainer_config_check (const GafTrainerConfig *cfg, GError **error)
+{
+  const char *what = NULL;
+
+  if (cfg->batch < 1 || cfg->batch > 1 << 20)
+    what = "batch size must be between 1 and 1048576";
+  else if (!(cfg->adam.lr > 0.0) || !isfinite (cfg->adam.lr) || cfg->adam.lr > 10.0)
+    what = "learning rate must be a positive number no larger than 10";
+  else if (!(cfg->path.lambda > 0.0) || !isfinite (cfg->path.lambda))
+    what = "lambda must be a positive number";
+  else if (!(cfg->path.time_rate > 0.0) || !isfinite (cfg->path.time_rate))
+    what = "time rate must be a positive number";
+  else if (!(cfg->path.time_shape > 0.0) || !isfinite (cfg->path.time_shape))
+    what = "time shape must be a positive number";
+  if (what != NULL)
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GafTrainer *
+gaf_trainer_new (GafToyCnn *net, GafLabelFunc labels, gpointer labels_data, const GafTrainerConfig *cfg)
+{
+  const GafToyCnnConfig *nc = gaf_toy_cnn_get_config (net);
+  GafTrainer *tr;
+  gsize size;
+
+  g_return_val_if_fail (gaf_trainer_config_check (cfg, NULL), NULL);
+  g_return_val_if_fail (nc->in_channels == nc->out_channels, NULL);
+  tr = g_new0 (GafTrainer, 1);
+  tr->net = net;
+  tr->labels_func = labels;
+  tr->labels_data = labels_data;
+  tr->cfg = *cfg;
+  tr->n = nc->n;
+  tr->c = nc->out_channels;
+  gaf_rng_init_stream (&tr->rng, cfg->seed, 0x7a1);
+  size = (gsize) cfg->batch * tr->n * tr->c;
+  tr->labels = g_new (guint16, (gsize) cfg->batch * tr->n);
+  tr->t = g_new (float, cfg->batch);
+  tr->w = g_new (float, size);
+  tr->u = g_new (float, size);
+  tr->f = g_new (float, size);
+  tr->df = g_new (float, size);
+  return tr;
+}
+
+void
+gaf_trainer_free (GafTrainer *trainer)
+{
+  if (trainer == NULL)
+    return;
+  g_free (trainer->labels);
+  g_free (trainer->t);
+  g_free (trainer->w);
+  g_free (trainer->u);
+  g_free (trainer->f);
+  g_free (trainer->df);
+  g_free (trainer);
+}
+
+void
+gaf_trainer_set_lr (GafTrainer *trainer, double lr)
+{
+  trainer->cfg.adam.lr = lr;
+}
+
+void
+gaf_trainer_set_path (GafTrainer *trainer, const GafPathConfig *path)
+{
+  trainer->cfg.path = *path;
+}
+
+guint64
+gaf_trainer_get_step (GafTrainer *trainer)
+{
+  return gaf_toy_cnn_get_params (trainer->net)->step;
+}
+
+gboolean
+gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
+{
+  GafParams *params = gaf_toy_cnn_get_params (tr->net);
+  int B = tr->cfg.batch;
+  double loss;
+
+  tr->labels_func (tr->labels_data, &tr->rng, tr->labels, B);
+  gaf_path_sample (&tr->cfg.path, &tr->rng, tr->labels, B, tr->n, tr->c, tr->t, tr->w, tr->u);
+  gaf_toy_cnn_forward (tr->net, tr->w, tr->t, B, tr->f);
+  loss = gaf_path_loss (&tr->cfg.path, tr->w, tr->f, tr->u, B, tr->n, tr->c, tr->df);
+  if (loss_out != NULL)
+    *loss_out = loss;
+  if (!isfinite (loss))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+                   "training diverged at step %" G_GUINT64_FORMAT " (loss is %g); lower the learning rate",
+                   params->step + 1, loss);
+      return FALSE;
+    }
+  gaf_params_zero_grad (params);
+  gaf_toy_cnn_backward (tr->net, tr->df, NULL, NULL);
+  gaf_adam_step (params, &tr->cfg.adam);
+  return TRUE;
+}
+
+gboolean
+gaf_trainer_run (GafTrainer *trainer, guint64 steps, GArray *loss_trace,
+                 GafProgressFunc progress, gpointer progress_data,
+                 GCancellable *cancellable, GError **error)
+{
+  double loss = NAN;
+
+  for (guint64 s = 0; s < steps; s++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (!gaf_trainer_step (trainer, &loss, error))
+        return FALSE;
+      if (loss_trace != NULL)
+        g_array_append_val (loss_trace, loss);
+      if (progress != NULL && ((s + 1) % 25 == 0 || s + 1 == steps))
+        {
+          GafProgress p = { "train", s + 1, steps, loss, trainer->c, 0, 0 };
+          progress (&p, progress_data);
+        }
+    }
+  return TRUE;
+}

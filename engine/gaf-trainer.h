@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "gaf-params.h"
+#include "gaf-path.h"
+#include "gaf-progress.h"
+#include "gaf-rng.h"
+#include "gaf-toy-cnn.h"
+
+G_BEGIN_DECLS
+
+/* Draws a mini-batch of labelings (batch, n). */
+typedef void (*GafLabelFunc) (gpointer user_data, GafRng *rng, guint16 *labels, int batch);
+
+typedef struct {
+  int           batch;
+  GafAdamConfig adam;
+  GafPathConfig path;
+  guint64       seed;
+} GafTrainerConfig;
+
+typedef struct _GafTrainer GafTrainer;
+
+void        gaf_trainer_config_init (GafTrainerConfig *cfg);
+gboolean    gaf_trainer_config_check (const GafTrainerConfig *cfg, GError **error);
+/* The trainer borrows net and the label source; both must outlive it. */
+GafTrainer *gaf_trainer_new   (GafToyCnn *net, GafLabelFunc labels, gpointer labels_data,
+                               const GafTrainerConfig *cfg);
+void        gaf_trainer_free  (GafTrainer *trainer);
+/* Hyperparameters that may change between steps (the desktop app's sliders). */
+void        gaf_trainer_set_lr   (GafTrainer *trainer, double lr);
+void        gaf_trainer_set_path (GafTrainer *trainer, const GafPathConfig *path);
+guint64     gaf_trainer_get_step (GafTrainer *trainer);
+/* One step: sample the path, forward, loss, backward, Adam. Fails with GAF_ERROR_DIVERGED on a
+ * non-finite loss (parameters are left as they were before the step). */
+gboolean    gaf_trainer_step  (GafTrainer *trainer, double *loss, GError **error);
+/* `steps` steps with progress every `report_every` steps; loss_trace (double) gets every loss. */
+gboolean    gaf_trainer_run   (GafTrainer *trainer, guint64 steps, GArray *loss_trace,
+                               GafProgressFunc progress, gpointer progress_data,
+                               GCancellable *cancellable, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafTrainer, gaf_trainer_free)
+
+G_END_DECLS
