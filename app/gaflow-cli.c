@@ -405,14 +405,14 @@ cmd_bench (int argc, char **argv)
     gaf_softmax_rows (v, w, (gsize) S * 4, c);
     for (int b = 0; b < S; b++)
       t[b] = 1.0f;
-    gaf_toy_cnn_forward (net, w, t, S, k);   /* warm-up */
+    gaf_toy_cnn_infer (net, w, t, S, k);   /* warm-up */
     gaf_blas_flops_reset ();
     start = g_get_monotonic_time ();
     do
       {
         /* one field evaluation, as the sampler runs it: softmax, network, tangent projection */
         gaf_softmax_rows (v, w, (gsize) S * 4, c);
-        gaf_toy_cnn_forward (net, w, t, S, k);
+        gaf_toy_cnn_infer (net, w, t, S, k);
         gaf_project_tangent_rows (k, (gsize) S * 4, c);
         for (gsize i = 0; i < count; i++)
           v[i] += 0.05f * k[i];

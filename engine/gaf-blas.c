@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include "gaf-blas.h"
+#include "gaf-parallel.h"
 
 static guint64 flop_count; /* atomically updated; only an estimate for reports */
 
@@ -50,15 +51,13 @@ gaf_sgemm_naive (gboolean trans_a, gboolean trans_b, int m, int n, int k,
 void
 gaf_blas_set_threads (int n_threads)
 {
-  if (n_threads < 1)
-    n_threads = 1;
-  openblas_set_num_threads (n_threads);
+  gaf_parallel_set_threads ((guint) MAX (n_threads, 1));
 }
 
 int
 gaf_blas_get_threads (void)
 {
-  return openblas_get_num_threads ();
+  return (int) gaf_parallel_get_threads ();
 }
 
 const char *
@@ -80,6 +79,8 @@ gaf_blas_measure_gflops (int size, double seconds)
       a[i] = (float) ((i * 7919) % 101) / 101.0f - 0.5f;
       b[i] = (float) ((i * 104729) % 97) / 97.0f - 0.5f;
     }
+  /* The same number of threads as the engine uses, here inside one BLAS call. */
+  openblas_set_num_threads ((int) gaf_parallel_get_threads ());
   /* Warm up thread pool and caches. */
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, size, size, size, 1.0f, a, size, b, size, 0.0f, c, size);
   start = g_get_monotonic_time ();
@@ -90,6 +91,7 @@ gaf_blas_measure_gflops (int size, double seconds)
       now = g_get_monotonic_time ();
     }
   while ((now - start) < seconds * 1e6);
+  openblas_set_num_threads (1);
   g_free (a);
   g_free (b);
   g_free (c);

@@ -14,6 +14,7 @@ void   gaf_sgemm_naive (gboolean trans_a, gboolean trans_b, int m, int n, int k,
                         float alpha, const float *a, int lda, const float *b, int ldb,
                         float beta, float *c, int ldc);
 
+/* Engine threads: batches are split over this many threads, each running single-threaded BLAS. */
 void   gaf_blas_set_threads (int n_threads);
 int    gaf_blas_get_threads (void);
 const char *gaf_blas_core_name (void);

@@ -177,7 +177,6 @@ void
 gaf_conv1d_work_clear (GafConv1dWork *work)
 {
   g_clear_pointer (&work->block, g_free);
-  g_clear_pointer (&work->dblock, g_free);
   work->block_len = 0;
 }
 
@@ -202,16 +201,12 @@ pointwise_tap (const GafConv1dShape *s, int len)
   return k0;
 }
 
-static void
-ensure_blocks (GafConv1dWork *work, gsize len)
+gsize
+gaf_conv1d_block_len (const GafConv1dShape *s, int len)
 {
-  if (work->block_len >= len)
-    return;
-  g_free (work->block);
-  g_free (work->dblock);
-  work->block = g_new (float, len);
-  work->dblock = g_new (float, len);
-  work->block_len = len;
+  if (pointwise_tap (s, len) >= 0)
+    return 0;
+  return (gsize) len * s->cin * gaf_conv1d_out_len (s, len) * s->cout;
 }
 
 /* block (L Cin, Lout Cout): block[q Cin + i, p Cout + o] = w[k, i, o] for q = p - pad + k dil. */
@@ -234,8 +229,24 @@ build_block (float *block, const float *w, int len, int lout, const GafConv1dSha
 }
 
 void
+gaf_conv1d_prepare (GafConv1dWork *work, const float *w, int len, const GafConv1dShape *s)
+{
+  gsize need = gaf_conv1d_block_len (s, len);
+
+  if (need == 0)
+    return;
+  if (work->block_len < need)
+    {
+      g_free (work->block);
+      work->block = g_new (float, need);
+      work->block_len = need;
+    }
+  build_block (work->block, w, len, gaf_conv1d_out_len (s, len), s);
+}
+
+void
 gaf_conv1d_forward (float *out, const float *in, const float *w, const float *bias,
-                    int batch, int len, const GafConv1dShape *s, GafConv1dWork *work)
+                    int batch, int len, const GafConv1dShape *s, const GafConv1dWork *work)
 {
   int lout = gaf_conv1d_out_len (s, len);
   int k0 = pointwise_tap (s, len);
@@ -249,8 +260,7 @@ gaf_conv1d_forward (float *out, const float *in, const float *w, const float *bi
   else
     {
       gsize rows = (gsize) len * s->cin, cols = (gsize) lout * s->cout;
-      ensure_blocks (work, rows * cols);
-      build_block (work->block, w, len, lout, s);
+      g_assert (work->block != NULL && work->block_len >= rows * cols);
       gaf_sgemm (FALSE, FALSE, batch, cols, rows, 1.0f, in, rows, work->block, cols, 0.0f, out, cols);
     }
   add_bias (out, bias, batch * lout, s->cout);
@@ -258,7 +268,8 @@ gaf_conv1d_forward (float *out, const float *in, const float *w, const float *bi
 
 void
 gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
-                     const float *w, int batch, int len, const GafConv1dShape *s, GafConv1dWork *work)
+                     const float *w, int batch, int len, const GafConv1dShape *s,
+                     const GafConv1dWork *work, float *scratch)
 {
   int lout = gaf_conv1d_out_len (s, len);
   int k0 = pointwise_tap (s, len);
@@ -281,7 +292,7 @@ gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, con
   if (dw != NULL)
     {
       /* dblock = in^T dout, then gather each tap's blocks back into dw[k]. */
-      gaf_sgemm (TRUE, FALSE, rows, cols, batch, 1.0f, in, rows, dout, cols, 0.0f, work->dblock, cols);
+      gaf_sgemm (TRUE, FALSE, rows, cols, batch, 1.0f, in, rows, dout, cols, 0.0f, scratch, cols);
       for (int p = 0; p < lout; p++)
         for (int k = 0; k < s->kernel; k++)
           {
@@ -290,7 +301,7 @@ gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, con
               continue;
             for (int i = 0; i < s->cin; i++)
               {
-                const float *src = work->dblock + ((gsize) q * s->cin + i) * cols + (gsize) p * s->cout;
+                const float *src = scratch + ((gsize) q * s->cin + i) * cols + (gsize) p * s->cout;
                 float *dst = dw + ((gsize) k * s->cin + i) * s->cout;
                 for (int o = 0; o < s->cout; o++)
                   dst[o] += src[o];

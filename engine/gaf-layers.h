@@ -48,19 +48,23 @@ typedef struct {
  * otherwise the layer is one product with the block matrix (L Cin, Lout Cout) assembled from the taps
  * that see data. The block form is exact for any length; it is efficient when L is comparable to K. */
 typedef struct {
-  float *block;
-  float *dblock;
+  float *block;      /* assembled by gaf_conv1d_prepare from the current weights; read-only after */
   gsize  block_len;
 } GafConv1dWork;
 
-int  gaf_conv1d_out_len        (const GafConv1dShape *s, int len);
-void gaf_conv1d_work_clear     (GafConv1dWork *work);
-void gaf_conv1d_forward        (float *out, const float *in, const float *w, const float *bias,
-                                int batch, int len, const GafConv1dShape *s, GafConv1dWork *work);
-/* Must follow gaf_conv1d_forward on the same input and weights with the same work. */
-void gaf_conv1d_backward       (float *din, float *dw, float *dbias, const float *dout, const float *in,
-                                const float *w, int batch, int len, const GafConv1dShape *s,
-                                GafConv1dWork *work);
+int   gaf_conv1d_out_len    (const GafConv1dShape *s, int len);
+/* Floats of scratch gaf_conv1d_backward needs (0 on the pointwise path). */
+gsize gaf_conv1d_block_len  (const GafConv1dShape *s, int len);
+void  gaf_conv1d_work_clear (GafConv1dWork *work);
+/* Assembles the block matrix from w; call after every weight change, before forward/backward.
+ * Several threads may then run forward/backward on different batch parts with the same work. */
+void  gaf_conv1d_prepare    (GafConv1dWork *work, const float *w, int len, const GafConv1dShape *s);
+void  gaf_conv1d_forward    (float *out, const float *in, const float *w, const float *bias,
+                             int batch, int len, const GafConv1dShape *s, const GafConv1dWork *work);
+/* scratch: gaf_conv1d_block_len floats (may be NULL on the pointwise path). */
+void  gaf_conv1d_backward   (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                             const float *w, int batch, int len, const GafConv1dShape *s,
+                             const GafConv1dWork *work, float *scratch);
 void gaf_conv1d_forward_naive  (float *out, const float *in, const float *w, const float *bias,
                                 int batch, int len, const GafConv1dShape *s);
 void gaf_conv1d_backward_naive (float *din, float *dw, float *dbias, const float *dout, const float *in,

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-parallel.h"
 #include "gaf-params.h"
 
 static void
@@ -77,27 +78,46 @@ gaf_params_zero_grad (GafParams *params)
   memset (params->grad, 0, params->size * sizeof (float));
 }
 
-void
-gaf_adam_step (GafParams *params, const GafAdamConfig *cfg)
+typedef struct {
+  GafParams *params;
+  float      b1, b2, step_size, eps, inv_sqrt_bc2;
+} AdamJob;
+
+static void
+adam_task (guint k, guint n_tasks, gpointer data)
 {
-  const float b1 = (float) cfg->beta1, b2 = (float) cfg->beta2;
-  double bc1, bc2;
-  float step_size, eps_hat;
+  AdamJob *job = data;
+  GafParams *params = job->params;
+  gsize lo = params->size * k / n_tasks, hi = params->size * (k + 1) / n_tasks;
+  const float b1 = job->b1, b2 = job->b2, step_size = job->step_size, eps_hat = job->eps;
+  const float inv_sqrt_bc2 = job->inv_sqrt_bc2;
   float *restrict w = params->data, *restrict g = params->grad;
   float *restrict m = params->m, *restrict v = params->v;
 
-  params->step++;
-  bc1 = 1.0 - pow (cfg->beta1, (double) params->step);
-  bc2 = 1.0 - pow (cfg->beta2, (double) params->step);
-  /* w -= lr * (m / bc1) / (sqrt(v / bc2) + eps), rearranged as in PyTorch's Adam:
-   * w -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps). */
-  step_size = (float) (cfg->lr / bc1);
-  eps_hat = (float) cfg->eps;
-  const float inv_sqrt_bc2 = (float) (1.0 / sqrt (bc2));
-  for (gsize i = 0; i < params->size; i++)
+  for (gsize i = lo; i < hi; i++)
     {
       m[i] = b1 * m[i] + (1.0f - b1) * g[i];
       v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
       w[i] -= step_size * m[i] / (sqrtf (v[i]) * inv_sqrt_bc2 + eps_hat);
     }
+}
+
+void
+gaf_adam_step (GafParams *params, const GafAdamConfig *cfg)
+{
+  AdamJob job;
+  double bc1, bc2;
+
+  params->step++;
+  bc1 = 1.0 - pow (cfg->beta1, (double) params->step);
+  bc2 = 1.0 - pow (cfg->beta2, (double) params->step);
+  /* w -= lr (m / bc1) / (sqrt(v / bc2) + eps), arranged as in PyTorch's Adam:
+   * w -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
+  job.params = params;
+  job.b1 = (float) cfg->beta1;
+  job.b2 = (float) cfg->beta2;
+  job.step_size = (float) (cfg->lr / bc1);
+  job.eps = (float) cfg->eps;
+  job.inv_sqrt_bc2 = (float) (1.0 / sqrt (bc2));
+  gaf_parallel_run (params->size > 65536 ? gaf_parallel_get_threads () : 1, adam_task, &job);
 }

@@ -205,7 +205,7 @@ gaf_field (gpointer user_data, double t, const float *v, float *dv, gsize count)
   gaf_softmax_rows (v, f->w, (gsize) f->batch * f->n, f->c);
   for (int b = 0; b < f->batch; b++)
     f->t[b] = (float) t;
-  gaf_toy_cnn_forward (f->net, f->w, f->t, f->batch, dv);
+  gaf_toy_cnn_infer (f->net, f->w, f->t, f->batch, dv);
   gaf_project_tangent_rows (dv, (gsize) f->batch * f->n, f->c);
   f->evals++;
   if (f->progress != NULL)

@@ -7,6 +7,7 @@
 
 #include "gaf-error.h"
 #include "gaf-layers.h"
+#include "gaf-parallel.h"
 #include "gaf-rng.h"
 #include "gaf-toy-cnn.h"
 
@@ -41,6 +42,17 @@ typedef struct {
   float *dfeat, *dh, *dln, *dtl, *dtemb, *dfour;
 } Cache;
 
+/* One part of a batch, run by one thread with its own activations and (for parts > 0) its own
+ * gradient buffer, summed into the arena after backward. */
+typedef struct {
+  Cache  cache;
+  float *grad;       /* NULL for part 0, which accumulates into params->grad directly */
+  float *scratch;    /* conv backward scratch */
+  gsize  scratch_len;
+  int    start;
+  int    batch;
+} Part;
+
 struct _GafToyCnn {
   GafToyCnnConfig cfg;
   GafParams      *params;
@@ -50,7 +62,8 @@ struct _GafToyCnn {
   GafConv1dShape  conv_shape[GAF_TOY_CNN_LAYERS];
   GafConv1dWork   in_work;
   GafConv1dWork   conv_work[GAF_TOY_CNN_LAYERS];
-  Cache           cache;
+  Part            parts[GAF_MAX_THREADS];
+  guint           n_parts;  /* of the last forward */
   int             batch;    /* batch of the last forward */
 };
 
@@ -205,7 +218,12 @@ gaf_toy_cnn_free (GafToyCnn *net)
 {
   if (net == NULL)
     return;
-  cache_free (&net->cache);
+  for (int k = 0; k < GAF_MAX_THREADS; k++)
+    {
+      cache_free (&net->parts[k].cache);
+      g_free (net->parts[k].grad);
+      g_free (net->parts[k].scratch);
+    }
   gaf_conv1d_work_clear (&net->in_work);
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
     gaf_conv1d_work_clear (&net->conv_work[i]);
@@ -243,9 +261,8 @@ gaf_toy_cnn_flops_per_seq (const GafToyCnnConfig *cfg)
 }
 
 static void
-ensure_cache (GafToyCnn *net, int batch)
+ensure_cache (GafToyCnn *net, Cache *c, int batch)
 {
-  Cache *c = &net->cache;
   gsize nh = (gsize) batch * net->cfg.n * net->cfg.hidden;
   gsize H = net->cfg.hidden;
 
@@ -277,22 +294,18 @@ ensure_cache (GafToyCnn *net, int batch)
   c->dfour = g_new (float, (gsize) batch * 2 * net->cfg.fourier_half);
 }
 
-void
-gaf_toy_cnn_forward (GafToyCnn *net, const float *x, const float *t, int batch, float *out)
+static void
+forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *t, float *out)
 {
   const GafToyCnnConfig *cfg = &net->cfg;
   const float *P = net->params->data;
   const Layout *L = &net->lay;
-  Cache *c;
   int H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
   gsize nh = (gsize) batch * n * H;
   gboolean shared_t = TRUE;
   int tb;
 
-  g_return_if_fail (batch > 0);
-  ensure_cache (net, batch);
-  c = &net->cache;
-  net->batch = batch;
+  ensure_cache (net, c, batch);
   memcpy (c->x, x, (gsize) batch * n * cfg->in_channels * sizeof (float));
   for (int b = 0; b < batch; b++)
     {
@@ -350,18 +363,15 @@ gaf_toy_cnn_forward (GafToyCnn *net, const float *x, const float *t, int batch, 
   gaf_linear_forward (out, c->z1, P + L->head2_w, P + L->head2_b, batch * n, H, cfg->out_channels);
 }
 
-void
-gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
+static void
+backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *dx, float *dt)
 {
   const GafToyCnnConfig *cfg = &net->cfg;
   const float *P = net->params->data;
-  float *G = net->params->grad;
   const Layout *L = &net->lay;
-  Cache *c = &net->cache;
-  int batch = net->batch, H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
+  Cache *c = &part->cache;
+  int batch = part->batch, H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
   gsize nh = (gsize) batch * n * H;
-
-  g_return_if_fail (batch > 0);
 
   /* Head. dfeat <- d feat[5]. */
   memset (c->dh, 0, nh * sizeof (float));
@@ -382,7 +392,7 @@ gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
       gaf_relu_backward (c->dh, c->dfeat, c->h[i], nh);
       memset (c->dln, 0, nh * sizeof (float));
       gaf_conv1d_backward (c->dln, G + L->conv_w[i], G + L->conv_b[i], c->dh, c->lnout[i], P + L->conv_w[i],
-                           batch, n, &net->conv_shape[i], &net->conv_work[i]);
+                           batch, n, &net->conv_shape[i], &net->conv_work[i], part->scratch);
       /* dh is free again: reuse it as d hin. */
       memset (c->dh, 0, nh * sizeof (float));
       gaf_layernorm_backward (c->dh, G + L->ln_g[i], G + L->ln_b[i], c->dln, c->hin[i], c->mean[i], c->rstd[i],
@@ -406,7 +416,7 @@ gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
   memset (c->dh, 0, nh * sizeof (float));
   gaf_relu_backward (c->dh, c->dfeat, c->feat[0], nh);
   gaf_conv1d_backward (dx, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
-                       &net->in_work);
+                       &net->in_work, part->scratch);
 
   /* Time path. */
   memset (c->dtemb, 0, (gsize) batch * H * sizeof (float));
@@ -428,4 +438,139 @@ gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
   else
     gaf_linear_backward (NULL, G + L->temb_w, G + L->temb_b, c->dtemb, c->four, P + L->temb_w,
                          batch, 2 * cfg->fourier_half, H);
+}
+
+/* ---- batch split over the engine's threads ---------------------------------------------------- */
+
+typedef struct {
+  GafToyCnn   *net;
+  const float *x, *t, *dout;
+  float       *out, *dx, *dt;
+  gboolean     infer;
+} Job;
+
+/* Inference walks a part in tiles of this many sequences so the activations stay in cache. */
+#define INFER_TILE 256
+
+static void
+forward_task (guint k, guint n_tasks, gpointer data)
+{
+  Job *job = data;
+  GafToyCnn *net = job->net;
+  Part *part = &net->parts[k];
+  gsize in_row = (gsize) net->cfg.n * net->cfg.in_channels, out_row = (gsize) net->cfg.n * net->cfg.out_channels;
+
+  if (!job->infer)
+    {
+      forward_part (net, &part->cache, part->batch, job->x + part->start * in_row, job->t + part->start,
+                    job->out + part->start * out_row);
+      return;
+    }
+  for (int off = part->start; off < part->start + part->batch; off += INFER_TILE)
+    {
+      int b = MIN (INFER_TILE, part->start + part->batch - off);
+      forward_part (net, &part->cache, b, job->x + off * in_row, job->t + off, job->out + off * out_row);
+    }
+}
+
+/* Batch parts: at least 16 sequences each, so small batches stay on one thread. */
+static guint
+split (GafToyCnn *net, int batch)
+{
+  guint n_parts = MIN (gaf_parallel_get_threads (), (guint) MAX (1, batch / 16));
+
+  for (guint k = 0; k < n_parts; k++)
+    {
+      net->parts[k].start = (int) ((gint64) batch * k / n_parts);
+      net->parts[k].batch = (int) ((gint64) batch * (k + 1) / n_parts) - net->parts[k].start;
+    }
+  return n_parts;
+}
+
+static void
+run_forward (GafToyCnn *net, const float *x, const float *t, int batch, float *out, gboolean infer)
+{
+  const float *P = net->params->data;
+  Job job = { net, x, t, NULL, out, NULL, NULL, infer };
+
+  g_return_if_fail (batch > 0);
+  /* Block matrices from the current weights, shared read-only by the parts. */
+  gaf_conv1d_prepare (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    gaf_conv1d_prepare (&net->conv_work[i], P + net->lay.conv_w[i], net->cfg.n, &net->conv_shape[i]);
+  net->batch = infer ? 0 : batch;
+  net->n_parts = split (net, batch);
+  gaf_parallel_run (net->n_parts, forward_task, &job);
+}
+
+void
+gaf_toy_cnn_forward (GafToyCnn *net, const float *x, const float *t, int batch, float *out)
+{
+  run_forward (net, x, t, batch, out, FALSE);
+}
+
+void
+gaf_toy_cnn_infer (GafToyCnn *net, const float *x, const float *t, int batch, float *out)
+{
+  run_forward (net, x, t, batch, out, TRUE);
+}
+
+static void
+backward_task (guint k, guint n_tasks, gpointer data)
+{
+  Job *job = data;
+  GafToyCnn *net = job->net;
+  Part *part = &net->parts[k];
+  gsize in_row = (gsize) net->cfg.n * net->cfg.in_channels, out_row = (gsize) net->cfg.n * net->cfg.out_channels;
+  gsize need = MAX (gaf_conv1d_block_len (&net->in_shape, net->cfg.n),
+                    gaf_conv1d_block_len (&net->conv_shape[0], net->cfg.n));
+  float *G;
+
+  for (int i = 1; i < GAF_TOY_CNN_LAYERS; i++)
+    need = MAX (need, gaf_conv1d_block_len (&net->conv_shape[i], net->cfg.n));
+  if (part->scratch_len < need)
+    {
+      g_free (part->scratch);
+      part->scratch = g_new (float, need);
+      part->scratch_len = need;
+    }
+  if (k == 0)
+    G = net->params->grad;
+  else
+    {
+      if (part->grad == NULL)
+        part->grad = g_new (float, net->params->size);
+      memset (part->grad, 0, net->params->size * sizeof (float));
+      G = part->grad;
+    }
+  backward_part (net, part, G, job->dout + part->start * out_row,
+                 job->dx ? job->dx + part->start * in_row : NULL, job->dt ? job->dt + part->start : NULL);
+}
+
+static void
+reduce_task (guint k, guint n_tasks, gpointer data)
+{
+  GafToyCnn *net = data;
+  gsize size = net->params->size;
+  gsize lo = size * k / n_tasks, hi = size * (k + 1) / n_tasks;
+  float *restrict g = net->params->grad;
+
+  for (guint p = 1; p < net->n_parts; p++)
+    {
+      const float *restrict gp = net->parts[p].grad;
+      for (gsize i = lo; i < hi; i++)
+        g[i] += gp[i];
+    }
+}
+
+void
+gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
+{
+  Job job = { net, NULL, NULL, dout, NULL, dx, dt, FALSE };
+
+  /* batch is 0 after gaf_toy_cnn_infer: there are no activations to go back through. */
+  g_return_if_fail (net->batch > 0);
+  gaf_parallel_run (net->n_parts, backward_task, &job);
+  if (net->n_parts > 1)
+    gaf_parallel_run (gaf_parallel_get_threads (), reduce_task, net);
 }

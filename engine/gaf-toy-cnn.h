@@ -42,6 +42,8 @@ double      gaf_toy_cnn_flops_per_seq (const GafToyCnnConfig *cfg);
 /* x (B, n, in_ch), t (B) -> out (B, n, out_ch). Saves activations for backward. When every t is
  * equal (sampling), the time path is computed once and shared. */
 void        gaf_toy_cnn_forward       (GafToyCnn *net, const float *x, const float *t, int batch, float *out);
+/* The same output without saving activations for backward (in cache-sized tiles): for sampling. */
+void        gaf_toy_cnn_infer         (GafToyCnn *net, const float *x, const float *t, int batch, float *out);
 /* Accumulates parameter gradients from dout (B, n, out_ch) of the last forward; dx (B, n, in_ch)
  * and dt (B) are accumulated when not NULL. */
 void        gaf_toy_cnn_backward      (GafToyCnn *net, const float *dout, float *dx, float *dt);

@@ -1,0 +1,36 @@
+# gaflow — `make run` and `make test` do everything on a fresh Debian 12 machine.
+BUILD ?= build
+DEB_PACKAGES = gcc libc6-dev make pkg-config meson ninja-build libglib2.0-dev libgtk-4-dev \
+               libopenblas-dev xvfb xauth desktop-file-utils appstream gettext
+BENCH_PACKAGES = python3-torch python3-numpy
+BENCH_CLASSES ?= 160
+BENCH_SECONDS ?= 10
+
+.PHONY: all deps build run test bench sweep clean
+
+all: build
+
+deps:
+	@.ci/install-deps $(DEB_PACKAGES)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Until the desktop app lands: a short class-scaling demo with the command-line tool.
+run: build
+	$(BUILD)/app/gaflow-cli sweep --classes 5,10,20 --steps 800 --samples 10000
+
+test: build
+	xvfb-run -a -s "-screen 0 1280x1024x24" meson test -C $(BUILD) --print-errorlogs; \
+	  status=$$?; .ci/test-summary $(BUILD)/meson-logs/testlog.json || status=1; exit $$status
+
+bench: build
+	@.ci/install-deps $(BENCH_PACKAGES)
+	/usr/bin/python3 bench/compare.py --engine $(BUILD)/app/gaflow-cli --classes $(BENCH_CLASSES) \
+	  --seconds $(BENCH_SECONDS)
+
+clean:
+	rm -rf $(BUILD)
