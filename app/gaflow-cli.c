@@ -221,7 +221,7 @@ cmd_sweep (int argc, char **argv)
   g_autofree char *method = NULL, *classes = NULL, *steps = NULL, *batch = NULL, *lr = NULL;
   g_autofree char *samples = NULL, *integrator = NULL, *step_size = NULL, *t_end = NULL;
   g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
-  g_autofree char *time_scale = NULL, *chunk = NULL;
+  g_autofree char *time_scale = NULL, *chunk = NULL, *ema = NULL, *schedule = NULL, *input_scale = NULL;
   GOptionEntry entries[] = {
     { "method", 0, 0, G_OPTION_ARG_STRING, &method, "Methods, comma separated (gaf)", "LIST" },
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes, "Class counts (default 5,10,20,40,60,80,100,120,140,160)", "LIST" },
@@ -235,8 +235,11 @@ cmd_sweep (int argc, char **argv)
     { "lambda", 0, 0, G_OPTION_ARG_STRING, &lambda, "Field magnitude lambda (default 0.5)", "L" },
     { "time-rate", 0, 0, G_OPTION_ARG_STRING, &time_rate, "Rate of the Gamma(1, rate) training times (default 0.25)", "R" },
     { "time-scale", 0, 0, G_OPTION_ARG_STRING, &time_scale, "Scale of the network's time input (default 1, the reference)", "S" },
+    { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W; 0 = c (default 1, the reference)", "S" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate schedule: constant or cosine", "NAME" },
+    { "ema", 0, 0, G_OPTION_ARG_STRING, &ema, "Decay of the weight average used for sampling, 0 = off", "D" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Random seed (default 1)", "N" },
-    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "BLAS threads (default 2)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "Engine threads (default 2)", "N" },
     { "chunk", 0, 0, G_OPTION_ARG_STRING, &chunk, "Sequences integrated at once when sampling (default 1024)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the results as CSV", "FILE" },
     { NULL }
@@ -271,10 +274,23 @@ cmd_sweep (int argc, char **argv)
       (lambda && !parse_double ("--lambda", lambda, 1e-6, 1e3, &cfg.train.path.lambda, &error)) ||
       (time_rate && !parse_double ("--time-rate", time_rate, 1e-6, 1e6, &cfg.train.path.time_rate, &error)) ||
       (time_scale && !parse_double ("--time-scale", time_scale, 1e-6, 1e6, &cfg.time_scale, &error)) ||
+      (input_scale && !parse_double ("--input-scale", input_scale, 0.0, 1e6, &cfg.input_scale, &error)) ||
+      (ema && !parse_double ("--ema", ema, 0.0, 0.999999, &cfg.train.ema_decay, &error)) ||
       (seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &cfg.seed, &error)) ||
       (threads && !parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
       (chunk && !parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)))
     goto out_fail;
+  if (schedule)
+    {
+      if (g_str_equal (schedule, "cosine") || g_str_equal (schedule, "constant"))
+        cfg.cosine = g_str_equal (schedule, "cosine");
+      else
+        {
+          g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       "--schedule: unknown schedule '%s' (expected constant or cosine)", schedule);
+          goto out_fail;
+        }
+    }
   if (integrator && !gaf_integrator_from_string (integrator, &cfg.sampler.integrator))
     {
       g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,

@@ -34,6 +34,7 @@ gaf_params_free (GafParams *params)
   g_free (params->grad);
   g_free (params->m);
   g_free (params->v);
+  g_free (params->ema);
   g_array_unref (params->views);
   g_free (params);
 }
@@ -120,4 +121,32 @@ gaf_adam_step (GafParams *params, const GafAdamConfig *cfg)
   job.eps = (float) cfg->eps;
   job.inv_sqrt_bc2 = (float) (1.0 / sqrt (bc2));
   gaf_parallel_run (params->size > 65536 ? gaf_parallel_get_threads () : 1, adam_task, &job);
+}
+
+void
+gaf_params_ema_update (GafParams *params, double decay)
+{
+  float d, e;
+
+  if (params->ema == NULL)
+    {
+      params->ema = g_memdup2 (params->data, MAX (params->size, 1) * sizeof (float));
+      return;
+    }
+  d = (float) MIN (decay, (1.0 + params->step) / (10.0 + params->step));
+  e = 1.0f - d;
+  for (gsize i = 0; i < params->size; i++)
+    params->ema[i] = d * params->ema[i] + e * params->data[i];
+}
+
+void
+gaf_params_swap_ema (GafParams *params)
+{
+  float *tmp;
+
+  if (params->ema == NULL)
+    return;
+  tmp = params->data;
+  params->data = params->ema;
+  params->ema = tmp;
 }

@@ -18,6 +18,7 @@ typedef struct {
   float   *grad;
   float   *m;       /* Adam first moment */
   float   *v;       /* Adam second moment */
+  float   *ema;     /* exponential moving average of data, NULL until the first update */
   gsize    size;
   guint64  step;    /* Adam steps taken */
   GArray  *views;   /* of GafParamView */
@@ -40,7 +41,10 @@ const GafParamView *gaf_params_find (GafParams *params, const char *name);
 void       gaf_params_zero_grad (GafParams *params);
 /* One Adam step with bias correction over the whole arena. */
 void       gaf_adam_step        (GafParams *params, const GafAdamConfig *cfg);
-/* Fill a view with U(-bound, bound). */
+/* ema <- d ema + (1 - d) data with d = min(decay, (1 + step) / (10 + step)) (warm-up). */
+void       gaf_params_ema_update (GafParams *params, double decay);
+/* Exchanges data and ema (no-op without ema): sample with the averaged weights, swap back to train on. */
+void       gaf_params_swap_ema  (GafParams *params);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafParams, gaf_params_free)
 
 G_END_DECLS

@@ -25,6 +25,7 @@ gaf_sweep_config_init (GafSweepConfig *cfg)
   cfg->samples = 50000;
   cfg->sample_chunk = 1024;
   cfg->time_scale = 1.0;
+  cfg->input_scale = 1.0;
   cfg->seed = 1;
 }
 
@@ -118,17 +119,21 @@ gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_i
   target = gaf_class_target_new (cfg->n, classes, cfg->seed + 1000003ull * classes);
   gaf_toy_cnn_config_init (&ncfg, cfg->n, classes);
   ncfg.time_scale = cfg->time_scale;
+  ncfg.input_scale = cfg->input_scale > 0.0 ? cfg->input_scale : classes;
   net = gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes));
   tcfg.seed = cfg->seed * 7919ull + classes;
   trainer = gaf_trainer_new (net, target_labels, target, &tcfg);
 
   t0 = g_get_monotonic_time ();
+  if (cfg->cosine)
+    gaf_trainer_set_cosine_schedule (trainer, cfg->train.adam.lr, cfg->steps);
   if (!gaf_trainer_run (trainer, cfg->steps, losses, progress ? relay : NULL, &r, cancellable, error))
     return FALSE;
   t1 = g_get_monotonic_time ();
 
   labels = g_new (guint16, cfg->samples * cfg->n);
   gaf_rng_init_stream (&rng, cfg->seed, 0x5a3e + classes);
+  gaf_params_swap_ema (gaf_toy_cnn_get_params (net));   /* sample with the averaged weights */
   if (!gaf_sample_toy_cnn (net, &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL, NULL,
                            progress ? relay : NULL, &r, cancellable, error))
     return FALSE;

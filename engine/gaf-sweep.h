@@ -20,6 +20,8 @@ typedef struct {
   guint64          samples;
   int              sample_chunk;
   double           time_scale;    /* toy CNN time input scale (1 = reference) */
+  double           input_scale;   /* toy CNN input scale; 0 = c (probabilities times c, mean 1) */
+  gboolean         cosine;        /* cosine learning-rate decay to 0 over the steps */
   guint64          seed;
 } GafSweepConfig;
 

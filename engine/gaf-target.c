@@ -92,6 +92,36 @@ gaf_class_target_kl_uniform (const GafClassTarget *target)
 }
 
 void
+gaf_class_target_oracle_field (const GafClassTarget *target, double lambda, double t,
+                               const float *v, float *dv, int batch)
+{
+  int n = target->n, c = target->c;
+  double s = sqrt ((double) c / (c - 1));
+  double *logit = g_newa (double, c);
+
+  for (int b = 0; b < batch; b++)
+    for (int i = 0; i < n; i++)
+      {
+        const float *vr = v + ((gsize) b * n + i) * c;
+        float *dr = dv + ((gsize) b * n + i) * c;
+        const double *q = target->q + (gsize) i * c;
+        double mx = -INFINITY, sum = 0.0;
+        for (int j = 0; j < c; j++)
+          {
+            logit[j] = log (q[j]) + lambda * t * s * vr[j];
+            mx = MAX (mx, logit[j]);
+          }
+        for (int j = 0; j < c; j++)
+          {
+            logit[j] = exp (logit[j] - mx);
+            sum += logit[j];
+          }
+        for (int j = 0; j < c; j++)
+          dr[j] = (float) (lambda * s * (logit[j] / sum - 1.0 / c));
+      }
+}
+
+void
 gaf_histogram (const guint16 *labels, guint64 count, int n, int c, guint64 *counts)
 {
   memset (counts, 0, (gsize) n * c * sizeof (guint64));

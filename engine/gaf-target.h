@@ -24,6 +24,12 @@ void            gaf_class_target_sample (const GafClassTarget *target, GafRng *r
  * infinitely many samples. */
 double          gaf_class_target_kl_uniform (const GafClassTarget *target);
 
+/* The exact marginal GAF field for this target (the optimum of the loss), in logit coordinates:
+ * dV_i/dt = lambda s (post_i - 1/c), post_ik ∝ q_ik exp(lambda t s V_ik), s = sqrt(c/(c-1)).
+ * v, dv (batch, n, c). A known answer for the samplers, and the field a perfect network would learn. */
+void            gaf_class_target_oracle_field (const GafClassTarget *target, double lambda, double t,
+                                               const float *v, float *dv, int batch);
+
 /* Per-position histograms counts (n, c) of labels (count, n). */
 void            gaf_histogram        (const guint16 *labels, guint64 count, int n, int c, guint64 *counts);
 /* (1/n) sum_i sum_j qhat_ij log(qhat_ij / q_ij), qhat = counts / total, 0 log 0 = 0. */

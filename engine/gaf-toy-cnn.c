@@ -77,13 +77,14 @@ gaf_toy_cnn_config_init (GafToyCnnConfig *cfg, int n, int c)
   cfg->fourier_half = 64;
   cfg->fourier_scale = 30.0;
   cfg->time_scale = 1.0;
+  cfg->input_scale = 1.0;
 }
 
 gboolean
 gaf_toy_cnn_config_check (const GafToyCnnConfig *cfg, GError **error)
 {
   if (cfg->n < 1 || cfg->in_channels < 1 || cfg->out_channels < 1 || cfg->hidden < 2 ||
-      cfg->fourier_half * 2 != cfg->hidden || !(cfg->fourier_scale > 0) || !(cfg->time_scale > 0) ||
+      cfg->fourier_half * 2 != cfg->hidden || !(cfg->fourier_scale > 0) || !(cfg->time_scale > 0) || !(cfg->input_scale > 0) || !isfinite (cfg->input_scale) ||
       !isfinite (cfg->fourier_scale) || !isfinite (cfg->time_scale))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
@@ -307,6 +308,12 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
 
   ensure_cache (net, c, batch);
   memcpy (c->x, x, (gsize) batch * n * cfg->in_channels * sizeof (float));
+  if (cfg->input_scale != 1.0)
+    {
+      float sc = (float) cfg->input_scale;
+      for (gsize j = 0; j < (gsize) batch * n * cfg->in_channels; j++)
+        c->x[j] *= sc;
+    }
   for (int b = 0; b < batch; b++)
     {
       c->t[b] = (float) (t[b] * cfg->time_scale);
@@ -328,7 +335,7 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
     }
 
   /* Input convolution (B, n, in_ch) -> (B, n, H), ReLU. */
-  gaf_conv1d_forward (c->feat[0], x, P + L->in_w, P + L->in_b, batch, n, &net->in_shape, &net->in_work);
+  gaf_conv1d_forward (c->feat[0], c->x, P + L->in_w, P + L->in_b, batch, n, &net->in_shape, &net->in_work);
   gaf_relu_forward (c->feat[0], c->feat[0], nh);
 
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
@@ -415,8 +422,20 @@ backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *d
   /* Input conv through its ReLU. */
   memset (c->dh, 0, nh * sizeof (float));
   gaf_relu_backward (c->dh, c->dfeat, c->feat[0], nh);
-  gaf_conv1d_backward (dx, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
-                       &net->in_work, part->scratch);
+  if (dx != NULL && cfg->input_scale != 1.0)
+    {
+      /* the conv saw x * input_scale */
+      gsize count = (gsize) batch * n * cfg->in_channels;
+      float *dxs = g_new0 (float, count);
+      gaf_conv1d_backward (dxs, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
+                           &net->in_work, part->scratch);
+      for (gsize j = 0; j < count; j++)
+        dx[j] += (float) (dxs[j] * cfg->input_scale);
+      g_free (dxs);
+    }
+  else
+    gaf_conv1d_backward (dx, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
+                         &net->in_work, part->scratch);
 
   /* Time path. */
   memset (c->dtemb, 0, (gsize) batch * H * sizeof (float));

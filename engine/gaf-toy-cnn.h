@@ -23,6 +23,8 @@ typedef struct {
   int    fourier_half;   /* number of frequencies; 2 * fourier_half must equal hidden (64 in the reference) */
   double fourier_scale;  /* std of the frequencies (30 in the reference) */
   double time_scale;     /* the network sees t * time_scale (1 in the reference) */
+  double input_scale;    /* the network sees x * input_scale (1 in the reference): a fixed
+                          * preconditioning of the input, the same function class */
 } GafToyCnnConfig;
 
 typedef struct _GafToyCnn GafToyCnn;

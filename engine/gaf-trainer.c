@@ -16,6 +16,8 @@ struct _GafTrainer {
   int              n, c;
   guint16         *labels;   /* (B, n) */
   float           *t, *w, *u, *f, *df;
+  double           cosine_lr;     /* > 0: cosine schedule active */
+  guint64          cosine_start, cosine_total;
 };
 
 void
@@ -24,6 +26,7 @@ gaf_trainer_config_init (GafTrainerConfig *cfg)
   cfg->batch = 128;
   cfg->adam = GAF_ADAM_DEFAULTS;
   gaf_path_config_init (&cfg->path);
+  cfg->ema_decay = 0.0;
   cfg->seed = 1;
 }
 
@@ -42,6 +45,8 @@ gaf_trainer_config_check (const GafTrainerConfig *cfg, GError **error)
     what = "time rate must be a positive number";
   else if (!(cfg->path.time_shape > 0.0) || !isfinite (cfg->path.time_shape))
     what = "time shape must be a positive number";
+  else if (!(cfg->ema_decay >= 0.0 && cfg->ema_decay < 1.0))
+    what = "EMA decay must be in [0, 1)";
   if (what != NULL)
     {
       g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, what);
@@ -103,6 +108,14 @@ gaf_trainer_set_path (GafTrainer *trainer, const GafPathConfig *path)
   trainer->cfg.path = *path;
 }
 
+void
+gaf_trainer_set_cosine_schedule (GafTrainer *trainer, double base_lr, guint64 total)
+{
+  trainer->cosine_lr = base_lr;
+  trainer->cosine_start = gaf_trainer_get_step (trainer);
+  trainer->cosine_total = total;
+}
+
 guint64
 gaf_trainer_get_step (GafTrainer *trainer)
 {
@@ -116,6 +129,12 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
   int B = tr->cfg.batch;
   double loss;
 
+  if (tr->cosine_lr > 0.0 && tr->cosine_total > 0)
+    {
+      guint64 s = params->step - tr->cosine_start;
+      if (s < tr->cosine_total)
+        tr->cfg.adam.lr = tr->cosine_lr * 0.5 * (1.0 + cos (G_PI * (double) s / (double) tr->cosine_total));
+    }
   tr->labels_func (tr->labels_data, &tr->rng, tr->labels, B);
   gaf_path_sample (&tr->cfg.path, &tr->rng, tr->labels, B, tr->n, tr->c, tr->t, tr->w, tr->u);
   gaf_toy_cnn_forward (tr->net, tr->w, tr->t, B, tr->f);
@@ -132,6 +151,8 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
   gaf_params_zero_grad (params);
   gaf_toy_cnn_backward (tr->net, tr->df, NULL, NULL);
   gaf_adam_step (params, &tr->cfg.adam);
+  if (tr->cfg.ema_decay > 0.0)
+    gaf_params_ema_update (params, tr->cfg.ema_decay);
   return TRUE;
 }
 

@@ -18,6 +18,7 @@ typedef struct {
   int           batch;
   GafAdamConfig adam;
   GafPathConfig path;
+  double        ema_decay;   /* 0: no weight averaging */
   guint64       seed;
 } GafTrainerConfig;
 
@@ -33,6 +34,8 @@ void        gaf_trainer_free  (GafTrainer *trainer);
 void        gaf_trainer_set_lr   (GafTrainer *trainer, double lr);
 void        gaf_trainer_set_path (GafTrainer *trainer, const GafPathConfig *path);
 guint64     gaf_trainer_get_step (GafTrainer *trainer);
+/* lr(s) = base_lr (1 + cos(pi s / total)) / 2 for the steps s < total that follow; constant after. */
+void        gaf_trainer_set_cosine_schedule (GafTrainer *trainer, double base_lr, guint64 total);
 /* One step: sample the path, forward, loss, backward, Adam. Fails with GAF_ERROR_DIVERGED on a
  * non-finite loss (parameters are left as they were before the step). */
 gboolean    gaf_trainer_step  (GafTrainer *trainer, double *loss, GError **error);

@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The command-line contract of gaflow-cli, as TAP: every mistake a user can make is rejected with
+# exactly one line on stderr starting "gaflow-cli: error:" and a non-zero exit; a tiny sweep runs,
+# prints its table and writes the CSV it promises.
+# Usage: test-cli.sh PATH/TO/gaflow-cli
+
+set -u
+cli=${1:?usage: test-cli.sh PATH/TO/gaflow-cli}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+n=0
+failed=0
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+# rejects NAME ARGS...: non-zero exit, nothing on stdout, one stderr line "gaflow-cli: error: ..."
+rejects () {
+  local name=$1 rc lines first
+  shift
+  "$cli" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  rc=$?
+  lines=$(wc -l <"$tmp/err")
+  first=$(head -n 1 "$tmp/err")
+  if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$lines" -eq 1 ] && [[ $first == "gaflow-cli: error: "?* ]] &&
+     [ ! -s "$tmp/out" ]; then
+    ok "rejects $name"
+  else
+    not_ok "rejects $name" "exit $rc, $lines stderr lines:" "$(cat "$tmp/err")" "stdout: $(head -c 300 "$tmp/out")"
+  fi
+}
+
+mkdir "$tmp/dir"
+
+echo "1..15"
+rejects "--classes 1" sweep --classes 1
+rejects "--classes 5,x" sweep --classes 5,x
+rejects "--steps -5" sweep --steps -5
+rejects "--integrator heun" sweep --integrator heun
+rejects "--csv in a missing folder" sweep --classes 3 --steps 1 --samples 1 --csv /nonexistent-dir/out.csv
+rejects "--csv naming a folder" sweep --classes 3 --steps 1 --samples 1 --csv "$tmp/dir"
+rejects "--lr nan" sweep --lr nan
+rejects "--samples 0" sweep --samples 0
+rejects "an unknown option" sweep --no-such-option
+rejects "an unknown command" frobnicate
+rejects "bench --model foo" bench --model foo
+# The rejected --csv runs must not have created anything.
+if [ -z "$(ls -A "$tmp/dir")" ] && [ ! -e /nonexistent-dir ]; then
+  ok "rejected runs write nothing"
+else
+  not_ok "rejected runs write nothing" "$(ls -A "$tmp/dir")"
+fi
+
+# A tiny sweep: exit 0, a table on stdout, a CSV with the documented header and one row per class count.
+"$cli" sweep --classes 3,4 --steps 30 --samples 500 --csv "$tmp/out.csv" >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+if [ "$rc" -eq 0 ] && ! grep -q "error" "$tmp/err"; then
+  ok "sweep --classes 3,4 --steps 30 --samples 500 exits 0"
+else
+  not_ok "sweep --classes 3,4 --steps 30 --samples 500 exits 0" "exit $rc" "$(cat "$tmp/err")"
+fi
+
+# stdout: a header line naming the columns, then a row per class count starting "gaf 3" / "gaf 4".
+if head -n 1 "$tmp/out" | grep -q "classes" && head -n 1 "$tmp/out" | grep -q "kl" &&
+   [ "$(awk '$1 == "gaf" && ($2 == 3 || $2 == 4)' "$tmp/out" | wc -l)" -eq 2 ]; then
+  ok "sweep prints a table on stdout"
+else
+  not_ok "sweep prints a table on stdout" "$(cat "$tmp/out")"
+fi
+
+header="method,classes,steps,samples,kl,kl_uniform,kl_floor,train_seconds,sample_seconds"
+csv_ok=1
+msg=()
+if [ ! -f "$tmp/out.csv" ]; then
+  csv_ok=0
+  msg+=("no CSV written")
+else
+  [ "$(head -n 1 "$tmp/out.csv")" = "$header" ] || { csv_ok=0; msg+=("header: $(head -n 1 "$tmp/out.csv")"); }
+  [ "$(wc -l <"$tmp/out.csv")" -eq 3 ] || { csv_ok=0; msg+=("$(wc -l <"$tmp/out.csv") lines"); }
+  # rows: gaf, classes 3 then 4, steps 30, samples 500, finite non-negative KL values below 1,
+  # kl_floor = (c - 1) / (2 N), non-negative times
+  bad=$(awk -F, 'NR > 1 {
+      c = NR == 2 ? 3 : 4
+      fin = 1
+      for (i = 5; i <= 9; i++) if ($i !~ /^[0-9.]+([eE][-+]?[0-9]+)?$/) fin = 0
+      if (NF != 9 || $1 != "gaf" || $2 != c || $3 != 30 || $4 != 500 || !fin || $5 + 0 >= 1 ||
+          $6 + 0 <= 0 || $6 + 0 >= 1 || ($7 - (c - 1) / 1000) ^ 2 > 1e-12)
+        print "row " NR - 1 ": " $0
+    }' "$tmp/out.csv")
+  [ -z "$bad" ] || { csv_ok=0; msg+=("$bad"); }
+fi
+if [ "$csv_ok" -eq 1 ]; then
+  ok "CSV has the header and one finite row per class count"
+else
+  not_ok "CSV has the header and one finite row per class count" "${msg[@]}" "$(cat "$tmp/out.csv" 2>/dev/null)"
+fi
+
+[ "$n" -eq 15 ] || echo "# planned 15 tests, ran $n"
+[ "$failed" -eq 0 ]

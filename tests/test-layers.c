@@ -1,0 +1,1122 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-engine.h"
+
+/* BLAS against the naive loop, and every layer's backward against central finite differences
+ * of a scalar loss. Layers work in float; losses are accumulated in double. Linear and conv
+ * layers are bilinear, so their central differences are exact up to rounding for any step:
+ * those use large steps and tight tolerances. Nonlinear layers use small steps and 1e-2. */
+
+static void
+fill_uniform (GafRng *rng, float *x, gsize count, double lo, double hi)
+{
+  for (gsize i = 0; i < count; i++)
+    x[i] = (float) (lo + (hi - lo) * gaf_rng_uniform (rng));
+}
+
+static double
+dot_f (const float *a, const float *b, gsize count)
+{
+  double s = 0.0;
+
+  for (gsize i = 0; i < count; i++)
+    s += (double) a[i] * b[i];
+  return s;
+}
+
+static float
+max_abs (const float *x, gsize count)
+{
+  float m = 0.0f;
+
+  for (gsize i = 0; i < count; i++)
+    m = MAX (m, fabsf (x[i]));
+  return m;
+}
+
+/* Central difference of loss() in x[i], dividing by the step actually taken after float rounding. */
+typedef double (*LossFunc) (gpointer ctx);
+
+static double
+central_diff (LossFunc loss, gpointer ctx, float *x, gsize i, double h)
+{
+  float orig = x[i];
+  double lp, lm, hp, hm;
+
+  x[i] = (float) (orig + h);
+  hp = (double) x[i] - orig;
+  lp = loss (ctx);
+  x[i] = (float) (orig - h);
+  hm = (double) orig - x[i];
+  lm = loss (ctx);
+  x[i] = orig;
+  return (lp - lm) / (hp + hm);
+}
+
+/* Compares an analytic gradient with central differences for every entry:
+ * |numeric - analytic| <= rtol * max(|analytic_i|, 0.05 max_j |analytic_j|).
+ * The floor keeps entries that are (nearly) zero from demanding an impossible relative accuracy;
+ * any real error in backward is of the size of the typical entry and exceeds it. */
+static void
+check_grad (const char *what, LossFunc loss, gpointer ctx, float *x, const float *analytic, gsize count,
+            double h, double rtol)
+{
+  double floor_ = 0.05 * max_abs (analytic, count);
+  guint bad = 0;
+
+  g_assert_cmpfloat (floor_, >, 0.0);   /* a gradient that is identically zero proves nothing */
+  for (gsize i = 0; i < count; i++)
+    {
+      double fd = central_diff (loss, ctx, x, i, h);
+      double tol = rtol * MAX (fabs (analytic[i]), floor_);
+      if (!(fabs (fd - analytic[i]) <= tol))
+        {
+          if (bad++ < 5)
+            g_test_message ("%s[%" G_GSIZE_FORMAT "]: analytic %.7g, numeric %.7g, tolerance %.3g",
+                            what, i, analytic[i], fd, tol);
+        }
+    }
+  if (bad > 0)
+    g_test_fail_printf ("%s: %u of %" G_GSIZE_FORMAT " gradient entries disagree with central differences",
+                        what, bad, count);
+}
+
+/* |a - b| <= rtol * max(|b_i|, 0.05 max |b|) elementwise. */
+static void
+check_close (const char *what, const float *a, const float *b, gsize count, double rtol)
+{
+  double floor_ = 0.05 * max_abs (b, count);
+  guint bad = 0;
+
+  for (gsize i = 0; i < count; i++)
+    if (!(fabs (a[i] - b[i]) <= rtol * MAX (fabs (b[i]), floor_)))
+      {
+        if (bad++ < 5)
+          g_test_message ("%s[%" G_GSIZE_FORMAT "]: %.8g vs %.8g", what, i, a[i], b[i]);
+      }
+  if (bad > 0)
+    g_test_fail_printf ("%s: %u of %" G_GSIZE_FORMAT " entries differ", what, bad, count);
+}
+
+/* ---- BLAS ------------------------------------------------------------------------------------ */
+
+static void
+test_sgemm_hand (void)
+{
+  /* A = [1 2; 3 4], B = [5 6; 7 8]: AB = [19 22; 43 50], A^T B = [26 30; 38 44],
+   * A B^T = [17 23; 39 53], A^T B^T = [23 31; 34 46]. */
+  const float a[] = { 1, 2, 3, 4 }, b[] = { 5, 6, 7, 8 };
+  const float want[4][4] = { { 19, 22, 43, 50 }, { 26, 30, 38, 44 }, { 17, 23, 39, 53 }, { 23, 31, 34, 46 } };
+
+  for (int mode = 0; mode < 4; mode++)
+    {
+      gboolean ta = mode & 1, tb = mode >> 1;
+      float c1[4], c2[4];
+      gaf_sgemm (ta, tb, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c1, 2);
+      gaf_sgemm_naive (ta, tb, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c2, 2);
+      for (int i = 0; i < 4; i++)
+        {
+          g_assert_cmpfloat (c1[i], ==, want[mode][i]);
+          g_assert_cmpfloat (c2[i], ==, want[mode][i]);
+        }
+    }
+
+  /* k = 0: C = beta C. */
+  {
+    float c[2] = { 3.0f, -1.0f };
+    gaf_sgemm (FALSE, FALSE, 1, 2, 0, 1.0f, a, 1, b, 2, 0.5f, c, 2);
+    g_assert_cmpfloat (c[0], ==, 1.5f);
+    g_assert_cmpfloat (c[1], ==, -0.5f);
+    gaf_sgemm (FALSE, FALSE, 1, 2, 0, 1.0f, a, 1, b, 2, 0.0f, c, 2);
+    g_assert_cmpfloat (c[0], ==, 0.0f);
+    g_assert_cmpfloat (c[1], ==, 0.0f);
+  }
+}
+
+static void
+test_sgemm_vs_naive (void)
+{
+  static const int sizes[][3] = { { 7, 5, 9 }, { 1, 13, 3 }, { 37, 29, 41 }, { 65, 3, 131 } };
+  GafRng rng;
+
+  gaf_rng_init (&rng, 301);
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (int mode = 0; mode < 4; mode++)
+      for (int bi = 0; bi < 2; bi++)
+        {
+          int m = sizes[si][0], n = sizes[si][1], k = sizes[si][2];
+          gboolean ta = mode & 1, tb = mode >> 1;
+          float beta = bi ? 1.0f : 0.0f, alpha = 0.75f;
+          /* Leading dimensions larger than the rows, so strides are exercised. */
+          int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
+          gsize na = (gsize) (ta ? k : m) * lda, nb = (gsize) (tb ? n : k) * ldb, nc = (gsize) m * ldc;
+          g_autofree float *a = g_new (float, na);
+          g_autofree float *b = g_new (float, nb);
+          g_autofree float *c0 = g_new (float, nc);
+          g_autofree float *c1 = g_new (float, nc);
+          g_autofree float *c2 = g_new (float, nc);
+          /* Entries in [-1, 1]: each product sum has rounding error below k * 6e-8 * |alpha|. */
+          double tol = 2e-7 * k + 1e-7;
+
+          fill_uniform (&rng, a, na, -1, 1);
+          fill_uniform (&rng, b, nb, -1, 1);
+          fill_uniform (&rng, c0, nc, -1, 1);
+          memcpy (c1, c0, nc * sizeof (float));
+          memcpy (c2, c0, nc * sizeof (float));
+          if (beta == 0.0f)
+            /* beta = 0 must not read C (the engine passes uninitialised buffers). */
+            for (int i = 0; i < m; i++)
+              for (int j = 0; j < n; j++)
+                c1[i * ldc + j] = c2[i * ldc + j] = NAN;
+
+          gaf_sgemm (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c1, ldc);
+          gaf_sgemm_naive (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c2, ldc);
+          for (int i = 0; i < m; i++)
+            {
+              for (int j = 0; j < n; j++)
+                {
+                  /* An independent check of the naive loop on one entry in double. */
+                  double s = 0.0;
+                  for (int l = 0; l < k; l++)
+                    s += (double) (ta ? a[l * lda + i] : a[i * lda + l]) * (tb ? b[j * ldb + l] : b[l * ldb + j]);
+                  s = alpha * s + (beta != 0.0f ? c0[i * ldc + j] : 0.0);
+                  g_assert_cmpfloat_with_epsilon (c2[i * ldc + j], s, 1e-6);
+                  g_assert_cmpfloat_with_epsilon (c1[i * ldc + j], c2[i * ldc + j], tol);
+                }
+              /* the padding column beyond n is left alone */
+              g_assert_cmpfloat (c1[i * ldc + n], ==, c0[i * ldc + n]);
+            }
+        }
+}
+
+/* ---- linear ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  int m, k, n;
+  float *in, *w, *b, *r, *out;
+} LinearCtx;
+
+static double
+linear_loss (gpointer data)
+{
+  LinearCtx *x = data;
+
+  gaf_linear_forward (x->out, x->in, x->w, x->b, x->m, x->k, x->n);
+  return dot_f (x->out, x->r, (gsize) x->m * x->n);
+}
+
+static void
+test_linear (void)
+{
+  LinearCtx x = { 5, 7, 3 };
+  gsize nin = x.m * x.k, nw = x.k * x.n, no = x.m * x.n;
+  g_autofree float *din = g_new0 (float, nin), *dw = g_new0 (float, nw), *db = g_new0 (float, x.n);
+  GafRng rng;
+
+  gaf_rng_init (&rng, 302);
+  x.in = g_new (float, nin);
+  x.w = g_new (float, nw);
+  x.b = g_new (float, x.n);
+  x.r = g_new (float, no);
+  x.out = g_new (float, no);
+  fill_uniform (&rng, x.in, nin, -1, 1);
+  fill_uniform (&rng, x.w, nw, -1, 1);
+  fill_uniform (&rng, x.b, x.n, -1, 1);
+  fill_uniform (&rng, x.r, no, -1, 1);
+
+  /* Forward against a plain loop (1e-6). */
+  linear_loss (&x);
+  for (int i = 0; i < x.m; i++)
+    for (int j = 0; j < x.n; j++)
+      {
+        double s = x.b[j];
+        for (int l = 0; l < x.k; l++)
+          s += (double) x.in[i * x.k + l] * x.w[l * x.n + j];
+        g_assert_cmpfloat_with_epsilon (x.out[i * x.n + j], s, 1e-6);
+      }
+
+  /* dL/dout = R. Backward accumulates: start from 1 and subtract it again. */
+  for (gsize i = 0; i < nin; i++)
+    din[i] = 1.0f;
+  for (gsize i = 0; i < nw; i++)
+    dw[i] = 1.0f;
+  for (int i = 0; i < x.n; i++)
+    db[i] = 1.0f;
+  gaf_linear_backward (din, dw, db, x.r, x.in, x.w, x.m, x.k, x.n);
+  for (gsize i = 0; i < nin; i++)
+    din[i] -= 1.0f;
+  for (gsize i = 0; i < nw; i++)
+    dw[i] -= 1.0f;
+  for (int i = 0; i < x.n; i++)
+    db[i] -= 1.0f;
+
+  /* Bilinear: step 0.5 is exact up to rounding; 1e-4. */
+  check_grad ("linear din", linear_loss, &x, x.in, din, nin, 0.5, 1e-4);
+  check_grad ("linear dw", linear_loss, &x, x.w, dw, nw, 0.5, 1e-4);
+  check_grad ("linear db", linear_loss, &x, x.b, db, x.n, 0.5, 1e-4);
+
+  /* Without bias: the same product minus the bias. */
+  {
+    g_autofree float *nob = g_new (float, no);
+    linear_loss (&x);
+    gaf_linear_forward (nob, x.in, x.w, NULL, x.m, x.k, x.n);
+    for (int i = 0; i < x.m; i++)
+      for (int j = 0; j < x.n; j++)
+        g_assert_cmpfloat_with_epsilon (nob[i * x.n + j], x.out[i * x.n + j] - x.b[j], 1e-6);
+  }
+  /* NULL gradients are skipped. */
+  memset (din, 0, nin * sizeof (float));
+  gaf_linear_backward (din, NULL, NULL, x.r, x.in, x.w, x.m, x.k, x.n);
+  g_assert_cmpfloat (max_abs (din, nin), >, 0.0f);
+
+  g_free (x.in);
+  g_free (x.w);
+  g_free (x.b);
+  g_free (x.r);
+  g_free (x.out);
+}
+
+/* ---- relu ------------------------------------------------------------------------------------ */
+
+typedef struct {
+  gsize count;
+  float *in, *out, *r;
+} ReluCtx;
+
+static double
+relu_loss (gpointer data)
+{
+  ReluCtx *x = data;
+
+  gaf_relu_forward (x->out, x->in, x->count);
+  return dot_f (x->out, x->r, x->count);
+}
+
+static void
+test_relu (void)
+{
+  ReluCtx x = { 40 };
+  g_autofree float *din = g_new0 (float, x.count), *copy = g_new (float, x.count);
+  GafRng rng;
+  guint neg = 0;
+
+  gaf_rng_init (&rng, 303);
+  x.in = g_new (float, x.count);
+  x.out = g_new (float, x.count);
+  x.r = g_new (float, x.count);
+  /* Inputs at least 0.1 away from the kink; step 0.05 never crosses it, so the check is exact. */
+  for (gsize i = 0; i < x.count; i++)
+    {
+      double u = 0.1 + 0.9 * gaf_rng_uniform (&rng);
+      x.in[i] = (float) (i % 3 == 0 ? -u : u);
+      neg += x.in[i] < 0;
+    }
+  fill_uniform (&rng, x.r, x.count, -1, 1);
+  relu_loss (&x);
+  for (gsize i = 0; i < x.count; i++)
+    g_assert_cmpfloat (x.out[i], ==, x.in[i] > 0 ? x.in[i] : 0.0f);
+  gaf_relu_backward (din, x.r, x.out, x.count);
+  check_grad ("relu din", relu_loss, &x, x.in, din, x.count, 0.05, 1e-4);
+  for (gsize i = 0; i < x.count; i++)
+    if (x.in[i] < 0)
+      g_assert_cmpfloat (din[i], ==, 0.0f);
+  g_assert_cmpuint (neg, >, 0);
+
+  /* in place */
+  memcpy (copy, x.in, x.count * sizeof (float));
+  gaf_relu_forward (copy, copy, x.count);
+  g_assert_cmpmem (copy, x.count * sizeof (float), x.out, x.count * sizeof (float));
+
+  g_free (x.in);
+  g_free (x.out);
+  g_free (x.r);
+}
+
+/* ---- layernorm ------------------------------------------------------------------------------- */
+
+typedef struct {
+  int m, c;
+  float *in, *g, *b, *r, *out, *mean, *rstd;
+} LnCtx;
+
+static double
+ln_loss (gpointer data)
+{
+  LnCtx *x = data;
+
+  gaf_layernorm_forward (x->out, x->mean, x->rstd, x->in, x->g, x->b, x->m, x->c);
+  return dot_f (x->out, x->r, (gsize) x->m * x->c);
+}
+
+static void
+test_layernorm (void)
+{
+  static const int cs[] = { 7, 128 };
+  GafRng rng;
+
+  gaf_rng_init (&rng, 304);
+  for (guint ci = 0; ci < G_N_ELEMENTS (cs); ci++)
+    {
+      LnCtx x = { 4, cs[ci] };
+      gsize count = (gsize) x.m * x.c;
+      g_autofree float *din = g_new0 (float, count), *dg = g_new0 (float, x.c), *db = g_new0 (float, x.c);
+
+      x.in = g_new (float, count);
+      x.g = g_new (float, x.c);
+      x.b = g_new (float, x.c);
+      x.r = g_new (float, count);
+      x.out = g_new (float, count);
+      x.mean = g_new (float, x.m);
+      x.rstd = g_new (float, x.m);
+      fill_uniform (&rng, x.in, count, -2, 2);
+      for (gsize i = 0; i < count; i++)
+        x.in[i] += (float) (i / x.c);   /* rows with different means */
+      fill_uniform (&rng, x.g, x.c, 0.5, 1.5);
+      fill_uniform (&rng, x.b, x.c, -0.5, 0.5);
+      fill_uniform (&rng, x.r, count, -1, 1);
+
+      ln_loss (&x);
+      /* Forward: zero mean, unit variance before the affine part (1e-5). */
+      for (int r = 0; r < x.m; r++)
+        {
+          double s1 = 0.0, s2 = 0.0;
+          for (int j = 0; j < x.c; j++)
+            {
+              double z = (x.out[r * x.c + j] - x.b[j]) / x.g[j];
+              s1 += z;
+              s2 += z * z;
+            }
+          g_assert_cmpfloat_with_epsilon (s1 / x.c, 0.0, 1e-5);
+          g_assert_cmpfloat_with_epsilon (s2 / x.c, 1.0, 1e-4);   /* eps 1e-5 in the variance */
+        }
+
+      gaf_layernorm_backward (din, dg, db, x.r, x.in, x.mean, x.rstd, x.g, x.m, x.c);
+      /* Nonlinear in the input: step 1e-2 on inputs of size ~1, truncation ~1e-4, rounding of a float
+       * loss ~1e-6 / 2e-2; tolerance 1e-2. Linear in g and b: step 0.25, 1e-4. */
+      check_grad ("layernorm din", ln_loss, &x, x.in, din, count, 1e-2, 1e-2);
+      check_grad ("layernorm dg", ln_loss, &x, x.g, dg, x.c, 0.25, 1e-4);
+      check_grad ("layernorm db", ln_loss, &x, x.b, db, x.c, 0.25, 1e-4);
+
+      /* NULL input gradient still gives dg and db. */
+      {
+        g_autofree float *dg2 = g_new0 (float, x.c), *db2 = g_new0 (float, x.c);
+        ln_loss (&x);
+        gaf_layernorm_backward (NULL, dg2, db2, x.r, x.in, x.mean, x.rstd, x.g, x.m, x.c);
+        check_close ("layernorm dg (din NULL)", dg2, dg, x.c, 1e-6);
+        check_close ("layernorm db (din NULL)", db2, db, x.c, 1e-6);
+      }
+
+      g_free (x.in);
+      g_free (x.g);
+      g_free (x.b);
+      g_free (x.r);
+      g_free (x.out);
+      g_free (x.mean);
+      g_free (x.rstd);
+    }
+}
+
+/* ---- Fourier features ------------------------------------------------------------------------ */
+
+typedef struct {
+  int b, h;
+  float *t, *w, *r, *out;
+} FourierCtx;
+
+static double
+fourier_loss (gpointer data)
+{
+  FourierCtx *x = data;
+
+  gaf_fourier_forward (x->out, x->t, x->w, x->b, x->h);
+  return dot_f (x->out, x->r, (gsize) x->b * 2 * x->h);
+}
+
+static void
+test_fourier (void)
+{
+  FourierCtx x = { 3, 5 };
+  gsize count = (gsize) x.b * 2 * x.h;
+  g_autofree float *dt = g_new0 (float, x.b);
+  GafRng rng;
+
+  gaf_rng_init (&rng, 305);
+  x.t = g_new (float, x.b);
+  x.w = g_new (float, x.h);
+  x.r = g_new (float, count);
+  x.out = g_new (float, count);
+  fill_uniform (&rng, x.t, x.b, 0, 1);
+  for (int j = 0; j < x.h; j++)
+    x.w[j] = (float) (2.0 * gaf_rng_normal (&rng));
+  fill_uniform (&rng, x.r, count, -1, 1);
+
+  fourier_loss (&x);
+  /* [sin 2 pi t w, cos 2 pi t w] (1e-6) */
+  for (int i = 0; i < x.b; i++)
+    for (int j = 0; j < x.h; j++)
+      {
+        double a = 2 * G_PI * x.t[i] * x.w[j];
+        g_assert_cmpfloat_with_epsilon (x.out[i * 2 * x.h + j], sin (a), 1e-6);
+        g_assert_cmpfloat_with_epsilon (x.out[i * 2 * x.h + x.h + j], cos (a), 1e-6);
+      }
+  gaf_fourier_backward (dt, x.r, x.t, x.w, x.b, x.h);
+  /* 2 pi |w| ~ 12: step 1e-3 gives truncation (2 pi w)^3 h^2 / 6 ~ 3e-4 relative; tolerance 1e-2. */
+  check_grad ("fourier dt", fourier_loss, &x, x.t, dt, x.b, 1e-3, 1e-2);
+
+  g_free (x.t);
+  g_free (x.w);
+  g_free (x.r);
+  g_free (x.out);
+}
+
+/* ---- conv1d ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  int len;
+  GafConv1dShape s;
+  gboolean pointwise;   /* the fast path is a single (B L, Cin) x (Cin, Cout) product */
+  const char *kind;
+} ConvCase;
+
+static const ConvCase conv_cases[] = {
+  { 4, { 3, 5, 9, 1, 4 }, FALSE, "block (len 4, k 9, dil 1)" },
+  { 4, { 3, 5, 9, 4, 16 }, TRUE, "pointwise (len 4, k 9, dil 4)" },
+  { 4, { 3, 5, 9, 16, 64 }, TRUE, "pointwise (len 4, k 9, dil 16)" },
+  { 4, { 3, 5, 9, 64, 256 }, TRUE, "pointwise (len 4, k 9, dil 64)" },
+  { 7, { 3, 5, 3, 2, 1 }, FALSE, "general (len 7, k 3, dil 2, pad 1, Lout 5)" },
+  { 6, { 2, 3, 1, 1, 0 }, TRUE, "1x1 (len 6)" },
+  { 11, { 4, 2, 9, 1, 4 }, FALSE, "block (len 11, k 9, dil 1)" },
+  { 5, { 3, 4, 9, 4, 16 }, FALSE, "dil 4 at len 5 (two taps see data)" },
+};
+
+typedef struct {
+  int batch, len;
+  GafConv1dShape s;
+  gboolean naive;
+  GafConv1dWork work;
+  float *in, *w, *bias, *r, *out;
+} ConvCtx;
+
+/* The fast path: assemble the block matrix from the current weights, then the product. */
+static void
+conv_fast_forward (ConvCtx *x, float *out)
+{
+  gaf_conv1d_prepare (&x->work, x->w, x->len, &x->s);
+  gaf_conv1d_forward (out, x->in, x->w, x->bias, x->batch, x->len, &x->s, &x->work);
+}
+
+static double
+conv_loss (gpointer data)
+{
+  ConvCtx *x = data;
+  int lout = gaf_conv1d_out_len (&x->s, x->len);
+
+  if (x->naive)
+    gaf_conv1d_forward_naive (x->out, x->in, x->w, x->bias, x->batch, x->len, &x->s);
+  else
+    conv_fast_forward (x, x->out);
+  return dot_f (x->out, x->r, (gsize) x->batch * lout * x->s.cout);
+}
+
+static void
+test_conv1d (void)
+{
+  GafRng rng;
+
+  gaf_rng_init (&rng, 306);
+  for (guint ci = 0; ci < G_N_ELEMENTS (conv_cases); ci++)
+    {
+      const ConvCase *cc = &conv_cases[ci];
+      ConvCtx x = { 2, cc->len, cc->s };
+      int lout = gaf_conv1d_out_len (&x.s, x.len);
+      gsize nin = (gsize) x.batch * x.len * x.s.cin, nw = (gsize) x.s.kernel * x.s.cin * x.s.cout;
+      gsize nout = (gsize) x.batch * lout * x.s.cout;
+      g_autofree float *out_naive = g_new (float, nout), *out_fast = g_new (float, nout);
+      float *grads[2][3];
+      gsize block_len = gaf_conv1d_block_len (&x.s, x.len);
+      g_autofree float *scratch = block_len ? g_new (float, block_len) : NULL;
+
+      g_test_message ("conv1d %s", cc->kind);
+      g_assert_cmpint (lout, ==, cc->len + 2 * cc->s.padding - cc->s.dilation * (cc->s.kernel - 1));
+      /* Path choice: no scratch on the pointwise path, the (L Cin, Lout Cout) block otherwise. */
+      g_assert_cmpuint (block_len, ==, cc->pointwise ? 0 : (gsize) x.len * x.s.cin * lout * x.s.cout);
+      x.in = g_new (float, nin);
+      x.w = g_new (float, nw);
+      x.bias = g_new (float, x.s.cout);
+      x.r = g_new (float, nout);
+      x.out = g_new (float, nout);
+      fill_uniform (&rng, x.in, nin, -1, 1);
+      fill_uniform (&rng, x.w, nw, -1, 1);
+      fill_uniform (&rng, x.bias, x.s.cout, -1, 1);
+      fill_uniform (&rng, x.r, nout, -1, 1);
+
+      /* Forward: fast == naive (naive accumulates in double; 1e-5 relative). */
+      gaf_conv1d_forward_naive (out_naive, x.in, x.w, x.bias, x.batch, x.len, &x.s);
+      conv_fast_forward (&x, out_fast);
+      check_close (cc->kind, out_fast, out_naive, nout, 1e-5);
+
+      /* One output entry by the formula of gaf-layers.h, in double. */
+      {
+        int b = x.batch - 1, p = lout - 1, o = x.s.cout - 1;
+        double acc = x.bias[o];
+        for (int k = 0; k < x.s.kernel; k++)
+          {
+            int q = p - x.s.padding + k * x.s.dilation;
+            if (q < 0 || q >= x.len)
+              continue;
+            for (int i = 0; i < x.s.cin; i++)
+              acc += (double) x.w[(k * x.s.cin + i) * x.s.cout + o] * x.in[(b * x.len + q) * x.s.cin + i];
+          }
+        g_assert_cmpfloat_with_epsilon (out_naive[(b * lout + p) * x.s.cout + o], acc, 1e-6);
+      }
+
+      for (int path = 0; path < 2; path++)
+        {
+          float *din = g_new0 (float, nin), *dw = g_new0 (float, nw), *db = g_new0 (float, x.s.cout);
+          g_autofree char *name = NULL;
+
+          x.naive = path == 1;
+          /* Backward accumulates: start at 0.5 everywhere and remove it afterwards. */
+          for (gsize i = 0; i < nin; i++)
+            din[i] = 0.5f;
+          for (gsize i = 0; i < nw; i++)
+            dw[i] = 0.5f;
+          for (int i = 0; i < x.s.cout; i++)
+            db[i] = 0.5f;
+          conv_loss (&x);
+          if (x.naive)
+            gaf_conv1d_backward_naive (din, dw, db, x.r, x.in, x.w, x.batch, x.len, &x.s);
+          else
+            gaf_conv1d_backward (din, dw, db, x.r, x.in, x.w, x.batch, x.len, &x.s, &x.work, scratch);
+          for (gsize i = 0; i < nin; i++)
+            din[i] -= 0.5f;
+          for (gsize i = 0; i < nw; i++)
+            dw[i] -= 0.5f;
+          for (int i = 0; i < x.s.cout; i++)
+            db[i] -= 0.5f;
+
+          /* Bilinear: step 0.5, exact up to rounding; 1e-4. Taps that only see padding have a zero
+           * gradient, which the finite differences confirm exactly. */
+          name = g_strdup_printf ("%s %s din", cc->kind, x.naive ? "naive" : "fast");
+          check_grad (name, conv_loss, &x, x.in, din, nin, 0.5, 1e-4);
+          g_free (name);
+          name = g_strdup_printf ("%s %s dw", cc->kind, x.naive ? "naive" : "fast");
+          check_grad (name, conv_loss, &x, x.w, dw, nw, 0.5, 1e-4);
+          g_free (name);
+          name = g_strdup_printf ("%s %s dbias", cc->kind, x.naive ? "naive" : "fast");
+          check_grad (name, conv_loss, &x, x.bias, db, x.s.cout, 0.5, 1e-4);
+          grads[path][0] = din;
+          grads[path][1] = dw;
+          grads[path][2] = db;
+        }
+
+      /* Backward: fast == naive (1e-5 relative), and NULL gradients are allowed. */
+      check_close ("conv1d din fast vs naive", grads[0][0], grads[1][0], nin, 1e-5);
+      check_close ("conv1d dw fast vs naive", grads[0][1], grads[1][1], nw, 1e-5);
+      check_close ("conv1d dbias fast vs naive", grads[0][2], grads[1][2], x.s.cout, 1e-5);
+      {
+        g_autofree float *din = g_new0 (float, nin);
+        conv_fast_forward (&x, x.out);
+        gaf_conv1d_backward (din, NULL, NULL, x.r, x.in, x.w, x.batch, x.len, &x.s, &x.work, scratch);
+        check_close ("conv1d din alone", din, grads[1][0], nin, 1e-5);
+      }
+
+      for (int path = 0; path < 2; path++)
+        for (int j = 0; j < 3; j++)
+          g_free (grads[path][j]);
+      gaf_conv1d_work_clear (&x.work);
+      g_free (x.in);
+      g_free (x.w);
+      g_free (x.bias);
+      g_free (x.r);
+      g_free (x.out);
+    }
+}
+
+/* ---- toy CNN --------------------------------------------------------------------------------- */
+
+static void
+test_toy_cnn_param_count (void)
+{
+  GafToyCnnConfig cfg;
+
+  gaf_toy_cnn_config_init (&cfg, 4, 5);
+  g_assert_cmpuint (gaf_toy_cnn_param_count (&cfg), ==, 861317);
+  gaf_toy_cnn_config_init (&cfg, 4, 160);
+  g_assert_cmpuint (gaf_toy_cnn_param_count (&cfg), ==, 1059872);
+
+  /* The arena of a constructed network: same size, views contiguous, disjoint, uniquely named. */
+  {
+    g_autoptr(GafToyCnn) net = NULL;
+    g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+    GafParams *p;
+    gsize next = 0;
+
+    gaf_toy_cnn_config_init (&cfg, 4, 5);
+    net = gaf_toy_cnn_new (&cfg, 1);
+    p = gaf_toy_cnn_get_params (net);
+    g_assert_cmpuint (p->size, ==, 861317);
+    for (guint i = 0; i < p->views->len; i++)
+      {
+        const GafParamView *v = &g_array_index (p->views, GafParamView, i);
+        g_assert_cmpuint (v->offset, ==, next);
+        g_assert_cmpuint (v->size, >, 0);
+        g_assert_true (g_hash_table_add (names, v->name));
+        g_assert_true (gaf_params_find (p, v->name) == v);
+        next += v->size;
+      }
+    g_assert_cmpuint (next, ==, p->size);
+  }
+}
+
+/* A toy CNN with LayerNorm gains and biases moved off 1 and 0, so that a backward that forgets
+ * the gain (or mixes up gain and bias) cannot pass by accident. */
+static GafToyCnn *
+new_test_net (const GafToyCnnConfig *cfg, guint64 seed)
+{
+  GafToyCnn *net = gaf_toy_cnn_new (cfg, seed);
+  GafParams *p = gaf_toy_cnn_get_params (net);
+  GafRng rng;
+
+  gaf_rng_init (&rng, seed + 17);
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      g_autofree char *g = g_strdup_printf ("norm%d.g", i), *b = g_strdup_printf ("norm%d.b", i);
+      const GafParamView *vg = gaf_params_find (p, g), *vb = gaf_params_find (p, b);
+      g_assert_nonnull (vg);
+      g_assert_nonnull (vb);
+      fill_uniform (&rng, p->data + vg->offset, vg->size, 0.5, 1.5);
+      fill_uniform (&rng, p->data + vb->offset, vb->size, -0.3, 0.3);
+    }
+  return net;
+}
+
+/* The GAF loss of a fixed path sample as a function of the parameters (W_t does not depend on them). */
+typedef struct {
+  GafToyCnn    *net;
+  GafPathConfig path;
+  int           batch, n, c;
+  float        *t, *w, *u, *f;
+} GafLossCtx;
+
+static double
+gaf_loss (gpointer data)
+{
+  GafLossCtx *x = data;
+
+  gaf_toy_cnn_forward (x->net, x->w, x->t, x->batch, x->f);
+  return gaf_path_loss (&x->path, x->w, x->f, x->u, x->batch, x->n, x->c, NULL);
+}
+
+static void
+gaf_loss_ctx_init (GafLossCtx *x, GafToyCnn *net, int batch, guint64 seed)
+{
+  const GafToyCnnConfig *cfg = gaf_toy_cnn_get_config (net);
+  gsize count;
+  g_autofree guint16 *labels = NULL;
+  GafRng rng;
+
+  x->net = net;
+  x->batch = batch;
+  x->n = cfg->n;
+  x->c = cfg->out_channels;
+  count = (gsize) batch * x->n * x->c;
+  gaf_path_config_init (&x->path);
+  x->t = g_new (float, batch);
+  x->w = g_new (float, count);
+  x->u = g_new (float, count);
+  x->f = g_new (float, count);
+  labels = g_new (guint16, (gsize) batch * x->n);
+  gaf_rng_init (&rng, seed);
+  for (gsize i = 0; i < (gsize) batch * x->n; i++)
+    labels[i] = (guint16) gaf_rng_below (&rng, x->c);
+  gaf_path_sample (&x->path, &rng, labels, batch, x->n, x->c, x->t, x->w, x->u);
+}
+
+static void
+gaf_loss_ctx_clear (GafLossCtx *x)
+{
+  g_free (x->t);
+  g_free (x->w);
+  g_free (x->u);
+  g_free (x->f);
+}
+
+/* Checks the parameter gradient of the GAF loss entry by entry, for the entries listed in `which`
+ * (every parameter when NULL). Each entry is compared with central differences at steps h and h/2;
+ * it passes when either agrees with the analytic value a_i within
+ *   rtol |a_i| + 0.01 RMS(a over its view).
+ * The absolute part covers the float forward pass: the loss is rounded at ~1e-8, which puts noise
+ * of ~5e-6 (0.005 RMS at most, measured) on a difference quotient with h = 1e-3. ReLU kinks make a
+ * difference quotient wrong when a step crosses one; an entry whose two quotients disagree with
+ * each other by more than a quarter of the tolerance is "non-smooth" and not judged, but such
+ * entries must stay rare (at most 3% overall and half of any view's checked entries; measured: 0.3%
+ * and 1 in 3). A wrong backward gives two consistent quotients that disagree with it, which fails. */
+static void
+check_param_grad (GafLossCtx *x, const float *analytic, const gsize *which, gsize n_which, double h,
+                  double rtol)
+{
+  GafParams *p = gaf_toy_cnn_get_params (x->net);
+  guint bad = 0, skipped = 0, checked = 0;
+
+  for (guint vi = 0; vi < p->views->len; vi++)
+    {
+      const GafParamView *v = &g_array_index (p->views, GafParamView, vi);
+      double rms = 0.0, atol;
+      guint v_checked = 0, v_skipped = 0;
+
+      for (gsize i = 0; i < v->size; i++)
+        rms += (double) analytic[v->offset + i] * analytic[v->offset + i];
+      rms = sqrt (rms / v->size);
+      atol = 0.01 * rms;
+      if (rms == 0.0)
+        g_test_fail_printf ("%s: the gradient is identically zero", v->name);
+
+      for (gsize k = 0; k < (which ? n_which : v->size); k++)
+        {
+          gsize i = which ? which[k] : v->offset + k;
+          double fd1, fd2, tol, a = analytic[i];
+
+          if (i < v->offset || i >= v->offset + v->size)
+            continue;
+          v_checked++;
+          fd1 = central_diff (gaf_loss, x, p->data, i, h);
+          tol = rtol * fabs (a) + atol;
+          if (fabs (fd1 - a) <= tol)
+            continue;
+          fd2 = central_diff (gaf_loss, x, p->data, i, h / 2);
+          if (fabs (fd2 - a) <= tol)
+            continue;
+          if (fabs (fd1 - fd2) > 0.25 * tol)
+            {
+              v_skipped++;
+              continue;
+            }
+          if (bad++ < 10)
+            g_test_message ("%s[%" G_GSIZE_FORMAT "]: analytic %.6g, numeric %.6g / %.6g, tolerance %.3g",
+                            v->name, i - v->offset, a, fd1, fd2, tol);
+        }
+      if (v_skipped * 2 > v_checked)
+        g_test_fail_printf ("%s: %u of %u entries could not be judged (non-smooth finite differences)",
+                            v->name, v_skipped, v_checked);
+      checked += v_checked;
+      skipped += v_skipped;
+    }
+  g_test_message ("checked %u parameters, %u non-smooth, %u wrong", checked, skipped, bad);
+  if (bad > 0)
+    g_test_fail_printf ("%u of %u parameter gradients disagree with central differences", bad, checked);
+  if (skipped * 100 > 3 * checked)
+    g_test_fail_printf ("%u of %u parameter gradients could not be judged", skipped, checked);
+}
+
+static float *
+analytic_param_grad (GafLossCtx *x)
+{
+  GafParams *p = gaf_toy_cnn_get_params (x->net);
+  gsize count = (gsize) x->batch * x->n * x->c;
+  g_autofree float *df = g_new (float, count);
+
+  gaf_params_zero_grad (p);
+  gaf_toy_cnn_forward (x->net, x->w, x->t, x->batch, x->f);
+  gaf_path_loss (&x->path, x->w, x->f, x->u, x->batch, x->n, x->c, df);
+  gaf_toy_cnn_backward (x->net, df, NULL, NULL);
+  return g_memdup2 (p->grad, p->size * sizeof (float));
+}
+
+static void
+test_toy_cnn_grad_all (void)
+{
+  GafToyCnnConfig cfg;
+  g_autoptr(GafToyCnn) net = NULL;
+  g_autofree float *grad = NULL;
+  GafLossCtx x;
+
+  /* Small enough that every one of its 3,755 parameters is checked. */
+  gaf_toy_cnn_config_init (&cfg, 4, 3);
+  cfg.hidden = 8;
+  cfg.fourier_half = 4;
+  net = new_test_net (&cfg, 401);
+  gaf_loss_ctx_init (&x, net, 3, 402);
+  grad = analytic_param_grad (&x);
+  /* step 1e-3 (parameters are of size 0.1 to 1.5), tolerance 2e-2 */
+  check_param_grad (&x, grad, NULL, 0, 1e-3, 2e-2);
+  gaf_loss_ctx_clear (&x);
+}
+
+static void
+test_toy_cnn_grad_default (void)
+{
+  GafToyCnnConfig cfg;
+  g_autoptr(GafToyCnn) net = NULL;
+  g_autofree float *grad = NULL;
+  g_autofree gsize *which = NULL;
+  GafParams *p;
+  GafLossCtx x;
+  gsize n_which = 0;
+  GafRng rng;
+
+  /* The reference size (c = 5, 861,317 parameters): 300 random entries plus the first and last
+   * entry of every view. */
+  gaf_toy_cnn_config_init (&cfg, 4, 5);
+  net = new_test_net (&cfg, 403);
+  p = gaf_toy_cnn_get_params (net);
+  gaf_loss_ctx_init (&x, net, 2, 404);
+  grad = analytic_param_grad (&x);
+  which = g_new (gsize, 300 + 2 * p->views->len);
+  gaf_rng_init (&rng, 405);
+  for (int i = 0; i < 300; i++)
+    which[n_which++] = gaf_rng_below (&rng, (guint32) p->size);
+  for (guint vi = 0; vi < p->views->len; vi++)
+    {
+      const GafParamView *v = &g_array_index (p->views, GafParamView, vi);
+      which[n_which++] = v->offset;
+      which[n_which++] = v->offset + v->size - 1;
+    }
+  check_param_grad (&x, grad, which, n_which, 1e-3, 2e-2);
+  gaf_loss_ctx_clear (&x);
+}
+
+/* L = sum(out * R) as a function of the network input x and time t. */
+typedef struct {
+  GafToyCnn *net;
+  int        batch;
+  gsize      nout;
+  float     *x, *t, *r, *out;
+} InputCtx;
+
+static double
+input_loss (gpointer data)
+{
+  InputCtx *c = data;
+
+  gaf_toy_cnn_forward (c->net, c->x, c->t, c->batch, c->out);
+  return dot_f (c->out, c->r, c->nout);
+}
+
+static void
+test_toy_cnn_grad_input (void)
+{
+  GafToyCnnConfig cfg;
+  g_autoptr(GafToyCnn) net = NULL;
+  InputCtx c = { 0 };
+  gsize nx;
+  g_autofree float *dx = NULL, *dt = NULL;
+  GafRng rng;
+
+  /* Fourier scale 1 and time scale 0.5 keep the time path smooth enough for finite differences
+   * (the reference 2 pi 30 w t oscillates on a scale of 1e-3) and exercise the time-scale chain rule. */
+  gaf_toy_cnn_config_init (&cfg, 4, 3);
+  cfg.hidden = 16;
+  cfg.fourier_half = 8;
+  cfg.fourier_scale = 1.0;
+  cfg.time_scale = 0.5;
+  net = new_test_net (&cfg, 406);
+  c.net = net;
+  c.batch = 3;
+  nx = (gsize) c.batch * cfg.n * cfg.in_channels;
+  c.nout = (gsize) c.batch * cfg.n * cfg.out_channels;
+  c.x = g_new (float, nx);
+  c.t = g_new (float, c.batch);
+  c.r = g_new (float, c.nout);
+  c.out = g_new (float, c.nout);
+  gaf_rng_init (&rng, 407);
+  fill_uniform (&rng, c.x, nx, 0, 1);
+  fill_uniform (&rng, c.t, c.batch, 0.5, 3);
+  fill_uniform (&rng, c.r, c.nout, -1, 1);
+
+  dx = g_new0 (float, nx);
+  dt = g_new0 (float, c.batch);
+  gaf_params_zero_grad (gaf_toy_cnn_get_params (net));
+  input_loss (&c);
+  gaf_toy_cnn_backward (net, c.r, dx, dt);
+  /* step 1e-3 on inputs in [0, 1] and times in [0.5, 3]; tolerance 2e-2 */
+  check_grad ("toy CNN dx", input_loss, &c, c.x, dx, nx, 1e-3, 2e-2);
+  check_grad ("toy CNN dt", input_loss, &c, c.t, dt, c.batch, 1e-3, 2e-2);
+
+  g_free (c.x);
+  g_free (c.t);
+  g_free (c.r);
+  g_free (c.out);
+}
+
+static void
+test_toy_cnn_shared_time (void)
+{
+  GafToyCnnConfig cfg;
+  g_autoptr(GafToyCnn) net = NULL;
+  const int B = 5;
+  gsize per_in, per_out;
+  g_autofree float *x = NULL, *t = NULL, *out = NULL, *out_mixed = NULL, *row = NULL, *r = NULL;
+  g_autofree float *g_shared = NULL, *g_rows = NULL;
+  GafParams *p;
+  GafRng rng;
+
+  gaf_toy_cnn_config_init (&cfg, 4, 5);
+  net = new_test_net (&cfg, 408);
+  p = gaf_toy_cnn_get_params (net);
+  per_in = (gsize) cfg.n * cfg.in_channels;
+  per_out = (gsize) cfg.n * cfg.out_channels;
+  x = g_new (float, B * per_in);
+  t = g_new (float, B);
+  out = g_new (float, B * per_out);
+  out_mixed = g_new (float, B * per_out);
+  row = g_new (float, per_out);
+  r = g_new (float, B * per_out);
+  gaf_rng_init (&rng, 409);
+  fill_uniform (&rng, x, B * per_in, 0, 1);
+  fill_uniform (&rng, r, B * per_out, -1, 1);
+
+  /* All t equal: the time path is computed once and shared. */
+  for (int b = 0; b < B; b++)
+    t[b] = 2.5f;
+  gaf_toy_cnn_forward (net, x, t, B, out);
+
+  /* Each row alone (1e-5 relative: only the BLAS blocking differs). */
+  for (int b = 0; b < B; b++)
+    {
+      gaf_toy_cnn_forward (net, x + b * per_in, t + b, 1, row);
+      check_close ("shared t vs one row", row, out + b * per_out, per_out, 1e-5);
+    }
+
+  /* The same times without sharing: make the last row's time differ. */
+  t[B - 1] = 1.0f;
+  gaf_toy_cnn_forward (net, x, t, B, out_mixed);
+  check_close ("shared t vs distinct t", out_mixed, out, (B - 1) * per_out, 1e-5);
+  gaf_toy_cnn_forward (net, x + (B - 1) * per_in, t + B - 1, 1, row);
+  check_close ("distinct t, last row", out_mixed + (B - 1) * per_out, row, per_out, 1e-5);
+  /* and the time input matters at all */
+  {
+    double diff = 0.0;
+    for (gsize i = 0; i < per_out; i++)
+      diff += fabs (out_mixed[(B - 1) * per_out + i] - out[(B - 1) * per_out + i]);
+    g_assert_cmpfloat (diff, >, 1e-3);
+  }
+
+  /* Parameter gradients after a shared-t forward equal the sum of the per-row gradients (1e-4). */
+  for (int b = 0; b < B; b++)
+    t[b] = 2.5f;
+  gaf_params_zero_grad (p);
+  gaf_toy_cnn_forward (net, x, t, B, out);
+  gaf_toy_cnn_backward (net, r, NULL, NULL);
+  g_shared = g_memdup2 (p->grad, p->size * sizeof (float));
+  gaf_params_zero_grad (p);
+  for (int b = 0; b < B; b++)
+    {
+      gaf_toy_cnn_forward (net, x + b * per_in, t + b, 1, row);
+      gaf_toy_cnn_backward (net, r + b * per_out, NULL, NULL);
+    }
+  g_rows = g_memdup2 (p->grad, p->size * sizeof (float));
+  check_close ("shared t parameter gradient", g_shared, g_rows, p->size, 1e-4);
+}
+
+/* gaf_toy_cnn_infer (tiles of 256 sequences, no activations kept) gives what forward gives, and the
+ * batch split over engine threads changes neither outputs nor gradients beyond rounding. */
+static void
+test_toy_cnn_infer_threads (void)
+{
+  GafToyCnnConfig cfg;
+  g_autoptr(GafToyCnn) net = NULL;
+  const int B = 600;   /* > 2 x 256: several tiles per thread part */
+  gsize per_in, per_out;
+  g_autofree float *x = NULL, *t = NULL, *out1 = NULL, *out2 = NULL, *r = NULL;
+  g_autofree float *dx1 = NULL, *dx2 = NULL, *dt1 = NULL, *dt2 = NULL, *g1 = NULL;
+  GafParams *p;
+  GafRng rng;
+
+  gaf_toy_cnn_config_init (&cfg, 4, 6);
+  cfg.hidden = 32;
+  cfg.fourier_half = 16;
+  net = new_test_net (&cfg, 410);
+  p = gaf_toy_cnn_get_params (net);
+  per_in = (gsize) cfg.n * cfg.in_channels;
+  per_out = (gsize) cfg.n * cfg.out_channels;
+  x = g_new (float, B * per_in);
+  t = g_new (float, B);
+  out1 = g_new (float, B * per_out);
+  out2 = g_new (float, B * per_out);
+  r = g_new (float, B * per_out);
+  gaf_rng_init (&rng, 411);
+  fill_uniform (&rng, x, B * per_in, 0, 1);
+  fill_uniform (&rng, t, B, 0, 8);
+  fill_uniform (&rng, r, B * per_out, -1, 1);
+
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      gaf_blas_set_threads (threads);
+      g_assert_cmpint (gaf_blas_get_threads (), ==, threads);
+      /* distinct times, then one shared time (the sampler's case); 1e-5 relative */
+      gaf_toy_cnn_forward (net, x, t, B, out1);
+      gaf_toy_cnn_infer (net, x, t, B, out2);
+      check_close ("infer vs forward", out2, out1, B * per_out, 1e-5);
+      {
+        g_autofree float *ts = g_new (float, B);
+        for (int b = 0; b < B; b++)
+          ts[b] = 3.25f;
+        gaf_toy_cnn_forward (net, x, ts, B, out1);
+        gaf_toy_cnn_infer (net, x, ts, B, out2);
+        check_close ("infer vs forward, shared t", out2, out1, B * per_out, 1e-5);
+      }
+    }
+
+  /* Forward and backward with 1 and 2 threads (B = 600 splits into two parts of 300). */
+  dx1 = g_new0 (float, B * per_in);
+  dx2 = g_new0 (float, B * per_in);
+  dt1 = g_new0 (float, B);
+  dt2 = g_new0 (float, B);
+  gaf_blas_set_threads (1);
+  gaf_params_zero_grad (p);
+  gaf_toy_cnn_forward (net, x, t, B, out1);
+  gaf_toy_cnn_backward (net, r, dx1, dt1);
+  g1 = g_memdup2 (p->grad, p->size * sizeof (float));
+  gaf_blas_set_threads (2);
+  gaf_params_zero_grad (p);
+  gaf_toy_cnn_forward (net, x, t, B, out2);
+  gaf_toy_cnn_backward (net, r, dx2, dt2);
+  check_close ("forward, 2 threads vs 1", out2, out1, B * per_out, 1e-5);
+  /* Gradients are sums over 600 sequences in a different order: 1e-4 relative. */
+  check_close ("parameter gradient, 2 threads vs 1", p->grad, g1, p->size, 1e-4);
+  check_close ("dx, 2 threads vs 1", dx2, dx1, B * per_in, 1e-5);
+  check_close ("dt, 2 threads vs 1", dt2, dt1, B, 1e-5);
+
+  /* Backward accumulates into the arena: a second backward doubles the gradient. */
+  gaf_toy_cnn_backward (net, r, NULL, NULL);
+  for (gsize i = 0; i < p->size; i++)
+    g1[i] *= 2.0f;
+  check_close ("second backward accumulates", p->grad, g1, p->size, 1e-4);
+
+  /* infer keeps no activations: a backward after it is a programmer error, refused. */
+  memcpy (g1, p->grad, p->size * sizeof (float));
+  gaf_toy_cnn_infer (net, x, t, B, out2);
+  g_test_expect_message ("gaflow-engine", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
+  gaf_toy_cnn_backward (net, r, NULL, NULL);
+  g_test_assert_expected_messages ();
+  g_assert_cmpmem (p->grad, p->size * sizeof (float), g1, p->size * sizeof (float));
+  gaf_blas_set_threads (1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gaf_blas_set_threads (1);
+
+  g_test_add_func ("/engine/blas/sgemm-hand", test_sgemm_hand);
+  g_test_add_func ("/engine/blas/sgemm-vs-naive", test_sgemm_vs_naive);
+  g_test_add_func ("/engine/layers/linear", test_linear);
+  g_test_add_func ("/engine/layers/relu", test_relu);
+  g_test_add_func ("/engine/layers/layernorm", test_layernorm);
+  g_test_add_func ("/engine/layers/fourier", test_fourier);
+  g_test_add_func ("/engine/layers/conv1d", test_conv1d);
+  g_test_add_func ("/engine/toy-cnn/param-count", test_toy_cnn_param_count);
+  g_test_add_func ("/engine/toy-cnn/grad-all-params", test_toy_cnn_grad_all);
+  g_test_add_func ("/engine/toy-cnn/grad-default-size", test_toy_cnn_grad_default);
+  g_test_add_func ("/engine/toy-cnn/grad-input", test_toy_cnn_grad_input);
+  g_test_add_func ("/engine/toy-cnn/shared-time", test_toy_cnn_shared_time);
+  g_test_add_func ("/engine/toy-cnn/infer-threads", test_toy_cnn_infer_threads);
+
+  return g_test_run ();
+}
