@@ -387,7 +387,7 @@ cmd_bench (int argc, char **argv)
   target = gaf_class_target_new (4, c, 1);
   gaf_trainer_config_init (&tcfg);
   tcfg.batch = B;
-  trainer = gaf_trainer_new (net, bench_labels, target, &tcfg);
+  trainer = gaf_trainer_new (GAF_NET (net), bench_labels, target, &tcfg);
 
   /* Training throughput: warm-up, then as many steps as fit. */
   for (int i = 0; i < 3; i++)

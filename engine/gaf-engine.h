@@ -4,6 +4,7 @@
 #include "gaf-blas.h"
 #include "gaf-error.h"
 #include "gaf-layers.h"
+#include "gaf-net.h"
 #include "gaf-params.h"
 #include "gaf-path.h"
 #include "gaf-progress.h"

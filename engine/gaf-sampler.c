@@ -180,10 +180,10 @@ gaf_integrate (const GafSamplerConfig *cfg, GafFieldFunc field, gpointer user_da
   return ok;
 }
 
-/* ---- GAF with the toy CNN -------------------------------------------------------------------- */
+/* ---- GAF sampling with a network -------------------------------------------------------------------- */
 
 typedef struct {
-  GafToyCnn *net;
+  GafNet    *net;
   int        batch;
   int        n;
   int        c;
@@ -205,7 +205,7 @@ gaf_field (gpointer user_data, double t, const float *v, float *dv, gsize count)
   gaf_softmax_rows (v, f->w, (gsize) f->batch * f->n, f->c);
   for (int b = 0; b < f->batch; b++)
     f->t[b] = (float) t;
-  gaf_toy_cnn_infer (f->net, f->w, f->t, f->batch, dv);
+  gaf_net_infer (f->net, f->w, f->t, f->batch, dv);
   gaf_project_tangent_rows (dv, (gsize) f->batch * f->n, f->c);
   f->evals++;
   if (f->progress != NULL)
@@ -219,18 +219,17 @@ gaf_field (gpointer user_data, double t, const float *v, float *dv, gsize count)
 }
 
 gboolean
-gaf_sample_toy_cnn (GafToyCnn *net, const GafSamplerConfig *cfg, GafRng *rng,
+gaf_sample_flow (GafNet *net, const GafSamplerConfig *cfg, GafRng *rng,
                     guint64 count, int chunk, guint16 *labels, float *w_final,
                     GafTrajectory *traj, GafProgressFunc progress, gpointer progress_data,
                     GCancellable *cancellable, GError **error)
 {
-  const GafToyCnnConfig *nc = gaf_toy_cnn_get_config (net);
-  int n = nc->n, c = nc->out_channels;
+  int n = net->n, c = net->out_channels;
   GafField f = { 0 };
   float *v;
   gboolean ok = TRUE;
 
-  g_return_val_if_fail (nc->in_channels == nc->out_channels, FALSE);
+  g_return_val_if_fail (net->in_channels == net->out_channels, FALSE);
   if (!gaf_sampler_config_check (cfg, error))
     return FALSE;
   chunk = (int) MAX (1, MIN ((guint64) chunk, count));

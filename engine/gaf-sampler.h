@@ -5,7 +5,7 @@
 
 #include "gaf-progress.h"
 #include "gaf-rng.h"
-#include "gaf-toy-cnn.h"
+#include "gaf-net.h"
 
 G_BEGIN_DECLS
 
@@ -47,9 +47,9 @@ gboolean gaf_integrate (const GafSamplerConfig *cfg, GafFieldFunc field, gpointe
                         float *v, gsize rows, gsize c, GafTrajectory *traj,
                         GCancellable *cancellable, GError **error);
 
-/* GAF sampling with a toy CNN: V(0) = Pi_0 xi, integrate dV/dt = Pi_0 F(softmax V, t), decode argmax.
+/* GAF sampling with a network: V(0) = Pi_0 xi, integrate dV/dt = Pi_0 F(softmax V, t), decode argmax.
  * labels (count, n) out; w_final (count, n, c) optional. Works in chunks of `chunk` sequences. */
-gboolean gaf_sample_toy_cnn (GafToyCnn *net, const GafSamplerConfig *cfg, GafRng *rng,
+gboolean gaf_sample_flow    (GafNet *net, const GafSamplerConfig *cfg, GafRng *rng,
                              guint64 count, int chunk, guint16 *labels, float *w_final,
                              GafTrajectory *traj, GafProgressFunc progress, gpointer progress_data,
                              GCancellable *cancellable, GError **error);

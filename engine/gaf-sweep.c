@@ -8,6 +8,7 @@
 #include "gaf-error.h"
 #include "gaf-sweep.h"
 #include "gaf-target.h"
+#include "gaf-toy-cnn.h"
 
 void
 gaf_sweep_config_init (GafSweepConfig *cfg)
@@ -122,7 +123,7 @@ gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_i
   ncfg.input_scale = cfg->input_scale > 0.0 ? cfg->input_scale : classes;
   net = gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes));
   tcfg.seed = cfg->seed * 7919ull + classes;
-  trainer = gaf_trainer_new (net, target_labels, target, &tcfg);
+  trainer = gaf_trainer_new (GAF_NET (net), target_labels, target, &tcfg);
 
   t0 = g_get_monotonic_time ();
   if (cfg->cosine)
@@ -134,7 +135,7 @@ gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_i
   labels = g_new (guint16, cfg->samples * cfg->n);
   gaf_rng_init_stream (&rng, cfg->seed, 0x5a3e + classes);
   gaf_params_swap_ema (gaf_toy_cnn_get_params (net));   /* sample with the averaged weights */
-  if (!gaf_sample_toy_cnn (net, &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL, NULL,
+  if (!gaf_sample_flow (GAF_NET (net), &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL, NULL,
                            progress ? relay : NULL, &r, cancellable, error))
     return FALSE;
   t2 = g_get_monotonic_time ();

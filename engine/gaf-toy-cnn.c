@@ -54,8 +54,8 @@ typedef struct {
 } Part;
 
 struct _GafToyCnn {
+  GafNet          parent;
   GafToyCnnConfig cfg;
-  GafParams      *params;
   Layout          lay;
   float          *freq;     /* (half) fixed Fourier frequencies, not trained */
   GafConv1dShape  in_shape;
@@ -138,6 +138,34 @@ fill_uniform (float *x, gsize count, double bound, GafRng *rng)
     x[i] = (float) ((2.0 * gaf_rng_uniform (rng) - 1.0) * bound);
 }
 
+static void
+net_forward (GafNet *net, const float *x, const float *t, int batch, float *out)
+{
+  gaf_toy_cnn_forward ((GafToyCnn *) net, x, t, batch, out);
+}
+
+static void
+net_infer (GafNet *net, const float *x, const float *t, int batch, float *out)
+{
+  gaf_toy_cnn_infer ((GafToyCnn *) net, x, t, batch, out);
+}
+
+static void
+net_backward (GafNet *net, const float *dout, float *dx, float *dt)
+{
+  gaf_toy_cnn_backward ((GafToyCnn *) net, dout, dx, dt);
+}
+
+static void
+net_free (GafNet *net)
+{
+  gaf_toy_cnn_free ((GafToyCnn *) net);
+}
+
+static const GafNetClass toy_cnn_class = {
+  "toy-cnn", net_forward, net_infer, net_backward, net_free,
+};
+
 GafToyCnn *
 gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
 {
@@ -150,11 +178,15 @@ gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
 
   net = g_new0 (GafToyCnn, 1);
   net->cfg = *cfg;
+  net->parent.klass = &toy_cnn_class;
+  net->parent.n = cfg->n;
+  net->parent.in_channels = cfg->in_channels;
+  net->parent.out_channels = cfg->out_channels;
   H = cfg->hidden;
-  net->params = gaf_params_new ();
-  layout (net->params, cfg, &net->lay);
-  gaf_params_alloc (net->params);
-  d = net->params->data;
+  net->parent.params = gaf_params_new ();
+  layout (net->parent.params, cfg, &net->lay);
+  gaf_params_alloc (net->parent.params);
+  d = net->parent.params->data;
 
   gaf_rng_init_stream (&rng, seed, 0x70c);
   fill_uniform (d + net->lay.in_w, (gsize) KERNEL * cfg->in_channels * H, 1.0 / sqrt (KERNEL * cfg->in_channels), &rng);
@@ -228,7 +260,7 @@ gaf_toy_cnn_free (GafToyCnn *net)
   gaf_conv1d_work_clear (&net->in_work);
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
     gaf_conv1d_work_clear (&net->conv_work[i]);
-  gaf_params_free (net->params);
+  gaf_params_free (net->parent.params);
   g_free (net->freq);
   g_free (net);
 }
@@ -236,7 +268,7 @@ gaf_toy_cnn_free (GafToyCnn *net)
 GafParams *
 gaf_toy_cnn_get_params (GafToyCnn *net)
 {
-  return net->params;
+  return net->parent.params;
 }
 
 const GafToyCnnConfig *
@@ -299,7 +331,7 @@ static void
 forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *t, float *out)
 {
   const GafToyCnnConfig *cfg = &net->cfg;
-  const float *P = net->params->data;
+  const float *P = net->parent.params->data;
   const Layout *L = &net->lay;
   int H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
   gsize nh = (gsize) batch * n * H;
@@ -374,7 +406,7 @@ static void
 backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *dx, float *dt)
 {
   const GafToyCnnConfig *cfg = &net->cfg;
-  const float *P = net->params->data;
+  const float *P = net->parent.params->data;
   const Layout *L = &net->lay;
   Cache *c = &part->cache;
   int batch = part->batch, H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
@@ -509,7 +541,7 @@ split (GafToyCnn *net, int batch)
 static void
 run_forward (GafToyCnn *net, const float *x, const float *t, int batch, float *out, gboolean infer)
 {
-  const float *P = net->params->data;
+  const float *P = net->parent.params->data;
   Job job = { net, x, t, NULL, out, NULL, NULL, infer };
 
   g_return_if_fail (batch > 0);
@@ -554,12 +586,12 @@ backward_task (guint k, guint n_tasks, gpointer data)
       part->scratch_len = need;
     }
   if (k == 0)
-    G = net->params->grad;
+    G = net->parent.params->grad;
   else
     {
       if (part->grad == NULL)
-        part->grad = g_new (float, net->params->size);
-      memset (part->grad, 0, net->params->size * sizeof (float));
+        part->grad = g_new (float, net->parent.params->size);
+      memset (part->grad, 0, net->parent.params->size * sizeof (float));
       G = part->grad;
     }
   backward_part (net, part, G, job->dout + part->start * out_row,
@@ -570,9 +602,9 @@ static void
 reduce_task (guint k, guint n_tasks, gpointer data)
 {
   GafToyCnn *net = data;
-  gsize size = net->params->size;
+  gsize size = net->parent.params->size;
   gsize lo = size * k / n_tasks, hi = size * (k + 1) / n_tasks;
-  float *restrict g = net->params->grad;
+  float *restrict g = net->parent.params->grad;
 
   for (guint p = 1; p < net->n_parts; p++)
     {

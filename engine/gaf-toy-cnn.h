@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "gaf-net.h"
 #include "gaf-params.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,7 @@ typedef struct {
                           * preconditioning of the input, the same function class */
 } GafToyCnnConfig;
 
+/* A GafNet (GAF_NET (cnn) gives the generic interface). */
 typedef struct _GafToyCnn GafToyCnn;
 
 void        gaf_toy_cnn_config_init   (GafToyCnnConfig *cfg, int n, int c);

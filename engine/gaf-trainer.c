@@ -8,7 +8,7 @@
 #include "gaf-trainer.h"
 
 struct _GafTrainer {
-  GafToyCnn       *net;
+  GafNet          *net;
   GafLabelFunc     labels_func;
   gpointer         labels_data;
   GafTrainerConfig cfg;
@@ -56,21 +56,20 @@ gaf_trainer_config_check (const GafTrainerConfig *cfg, GError **error)
 }
 
 GafTrainer *
-gaf_trainer_new (GafToyCnn *net, GafLabelFunc labels, gpointer labels_data, const GafTrainerConfig *cfg)
+gaf_trainer_new (GafNet *net, GafLabelFunc labels, gpointer labels_data, const GafTrainerConfig *cfg)
 {
-  const GafToyCnnConfig *nc = gaf_toy_cnn_get_config (net);
   GafTrainer *tr;
   gsize size;
 
   g_return_val_if_fail (gaf_trainer_config_check (cfg, NULL), NULL);
-  g_return_val_if_fail (nc->in_channels == nc->out_channels, NULL);
+  g_return_val_if_fail (net->in_channels == net->out_channels, NULL);
   tr = g_new0 (GafTrainer, 1);
   tr->net = net;
   tr->labels_func = labels;
   tr->labels_data = labels_data;
   tr->cfg = *cfg;
-  tr->n = nc->n;
-  tr->c = nc->out_channels;
+  tr->n = net->n;
+  tr->c = net->out_channels;
   gaf_rng_init_stream (&tr->rng, cfg->seed, 0x7a1);
   size = (gsize) cfg->batch * tr->n * tr->c;
   tr->labels = g_new (guint16, (gsize) cfg->batch * tr->n);
@@ -119,13 +118,13 @@ gaf_trainer_set_cosine_schedule (GafTrainer *trainer, double base_lr, guint64 to
 guint64
 gaf_trainer_get_step (GafTrainer *trainer)
 {
-  return gaf_toy_cnn_get_params (trainer->net)->step;
+  return trainer->net->params->step;
 }
 
 gboolean
 gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
 {
-  GafParams *params = gaf_toy_cnn_get_params (tr->net);
+  GafParams *params = tr->net->params;
   int B = tr->cfg.batch;
   double loss;
 
@@ -137,7 +136,7 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
     }
   tr->labels_func (tr->labels_data, &tr->rng, tr->labels, B);
   gaf_path_sample (&tr->cfg.path, &tr->rng, tr->labels, B, tr->n, tr->c, tr->t, tr->w, tr->u);
-  gaf_toy_cnn_forward (tr->net, tr->w, tr->t, B, tr->f);
+  gaf_net_forward (tr->net, tr->w, tr->t, B, tr->f);
   loss = gaf_path_loss (&tr->cfg.path, tr->w, tr->f, tr->u, B, tr->n, tr->c, tr->df);
   if (loss_out != NULL)
     *loss_out = loss;
@@ -149,7 +148,7 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
       return FALSE;
     }
   gaf_params_zero_grad (params);
-  gaf_toy_cnn_backward (tr->net, tr->df, NULL, NULL);
+  gaf_net_backward (tr->net, tr->df, NULL, NULL);
   gaf_adam_step (params, &tr->cfg.adam);
   if (tr->cfg.ema_decay > 0.0)
     gaf_params_ema_update (params, tr->cfg.ema_decay);

@@ -7,9 +7,11 @@
 #include "gaf-path.h"
 #include "gaf-progress.h"
 #include "gaf-rng.h"
-#include "gaf-toy-cnn.h"
+#include "gaf-net.h"
 
 G_BEGIN_DECLS
+
+/* The GAF trainer (SPEC §2.2) for any GafNet whose input and output widths are c. */
 
 /* Draws a mini-batch of labelings (batch, n). */
 typedef void (*GafLabelFunc) (gpointer user_data, GafRng *rng, guint16 *labels, int batch);
@@ -27,7 +29,7 @@ typedef struct _GafTrainer GafTrainer;
 void        gaf_trainer_config_init (GafTrainerConfig *cfg);
 gboolean    gaf_trainer_config_check (const GafTrainerConfig *cfg, GError **error);
 /* The trainer borrows net and the label source; both must outlive it. */
-GafTrainer *gaf_trainer_new   (GafToyCnn *net, GafLabelFunc labels, gpointer labels_data,
+GafTrainer *gaf_trainer_new   (GafNet *net, GafLabelFunc labels, gpointer labels_data,
                                const GafTrainerConfig *cfg);
 void        gaf_trainer_free  (GafTrainer *trainer);
 /* Hyperparameters that may change between steps (the desktop app's sliders). */

@@ -565,9 +565,9 @@ test_sample_chunks (void)
   GafRng rng;
 
   gaf_rng_init (&rng, 95);
-  g_assert_true (gaf_sample_toy_cnn (net, &cfg, &rng, count, 1024, l1, w1, NULL, NULL, NULL, NULL, NULL));
+  g_assert_true (gaf_sample_flow (GAF_NET (net), &cfg, &rng, count, 1024, l1, w1, NULL, NULL, NULL, NULL, NULL));
   gaf_rng_init (&rng, 95);
-  g_assert_true (gaf_sample_toy_cnn (net, &cfg, &rng, count, 4, l2, w2, traj, NULL, NULL, NULL, NULL));
+  g_assert_true (gaf_sample_flow (GAF_NET (net), &cfg, &rng, count, 4, l2, w2, traj, NULL, NULL, NULL, NULL));
   for (guint64 r = 0; r < count * 4; r++)
     {
       double s = 0.0;
@@ -606,7 +606,7 @@ loss_trace (guint64 net_seed, guint64 train_seed, guint steps)
 
   gaf_trainer_config_init (&cfg);
   cfg.seed = train_seed;
-  tr = gaf_trainer_new (net, target_labels, target, &cfg);
+  tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &cfg);
   g_assert_true (gaf_trainer_run (tr, steps, trace, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (trace->len, ==, steps);
@@ -664,7 +664,7 @@ test_train_fresh_gradient (void)
 
   gaf_trainer_config_init (&cfg);
   cfg.adam.lr = 1e-12;
-  tr = gaf_trainer_new (net, target_labels, target, &cfg);
+  tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &cfg);
   before = g_memdup2 (p->data, p->size * sizeof (float));
   g_assert_true (gaf_trainer_step (tr, NULL, NULL));
   for (gsize i = 0; i < p->size; i++)
@@ -715,7 +715,7 @@ test_progress (void)
 
   gaf_trainer_config_init (&cfg);
   cfg.batch = 8;
-  tr = gaf_trainer_new (net, target_labels, target, &cfg);
+  tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &cfg);
   g_assert_true (gaf_trainer_run (tr, 60, NULL, progress_cb, &log, NULL, NULL));
   g_assert_true (log.ok);
   g_assert_cmpuint (log.calls, >=, 1);
@@ -725,7 +725,7 @@ test_progress (void)
   /* Sampling 10 sequences in chunks of 4. */
   log = (ProgressLog) { 0, 0, 0, "sample", TRUE };
   gaf_rng_init (&rng, 53);
-  g_assert_true (gaf_sample_toy_cnn (net, &scfg, &rng, 10, 4, labels, NULL, NULL, progress_cb, &log, NULL, NULL));
+  g_assert_true (gaf_sample_flow (GAF_NET (net), &scfg, &rng, 10, 4, labels, NULL, NULL, progress_cb, &log, NULL, NULL));
   g_assert_true (log.ok);
   g_assert_cmpuint (log.calls, >=, 1);
   g_assert_cmpuint (log.last_done, ==, log.last_total);
@@ -752,7 +752,7 @@ test_cancel (void)
 
   gaf_trainer_config_init (&cfg);
   cfg.batch = 8;
-  tr = gaf_trainer_new (net, target_labels, target, &cfg);
+  tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &cfg);
   g_cancellable_cancel (cancellable);
 
   g_assert_false (gaf_trainer_run (tr, 100, trace, NULL, NULL, cancellable, &error));
@@ -762,7 +762,7 @@ test_cancel (void)
   g_clear_error (&error);
 
   gaf_rng_init (&rng, 63);
-  g_assert_false (gaf_sample_toy_cnn (net, &scfg, &rng, 16, 8, labels, NULL, NULL, NULL, NULL, cancellable, &error));
+  g_assert_false (gaf_sample_flow (GAF_NET (net), &scfg, &rng, 16, 8, labels, NULL, NULL, NULL, NULL, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
@@ -793,7 +793,7 @@ test_diverged (void)
 
   gaf_trainer_config_init (&cfg);
   cfg.batch = 8;
-  tr = gaf_trainer_new (net, target_labels, target, &cfg);
+  tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &cfg);
   g_assert_true (gaf_trainer_step (tr, &loss, &error));
   g_assert_true (isfinite (loss));
 
@@ -850,7 +850,7 @@ test_train_class_scaling (void)
   net = gaf_toy_cnn_new (&ncfg, 82);
   gaf_trainer_config_init (&tcfg);
   tcfg.seed = 83;
-  tr = gaf_trainer_new (net, target_labels, target, &tcfg);
+  tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &tcfg);
   g_assert_true (gaf_trainer_run (tr, 1200, trace, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   gaf_trainer_set_lr (tr, 1e-4);
@@ -866,7 +866,7 @@ test_train_class_scaling (void)
   g_assert_cmpfloat (last, <, first);
 
   gaf_rng_init (&rng, 84);
-  g_assert_true (gaf_sample_toy_cnn (net, &scfg, &rng, N, 1024, labels, w, NULL, NULL, NULL, NULL, &error));
+  g_assert_true (gaf_sample_flow (GAF_NET (net), &scfg, &rng, N, 1024, labels, w, NULL, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   gaf_histogram (labels, N, n, c, counts);
   kl = gaf_kl_from_counts (counts, N, target->q, n, c);

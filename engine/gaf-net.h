@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "gaf-params.h"
+
+G_BEGIN_DECLS
+
+/* A network the trainers and samplers can drive: x (B, n, in_channels), t (B) -> out (B, n, out_channels).
+ * Concrete networks (toy CNN, MLP, UNet) embed GafNet as their first member. */
+typedef struct _GafNet GafNet;
+
+typedef struct {
+  const char *name;
+  /* Saves activations for backward. */
+  void (*forward)  (GafNet *net, const float *x, const float *t, int batch, float *out);
+  /* The same output without saving activations (sampling). */
+  void (*infer)    (GafNet *net, const float *x, const float *t, int batch, float *out);
+  /* Accumulates parameter gradients of the last forward; dx, dt accumulated when not NULL. */
+  void (*backward) (GafNet *net, const float *dout, float *dx, float *dt);
+  void (*free)     (GafNet *net);
+} GafNetClass;
+
+struct _GafNet {
+  const GafNetClass *klass;
+  GafParams         *params;
+  int                n;
+  int                in_channels;
+  int                out_channels;
+};
+
+#define GAF_NET(p) ((GafNet *) (p))
+
+static inline void
+gaf_net_forward (GafNet *net, const float *x, const float *t, int batch, float *out)
+{
+  net->klass->forward (net, x, t, batch, out);
+}
+
+static inline void
+gaf_net_infer (GafNet *net, const float *x, const float *t, int batch, float *out)
+{
+  net->klass->infer (net, x, t, batch, out);
+}
+
+static inline void
+gaf_net_backward (GafNet *net, const float *dout, float *dx, float *dt)
+{
+  net->klass->backward (net, dout, dx, dt);
+}
+
+static inline GafParams *
+gaf_net_get_params (GafNet *net)
+{
+  return net->params;
+}
+
+static inline void
+gaf_net_free (GafNet *net)
+{
+  if (net != NULL)
+    net->klass->free (net);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafNet, gaf_net_free)
+
+G_END_DECLS
