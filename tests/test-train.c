@@ -881,6 +881,65 @@ test_train_class_scaling (void)
   g_assert_cmpfloat (kl, <, 0.25 * kl_uniform);
 }
 
+/* The exact field of the class-scaling target (the loss's optimum): sampling with it must reproduce q,
+ * i.e. the KL of N samples is at the finite-sample floor (c - 1)/(2N), while a field with the wrong
+ * posterior (q replaced by uniform, the same dynamics otherwise) is far above it. */
+typedef struct {
+  GafClassTarget *target;
+  double          lambda;
+} OracleData;
+
+static void
+oracle_field (gpointer user_data, double t, const float *v, float *dv, gsize count)
+{
+  OracleData *o = user_data;
+  gaf_class_target_oracle_field (o->target, o->lambda, t, v, dv, (int) (count / (o->target->n * o->target->c)));
+}
+
+static double
+oracle_kl (GafClassTarget *field_target, GafClassTarget *ref, guint64 n_samples)
+{
+  int n = ref->n, c = ref->c;
+  gsize rows = n_samples * n;
+  g_autofree float *v = g_new (float, rows * c);
+  g_autofree guint16 *labels = g_new (guint16, rows);
+  g_autofree guint64 *counts = g_new (guint64, (gsize) n * c);
+  OracleData o = { field_target, 0.5 };
+  GafSamplerConfig cfg;
+  GafRng rng;
+
+  gaf_sampler_config_init (&cfg);
+  cfg.integrator = GAF_INTEGRATOR_EULER;
+  cfg.step_size = 0.5;
+  gaf_rng_init (&rng, 77);
+  for (gsize i = 0; i < rows * c; i++)
+    v[i] = (float) gaf_rng_normal (&rng);
+  gaf_project_tangent_rows (v, rows, c);
+  g_assert_true (gaf_integrate (&cfg, oracle_field, &o, v, rows, c, NULL, NULL, NULL));
+  for (gsize r = 0; r < rows; r++)
+    labels[r] = (guint16) gaf_argmax (v + r * c, c);
+  gaf_histogram (labels, n_samples, n, c, counts);
+  return gaf_kl_from_counts (counts, n_samples, ref->q, n, c);
+}
+
+static void
+test_sampler_oracle (void)
+{
+  g_autoptr(GafClassTarget) target = gaf_class_target_new (4, 10, 3);
+  g_autoptr(GafClassTarget) flat = gaf_class_target_new (4, 10, 3);
+  guint64 N = 20000;
+  double kl, kl_flat, floor_kl = gaf_kl_floor (10, N);
+
+  for (int j = 0; j < 4 * 10; j++)
+    flat->q[j] = 0.1;
+  kl = oracle_kl (target, target, N);
+  kl_flat = oracle_kl (flat, target, N);
+  g_test_message ("oracle KL %.6f, floor %.6f, uniform-posterior field %.6f", kl, floor_kl, kl_flat);
+  /* The floor is an expectation; 3x leaves room for its spread at N = 20000. */
+  g_assert_cmpfloat (kl, <, 3.0 * floor_kl);
+  g_assert_cmpfloat (kl_flat, >, 0.5 * gaf_class_target_kl_uniform (target));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -891,6 +950,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/sampler/last-step", test_sampler_last_step);
   g_test_add_func ("/engine/sampler/trajectory", test_sampler_trajectory);
   g_test_add_func ("/engine/sampler/chunks", test_sample_chunks);
+  g_test_add_func ("/engine/sampler/oracle", test_sampler_oracle);
   g_test_add_func ("/engine/target/q", test_target_q);
   g_test_add_func ("/engine/target/sample", test_target_sample);
   g_test_add_func ("/engine/target/kl", test_target_kl);
