@@ -1,0 +1,1303 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-runner"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-blas.h"
+#include "gaf-error.h"
+#include "gaf-params.h"
+#include "gaf-rng.h"
+#include "gaf-runner.h"
+#include "gaf-sampler.h"
+#include "gaf-simplex.h"
+#include "gaf-target.h"
+#include "gaf-toy-cnn.h"
+#include "gaf-trainer.h"
+
+/* ---- parameters ------------------------------------------------------------------------------------ */
+
+static const GafParamInfo param_info[GAF_N_PARAMS] = {
+  [GAF_PARAM_CLASSES]       = { "classes",       GAF_PARAM_KIND_MODEL,    2,     12,      3,      TRUE,  FALSE },
+  [GAF_PARAM_WIDTH]         = { "width",         GAF_PARAM_KIND_MODEL,    16,    256,     64,     TRUE,  FALSE },
+  [GAF_PARAM_SEED]          = { "seed",          GAF_PARAM_KIND_MODEL,    1,     1000000, 1,      TRUE,  FALSE },
+  [GAF_PARAM_LAMBDA]        = { "lambda",        GAF_PARAM_KIND_TRAINING, 0.05,  2.0,     0.5,    FALSE, FALSE },
+  [GAF_PARAM_TIME_RATE]     = { "time-rate",     GAF_PARAM_KIND_TRAINING, 0.05,  2.0,     0.25,   FALSE, FALSE },
+  [GAF_PARAM_LEARNING_RATE] = { "learning-rate", GAF_PARAM_KIND_TRAINING, 1e-5,  1e-2,    1e-3,   FALSE, TRUE  },
+  [GAF_PARAM_BATCH]         = { "batch",         GAF_PARAM_KIND_TRAINING, 8,     512,     128,    TRUE,  FALSE },
+  [GAF_PARAM_BUDGET]        = { "budget",        GAF_PARAM_KIND_TRAINING, 100,   200000,  20000,  TRUE,  FALSE },
+  [GAF_PARAM_T_END]         = { "t-end",         GAF_PARAM_KIND_SAMPLER,  1.0,   40.0,    15.0,   FALSE, FALSE },
+  [GAF_PARAM_STEP_SIZE]     = { "step-size",     GAF_PARAM_KIND_SAMPLER,  0.05,  1.0,     0.25,   FALSE, FALSE },
+  [GAF_PARAM_INTEGRATOR]    = { "integrator",    GAF_PARAM_KIND_SAMPLER,  0,     1,       GAF_INTEGRATOR_RK4, TRUE, FALSE },
+  [GAF_PARAM_SAMPLES]       = { "samples",       GAF_PARAM_KIND_SAMPLER,  16,    1024,    256,    TRUE,  FALSE },
+};
+
+/* Sequences of each sampling round whose rows are recorded as trajectories. */
+#define TRAJECTORY_SEQUENCES 32
+/* Lattice subdivisions of the field grid (c = 3): interior points i + j + k = N, all >= 1. */
+#define FIELD_LATTICE 11
+#define FIELD_TIMES   16
+/* The toy CNN as the app uses it: the time input rescaled (SPEC §3 allows it) so that t up to T = 15
+ * is not a very high frequency for Fourier features of scale 30, and inputs scaled by c (mean 1). */
+#define APP_TIME_SCALE 0.02
+#define APP_EMA_DECAY  0.995
+/* While training, a sampling round every this many microseconds. */
+#define SAMPLE_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define PUBLISH_INTERVAL_US (30 * 1000)
+#define LOSS_BINS 1024
+
+const GafParamInfo *
+gaf_param_info (GafParam param)
+{
+  g_return_val_if_fail ((guint) param < GAF_N_PARAMS, NULL);
+  return &param_info[param];
+}
+
+void
+gaf_runner_params_init (GafRunnerParams *params)
+{
+  params->experiment = GAF_EXPERIMENT_SCALING;
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    params->value[i] = param_info[i].def;
+}
+
+static double
+clamp_param (GafParam param, double value)
+{
+  const GafParamInfo *info = &param_info[param];
+
+  if (!isfinite (value))
+    value = info->def;
+  value = CLAMP (value, info->min, info->max);
+  if (info->integer)
+    value = round (value);
+  if (param == GAF_PARAM_WIDTH)
+    value = 2.0 * round (value / 2.0);   /* the Fourier features need an even width */
+  return value;
+}
+
+void
+gaf_runner_params_clamp (GafRunnerParams *params)
+{
+  if ((guint) params->experiment >= GAF_N_EXPERIMENTS)
+    params->experiment = GAF_EXPERIMENT_SCALING;
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    params->value[i] = clamp_param (i, params->value[i]);
+}
+
+static const char *experiment_names[GAF_N_EXPERIMENTS] = { "scaling", "exact" };
+
+const char *
+gaf_experiment_to_string (GafExperiment experiment)
+{
+  g_return_val_if_fail ((guint) experiment < GAF_N_EXPERIMENTS, NULL);
+  return experiment_names[experiment];
+}
+
+gboolean
+gaf_experiment_from_string (const char *name, GafExperiment *out)
+{
+  for (guint i = 0; i < GAF_N_EXPERIMENTS; i++)
+    if (g_strcmp0 (name, experiment_names[i]) == 0)
+      {
+        *out = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+gaf_runner_state_to_string (GafRunnerState state)
+{
+  switch (state)
+    {
+    case GAF_RUNNER_PAUSED:   return "paused";
+    case GAF_RUNNER_TRAINING: return "training";
+    case GAF_RUNNER_DONE:     return "done";
+    case GAF_RUNNER_EXACT:    return "exact";
+    case GAF_RUNNER_FAILED:   return "failed";
+    default:                  return "unknown";
+    }
+}
+
+/* ---- immutable published data ---------------------------------------------------------------------- */
+
+typedef struct {
+  gint            ref_count;
+  GafTrajectories t;
+} TrajBox;
+
+typedef struct {
+  gint         ref_count;
+  GafFieldGrid f;
+} FieldBox;
+
+static GafTrajectories *
+trajectories_ref (GafTrajectories *t)
+{
+  TrajBox *box = (TrajBox *) ((char *) t - G_STRUCT_OFFSET (TrajBox, t));
+  g_atomic_int_inc (&box->ref_count);
+  return t;
+}
+
+static void
+trajectories_unref (GafTrajectories *t)
+{
+  TrajBox *box;
+
+  if (t == NULL)
+    return;
+  box = (TrajBox *) ((char *) t - G_STRUCT_OFFSET (TrajBox, t));
+  if (g_atomic_int_dec_and_test (&box->ref_count))
+    {
+      g_free (t->times);
+      g_free (t->w);
+      g_free (t->labels);
+      g_free (box);
+    }
+}
+
+static GafFieldGrid *
+field_ref (GafFieldGrid *f)
+{
+  FieldBox *box = (FieldBox *) ((char *) f - G_STRUCT_OFFSET (FieldBox, f));
+  g_atomic_int_inc (&box->ref_count);
+  return f;
+}
+
+static void
+field_unref (GafFieldGrid *f)
+{
+  FieldBox *box;
+
+  if (f == NULL)
+    return;
+  box = (FieldBox *) ((char *) f - G_STRUCT_OFFSET (FieldBox, f));
+  if (g_atomic_int_dec_and_test (&box->ref_count))
+    {
+      g_free (f->points);
+      g_free (f->times);
+      g_free (f->velocity);
+      g_free (box);
+    }
+}
+
+GafSnapshot *
+gaf_snapshot_ref (GafSnapshot *snapshot)
+{
+  g_return_val_if_fail (snapshot != NULL, NULL);
+  g_atomic_int_inc (&snapshot->ref_count);
+  return snapshot;
+}
+
+void
+gaf_snapshot_unref (GafSnapshot *snapshot)
+{
+  if (snapshot == NULL || !g_atomic_int_dec_and_test (&snapshot->ref_count))
+    return;
+  g_free (snapshot->target_q);
+  g_free (snapshot->loss_x);
+  g_free (snapshot->loss_y);
+  g_free (snapshot->sweep_rows);
+  trajectories_unref (snapshot->trajectories);
+  field_unref (snapshot->field);
+  g_free (snapshot);
+}
+
+/* ---- commands and the state shared with the thread ------------------------------------------------- */
+
+typedef enum {
+  CMD_TRAIN,
+  CMD_SAMPLE,
+  CMD_RESET,
+  CMD_EXPERIMENT,
+  CMD_PARAM,
+  CMD_SWEEP,
+  CMD_SWEEP_CANCEL,
+  CMD_SYNC,
+  CMD_QUIT,
+} CommandKind;
+
+typedef struct _Shared Shared;
+
+typedef struct {
+  CommandKind     kind;
+  int             param;
+  double          value;
+  GafSweepConfig *sweep;
+  Shared         *sync;
+} Command;
+
+/* Reference-counted: the owner, the thread and every pending event hold one, so that the slot, the
+ * queue and the weak reference outlive whichever finishes last. */
+struct _Shared {
+  gint          ref_count;
+  GAsyncQueue  *commands;
+  gpointer      slot;            /* GafSnapshot *, swapped atomically; owned by whoever takes it */
+  GWeakRef      owner;           /* the GafRunner, for events on the main context */
+  GMainContext *context;
+  GMutex        lock;            /* guards `work` and the sync counter */
+  GCond         cond;
+  GCancellable *work;            /* cancels the long loop that runs now (sampling, sweep) */
+  guint         sync_sent, sync_done;
+  gint          quit;
+};
+
+static Shared *
+shared_ref (Shared *sh)
+{
+  g_atomic_int_inc (&sh->ref_count);
+  return sh;
+}
+
+static void
+command_free (Command *cmd)
+{
+  if (cmd->sweep != NULL)
+    {
+      gaf_sweep_config_clear (cmd->sweep);
+      g_free (cmd->sweep);
+    }
+  g_free (cmd);
+}
+
+static void
+shared_unref (Shared *sh)
+{
+  Command *cmd;
+
+  if (!g_atomic_int_dec_and_test (&sh->ref_count))
+    return;
+  while ((cmd = g_async_queue_try_pop (sh->commands)) != NULL)
+    command_free (cmd);
+  g_async_queue_unref (sh->commands);
+  gaf_snapshot_unref (g_atomic_pointer_exchange (&sh->slot, NULL));
+  g_weak_ref_clear (&sh->owner);
+  g_main_context_unref (sh->context);
+  g_mutex_clear (&sh->lock);
+  g_cond_clear (&sh->cond);
+  g_clear_object (&sh->work);
+  g_free (sh);
+}
+
+/* ---- events to the main thread --------------------------------------------------------------------- */
+
+enum {
+  SIGNAL_FINISHED,
+  SIGNAL_FAILED,
+  SIGNAL_SWEEP_FINISHED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+typedef struct {
+  Shared *sh;
+  guint   signal;
+  GError *error;
+} Event;
+
+static void
+event_free (gpointer data)
+{
+  Event *ev = data;
+
+  g_clear_error (&ev->error);
+  shared_unref (ev->sh);
+  g_free (ev);
+}
+
+static gboolean
+event_dispatch (gpointer data)
+{
+  Event *ev = data;
+  g_autoptr(GObject) owner = g_weak_ref_get (&ev->sh->owner);
+
+  if (owner == NULL)
+    return G_SOURCE_REMOVE;   /* the runner went away meanwhile */
+  if (ev->signal == SIGNAL_FAILED)
+    g_signal_emit (owner, signals[SIGNAL_FAILED], 0, ev->error);
+  else
+    g_signal_emit (owner, signals[ev->signal], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+send_event (Shared *sh, guint signal, const GError *error)
+{
+  Event *ev = g_new0 (Event, 1);
+
+  ev->sh = shared_ref (sh);
+  ev->signal = signal;
+  ev->error = error ? g_error_copy (error) : NULL;
+  g_main_context_invoke_full (sh->context, G_PRIORITY_DEFAULT, event_dispatch, ev, event_free);
+}
+
+/* ---- the engine, owned by the thread ---------------------------------------------------------------- */
+
+typedef struct {
+  Shared          *sh;
+  int              threads;
+  GafRunnerParams  p;
+  gboolean         want_train;
+  GafRunnerState   state;
+  gboolean         dirty;          /* something to publish */
+  guint64          serial;
+
+  GafClassTarget  *target;
+  GafToyCnn       *net;
+  GafTrainer      *trainer;
+  int              trainer_batch;
+  guint64          reset_count;
+
+  double           loss, loss_smooth;
+  double           elapsed;
+  double           rate;
+  gint64           rate_t0;
+  guint64          rate_step0;
+  gint64           last_sample, last_publish;
+  gboolean         sample_pending;
+  gboolean         sampling;
+  GArray          *bin_x, *bin_y;  /* double */
+  guint64          bin_stride, bin_count;
+  double           bin_sum;
+
+  GafTrajectories *traj;
+  GafFieldGrid    *field;
+  guint64          eval_step, eval_samples;
+  double           eval_kl, eval_kl_uniform, eval_kl_floor;
+
+  GafSweepConfig  *sweep;          /* pending or running */
+  GArray          *sweep_rows;     /* GafSweepRow */
+  guint            sweep_total;
+  double           sweep_fraction;
+  int              sweep_classes;
+  gboolean         sweeping;
+  gboolean         sweep_cancel;
+} Engine;
+
+static int
+pint (Engine *e, GafParam p)
+{
+  return (int) e->p.value[p];
+}
+
+static double
+pdbl (Engine *e, GafParam p)
+{
+  return e->p.value[p];
+}
+
+static void
+target_labels (gpointer user_data, GafRng *rng, guint16 *labels, int batch)
+{
+  gaf_class_target_sample (user_data, rng, labels, batch);
+}
+
+static void
+engine_trainer_config (Engine *e, GafTrainerConfig *cfg)
+{
+  gaf_trainer_config_init (cfg);
+  cfg->batch = pint (e, GAF_PARAM_BATCH);
+  cfg->adam.lr = pdbl (e, GAF_PARAM_LEARNING_RATE);
+  cfg->path.lambda = pdbl (e, GAF_PARAM_LAMBDA);
+  cfg->path.time_rate = pdbl (e, GAF_PARAM_TIME_RATE);
+  cfg->ema_decay = APP_EMA_DECAY;
+  /* A new trainer (batch change) gets a fresh stream, so it does not replay the first batches. */
+  cfg->seed = (guint64) pint (e, GAF_PARAM_SEED) * 1000003ull + (e->net ? gaf_toy_cnn_get_params (e->net)->step : 0);
+}
+
+static void
+engine_clear_history (Engine *e)
+{
+  g_array_set_size (e->bin_x, 0);
+  g_array_set_size (e->bin_y, 0);
+  e->bin_stride = 1;
+  e->bin_count = 0;
+  e->bin_sum = 0.0;
+  e->loss = NAN;
+  e->loss_smooth = NAN;
+  e->elapsed = 0.0;
+  e->rate = 0.0;
+  e->rate_t0 = 0;
+  g_clear_pointer (&e->traj, trajectories_unref);
+  g_clear_pointer (&e->field, field_unref);
+  e->eval_samples = 0;
+}
+
+/* (Re)builds target, network and trainer from the parameters. The experiment decides what trains. */
+static void
+engine_build (Engine *e)
+{
+  int n = 4, c = pint (e, GAF_PARAM_CLASSES);
+  guint64 seed = (guint64) pint (e, GAF_PARAM_SEED);
+
+  g_clear_pointer (&e->trainer, gaf_trainer_free);
+  g_clear_pointer (&e->net, gaf_toy_cnn_free);
+  g_clear_pointer (&e->target, gaf_class_target_free);
+  engine_clear_history (e);
+
+  /* The target is drawn from the seed as the sweep does for this c, so the app and the CLI agree. */
+  e->target = gaf_class_target_new (n, c, seed + 1000003ull * c);
+  if (e->p.experiment == GAF_EXPERIMENT_SCALING)
+    {
+      GafToyCnnConfig ncfg;
+      GafTrainerConfig tcfg;
+
+      gaf_toy_cnn_config_init (&ncfg, n, c);
+      ncfg.hidden = pint (e, GAF_PARAM_WIDTH);
+      ncfg.fourier_half = ncfg.hidden / 2;
+      ncfg.time_scale = APP_TIME_SCALE;
+      ncfg.input_scale = c;
+      e->net = gaf_toy_cnn_new (&ncfg, seed ^ (0x9e37ull * c));
+      engine_trainer_config (e, &tcfg);
+      e->trainer = gaf_trainer_new (GAF_NET (e->net), target_labels, e->target, &tcfg);
+      e->trainer_batch = tcfg.batch;
+      e->state = e->want_train ? GAF_RUNNER_TRAINING : GAF_RUNNER_PAUSED;
+    }
+  else
+    e->state = GAF_RUNNER_EXACT;
+  e->reset_count++;
+  e->sample_pending = TRUE;   /* trajectories at once, even from an untrained network */
+  e->dirty = TRUE;
+}
+
+static guint64
+engine_step (Engine *e)
+{
+  return e->net ? gaf_toy_cnn_get_params (e->net)->step : 0;
+}
+
+static void
+history_add (Engine *e, double loss)
+{
+  e->bin_sum += loss;
+  e->bin_count++;
+  if (e->bin_count < e->bin_stride)
+    return;
+  {
+    double x = (double) engine_step (e), y = e->bin_sum / e->bin_count;
+    g_array_append_val (e->bin_x, x);
+    g_array_append_val (e->bin_y, y);
+  }
+  e->bin_sum = 0.0;
+  e->bin_count = 0;
+  if (e->bin_x->len >= LOSS_BINS)
+    {
+      /* Merge neighbours: the history stays bounded and covers the whole run. */
+      guint half = e->bin_x->len / 2;
+      for (guint i = 0; i < half; i++)
+        {
+          g_array_index (e->bin_x, double, i) = g_array_index (e->bin_x, double, 2 * i + 1);
+          g_array_index (e->bin_y, double, i) =
+            0.5 * (g_array_index (e->bin_y, double, 2 * i) + g_array_index (e->bin_y, double, 2 * i + 1));
+        }
+      g_array_set_size (e->bin_x, half);
+      g_array_set_size (e->bin_y, half);
+      e->bin_stride *= 2;
+    }
+}
+
+static void
+engine_publish (Engine *e)
+{
+  GafSnapshot *s = g_new0 (GafSnapshot, 1);
+  int n = e->target->n, c = e->target->c;
+
+  s->ref_count = 1;
+  s->serial = ++e->serial;
+  s->state = e->state;
+  s->sampling = e->sampling;
+  s->params = e->p;
+  s->n = n;
+  s->c = c;
+  s->target_q = g_memdup2 (e->target->q, sizeof (double) * n * c);
+  s->step = engine_step (e);
+  s->loss = e->loss;
+  s->loss_smooth = e->loss_smooth;
+  s->steps_per_second = e->rate;
+  s->elapsed = e->elapsed;
+  s->n_loss = e->bin_x->len;
+  s->loss_x = g_memdup2 (e->bin_x->data, sizeof (double) * MAX (1, s->n_loss));
+  s->loss_y = g_memdup2 (e->bin_y->data, sizeof (double) * MAX (1, s->n_loss));
+  s->eval_step = e->eval_step;
+  s->eval_samples = e->eval_samples;
+  s->eval_kl = e->eval_kl;
+  s->eval_kl_uniform = e->eval_kl_uniform;
+  s->eval_kl_floor = e->eval_kl_floor;
+  s->trajectories = e->traj ? trajectories_ref (e->traj) : NULL;
+  s->field = e->field ? field_ref (e->field) : NULL;
+  s->sweeping = e->sweeping;
+  s->sweep_total = e->sweep_total;
+  s->sweep_fraction = e->sweep_fraction;
+  s->sweep_classes = e->sweep_classes;
+  s->n_sweep_rows = e->sweep_rows->len;
+  s->sweep_rows = g_memdup2 (e->sweep_rows->data, sizeof (GafSweepRow) * MAX (1, s->n_sweep_rows));
+
+  /* The slot holds at most one snapshot nobody took yet; a newer one replaces it. */
+  gaf_snapshot_unref (g_atomic_pointer_exchange (&e->sh->slot, s));
+  e->last_publish = g_get_monotonic_time ();
+  e->dirty = FALSE;
+}
+
+static GCancellable *
+engine_begin_work (Engine *e)
+{
+  GCancellable *c = g_cancellable_new ();
+
+  g_mutex_lock (&e->sh->lock);
+  g_set_object (&e->sh->work, c);
+  if (g_atomic_int_get (&e->sh->quit))
+    g_cancellable_cancel (c);
+  g_mutex_unlock (&e->sh->lock);
+  return c;
+}
+
+static void
+engine_end_work (Engine *e, GCancellable *c)
+{
+  g_mutex_lock (&e->sh->lock);
+  g_clear_object (&e->sh->work);
+  g_mutex_unlock (&e->sh->lock);
+  g_object_unref (c);
+}
+
+typedef struct {
+  GafClassTarget *target;
+  double          lambda;
+} ExactField;
+
+static void
+exact_field (gpointer user_data, double t, const float *v, float *dv, gsize count)
+{
+  ExactField *x = user_data;
+  gaf_class_target_oracle_field (x->target, x->lambda, t, v, dv, (int) (count / (x->target->n * x->target->c)));
+}
+
+/* The field dW/dt = R_W F on the interior lattice of S_3, for position 0, at FIELD_TIMES times in [0, T]. */
+static GafFieldGrid *
+engine_field_grid (Engine *e, double t_end)
+{
+  int n = e->target->n, c = e->target->c;
+  FieldBox *box;
+  GafFieldGrid *f;
+  guint np = 0;
+  float *x, *t, *out;
+
+  if (c != 3)
+    return NULL;
+  box = g_new0 (FieldBox, 1);
+  box->ref_count = 1;
+  f = &box->f;
+  f->c = c;
+  f->position = 0;
+  f->n_times = FIELD_TIMES;
+  f->n_points = (FIELD_LATTICE - 1) * (FIELD_LATTICE - 2) / 2;
+  f->points = g_new (float, (gsize) f->n_points * c);
+  f->times = g_new (double, f->n_times);
+  f->velocity = g_new (float, (gsize) f->n_times * f->n_points * c);
+  for (int i = 1; i < FIELD_LATTICE; i++)
+    for (int j = 1; i + j < FIELD_LATTICE; j++)
+      {
+        int k = FIELD_LATTICE - i - j;
+        f->points[np * 3 + 0] = (float) i / FIELD_LATTICE;
+        f->points[np * 3 + 1] = (float) j / FIELD_LATTICE;
+        f->points[np * 3 + 2] = (float) k / FIELD_LATTICE;
+        np++;
+      }
+  g_assert (np == f->n_points);
+
+  /* Sequences (n_points, n, c): position 0 on the lattice, the others at the barycentre. */
+  x = g_new (float, (gsize) np * n * c);
+  t = g_new (float, np);
+  out = g_new (float, (gsize) np * n * c);
+  for (guint g = 0; g < np; g++)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < c; j++)
+        x[((gsize) g * n + i) * c + j] = i == 0 ? f->points[g * c + j] : 1.0f / c;
+  for (guint k = 0; k < f->n_times; k++)
+    {
+      double tk = t_end * k / (f->n_times - 1);
+      f->times[k] = tk;
+      if (e->net != NULL)
+        {
+          for (guint g = 0; g < np; g++)
+            t[g] = (float) tk;
+          gaf_net_infer (GAF_NET (e->net), x, t, (int) np, out);
+        }
+      else
+        {
+          /* The oracle reads logits: log W differs from Pi_0 log W by a per-row constant it ignores. */
+          float *v = g_new (float, (gsize) np * n * c);
+          for (gsize i = 0; i < (gsize) np * n * c; i++)
+            v[i] = logf (x[i]);
+          gaf_class_target_oracle_field (e->target, pdbl (e, GAF_PARAM_LAMBDA), tk, v, out, (int) np);
+          g_free (v);
+        }
+      for (guint g = 0; g < np; g++)
+        gaf_replicator (f->points + g * c, out + (gsize) g * n * c, f->velocity + ((gsize) k * np + g) * c, c);
+    }
+  g_free (x);
+  g_free (t);
+  g_free (out);
+  return f;
+}
+
+/* One sampling round: `samples` sequences with the user's sampler; the rows of the first
+ * TRAJECTORY_SEQUENCES recorded; the histogram KL as the evaluation metric; the field grid. */
+static void
+engine_sample (Engine *e)
+{
+  int n = e->target->n, c = e->target->c;
+  guint64 count = (guint64) pint (e, GAF_PARAM_SAMPLES);
+  guint n_seq = (guint) MIN (count, TRAJECTORY_SEQUENCES);
+  guint n_rows = n_seq * n;
+  g_autofree guint *rows = g_new (guint, n_rows);
+  g_autofree guint16 *labels = g_new (guint16, count * n);
+  g_autofree guint64 *counts = g_new (guint64, (gsize) n * c);
+  g_autoptr(GafTrajectory) rec = NULL;
+  g_autoptr(GError) error = NULL;
+  GafSamplerConfig scfg;
+  GCancellable *cancel;
+  GafRng rng;
+  gboolean ok;
+  TrajBox *box;
+  GafTrajectories *tr;
+
+  e->sample_pending = FALSE;
+  e->sampling = TRUE;
+  engine_publish (e);
+
+  for (guint r = 0; r < n_rows; r++)
+    rows[r] = r;
+  rec = gaf_trajectory_new (1, rows, n_rows);
+  gaf_sampler_config_init (&scfg);
+  scfg.integrator = (GafIntegrator) pint (e, GAF_PARAM_INTEGRATOR);
+  scfg.step_size = pdbl (e, GAF_PARAM_STEP_SIZE);
+  scfg.t_end = pdbl (e, GAF_PARAM_T_END);
+  /* A new stream per round, reproducible from the seed, the model generation and the step. */
+  gaf_rng_init_stream (&rng, (guint64) pint (e, GAF_PARAM_SEED) * 31 + e->reset_count, 0x5a3e00 + engine_step (e));
+
+  cancel = engine_begin_work (e);
+  if (e->net != NULL)
+    {
+      GafParams *params = gaf_toy_cnn_get_params (e->net);
+      gaf_params_swap_ema (params);   /* sample with the averaged weights */
+      ok = gaf_sample_flow (GAF_NET (e->net), &scfg, &rng, count, (int) count, labels, NULL, rec,
+                            NULL, NULL, cancel, &error);
+      if (ok)
+        {
+          g_clear_pointer (&e->field, field_unref);
+          e->field = engine_field_grid (e, scfg.t_end);
+        }
+      gaf_params_swap_ema (params);
+    }
+  else
+    {
+      ExactField xf = { e->target, pdbl (e, GAF_PARAM_LAMBDA) };
+      gsize total = (gsize) count * n;
+      g_autofree float *v = g_new (float, total * c);
+
+      for (gsize i = 0; i < total * c; i++)
+        v[i] = (float) gaf_rng_normal (&rng);
+      gaf_project_tangent_rows (v, total, c);
+      ok = gaf_integrate (&scfg, exact_field, &xf, v, total, c, rec, cancel, &error);
+      for (gsize r = 0; ok && r < total; r++)
+        labels[r] = (guint16) gaf_argmax (v + r * c, c);
+      if (ok)
+        {
+          g_clear_pointer (&e->field, field_unref);
+          e->field = engine_field_grid (e, scfg.t_end);
+        }
+    }
+  engine_end_work (e, cancel);
+  e->sampling = FALSE;
+  e->last_sample = g_get_monotonic_time ();
+  e->dirty = TRUE;
+
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          e->state = GAF_RUNNER_FAILED;
+          send_event (e->sh, SIGNAL_FAILED, error);
+        }
+      return;
+    }
+
+  box = g_new0 (TrajBox, 1);
+  box->ref_count = 1;
+  tr = &box->t;
+  tr->n = n;
+  tr->c = c;
+  tr->n_rows = n_rows;
+  tr->n_times = rec->times->len;
+  tr->times = g_memdup2 (rec->times->data, sizeof (double) * tr->n_times);
+  tr->w = g_memdup2 (rec->w->data, sizeof (float) * rec->w->len);
+  tr->labels = g_memdup2 (labels, sizeof (guint16) * n_rows);
+  tr->step = engine_step (e);
+  g_clear_pointer (&e->traj, trajectories_unref);
+  e->traj = tr;
+
+  gaf_histogram (labels, count, n, c, counts);
+  e->eval_kl = gaf_kl_from_counts (counts, count, e->target->q, n, c);
+  e->eval_kl_uniform = gaf_class_target_kl_uniform (e->target);
+  e->eval_kl_floor = gaf_kl_floor (c, count);
+  e->eval_samples = count;
+  e->eval_step = tr->step;
+}
+
+static void
+engine_train_step (Engine *e)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 t0 = g_get_monotonic_time (), t1;
+  double loss;
+
+  if (!gaf_trainer_step (e->trainer, &loss, &error))
+    {
+      e->state = GAF_RUNNER_FAILED;
+      e->want_train = FALSE;
+      e->dirty = TRUE;
+      send_event (e->sh, SIGNAL_FAILED, error);
+      return;
+    }
+  t1 = g_get_monotonic_time ();
+  e->elapsed += (t1 - t0) * 1e-6;
+  e->loss = loss;
+  e->loss_smooth = isfinite (e->loss_smooth) ? 0.99 * e->loss_smooth + 0.01 * loss : loss;
+  history_add (e, loss);
+
+  /* Steps per second over windows of about one second of wall time (sampling rounds included). */
+  if (e->rate_t0 == 0)
+    {
+      e->rate_t0 = t0;
+      e->rate_step0 = engine_step (e) - 1;
+    }
+  else if (t1 - e->rate_t0 >= G_USEC_PER_SEC / 2)
+    {
+      e->rate = (engine_step (e) - e->rate_step0) / ((t1 - e->rate_t0) * 1e-6);
+      e->rate_t0 = t1;
+      e->rate_step0 = engine_step (e);
+    }
+  if (engine_step (e) >= (guint64) pint (e, GAF_PARAM_BUDGET))
+    {
+      e->state = GAF_RUNNER_DONE;
+      e->want_train = FALSE;
+      e->sample_pending = TRUE;   /* the final model's trajectories */
+      send_event (e->sh, SIGNAL_FINISHED, NULL);
+    }
+  else if (t1 - e->last_sample >= SAMPLE_INTERVAL_US)
+    e->sample_pending = TRUE;
+  e->dirty = TRUE;
+}
+
+static void
+engine_set_training (Engine *e, gboolean train)
+{
+  e->want_train = train;
+  if (e->state == GAF_RUNNER_PAUSED || e->state == GAF_RUNNER_TRAINING)
+    e->state = train ? GAF_RUNNER_TRAINING : GAF_RUNNER_PAUSED;
+  else if (train && e->state == GAF_RUNNER_DONE && engine_step (e) < (guint64) pint (e, GAF_PARAM_BUDGET))
+    e->state = GAF_RUNNER_TRAINING;   /* the budget was raised */
+  if (e->state != GAF_RUNNER_TRAINING)
+    {
+      e->rate_t0 = 0;
+      e->rate = 0.0;
+    }
+  e->dirty = TRUE;
+}
+
+static void
+engine_set_param (Engine *e, GafParam param, double value)
+{
+  double old = e->p.value[param];
+
+  value = clamp_param (param, value);
+  if (value == old)
+    return;
+  e->p.value[param] = value;
+  e->dirty = TRUE;
+  switch (param_info[param].kind)
+    {
+    case GAF_PARAM_KIND_MODEL:
+      engine_build (e);
+      break;
+    case GAF_PARAM_KIND_TRAINING:
+      if (e->trainer == NULL)
+        {
+          if (param == GAF_PARAM_LAMBDA)
+            e->sample_pending = TRUE;   /* the exact field depends on lambda */
+          break;
+        }
+      if (param == GAF_PARAM_LEARNING_RATE)
+        gaf_trainer_set_lr (e->trainer, value);
+      else if (param == GAF_PARAM_LAMBDA || param == GAF_PARAM_TIME_RATE)
+        {
+          GafTrainerConfig cfg;
+          engine_trainer_config (e, &cfg);
+          gaf_trainer_set_path (e->trainer, &cfg.path);
+        }
+      else if (param == GAF_PARAM_BATCH)
+        {
+          /* The trainer owns per-batch buffers; the network, its Adam moments and EMA carry over. */
+          GafTrainerConfig cfg;
+          engine_trainer_config (e, &cfg);
+          gaf_trainer_free (e->trainer);
+          e->trainer = gaf_trainer_new (GAF_NET (e->net), target_labels, e->target, &cfg);
+          e->trainer_batch = cfg.batch;
+        }
+      else if (param == GAF_PARAM_BUDGET)
+        {
+          if (e->state == GAF_RUNNER_TRAINING && engine_step (e) >= (guint64) value)
+            {
+              e->state = GAF_RUNNER_DONE;
+              e->want_train = FALSE;
+            }
+          else if (e->state == GAF_RUNNER_DONE && engine_step (e) < (guint64) value)
+            e->state = GAF_RUNNER_PAUSED;
+        }
+      break;
+    case GAF_PARAM_KIND_SAMPLER:
+      e->sample_pending = TRUE;   /* show the effect at once */
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+engine_sweep_progress (const GafProgress *p, gpointer user_data);
+
+static gboolean engine_handle (Engine *e, Command *cmd);
+
+static void
+engine_drain (Engine *e)
+{
+  Command *cmd;
+
+  while ((cmd = g_async_queue_try_pop (e->sh->commands)) != NULL)
+    engine_handle (e, cmd);
+}
+
+static void
+engine_run_sweep (Engine *e)
+{
+  GafSweepConfig *cfg = e->sweep;
+  g_autoptr(GError) error = NULL;
+  GCancellable *cancel;
+  gboolean ok = TRUE;
+
+  e->sweeping = TRUE;
+  e->sweep_cancel = FALSE;
+  e->sweep_total = cfg->classes->len;
+  e->sweep_fraction = 0.0;
+  g_array_set_size (e->sweep_rows, 0);
+  engine_publish (e);
+
+  cancel = engine_begin_work (e);
+  if (!gaf_sweep_config_check (cfg, &error))
+    ok = FALSE;
+  for (guint i = 0; ok && i < cfg->classes->len; i++)
+    {
+      GafSweepRow row;
+      e->sweep_classes = g_array_index (cfg->classes, int, i);
+      ok = gaf_sweep_run_one (cfg, e->sweep_classes, i, cfg->classes->len, &row,
+                              engine_sweep_progress, e, cancel, &error);
+      if (ok)
+        {
+          g_array_append_val (e->sweep_rows, row);
+          e->sweep_fraction = (double) (i + 1) / cfg->classes->len;
+          engine_publish (e);
+        }
+      if (e->sweep_cancel || g_atomic_int_get (&e->sh->quit))
+        break;
+    }
+  engine_end_work (e, cancel);
+  e->sweeping = FALSE;
+  e->sweep_classes = 0;
+  gaf_sweep_config_clear (e->sweep);
+  g_clear_pointer (&e->sweep, g_free);
+  e->dirty = TRUE;
+  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    send_event (e->sh, SIGNAL_FAILED, error);
+  else
+    send_event (e->sh, SIGNAL_SWEEP_FINISHED, NULL);
+}
+
+/* Runs on the thread inside the sweep: keeps the runner answering commands (parameter changes, sync,
+ * cancel) while a sweep item trains. The sweep builds its own networks, so even a model rebuild is safe. */
+static void
+engine_sweep_progress (const GafProgress *p, gpointer user_data)
+{
+  Engine *e = user_data;
+  guint n_items = MAX (p->n_items, 1);
+  double within = p->total ? (double) p->done / p->total : 0.0;
+
+  /* Training is most of an item's time; sampling the rest. */
+  within = g_strcmp0 (p->stage, "train") == 0 ? 0.8 * within : 0.8 + 0.2 * within;
+  e->sweep_fraction = (p->item + within) / n_items;
+  e->dirty = TRUE;
+  engine_drain (e);
+  if (e->sweep_cancel)
+    {
+      g_mutex_lock (&e->sh->lock);
+      if (e->sh->work)
+        g_cancellable_cancel (e->sh->work);
+      g_mutex_unlock (&e->sh->lock);
+    }
+  if (g_get_monotonic_time () - e->last_publish >= 4 * PUBLISH_INTERVAL_US)
+    engine_publish (e);
+}
+
+static void
+engine_sync_done (Engine *e)
+{
+  engine_publish (e);
+  g_mutex_lock (&e->sh->lock);
+  e->sh->sync_done++;
+  g_cond_broadcast (&e->sh->cond);
+  g_mutex_unlock (&e->sh->lock);
+}
+
+/* Returns FALSE on quit. */
+static gboolean
+engine_handle (Engine *e, Command *cmd)
+{
+  gboolean go_on = TRUE;
+
+  switch (cmd->kind)
+    {
+    case CMD_TRAIN:
+      engine_set_training (e, cmd->value != 0.0);
+      break;
+    case CMD_SAMPLE:
+      e->sample_pending = TRUE;
+      break;
+    case CMD_RESET:
+      engine_build (e);
+      break;
+    case CMD_EXPERIMENT:
+      if ((GafExperiment) cmd->param != e->p.experiment)
+        {
+          e->p.experiment = (GafExperiment) cmd->param;
+          engine_build (e);
+        }
+      break;
+    case CMD_PARAM:
+      engine_set_param (e, (GafParam) cmd->param, cmd->value);
+      break;
+    case CMD_SWEEP:
+      if (e->sweep == NULL)
+        {
+          e->sweep = cmd->sweep;
+          cmd->sweep = NULL;
+        }
+      break;
+    case CMD_SWEEP_CANCEL:
+      e->sweep_cancel = TRUE;
+      break;
+    case CMD_SYNC:
+      engine_sync_done (e);
+      break;
+    case CMD_QUIT:
+      go_on = FALSE;
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  command_free (cmd);
+  return go_on;
+}
+
+static gpointer
+runner_thread (gpointer data)
+{
+  Engine *e = data;
+  gboolean go_on = TRUE;
+
+  gaf_blas_set_threads (e->threads);
+  engine_build (e);
+  engine_publish (e);
+
+  while (go_on && !g_atomic_int_get (&e->sh->quit))
+    {
+      gboolean busy = e->state == GAF_RUNNER_TRAINING || e->sample_pending || e->sweep != NULL;
+      Command *cmd;
+
+      /* Idle: block on the queue (with a timeout, to publish what is dirty). Busy: only peek. */
+      cmd = busy ? g_async_queue_try_pop (e->sh->commands)
+                 : g_async_queue_timeout_pop (e->sh->commands, 200 * 1000);
+      if (cmd != NULL)
+        {
+          go_on = engine_handle (e, cmd);
+          continue;
+        }
+      if (e->sweep != NULL)
+        engine_run_sweep (e);
+      else if (e->sample_pending)
+        engine_sample (e);
+      else if (e->state == GAF_RUNNER_TRAINING)
+        engine_train_step (e);
+      if (e->dirty && (g_get_monotonic_time () - e->last_publish >= PUBLISH_INTERVAL_US || !busy))
+        engine_publish (e);
+    }
+
+  /* Wake anybody waiting in gaf_runner_sync. */
+  g_mutex_lock (&e->sh->lock);
+  e->sh->sync_done = e->sh->sync_sent;
+  g_cond_broadcast (&e->sh->cond);
+  g_mutex_unlock (&e->sh->lock);
+
+  g_clear_pointer (&e->trainer, gaf_trainer_free);
+  g_clear_pointer (&e->net, gaf_toy_cnn_free);
+  g_clear_pointer (&e->target, gaf_class_target_free);
+  g_clear_pointer (&e->traj, trajectories_unref);
+  g_clear_pointer (&e->field, field_unref);
+  if (e->sweep != NULL)
+    {
+      gaf_sweep_config_clear (e->sweep);
+      g_free (e->sweep);
+    }
+  g_array_unref (e->bin_x);
+  g_array_unref (e->bin_y);
+  g_array_unref (e->sweep_rows);
+  shared_unref (e->sh);
+  g_free (e);
+  return NULL;
+}
+
+/* ---- the GObject, on the owner's thread -------------------------------------------------------------- */
+
+struct _GafRunner {
+  GObject          parent_instance;
+  Shared          *sh;
+  GThread         *thread;
+  GafRunnerParams  params;
+  gboolean         training;
+  GafSnapshot     *current;
+};
+
+G_DEFINE_FINAL_TYPE (GafRunner, gaf_runner, G_TYPE_OBJECT)
+
+static void
+push (GafRunner *self, CommandKind kind, int param, double value, GafSweepConfig *sweep)
+{
+  Command *cmd = g_new0 (Command, 1);
+
+  cmd->kind = kind;
+  cmd->param = param;
+  cmd->value = value;
+  cmd->sweep = sweep;
+  g_async_queue_push (self->sh->commands, cmd);
+}
+
+static void
+gaf_runner_dispose (GObject *object)
+{
+  GafRunner *self = GAF_RUNNER (object);
+
+  if (self->thread != NULL)
+    {
+      g_atomic_int_set (&self->sh->quit, 1);
+      g_mutex_lock (&self->sh->lock);
+      if (self->sh->work != NULL)
+        g_cancellable_cancel (self->sh->work);
+      g_mutex_unlock (&self->sh->lock);
+      push (self, CMD_QUIT, 0, 0.0, NULL);
+      g_thread_join (self->thread);
+      self->thread = NULL;
+    }
+  g_clear_pointer (&self->current, gaf_snapshot_unref);
+  G_OBJECT_CLASS (gaf_runner_parent_class)->dispose (object);
+}
+
+static void
+gaf_runner_finalize (GObject *object)
+{
+  GafRunner *self = GAF_RUNNER (object);
+
+  g_clear_pointer (&self->sh, shared_unref);
+  G_OBJECT_CLASS (gaf_runner_parent_class)->finalize (object);
+}
+
+static void
+gaf_runner_class_init (GafRunnerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = gaf_runner_dispose;
+  object_class->finalize = gaf_runner_finalize;
+
+  /* Training reached its budget. */
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+  /* Training diverged (GAF_ERROR_DIVERGED), or sampling or a sweep failed. */
+  signals[SIGNAL_FAILED] =
+    g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+  signals[SIGNAL_SWEEP_FINISHED] =
+    g_signal_new ("sweep-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+}
+
+static void
+gaf_runner_init (GafRunner *self)
+{
+}
+
+GafRunner *
+gaf_runner_new (const GafRunnerParams *params, int engine_threads)
+{
+  GafRunner *self = g_object_new (GAF_TYPE_RUNNER, NULL);
+  Shared *sh = g_new0 (Shared, 1);
+  Engine *e = g_new0 (Engine, 1);
+
+  sh->ref_count = 1;
+  sh->commands = g_async_queue_new ();
+  g_weak_ref_init (&sh->owner, self);
+  sh->context = g_main_context_ref_thread_default ();
+  g_mutex_init (&sh->lock);
+  g_cond_init (&sh->cond);
+  self->sh = sh;
+
+  self->params = *params;
+  gaf_runner_params_clamp (&self->params);
+  e->sh = shared_ref (sh);
+  e->threads = MAX (engine_threads, 1);
+  e->p = self->params;
+  e->bin_x = g_array_new (FALSE, FALSE, sizeof (double));
+  e->bin_y = g_array_new (FALSE, FALSE, sizeof (double));
+  e->sweep_rows = g_array_new (FALSE, FALSE, sizeof (GafSweepRow));
+  e->bin_stride = 1;
+  self->thread = g_thread_new ("gaflow-engine", runner_thread, e);
+  return self;
+}
+
+void
+gaf_runner_train (GafRunner *self, gboolean train)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  self->training = train;
+  push (self, CMD_TRAIN, 0, train ? 1.0 : 0.0, NULL);
+}
+
+gboolean
+gaf_runner_get_training (GafRunner *self)
+{
+  g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
+  return self->training;
+}
+
+void
+gaf_runner_sample (GafRunner *self)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  push (self, CMD_SAMPLE, 0, 0.0, NULL);
+}
+
+void
+gaf_runner_reset (GafRunner *self)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  push (self, CMD_RESET, 0, 0.0, NULL);
+}
+
+void
+gaf_runner_set_experiment (GafRunner *self, GafExperiment experiment)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  g_return_if_fail ((guint) experiment < GAF_N_EXPERIMENTS);
+  self->params.experiment = experiment;
+  push (self, CMD_EXPERIMENT, experiment, 0.0, NULL);
+}
+
+void
+gaf_runner_set_param (GafRunner *self, GafParam param, double value)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  g_return_if_fail ((guint) param < GAF_N_PARAMS);
+  value = clamp_param (param, value);
+  if (self->params.value[param] == value)
+    return;
+  self->params.value[param] = value;
+  push (self, CMD_PARAM, param, value, NULL);
+}
+
+const GafRunnerParams *
+gaf_runner_get_params (GafRunner *self)
+{
+  g_return_val_if_fail (GAF_IS_RUNNER (self), NULL);
+  return &self->params;
+}
+
+void
+gaf_runner_start_sweep (GafRunner *self, const int *classes, guint n_classes, guint64 steps, guint64 samples)
+{
+  GafSweepConfig *cfg;
+
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  g_return_if_fail (classes != NULL && n_classes > 0);
+  cfg = g_new0 (GafSweepConfig, 1);
+  gaf_sweep_config_init (cfg);
+  g_array_set_size (cfg->classes, 0);
+  g_array_append_vals (cfg->classes, classes, n_classes);
+  cfg->steps = steps;
+  cfg->samples = samples;
+  cfg->time_scale = APP_TIME_SCALE;
+  cfg->input_scale = 0.0;    /* c */
+  cfg->cosine = TRUE;
+  cfg->train.ema_decay = 0.999;
+  cfg->seed = (guint64) self->params.value[GAF_PARAM_SEED];
+  push (self, CMD_SWEEP, 0, 0.0, cfg);
+}
+
+void
+gaf_runner_cancel_sweep (GafRunner *self)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  /* The thread drains commands at every progress report of the sweep (every 25 steps) and cancels. */
+  push (self, CMD_SWEEP_CANCEL, 0, 0.0, NULL);
+}
+
+GafSnapshot *
+gaf_runner_dup_snapshot (GafRunner *self)
+{
+  GafSnapshot *newest;
+
+  g_return_val_if_fail (GAF_IS_RUNNER (self), NULL);
+  /* Take ownership of whatever is waiting in the slot; the thread never touches it again. */
+  newest = g_atomic_pointer_exchange (&self->sh->slot, NULL);
+  if (newest != NULL)
+    {
+      g_clear_pointer (&self->current, gaf_snapshot_unref);
+      self->current = newest;
+    }
+  while (self->current == NULL)
+    {
+      /* Only before the first publish: wait for it (the thread publishes right after building). */
+      gaf_runner_sync (self);
+      newest = g_atomic_pointer_exchange (&self->sh->slot, NULL);
+      if (newest != NULL)
+        self->current = newest;
+    }
+  return gaf_snapshot_ref (self->current);
+}
+
+void
+gaf_runner_sync (GafRunner *self)
+{
+  guint ticket;
+
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  g_mutex_lock (&self->sh->lock);
+  ticket = ++self->sh->sync_sent;
+  g_mutex_unlock (&self->sh->lock);
+  push (self, CMD_SYNC, 0, 0.0, NULL);
+  g_mutex_lock (&self->sh->lock);
+  while (self->sh->sync_done < ticket && !g_atomic_int_get (&self->sh->quit))
+    g_cond_wait (&self->sh->cond, &self->sh->lock);
+  g_mutex_unlock (&self->sh->lock);
+}

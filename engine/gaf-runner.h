@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "gaf-sweep.h"
+
+G_BEGIN_DECLS
+
+/* The engine runner of ARCHITECTURE.md: one long-lived thread that owns the model, the trainer and the
+ * sampler. The owner (the GTK main thread) sends commands through a GAsyncQueue and reads immutable,
+ * reference-counted snapshots from a single slot swapped with g_atomic_pointer_exchange; discrete events
+ * ("finished", "failed", "sweep-finished") arrive as signals on the owner's main context, guarded by a
+ * GWeakRef so that a runner disposed meanwhile is never touched. Every public function is for the
+ * thread that created the runner. No GTK here. */
+
+typedef enum {
+  GAF_EXPERIMENT_SCALING,   /* class-scaling target (SPEC §5), learned by the toy CNN */
+  GAF_EXPERIMENT_EXACT,     /* the same target sampled with its exact field: nothing to train */
+  GAF_N_EXPERIMENTS
+} GafExperiment;
+
+const char *gaf_experiment_to_string   (GafExperiment experiment);
+gboolean    gaf_experiment_from_string (const char *name, GafExperiment *out);
+
+/* What a parameter change costs: a new model (the UI asks first), the next training step, or nothing
+ * (the next sampling round uses it). */
+typedef enum {
+  GAF_PARAM_KIND_MODEL,
+  GAF_PARAM_KIND_TRAINING,
+  GAF_PARAM_KIND_SAMPLER,
+} GafParamKind;
+
+typedef enum {
+  GAF_PARAM_CLASSES,          /* c */
+  GAF_PARAM_WIDTH,            /* hidden channels of the toy CNN */
+  GAF_PARAM_SEED,
+  GAF_PARAM_LAMBDA,           /* field magnitude */
+  GAF_PARAM_TIME_RATE,        /* rate of the Gamma(1, rate) training times */
+  GAF_PARAM_LEARNING_RATE,
+  GAF_PARAM_BATCH,
+  GAF_PARAM_BUDGET,           /* training steps, then the runner stops */
+  GAF_PARAM_T_END,            /* sampler end time T */
+  GAF_PARAM_STEP_SIZE,        /* sampler step h */
+  GAF_PARAM_INTEGRATOR,       /* a GafIntegrator */
+  GAF_PARAM_SAMPLES,          /* sequences drawn per sampling round */
+  GAF_N_PARAMS
+} GafParam;
+
+typedef struct {
+  const char  *key;           /* the GSettings key */
+  GafParamKind kind;
+  double       min, max, def;
+  gboolean     integer;
+  gboolean     log_scale;
+} GafParamInfo;
+
+const GafParamInfo *gaf_param_info (GafParam param);
+
+typedef struct {
+  GafExperiment experiment;
+  double        value[GAF_N_PARAMS];
+} GafRunnerParams;
+
+void     gaf_runner_params_init (GafRunnerParams *params);
+/* Clamps every value into its range (integers rounded). */
+void     gaf_runner_params_clamp (GafRunnerParams *params);
+
+typedef enum {
+  GAF_RUNNER_PAUSED,
+  GAF_RUNNER_TRAINING,
+  GAF_RUNNER_DONE,           /* budget reached */
+  GAF_RUNNER_EXACT,          /* exact field: nothing to train */
+  GAF_RUNNER_FAILED,         /* diverged or an error; see the "failed" signal */
+} GafRunnerState;
+
+/* W(t) of recorded rows from one sampling round. Immutable once published. */
+typedef struct {
+  int      n, c;            /* positions per sequence, classes */
+  guint    n_rows;          /* recorded rows; row r is position r % n of sequence r / n */
+  guint    n_times;
+  double  *times;           /* (n_times), 0 .. t_end */
+  float   *w;               /* (n_times, n_rows, c) */
+  guint16 *labels;          /* (n_rows): argmax at T, the sample */
+  guint64  step;            /* training step of the weights used */
+} GafTrajectories;
+
+/* The learned field dW/dt = R_W F(W, t) of one position on a lattice of the simplex (c = 3 only), at a
+ * few times; the other positions of the sequence sit at the barycentre. Immutable once published. */
+typedef struct {
+  int      c;
+  int      position;
+  guint    n_points;
+  guint    n_times;
+  float   *points;          /* (n_points, c) */
+  double  *times;           /* (n_times) */
+  float   *velocity;        /* (n_times, n_points, c), in T_0 */
+} GafFieldGrid;
+
+typedef struct _GafSnapshot GafSnapshot;
+
+struct _GafSnapshot {
+  /*< private >*/
+  gint             ref_count;
+  /*< public, read-only >*/
+  guint64          serial;
+  GafRunnerState   state;
+  gboolean         sampling;        /* a sampling round is running */
+  GafRunnerParams  params;          /* as applied */
+  int              n, c;
+  double          *target_q;        /* (n, c) target marginals q_i */
+  guint64          step;
+  double           loss;            /* last training loss, NAN before the first step */
+  double           loss_smooth;     /* exponential average over about 100 steps */
+  double           steps_per_second;
+  double           elapsed;         /* seconds spent training */
+  /* Whole-run loss history in bins: loss_x is the step at the end of a bin, loss_y its mean. */
+  guint            n_loss;
+  double          *loss_x;
+  double          *loss_y;
+  /* The evaluation metric from the last sampling round: per-position histogram KL. */
+  guint64          eval_step;
+  guint64          eval_samples;    /* 0: none yet */
+  double           eval_kl;
+  double           eval_kl_uniform;
+  double           eval_kl_floor;
+  GafTrajectories *trajectories;    /* NULL until the first round */
+  GafFieldGrid    *field;           /* NULL for c != 3 or before the first round */
+  /* Class-scaling sweep. */
+  gboolean         sweeping;
+  guint            sweep_total;     /* class counts in the running or last sweep */
+  double           sweep_fraction;  /* of the running sweep, 0 .. 1 */
+  int              sweep_classes;   /* class count being worked on */
+  guint            n_sweep_rows;
+  GafSweepRow     *sweep_rows;
+};
+
+GafSnapshot *gaf_snapshot_ref   (GafSnapshot *snapshot);
+void         gaf_snapshot_unref (GafSnapshot *snapshot);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafSnapshot, gaf_snapshot_unref)
+
+const char  *gaf_runner_state_to_string (GafRunnerState state);
+
+#define GAF_TYPE_RUNNER (gaf_runner_get_type ())
+G_DECLARE_FINAL_TYPE (GafRunner, gaf_runner, GAF, RUNNER, GObject)
+
+/* Starts the thread, builds the model and publishes a first snapshot; paused until gaf_runner_train.
+ * engine_threads is passed to gaf_blas_set_threads (the app uses 1, leaving a core to the UI). */
+GafRunner   *gaf_runner_new            (const GafRunnerParams *params, int engine_threads);
+void         gaf_runner_train          (GafRunner *self, gboolean train);
+gboolean     gaf_runner_get_training   (GafRunner *self);
+/* A sampling round now (trajectories, field, metric). Training triggers one every few seconds too. */
+void         gaf_runner_sample         (GafRunner *self);
+/* A fresh model with the current parameters (training state kept). */
+void         gaf_runner_reset          (GafRunner *self);
+void         gaf_runner_set_experiment (GafRunner *self, GafExperiment experiment);
+/* Model parameters rebuild the model; training ones apply at the next step; sampler ones to the next round. */
+void         gaf_runner_set_param      (GafRunner *self, GafParam param, double value);
+/* The parameters as last requested (the snapshot has them as applied). */
+const GafRunnerParams *gaf_runner_get_params (GafRunner *self);
+/* Runs a class-scaling sweep of GAF in the background (training pauses meanwhile): the sweep defaults
+ * (gaf_sweep_config_init) with these class counts, steps and samples, the app's time scale, input scale
+ * c, EMA and cosine schedule. A sweep already running or pending wins. */
+void         gaf_runner_start_sweep    (GafRunner *self, const int *classes, guint n_classes,
+                                        guint64 steps, guint64 samples);
+void         gaf_runner_cancel_sweep   (GafRunner *self);
+/* The newest snapshot (a new reference). Never NULL. */
+GafSnapshot *gaf_runner_dup_snapshot   (GafRunner *self);
+/* Blocks until the runner has handled every command sent so far and published (tests, screenshots). */
+void         gaf_runner_sync           (GafRunner *self);
+
+G_END_DECLS

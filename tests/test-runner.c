@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-test"
+#include "config.h"
+
+#include <math.h>
+
+#include "gaf-runner.h"
+
+/* The engine runner thread: commands in, snapshots out, events on the main context. Small models and
+ * short waits: every test finishes in a few seconds on one engine thread. */
+
+static GafRunnerParams
+small_params (GafExperiment experiment)
+{
+  GafRunnerParams p;
+
+  gaf_runner_params_init (&p);
+  p.experiment = experiment;
+  p.value[GAF_PARAM_WIDTH] = 16;
+  p.value[GAF_PARAM_BATCH] = 32;
+  p.value[GAF_PARAM_SAMPLES] = 64;
+  p.value[GAF_PARAM_STEP_SIZE] = 0.5;
+  p.value[GAF_PARAM_INTEGRATOR] = GAF_INTEGRATOR_EULER;
+  return p;
+}
+
+typedef gboolean (*SnapshotPredicate) (GafSnapshot *s, gpointer data);
+
+/* Polls the newest snapshot (iterating the main context for events) until pred holds; fails after 20 s. */
+static GafSnapshot *
+wait_for (GafRunner *runner, SnapshotPredicate pred, gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      GafSnapshot *s = gaf_runner_dup_snapshot (runner);
+      if (pred (s, data))
+        return s;
+      gaf_snapshot_unref (s);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for the runner");
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
+}
+
+static gboolean
+has_step (GafSnapshot *s, gpointer data)
+{
+  return s->step >= GPOINTER_TO_UINT (data) && s->trajectories != NULL;
+}
+
+static gboolean
+has_trajectories (GafSnapshot *s, gpointer data)
+{
+  return s->trajectories != NULL && !s->sampling;
+}
+
+static void
+test_params_clamp (void)
+{
+  GafRunnerParams p;
+
+  gaf_runner_params_init (&p);
+  g_assert_cmpfloat (p.value[GAF_PARAM_CLASSES], ==, 3);
+  g_assert_cmpstr (gaf_param_info (GAF_PARAM_LEARNING_RATE)->key, ==, "learning-rate");
+  p.value[GAF_PARAM_CLASSES] = 1000;
+  p.value[GAF_PARAM_WIDTH] = 33;
+  p.value[GAF_PARAM_LAMBDA] = NAN;
+  p.value[GAF_PARAM_BATCH] = 10.6;
+  gaf_runner_params_clamp (&p);
+  g_assert_cmpfloat (p.value[GAF_PARAM_CLASSES], ==, gaf_param_info (GAF_PARAM_CLASSES)->max);
+  g_assert_cmpfloat (fmod (p.value[GAF_PARAM_WIDTH], 2.0), ==, 0.0);
+  g_assert_cmpfloat (p.value[GAF_PARAM_LAMBDA], ==, gaf_param_info (GAF_PARAM_LAMBDA)->def);
+  g_assert_cmpfloat (p.value[GAF_PARAM_BATCH], ==, 11);
+}
+
+/* Training advances, the loss is finite, trajectories are rows of the simplex starting near the
+ * barycentre's neighbourhood and the field grid is tangent. */
+static void
+test_train_and_sample (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
+  g_autoptr(GafSnapshot) s = NULL;
+  GafTrajectories *tr;
+  GafFieldGrid *f;
+
+  gaf_runner_train (runner, TRUE);
+  s = wait_for (runner, has_step, GUINT_TO_POINTER (30));
+  g_assert_cmpint (s->state, ==, GAF_RUNNER_TRAINING);
+  g_assert_true (isfinite (s->loss) && s->loss > 0.0);
+  g_assert_cmpuint (s->n_loss, >, 0);
+  g_assert_cmpint (s->c, ==, 3);
+
+  tr = s->trajectories;
+  g_assert_cmpuint (tr->n_rows, ==, 32 * 4);
+  g_assert_cmpuint (tr->n_times, ==, 31);   /* T = 15, h = 0.5, every step and t = 0 */
+  g_assert_cmpfloat (tr->times[0], ==, 0.0);
+  g_assert_cmpfloat_with_epsilon (tr->times[tr->n_times - 1], 15.0, 1e-9);
+  for (guint k = 0; k < tr->n_times; k++)
+    for (guint r = 0; r < tr->n_rows; r++)
+      {
+        const float *w = tr->w + ((gsize) k * tr->n_rows + r) * 3;
+        g_assert_cmpfloat_with_epsilon (w[0] + w[1] + w[2], 1.0, 1e-5);
+      }
+  for (guint r = 0; r < tr->n_rows; r++)
+    g_assert_cmpuint (tr->labels[r], <, 3);
+  g_assert_cmpuint (s->eval_samples, ==, 64);
+  g_assert_true (s->eval_kl >= 0.0 && isfinite (s->eval_kl));
+
+  f = s->field;
+  g_assert_nonnull (f);
+  g_assert_cmpuint (f->n_points, ==, 45);
+  for (guint i = 0; i < f->n_times * f->n_points; i++)
+    {
+      const float *v = f->velocity + (gsize) i * 3;
+      g_assert_cmpfloat (fabs (v[0] + v[1] + v[2]), <, 1e-5);
+    }
+}
+
+static gboolean
+lambda_applied (GafSnapshot *s, gpointer data)
+{
+  return s->params.value[GAF_PARAM_LAMBDA] == 0.75 && s->params.value[GAF_PARAM_INTEGRATOR] == GAF_INTEGRATOR_RK4;
+}
+
+static gboolean
+is_paused (GafSnapshot *s, gpointer data)
+{
+  return s->state == GAF_RUNNER_PAUSED && s->params.value[GAF_PARAM_CLASSES] == 4 && s->c == 4;
+}
+
+/* Parameter changes reach the engine; a model change rebuilds it (step back to 0); pausing stops steps. */
+static void
+test_params_apply (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
+  g_autoptr(GafSnapshot) a = NULL, b = NULL, c = NULL;
+
+  gaf_runner_train (runner, TRUE);
+  gaf_runner_set_param (runner, GAF_PARAM_LAMBDA, 0.75);
+  gaf_runner_set_param (runner, GAF_PARAM_INTEGRATOR, GAF_INTEGRATOR_RK4);
+  a = wait_for (runner, lambda_applied, NULL);
+  g_assert_cmpfloat (gaf_runner_get_params (runner)->value[GAF_PARAM_LAMBDA], ==, 0.75);
+
+  gaf_runner_train (runner, FALSE);
+  gaf_runner_set_param (runner, GAF_PARAM_CLASSES, 4);
+  b = wait_for (runner, is_paused, NULL);
+  g_assert_cmpuint (b->step, ==, 0);
+  g_assert_null (b->field);   /* c != 3: no field grid */
+  gaf_runner_sync (runner);
+  g_usleep (100 * 1000);
+  gaf_runner_sync (runner);
+  c = gaf_runner_dup_snapshot (runner);
+  g_assert_cmpuint (c->step, ==, 0);
+}
+
+static gboolean
+exact_ready (GafSnapshot *s, gpointer data)
+{
+  return s->state == GAF_RUNNER_EXACT && s->trajectories != NULL && !s->sampling;
+}
+
+/* The exact field samples the target: with 1024 sequences the histogram KL is well below the uniform
+ * sampler's (0.019 for this target), and trajectories end near vertices. */
+static void
+test_exact (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_EXACT);
+  g_autoptr(GafRunner) runner = NULL;
+  g_autoptr(GafSnapshot) s = NULL;
+  GafTrajectories *tr;
+  guint near = 0;
+
+  p.value[GAF_PARAM_SAMPLES] = 1024;
+  runner = gaf_runner_new (&p, 1);
+  s = wait_for (runner, exact_ready, NULL);
+  g_assert_cmpuint (s->step, ==, 0);
+  g_test_message ("exact field: KL %.5f, uniform %.5f, floor %.5f", s->eval_kl, s->eval_kl_uniform,
+                  s->eval_kl_floor);
+  g_assert_cmpfloat (s->eval_kl, <, 0.5 * s->eval_kl_uniform);
+  tr = s->trajectories;
+  for (guint r = 0; r < tr->n_rows; r++)
+    {
+      const float *w = tr->w + ((gsize) (tr->n_times - 1) * tr->n_rows + r) * 3;
+      if (w[tr->labels[r]] > 0.9f)
+        near++;
+    }
+  g_assert_cmpuint (near, >, tr->n_rows * 9 / 10);
+}
+
+static void
+on_sweep_finished (GafRunner *runner, gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static void
+test_sweep (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_EXACT);
+  g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
+  g_autoptr(GafSnapshot) s = NULL;
+  const int classes[] = { 2, 3 };
+  gboolean finished = FALSE;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  g_signal_connect (runner, "sweep-finished", G_CALLBACK (on_sweep_finished), &finished);
+  gaf_runner_start_sweep (runner, classes, 2, 10, 200);
+  while (!finished && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (finished);
+  gaf_runner_sync (runner);
+  s = gaf_runner_dup_snapshot (runner);
+  g_assert_false (s->sweeping);
+  g_assert_cmpuint (s->n_sweep_rows, ==, 2);
+  g_assert_cmpint (s->sweep_rows[0].classes, ==, 2);
+  g_assert_cmpint (s->sweep_rows[1].classes, ==, 3);
+  g_assert_true (s->sweep_rows[1].kl >= 0.0 && s->sweep_rows[1].kl_uniform > 0.0);
+}
+
+static void
+on_failed (GafRunner *runner, GError *error, gpointer data)
+{
+  *(int *) data += 1;
+}
+
+/* Disposing joins the thread at once (even while sampling); an event queued before is dropped. */
+static void
+test_dispose (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  GafRunner *runner;
+  g_autoptr(GafSnapshot) s = NULL;
+  int failed = 0;
+  gint64 t0;
+
+  p.value[GAF_PARAM_SAMPLES] = 1024;
+  p.value[GAF_PARAM_STEP_SIZE] = 0.05;
+  runner = gaf_runner_new (&p, 1);
+  g_object_add_weak_pointer (G_OBJECT (runner), (gpointer *) &runner);
+  g_signal_connect (runner, "failed", G_CALLBACK (on_failed), &failed);
+  s = wait_for (runner, has_trajectories, NULL);
+  gaf_runner_sample (runner);
+  gaf_runner_train (runner, TRUE);
+  g_usleep (50 * 1000);
+  t0 = g_get_monotonic_time ();
+  g_object_unref (runner);
+  g_assert_null (runner);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * G_USEC_PER_SEC);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (failed, ==, 0);
+  /* A snapshot outlives its runner. */
+  g_assert_nonnull (s->trajectories);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/runner/params-clamp", test_params_clamp);
+  g_test_add_func ("/engine/runner/train-and-sample", test_train_and_sample);
+  g_test_add_func ("/engine/runner/params-apply", test_params_apply);
+  g_test_add_func ("/engine/runner/exact", test_exact);
+  g_test_add_func ("/engine/runner/sweep", test_sweep);
+  g_test_add_func ("/engine/runner/dispose", test_dispose);
+  return g_test_run ();
+}
