@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "gaf-baselines.h"
+#include "gaf-beta.h"
 #include "gaf-blas.h"
 #include "gaf-error.h"
 #include "gaf-layers.h"

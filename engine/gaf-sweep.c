@@ -28,12 +28,16 @@ gaf_sweep_config_init (GafSweepConfig *cfg)
   cfg->time_scale = 1.0;
   cfg->input_scale = 1.0;
   cfg->seed = 1;
+  cfg->methods = g_array_new (FALSE, FALSE, sizeof (GafMethod));
+  g_array_append_val (cfg->methods, (GafMethod) { GAF_METHOD_GAF });
+  gaf_baseline_config_init (&cfg->baseline);
 }
 
 void
 gaf_sweep_config_clear (GafSweepConfig *cfg)
 {
   g_clear_pointer (&cfg->classes, g_array_unref);
+  g_clear_pointer (&cfg->methods, g_array_unref);
 }
 
 gboolean
@@ -71,7 +75,19 @@ gaf_sweep_config_check (const GafSweepConfig *cfg, GError **error)
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "time scale must be a positive number");
       return FALSE;
     }
-  return gaf_trainer_config_check (&cfg->train, error) && gaf_sampler_config_check (&cfg->sampler, error);
+  if (cfg->methods == NULL || cfg->methods->len == 0)
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "no methods given");
+      return FALSE;
+    }
+  for (guint i = 0; i < cfg->methods->len; i++)
+    if (g_array_index (cfg->methods, GafMethod, i) >= GAF_N_METHODS)
+      {
+        g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unknown method");
+        return FALSE;
+      }
+  return gaf_trainer_config_check (&cfg->train, error) && gaf_sampler_config_check (&cfg->sampler, error) &&
+         gaf_baseline_config_check (&cfg->baseline, error);
 }
 
 static void
@@ -102,9 +118,19 @@ gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_i
                    GafSweepRow *row, GafProgressFunc progress, gpointer progress_data,
                    GCancellable *cancellable, GError **error)
 {
+  return gaf_sweep_run_method (cfg, GAF_METHOD_GAF, classes, item, n_items, row, progress, progress_data,
+                               cancellable, error);
+}
+
+gboolean
+gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, guint item, guint n_items,
+                      GafSweepRow *row, GafProgressFunc progress, gpointer progress_data,
+                      GCancellable *cancellable, GError **error)
+{
   g_autoptr(GafClassTarget) target = NULL;
   g_autoptr(GafToyCnn) net = NULL;
   g_autoptr(GafTrainer) trainer = NULL;
+  g_autoptr(GafBaselineTrainer) btrainer = NULL;
   g_autoptr(GArray) losses = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree guint16 *labels = NULL;
   g_autofree guint64 *counts = NULL;
@@ -116,27 +142,56 @@ gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_i
   double tail = 0.0;
   guint tail_n;
 
-  /* Every c has its own target, network and streams, all derived from the one seed. */
+  g_return_val_if_fail (method < GAF_N_METHODS, FALSE);
+  if (method != GAF_METHOD_GAF && !gaf_baseline_config_check (&cfg->baseline, error))
+    return FALSE;
+
+  /* Every c has its own target, network and streams, all derived from the one seed; every method
+   * gets the same target, the same trunk (only the input width and the head's meaning differ), the
+   * same seeds and the same training and sampling budget. */
   target = gaf_class_target_new (cfg->n, classes, cfg->seed + 1000003ull * classes);
   gaf_toy_cnn_config_init (&ncfg, cfg->n, classes);
-  ncfg.time_scale = cfg->time_scale;
+  ncfg.in_channels = gaf_method_in_channels (method, classes);
+  /* time_scale rescales GAF's long time horizon; the baselines' time variables are already on the
+   * range their references feed to the same network */
+  ncfg.time_scale = method == GAF_METHOD_GAF ? cfg->time_scale : 1.0;
   ncfg.input_scale = cfg->input_scale > 0.0 ? cfg->input_scale : classes;
   net = gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes));
   tcfg.seed = cfg->seed * 7919ull + classes;
-  trainer = gaf_trainer_new (GAF_NET (net), target_labels, target, &tcfg);
+  if (method == GAF_METHOD_GAF)
+    trainer = gaf_trainer_new (GAF_NET (net), target_labels, target, &tcfg);
+  else
+    btrainer = gaf_baseline_trainer_new (method, &cfg->baseline, GAF_NET (net), target_labels, target, &tcfg);
 
   t0 = g_get_monotonic_time ();
-  if (cfg->cosine)
-    gaf_trainer_set_cosine_schedule (trainer, cfg->train.adam.lr, cfg->steps);
-  if (!gaf_trainer_run (trainer, cfg->steps, losses, progress ? relay : NULL, &r, cancellable, error))
-    return FALSE;
+  if (trainer != NULL)
+    {
+      if (cfg->cosine)
+        gaf_trainer_set_cosine_schedule (trainer, cfg->train.adam.lr, cfg->steps);
+      if (!gaf_trainer_run (trainer, cfg->steps, losses, progress ? relay : NULL, &r, cancellable, error))
+        return FALSE;
+    }
+  else
+    {
+      if (cfg->cosine)
+        gaf_baseline_trainer_set_cosine_schedule (btrainer, cfg->train.adam.lr, cfg->steps);
+      if (!gaf_baseline_trainer_run (btrainer, cfg->steps, losses, progress ? relay : NULL, &r, cancellable,
+                                     error))
+        return FALSE;
+    }
   t1 = g_get_monotonic_time ();
 
   labels = g_new (guint16, cfg->samples * cfg->n);
   gaf_rng_init_stream (&rng, cfg->seed, 0x5a3e + classes);
-  gaf_params_swap_ema (gaf_toy_cnn_get_params (net));   /* sample with the averaged weights */
-  if (!gaf_sample_flow (GAF_NET (net), &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL, NULL,
-                           progress ? relay : NULL, &r, cancellable, error))
+  gaf_params_swap_ema (gaf_toy_cnn_get_params (net));   /* sample with the averaged weights (every method) */
+  if (method == GAF_METHOD_GAF)
+    {
+      if (!gaf_sample_flow (GAF_NET (net), &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL,
+                            NULL, progress ? relay : NULL, &r, cancellable, error))
+        return FALSE;
+    }
+  else if (!gaf_baseline_sample (method, &cfg->baseline, GAF_NET (net), &rng, cfg->samples, cfg->sample_chunk,
+                                 labels, NULL, progress ? relay : NULL, &r, cancellable, error))
     return FALSE;
   t2 = g_get_monotonic_time ();
 
@@ -144,7 +199,7 @@ gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_i
   gaf_histogram (labels, cfg->samples, cfg->n, classes, counts);
 
   memset (row, 0, sizeof *row);
-  g_strlcpy (row->method, "gaf", sizeof row->method);
+  g_strlcpy (row->method, gaf_method_to_string (method), sizeof row->method);
   row->classes = classes;
   row->steps = cfg->steps;
   row->samples = cfg->samples;
@@ -167,13 +222,16 @@ gaf_sweep_run (const GafSweepConfig *cfg, GafSweepRowFunc on_row, GafProgressFun
   if (!gaf_sweep_config_check (cfg, error))
     return FALSE;
   for (guint i = 0; i < cfg->classes->len; i++)
-    {
-      GafSweepRow row;
-      if (!gaf_sweep_run_one (cfg, g_array_index (cfg->classes, int, i), i, cfg->classes->len, &row,
-                              progress, user_data, cancellable, error))
-        return FALSE;
-      if (on_row != NULL)
-        on_row (&row, user_data);
-    }
+    for (guint m = 0; m < cfg->methods->len; m++)
+      {
+        GafSweepRow row;
+        guint n_methods = cfg->methods->len;
+        if (!gaf_sweep_run_method (cfg, g_array_index (cfg->methods, GafMethod, m),
+                                   g_array_index (cfg->classes, int, i), i * n_methods + m,
+                                   cfg->classes->len * n_methods, &row, progress, user_data, cancellable, error))
+          return FALSE;
+        if (on_row != NULL)
+          on_row (&row, user_data);
+      }
   return TRUE;
 }

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "gaf-baselines.h"
 #include "gaf-progress.h"
 #include "gaf-sampler.h"
 #include "gaf-trainer.h"
@@ -23,6 +24,13 @@ typedef struct {
   double           input_scale;   /* toy CNN input scale; 0 = c (probabilities times c, mean 1) */
   gboolean         cosine;        /* cosine learning-rate decay to 0 over the steps */
   guint64          seed;
+  /* Methods run on every class count, in this order (GafMethod; default: gaf only). Each gets the same
+   * target, trunk (toy CNN; input width 2c for Dirichlet FM), steps, batch, learning rate and schedule,
+   * EMA (sampling with the averaged weights), sample count and seeds. time_scale applies to GAF's
+   * time t in [0, T]; the baselines feed their own time variable as their references do (t in [0, 1),
+   * alpha in [1, alpha_max]). input_scale applies to every method's network input. */
+  GArray          *methods;
+  GafBaselineConfig baseline;
 } GafSweepConfig;
 
 typedef struct {
@@ -49,7 +57,12 @@ gboolean gaf_sweep_config_check (const GafSweepConfig *cfg, GError **error);
 gboolean gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_items,
                             GafSweepRow *row, GafProgressFunc progress, gpointer progress_data,
                             GCancellable *cancellable, GError **error);
-/* Runs every class count in order; on_row is called as each finishes. */
+/* Runs one method on one class count (gaf_sweep_run_one is this with GAF_METHOD_GAF). */
+gboolean gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, guint item,
+                               guint n_items, GafSweepRow *row, GafProgressFunc progress,
+                               gpointer progress_data, GCancellable *cancellable, GError **error);
+/* Runs every class count in order, and every method for each class count (item = class index *
+ * n_methods + method index); on_row is called as each finishes. */
 gboolean gaf_sweep_run (const GafSweepConfig *cfg, GafSweepRowFunc on_row, GafProgressFunc progress,
                         gpointer user_data, GCancellable *cancellable, GError **error);
 
