@@ -12,6 +12,8 @@
 #include <glib/gstdio.h>
 
 #include "gaf-engine.h"
+#include "gaf-scaling-plot.h"
+#include "gaflow-cli-joint.h"
 
 /* One clear line on stderr and a non-zero exit for anything a user can get wrong. */
 static int
@@ -138,7 +140,16 @@ typedef struct {
   gint64   last_us;
   GString *csv;
   GArray  *rows;
+  GArray  *methods;   /* GafMethod, the sweep's order: item i runs methods[i % len] */
 } SweepState;
+
+static const char *
+item_method (const SweepState *st, guint item)
+{
+  if (st->methods == NULL || st->methods->len == 0)
+    return "gaf";
+  return gaf_method_to_string (g_array_index (st->methods, GafMethod, item % st->methods->len));
+}
 
 static void
 sweep_progress (const GafProgress *p, gpointer user_data)
@@ -162,11 +173,11 @@ sweep_progress (const GafProgress *p, gpointer user_data)
     bar[i] = i < filled ? '#' : '.';
   bar[30] = '\0';
   if (g_str_equal (p->stage, "train"))
-    fprintf (stderr, "\r[%s] c=%-4d (%u/%u) train %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " loss %.4f   ",
-             bar, p->classes, p->item + 1, p->n_items, p->done, p->total, p->loss);
+    fprintf (stderr, "\r[%s] %-9s c=%-4d (%u/%u) train %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " loss %.4f   ",
+             bar, item_method (st, p->item), p->classes, p->item + 1, p->n_items, p->done, p->total, p->loss);
   else
-    fprintf (stderr, "\r[%s] c=%-4d (%u/%u) sample %3.0f%%                       ",
-             bar, p->classes, p->item + 1, p->n_items, 100.0 * frac);
+    fprintf (stderr, "\r[%s] %-9s c=%-4d (%u/%u) sample %3.0f%%                       ",
+             bar, item_method (st, p->item), p->classes, p->item + 1, p->n_items, 100.0 * frac);
   fflush (stderr);
 }
 
@@ -178,8 +189,8 @@ sweep_row (const GafSweepRow *row, gpointer user_data)
   g_array_append_val (st->rows, *row);
   if (st->tty)
     fprintf (stderr, "\r%-100s\r", "");
-  fprintf (stderr, "c=%d: KL %.5f (uniform %.5f, floor %.5f), train %.1f s, sample %.1f s\n", row->classes,
-           row->kl, row->kl_uniform, row->kl_floor, row->train_seconds, row->sample_seconds);
+  fprintf (stderr, "%s c=%d: KL %.5f (uniform %.5f, floor %.5f), train %.1f s, sample %.1f s\n", row->method,
+           row->classes, row->kl, row->kl_uniform, row->kl_floor, row->train_seconds, row->sample_seconds);
 }
 
 static void
@@ -202,14 +213,26 @@ format_csv (GString *out, GArray *rows)
 static void
 print_table (GArray *rows)
 {
-  printf ("%-7s %7s %8s %9s %10s %10s %10s %8s %9s %8s %8s\n", "method", "classes", "steps", "samples", "kl",
+  printf ("%-9s %7s %8s %9s %10s %10s %10s %8s %9s %8s %8s\n", "method", "classes", "steps", "samples", "kl",
           "kl_unif", "kl_floor", "kl/unif", "loss", "train_s", "sample_s");
   for (guint i = 0; i < rows->len; i++)
     {
       const GafSweepRow *r = &g_array_index (rows, GafSweepRow, i);
-      printf ("%-7s %7d %8" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT " %10.6f %10.6f %10.6f %8.3f %9.5f %8.1f %8.1f\n",
+      printf ("%-9s %7d %8" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT " %10.6f %10.6f %10.6f %8.3f %9.5f %8.1f %8.1f\n",
               r->method, r->classes, r->steps, r->samples, r->kl, r->kl_uniform, r->kl_floor,
               r->kl / r->kl_uniform, r->final_loss, r->train_seconds, r->sample_seconds);
+    }
+}
+
+/* The decoding rule of each method in the table (the CSV keeps its documented columns). */
+static void
+print_decoding (GArray *methods)
+{
+  printf ("decoding:\n");
+  for (guint i = 0; i < methods->len; i++)
+    {
+      GafMethod m = g_array_index (methods, GafMethod, i);
+      printf ("  %-9s %s\n", gaf_method_to_string (m), gaf_method_decoding (m));
     }
 }
 
@@ -222,8 +245,10 @@ cmd_sweep (int argc, char **argv)
   g_autofree char *samples = NULL, *integrator = NULL, *step_size = NULL, *t_end = NULL;
   g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
   g_autofree char *time_scale = NULL, *chunk = NULL, *ema = NULL, *schedule = NULL, *input_scale = NULL;
+  g_autofree char *plot = NULL;
   GOptionEntry entries[] = {
-    { "method", 0, 0, G_OPTION_ARG_STRING, &method, "Methods, comma separated (gaf)", "LIST" },
+    { "method", 0, 0, G_OPTION_ARG_STRING, &method,
+      "Methods, comma separated, from gaf, dirichlet, linear, sphere (default gaf)", "LIST" },
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes, "Class counts (default 5,10,20,40,60,80,100,120,140,160)", "LIST" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps, "Training steps per class count (default 4000)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch, "Mini-batch size (default 128)", "B" },
@@ -242,6 +267,7 @@ cmd_sweep (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "Engine threads (default 2)", "N" },
     { "chunk", 0, 0, G_OPTION_ARG_STRING, &chunk, "Sequences integrated at once when sampling (default 1024)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the results as CSV", "FILE" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot, "Draw KL against c (log axes) to FILE.svg or FILE.png", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- KL against the number of classes");
@@ -259,10 +285,10 @@ cmd_sweep (int argc, char **argv)
     return fail ("sweep: unexpected argument '%s'", argv[1]);
 
   gaf_sweep_config_init (&cfg);
-  if ((method && !g_str_equal (g_strstrip (method), "gaf")))
+  if (method && !gaf_method_list_parse (method, cfg.methods, &error))
     {
       gaf_sweep_config_clear (&cfg);
-      return fail ("--method: unknown or unavailable method '%s' (available: gaf)", method);
+      return fail ("--method: %s", error->message);
     }
   if ((classes && !parse_classes (classes, cfg.classes, &error)) ||
       (steps && !parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &cfg.steps, &error)) ||
@@ -301,22 +327,49 @@ cmd_sweep (int argc, char **argv)
     goto out_fail;
   if (csv && !check_output_path ("--csv", csv, &error))
     goto out_fail;
+  if (plot)
+    {
+      GafScalingPlotFormat format;
+      g_autoptr(GError) local = NULL;
+      if (!gaf_scaling_plot_format_from_path (plot, &format, &local))
+        {
+          g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--plot: %s", local->message);
+          goto out_fail;
+        }
+      if (!check_output_path ("--plot", plot, &error))
+        goto out_fail;
+    }
 
   gaf_blas_set_threads (n_threads);
   st.tty = isatty (fileno (stderr));
   st.rows = rows;
-  fprintf (stderr, "sweep: %u class counts, %" G_GUINT64_FORMAT " steps, batch %d, %" G_GUINT64_FORMAT
-           " samples, %s h=%g T=%g, %d threads\n", cfg.classes->len, cfg.steps, cfg.train.batch, cfg.samples,
-           gaf_integrator_to_string (cfg.sampler.integrator), cfg.sampler.step_size, cfg.sampler.t_end, n_threads);
+  st.methods = cfg.methods;
+  fprintf (stderr, "sweep: %u class counts x %u methods, %" G_GUINT64_FORMAT " steps, batch %d, %" G_GUINT64_FORMAT
+           " samples, %s h=%g T=%g, %d threads\n", cfg.classes->len, cfg.methods->len, cfg.steps, cfg.train.batch,
+           cfg.samples, gaf_integrator_to_string (cfg.sampler.integrator), cfg.sampler.step_size, cfg.sampler.t_end,
+           n_threads);
   if (!gaf_sweep_run (&cfg, sweep_row, sweep_progress, &st, NULL, &error))
     goto out_fail;
 
   print_table (rows);
+  print_decoding (cfg.methods);
   if (csv)
     {
       g_autoptr(GString) s = g_string_new (NULL);
       format_csv (s, rows);
       if (!g_file_set_contents (csv, s->str, s->len, &error))   /* atomic: temp file + rename */
+        goto out_fail;
+    }
+  if (plot)
+    {
+      g_autoptr(GafScalingPlotData) data = gaf_scaling_plot_data_new_from_rows ((const GafSweepRow *) rows->data,
+                                                                                rows->len);
+      data->title = g_strdup_printf ("KL of decoded samples against the number of classes (n = %d)", cfg.n);
+      data->note = g_strdup_printf ("toy CNN trunk for every method; %" G_GUINT64_FORMAT " steps, batch %d, Adam %g%s, "
+                                    "EMA %g; %" G_GUINT64_FORMAT " samples per point; seed %" G_GUINT64_FORMAT,
+                                    cfg.steps, cfg.train.batch, cfg.train.adam.lr, cfg.cosine ? " cosine" : "",
+                                    cfg.train.ema_decay, cfg.samples, cfg.seed);
+      if (!gaf_scaling_plot_write (data, plot, 960, 640, NULL, &error))
         goto out_fail;
     }
   gaf_sweep_config_clear (&cfg);
@@ -471,7 +524,10 @@ usage (FILE *f)
            "Usage: gaflow-cli COMMAND [OPTIONS]\n\n"
            "Commands:\n"
            "  sweep   KL against the number of classes (class-scaling benchmark)\n"
-           "  bench   engine throughput (training steps/s, sampling evaluations/s)\n\n"
+           "  bench   engine throughput (training steps/s, sampling evaluations/s)\n"
+           "  train   train a flow on a joint distribution (table, 2-D density, text) and evaluate it\n"
+           "  sample  train a flow on a joint distribution and write samples\n"
+           "  eval    joint KL, marginal KL and mutual information of a file of samples\n\n"
            "Run 'gaflow-cli COMMAND --help' for the options of a command.\n");
 }
 
@@ -498,5 +554,11 @@ main (int argc, char **argv)
     return cmd_sweep (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "bench"))
     return cmd_bench (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "train"))
+    return gaf_cli_train (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "sample"))
+    return gaf_cli_sample (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "eval"))
+    return gaf_cli_eval (argc - 1, argv + 1);
   return fail ("unknown command '%s' (try 'gaflow-cli --help')", argv[1]);
 }

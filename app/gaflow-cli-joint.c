@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-cli"
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cairo.h>
+#include <glib/gstdio.h>
+
+#include "gaf-engine.h"
+#include "gaflow-cli-joint.h"
+
+/* gaflow-cli train | sample | eval on coupled joint distributions (SPEC §5 "coupled joints").
+ * Until the checkpoint format lands, `train` trains, samples and evaluates in one run, `sample`
+ * trains and writes the samples, and `eval` scores a file of samples from any source. */
+
+static int
+fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+fail (const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "gaflow-cli: error: %s\n", msg);
+  return 2;
+}
+
+/* ---- strict option values (the same rules as the sweep's) ----------------------------------- */
+
+static gboolean
+parse_u64 (const char *opt, const char *s, guint64 min, guint64 max, guint64 *out, GError **error)
+{
+  guint64 v;
+
+  if (s == NULL || *s == '-' || *s == '+' || !g_ascii_string_to_unsigned (s, 10, min, max, &v, NULL))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "%s: expected an integer from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", got '%s'",
+                   opt, min, max, s ? s : "");
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+static gboolean
+parse_int (const char *opt, const char *s, int min, int max, int *out, GError **error)
+{
+  guint64 v;
+
+  if (!parse_u64 (opt, s, (guint64) MAX (min, 0), (guint64) max, &v, error))
+    return FALSE;
+  *out = (int) v;
+  return TRUE;
+}
+
+static gboolean
+parse_double (const char *opt, const char *s, double min, double max, double *out, GError **error)
+{
+  char *end = NULL;
+  double v;
+
+  if (s == NULL || *s == '\0')
+    goto bad;
+  errno = 0;
+  v = g_ascii_strtod (s, &end);
+  if (errno != 0 || end == s || *end != '\0' || !isfinite (v) || v < min || v > max)
+    goto bad;
+  *out = v;
+  return TRUE;
+bad:
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "%s: expected a number from %g to %g, got '%s'",
+               opt, min, max, s ? s : "");
+  return FALSE;
+}
+
+/* An output path must be writable before minutes of work go into it. */
+static gboolean
+check_output_path (const char *opt, const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: '%s' is a directory", opt, path);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': folder '%s' does not exist",
+                   opt, path, dir);
+      return FALSE;
+    }
+  if (g_access (dir, W_OK) != 0 || (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': %s", opt, path, g_strerror (EACCES));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- data ------------------------------------------------------------------------------------- */
+
+#define DATA_HELP "coupled-binary, pinwheel, gaussians, table:FILE.csv or text:FILE,length=N[,alphabet=CHARS]"
+
+/* --data SPEC. Text: "text:FILE,length=N,alphabet=CHARS"; the alphabet comes last and takes the rest
+ * of the string (it may contain commas), the length may also be given by --length. */
+static GafJoint *
+load_data (const char *spec, int length_opt, const char *alphabet_opt, char **warning, GError **error)
+{
+  if (spec == NULL)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data is required (" DATA_HELP ")");
+      return NULL;
+    }
+  if (g_str_equal (spec, "coupled-binary"))
+    return gaf_joint_new_coupled_binary (0.9);
+  if (g_str_equal (spec, "pinwheel"))
+    return gaf_joint_new_pinwheel (GAF_JOINT_GRID);
+  if (g_str_equal (spec, "gaussians"))
+    return gaf_joint_new_gaussians (GAF_JOINT_GRID);
+  if (g_str_has_prefix (spec, "table:"))
+    {
+      if (spec[6] == '\0')
+        {
+          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data table: needs a file name");
+          return NULL;
+        }
+      return gaf_joint_load_csv (spec + 6, error);
+    }
+  if (g_str_has_prefix (spec, "text:"))
+    {
+      g_autofree char *file = g_strdup (spec + 5);
+      g_autofree char *alphabet = g_strdup (alphabet_opt);
+      char *a = strstr (file, ",alphabet="), *l;
+      int length = length_opt;
+      GafTextStats st;
+      GafJoint *joint;
+
+      if (a != NULL)
+        {
+          if (alphabet == NULL)
+            alphabet = g_strdup (a + strlen (",alphabet="));
+          *a = '\0';
+        }
+      l = g_strrstr (file, ",length=");
+      if (l != NULL)
+        {
+          *l = '\0';
+          if (!parse_int ("--data text:...,length", l + strlen (",length="), 1, 4096, &length, error))
+            return NULL;
+        }
+      if (*file == '\0')
+        {
+          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data text: needs a file name");
+          return NULL;
+        }
+      if (length <= 0)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       "--data text:%s needs the sequence length (text:FILE,length=N or --length N)", file);
+          return NULL;
+        }
+      joint = gaf_joint_load_text (file, length, alphabet, &st, error);
+      /* printed by the caller once every option has been checked: a rejected run prints one line */
+      if (joint != NULL && st.kept < st.lines)
+        *warning = g_strdup_printf ("gaflow-cli: warning: %s: skipped %u of %u lines (%u of another length than %d, "
+                                    "%u with characters outside the alphabet)", file, st.lines - st.kept, st.lines,
+                                    st.skipped_length, length, st.skipped_alphabet);
+      return joint;
+    }
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data: unknown data '%s' (" DATA_HELP ")", spec);
+  return NULL;
+}
+
+/* ---- metrics report --------------------------------------------------------------------------- */
+
+typedef struct {
+  char           *label;
+  guint64         samples;   /* 0: exact (infinitely many) */
+  GafJointMetrics m;
+  double          p_equal;   /* P(x1 = x2) for n = 2, NAN otherwise */
+} Row;
+
+static void
+row_clear (gpointer p)
+{
+  g_free (((Row *) p)->label);
+}
+
+static double
+p_equal (const GafJoint *j)
+{
+  double s = 0.0;
+
+  if (j->n != 2)
+    return NAN;
+  for (guint a = 0; a < j->n_atoms; a++)
+    if (j->atoms[2 * a] == j->atoms[2 * a + 1])
+      s += j->p[a];
+  return s;
+}
+
+static void
+add_row (GArray *rows, const char *label, guint64 samples, const GafJoint *model, const GafJoint *target)
+{
+  Row r = { g_strdup (label), samples, { 0 }, p_equal (model) };
+
+  gaf_joint_compare (model, target, &r.m);
+  g_array_append_val (rows, r);
+}
+
+/* The reference rows: the target itself and the product of its marginals, each with the same number
+ * of samples as the model, and the product of the marginals exactly when it can be listed. */
+static void
+add_reference_rows (GArray *rows, const GafJoint *target, guint64 count, guint64 seed)
+{
+  g_autofree guint16 *labels = g_new (guint16, count * target->n);
+  g_autoptr(GafJoint) prod = NULL;
+  GafRng rng;
+
+  gaf_rng_init_stream (&rng, seed, 0x7a3);
+  gaf_joint_sample ((gpointer) target, &rng, labels, (int) count);
+  {
+    g_autoptr(GafJoint) emp = gaf_joint_new_empirical (target->n, target->c, labels, count, "target");
+    add_row (rows, "target sampled (floor)", count, emp, target);
+  }
+  gaf_rng_init_stream (&rng, seed, 0x7a4);
+  gaf_joint_sample_product (target, &rng, labels, (int) count);
+  {
+    g_autoptr(GafJoint) emp = gaf_joint_new_empirical (target->n, target->c, labels, count, "product");
+    add_row (rows, "product of marginals", count, emp, target);
+  }
+  prod = gaf_joint_new_product (target, NULL);
+  if (prod != NULL)
+    add_row (rows, "product of marginals", 0, prod, target);
+}
+
+static void
+format_num (char *buf, gsize size, double v)
+{
+  if (isnan (v))
+    g_strlcpy (buf, "-", size);
+  else if (isinf (v))
+    g_strlcpy (buf, "inf", size);
+  else
+    g_snprintf (buf, size, "%.4f", v);
+}
+
+static void
+print_rows (const GafJoint *target, GArray *rows)
+{
+  gboolean any_outside = FALSE;
+
+  for (guint i = 0; i < rows->len; i++)
+    any_outside = any_outside || g_array_index (rows, Row, i).m.outside > 0.0;
+  printf ("%-24s %9s %9s %9s %9s %9s %9s%s\n", "model", "samples", "joint_kl", "marg_kl", "marg_max", "mi",
+          "p_equal", any_outside ? "   outside kl_support" : "");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *r = &g_array_index (rows, Row, i);
+      char kl[32], mk[32], mm[32], mi[32], pe[32], ks[32], ns[32];
+
+      format_num (kl, sizeof kl, r->m.kl);
+      format_num (mk, sizeof mk, r->m.kl_marginal);
+      format_num (mm, sizeof mm, r->m.kl_marginal_max);
+      format_num (mi, sizeof mi, r->m.mi_model);
+      format_num (pe, sizeof pe, r->p_equal);
+      format_num (ks, sizeof ks, r->m.kl_support);
+      if (r->samples == 0)
+        g_strlcpy (ns, "exact", sizeof ns);
+      else
+        g_snprintf (ns, sizeof ns, "%" G_GUINT64_FORMAT, r->samples);
+      printf ("%-24s %9s %9s %9s %9s %9s %9s", r->label, ns, kl, mk, mm, mi, pe);
+      if (any_outside)
+        printf (" %9.5f %10s", r->m.outside, ks);
+      printf ("\n");
+    }
+  printf ("target: mutual information %.4f nats", gaf_joint_mutual_information (target));
+  if (target->n == 2)
+    printf (", P(x1 = x2) %.4f", p_equal (target));
+  printf ("\n");
+}
+
+static void
+format_csv (GString *out, const char *data, GArray *rows, double train_s, double sample_s)
+{
+  g_string_append (out, "data,model,samples,joint_kl,joint_kl_support,outside,marginal_kl,marginal_kl_max,"
+                        "mi,mi_target,p_equal,train_seconds,sample_seconds\n");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *r = &g_array_index (rows, Row, i);
+      double vals[8] = { r->m.kl, r->m.kl_support, r->m.outside, r->m.kl_marginal, r->m.kl_marginal_max,
+                         r->m.mi_model, r->m.mi_target, r->p_equal };
+      g_autofree char *label = g_strdup (r->label);
+
+      g_strdelimit (label, ",", ';');
+      g_string_append_printf (out, "%s,%s,%" G_GUINT64_FORMAT, data, label, r->samples);
+      for (int k = 0; k < 8; k++)
+        {
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+          if (isnan (vals[k]))
+            g_string_append (out, ",");
+          else if (isinf (vals[k]))
+            g_string_append (out, ",inf");
+          else
+            g_string_append_printf (out, ",%s", g_ascii_formatd (buf, sizeof buf, "%.6g", vals[k]));
+        }
+      g_string_append_printf (out, ",%.2f,%.2f\n", i == 0 ? train_s : 0.0, i == 0 ? sample_s : 0.0);
+    }
+}
+
+/* ---- heatmaps --------------------------------------------------------------------------------- */
+
+/* viridis at nine stops */
+static void
+colormap (double v, double rgb[3])
+{
+  static const double stops[9][3] = {
+    { 0.267, 0.005, 0.329 }, { 0.278, 0.175, 0.483 }, { 0.229, 0.322, 0.546 }, { 0.173, 0.449, 0.558 },
+    { 0.128, 0.567, 0.551 }, { 0.153, 0.683, 0.502 }, { 0.361, 0.786, 0.388 }, { 0.659, 0.859, 0.205 },
+    { 0.993, 0.906, 0.144 },
+  };
+  double x = CLAMP (v, 0.0, 1.0) * 8.0;
+  int k = MIN ((int) x, 7);
+  double f = x - k;
+
+  for (int i = 0; i < 3; i++)
+    rgb[i] = stops[k][i] * (1.0 - f) + stops[k + 1][i] * f;
+}
+
+static cairo_status_t
+png_to_bytes (void *closure, const unsigned char *data, unsigned int length)
+{
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+/* Panels of c x c matrices side by side, x = first variable to the right, y = second upwards, all on
+ * the colour scale of the first panel (the target): its largest cell is the brightest colour. */
+static gboolean
+write_heatmaps (const char *path, int c, double **mats, char **titles, char **subtitles, int n_panels,
+                GError **error)
+{
+  int cell = MAX (2, 280 / c), side = cell * c, margin = 16, top = 44;
+  int width = margin + n_panels * (side + margin), height = top + side + margin;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+  cairo_t *cr = cairo_create (surface);
+  g_autoptr(GByteArray) png = g_byte_array_new ();
+  double vmax = 0.0;
+  cairo_status_t status;
+
+  for (int k = 0; k < c * c; k++)
+    vmax = MAX (vmax, mats[0][k]);
+  if (!(vmax > 0.0))
+    vmax = 1.0;
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  for (int p = 0; p < n_panels; p++)
+    {
+      int x0 = margin + p * (side + margin), y0 = top;
+
+      cairo_set_source_rgb (cr, 0, 0, 0);
+      cairo_set_font_size (cr, 13);
+      cairo_move_to (cr, x0, 18);
+      cairo_show_text (cr, titles[p]);
+      cairo_set_font_size (cr, 11);
+      cairo_move_to (cr, x0, 35);
+      cairo_show_text (cr, subtitles[p]);
+      for (int i = 0; i < c; i++)
+        for (int j = 0; j < c; j++)
+          {
+            double v = mats[p][(gsize) i * c + j], rgb[3];
+            colormap (v / vmax, rgb);
+            cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+            cairo_rectangle (cr, x0 + i * cell, y0 + (c - 1 - j) * cell, cell, cell);
+            cairo_fill (cr);
+            if (c <= 8)
+              {
+                /* small tables: the probability in the cell, dark on light colours */
+                char buf[32];
+                cairo_text_extents_t ext;
+                g_snprintf (buf, sizeof buf, "%.3f", v);
+                cairo_set_font_size (cr, 14);
+                cairo_text_extents (cr, buf, &ext);
+                if (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.5)
+                  cairo_set_source_rgb (cr, 0, 0, 0);
+                else
+                  cairo_set_source_rgb (cr, 1, 1, 1);
+                cairo_move_to (cr, x0 + (i + 0.5) * cell - ext.width / 2 - ext.x_bearing,
+                               y0 + (c - 1 - j + 0.5) * cell - ext.height / 2 - ext.y_bearing);
+                cairo_show_text (cr, buf);
+              }
+          }
+    }
+  cairo_destroy (cr);
+  status = cairo_surface_write_to_png_stream (surface, png_to_bytes, png);
+  cairo_surface_destroy (surface);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "--plot: cannot encode the PNG: %s",
+                   cairo_status_to_string (status));
+      return FALSE;
+    }
+  /* atomic: temp file + rename */
+  return g_file_set_contents (path, (const char *) png->data, png->len, error);
+}
+
+static gboolean
+plot_joint (const char *path, const GafJoint *target, const GafJoint *model, const char *model_title,
+            const Row *model_row, GError **error)
+{
+  g_autoptr(GafJoint) prod = gaf_joint_new_product (target, NULL);
+  GafJointMetrics pm;
+  g_autofree double *a = gaf_joint_dense2 (target), *b = gaf_joint_dense2 (model), *c = NULL;
+  g_autofree char *t0 = NULL, *t1 = NULL, *t2 = NULL, *s0 = NULL, *s1 = NULL, *s2 = NULL;
+  double *mats[3];
+  char *titles[3], *subs[3];
+
+  g_assert (target->n == 2 && prod != NULL);
+  c = gaf_joint_dense2 (prod);
+  gaf_joint_compare (prod, target, &pm);
+  t0 = g_strdup_printf ("target: %s", target->name);
+  s0 = g_strdup_printf ("MI %.3f nats", gaf_joint_mutual_information (target));
+  t1 = g_strdup (model_title);
+  s1 = g_strdup_printf ("joint KL %.4f, MI %.3f", model_row->m.kl, model_row->m.mi_model);
+  t2 = g_strdup ("product of marginals (exact)");
+  s2 = g_strdup_printf ("joint KL %.4f, MI %.3f", pm.kl, pm.mi_model);
+  mats[0] = a, mats[1] = b, mats[2] = c;
+  titles[0] = t0, titles[1] = t1, titles[2] = t2;
+  subs[0] = s0, subs[1] = s1, subs[2] = s2;
+  return write_heatmaps (path, target->c, mats, titles, subs, 3, error);
+}
+
+/* ---- progress --------------------------------------------------------------------------------- */
+
+typedef struct {
+  gboolean tty;
+  gint64   last_us;
+} ProgressState;
+
+static void
+progress_cb (const GafProgress *p, gpointer user_data)
+{
+  ProgressState *st = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!st->tty || (now - st->last_us < 100000 && p->done != p->total))
+    return;
+  st->last_us = now;
+  if (g_str_equal (p->stage, "train"))
+    fprintf (stderr, "\rtrain %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " loss %.4f      ", p->done, p->total,
+             p->loss);
+  else
+    fprintf (stderr, "\rsample %3.0f%%                              ",
+             p->total ? 100.0 * p->done / p->total : 0.0);
+  fflush (stderr);
+}
+
+/* ---- train / sample --------------------------------------------------------------------------- */
+
+typedef enum { MODE_TRAIN, MODE_SAMPLE } Mode;
+
+static int
+train_or_sample (int argc, char **argv, Mode mode)
+{
+  g_autofree char *data = NULL, *model = NULL, *steps = NULL, *batch = NULL, *lr = NULL, *schedule = NULL;
+  g_autofree char *ema = NULL, *lambda = NULL, *time_rate = NULL, *samples = NULL, *integrator = NULL;
+  g_autofree char *step_size = NULL, *t_end = NULL, *seed = NULL, *threads = NULL, *chunk = NULL;
+  g_autofree char *hidden = NULL, *depth = NULL, *input_scale = NULL, *time_scale = NULL, *alphabet = NULL, *length = NULL;
+  g_autofree char *plot = NULL, *output = NULL, *csv = NULL, *warning = NULL;
+  GOptionEntry entries[] = {
+    { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Target: " DATA_HELP, "SPEC" },
+    { "length", 0, 0, G_OPTION_ARG_STRING, &length, "Sequence length of text data", "N" },
+    { "alphabet", 0, 0, G_OPTION_ARG_STRING, &alphabet, "Alphabet of text data (default: the file's characters)", "CHARS" },
+    { "model", 0, 0, G_OPTION_ARG_STRING, &model, "mlp or toy-cnn (default mlp for n = 2, toy-cnn for text)", "NAME" },
+    { "hidden", 0, 0, G_OPTION_ARG_STRING, &hidden, "Network width (default 256 for the MLP, 128 for the toy CNN)", "H" },
+    { "depth", 0, 0, G_OPTION_ARG_STRING, &depth, "MLP: hidden layers (default 2)", "N" },
+    { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W (default 1)", "S" },
+    { "time-scale", 0, 0, G_OPTION_ARG_STRING, &time_scale, "Toy CNN: scale of its time input (default 1)", "S" },
+    { "steps", 0, 0, G_OPTION_ARG_STRING, &steps, "Training steps (default 4000)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_STRING, &batch, "Mini-batch size (default 256)", "B" },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr, "Adam learning rate (default 1e-3)", "LR" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "constant or cosine (default cosine)", "NAME" },
+    { "ema", 0, 0, G_OPTION_ARG_STRING, &ema, "Decay of the weight average used for sampling, 0 = off (default 0.999)", "D" },
+    { "lambda", 0, 0, G_OPTION_ARG_STRING, &lambda, "Field magnitude lambda (default 0.5)", "L" },
+    { "time-rate", 0, 0, G_OPTION_ARG_STRING, &time_rate, "Rate of the Gamma(1, rate) training times (default 0.25)", "R" },
+    { "samples", 0, 0, G_OPTION_ARG_STRING, &samples, "Samples drawn (default 100000)", "N" },
+    { "integrator", 0, 0, G_OPTION_ARG_STRING, &integrator, "euler or rk4 (default rk4)", "NAME" },
+    { "step-size", 0, 0, G_OPTION_ARG_STRING, &step_size, "Sampler step h (default 0.5)", "H" },
+    { "t-end", 0, 0, G_OPTION_ARG_STRING, &t_end, "Sampler end time T (default 15)", "T" },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Random seed (default 1)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "Engine threads (default 2)", "N" },
+    { "chunk", 0, 0, G_OPTION_ARG_STRING, &chunk, "Sequences integrated at once (default 4096)", "N" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot, "PNG heatmaps of target, samples and product of marginals (n = 2)", "FILE" },
+    { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, "Write the samples, one per line", "FILE" },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the metrics as CSV", "FILE" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new (mode == MODE_TRAIN ?
+                                                        "- train a flow on a joint distribution and evaluate it" :
+                                                        "- train a flow on a joint distribution and write samples");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafJoint) target = NULL;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GafTrainer) trainer = NULL;
+  g_autoptr(GArray) rows = NULL;
+  g_autofree guint16 *labels = NULL;
+  GafTrainerConfig tcfg;
+  GafSamplerConfig scfg;
+  ProgressState ps = { 0 };
+  guint64 n_steps = 4000, n_samples = 100000, seed_v = 1;
+  int n_threads = 2, chunk_v = 4096, hidden_v = 0, depth_v = 0, length_v = 0;
+  double in_scale = 1.0, t_scale = 1.0, train_s, sample_s;
+  gboolean cosine = TRUE, use_mlp;
+  gint64 t0;
+  GafRng rng;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return fail ("%s", error->message);
+  if (argc > 1)
+    return fail ("%s: unexpected argument '%s'", argv[0], argv[1]);
+
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = 256;
+  tcfg.adam.lr = 1e-3;
+  tcfg.ema_decay = 0.999;
+  gaf_sampler_config_init (&scfg);
+  scfg.step_size = 0.5;
+  if ((steps && !parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &n_steps, &error)) ||
+      (batch && !parse_int ("--batch", batch, 1, 65536, &tcfg.batch, &error)) ||
+      (lr && !parse_double ("--lr", lr, 1e-12, 10.0, &tcfg.adam.lr, &error)) ||
+      (ema && !parse_double ("--ema", ema, 0.0, 0.999999, &tcfg.ema_decay, &error)) ||
+      (lambda && !parse_double ("--lambda", lambda, 1e-6, 1e3, &tcfg.path.lambda, &error)) ||
+      (time_rate && !parse_double ("--time-rate", time_rate, 1e-6, 1e6, &tcfg.path.time_rate, &error)) ||
+      (samples && !parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &n_samples, &error)) ||
+      (step_size && !parse_double ("--step-size", step_size, 1e-6, 1e6, &scfg.step_size, &error)) ||
+      (t_end && !parse_double ("--t-end", t_end, 1e-6, 1e6, &scfg.t_end, &error)) ||
+      (seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
+      (threads && !parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
+      (chunk && !parse_int ("--chunk", chunk, 1, 1 << 20, &chunk_v, &error)) ||
+      (hidden && !parse_int ("--hidden", hidden, 2, 4096, &hidden_v, &error)) ||
+      (depth && !parse_int ("--depth", depth, 1, GAF_MLP_MAX_DEPTH, &depth_v, &error)) ||
+      (input_scale && !parse_double ("--input-scale", input_scale, 1e-6, 1e6, &in_scale, &error)) ||
+      (time_scale && !parse_double ("--time-scale", time_scale, 1e-6, 1e6, &t_scale, &error)) ||
+      (length && !parse_int ("--length", length, 1, 4096, &length_v, &error)))
+    return fail ("%s", error->message);
+  if (schedule && !g_str_equal (schedule, "cosine") && !g_str_equal (schedule, "constant"))
+    return fail ("--schedule: unknown schedule '%s' (expected constant or cosine)", schedule);
+  cosine = schedule == NULL || g_str_equal (schedule, "cosine");
+  if (integrator && !gaf_integrator_from_string (integrator, &scfg.integrator))
+    return fail ("--integrator: unknown integrator '%s' (expected euler or rk4)", integrator);
+  if (model && !g_str_equal (model, "mlp") && !g_str_equal (model, "toy-cnn"))
+    return fail ("--model: unknown model '%s' (expected mlp or toy-cnn)", model);
+  if (mode == MODE_SAMPLE && output == NULL)
+    return fail ("sample: --output FILE is required");
+  if (!gaf_sampler_config_check (&scfg, &error) || !gaf_trainer_config_check (&tcfg, &error) ||
+      (plot && !check_output_path ("--plot", plot, &error)) ||
+      (output && !check_output_path ("--output", output, &error)) ||
+      (csv && !check_output_path ("--csv", csv, &error)))
+    return fail ("%s", error->message);
+  if (n_samples > G_MAXINT / 2)
+    return fail ("--samples: at most %d", G_MAXINT / 2);
+
+  target = load_data (data, length_v, alphabet, &warning, &error);
+  if (target == NULL)
+    return fail ("%s", error->message);
+  if (plot && target->n != 2)
+    return fail ("--plot: heatmaps need two variables (this data has %d)", target->n);
+  if ((gint64) target->n * target->c > 1 << 20)
+    return fail ("--data: %d variables of %d classes is too large for these networks", target->n, target->c);
+
+  use_mlp = model ? g_str_equal (model, "mlp") : target->alphabet == NULL;
+  if (use_mlp)
+    {
+      GafMlpConfig mcfg;
+      gaf_mlp_config_init (&mcfg, target->n, target->c);
+      if (hidden_v)
+        mcfg.hidden = hidden_v;
+      if (depth_v)
+        mcfg.depth = depth_v;
+      mcfg.input_scale = in_scale;
+      if (!gaf_mlp_config_check (&mcfg, &error))
+        return fail ("%s", error->message);
+      net = GAF_NET (gaf_mlp_new (&mcfg, seed_v));
+    }
+  else
+    {
+      GafToyCnnConfig ccfg;
+      gaf_toy_cnn_config_init (&ccfg, target->n, target->c);
+      if (hidden_v)
+        {
+          if (hidden_v % 2 != 0)
+            return fail ("--hidden: the toy CNN needs an even width, got %d", hidden_v);
+          ccfg.hidden = hidden_v;
+          ccfg.fourier_half = hidden_v / 2;
+        }
+      ccfg.input_scale = in_scale;
+      ccfg.time_scale = t_scale;
+      if (!gaf_toy_cnn_config_check (&ccfg, &error))
+        return fail ("%s", error->message);
+      net = GAF_NET (gaf_toy_cnn_new (&ccfg, seed_v));
+    }
+  if (warning)
+    fprintf (stderr, "%s\n", warning);
+
+  gaf_blas_set_threads (n_threads);
+  ps.tty = isatty (fileno (stderr));
+  tcfg.seed = seed_v;
+  trainer = gaf_trainer_new (net, gaf_joint_sample, target, &tcfg);
+  if (cosine)
+    gaf_trainer_set_cosine_schedule (trainer, tcfg.adam.lr, n_steps);
+  fprintf (stderr, "%s: %s (n = %d, c = %d, %u sequences of positive probability); %s, %" G_GSIZE_FORMAT
+           " parameters; %" G_GUINT64_FORMAT " steps, batch %d, lr %g %s, EMA %g; %d threads\n",
+           argv[0], target->name, target->n, target->c, target->n_atoms, net->klass->name, net->params->size,
+           n_steps, tcfg.batch, tcfg.adam.lr, cosine ? "cosine" : "constant", tcfg.ema_decay, n_threads);
+  t0 = g_get_monotonic_time ();
+  if (!gaf_trainer_run (trainer, n_steps, NULL, progress_cb, &ps, NULL, &error))
+    {
+      if (ps.tty)
+        fprintf (stderr, "\n");
+      return fail ("%s", error->message);
+    }
+  train_s = (g_get_monotonic_time () - t0) * 1e-6;
+
+  /* Sample with the averaged weights. */
+  gaf_params_swap_ema (net->params);
+  labels = g_new (guint16, n_samples * target->n);
+  gaf_rng_init_stream (&rng, seed_v, 0x7a2);
+  t0 = g_get_monotonic_time ();
+  if (!gaf_sample_flow (net, &scfg, &rng, n_samples, chunk_v, labels, NULL, NULL, progress_cb, &ps, NULL, &error))
+    {
+      if (ps.tty)
+        fprintf (stderr, "\n");
+      return fail ("%s", error->message);
+    }
+  sample_s = (g_get_monotonic_time () - t0) * 1e-6;
+  if (ps.tty)
+    fprintf (stderr, "\r%-60s\r", "");
+  fprintf (stderr, "%s: trained in %.1f s, drew %" G_GUINT64_FORMAT " samples (%s h=%g T=%g) in %.1f s\n",
+           argv[0], train_s, n_samples, gaf_integrator_to_string (scfg.integrator), scfg.step_size, scfg.t_end,
+           sample_s);
+
+  if (output)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+      for (guint64 k = 0; k < n_samples; k++)
+        {
+          gaf_joint_format_sequence (target, labels + k * target->n, s);
+          g_string_append_c (s, '\n');
+        }
+      if (!g_file_set_contents (output, s->str, s->len, &error))
+        return fail ("%s", error->message);
+    }
+  if (mode == MODE_SAMPLE)
+    printf ("wrote %" G_GUINT64_FORMAT " samples to %s\n", n_samples, output);
+  if (mode == MODE_SAMPLE && !plot && !csv)
+    return 0;
+
+  rows = g_array_new (FALSE, FALSE, sizeof (Row));
+  g_array_set_clear_func (rows, row_clear);
+  {
+    g_autoptr(GafJoint) emp = gaf_joint_new_empirical (target->n, target->c, labels, n_samples, "gaf");
+    g_autofree char *title = g_strdup_printf ("GAF (%s), %" G_GUINT64_FORMAT " samples", net->klass->name, n_samples);
+    add_row (rows, "gaf", n_samples, emp, target);
+    add_reference_rows (rows, target, n_samples, seed_v);
+    if (mode == MODE_TRAIN)
+      print_rows (target, rows);
+    if (plot && !plot_joint (plot, target, emp, title, &g_array_index (rows, Row, 0), &error))
+      return fail ("%s", error->message);
+  }
+  if (csv)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+      format_csv (s, data, rows, train_s, sample_s);
+      if (!g_file_set_contents (csv, s->str, s->len, &error))
+        return fail ("%s", error->message);
+    }
+  return 0;
+}
+
+int
+gaf_cli_train (int argc, char **argv)
+{
+  return train_or_sample (argc, argv, MODE_TRAIN);
+}
+
+int
+gaf_cli_sample (int argc, char **argv)
+{
+  return train_or_sample (argc, argv, MODE_SAMPLE);
+}
+
+/* ---- eval ------------------------------------------------------------------------------------- */
+
+int
+gaf_cli_eval (int argc, char **argv)
+{
+  g_autofree char *data = NULL, *input = NULL, *alphabet = NULL, *length = NULL, *seed = NULL;
+  g_autofree char *plot = NULL, *csv = NULL, *warning = NULL;
+  GOptionEntry entries[] = {
+    { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Target: " DATA_HELP, "SPEC" },
+    { "length", 0, 0, G_OPTION_ARG_STRING, &length, "Sequence length of text data", "N" },
+    { "alphabet", 0, 0, G_OPTION_ARG_STRING, &alphabet, "Alphabet of text data (default: the file's characters)", "CHARS" },
+    { "input", 0, 0, G_OPTION_ARG_FILENAME, &input, "Samples to score, one per line (as 'sample' writes them)", "FILE" },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Seed of the reference samplers (default 1)", "N" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot, "PNG heatmaps of target, samples and product of marginals (n = 2)", "FILE" },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the metrics as CSV", "FILE" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- joint KL, marginal KL and mutual information of samples");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafJoint) target = NULL, emp = NULL;
+  g_autoptr(GArray) rows = NULL;
+  g_autofree char *text = NULL;
+  g_autofree guint16 *labels = NULL;
+  guint64 count = 0, seed_v = 1;
+  gsize len = 0;
+  int length_v = 0;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return fail ("%s", error->message);
+  if (argc > 1)
+    return fail ("eval: unexpected argument '%s'", argv[1]);
+  if ((seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
+      (length && !parse_int ("--length", length, 1, 4096, &length_v, &error)) ||
+      (plot && !check_output_path ("--plot", plot, &error)) ||
+      (csv && !check_output_path ("--csv", csv, &error)))
+    return fail ("%s", error->message);
+  if (input == NULL)
+    return fail ("eval: --input FILE (the samples to score) is required");
+  target = load_data (data, length_v, alphabet, &warning, &error);
+  if (target == NULL)
+    return fail ("%s", error->message);
+  if (plot && target->n != 2)
+    return fail ("--plot: heatmaps need two variables (this data has %d)", target->n);
+  if (!g_file_get_contents (input, &text, &len, &error))
+    return fail ("%s", error->message);
+  labels = gaf_joint_parse_samples (target, text, len, input, &count, &error);
+  if (labels == NULL)
+    return fail ("%s", error->message);
+  if (count > G_MAXINT / 2)
+    return fail ("%s: too many samples (at most %d)", input, G_MAXINT / 2);
+
+  if (warning)
+    fprintf (stderr, "%s\n", warning);
+  emp = gaf_joint_new_empirical (target->n, target->c, labels, count, "samples");
+  rows = g_array_new (FALSE, FALSE, sizeof (Row));
+  g_array_set_clear_func (rows, row_clear);
+  add_row (rows, "samples", count, emp, target);
+  add_reference_rows (rows, target, count, seed_v);
+  print_rows (target, rows);
+  if (plot)
+    {
+      g_autofree char *base = g_path_get_basename (input);
+      g_autofree char *title = g_strdup_printf ("%s, %" G_GUINT64_FORMAT " samples", base, count);
+      if (!plot_joint (plot, target, emp, title, &g_array_index (rows, Row, 0), &error))
+        return fail ("%s", error->message);
+    }
+  if (csv)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+      format_csv (s, data, rows, 0.0, 0.0);
+      if (!g_file_set_contents (csv, s->str, s->len, &error))
+        return fail ("%s", error->message);
+    }
+  return 0;
+}
