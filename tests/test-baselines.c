@@ -2,13 +2,18 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "gaf-engine.h"
+#include "gaf-scaling-plot.h"
 
 /* The baselines of SPEC §4: the incomplete beta function and the Dirichlet FM factor C(x, a), the three
  * probability paths, their losses (gradient checks), the samplers against exact posteriors, and each
- * baseline learning c = 5 within a small budget. Seeds fixed; tolerances stated at each check. */
+ * baseline learning c = 5 within a small budget. Seeds fixed; tolerances stated at each check.
+ * And the class-scaling plot (cairo only): data from sweep rows, SVG and PNG files. */
 
 #define EULER_GAMMA 0.57721566490153286061
 
@@ -796,6 +801,231 @@ learn_c5 (gconstpointer data)
   g_assert_cmpfloat (kl, <, 0.5 * ku);
 }
 
+
+/* ---- the class-scaling plot ------------------------------------------------------------------------- */
+
+static GArray *
+fake_rows (void)
+{
+  static const char *names[] = { "gaf", "dirichlet", "linear", "sphere" };
+  static const int cs[] = { 5, 20, 80, 160 };
+  GArray *rows = g_array_new (FALSE, TRUE, sizeof (GafSweepRow));
+
+  for (guint i = 0; i < G_N_ELEMENTS (cs); i++)
+    for (guint m = 0; m < G_N_ELEMENTS (names); m++)
+      {
+        GafSweepRow r = { 0 };
+        g_strlcpy (r.method, names[m], sizeof r.method);
+        r.classes = cs[i];
+        r.samples = 20000;
+        r.kl = 1e-3 * (m + 1) * cs[i] / 5.0;
+        r.kl_uniform = 0.031 + 0.01 * i / 3.0;
+        r.kl_floor = gaf_kl_floor (cs[i], r.samples);
+        g_array_append_val (rows, r);
+      }
+  return rows;
+}
+
+static void
+test_plot_data (void)
+{
+  g_autoptr(GArray) rows = fake_rows ();
+  g_autoptr(GafScalingPlotData) d = gaf_scaling_plot_data_new_from_rows ((GafSweepRow *) rows->data, rows->len);
+  double x0, x1, y0, y1, rgb[3];
+  const GafScalingSeries *s;
+
+  /* four methods in order of appearance, then the uniform and floor lines */
+  g_assert_cmpuint (d->series->len, ==, 6);
+  for (int m = 0; m < 4; m++)
+    {
+      s = d->series->pdata[m];
+      g_assert_cmpint (s->kind, ==, GAF_SCALING_LINE_METHOD);
+      g_assert_cmpuint (s->points->len, ==, 4);
+      /* the legend states the decoding rule; colours are stable per method */
+      g_assert_nonnull (strstr (s->label, "argmax"));
+      gaf_scaling_plot_palette (m, rgb);
+      g_assert_cmpmem (s->rgb, sizeof rgb, rgb, sizeof rgb);
+    }
+  g_assert_nonnull (strstr (((GafScalingSeries *) d->series->pdata[1])->label, "last predicted"));
+  s = d->series->pdata[4];
+  g_assert_cmpint (s->kind, ==, GAF_SCALING_LINE_UNIFORM);
+  g_assert_cmpuint (s->points->len, ==, 4);
+  s = d->series->pdata[5];
+  g_assert_cmpint (s->kind, ==, GAF_SCALING_LINE_FLOOR);
+  g_assert_cmpuint (s->points->len, ==, 4);
+  g_assert_cmpfloat (g_array_index (s->points, GafScalingPoint, 3).kl, ==, gaf_kl_floor (160, 20000));
+
+  /* log ranges: x padded around [5, 160], y whole decades around [1e-4, 0.128] */
+  g_assert_true (gaf_scaling_plot_data_range (d, &x0, &x1, &y0, &y1));
+  g_assert_cmpfloat (x0, <, 5.0);
+  g_assert_cmpfloat (x0, >, 3.0);
+  g_assert_cmpfloat (x1, >, 160.0);
+  g_assert_cmpfloat (x1, <, 260.0);
+  g_assert_cmpfloat_with_epsilon (y0, 1e-4, 1e-12);
+  g_assert_cmpfloat_with_epsilon (y1, 1.0, 1e-12);
+  /* non-positive and non-finite values are left out */
+  gaf_scaling_series_add (d->series->pdata[0], 40, 0.0);
+  gaf_scaling_series_add (d->series->pdata[0], 40, NAN);
+  g_assert_true (gaf_scaling_plot_data_range (d, &x0, &x1, &y0, &y1));
+  g_assert_cmpfloat_with_epsilon (y0, 1e-4, 1e-12);
+  {
+    g_autoptr(GafScalingPlotData) empty = gaf_scaling_plot_data_new ();
+    g_assert_false (gaf_scaling_plot_data_range (empty, &x0, &x1, &y0, &y1));
+  }
+}
+
+typedef struct {
+  int      depth;
+  gboolean root_svg;
+  char    *width, *height;
+  guint    paths;
+} SvgScan;
+
+static void
+svg_start (GMarkupParseContext *ctx, const char *element, const char **names, const char **values,
+           gpointer user_data, GError **error)
+{
+  SvgScan *scan = user_data;
+
+  if (scan->depth++ == 0)
+    {
+      scan->root_svg = g_str_equal (element, "svg");
+      for (int i = 0; names[i] != NULL; i++)
+        {
+          if (g_str_equal (names[i], "width"))
+            scan->width = g_strdup (values[i]);
+          else if (g_str_equal (names[i], "height"))
+            scan->height = g_strdup (values[i]);
+        }
+    }
+  if (g_str_equal (element, "path"))
+    scan->paths++;
+}
+
+static void
+svg_end (GMarkupParseContext *ctx, const char *element, gpointer user_data, GError **error)
+{
+  ((SvgScan *) user_data)->depth--;
+}
+
+static void
+test_plot_svg (void)
+{
+  g_autoptr(GArray) rows = fake_rows ();
+  g_autoptr(GafScalingPlotData) d = gaf_scaling_plot_data_new_from_rows ((GafSweepRow *) rows->data, rows->len);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-plot-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "plot.svg", NULL);
+  g_autofree char *text = NULL;
+  gsize len;
+  GMarkupParser parser = { svg_start, svg_end, NULL, NULL, NULL };
+  GMarkupParseContext *ctx;
+  SvgScan scan = { 0 };
+  const char *body;
+
+  g_assert_no_error (error);
+  d->title = g_strdup ("test");
+  g_assert_true (gaf_scaling_plot_write (d, path, 900, 600, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, &len, &error));
+  g_assert_cmpuint (len, >, 1000);
+  /* well-formed XML whose root is <svg width="900px" height="600px">, with drawn paths
+   * (GMarkup does not take the XML declaration; start at the root element) */
+  g_assert_true (g_str_has_prefix (text, "<?xml"));
+  body = strstr (text, "<svg");
+  g_assert_nonnull (body);
+  ctx = g_markup_parse_context_new (&parser, 0, &scan, NULL);
+  g_assert_true (g_markup_parse_context_parse (ctx, body, -1, &error) &&
+                 g_markup_parse_context_end_parse (ctx, &error));
+  g_assert_no_error (error);
+  g_markup_parse_context_free (ctx);
+  g_test_message ("SVG: %" G_GSIZE_FORMAT " bytes, width %s, height %s, %u paths", len, scan.width, scan.height,
+                  scan.paths);
+  g_assert_true (scan.root_svg);
+  g_assert_cmpstr (scan.width, ==, "900px");
+  g_assert_cmpstr (scan.height, ==, "600px");
+  g_assert_cmpuint (scan.paths, >=, 10);
+  g_free (scan.width);
+  g_free (scan.height);
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static guint
+count_color (cairo_surface_t *img, const double rgb[3])
+{
+  int w = cairo_image_surface_get_width (img), h = cairo_image_surface_get_height (img);
+  int stride = cairo_image_surface_get_stride (img);
+  const unsigned char *px = cairo_image_surface_get_data (img);
+  guint n = 0;
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        guint32 v = *(const guint32 *) (px + y * stride + 4 * x);
+        int r = (v >> 16) & 255, g = (v >> 8) & 255, b = v & 255;
+        n += abs (r - (int) (255 * rgb[0] + 0.5)) <= 3 && abs (g - (int) (255 * rgb[1] + 0.5)) <= 3 &&
+             abs (b - (int) (255 * rgb[2] + 0.5)) <= 3;
+      }
+  return n;
+}
+
+static void
+test_plot_png (void)
+{
+  g_autoptr(GArray) rows = fake_rows ();
+  g_autoptr(GafScalingPlotData) d = gaf_scaling_plot_data_new_from_rows ((GafSweepRow *) rows->data, rows->len);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-plot-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "plot.PNG", NULL);
+  cairo_surface_t *img;
+  const unsigned char *px;
+  guint32 corner;
+
+  g_assert_no_error (error);
+  g_assert_true (gaf_scaling_plot_write (d, path, 800, 520, NULL, &error));
+  g_assert_no_error (error);
+  img = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (img), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (img), ==, 800);
+  g_assert_cmpint (cairo_image_surface_get_height (img), ==, 520);
+  /* opaque white background; each method's colour is drawn (lines, markers, legend sample) */
+  px = cairo_image_surface_get_data (img);
+  corner = *(const guint32 *) px;
+  g_assert_cmphex (corner, ==, 0xffffffff);
+  for (guint m = 0; m < 4; m++)
+    {
+      double rgb[3];
+      guint n;
+      gaf_scaling_plot_palette (m, rgb);
+      n = count_color (img, rgb);
+      g_test_message ("method %u: %u pixels of its colour", m, n);
+      g_assert_cmpuint (n, >=, 100);
+    }
+  cairo_surface_destroy (img);
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static void
+test_plot_errors (void)
+{
+  g_autoptr(GArray) rows = fake_rows ();
+  g_autoptr(GafScalingPlotData) d = gaf_scaling_plot_data_new_from_rows ((GafSweepRow *) rows->data, rows->len);
+  g_autoptr(GError) error = NULL;
+  GafScalingPlotFormat format;
+
+  g_assert_false (gaf_scaling_plot_format_from_path ("plot.pdf", &format, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (gaf_scaling_plot_write (d, "/nonexistent-dir/plot.svg", 640, 480, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_false (gaf_scaling_plot_write (d, "/nonexistent-dir/plot.png", 10, 480, NULL, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+  g_assert_false (g_file_test ("/nonexistent-dir", G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -817,6 +1047,11 @@ main (int argc, char **argv)
   g_test_add_data_func ("/engine/baselines/learn-c5/linear", GINT_TO_POINTER (GAF_METHOD_LINEAR), learn_c5);
   g_test_add_data_func ("/engine/baselines/learn-c5/dirichlet", GINT_TO_POINTER (GAF_METHOD_DIRICHLET), learn_c5);
   g_test_add_data_func ("/engine/baselines/learn-c5/sphere", GINT_TO_POINTER (GAF_METHOD_SPHERE), learn_c5);
+
+  g_test_add_func ("/plot/scaling/data", test_plot_data);
+  g_test_add_func ("/plot/scaling/svg", test_plot_svg);
+  g_test_add_func ("/plot/scaling/png", test_plot_png);
+  g_test_add_func ("/plot/scaling/errors", test_plot_errors);
 
   return g_test_run ();
 }

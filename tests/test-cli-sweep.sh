@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# gaflow-cli sweep with several methods and a plot, as TAP: bad --method and --plot values are rejected
+# with one error line before any work; a tiny four-method sweep keeps the documented CSV columns (one row
+# per method and class count), states each method's decoding rule in the table, and writes SVG and PNG
+# plots of the expected size.
+# Usage: test-cli-sweep.sh PATH/TO/gaflow-cli
+
+set -u
+cli=${1:?usage: test-cli-sweep.sh PATH/TO/gaflow-cli}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+n=0
+failed=0
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+rejects () {
+  local name=$1 rc lines first
+  shift
+  "$cli" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  rc=$?
+  lines=$(wc -l <"$tmp/err")
+  first=$(head -n 1 "$tmp/err")
+  if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$lines" -eq 1 ] && [[ $first == "gaflow-cli: error: "?* ]] &&
+     [ ! -s "$tmp/out" ]; then
+    ok "rejects $name"
+  else
+    not_ok "rejects $name" "exit $rc, $lines stderr lines:" "$(cat "$tmp/err")"
+  fi
+}
+
+echo "1..11"
+rejects "--method foo" sweep --method foo
+rejects "--method gaf,gaf" sweep --method gaf,gaf
+rejects "--method ''" sweep --method ""
+rejects "--plot with an unknown extension" sweep --classes 3 --steps 1 --samples 1 --plot "$tmp/plot.pdf"
+rejects "--plot in a missing folder" sweep --classes 3 --steps 1 --samples 1 --plot /nonexistent-dir/plot.svg
+if [ -z "$(ls -A "$tmp" | grep -v '^out$\|^err$')" ]; then
+  ok "rejected runs write nothing"
+else
+  not_ok "rejected runs write nothing" "$(ls -A "$tmp")"
+fi
+
+"$cli" sweep --method gaf,dirichlet,linear,sphere --classes 3 --steps 5 --samples 200 \
+  --csv "$tmp/out.csv" --plot "$tmp/plot.svg" >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+if [ "$rc" -eq 0 ]; then
+  ok "four-method sweep exits 0"
+else
+  not_ok "four-method sweep exits 0" "exit $rc" "$(cat "$tmp/err")"
+fi
+
+header="method,classes,steps,samples,kl,kl_uniform,kl_floor,train_seconds,sample_seconds"
+bad=""
+[ "$(head -n 1 "$tmp/out.csv" 2>/dev/null)" = "$header" ] || bad="header: $(head -n 1 "$tmp/out.csv" 2>/dev/null)"
+methods=$(awk -F, 'NR > 1 && NF == 9 && $2 == 3 && $5 + 0 >= 0 { printf "%s ", $1 }' "$tmp/out.csv" 2>/dev/null)
+[ "$methods" = "gaf dirichlet linear sphere " ] || bad="$bad rows: '$methods'"
+if [ -z "$bad" ]; then
+  ok "CSV keeps its columns, one row per method in the order given"
+else
+  not_ok "CSV keeps its columns, one row per method in the order given" "$bad" "$(cat "$tmp/out.csv" 2>/dev/null)"
+fi
+
+if grep -q "^decoding:" "$tmp/out" && grep -q "^  dirichlet .*last predicted class probabilities" "$tmp/out" &&
+   [ "$(grep -c "^  \(gaf\|dirichlet\|linear\|sphere\) .*argmax" "$tmp/out")" -eq 4 ]; then
+  ok "the table states each method's decoding rule"
+else
+  not_ok "the table states each method's decoding rule" "$(cat "$tmp/out")"
+fi
+
+if head -c 5 "$tmp/plot.svg" 2>/dev/null | grep -q "<?xml" && grep -q '<svg[^>]*width="960px" height="640px"' "$tmp/plot.svg"; then
+  ok "--plot FILE.svg writes a 960 x 640 SVG"
+else
+  not_ok "--plot FILE.svg writes a 960 x 640 SVG" "$(head -c 300 "$tmp/plot.svg" 2>/dev/null)"
+fi
+
+"$cli" sweep --method linear --classes 3 --steps 2 --samples 50 --plot "$tmp/plot.png" >/dev/null 2>"$tmp/err" </dev/null
+# PNG signature, then the IHDR chunk: width and height as big-endian 32-bit integers at bytes 16..23
+sig=$(od -An -tx1 -N8 "$tmp/plot.png" 2>/dev/null | tr -d ' \n')
+size=$(od -An -tu1 -j16 -N8 "$tmp/plot.png" 2>/dev/null | awk '{ print $1*16777216 + $2*65536 + $3*256 + $4 "x" $5*16777216 + $6*65536 + $7*256 + $8 }')
+if [ "$sig" = "89504e470d0a1a0a" ] && [ "$size" = "960x640" ]; then
+  ok "--plot FILE.png writes a 960 x 640 PNG"
+else
+  not_ok "--plot FILE.png writes a 960 x 640 PNG" "signature $sig, size $size" "$(cat "$tmp/err")"
+fi
+
+[ "$n" -eq 11 ] || echo "# planned 11 tests, ran $n"
+[ "$failed" -eq 0 ]
