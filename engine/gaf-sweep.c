@@ -161,7 +161,11 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   /* time_scale rescales GAF's long time horizon; the baselines' time variables are already on the
    * range their references feed to the same network */
   ncfg.time_scale = method == GAF_METHOD_GAF ? cfg->time_scale : 1.0;
-  ncfg.input_scale = cfg->input_scale > 0.0 ? cfg->input_scale : classes;
+  /* input_scale 0: entries of mean (root-mean-square for the sphere's sqrt(p)) about 1 */
+  if (cfg->input_scale > 0.0)
+    ncfg.input_scale = cfg->input_scale;
+  else
+    ncfg.input_scale = method == GAF_METHOD_SPHERE ? sqrt ((double) classes) : classes;
   net = gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes));
   tcfg.seed = cfg->seed * 7919ull + classes;
   if (method == GAF_METHOD_GAF)

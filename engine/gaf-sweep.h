@@ -28,7 +28,9 @@ typedef struct {
    * target, trunk (toy CNN; input width 2c for Dirichlet FM), steps, batch, learning rate and schedule,
    * EMA (sampling with the averaged weights), sample count and seeds. time_scale applies to GAF's
    * time t in [0, T]; the baselines feed their own time variable as their references do (t in [0, 1),
-   * alpha in [1, alpha_max]). input_scale applies to every method's network input. */
+   * alpha in [1, alpha_max]). input_scale applies to every method's network input; input_scale 0 means
+   * c for the simplex-valued inputs (GAF, linear, Dirichlet: mean entry 1) and sqrt(c) for sphere FM,
+   * whose input sqrt(p) then has root-mean-square entry 1. */
   GArray          *methods;
   GafBaselineConfig baseline;
 } GafSweepConfig;
