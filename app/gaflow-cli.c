@@ -245,7 +245,7 @@ cmd_sweep (int argc, char **argv)
   g_autofree char *samples = NULL, *integrator = NULL, *step_size = NULL, *t_end = NULL;
   g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
   g_autofree char *time_scale = NULL, *chunk = NULL, *ema = NULL, *schedule = NULL, *input_scale = NULL;
-  g_autofree char *plot = NULL;
+  g_autofree char *plot = NULL, *baseline_time_scale = NULL;
   GOptionEntry entries[] = {
     { "method", 0, 0, G_OPTION_ARG_STRING, &method,
       "Methods, comma separated, from gaf, dirichlet, linear, sphere (default gaf)", "LIST" },
@@ -260,6 +260,8 @@ cmd_sweep (int argc, char **argv)
     { "lambda", 0, 0, G_OPTION_ARG_STRING, &lambda, "Field magnitude lambda (default 0.5)", "L" },
     { "time-rate", 0, 0, G_OPTION_ARG_STRING, &time_rate, "Rate of the Gamma(1, rate) training times (default 0.25)", "R" },
     { "time-scale", 0, 0, G_OPTION_ARG_STRING, &time_scale, "Scale of the network's time input (default 0.02; 1 is the reference)", "S" },
+    { "baseline-time-scale", 0, 0, G_OPTION_ARG_STRING, &baseline_time_scale,
+      "Baselines' time input: 0 = as their references (default); S = t or alpha/alpha_max times S", "S" },
     { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W; 0 = c (default 1, the reference)", "S" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate schedule: constant or cosine", "NAME" },
     { "ema", 0, 0, G_OPTION_ARG_STRING, &ema, "Decay of the weight average used for sampling (default 0.999, 0 = off)", "D" },
@@ -301,6 +303,8 @@ cmd_sweep (int argc, char **argv)
       (time_rate && !parse_double ("--time-rate", time_rate, 1e-6, 1e6, &cfg.train.path.time_rate, &error)) ||
       (time_scale && !parse_double ("--time-scale", time_scale, 1e-6, 1e6, &cfg.time_scale, &error)) ||
       (input_scale && !parse_double ("--input-scale", input_scale, 0.0, 1e6, &cfg.input_scale, &error)) ||
+      (baseline_time_scale && !parse_double ("--baseline-time-scale", baseline_time_scale, 0.0, 1e6,
+                                             &cfg.baseline_time_scale, &error)) ||
       (ema && !parse_double ("--ema", ema, 0.0, 0.999999, &cfg.train.ema_decay, &error)) ||
       (seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &cfg.seed, &error)) ||
       (threads && !parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||

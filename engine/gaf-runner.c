@@ -28,9 +28,9 @@ static const GafParamInfo param_info[GAF_N_PARAMS] = {
   [GAF_PARAM_BATCH]         = { "batch",         GAF_PARAM_KIND_TRAINING, 8,     512,     128,    TRUE,  FALSE },
   [GAF_PARAM_BUDGET]        = { "budget",        GAF_PARAM_KIND_TRAINING, 100,   200000,  20000,  TRUE,  FALSE },
   [GAF_PARAM_T_END]         = { "t-end",         GAF_PARAM_KIND_SAMPLER,  1.0,   40.0,    15.0,   FALSE, FALSE },
-  [GAF_PARAM_STEP_SIZE]     = { "step-size",     GAF_PARAM_KIND_SAMPLER,  0.05,  1.0,     0.25,   FALSE, FALSE },
+  [GAF_PARAM_STEP_SIZE]     = { "step-size",     GAF_PARAM_KIND_SAMPLER,  0.05,  1.0,     0.5,    FALSE, FALSE },
   [GAF_PARAM_INTEGRATOR]    = { "integrator",    GAF_PARAM_KIND_SAMPLER,  0,     1,       GAF_INTEGRATOR_RK4, TRUE, FALSE },
-  [GAF_PARAM_SAMPLES]       = { "samples",       GAF_PARAM_KIND_SAMPLER,  16,    1024,    256,    TRUE,  FALSE },
+  [GAF_PARAM_SAMPLES]       = { "samples",       GAF_PARAM_KIND_SAMPLER,  16,    1024,    128,    TRUE,  FALSE },
 };
 
 /* Sequences of each sampling round whose rows are recorded as trajectories. */
@@ -200,6 +200,7 @@ gaf_snapshot_unref (GafSnapshot *snapshot)
   g_free (snapshot->loss_x);
   g_free (snapshot->loss_y);
   g_free (snapshot->sweep_rows);
+  g_free (snapshot->eval_freq);
   trajectories_unref (snapshot->trajectories);
   field_unref (snapshot->field);
   g_free (snapshot);
@@ -367,12 +368,14 @@ typedef struct {
   GafFieldGrid    *field;
   guint64          eval_step, eval_samples;
   double           eval_kl, eval_kl_uniform, eval_kl_floor;
+  double          *eval_freq;      /* (n, c) */
 
   GafSweepConfig  *sweep;          /* pending or running */
   GArray          *sweep_rows;     /* GafSweepRow */
   guint            sweep_total;
   double           sweep_fraction;
   int              sweep_classes;
+  int              sweep_method;
   gboolean         sweeping;
   gboolean         sweep_cancel;
 } Engine;
@@ -424,6 +427,7 @@ engine_clear_history (Engine *e)
   g_clear_pointer (&e->traj, trajectories_unref);
   g_clear_pointer (&e->field, field_unref);
   e->eval_samples = 0;
+  g_clear_pointer (&e->eval_freq, g_free);
 }
 
 /* (Re)builds target, network and trainer from the parameters. The experiment decides what trains. */
@@ -526,12 +530,14 @@ engine_publish (Engine *e)
   s->eval_kl = e->eval_kl;
   s->eval_kl_uniform = e->eval_kl_uniform;
   s->eval_kl_floor = e->eval_kl_floor;
+  s->eval_freq = e->eval_freq ? g_memdup2 (e->eval_freq, sizeof (double) * n * c) : NULL;
   s->trajectories = e->traj ? trajectories_ref (e->traj) : NULL;
   s->field = e->field ? field_ref (e->field) : NULL;
   s->sweeping = e->sweeping;
   s->sweep_total = e->sweep_total;
   s->sweep_fraction = e->sweep_fraction;
   s->sweep_classes = e->sweep_classes;
+  s->sweep_method = e->sweep_method;
   s->n_sweep_rows = e->sweep_rows->len;
   s->sweep_rows = g_memdup2 (e->sweep_rows->data, sizeof (GafSweepRow) * MAX (1, s->n_sweep_rows));
 
@@ -745,6 +751,10 @@ engine_sample (Engine *e)
   e->eval_kl_uniform = gaf_class_target_kl_uniform (e->target);
   e->eval_kl_floor = gaf_kl_floor (c, count);
   e->eval_samples = count;
+  g_free (e->eval_freq);
+  e->eval_freq = g_new (double, (gsize) n * c);
+  for (gsize i = 0; i < (gsize) n * c; i++)
+    e->eval_freq[i] = (double) counts[i] / count;
   e->eval_step = tr->step;
 }
 
@@ -891,7 +901,7 @@ engine_run_sweep (Engine *e)
 
   e->sweeping = TRUE;
   e->sweep_cancel = FALSE;
-  e->sweep_total = cfg->classes->len;
+  e->sweep_total = cfg->classes->len * cfg->methods->len;
   e->sweep_fraction = 0.0;
   g_array_set_size (e->sweep_rows, 0);
   engine_publish (e);
@@ -899,16 +909,19 @@ engine_run_sweep (Engine *e)
   cancel = engine_begin_work (e);
   if (!gaf_sweep_config_check (cfg, &error))
     ok = FALSE;
-  for (guint i = 0; ok && i < cfg->classes->len; i++)
+  /* Class counts in order, every method for each (as gaf_sweep_run does), a row published as each ends. */
+  for (guint i = 0; ok && i < e->sweep_total; i++)
     {
       GafSweepRow row;
-      e->sweep_classes = g_array_index (cfg->classes, int, i);
-      ok = gaf_sweep_run_one (cfg, e->sweep_classes, i, cfg->classes->len, &row,
-                              engine_sweep_progress, e, cancel, &error);
+      guint n_methods = cfg->methods->len;
+      e->sweep_classes = g_array_index (cfg->classes, int, i / n_methods);
+      e->sweep_method = g_array_index (cfg->methods, GafMethod, i % n_methods);
+      ok = gaf_sweep_run_method (cfg, e->sweep_method, e->sweep_classes, i, e->sweep_total, &row,
+                                 engine_sweep_progress, e, cancel, &error);
       if (ok)
         {
           g_array_append_val (e->sweep_rows, row);
-          e->sweep_fraction = (double) (i + 1) / cfg->classes->len;
+          e->sweep_fraction = (double) (i + 1) / e->sweep_total;
           engine_publish (e);
         }
       if (e->sweep_cancel || g_atomic_int_get (&e->sh->quit))
@@ -1055,6 +1068,7 @@ runner_thread (gpointer data)
   g_clear_pointer (&e->target, gaf_class_target_free);
   g_clear_pointer (&e->traj, trajectories_unref);
   g_clear_pointer (&e->field, field_unref);
+  g_clear_pointer (&e->eval_freq, g_free);
   if (e->sweep != NULL)
     {
       gaf_sweep_config_clear (e->sweep);
@@ -1234,16 +1248,21 @@ gaf_runner_get_params (GafRunner *self)
 }
 
 void
-gaf_runner_start_sweep (GafRunner *self, const int *classes, guint n_classes, guint64 steps, guint64 samples)
+gaf_runner_start_sweep (GafRunner *self, const int *classes, guint n_classes, const int *methods,
+                        guint n_methods, guint64 steps, guint64 samples)
 {
   GafSweepConfig *cfg;
 
   g_return_if_fail (GAF_IS_RUNNER (self));
   g_return_if_fail (classes != NULL && n_classes > 0);
+  g_return_if_fail (methods != NULL && n_methods > 0);
   cfg = g_new0 (GafSweepConfig, 1);
   gaf_sweep_config_init (cfg);
   g_array_set_size (cfg->classes, 0);
   g_array_append_vals (cfg->classes, classes, n_classes);
+  g_array_set_size (cfg->methods, 0);
+  for (guint m = 0; m < n_methods; m++)
+    g_array_append_val (cfg->methods, (GafMethod) { methods[m] });
   cfg->steps = steps;
   cfg->samples = samples;
   cfg->time_scale = APP_TIME_SCALE;

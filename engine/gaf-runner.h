@@ -124,6 +124,7 @@ struct _GafSnapshot {
   double           eval_kl;
   double           eval_kl_uniform;
   double           eval_kl_floor;
+  double          *eval_freq;       /* (n, c) label frequencies per position, NULL before the first round */
   GafTrajectories *trajectories;    /* NULL until the first round */
   GafFieldGrid    *field;           /* NULL for c != 3 or before the first round */
   /* Class-scaling sweep. */
@@ -131,6 +132,7 @@ struct _GafSnapshot {
   guint            sweep_total;     /* class counts in the running or last sweep */
   double           sweep_fraction;  /* of the running sweep, 0 .. 1 */
   int              sweep_classes;   /* class count being worked on */
+  int              sweep_method;    /* GafMethod being worked on */
   guint            n_sweep_rows;
   GafSweepRow     *sweep_rows;
 };
@@ -158,11 +160,11 @@ void         gaf_runner_set_experiment (GafRunner *self, GafExperiment experimen
 void         gaf_runner_set_param      (GafRunner *self, GafParam param, double value);
 /* The parameters as last requested (the snapshot has them as applied). */
 const GafRunnerParams *gaf_runner_get_params (GafRunner *self);
-/* Runs a class-scaling sweep of GAF in the background (training pauses meanwhile): the sweep defaults
- * (gaf_sweep_config_init) with these class counts, steps and samples, the app's time scale, input scale
- * c, EMA and cosine schedule. A sweep already running or pending wins. */
+/* Runs a class-scaling sweep in the background (training pauses meanwhile): the sweep defaults
+ * (gaf_sweep_config_init) with these class counts, methods (GafMethod), steps and samples, the app's
+ * time scale, input scale c, EMA and cosine schedule. A sweep already running or pending wins. */
 void         gaf_runner_start_sweep    (GafRunner *self, const int *classes, guint n_classes,
-                                        guint64 steps, guint64 samples);
+                                        const int *methods, guint n_methods, guint64 steps, guint64 samples);
 void         gaf_runner_cancel_sweep   (GafRunner *self);
 /* The newest snapshot (a new reference). Never NULL. */
 GafSnapshot *gaf_runner_dup_snapshot   (GafRunner *self);

@@ -76,6 +76,12 @@ gaf_sweep_config_check (const GafSweepConfig *cfg, GError **error)
                    "sample count must be between 1 and 10^8, got %" G_GUINT64_FORMAT, cfg->samples);
       return FALSE;
     }
+  if (!(cfg->baseline_time_scale >= 0.0) || !isfinite (cfg->baseline_time_scale))
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                           "baseline time scale must be a non-negative number");
+      return FALSE;
+    }
   if (!(cfg->time_scale > 0.0) || !isfinite (cfg->time_scale))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "time scale must be a positive number");
@@ -160,7 +166,12 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   ncfg.in_channels = gaf_method_in_channels (method, classes);
   /* time_scale rescales GAF's long time horizon; the baselines' time variables are already on the
    * range their references feed to the same network */
-  ncfg.time_scale = method == GAF_METHOD_GAF ? cfg->time_scale : 1.0;
+  if (method == GAF_METHOD_GAF)
+    ncfg.time_scale = cfg->time_scale;
+  else if (cfg->baseline_time_scale > 0.0)
+    ncfg.time_scale = cfg->baseline_time_scale / (method == GAF_METHOD_DIRICHLET ? cfg->baseline.alpha_max : 1.0);
+  else
+    ncfg.time_scale = 1.0;
   /* input_scale 0: entries of mean (root-mean-square for the sphere's sqrt(p)) about 1 */
   if (cfg->input_scale > 0.0)
     ncfg.input_scale = cfg->input_scale;

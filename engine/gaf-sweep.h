@@ -33,6 +33,10 @@ typedef struct {
    * whose input sqrt(p) then has root-mean-square entry 1. */
   GArray          *methods;
   GafBaselineConfig baseline;
+  /* 0: each baseline's time input as in its reference (t in [0, 1), alpha unscaled). > 0: the baseline's
+   * time normalised to at most 1 (t, or alpha / alpha_max) times this; time_scale * t_end puts every
+   * method's sampling times on the same range of network inputs as GAF's. */
+  double           baseline_time_scale;
 } GafSweepConfig;
 
 typedef struct {

@@ -4,6 +4,7 @@
 
 #include <math.h>
 
+#include "gaf-baselines.h"
 #include "gaf-runner.h"
 
 /* The engine runner thread: commands in, snapshots out, events on the main context. Small models and
@@ -209,18 +210,21 @@ test_sweep (void)
   gboolean finished = FALSE;
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
+  const int methods[] = { GAF_METHOD_GAF, GAF_METHOD_LINEAR };
   g_signal_connect (runner, "sweep-finished", G_CALLBACK (on_sweep_finished), &finished);
-  gaf_runner_start_sweep (runner, classes, 2, 10, 200);
+  gaf_runner_start_sweep (runner, classes, 2, methods, 2, 10, 200);
   while (!finished && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (finished);
   gaf_runner_sync (runner);
   s = gaf_runner_dup_snapshot (runner);
   g_assert_false (s->sweeping);
-  g_assert_cmpuint (s->n_sweep_rows, ==, 2);
+  g_assert_cmpuint (s->n_sweep_rows, ==, 4);
   g_assert_cmpint (s->sweep_rows[0].classes, ==, 2);
-  g_assert_cmpint (s->sweep_rows[1].classes, ==, 3);
-  g_assert_true (s->sweep_rows[1].kl >= 0.0 && s->sweep_rows[1].kl_uniform > 0.0);
+  g_assert_cmpstr (s->sweep_rows[0].method, ==, "gaf");
+  g_assert_cmpstr (s->sweep_rows[1].method, ==, "linear");
+  g_assert_cmpint (s->sweep_rows[3].classes, ==, 3);
+  g_assert_true (s->sweep_rows[3].kl >= 0.0 && s->sweep_rows[3].kl_uniform > 0.0);
 }
 
 static void

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-application"
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "gaf-application.h"
+#include "gaf-window.h"
+
+struct _GafApplication {
+  GtkApplication parent_instance;
+
+  char          *screenshot;
+  char          *view;
+  char          *experiment;
+  double         after;
+  double         frame_stats;
+  gboolean       sweep;
+  GArray        *intervals;     /* double, ms between frames */
+  gint64         last_frame;
+  int            exit_status;
+};
+
+G_DEFINE_FINAL_TYPE (GafApplication, gaf_application, GTK_TYPE_APPLICATION)
+
+static const char *views[] = { "simplex", "training", "scaling", NULL };
+
+static int
+fail (const char *message)
+{
+  g_printerr ("gaflow: error: %s\n", message);
+  return 2;
+}
+
+static int
+gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
+{
+  GafApplication *self = GAF_APPLICATION (app);
+  GafExperiment experiment;
+  gboolean version = FALSE;
+
+  g_variant_dict_lookup (options, "version", "b", &version);
+  if (version)
+    {
+      g_print ("gaflow %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  g_variant_dict_lookup (options, "screenshot", "^ay", &self->screenshot);
+  g_variant_dict_lookup (options, "view", "s", &self->view);
+  g_variant_dict_lookup (options, "experiment", "s", &self->experiment);
+  if (!g_variant_dict_lookup (options, "after", "d", &self->after))
+    self->after = 3.0;
+  g_variant_dict_lookup (options, "frame-stats", "d", &self->frame_stats);
+  g_variant_dict_lookup (options, "sweep", "b", &self->sweep);
+
+  if (self->view != NULL && !g_strv_contains (views, self->view))
+    return fail (_("--view must be simplex, training or scaling"));
+  if (self->experiment != NULL && !gaf_experiment_from_string (self->experiment, &experiment))
+    return fail (_("--experiment must be scaling or exact"));
+  if (!(self->after >= 0 && self->after <= 3600))
+    return fail (_("--after must be between 0 and 3600 seconds"));
+  if (!(self->frame_stats >= 0 && self->frame_stats <= 3600))
+    return fail (_("--frame-stats must be between 0 and 3600 seconds"));
+  if (self->screenshot != NULL && !g_str_has_suffix (self->screenshot, ".png"))
+    return fail (_("--screenshot needs a file name ending in .png"));
+  /* A one-shot run must not hand its work to an instance that is already running. */
+  if (self->screenshot != NULL || self->frame_stats > 0)
+    g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);
+  return -1;
+}
+
+static void
+screenshot_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GafApplication *self = data;
+  GtkWidget *window = GTK_WIDGET (source);
+  g_autoptr(GError) error = NULL;
+
+  if (gaf_window_screenshot_finish (GAF_WINDOW (window), result, &error))
+    g_print ("%s (%d × %d)\n", self->screenshot, gtk_widget_get_width (window), gtk_widget_get_height (window));
+  else
+    {
+      g_printerr ("gaflow: error: %s\n", error->message);
+      self->exit_status = 1;
+    }
+  g_application_quit (G_APPLICATION (self));
+  g_application_release (G_APPLICATION (self));
+}
+
+static gboolean
+take_screenshot (gpointer data)
+{
+  GafApplication *self = data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    {
+      g_printerr ("gaflow: error: %s\n", _("no window"));
+      self->exit_status = 1;
+      g_application_quit (G_APPLICATION (self));
+      return G_SOURCE_REMOVE;
+    }
+  g_application_hold (G_APPLICATION (self));
+  gaf_window_screenshot_async (GAF_WINDOW (window), self->screenshot, NULL, screenshot_done, self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+record_frame (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  GafApplication *self = data;
+  gint64 now = gdk_frame_clock_get_frame_time (clock);
+
+  if (self->last_frame != 0)
+    {
+      double ms = (now - self->last_frame) / 1000.0;
+      g_array_append_val (self->intervals, ms);
+    }
+  self->last_frame = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static gboolean
+report_frames (gpointer data)
+{
+  GafApplication *self = data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  guint n = self->intervals->len;
+
+  if (n < 10)
+    {
+      g_printerr ("gaflow: error: only %u frames were drawn\n", n);
+      self->exit_status = 1;
+    }
+  else
+    {
+      double *v = (double *) self->intervals->data;
+      g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (gaf_window_get_runner (GAF_WINDOW (window)));
+      qsort (v, n, sizeof (double), compare_doubles);
+      /* Machine-readable, one line: bench/ parses it. */
+      g_print ("frames %u p50_ms %.2f p90_ms %.2f p99_ms %.2f max_ms %.2f steps %" G_GUINT64_FORMAT
+               " steps_per_s %.1f\n", n, v[n / 2], v[(guint) (0.9 * (n - 1))], v[(guint) (0.99 * (n - 1))], v[n - 1],
+               s->step, s->steps_per_second);
+    }
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+gaf_application_activate (GApplication *app)
+{
+  GafApplication *self = GAF_APPLICATION (app);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  GafExperiment experiment;
+
+  if (window == NULL)
+    window = GTK_WINDOW (gaf_window_new (GTK_APPLICATION (app)));
+  if (self->experiment != NULL && gaf_experiment_from_string (self->experiment, &experiment))
+    gaf_window_set_experiment (GAF_WINDOW (window), experiment);
+  if (self->view != NULL)
+    gaf_window_set_view (GAF_WINDOW (window), self->view);
+  gtk_window_present (window);
+  if (self->sweep && !gaf_window_run_sweep (GAF_WINDOW (window)))
+    g_printerr ("gaflow: %s\n", _("the class-scaling settings do not parse: no sweep"));
+
+  if (self->screenshot != NULL)
+    g_timeout_add ((guint) (self->after * 1000), take_screenshot, self);
+  if (self->frame_stats > 0)
+    {
+      gtk_widget_add_tick_callback (GTK_WIDGET (window), record_frame, self, NULL);
+      g_timeout_add ((guint) (self->frame_stats * 1000), report_frames, self);
+    }
+}
+
+static void
+about_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  GtkApplication *app = data;
+  const char *authors[] = { _("The gaflow developers"), NULL };
+
+  gtk_show_about_dialog (gtk_application_get_active_window (app),
+                         "program-name", _("Gaflow"),
+                         "logo-icon-name", APPLICATION_ID,
+                         "version", PACKAGE_VERSION,
+                         "comments", _("Generative assignment flows on discrete data: watch a flow on the "
+                                       "probability simplex learn, sample and compare."),
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "website", "https://github.com/gaflow/gaflow",
+                         "authors", authors,
+                         "translator-credits", _("translator-credits"),
+                         NULL);
+}
+
+static void
+quit_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  g_application_quit (G_APPLICATION (data));
+}
+
+static void
+gaf_application_startup (GApplication *app)
+{
+  static const GActionEntry entries[] = {
+    { "about", about_action, NULL, NULL, NULL },
+    { "quit", quit_action, NULL, NULL, NULL },
+  };
+  const char *quit[] = { "<Control>q", NULL };
+  const char *help[] = { "<Control>question", NULL };
+  const char *export[] = { "<Control>e", NULL };
+  const char *csv[] = { "<Control><Shift>e", NULL };
+  const char *sample[] = { "<Control>Return", NULL };
+
+  G_APPLICATION_CLASS (gaf_application_parent_class)->startup (app);
+  g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-help-overlay", help);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.export", export);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.export-csv", csv);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.sample", sample);
+  gtk_window_set_default_icon_name (APPLICATION_ID);
+}
+
+static void
+gaf_application_shutdown (GApplication *app)
+{
+  GList *windows;
+
+  /* Windows own engine threads: destroy them (which joins the threads) before the process exits,
+   * however the main loop ended. */
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))) != NULL)
+    gtk_window_destroy (windows->data);
+  G_APPLICATION_CLASS (gaf_application_parent_class)->shutdown (app);
+}
+
+static void
+gaf_application_finalize (GObject *object)
+{
+  GafApplication *self = GAF_APPLICATION (object);
+
+  g_free (self->screenshot);
+  g_free (self->view);
+  g_free (self->experiment);
+  g_array_unref (self->intervals);
+  G_OBJECT_CLASS (gaf_application_parent_class)->finalize (object);
+}
+
+static void
+gaf_application_class_init (GafApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = gaf_application_finalize;
+  app_class->handle_local_options = gaf_application_handle_local_options;
+  app_class->activate = gaf_application_activate;
+  app_class->startup = gaf_application_startup;
+  app_class->shutdown = gaf_application_shutdown;
+}
+
+static void
+gaf_application_init (GafApplication *self)
+{
+  const GOptionEntry entries[] = {
+    { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
+    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training or scaling"), N_("NAME") },
+    { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling or exact"), N_("NAME") },
+    { "after", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Seconds to run before the screenshot (default 3)"), N_("SECONDS") },
+    { "frame-stats", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_DOUBLE, NULL,
+      N_("Measure frame intervals for this many seconds, print them and quit"), N_("SECONDS") },
+    { "sweep", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start the class-scaling sweep at once"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and quit"), NULL },
+    { NULL }
+  };
+
+  self->intervals = g_array_new (FALSE, FALSE, sizeof (double));
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+}
+
+GafApplication *
+gaf_application_new (void)
+{
+  return g_object_new (GAF_TYPE_APPLICATION,
+                       "application-id", APPLICATION_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/gaflow/Gaflow",
+                       NULL);
+}
+
+int
+gaf_application_get_exit_status (GafApplication *self)
+{
+  g_return_val_if_fail (GAF_IS_APPLICATION (self), 1);
+  return self->exit_status;
+}

@@ -1,0 +1,838 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-window"
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "gaf-export.h"
+#include "gaf-parameter-panel.h"
+#include "gaf-scaling-view.h"
+#include "gaf-settings.h"
+#include "gaf-simplex-geometry.h"
+#include "gaf-simplex-view.h"
+#include "gaf-training-view.h"
+#include "gaf-window.h"
+
+struct _GafWindow {
+  GtkApplicationWindow parent_instance;
+
+  GtkDropDown          *experiment_dropdown;
+  GtkToggleButton      *train_button;
+  GtkImage             *train_icon;
+  GtkLabel             *train_label;
+  GtkStack             *stack;
+  GafSimplexView       *simplex_view;
+  GafTrainingView      *training_view;
+  GafScalingView       *scaling_view;
+  GtkRevealer          *panel_revealer;
+  GafParameterPanel    *panel;
+  GtkLabel             *state_label;
+  GtkLabel             *step_label;
+  GtkLabel             *rate_label;
+  GtkLabel             *loss_label;
+  GtkLabel             *metric_label;
+
+  GSettings            *settings;
+  GafRunner            *runner;
+  GafFollower           follower;
+  gboolean              training;
+  gboolean              loading;
+  char                 *failure;
+  GtkFileChooserNative *chooser;
+};
+
+G_DEFINE_FINAL_TYPE (GafWindow, gaf_window, GTK_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_TRAINING,
+  PROP_PANEL_VISIBLE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+wake_views (GafWindow *self)
+{
+  gaf_follower_wake (&self->follower);
+  gaf_simplex_view_wake (self->simplex_view);
+  gaf_training_view_wake (self->training_view);
+  gaf_scaling_view_wake (self->scaling_view);
+}
+
+static void
+update_train_button (GafWindow *self)
+{
+  gtk_image_set_from_icon_name (self->train_icon, self->training ? "media-playback-pause-symbolic"
+                                                                 : "media-playback-start-symbolic");
+  gtk_label_set_label (self->train_label, self->training ? _("Pause") : _("Train"));
+  if (self->training)
+    gtk_widget_remove_css_class (GTK_WIDGET (self->train_button), "suggested-action");
+  else
+    gtk_widget_add_css_class (GTK_WIDGET (self->train_button), "suggested-action");
+}
+
+void
+gaf_window_set_training (GafWindow *self, gboolean training)
+{
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  training = !!training;
+  if (training && gaf_runner_get_params (self->runner)->experiment == GAF_EXPERIMENT_EXACT)
+    training = FALSE;   /* nothing to train */
+  if (training)
+    g_clear_pointer (&self->failure, g_free);
+  gaf_runner_train (self->runner, training);
+  if (self->training != training)
+    {
+      self->training = training;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
+    }
+  update_train_button (self);
+  wake_views (self);
+}
+
+static void
+status_changed (GtkWidget *widget, GafSnapshot *s)
+{
+  GafWindow *self = GAF_WINDOW (widget);
+  g_autoptr(GString) state = g_string_new (NULL);
+  g_autofree char *step = NULL, *rate = NULL, *loss = NULL, *metric = NULL;
+
+  switch (s->state)
+    {
+    case GAF_RUNNER_TRAINING: g_string_append (state, _("Training")); break;
+    case GAF_RUNNER_PAUSED:   g_string_append (state, _("Paused")); break;
+    case GAF_RUNNER_DONE:     g_string_append (state, _("Done: budget reached")); break;
+    case GAF_RUNNER_EXACT:    g_string_append (state, _("Exact field")); break;
+    case GAF_RUNNER_FAILED:
+    default:
+      g_string_append (state, self->failure ? self->failure : _("Failed"));
+      break;
+    }
+  if (s->sampling)
+    g_string_append_printf (state, " · %s", _("sampling"));
+  if (s->sweeping)
+    g_string_append_printf (state, " · %s", _("sweep running"));
+  if (s->state == GAF_RUNNER_FAILED)
+    gtk_widget_add_css_class (GTK_WIDGET (self->state_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->state_label), "error");
+
+  if (s->params.experiment != GAF_EXPERIMENT_EXACT)
+    step = g_strdup_printf (_("Step %u of %.0f"), (guint) s->step, s->params.value[GAF_PARAM_BUDGET]);
+  rate = s->state == GAF_RUNNER_TRAINING && s->steps_per_second > 0
+    ? g_strdup_printf (_("%.1f steps/s"), s->steps_per_second) : g_strdup ("");
+  loss = isfinite (s->loss_smooth) ? g_strdup_printf (_("Loss %.4f"), s->loss_smooth) : g_strdup ("");
+  if (s->eval_samples > 0)
+    metric = g_strdup_printf (_("KL %.4f (uniform %.4f, floor %.4f) from %u samples"),
+                              s->eval_kl, s->eval_kl_uniform, s->eval_kl_floor, (guint) s->eval_samples);
+
+  gtk_label_set_text (self->state_label, state->str);
+  gtk_label_set_text (self->step_label, step ? step : "");
+  gtk_label_set_text (self->rate_label, rate);
+  gtk_label_set_text (self->loss_label, loss);
+  gtk_label_set_text (self->metric_label, metric ? metric : "");
+
+  /* The runner stops by itself at the budget or on failure: the toggle follows. */
+  if (self->training && (s->state == GAF_RUNNER_DONE || s->state == GAF_RUNNER_FAILED) &&
+      gaf_runner_get_training (self->runner))
+    {
+      gaf_runner_train (self->runner, FALSE);
+      self->training = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
+      update_train_button (self);
+    }
+}
+
+static void
+on_runner_failed (GafRunner *runner, GError *error, GafWindow *self)
+{
+  g_free (self->failure);
+  self->failure = g_strdup_printf (_("Failed: %s"), error->message);
+  g_warning ("%s", error->message);
+  wake_views (self);
+}
+
+static void
+on_runner_finished (GafRunner *runner, GafWindow *self)
+{
+  wake_views (self);
+}
+
+static void
+on_sweep_finished (GafRunner *runner, GafWindow *self)
+{
+  wake_views (self);
+}
+
+void
+gaf_window_set_experiment (GafWindow *self, GafExperiment experiment)
+{
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  g_return_if_fail ((guint) experiment < GAF_N_EXPERIMENTS);
+
+  self->loading = TRUE;
+  gtk_drop_down_set_selected (self->experiment_dropdown, experiment);
+  self->loading = FALSE;
+  g_settings_set_string (self->settings, "experiment", gaf_experiment_to_string (experiment));
+  g_clear_pointer (&self->failure, g_free);
+  gaf_runner_set_experiment (self->runner, experiment);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", experiment == GAF_EXPERIMENT_SCALING);
+  /* A learned experiment trains at once; the exact field has nothing to train. */
+  gaf_window_set_training (self, experiment == GAF_EXPERIMENT_SCALING);
+}
+
+static void
+on_experiment_selected (GafWindow *self)
+{
+  guint selected = gtk_drop_down_get_selected (self->experiment_dropdown);
+
+  if (self->loading || selected >= GAF_N_EXPERIMENTS)
+    return;
+  gaf_window_set_experiment (self, (GafExperiment) selected);
+}
+
+static void
+on_view_changed (GafWindow *self)
+{
+  const char *name = gtk_stack_get_visible_child_name (self->stack);
+
+  if (!self->loading && self->settings != NULL && name != NULL)
+    g_settings_set_string (self->settings, "view", name);
+}
+
+gboolean
+gaf_window_set_view (GafWindow *self, const char *name)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
+  if (name == NULL || gtk_stack_get_child_by_name (self->stack, name) == NULL)
+    return FALSE;
+  gtk_stack_set_visible_child_name (self->stack, name);
+  return TRUE;
+}
+
+const char *
+gaf_window_get_view (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return gtk_stack_get_visible_child_name (self->stack);
+}
+
+static void
+on_panel_applied (GafParameterPanel *panel, int param, GafWindow *self)
+{
+  g_clear_pointer (&self->failure, g_free);
+  wake_views (self);
+}
+
+/* ---- export ---------------------------------------------------------------------------------------- */
+
+static void
+draw_simplex (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_simplex_canvas_draw (widget, cr, width, height, theme);
+}
+
+static void
+draw_training (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_training_view_draw (widget, cr, width, height, theme);
+}
+
+static void
+draw_scaling (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_scaling_canvas_draw (widget, cr, width, height, theme);
+}
+
+/* The drawing of the current view: its function, widget and size. */
+static void
+current_drawing (GafWindow *self, GafDrawFunc *draw, GtkWidget **widget)
+{
+  const char *name = gaf_window_get_view (self);
+
+  if (g_strcmp0 (name, "training") == 0)
+    {
+      *draw = draw_training;
+      *widget = GTK_WIDGET (self->training_view);
+    }
+  else if (g_strcmp0 (name, "scaling") == 0)
+    {
+      *draw = draw_scaling;
+      *widget = GTK_WIDGET (gaf_scaling_view_get_canvas (self->scaling_view));
+    }
+  else
+    {
+      *draw = draw_simplex;
+      *widget = GTK_WIDGET (gaf_simplex_view_get_canvas (self->simplex_view));
+    }
+}
+
+static void
+widget_size (GtkWidget *widget, int *width, int *height)
+{
+  *width = gtk_widget_get_width (widget);
+  *height = gtk_widget_get_height (widget);
+  if (*width <= 0 || *height <= 0)
+    {
+      *width = 1000;
+      *height = 700;
+    }
+}
+
+gboolean
+gaf_window_export_view (GafWindow *self, const char *path, GError **error)
+{
+  GafExportFormat format;
+  const char *name;
+
+  g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
+  if (!gaf_export_format_from_path (path, &format))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("Unknown file type of “%s”: use .png, .svg, .pdf or .csv"), path);
+      return FALSE;
+    }
+  name = gaf_window_get_view (self);
+  if (format == GAF_EXPORT_CSV)
+    {
+      g_autofree char *text = NULL;
+      if (g_strcmp0 (name, "training") == 0)
+        text = gaf_training_view_to_csv (self->training_view);
+      else if (g_strcmp0 (name, "scaling") == 0)
+        text = gaf_scaling_canvas_to_csv (gaf_scaling_view_get_canvas (self->scaling_view));
+      else
+        {
+          g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (self->runner);
+          if (s->trajectories == NULL)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There are no trajectories yet"));
+              return FALSE;
+            }
+          text = gaf_trajectories_to_csv (s->trajectories);
+        }
+      return gaf_export_text (path, text, error);
+    }
+  {
+    GafDrawFunc draw;
+    GtkWidget *widget;
+    GafTheme theme = { 0 };
+    int width, height;
+    gboolean ok;
+
+    current_drawing (self, &draw, &widget);
+    widget_size (widget, &width, &height);
+    gaf_theme_from_widget (&theme, widget);
+    ok = gaf_export_drawing (draw, widget, &theme, width, height, format, path, error);
+    gaf_theme_clear (&theme);
+    return ok;
+  }
+}
+
+gboolean
+gaf_window_export_frames (GafWindow *self, const char *directory, guint n, GError **error)
+{
+  GafSimplexCanvas *canvas;
+  g_autoptr(GafSnapshot) s = NULL;
+  GafTheme theme = { 0 };
+  double saved, t_end;
+  int width, height;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (n >= 2, FALSE);
+  s = gaf_runner_dup_snapshot (self->runner);
+  if (s->trajectories == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There are no trajectories yet"));
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (directory, 0755) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), _("Could not create “%s”"), directory);
+      return FALSE;
+    }
+  canvas = gaf_simplex_view_get_canvas (self->simplex_view);
+  gaf_simplex_view_set_playing (self->simplex_view, FALSE);
+  gaf_simplex_canvas_set_snapshot (canvas, s);
+  saved = gaf_simplex_canvas_get_time (canvas);
+  t_end = s->trajectories->times[s->trajectories->n_times - 1];
+  widget_size (GTK_WIDGET (canvas), &width, &height);
+  gaf_theme_from_widget (&theme, GTK_WIDGET (canvas));
+  for (guint i = 0; i < n && ok; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("frame-%04u.png", i);
+      g_autofree char *path = g_build_filename (directory, name, NULL);
+      gaf_simplex_canvas_set_time (canvas, t_end * i / (n - 1));
+      ok = gaf_export_drawing (draw_simplex, canvas, &theme, width, height, GAF_EXPORT_PNG, path, error);
+    }
+  gaf_theme_clear (&theme);
+  gaf_simplex_canvas_set_time (canvas, saved);
+  return ok;
+}
+
+static void
+show_error (GafWindow *self, const GError *error)
+{
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", _("Export failed"));
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+typedef enum {
+  CHOOSE_VIEW,
+  CHOOSE_CSV,
+  CHOOSE_FRAMES,
+} ChooseKind;
+
+static void
+on_chooser_response (GtkNativeDialog *native, int response, GafWindow *self)
+{
+  ChooseKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (native), "gaf-kind"));
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = TRUE;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+      path = file ? g_file_get_path (file) : NULL;
+    }
+  if (path != NULL)
+    {
+      if (kind == CHOOSE_FRAMES)
+        ok = gaf_window_export_frames (self, path, 90, &error);
+      else
+        {
+          if (kind == CHOOSE_CSV && !g_str_has_suffix (path, ".csv"))
+            {
+              char *with = g_strconcat (path, ".csv", NULL);
+              g_free (path);
+              path = with;
+            }
+          ok = gaf_window_export_view (self, path, &error);
+        }
+      if (!ok)
+        show_error (self, error);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+add_filter (GtkFileChooser *chooser, const char *name, const char *pattern)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, name);
+  gtk_file_filter_add_pattern (filter, pattern);
+  gtk_file_chooser_add_filter (chooser, filter);
+  g_object_unref (filter);
+}
+
+static void
+choose (GafWindow *self, ChooseKind kind)
+{
+  const char *title = kind == CHOOSE_FRAMES ? _("Export Animation Frames")
+                    : kind == CHOOSE_CSV ? _("Export Data as CSV") : _("Export View");
+  GtkFileChooserAction action = kind == CHOOSE_FRAMES ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER
+                                                      : GTK_FILE_CHOOSER_ACTION_SAVE;
+  g_autofree char *suggested = NULL;
+
+  if (self->chooser != NULL)
+    return;
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, _("_Export"), _("_Cancel"));
+  g_object_set_data (G_OBJECT (self->chooser), "gaf-kind", GINT_TO_POINTER (kind));
+  if (kind == CHOOSE_VIEW)
+    {
+      add_filter (GTK_FILE_CHOOSER (self->chooser), _("PNG image"), "*.png");
+      add_filter (GTK_FILE_CHOOSER (self->chooser), _("SVG drawing"), "*.svg");
+      add_filter (GTK_FILE_CHOOSER (self->chooser), _("PDF document"), "*.pdf");
+      suggested = g_strdup_printf ("gaflow-%s.png", gaf_window_get_view (self));
+    }
+  else if (kind == CHOOSE_CSV)
+    {
+      add_filter (GTK_FILE_CHOOSER (self->chooser), _("CSV table"), "*.csv");
+      suggested = g_strdup_printf ("gaflow-%s.csv", gaf_window_get_view (self));
+    }
+  if (suggested != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* ---- screenshot ------------------------------------------------------------------------------------ */
+
+gboolean
+gaf_window_save_screenshot (GafWindow *self, const char *path, GError **error)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr(GdkTexture) texture = NULL;
+  GskRenderNode *node;
+  GtkSnapshot *snapshot;
+  GskRenderer *renderer;
+
+  g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
+  renderer = gtk_native_get_renderer (GTK_NATIVE (self));
+  if (width <= 0 || height <= 0 || renderer == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The window is not shown"));
+      return FALSE;
+    }
+  /* The window's snapshot drawn now, children included: a GtkWidgetPaintable would show the last
+   * frame's render node, which is gone whenever a redraw is queued (the animation queues one per frame). */
+  snapshot = gtk_snapshot_new ();
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The window drew nothing"));
+      return FALSE;
+    }
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gsk_render_node_unref (node);
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not write “%s”"), path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+screenshot_after_paint (GdkFrameClock *clock, GTask *task)
+{
+  GafWindow *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  g_signal_handlers_disconnect_by_func (clock, screenshot_after_paint, task);
+  if (g_task_return_error_if_cancelled (task))
+    ;
+  else if (gaf_window_save_screenshot (self, g_task_get_task_data (task), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+void
+gaf_window_screenshot_async (GafWindow *self, const char *path, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task;
+  GdkFrameClock *clock;
+
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gaf_window_screenshot_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+  if (clock == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("The window is not shown"));
+      g_object_unref (task);
+      return;
+    }
+  /* After the next frame's paint the layout is complete and every child has its allocation. */
+  g_signal_connect (clock, "after-paint", G_CALLBACK (screenshot_after_paint), task);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+gaf_window_screenshot_finish (GafWindow *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- actions --------------------------------------------------------------------------------------- */
+
+static void
+sample_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GafWindow *self = GAF_WINDOW (widget);
+  gaf_runner_sample (self->runner);
+  wake_views (self);
+}
+
+static void
+reset_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GafWindow *self = GAF_WINDOW (widget);
+  g_clear_pointer (&self->failure, g_free);
+  gaf_runner_reset (self->runner);
+  wake_views (self);
+}
+
+static void
+export_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  choose (GAF_WINDOW (widget), CHOOSE_VIEW);
+}
+
+static void
+export_csv_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  choose (GAF_WINDOW (widget), CHOOSE_CSV);
+}
+
+static void
+export_frames_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  choose (GAF_WINDOW (widget), CHOOSE_FRAMES);
+}
+
+static void
+view_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  gaf_window_set_view (GAF_WINDOW (widget), g_variant_get_string (param, NULL));
+}
+
+static gboolean
+on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, GdkModifierType state,
+                GafWindow *self)
+{
+  GtkWidget *focus;
+
+  /* Space trains or pauses wherever the focus is, except where it types a space. */
+  if (keyval != GDK_KEY_space || (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK | GDK_SUPER_MASK)))
+    return FALSE;
+  focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus != NULL && GTK_IS_EDITABLE (focus))
+    return FALSE;
+  if (gaf_runner_get_params (self->runner)->experiment == GAF_EXPERIMENT_EXACT)
+    return FALSE;
+  gaf_window_set_training (self, !self->training);
+  return TRUE;
+}
+
+/* ---- GObject --------------------------------------------------------------------------------------- */
+
+static int
+engine_threads (void)
+{
+  /* One engine thread by default: the other core draws. GAFLOW_ENGINE_THREADS overrides. */
+  const char *env = g_getenv ("GAFLOW_ENGINE_THREADS");
+  int n = env ? atoi (env) : 1;
+  return CLAMP (n, 1, 16);
+}
+
+static void
+gaf_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GafWindow *self = GAF_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_TRAINING:
+      g_value_set_boolean (value, self->training);
+      break;
+    case PROP_PANEL_VISIBLE:
+      g_value_set_boolean (value, self->panel_revealer == NULL || gtk_revealer_get_reveal_child (self->panel_revealer));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gaf_window_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GafWindow *self = GAF_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_TRAINING:
+      gaf_window_set_training (self, g_value_get_boolean (value));
+      break;
+    case PROP_PANEL_VISIBLE:
+      if (self->panel_revealer != NULL && gtk_revealer_get_reveal_child (self->panel_revealer) != g_value_get_boolean (value))
+        {
+          gtk_revealer_set_reveal_child (self->panel_revealer, g_value_get_boolean (value));
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gaf_window_map (GtkWidget *widget)
+{
+  GafWindow *self = GAF_WINDOW (widget);
+
+  GTK_WIDGET_CLASS (gaf_window_parent_class)->map (widget);
+  /* Not the first text entry: Space must train and pause from the start. */
+  gtk_widget_grab_focus (GTK_WIDGET (self->train_button));
+}
+
+static void
+gaf_window_dispose (GObject *object)
+{
+  GafWindow *self = GAF_WINDOW (object);
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  gaf_follower_clear (&self->follower);
+  gtk_widget_dispose_template (GTK_WIDGET (self), GAF_TYPE_WINDOW);
+  g_clear_object (&self->runner);
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (gaf_window_parent_class)->dispose (object);
+}
+
+static void
+gaf_window_finalize (GObject *object)
+{
+  GafWindow *self = GAF_WINDOW (object);
+
+  g_free (self->failure);
+  G_OBJECT_CLASS (gaf_window_parent_class)->finalize (object);
+}
+
+static void
+gaf_window_class_init (GafWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = gaf_window_dispose;
+  object_class->finalize = gaf_window_finalize;
+  object_class->get_property = gaf_window_get_property;
+  object_class->set_property = gaf_window_set_property;
+  widget_class->map = gaf_window_map;
+
+  properties[PROP_TRAINING] =
+    g_param_spec_boolean ("training", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PANEL_VISIBLE] =
+    g_param_spec_boolean ("panel-visible", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (GAF_TYPE_SIMPLEX_VIEW);
+  g_type_ensure (GAF_TYPE_TRAINING_VIEW);
+  g_type_ensure (GAF_TYPE_SCALING_VIEW);
+  g_type_ensure (GAF_TYPE_PARAMETER_PANEL);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gaflow/Gaflow/gaf-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, experiment_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, train_button);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, train_icon);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, train_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, simplex_view);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, training_view);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, scaling_view);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, panel_revealer);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, panel);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, state_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, step_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, rate_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, loss_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, metric_label);
+  gtk_widget_class_bind_template_callback (widget_class, on_experiment_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_view_changed);
+
+  gtk_widget_class_install_property_action (widget_class, "win.train", "training");
+  gtk_widget_class_install_property_action (widget_class, "win.show-panel", "panel-visible");
+  gtk_widget_class_install_action (widget_class, "win.sample", NULL, sample_action);
+  gtk_widget_class_install_action (widget_class, "win.reset", NULL, reset_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.export-csv", NULL, export_csv_action);
+  gtk_widget_class_install_action (widget_class, "win.export-frames", NULL, export_frames_action);
+  gtk_widget_class_install_action (widget_class, "win.view", "s", view_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "win.sample", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-panel", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.view", "s", "simplex");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK, "win.view", "s", "training");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK, "win.view", "s", "scaling");
+}
+
+static void
+gaf_window_init (GafWindow *self)
+{
+  GafRunnerParams params;
+  GtkEventController *keys = gtk_event_controller_key_new ();
+  g_autofree char *view = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = gaf_settings_new ();
+  gaf_settings_read_params (self->settings, &params);
+  self->runner = gaf_runner_new (&params, engine_threads ());
+  g_signal_connect_object (self->runner, "failed", G_CALLBACK (on_runner_failed), self, 0);
+  g_signal_connect_object (self->runner, "finished", G_CALLBACK (on_runner_finished), self, 0);
+  g_signal_connect_object (self->runner, "sweep-finished", G_CALLBACK (on_sweep_finished), self, 0);
+
+  gaf_simplex_view_set_runner (self->simplex_view, self->runner);
+  gaf_training_view_set_runner (self->training_view, self->runner);
+  gaf_scaling_view_set_runner (self->scaling_view, self->runner);
+  gaf_scaling_view_set_settings (self->scaling_view, self->settings);
+  gaf_parameter_panel_set_settings (self->panel, self->settings);
+  gaf_parameter_panel_set_runner (self->panel, self->runner);
+  g_signal_connect_object (self->panel, "applied", G_CALLBACK (on_panel_applied), self, 0);
+
+  gaf_follower_init (&self->follower, GTK_WIDGET (self), status_changed, NULL);
+  gaf_follower_set_runner (&self->follower, self->runner);
+
+  self->loading = TRUE;
+  gtk_drop_down_set_selected (self->experiment_dropdown, params.experiment);
+  view = g_settings_get_string (self->settings, "view");
+  gaf_window_set_view (self, view);
+  self->loading = FALSE;
+
+  g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", params.experiment == GAF_EXPERIMENT_SCALING);
+  /* The learned experiment trains at once, in the background. */
+  gaf_window_set_training (self, params.experiment == GAF_EXPERIMENT_SCALING);
+}
+
+GafWindow *
+gaf_window_new (GtkApplication *application)
+{
+  return g_object_new (GAF_TYPE_WINDOW, "application", application, NULL);
+}
+
+GafRunner *
+gaf_window_get_runner (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return self->runner;
+}
+
+GtkWidget *
+gaf_window_get_view_widget (GafWindow *self, const char *name)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return gtk_stack_get_child_by_name (self->stack, name);
+}
+
+gboolean
+gaf_window_run_sweep (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
+  return gaf_scaling_view_run (self->scaling_view);
+}
+
+GtkWidget *
+gaf_window_get_panel (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->panel);
+}

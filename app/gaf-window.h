@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "gaf-runner.h"
+
+G_BEGIN_DECLS
+
+#define GAF_TYPE_WINDOW (gaf_window_get_type ())
+G_DECLARE_FINAL_TYPE (GafWindow, gaf_window, GAF, WINDOW, GtkApplicationWindow)
+
+/* The main window: header bar (experiment, Train/Pause, Sample, Reset, views, menu), the views in a
+ * stack, the parameter panel and a status line. Owns the engine runner; training starts at once. */
+GafWindow *gaf_window_new             (GtkApplication *application);
+GafRunner *gaf_window_get_runner      (GafWindow *self);
+/* "simplex", "training" or "scaling"; FALSE for an unknown name. */
+gboolean   gaf_window_set_view        (GafWindow *self, const char *name);
+const char *gaf_window_get_view       (GafWindow *self);
+void       gaf_window_set_experiment  (GafWindow *self, GafExperiment experiment);
+void       gaf_window_set_training    (GafWindow *self, gboolean training);
+/* Starts the class-scaling sweep with the settings of the class-scaling view. */
+gboolean   gaf_window_run_sweep       (GafWindow *self);
+/* The widgets tests look into. */
+GtkWidget *gaf_window_get_view_widget (GafWindow *self, const char *name);
+GtkWidget *gaf_window_get_panel       (GafWindow *self);
+/* Renders the whole window as it is on screen to a PNG of the window's size, now: the layout must be
+ * valid (call from a frame's after-paint, or use the async version). */
+gboolean   gaf_window_save_screenshot (GafWindow *self, const char *path, GError **error);
+/* The same at the end of the next frame, when the layout is complete. */
+void       gaf_window_screenshot_async  (GafWindow *self, const char *path, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
+gboolean   gaf_window_screenshot_finish (GafWindow *self, GAsyncResult *result, GError **error);
+/* Exports the current view: PNG, SVG or PDF by extension, or its data as CSV. */
+gboolean   gaf_window_export_view     (GafWindow *self, const char *path, GError **error);
+/* The simplex animation as n numbered PNG frames (frame-0000.png ...) over t in [0, T]. */
+gboolean   gaf_window_export_frames   (GafWindow *self, const char *directory, guint n, GError **error);
+
+G_END_DECLS

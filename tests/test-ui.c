@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-test"
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "gaf-baselines.h"
+#include "gaf-parameter-panel.h"
+#include "gaf-scaling-view.h"
+#include "gaf-settings.h"
+#include "gaf-simplex-geometry.h"
+#include "gaf-simplex-view.h"
+#include "gaf-training-view.h"
+#include "gaf-window.h"
+
+/* The desktop app in a real window (Xvfb under `make test`): one window shared by the tests in order,
+ * pixels asserted on, the engine thread checked through snapshots. Every wait has a deadline. */
+
+static GafWindow *window;
+
+typedef gboolean (*Predicate) (gpointer data);
+
+static void
+iterate_for (double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+
+  while (g_get_monotonic_time () < end)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (4000);
+    }
+}
+
+static gboolean
+wait_until (Predicate pred, gpointer data, double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+
+  while (!pred (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (4000);
+    }
+  return TRUE;
+}
+
+static GafSnapshot *
+snapshot (void)
+{
+  return gaf_runner_dup_snapshot (gaf_window_get_runner (window));
+}
+
+/* ---- pixels ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+  int     width, height, stride;
+  guchar *data;   /* cairo ARGB32 premultiplied: B G R A in memory */
+} Pixels;
+
+static Pixels
+render (GtkWidget *widget)
+{
+  Pixels px = { gtk_widget_get_width (widget), gtk_widget_get_height (widget), 0, NULL };
+  g_autoptr(GdkTexture) texture = NULL;
+  GtkSnapshot *snap = gtk_snapshot_new ();
+  GskRenderNode *node;
+
+  g_assert_cmpint (px.width, >, 100);
+  g_assert_cmpint (px.height, >, 100);
+  /* The widget's own snapshot now (a GtkWidgetPaintable shows the last frame's node, which is gone
+   * while a redraw is queued). */
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snap);
+  node = gtk_snapshot_free_to_node (snap);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, px.width, px.height));
+  gsk_render_node_unref (node);
+  px.stride = px.width * 4;
+  px.data = g_malloc ((gsize) px.stride * px.height);
+  gdk_texture_download (texture, px.data, px.stride);
+  return px;
+}
+
+/* Pixels within `tol` (per channel, 0..1) of rgb. */
+static guint
+count_color (const Pixels *px, const double rgb[3], double tol)
+{
+  guint n = 0;
+
+  for (int y = 0; y < px->height; y++)
+    for (int x = 0; x < px->width; x++)
+      {
+        const guchar *p = px->data + y * px->stride + x * 4;
+        double a = p[3] / 255.0;
+        if (a < 0.9)
+          continue;
+        if (fabs (p[2] / 255.0 / a - rgb[0]) < tol && fabs (p[1] / 255.0 / a - rgb[1]) < tol &&
+            fabs (p[0] / 255.0 / a - rgb[2]) < tol)
+          n++;
+      }
+  return n;
+}
+
+/* Pixels that differ from the most common colour (the background). */
+static double
+ink_fraction (const Pixels *px)
+{
+  g_autoptr(GHashTable) counts = g_hash_table_new (g_direct_hash, g_direct_equal);
+  guint32 bg = 0;
+  guint best = 0, ink = 0;
+
+  for (int y = 0; y < px->height; y++)
+    for (int x = 0; x < px->width; x++)
+      {
+        guint32 v = *(guint32 *) (px->data + y * px->stride + x * 4);
+        guint c = GPOINTER_TO_UINT (g_hash_table_lookup (counts, GUINT_TO_POINTER (v))) + 1;
+        g_hash_table_insert (counts, GUINT_TO_POINTER (v), GUINT_TO_POINTER (c));
+        if (c > best)
+          {
+            best = c;
+            bg = v;
+          }
+      }
+  for (int y = 0; y < px->height; y++)
+    for (int x = 0; x < px->width; x++)
+      ink += *(guint32 *) (px->data + y * px->stride + x * 4) != bg;
+  return (double) ink / (px->width * px->height);
+}
+
+/* ---- tests ----------------------------------------------------------------------------------------- */
+
+static gboolean
+training_with_trajectories (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return s->state == GAF_RUNNER_TRAINING && s->trajectories != NULL && s->step > 0;
+}
+
+/* The window opens on the default experiment (class scaling, c = 3, learned) and trains at once. */
+static void
+test_window_default (void)
+{
+  g_autoptr(GafSnapshot) s = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  gboolean training = FALSE;
+
+  window = gaf_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (wait_until (training_with_trajectories, NULL, 20));
+  g_test_message ("training with trajectories after %.2f s", (g_get_monotonic_time () - t0) * 1e-6);
+  s = snapshot ();
+  g_assert_cmpint (s->params.experiment, ==, GAF_EXPERIMENT_SCALING);
+  g_assert_cmpint (s->c, ==, 3);
+  g_assert_cmpint (s->n, ==, 4);
+  g_assert_cmpstr (gaf_window_get_view (window), ==, "simplex");
+  g_object_get (window, "training", &training, NULL);
+  g_assert_true (training);
+}
+
+/* The simplex view draws the triangle with its three vertex colours and the moving rows. */
+static void
+test_simplex_renders (void)
+{
+  GafSimplexView *view = GAF_SIMPLEX_VIEW (gaf_window_get_view_widget (window, "simplex"));
+  GtkWidget *canvas = GTK_WIDGET (gaf_simplex_view_get_canvas (view));
+  Pixels px;
+  double ink;
+
+  iterate_for (0.3);
+  px = render (canvas);
+  for (int k = 0; k < 3; k++)
+    {
+      double rgb[3];
+      guint n;
+      gaf_class_color (k, rgb);
+      n = count_color (&px, rgb, 0.06);
+      g_test_message ("class %d colour: %u pixels", k + 1, n);
+      g_assert_cmpuint (n, >, 150);   /* a vertex disc of radius 11 has about 380 */
+    }
+  ink = ink_fraction (&px);
+  g_test_message ("simplex ink %.3f", ink);
+  g_assert_cmpfloat (ink, >, 0.08);
+  g_free (px.data);
+}
+
+/* Two clicked points: the e-geodesic (orange) and the Fisher-Rao geodesic (purple) are drawn; a click
+ * through the gesture sets point A. */
+static void
+test_simplex_overlays (void)
+{
+  GafSimplexView *view = GAF_SIMPLEX_VIEW (gaf_window_get_view_widget (window, "simplex"));
+  GafSimplexCanvas *canvas = gaf_simplex_view_get_canvas (view);
+  const double a[3] = { 0.7, 0.2, 0.1 }, b[3] = { 0.1, 0.25, 0.65 };
+  const double e_rgb[3] = { 0.93, 0.45, 0.05 }, fr_rgb[3] = { 0.58, 0.25, 0.78 };
+  Pixels before, after;
+  guint e0, e1, f0, f1;
+
+  gaf_simplex_canvas_set_points (canvas, NULL, NULL);
+  before = render (GTK_WIDGET (canvas));
+  gaf_simplex_canvas_set_points (canvas, a, b);
+  after = render (GTK_WIDGET (canvas));
+  e0 = count_color (&before, e_rgb, 0.05);
+  e1 = count_color (&after, e_rgb, 0.05);
+  f0 = count_color (&before, fr_rgb, 0.05);
+  f1 = count_color (&after, fr_rgb, 0.05);
+  g_test_message ("e-geodesic pixels %u -> %u, Fisher-Rao %u -> %u", e0, e1, f0, f1);
+  g_assert_cmpuint (e1, >, e0 + 100);
+  g_assert_cmpuint (f1, >, f0 + 30);
+  gaf_simplex_canvas_set_points (canvas, NULL, NULL);
+  g_free (before.data);
+  g_free (after.data);
+}
+
+static gboolean
+has_loss_history (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return s->n_loss >= 40;
+}
+
+/* The training view plots the smoothed loss. */
+static void
+test_training_renders (void)
+{
+  GtkWidget *view = gaf_window_get_view_widget (window, "training");
+  Pixels px;
+  guint n;
+
+  gaf_window_set_view (window, "training");
+  g_assert_true (wait_until (has_loss_history, NULL, 20));
+  iterate_for (0.3);
+  px = render (view);
+  n = count_color (&px, gaf_training_smooth_color, 0.06);
+  g_test_message ("smoothed loss curve: %u pixels, ink %.3f", n, ink_fraction (&px));
+  g_assert_cmpuint (n, >, 300);
+  g_assert_cmpfloat (ink_fraction (&px), >, 0.05);
+  g_free (px.data);
+  gaf_window_set_view (window, "simplex");
+}
+
+static gboolean
+lambda_is (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return fabs (s->params.value[GAF_PARAM_LAMBDA] - *(double *) data) < 1e-9;
+}
+
+static gboolean
+classes_are (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return s->c == GPOINTER_TO_INT (data) && s->params.value[GAF_PARAM_CLASSES] == GPOINTER_TO_INT (data);
+}
+
+/* Moving a slider changes the engine's parameter (and the stored setting); a model parameter waits
+ * for confirmation, then rebuilds the model. */
+static void
+test_panel_slider (void)
+{
+  GafParameterPanel *panel = GAF_PARAMETER_PANEL (gaf_window_get_panel (window));
+  GtkRange *lambda = GTK_RANGE (gaf_parameter_panel_get_control (panel, GAF_PARAM_LAMBDA));
+  GtkRange *classes = GTK_RANGE (gaf_parameter_panel_get_control (panel, GAF_PARAM_CLASSES));
+  g_autoptr(GSettings) settings = gaf_settings_new ();
+  g_autoptr(GafSnapshot) s = NULL;
+  double want = 0.8;
+
+  g_assert_true (GTK_IS_RANGE (lambda));
+  gtk_range_set_value (lambda, want);
+  g_assert_true (wait_until (lambda_is, &want, 10));
+  g_assert_cmpfloat_with_epsilon (g_settings_get_double (settings, "lambda"), want, 1e-9);
+
+  gtk_range_set_value (classes, 4);
+  g_assert_true (gaf_parameter_panel_has_pending (panel));
+  iterate_for (0.2);
+  s = snapshot ();
+  g_assert_cmpint (s->c, ==, 3);   /* not before confirmation */
+  gaf_parameter_panel_apply_model (panel);
+  g_assert_false (gaf_parameter_panel_has_pending (panel));
+  g_assert_true (wait_until (classes_are, GINT_TO_POINTER (4), 10));
+  g_assert_cmpint (g_settings_get_int (settings, "classes"), ==, 4);
+
+  gtk_range_set_value (classes, 3);
+  gaf_parameter_panel_apply_model (panel);
+  g_assert_true (wait_until (classes_are, GINT_TO_POINTER (3), 10));
+  gtk_range_set_value (lambda, 0.5);
+}
+
+/* Training advances while frames keep being drawn: the engine thread never blocks the main loop. */
+static void
+test_training_while_drawing (void)
+{
+  GafSimplexView *view = GAF_SIMPLEX_VIEW (gaf_window_get_view_widget (window, "simplex"));
+  GafSimplexCanvas *canvas = gaf_simplex_view_get_canvas (view);
+  g_autoptr(GafSnapshot) a = NULL, b = NULL;
+  guint d0, d1;
+
+  gaf_window_set_training (window, TRUE);
+  g_assert_true (wait_until (training_with_trajectories, NULL, 20));
+  a = snapshot ();
+  d0 = gaf_simplex_canvas_get_draw_count (canvas);
+  iterate_for (1.5);
+  b = snapshot ();
+  d1 = gaf_simplex_canvas_get_draw_count (canvas);
+  g_test_message ("in 1.5 s: %" G_GUINT64_FORMAT " steps, %u frames", b->step - a->step, d1 - d0);
+  g_assert_cmpuint (b->step, >, a->step + 10);
+  g_assert_cmpuint (d1 - d0, >, 15);
+}
+
+static gboolean
+sweep_done (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return !s->sweeping && s->n_sweep_rows == GPOINTER_TO_UINT (data);
+}
+
+/* A tiny sweep in the background: its points appear in the class-scaling plot; hover finds them. */
+static void
+test_scaling_renders (void)
+{
+  GafScalingView *view = GAF_SCALING_VIEW (gaf_window_get_view_widget (window, "scaling"));
+  GafScalingCanvas *canvas = gaf_scaling_view_get_canvas (view);
+  const int classes[] = { 2, 3 };
+  const int methods[] = { GAF_METHOD_GAF };
+  double rgb[3], x;
+  Pixels before, after;
+  guint n0, n1;
+
+  gaf_window_set_view (window, "scaling");
+  iterate_for (0.3);
+  gaf_method_color ("gaf", rgb);
+  before = render (GTK_WIDGET (canvas));
+  gaf_runner_start_sweep (gaf_window_get_runner (window), classes, 2, methods, 1, 20, 300);
+  gaf_scaling_view_wake (view);
+  g_assert_true (wait_until (sweep_done, GUINT_TO_POINTER (2), 40));
+  iterate_for (0.3);
+  after = render (GTK_WIDGET (canvas));
+  n0 = count_color (&before, rgb, 0.06);
+  n1 = count_color (&after, rgb, 0.06);
+  g_test_message ("GAF curve pixels %u -> %u", n0, n1);
+  g_assert_cmpuint (n1, >, n0 + 150);
+
+  g_assert_true (gaf_scaling_canvas_row_x (canvas, 1, &x));
+  gaf_scaling_canvas_hover (canvas, x, 200);
+  g_assert_cmpint (gaf_scaling_canvas_get_hovered (canvas), ==, 1);
+  gaf_scaling_canvas_hover (canvas, -1, -1);
+  g_assert_cmpint (gaf_scaling_canvas_get_hovered (canvas), ==, -1);
+  g_free (before.data);
+  g_free (after.data);
+  gaf_window_set_view (window, "simplex");
+}
+
+static gsize
+file_size (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, 0, NULL, NULL);
+  return info ? (gsize) g_file_info_get_size (info) : 0;
+}
+
+/* Export of the current view to PNG, SVG, PDF and CSV; animation frames; bad extensions are refused. */
+static void
+test_export (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
+  const char *names[] = { "view.png", "view.svg", "view.pdf", "view.csv" };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *frames = g_build_filename (dir, "frames", NULL);
+  g_autofree char *frame = g_build_filename (frames, "frame-0002.png", NULL);
+  g_autofree char *bad = g_build_filename (dir, "view.bmp", NULL);
+  g_autofree char *csv = NULL;
+
+  g_assert_nonnull (dir);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[i], NULL);
+      g_assert_true (gaf_window_export_view (window, path, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (file_size (path), >, 500);
+      g_unlink (path);
+    }
+  g_assert_false (gaf_window_export_view (window, bad, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_true (gaf_window_export_frames (window, frames, 3, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (file_size (frame), >, 500);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("frame-%04u.png", i);
+      g_autofree char *path = g_build_filename (frames, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (frames);
+  g_rmdir (dir);
+}
+
+static void
+on_screenshot (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static gboolean
+have_result (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+/* --screenshot in-process and from the command line: a PNG of the window's size. */
+static void
+test_screenshot (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
+  g_autofree char *inproc = g_build_filename (dir, "window.png", NULL);
+  g_autofree char *cli = g_build_filename (dir, "cli.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) a = NULL, b = NULL;
+  const char *bin = g_getenv ("GAFLOW_BIN");
+  int width = gtk_widget_get_width (GTK_WIDGET (window)), height = gtk_widget_get_height (GTK_WIDGET (window));
+  GAsyncResult *result = NULL;
+  int status = -1;
+
+  gaf_window_screenshot_async (window, inproc, NULL, on_screenshot, &result);
+  g_assert_true (wait_until (have_result, &result, 10));
+  gaf_window_screenshot_finish (window, result, &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  a = gdk_texture_new_from_filename (inproc, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (a), ==, width);
+  g_assert_cmpint (gdk_texture_get_height (a), ==, height);
+
+  if (bin == NULL)
+    {
+      g_test_message ("GAFLOW_BIN not set: command line not tested");
+    }
+  else
+    {
+      const char *argv[] = { bin, "--screenshot", cli, "--after", "1", "--view", "training", NULL };
+      g_autofree char *out = NULL, *err = NULL;
+      g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                                   &error));
+      g_assert_no_error (error);
+      g_test_message ("gaflow --screenshot: %s%s", out, err);
+      g_assert_true (g_spawn_check_wait_status (status, &error));
+      b = gdk_texture_new_from_filename (cli, &error);
+      g_assert_no_error (error);
+      /* A new window with the default size, as the one of this test (which was not resized). */
+      g_assert_cmpint (gdk_texture_get_width (b), ==, width);
+      g_assert_cmpint (gdk_texture_get_height (b), ==, height);
+      g_unlink (cli);
+
+      {
+        const char *bad[] = { bin, "--view", "nonsense", NULL };
+        g_autofree char *bad_err = NULL;
+        g_assert_true (g_spawn_sync (NULL, (char **) bad, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &bad_err,
+                                     &status, NULL));
+        g_assert_true (g_spawn_check_wait_status (status, NULL) == FALSE && WIFEXITED (status) &&
+                       WEXITSTATUS (status) == 2);
+        g_assert_nonnull (strstr (bad_err, "gaflow: error: --view"));
+      }
+    }
+  g_unlink (inproc);
+  g_rmdir (dir);
+}
+
+/* Closing the window stops the engine thread and frees window and runner. */
+static void
+test_window_finalizes (void)
+{
+  GafRunner *runner = gaf_window_get_runner (window);
+  gpointer weak_window = window, weak_runner = runner;
+
+  g_object_add_weak_pointer (G_OBJECT (window), &weak_window);
+  g_object_add_weak_pointer (G_OBJECT (runner), &weak_runner);
+  gtk_window_destroy (GTK_WINDOW (window));
+  window = NULL;
+  for (int i = 0; i < 500 && (weak_window != NULL || weak_runner != NULL); i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (4000);
+    }
+  g_assert_null (weak_runner);
+  g_assert_null (weak_window);
+}
+
+int
+main (int argc, char **argv)
+{
+  if (!gtk_init_check ())
+    {
+      g_print ("1..0 # SKIP no display\n");
+      return 0;
+    }
+  g_test_init (&argc, &argv, NULL);
+  /* One window for all, so the order matters: GLib runs tests grouped by path, in order of first use. */
+  g_test_add_func ("/ui/window/opens-on-default-experiment", test_window_default);
+  g_test_add_func ("/ui/simplex/renders", test_simplex_renders);
+  g_test_add_func ("/ui/simplex/overlays", test_simplex_overlays);
+  g_test_add_func ("/ui/training/renders", test_training_renders);
+  g_test_add_func ("/ui/panel/slider-changes-engine", test_panel_slider);
+  g_test_add_func ("/ui/engine/trains-while-drawing", test_training_while_drawing);
+  g_test_add_func ("/ui/scaling/renders", test_scaling_renders);
+  g_test_add_func ("/ui/export/views-and-frames", test_export);
+  g_test_add_func ("/ui/screenshot/png", test_screenshot);
+  g_test_add_func ("/ui/lifecycle/window-finalizes", test_window_finalizes);
+  return g_test_run ();
+}

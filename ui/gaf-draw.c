@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-draw"
+#include "config.h"
+
+#include <math.h>
+
+#include "gaf-draw.h"
+
+void
+gaf_theme_from_widget (GafTheme *theme, GtkWidget *widget)
+{
+  GtkStyleContext *ctx = gtk_widget_get_style_context (widget);
+  GdkRGBA fg, bg;
+  PangoContext *pc = gtk_widget_get_pango_context (widget);
+
+  /* GTK 4.8: gtk_widget_get_color does not exist yet. */
+  gtk_style_context_get_color (ctx, &fg);
+  if (!gtk_style_context_lookup_color (ctx, "theme_bg_color", &bg) &&
+      !gtk_style_context_lookup_color (ctx, "window_bg_color", &bg))
+    {
+      double l = 0.299 * fg.red + 0.587 * fg.green + 0.114 * fg.blue;
+      bg = l > 0.5 ? (GdkRGBA) { 0.14, 0.14, 0.14, 1 } : (GdkRGBA) { 0.98, 0.98, 0.98, 1 };
+    }
+  theme->fg[0] = fg.red;
+  theme->fg[1] = fg.green;
+  theme->fg[2] = fg.blue;
+  theme->fg[3] = fg.alpha;
+  theme->bg[0] = bg.red;
+  theme->bg[1] = bg.green;
+  theme->bg[2] = bg.blue;
+  theme->bg[3] = 1.0;
+  theme->dark = 0.299 * fg.red + 0.587 * fg.green + 0.114 * fg.blue > 0.5;
+  theme->font = pango_font_description_copy (pango_context_get_font_description (pc));
+}
+
+void
+gaf_theme_clear (GafTheme *theme)
+{
+  g_clear_pointer (&theme->font, pango_font_description_free);
+}
+
+void
+gaf_set_fg (cairo_t *cr, const GafTheme *theme, double alpha)
+{
+  cairo_set_source_rgba (cr, theme->fg[0], theme->fg[1], theme->fg[2], theme->fg[3] * alpha);
+}
+
+void
+gaf_set_rgb (cairo_t *cr, const double rgb[3], double alpha)
+{
+  cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], alpha);
+}
+
+static PangoLayout *
+make_layout (cairo_t *cr, const GafTheme *theme, const char *markup, double scale)
+{
+  PangoLayout *layout = pango_cairo_create_layout (cr);
+  PangoFontDescription *font = theme->font ? pango_font_description_copy (theme->font)
+                                           : pango_font_description_from_string ("Sans 10");
+  int size = pango_font_description_get_size (font);
+
+  if (size <= 0)
+    size = 10 * PANGO_SCALE;
+  if (pango_font_description_get_size_is_absolute (font))
+    pango_font_description_set_absolute_size (font, size * scale);
+  else
+    pango_font_description_set_size (font, (int) (size * scale));
+  pango_layout_set_font_description (layout, font);
+  pango_layout_set_markup (layout, markup, -1);
+  pango_font_description_free (font);
+  return layout;
+}
+
+void
+gaf_measure_text (cairo_t *cr, const GafTheme *theme, const char *markup, double scale,
+                  double *width, double *height)
+{
+  PangoLayout *layout = make_layout (cr, theme, markup, scale);
+  int w, h;
+
+  pango_layout_get_pixel_size (layout, &w, &h);
+  if (width)
+    *width = w;
+  if (height)
+    *height = h;
+  g_object_unref (layout);
+}
+
+double
+gaf_draw_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
+               double ax, double ay, double scale)
+{
+  PangoLayout *layout = make_layout (cr, theme, markup, scale);
+  int w, h;
+
+  pango_layout_get_pixel_size (layout, &w, &h);
+  cairo_move_to (cr, round (x - ax * w), round (y - ay * h));
+  pango_cairo_show_layout (cr, layout);
+  cairo_new_path (cr);
+  g_object_unref (layout);
+  return w;
+}
+
+void
+gaf_draw_arrow (cairo_t *cr, double x0, double y0, double x1, double y1, double head)
+{
+  double dx = x1 - x0, dy = y1 - y0, len = hypot (dx, dy), ux, uy;
+
+  if (len < 1e-6)
+    return;
+  ux = dx / len;
+  uy = dy / len;
+  head = MIN (head, len * 0.6);
+  cairo_move_to (cr, x0, y0);
+  cairo_line_to (cr, x1 - ux * head * 0.7, y1 - uy * head * 0.7);
+  cairo_stroke (cr);
+  cairo_move_to (cr, x1, y1);
+  cairo_line_to (cr, x1 - ux * head - uy * head * 0.45, y1 - uy * head + ux * head * 0.45);
+  cairo_line_to (cr, x1 - ux * head + uy * head * 0.45, y1 - uy * head - ux * head * 0.45);
+  cairo_close_path (cr);
+  cairo_fill (cr);
+}
+
+/* ---- following the runner ------------------------------------------------------------------------- */
+
+static gboolean
+runner_busy (GafSnapshot *s)
+{
+  return s != NULL && (s->state == GAF_RUNNER_TRAINING || s->sampling || s->sweeping);
+}
+
+void
+gaf_follower_poll (GafFollower *f)
+{
+  GafSnapshot *s;
+
+  if (f->runner == NULL)
+    return;
+  s = gaf_runner_dup_snapshot (f->runner);
+  if (f->snapshot != NULL && s->serial == f->snapshot->serial)
+    {
+      gaf_snapshot_unref (s);
+      return;
+    }
+  g_clear_pointer (&f->snapshot, gaf_snapshot_unref);
+  f->snapshot = s;
+  f->awake_until = MAX (f->awake_until, g_get_monotonic_time () + G_USEC_PER_SEC / 2);
+  if (f->changed)
+    f->changed (f->widget, s);
+}
+
+static gboolean
+follower_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  GafFollower *f = data;
+  gint64 now = g_get_monotonic_time ();
+
+  gaf_follower_poll (f);
+  if (f->animating && f->frame)
+    f->frame (widget, gdk_frame_clock_get_frame_time (clock));
+  if (!gtk_widget_get_mapped (widget) ||
+      (!f->animating && !runner_busy (f->snapshot) && now > f->awake_until))
+    {
+      f->tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+follower_mapped (GtkWidget *widget, gpointer data)
+{
+  gaf_follower_wake (data);
+}
+
+void
+gaf_follower_init (GafFollower *f, GtkWidget *widget,
+                   void (*changed) (GtkWidget *, GafSnapshot *), void (*frame) (GtkWidget *, gint64))
+{
+  f->widget = widget;
+  f->changed = changed;
+  f->frame = frame;
+  g_signal_connect (widget, "map", G_CALLBACK (follower_mapped), f);
+}
+
+void
+gaf_follower_set_runner (GafFollower *f, GafRunner *runner)
+{
+  if (f->runner == runner)
+    return;
+  g_clear_pointer (&f->snapshot, gaf_snapshot_unref);
+  g_set_object (&f->runner, runner);
+  gaf_follower_wake (f);
+}
+
+void
+gaf_follower_wake (GafFollower *f)
+{
+  f->awake_until = MAX (f->awake_until, g_get_monotonic_time () + G_USEC_PER_SEC);
+  if (f->tick_id == 0 && f->runner != NULL && gtk_widget_get_mapped (f->widget))
+    f->tick_id = gtk_widget_add_tick_callback (f->widget, follower_tick, f, NULL);
+  gtk_widget_queue_draw (f->widget);
+}
+
+void
+gaf_follower_set_animating (GafFollower *f, gboolean animating)
+{
+  f->animating = animating;
+  if (animating)
+    gaf_follower_wake (f);
+}
+
+void
+gaf_follower_clear (GafFollower *f)
+{
+  if (f->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (f->widget, f->tick_id);
+      f->tick_id = 0;
+    }
+  g_clear_pointer (&f->snapshot, gaf_snapshot_unref);
+  g_clear_object (&f->runner);
+}

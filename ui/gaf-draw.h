@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "gaf-runner.h"
+
+G_BEGIN_DECLS
+
+/* What the views draw with: theme colours and font, read from a widget, so one draw function serves the
+ * screen (gtk_snapshot_append_cairo) and exports (PNG, SVG, PDF surfaces). */
+typedef struct {
+  double                fg[4];      /* text and lines: the theme's foreground */
+  double                bg[4];      /* the window background, for exports */
+  gboolean              dark;
+  PangoFontDescription *font;       /* owned */
+} GafTheme;
+
+void    gaf_theme_from_widget (GafTheme *theme, GtkWidget *widget);
+void    gaf_theme_clear       (GafTheme *theme);
+
+/* Theme foreground at `alpha` times its own alpha. */
+void    gaf_set_fg            (cairo_t *cr, const GafTheme *theme, double alpha);
+void    gaf_set_rgb           (cairo_t *cr, const double rgb[3], double alpha);
+/* Draws Pango markup with its anchor at (x, y): ax, ay in [0, 1] pick the point of the text's box
+ * (0, 0 top left; 0.5, 0.5 centre). scale multiplies the theme font size. Returns the text width. */
+double  gaf_draw_text         (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
+                               double ax, double ay, double scale);
+/* Width and height of markup as gaf_draw_text would draw it. */
+void    gaf_measure_text      (cairo_t *cr, const GafTheme *theme, const char *markup, double scale,
+                               double *width, double *height);
+/* A line from (x0, y0) to (x1, y1) with a filled head of size `head` at the end. */
+void    gaf_draw_arrow        (cairo_t *cr, double x0, double y0, double x1, double y1, double head);
+
+/* Follows a runner from a widget: a tick callback takes the newest snapshot each frame and calls
+ * `changed` when it is new, and `frame` while animating; it removes itself when the runner is idle, the
+ * widget not animating or not mapped. gaf_follower_wake restarts it (after a command, on map). */
+typedef struct {
+  GtkWidget   *widget;
+  GafRunner   *runner;
+  GafSnapshot *snapshot;
+  guint        tick_id;
+  gint64       awake_until;
+  gboolean     animating;
+  void       (*changed) (GtkWidget *widget, GafSnapshot *snapshot);
+  void       (*frame)   (GtkWidget *widget, gint64 frame_time);
+} GafFollower;
+
+void    gaf_follower_init          (GafFollower *follower, GtkWidget *widget,
+                                    void (*changed) (GtkWidget *, GafSnapshot *),
+                                    void (*frame) (GtkWidget *, gint64));
+void    gaf_follower_set_runner    (GafFollower *follower, GafRunner *runner);
+void    gaf_follower_wake          (GafFollower *follower);
+void    gaf_follower_set_animating (GafFollower *follower, gboolean animating);
+/* Takes the newest snapshot now (calls `changed` if new). */
+void    gaf_follower_poll          (GafFollower *follower);
+void    gaf_follower_clear         (GafFollower *follower);
+
+G_END_DECLS

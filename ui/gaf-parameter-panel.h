@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "gaf-runner.h"
+
+G_BEGIN_DECLS
+
+#define GAF_TYPE_PARAMETER_PANEL (gaf_parameter_panel_get_type ())
+G_DECLARE_FINAL_TYPE (GafParameterPanel, gaf_parameter_panel, GAF, PARAMETER_PANEL, GtkWidget)
+
+/* Sliders for every runner parameter with live values and one-sentence tooltips. Sampler changes go
+ * to the runner at once, training changes apply at its next step; model changes (c, width, seed) are
+ * held until the user confirms in the bar that appears, since they start a new model. Every applied
+ * value is stored in GSettings. */
+GtkWidget *gaf_parameter_panel_new          (void);
+void       gaf_parameter_panel_set_runner   (GafParameterPanel *self, GafRunner *runner);
+void       gaf_parameter_panel_set_settings (GafParameterPanel *self, GSettings *settings);
+/* The control of a parameter: a GtkRange, GtkDropDown or GtkSpinButton (tests move it). */
+GtkWidget *gaf_parameter_panel_get_control  (GafParameterPanel *self, GafParam param);
+/* Applies or reverts pending model changes (what the bar's buttons do). */
+void       gaf_parameter_panel_apply_model  (GafParameterPanel *self);
+void       gaf_parameter_panel_revert_model (GafParameterPanel *self);
+gboolean   gaf_parameter_panel_has_pending  (GafParameterPanel *self);
+
+/* One sentence on what a parameter does to the flow (translated). */
+const char *gaf_param_tooltip (GafParam param);
+const char *gaf_param_label   (GafParam param);
+
+G_END_DECLS

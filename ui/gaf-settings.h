@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "gaf-runner.h"
+
+G_BEGIN_DECLS
+
+/* The app's GSettings (schema io.github.gaflow.Gaflow): found installed or, when gaflow runs from its
+ * build tree, in the build's compiled schema. */
+GSettings *gaf_settings_new          (void);
+void       gaf_settings_read_params  (GSettings *settings, GafRunnerParams *params);
+void       gaf_settings_write_param  (GSettings *settings, GafParam param, double value);
+/* TRUE when the running executable lives in the build tree (uninstalled). */
+gboolean   gaf_running_uninstalled   (void);
+
+G_END_DECLS

@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-simplex-canvas"
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "gaf-simplex-canvas.h"
+#include "gaf-simplex-geometry.h"
+
+/* Length of the fading trail behind each moving row, in flow time. */
+#define TRAIL_TIME 3.0
+#define CAPTION_HEIGHT 52.0
+#define LEGEND_HEIGHT 58.0
+#define MARGIN 64.0
+
+struct _GafSimplexCanvas {
+  GtkWidget        parent_instance;
+
+  GafSnapshot     *snapshot;
+  double           time;
+  gboolean         show_trails;
+  gboolean         show_field;
+  gboolean         show_density;
+  gboolean         show_geodesics;
+
+  int              n_points;       /* teaching overlay points set (0, 1, 2) */
+  double           a[3], b[3];
+  gboolean         hover_inside;
+  double           hover[3];
+
+  GafSimplexFrame  frame;          /* of the last draw, for clicks */
+  int              frame_c;
+
+  cairo_surface_t *density;        /* cached reference density image */
+  int              density_w, density_h;
+  double           density_fg[3];
+
+  const GafFieldGrid *field_seen;  /* the grid whose maximum speed is cached */
+  double           field_max;
+
+  guint            draws;
+};
+
+G_DEFINE_FINAL_TYPE (GafSimplexCanvas, gaf_simplex_canvas, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_TIME,
+  PROP_SHOW_TRAILS,
+  PROP_SHOW_FIELD,
+  PROP_SHOW_DENSITY,
+  PROP_SHOW_GEODESICS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static int
+canvas_classes (GafSimplexCanvas *self)
+{
+  return self->snapshot ? self->snapshot->c : 3;
+}
+
+/* ---- pieces of the drawing ----------------------------------------------------------------------- */
+
+static void
+polygon_path (cairo_t *cr, const GafSimplexFrame *frame, int c)
+{
+  for (int k = 0; k < c; k++)
+    {
+      GafPoint p = gaf_simplex_frame_map (frame, gaf_polygon_vertex (c, k));
+      if (k == 0)
+        cairo_move_to (cr, p.x, p.y);
+      else
+        cairo_line_to (cr, p.x, p.y);
+    }
+  cairo_close_path (cr);
+}
+
+static void
+draw_density (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
+{
+  GafPoint v0 = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (3, 0));
+  GafPoint v1 = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (3, 1));
+  GafPoint v2 = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (3, 2));
+  double x0 = MIN (v1.x, v2.x), x1 = MAX (v1.x, v2.x), y0 = v0.y, y1 = MAX (v1.y, v2.y);
+  /* Half resolution: the density is smooth and the image is scaled up with filtering. */
+  int w = MAX (8, (int) ((x1 - x0) / 2)), h = MAX (8, (int) ((y1 - y0) / 2));
+
+  if (self->density == NULL || self->density_w != w || self->density_h != h ||
+      memcmp (self->density_fg, theme->fg, sizeof self->density_fg) != 0)
+    {
+      double *d = g_new (double, (gsize) w * h), dmax = 0;
+      /* Half way between the theme's foreground and a slate blue: visible on light and dark themes. */
+      double density_rgb[3] = { 0.5 * theme->fg[0] + 0.5 * 0.35, 0.5 * theme->fg[1] + 0.5 * 0.45,
+                                0.5 * theme->fg[2] + 0.5 * 0.70 };
+      unsigned char *data;
+      int stride;
+
+      g_clear_pointer (&self->density, cairo_surface_destroy);
+      self->density = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+      self->density_w = w;
+      self->density_h = h;
+      memcpy (self->density_fg, theme->fg, sizeof self->density_fg);
+      for (int j = 0; j < h; j++)
+        for (int i = 0; i < w; i++)
+          {
+            double p[3];
+            GafPoint pt = gaf_simplex_frame_unmap (&self->frame, x0 + (i + 0.5) * (x1 - x0) / w,
+                                                   y0 + (j + 0.5) * (y1 - y0) / h);
+            d[j * w + i] = gaf_simplex_unproject3 (pt, p) ? gaf_reference_density3 (p) : 0.0;
+            if (isfinite (d[j * w + i]))
+              dmax = MAX (dmax, d[j * w + i]);
+            else
+              d[j * w + i] = 0;
+          }
+      cairo_surface_flush (self->density);
+      data = cairo_image_surface_get_data (self->density);
+      stride = cairo_image_surface_get_stride (self->density);
+      for (int j = 0; j < h; j++)
+        for (int i = 0; i < w; i++)
+          {
+            /* Premultiplied ARGB in a blue-grey tint; a power below 1 keeps the tails visible. */
+            double a = dmax > 0 ? 0.28 * pow (d[j * w + i] / dmax, 0.7) : 0;
+            guint32 px = ((guint32) (a * 255) << 24) | ((guint32) (density_rgb[0] * a * 255) << 16) |
+                         ((guint32) (density_rgb[1] * a * 255) << 8) | (guint32) (density_rgb[2] * a * 255);
+            *(guint32 *) (data + j * stride + i * 4) = px;
+          }
+      cairo_surface_mark_dirty (self->density);
+      g_free (d);
+    }
+  cairo_save (cr);
+  polygon_path (cr, &self->frame, 3);
+  cairo_clip (cr);
+  cairo_translate (cr, x0, y0);
+  cairo_scale (cr, (x1 - x0) / w, (y1 - y0) / h);
+  cairo_set_source_surface (cr, self->density, 0, 0);
+  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_BILINEAR);
+  cairo_paint (cr);
+  cairo_restore (cr);
+}
+
+static void
+draw_field (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
+{
+  const GafFieldGrid *f = self->snapshot->field;
+  g_autofree float *v = g_new (float, (gsize) f->n_points * f->c);
+  /* Lattice spacing on screen: the triangle's side over the lattice subdivisions. */
+  double side = self->frame.scale * sqrt (3.0), spacing = side / (1 + sqrt ((double) 2 * f->n_points));
+  double scale;
+
+  if (self->field_seen != f)
+    {
+      /* One scale for all times of this grid, so that arrows shrink as the field does. */
+      self->field_max = 0;
+      for (gsize i = 0; i < (gsize) f->n_times * f->n_points; i++)
+        {
+          GafPoint d = gaf_simplex_project (f->velocity + i * f->c, f->c);
+          self->field_max = MAX (self->field_max, hypot (d.x, d.y));
+        }
+      self->field_seen = f;
+    }
+  if (!(self->field_max > 0))
+    return;
+  scale = 0.85 * spacing / (self->field_max * self->frame.scale);
+  gaf_field_at (f, self->time, v);
+  gaf_set_fg (cr, theme, 0.42);
+  cairo_set_line_width (cr, 1.3);
+  for (guint g = 0; g < f->n_points; g++)
+    {
+      GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (f->points + g * f->c, f->c));
+      GafPoint d = gaf_simplex_project (v + g * f->c, f->c);
+      double dx = d.x * scale * self->frame.scale, dy = -d.y * scale * self->frame.scale;
+      gaf_draw_arrow (cr, p.x, p.y, p.x + dx, p.y + dy, 5.0);
+    }
+}
+
+static void
+draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
+{
+  const GafTrajectories *tr = self->snapshot->trajectories;
+  int c = tr->c;
+  double t = CLAMP (self->time, 0.0, tr->times[tr->n_times - 1]);
+  guint k = gaf_trajectory_index (tr, t);
+  float *w = g_newa (float, c);
+
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  if (self->show_trails)
+    {
+      cairo_set_line_width (cr, 1.8);
+      for (guint r = 0; r < tr->n_rows; r++)
+        {
+          double rgb[3];
+          GafPoint prev;
+          gboolean have_prev = FALSE;
+          guint k0 = gaf_trajectory_index (tr, MAX (0.0, t - TRAIL_TIME));
+
+          gaf_class_color (tr->labels[r], rgb);
+          for (guint j = k0; j <= k + 1 && j < tr->n_times; j++)
+            {
+              double tj = MIN (tr->times[j], t), age;
+              GafPoint p;
+              if (j > k)
+                gaf_trajectory_at (tr, r, t, w);
+              else
+                memcpy (w, tr->w + ((gsize) j * tr->n_rows + r) * c, sizeof (float) * c);
+              p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+              if (have_prev)
+                {
+                  age = (t - tj) / TRAIL_TIME;
+                  gaf_set_rgb (cr, rgb, 0.85 * CLAMP (1.0 - age, 0.0, 1.0));
+                  cairo_move_to (cr, prev.x, prev.y);
+                  cairo_line_to (cr, p.x, p.y);
+                  cairo_stroke (cr);
+                }
+              prev = p;
+              have_prev = TRUE;
+              if (j > k)
+                break;
+            }
+        }
+    }
+  /* Heads: each row's current W as the W-weighted mix of class colours. */
+  for (guint r = 0; r < tr->n_rows; r++)
+    {
+      double rgb[3];
+      GafPoint p;
+      gaf_trajectory_at (tr, r, t, w);
+      p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+      gaf_mix_color (w, c, rgb);
+      cairo_arc (cr, p.x, p.y, 3.6, 0, 2 * G_PI);
+      gaf_set_rgb (cr, rgb, 1.0);
+      cairo_fill_preserve (cr);
+      gaf_set_fg (cr, theme, 0.55);
+      cairo_set_line_width (cr, 0.8);
+      cairo_stroke (cr);
+    }
+}
+
+static void
+stroke_curve (GafSimplexCanvas *self, cairo_t *cr, const double *pts, guint n, int c)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project_d (pts + (gsize) i * c, c));
+      if (i == 0)
+        cairo_move_to (cr, p.x, p.y);
+      else
+        cairo_line_to (cr, p.x, p.y);
+    }
+  cairo_stroke (cr);
+}
+
+static void
+point_marker (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, const double *p, const char *name)
+{
+  GafPoint s = gaf_simplex_frame_map (&self->frame, gaf_simplex_project_d (p, 3));
+  g_autofree char *markup = g_strdup_printf ("<b>%s</b>", name);
+
+  cairo_arc (cr, s.x, s.y, 5.5, 0, 2 * G_PI);
+  cairo_set_source_rgba (cr, theme->bg[0], theme->bg[1], theme->bg[2], 1);
+  cairo_fill_preserve (cr);
+  gaf_set_fg (cr, theme, 1.0);
+  cairo_set_line_width (cr, 2.0);
+  cairo_stroke (cr);
+  gaf_draw_text (cr, theme, markup, s.x + 8, s.y - 6, 0.0, 1.0, 1.0);
+}
+
+/* Colours of the three geodesics between two points, distinct from the class colours. */
+static const double e_color[3] = { 0.93, 0.45, 0.05 };
+static const double fr_color[3] = { 0.58, 0.25, 0.78 };
+
+static void
+curve_label (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, const double *pts, guint n,
+             const char *markup, double side)
+{
+  const double *mid = pts + (gsize) (n / 2) * 3;
+  GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project_d (mid, 3));
+
+  gaf_draw_text (cr, theme, markup, p.x + side * 10, p.y, side > 0 ? 0.0 : 1.0, 0.5, 0.9);
+}
+
+static void
+draw_geodesics (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
+{
+  const guint n = 96;
+  g_autofree double *pts = g_new (double, (gsize) n * 3);
+  static const double dash[] = { 7.0, 5.0 };
+  static const double dots[] = { 1.0, 4.5 };
+
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  if (self->n_points == 1)
+    {
+      /* The conditional paths of SPEC §2.1 through A: softmax(log A + s u_k), towards each vertex. */
+      cairo_set_dash (cr, dash, 2, 0);
+      cairo_set_line_width (cr, 2.2);
+      for (int k = 0; k < 3; k++)
+        {
+          double rgb[3];
+          gaf_class_color (k, rgb);
+          gaf_conditional_geodesic (self->a, k, 3, 14.0, n, pts);
+          gaf_set_rgb (cr, rgb, 0.95);
+          stroke_curve (self, cr, pts, n, 3);
+        }
+      cairo_set_dash (cr, NULL, 0, 0);
+      point_marker (self, cr, theme, self->a, "A");
+      return;
+    }
+
+  cairo_set_line_width (cr, 2.6);
+  gaf_geodesic_m (self->a, self->b, 3, n, pts);
+  cairo_set_dash (cr, dash, 2, 0);
+  gaf_set_fg (cr, theme, 0.8);
+  stroke_curve (self, cr, pts, n, 3);
+  cairo_set_dash (cr, NULL, 0, 0);
+
+  gaf_geodesic_fisher_rao (self->a, self->b, 3, n, pts);
+  cairo_set_dash (cr, dots, 2, 0);
+  cairo_set_line_width (cr, 3.2);
+  gaf_set_rgb (cr, fr_color, 1.0);
+  stroke_curve (self, cr, pts, n, 3);
+  cairo_set_dash (cr, NULL, 0, 0);
+
+  gaf_geodesic_e (self->a, self->b, 3, n, pts);
+  cairo_set_line_width (cr, 2.6);
+  gaf_set_rgb (cr, e_color, 1.0);
+  stroke_curve (self, cr, pts, n, 3);
+
+  /* Labels at the middle of the outermost curves: e bends towards the boundary, m is straight. */
+  {
+    g_autofree char *e = g_strdup_printf ("<span foreground='#%02x%02x%02x'><b>%s</b></span>",
+                                          (int) (e_color[0] * 255), (int) (e_color[1] * 255),
+                                          (int) (e_color[2] * 255), _("e"));
+    g_autofree char *m = g_strdup_printf ("<b>%s</b>", _("m"));
+    g_autofree char *fr = g_strdup_printf ("<span foreground='#%02x%02x%02x'><b>%s</b></span>",
+                                           (int) (fr_color[0] * 255), (int) (fr_color[1] * 255),
+                                           (int) (fr_color[2] * 255), _("FR"));
+    double mid_e[3], mid_m[3];
+    GafPoint pe, pm;
+    double side;
+
+    curve_label (self, cr, theme, pts, n, e, 1.0);
+    memcpy (mid_e, pts + (gsize) (n / 2) * 3, sizeof mid_e);
+    gaf_geodesic_m (self->a, self->b, 3, n, pts);
+    memcpy (mid_m, pts + (gsize) (n / 2) * 3, sizeof mid_m);
+    pe = gaf_simplex_frame_map (&self->frame, gaf_simplex_project_d (mid_e, 3));
+    pm = gaf_simplex_frame_map (&self->frame, gaf_simplex_project_d (mid_m, 3));
+    side = pe.x >= pm.x ? -1.0 : 1.0;
+    curve_label (self, cr, theme, pts, n, m, side);
+    gaf_geodesic_fisher_rao (self->a, self->b, 3, n, pts);
+    {
+      const double *mid = pts + (gsize) (n / 2) * 3;
+      GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project_d (mid, 3));
+      gaf_draw_text (cr, theme, fr, p.x, p.y + 8, 0.5, 0.0, 0.9);
+    }
+  }
+  point_marker (self, cr, theme, self->a, "A");
+  point_marker (self, cr, theme, self->b, "B");
+}
+
+static void
+draw_vertices (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
+{
+  int c = canvas_classes (self);
+  GafSnapshot *s = self->snapshot;
+  double radius = c <= 6 ? 11.0 : 8.0;
+
+  for (int k = 0; k < c; k++)
+    {
+      GafPoint v = gaf_polygon_vertex (c, k), p = gaf_simplex_frame_map (&self->frame, v);
+      double rgb[3], len = hypot (v.x, v.y), ux = len > 0 ? v.x / len : 0, uy = len > 0 ? v.y / len : 1;
+      g_autofree char *label = NULL;
+      g_autofree char *name = g_strdup_printf (_("class %d"), k + 1);
+
+      gaf_class_color (k, rgb);
+      cairo_arc (cr, p.x, p.y, radius, 0, 2 * G_PI);
+      gaf_set_rgb (cr, rgb, 1.0);
+      cairo_fill_preserve (cr);
+      gaf_set_fg (cr, theme, 0.8);
+      cairo_set_line_width (cr, 1.2);
+      cairo_stroke (cr);
+
+      if (s != NULL && s->eval_freq != NULL && c <= 6)
+        {
+          /* Averaged over positions: how often samples end here, against the target. */
+          double got = 0, want = 0;
+          for (int i = 0; i < s->n; i++)
+            {
+              got += s->eval_freq[i * c + k] / s->n;
+              want += s->target_q[i * c + k] / s->n;
+            }
+          /* Translators: sample and target frequencies of a class, in percent */
+          g_autofree char *freq = g_strdup_printf (_("samples %.0f %% · target %.0f %%"), 100 * got, 100 * want);
+          label = g_strdup_printf ("<b>%s</b>\n<small>%s</small>", name, freq);
+        }
+      else
+        label = g_strdup_printf ("<b>%s</b>", name);
+      gaf_draw_text (cr, theme, label, p.x + ux * (radius + 8), p.y - uy * (radius + 8),
+                     0.5 - 0.5 * ux, 0.5 + 0.5 * uy, 1.0);
+    }
+}
+
+static void
+legend_line (cairo_t *cr, const GafTheme *theme, double x, double y, const double *rgb,
+             const double *dash, int n_dash, double width, const char *markup)
+{
+  cairo_set_line_width (cr, width);
+  cairo_set_dash (cr, dash, n_dash, 0);
+  if (rgb)
+    gaf_set_rgb (cr, rgb, 1.0);
+  else
+    gaf_set_fg (cr, theme, 0.8);
+  cairo_move_to (cr, x, y);
+  cairo_line_to (cr, x + 26, y);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+  gaf_set_fg (cr, theme, 0.9);
+  gaf_draw_text (cr, theme, markup, x + 34, y, 0.0, 0.5, 0.9);
+}
+
+static void
+draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  GafSnapshot *s = self->snapshot;
+  const GafTrajectories *tr = s ? s->trajectories : NULL;
+  int c = canvas_classes (self);
+  g_autofree char *title = NULL, *detail = NULL;
+  double y = height - LEGEND_HEIGHT + 12;
+
+  gaf_set_fg (cr, theme, 1.0);
+  if (tr != NULL)
+    {
+      /* Translators: the end time of the flow */
+      g_autofree char *of = g_strdup_printf (_("of T = %g"), tr->times[tr->n_times - 1]);
+      title = g_strdup_printf ("<b>t = %.2f</b>  <span alpha='70%%'>%s</span>", self->time, of);
+      if (s->params.experiment == GAF_EXPERIMENT_EXACT)
+        detail = g_strdup_printf (_("%u rows (%u samples × %d positions) moved by the exact field"),
+                                  tr->n_rows, tr->n_rows / tr->n, tr->n);
+      else
+        detail = g_strdup_printf (_("%u rows (%u samples × %d positions) · network weights of step %u"),
+                                  tr->n_rows, tr->n_rows / tr->n, tr->n, (guint) tr->step);
+    }
+  else
+    {
+      title = g_strdup_printf ("<b>%s</b>", _("Waiting for the first samples…"));
+      detail = g_strdup ("");
+    }
+  gaf_draw_text (cr, theme, title, 16, 10, 0, 0, 1.35);
+  gaf_set_fg (cr, theme, 0.75);
+  gaf_draw_text (cr, theme, detail, 16, 36, 0, 0, 0.9);
+  if (self->hover_inside && c == 3)
+    {
+      g_autofree char *h = g_strdup_printf ("W = (%.2f, %.2f, %.2f)", self->hover[0], self->hover[1], self->hover[2]);
+      gaf_draw_text (cr, theme, h, width - 16, 10, 1.0, 0.0, 0.95);
+    }
+
+  if (c != 3)
+    {
+      g_autofree char *proj = g_strdup_printf ("<b>%s</b>", _("Barycentric projection"));
+      g_autofree char *what = g_strdup_printf (_("W ↦ Σⱼ Wⱼ vⱼ onto a regular %d-gon: a linear shadow of the simplex, "
+                                                 "so distinct points may overlap. Field and overlays need c = 3."), c);
+      gaf_set_fg (cr, theme, 0.9);
+      gaf_draw_text (cr, theme, proj, 16, y - 4, 0, 0.5, 0.95);
+      gaf_set_fg (cr, theme, 0.75);
+      gaf_draw_text (cr, theme, what, 16, y + 16, 0, 0.5, 0.85);
+      return;
+    }
+  if (self->show_geodesics && self->n_points == 2)
+    {
+      static const double dash[] = { 7.0, 5.0 }, dots[] = { 1.0, 4.5 };
+      g_autofree char *fr = g_strdup_printf (_("Fisher–Rao geodesic (great circle of 2√p), length %.3f"),
+                                             gaf_fisher_rao_distance (self->a, self->b, 3));
+      legend_line (cr, theme, 16, y - 8, e_color, NULL, 0, 2.6, _("e-geodesic (straight in logits)"));
+      legend_line (cr, theme, 16, y + 10, NULL, dash, 2, 2.6, _("m-geodesic (straight in p)"));
+      legend_line (cr, theme, 16, y + 28, fr_color, dots, 2, 3.2, fr);
+    }
+  else if (self->show_geodesics && self->n_points == 1)
+    {
+      static const double dash[] = { 7.0, 5.0 };
+      double grey[3] = { 0.5, 0.5, 0.5 };
+      legend_line (cr, theme, 16, y, grey, dash, 2, 2.2,
+                   _("conditional e-geodesics from A to each vertex: the GAF training paths. Click a second point."));
+    }
+  else if (self->show_geodesics)
+    {
+      gaf_set_fg (cr, theme, 0.7);
+      gaf_draw_text (cr, theme, _("Click a point for the GAF paths through it, a second one for three geodesics."),
+                     16, y, 0, 0.5, 0.9);
+    }
+  if (self->show_field && s != NULL && s->field != NULL)
+    {
+      g_autofree char *what = s->params.experiment == GAF_EXPERIMENT_EXACT
+        ? g_strdup (_("arrows: the exact field R_W F(W, t) of position 1"))
+        : g_strdup (_("arrows: the learned field R_W F(W, t) of position 1, the others at the barycentre"));
+      gaf_set_fg (cr, theme, 0.7);
+      gaf_draw_text (cr, theme, what, 16, height - 12, 0, 1.0, 0.85);
+    }
+}
+
+void
+gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  GafSnapshot *s = self->snapshot;
+  int c = canvas_classes (self);
+
+  g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
+
+  gaf_simplex_frame_fit (&self->frame, c, width, height - CAPTION_HEIGHT - LEGEND_HEIGHT, MARGIN);
+  self->frame.cy += CAPTION_HEIGHT;
+  self->frame_c = c;
+
+  if (c >= 3)
+    {
+      polygon_path (cr, &self->frame, c);
+      gaf_set_fg (cr, theme, 0.035);
+      cairo_fill (cr);
+    }
+  if (c == 3 && self->show_density)
+    draw_density (self, cr, theme);
+  polygon_path (cr, &self->frame, c);
+  gaf_set_fg (cr, theme, 0.6);
+  cairo_set_line_width (cr, 1.6);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_stroke (cr);
+  if (c > 3)
+    {
+      /* Faint spokes from the centre to each vertex help to read the projection. */
+      GafPoint o = gaf_simplex_frame_map (&self->frame, (GafPoint) { 0, 0 });
+      gaf_set_fg (cr, theme, 0.12);
+      cairo_set_line_width (cr, 1.0);
+      for (int k = 0; k < c; k++)
+        {
+          GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (c, k));
+          cairo_move_to (cr, o.x, o.y);
+          cairo_line_to (cr, p.x, p.y);
+          cairo_stroke (cr);
+        }
+    }
+
+  if (s != NULL && c == 3 && self->show_field && s->field != NULL)
+    draw_field (self, cr, theme);
+  if (s != NULL && s->trajectories != NULL && s->trajectories->c == c)
+    draw_trajectories (self, cr, theme);
+  if (c == 3 && self->show_geodesics && self->n_points > 0)
+    draw_geodesics (self, cr, theme);
+  draw_vertices (self, cr, theme);
+  draw_captions (self, cr, width, height, theme);
+}
+
+static void
+gaf_simplex_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  GafSimplexCanvas *self = GAF_SIMPLEX_CANVAS (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  GafTheme theme = { 0 };
+  cairo_t *cr;
+
+  if (width <= 0 || height <= 0)
+    return;
+  gaf_theme_from_widget (&theme, widget);
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gaf_simplex_canvas_draw (self, cr, width, height, &theme);
+  cairo_destroy (cr);
+  gaf_theme_clear (&theme);
+  self->draws++;
+}
+
+/* ---- input ---------------------------------------------------------------------------------------- */
+
+static gboolean
+point_at (GafSimplexCanvas *self, double x, double y, double p[3])
+{
+  GafPoint pt;
+  double sum = 0;
+
+  if (self->frame_c != 3 || self->frame.scale <= 0)
+    return FALSE;
+  pt = gaf_simplex_frame_unmap (&self->frame, x, y);
+  if (!gaf_simplex_unproject3 (pt, p))
+    return FALSE;
+  /* Keep overlay points strictly inside: geodesics use log p. */
+  for (int j = 0; j < 3; j++)
+    sum += (p[j] = MAX (p[j], 0.004));
+  for (int j = 0; j < 3; j++)
+    p[j] /= sum;
+  return TRUE;
+}
+
+static void
+on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, GafSimplexCanvas *self)
+{
+  guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
+  double p[3];
+
+  if (button == GDK_BUTTON_SECONDARY)
+    {
+      gaf_simplex_canvas_set_points (self, NULL, NULL);
+      return;
+    }
+  if (!point_at (self, x, y, p))
+    return;
+  if (self->n_points == 1)
+    gaf_simplex_canvas_set_points (self, self->a, p);
+  else
+    gaf_simplex_canvas_set_points (self, p, NULL);
+}
+
+static void
+on_motion (GtkEventControllerMotion *motion, double x, double y, GafSimplexCanvas *self)
+{
+  gboolean inside = point_at (self, x, y, self->hover);
+
+  if (inside || self->hover_inside)
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+  self->hover_inside = inside;
+}
+
+static void
+on_leave (GtkEventControllerMotion *motion, GafSimplexCanvas *self)
+{
+  self->hover_inside = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* ---- GObject -------------------------------------------------------------------------------------- */
+
+static gboolean *
+flag_for (GafSimplexCanvas *self, guint prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_SHOW_TRAILS:    return &self->show_trails;
+    case PROP_SHOW_FIELD:     return &self->show_field;
+    case PROP_SHOW_DENSITY:   return &self->show_density;
+    case PROP_SHOW_GEODESICS: return &self->show_geodesics;
+    default:                  return NULL;
+    }
+}
+
+static void
+gaf_simplex_canvas_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GafSimplexCanvas *self = GAF_SIMPLEX_CANVAS (object);
+
+  if (prop_id == PROP_TIME)
+    g_value_set_double (value, self->time);
+  else if (flag_for (self, prop_id))
+    g_value_set_boolean (value, *flag_for (self, prop_id));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+gaf_simplex_canvas_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GafSimplexCanvas *self = GAF_SIMPLEX_CANVAS (object);
+  gboolean *flag = flag_for (self, prop_id);
+
+  if (prop_id == PROP_TIME)
+    gaf_simplex_canvas_set_time (self, g_value_get_double (value));
+  else if (flag != NULL)
+    {
+      if (*flag != g_value_get_boolean (value))
+        {
+          *flag = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+          gtk_widget_queue_draw (GTK_WIDGET (self));
+        }
+    }
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+gaf_simplex_canvas_finalize (GObject *object)
+{
+  GafSimplexCanvas *self = GAF_SIMPLEX_CANVAS (object);
+
+  g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
+  g_clear_pointer (&self->density, cairo_surface_destroy);
+  G_OBJECT_CLASS (gaf_simplex_canvas_parent_class)->finalize (object);
+}
+
+static void
+gaf_simplex_canvas_class_init (GafSimplexCanvasClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->finalize = gaf_simplex_canvas_finalize;
+  object_class->get_property = gaf_simplex_canvas_get_property;
+  object_class->set_property = gaf_simplex_canvas_set_property;
+  widget_class->snapshot = gaf_simplex_canvas_snapshot;
+
+  properties[PROP_TIME] =
+    g_param_spec_double ("time", NULL, NULL, 0.0, G_MAXDOUBLE, 0.0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_TRAILS] =
+    g_param_spec_boolean ("show-trails", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_FIELD] =
+    g_param_spec_boolean ("show-field", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_DENSITY] =
+    g_param_spec_boolean ("show-density", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_GEODESICS] =
+    g_param_spec_boolean ("show-geodesics", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_css_name (widget_class, "simplexcanvas");
+}
+
+static void
+gaf_simplex_canvas_init (GafSimplexCanvas *self)
+{
+  GtkGesture *click = gtk_gesture_click_new ();
+  GtkEventController *motion = gtk_event_controller_motion_new ();
+
+  self->show_trails = self->show_field = self->show_density = self->show_geodesics = TRUE;
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
+  g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
+  g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+  gtk_widget_set_size_request (GTK_WIDGET (self), 360, 320);
+}
+
+GtkWidget *
+gaf_simplex_canvas_new (void)
+{
+  return g_object_new (GAF_TYPE_SIMPLEX_CANVAS, NULL);
+}
+
+void
+gaf_simplex_canvas_set_snapshot (GafSimplexCanvas *self, GafSnapshot *snapshot)
+{
+  g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
+  if (snapshot == self->snapshot)
+    return;
+  if (snapshot != NULL)
+    gaf_snapshot_ref (snapshot);
+  g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
+  self->snapshot = snapshot;
+  if (snapshot != NULL && snapshot->c != 3)
+    self->n_points = 0;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+gaf_simplex_canvas_set_time (GafSimplexCanvas *self, double t)
+{
+  g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
+  t = MAX (t, 0.0);
+  if (t == self->time)
+    return;
+  self->time = t;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIME]);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+double
+gaf_simplex_canvas_get_time (GafSimplexCanvas *self)
+{
+  g_return_val_if_fail (GAF_IS_SIMPLEX_CANVAS (self), 0.0);
+  return self->time;
+}
+
+void
+gaf_simplex_canvas_set_points (GafSimplexCanvas *self, const double *a, const double *b)
+{
+  g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
+  self->n_points = 0;
+  if (a != NULL)
+    {
+      memmove (self->a, a, sizeof self->a);
+      self->n_points = 1;
+      if (b != NULL)
+        {
+          memmove (self->b, b, sizeof self->b);
+          self->n_points = 2;
+        }
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+guint
+gaf_simplex_canvas_get_draw_count (GafSimplexCanvas *self)
+{
+  g_return_val_if_fail (GAF_IS_SIMPLEX_CANVAS (self), 0);
+  return self->draws;
+}

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-training-view"
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "gaf-plot-data.h"
+#include "gaf-training-view.h"
+
+const double gaf_training_raw_color[3] = { 0.55, 0.62, 0.72 };
+const double gaf_training_smooth_color[3] = { 0.16, 0.44, 0.82 };
+
+/* Memory of the smoothing over history bins. */
+#define SMOOTHING 0.85
+
+struct _GafTrainingView {
+  GtkWidget    parent_instance;
+  GafFollower  follower;
+  GafSnapshot *snapshot;
+};
+
+G_DEFINE_FINAL_TYPE (GafTrainingView, gaf_training_view, GTK_TYPE_WIDGET)
+
+typedef struct {
+  const char *caption;
+  const char *value;
+  const char *detail;   /* may be NULL; may have two lines */
+} Stat;
+
+static double
+stat_width (cairo_t *cr, const GafTheme *theme, const Stat *st)
+{
+  g_autofree char *v = g_markup_escape_text (st->value, -1), *c = g_markup_escape_text (st->caption, -1);
+  double w, width = 0;
+
+  gaf_measure_text (cr, theme, c, 0.9, &w, NULL);
+  width = MAX (width, w);
+  gaf_measure_text (cr, theme, v, 1.45, &w, NULL);
+  width = MAX (width, w);
+  if (st->detail != NULL)
+    {
+      g_autofree char *d = g_markup_escape_text (st->detail, -1);
+      gaf_measure_text (cr, theme, d, 0.8, &w, NULL);
+      width = MAX (width, w);
+    }
+  return width;
+}
+
+static void
+stat_block (cairo_t *cr, const GafTheme *theme, double x, double y, const Stat *st)
+{
+  g_autofree char *v = g_markup_escape_text (st->value, -1), *c = g_markup_escape_text (st->caption, -1);
+
+  gaf_set_fg (cr, theme, 0.65);
+  gaf_draw_text (cr, theme, c, x, y, 0, 0, 0.9);
+  gaf_set_fg (cr, theme, 1.0);
+  gaf_draw_text (cr, theme, v, x, y + 18, 0, 0, 1.45);
+  if (st->detail != NULL)
+    {
+      g_autofree char *d = g_markup_escape_text (st->detail, -1);
+      gaf_set_fg (cr, theme, 0.65);
+      gaf_draw_text (cr, theme, d, x, y + 46, 0, 0, 0.8);
+    }
+}
+
+/* The statistics in one row when they fit the width, else in rows that do; returns the height used. */
+static double
+draw_stats (cairo_t *cr, const GafTheme *theme, double x0, double y0, double width, const Stat *stats, guint n)
+{
+  const double gap = 30, row_h = 84;
+  double x = x0, y = y0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      double w = MAX (stat_width (cr, theme, &stats[i]), 90);
+      if (x > x0 && x + w > x0 + width)
+        {
+          x = x0;
+          y += row_h;
+        }
+      stat_block (cr, theme, x, y, &stats[i]);
+      x += w + gap;
+    }
+  return y + row_h - y0;
+}
+
+void
+gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  GafSnapshot *s = self->snapshot;
+  double left = 72, right = width - 28, top = 176, bottom = height - 52;
+  double x = 28;
+  g_autofree char *step = NULL, *rate = NULL, *elapsed = NULL, *loss = NULL, *kl = NULL, *kl_detail = NULL;
+  g_autofree double *smooth = NULL;
+  GafAxis ax, ay;
+  double ticks[12];
+  guint n_ticks;
+
+  g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
+
+  gaf_set_fg (cr, theme, 1.0);
+  gaf_draw_text (cr, theme, _("<b>Training</b>"), x, 18, 0, 0, 1.3);
+  gaf_set_fg (cr, theme, 0.7);
+  gaf_draw_text (cr, theme,
+                 _("Flow-matching loss: the squared Fisher–Rao norm of the velocity error, summed over rows, mean over the batch"),
+                 x, 44, 0, 0, 0.9);
+
+  if (s == NULL)
+    return;
+  step = g_strdup_printf ("%" G_GUINT64_FORMAT " / %.0f", s->step, s->params.value[GAF_PARAM_BUDGET]);
+  rate = s->state == GAF_RUNNER_TRAINING ? g_strdup_printf ("%.1f", s->steps_per_second) : g_strdup ("–");
+  elapsed = gaf_format_duration (s->elapsed);
+  loss = isfinite (s->loss_smooth) ? g_strdup_printf ("%.4f", s->loss_smooth) : g_strdup ("–");
+  if (s->eval_samples > 0)
+    {
+      kl = g_strdup_printf ("%.4f", s->eval_kl);
+      kl_detail = g_strdup_printf (_("uniform %.4f · floor %.4f\n%u samples at step %u"), s->eval_kl_uniform,
+                                   s->eval_kl_floor, (guint) s->eval_samples, (guint) s->eval_step);
+    }
+  else
+    kl = g_strdup ("–");
+  if (s->params.experiment == GAF_EXPERIMENT_EXACT)
+    {
+      g_free (step);
+      step = g_strdup (_("exact field"));
+    }
+  {
+    Stat stats[] = {
+      { _("Step"), step, NULL },
+      { _("Steps per second"), rate, NULL },
+      { _("Training time"), elapsed, NULL },
+      { _("Loss (smoothed)"), loss, NULL },
+      { _("KL of the samples"), kl, kl_detail },
+    };
+    top = 78 + draw_stats (cr, theme, x, 78, width - 2 * x, stats, G_N_ELEMENTS (stats)) + 8;
+  }
+
+  if (bottom - top < 60 || right - left < 80)
+    return;
+
+  /* Axes: step linear, loss logarithmic (the loss falls over decades early on and flattens later). */
+  smooth = g_new (double, MAX (s->n_loss, 1));
+  gaf_series_smooth (s->loss_y, s->n_loss, SMOOTHING, smooth);
+  if (!gaf_axis_fit (&ax, s->loss_x, s->n_loss, FALSE))
+    ax.max = MAX (100, s->params.value[GAF_PARAM_BUDGET] / 20);
+  ax.min = 0;
+  gaf_axis_fit (&ay, s->loss_y, s->n_loss, TRUE);
+
+  gaf_set_fg (cr, theme, 0.035);
+  cairo_rectangle (cr, left, top, right - left, bottom - top);
+  cairo_fill (cr);
+  cairo_set_line_width (cr, 1.0);
+  n_ticks = gaf_axis_ticks (&ay, ticks, 8);
+  for (guint i = 0; i < n_ticks; i++)
+    {
+      double y = round (gaf_axis_map (&ay, ticks[i], bottom, top)) + 0.5;
+      g_autofree char *label = gaf_format_value (ticks[i]);
+      gaf_set_fg (cr, theme, 0.12);
+      cairo_move_to (cr, left, y);
+      cairo_line_to (cr, right, y);
+      cairo_stroke (cr);
+      gaf_set_fg (cr, theme, 0.7);
+      gaf_draw_text (cr, theme, label, left - 8, y, 1.0, 0.5, 0.85);
+    }
+  n_ticks = gaf_axis_ticks (&ax, ticks, MAX (2, (guint) ((right - left) / 110)));
+  for (guint i = 0; i < n_ticks; i++)
+    {
+      double xx = round (gaf_axis_map (&ax, ticks[i], left, right)) + 0.5;
+      g_autofree char *label = gaf_format_value (ticks[i]);
+      gaf_set_fg (cr, theme, 0.12);
+      cairo_move_to (cr, xx, top);
+      cairo_line_to (cr, xx, bottom);
+      cairo_stroke (cr);
+      gaf_set_fg (cr, theme, 0.7);
+      gaf_draw_text (cr, theme, label, xx, bottom + 6, 0.5, 0.0, 0.85);
+    }
+  gaf_set_fg (cr, theme, 0.7);
+  gaf_draw_text (cr, theme, _("training step"), (left + right) / 2, height - 8, 0.5, 1.0, 0.9);
+  gaf_set_fg (cr, theme, 0.45);
+  cairo_rectangle (cr, left + 0.5, top + 0.5, right - left - 1, bottom - top - 1);
+  cairo_stroke (cr);
+
+  if (s->n_loss == 0)
+    {
+      gaf_set_fg (cr, theme, 0.6);
+      gaf_draw_text (cr, theme,
+                     s->params.experiment == GAF_EXPERIMENT_EXACT
+                       ? _("The exact field needs no training: switch to the learned experiment to train a network.")
+                       : _("No training steps yet: press Train."),
+                     (left + right) / 2, (top + bottom) / 2, 0.5, 0.5, 1.0);
+      return;
+    }
+
+  cairo_save (cr);
+  cairo_rectangle (cr, left, top, right - left, bottom - top);
+  cairo_clip (cr);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      const double *y = pass == 0 ? s->loss_y : smooth;
+      gboolean started = FALSE;
+      for (guint i = 0; i < s->n_loss; i++)
+        {
+          double px, py;
+          if (!isfinite (y[i]) || y[i] <= 0)
+            continue;
+          px = gaf_axis_map (&ax, s->loss_x[i], left, right);
+          py = gaf_axis_map (&ay, y[i], bottom, top);
+          if (!started)
+            cairo_move_to (cr, px, py);
+          else
+            cairo_line_to (cr, px, py);
+          started = TRUE;
+        }
+      if (pass == 0)
+        {
+          gaf_set_rgb (cr, gaf_training_raw_color, 0.8);
+          cairo_set_line_width (cr, 1.2);
+        }
+      else
+        {
+          gaf_set_rgb (cr, gaf_training_smooth_color, 1.0);
+          cairo_set_line_width (cr, 2.8);
+        }
+      cairo_stroke (cr);
+    }
+  cairo_restore (cr);
+
+  /* Legend. */
+  {
+    double lx = right - 250, ly = top + 16;
+    g_autofree char *raw = s->n_loss && s->loss_x[s->n_loss - 1] > s->n_loss
+      ? g_strdup (_("raw (mean per bin of steps)")) : g_strdup (_("raw (every step)"));
+    cairo_set_line_width (cr, 1.4);
+    gaf_set_rgb (cr, gaf_training_raw_color, 1.0);
+    cairo_move_to (cr, lx, ly);
+    cairo_line_to (cr, lx + 24, ly);
+    cairo_stroke (cr);
+    gaf_set_fg (cr, theme, 0.85);
+    gaf_draw_text (cr, theme, raw, lx + 32, ly, 0, 0.5, 0.85);
+    cairo_set_line_width (cr, 2.8);
+    gaf_set_rgb (cr, gaf_training_smooth_color, 1.0);
+    cairo_move_to (cr, lx, ly + 20);
+    cairo_line_to (cr, lx + 24, ly + 20);
+    cairo_stroke (cr);
+    gaf_set_fg (cr, theme, 0.85);
+    gaf_draw_text (cr, theme, _("smoothed"), lx + 32, ly + 20, 0, 0.5, 0.85);
+  }
+}
+
+char *
+gaf_training_view_to_csv (GafTrainingView *self)
+{
+  GafSnapshot *s;
+  GString *out = g_string_new ("step,loss,smoothed\n");
+  g_autofree double *smooth = NULL;
+
+  g_return_val_if_fail (GAF_IS_TRAINING_VIEW (self), NULL);
+  s = self->snapshot;
+  if (s == NULL)
+    return g_string_free (out, FALSE);
+  smooth = g_new (double, MAX (s->n_loss, 1));
+  gaf_series_smooth (s->loss_y, s->n_loss, SMOOTHING, smooth);
+  for (guint i = 0; i < s->n_loss; i++)
+    {
+      char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+      g_string_append_printf (out, "%.0f,%s,%s\n", s->loss_x[i],
+                              g_ascii_formatd (a, sizeof a, "%.6g", s->loss_y[i]),
+                              g_ascii_formatd (b, sizeof b, "%.6g", smooth[i]));
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
+{
+  GafTrainingView *self = GAF_TRAINING_VIEW (widget);
+
+  g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
+  self->snapshot = gaf_snapshot_ref (snapshot);
+  gtk_widget_queue_draw (widget);
+}
+
+static void
+gaf_training_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  GafTheme theme = { 0 };
+  cairo_t *cr;
+
+  if (width <= 0 || height <= 0)
+    return;
+  gaf_theme_from_widget (&theme, widget);
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gaf_training_view_draw (GAF_TRAINING_VIEW (widget), cr, width, height, &theme);
+  cairo_destroy (cr);
+  gaf_theme_clear (&theme);
+}
+
+static void
+gaf_training_view_dispose (GObject *object)
+{
+  GafTrainingView *self = GAF_TRAINING_VIEW (object);
+
+  gaf_follower_clear (&self->follower);
+  g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
+  G_OBJECT_CLASS (gaf_training_view_parent_class)->dispose (object);
+}
+
+static void
+gaf_training_view_class_init (GafTrainingViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = gaf_training_view_dispose;
+  widget_class->snapshot = gaf_training_view_snapshot;
+  gtk_widget_class_set_css_name (widget_class, "trainingview");
+}
+
+static void
+gaf_training_view_init (GafTrainingView *self)
+{
+  gaf_follower_init (&self->follower, GTK_WIDGET (self), snapshot_changed, NULL);
+  gtk_widget_set_size_request (GTK_WIDGET (self), 480, 320);
+}
+
+GtkWidget *
+gaf_training_view_new (void)
+{
+  return g_object_new (GAF_TYPE_TRAINING_VIEW, NULL);
+}
+
+void
+gaf_training_view_set_runner (GafTrainingView *self, GafRunner *runner)
+{
+  g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
+  gaf_follower_set_runner (&self->follower, runner);
+  gaf_follower_poll (&self->follower);
+}
+
+void
+gaf_training_view_wake (GafTrainingView *self)
+{
+  g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
+  gaf_follower_wake (&self->follower);
+}

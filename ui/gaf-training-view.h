@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "gaf-draw.h"
+#include "gaf-runner.h"
+
+G_BEGIN_DECLS
+
+#define GAF_TYPE_TRAINING_VIEW (gaf_training_view_get_type ())
+G_DECLARE_FINAL_TYPE (GafTrainingView, gaf_training_view, GAF, TRAINING_VIEW, GtkWidget)
+
+/* The training view: the loss over the whole run (raw bins and smoothed), with steps per second,
+ * elapsed time and the evaluation metric of the last sampling round. */
+GtkWidget *gaf_training_view_new        (void);
+void       gaf_training_view_set_runner (GafTrainingView *self, GafRunner *runner);
+void       gaf_training_view_wake       (GafTrainingView *self);
+void       gaf_training_view_draw       (GafTrainingView *self, cairo_t *cr, int width, int height,
+                                         const GafTheme *theme);
+/* The loss history as CSV (step,loss,smoothed). */
+char      *gaf_training_view_to_csv     (GafTrainingView *self);
+
+/* The colours of the two loss curves (tests look for them). */
+extern const double gaf_training_raw_color[3];
+extern const double gaf_training_smooth_color[3];
+
+G_END_DECLS
