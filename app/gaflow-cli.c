@@ -245,7 +245,8 @@ cmd_sweep (int argc, char **argv)
   g_autofree char *samples = NULL, *integrator = NULL, *step_size = NULL, *t_end = NULL;
   g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
   g_autofree char *time_scale = NULL, *chunk = NULL, *ema = NULL, *schedule = NULL, *input_scale = NULL;
-  g_autofree char *plot = NULL, *baseline_time_scale = NULL;
+  g_autofree char *baseline_time_scale = NULL;
+  g_auto(GStrv) plot = NULL;
   GOptionEntry entries[] = {
     { "method", 0, 0, G_OPTION_ARG_STRING, &method,
       "Methods, comma separated, from gaf, dirichlet, linear, sphere (default gaf)", "LIST" },
@@ -269,7 +270,8 @@ cmd_sweep (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "Engine threads (default 2)", "N" },
     { "chunk", 0, 0, G_OPTION_ARG_STRING, &chunk, "Sequences integrated at once when sampling (default 1024)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the results as CSV", "FILE" },
-    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot, "Draw KL against c (log axes) to FILE.svg or FILE.png", "FILE" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &plot,
+      "Draw KL against c (log axes) to FILE.svg or FILE.png (may be repeated)", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- KL against the number of classes");
@@ -331,16 +333,16 @@ cmd_sweep (int argc, char **argv)
     goto out_fail;
   if (csv && !check_output_path ("--csv", csv, &error))
     goto out_fail;
-  if (plot)
+  for (guint i = 0; plot != NULL && plot[i] != NULL; i++)
     {
       GafScalingPlotFormat format;
       g_autoptr(GError) local = NULL;
-      if (!gaf_scaling_plot_format_from_path (plot, &format, &local))
+      if (!gaf_scaling_plot_format_from_path (plot[i], &format, &local))
         {
           g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--plot: %s", local->message);
           goto out_fail;
         }
-      if (!check_output_path ("--plot", plot, &error))
+      if (!check_output_path ("--plot", plot[i], &error))
         goto out_fail;
     }
 
@@ -364,17 +366,23 @@ cmd_sweep (int argc, char **argv)
       if (!g_file_set_contents (csv, s->str, s->len, &error))   /* atomic: temp file + rename */
         goto out_fail;
     }
-  if (plot)
+  if (plot != NULL && plot[0] != NULL)
     {
       g_autoptr(GafScalingPlotData) data = gaf_scaling_plot_data_new_from_rows ((const GafSweepRow *) rows->data,
                                                                                 rows->len);
       data->title = g_strdup_printf ("KL of decoded samples against the number of classes (n = %d)", cfg.n);
-      data->note = g_strdup_printf ("toy CNN trunk for every method; %" G_GUINT64_FORMAT " steps, batch %d, Adam %g%s, "
-                                    "EMA %g; %" G_GUINT64_FORMAT " samples per point; seed %" G_GUINT64_FORMAT,
+      g_autofree char *in_scale = cfg.input_scale > 0.0 ? g_strdup_printf ("%g", cfg.input_scale)
+                                                         : g_strdup ("mean 1");
+      g_autofree char *bt_scale = cfg.baseline_time_scale > 0.0 ? g_strdup_printf ("%g", cfg.baseline_time_scale)
+                                                                 : g_strdup ("reference");
+      data->note = g_strdup_printf ("same toy CNN trunk; %" G_GUINT64_FORMAT " steps, batch %d, Adam %g%s, EMA %g; "
+                                    "%" G_GUINT64_FORMAT " samples; input scale %s; time scale %g (GAF), %s "
+                                    "(baselines); seed %" G_GUINT64_FORMAT,
                                     cfg.steps, cfg.train.batch, cfg.train.adam.lr, cfg.cosine ? " cosine" : "",
-                                    cfg.train.ema_decay, cfg.samples, cfg.seed);
-      if (!gaf_scaling_plot_write (data, plot, 960, 640, NULL, &error))
-        goto out_fail;
+                                    cfg.train.ema_decay, cfg.samples, in_scale, cfg.time_scale, bt_scale, cfg.seed);
+      for (guint i = 0; plot[i] != NULL; i++)
+        if (!gaf_scaling_plot_write (data, plot[i], 960, 640, NULL, &error))
+          goto out_fail;
     }
   gaf_sweep_config_clear (&cfg);
   return rc;
