@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-test"
+#include "config.h"
+
+#include <math.h>
+
+#include "gaf-plot-data.h"
+#include "gaf-rng.h"
+#include "gaf-scaling-view.h"
+#include "gaf-simplex.h"
+#include "gaf-simplex-geometry.h"
+
+/* The data behind the views, without a display: projection, geodesics, reference density, trajectory
+ * interpolation, axes and series. Tolerances are stated where they are used; seeds are fixed. */
+
+static void
+test_projection (void)
+{
+  /* Vertices map to the polygon's vertices, the barycentre to the centre, and c = 3 inverts. */
+  for (int c = 2; c <= 8; c++)
+    for (int k = 0; k < c; k++)
+      {
+        float *e = g_new0 (float, c);
+        GafPoint p, v = gaf_polygon_vertex (c, k);
+        e[k] = 1.0f;
+        p = gaf_simplex_project (e, c);
+        g_assert_cmpfloat_with_epsilon (p.x, v.x, 1e-6);
+        g_assert_cmpfloat_with_epsilon (p.y, v.y, 1e-6);
+        g_assert_cmpfloat_with_epsilon (hypot (v.x, v.y), 1.0, 1e-12);
+        g_free (e);
+      }
+  {
+    const double w[3] = { 0.2, 0.5, 0.3 };
+    double back[3];
+    GafPoint p = gaf_simplex_project_d (w, 3);
+    g_assert_true (gaf_simplex_unproject3 (p, back));
+    for (int j = 0; j < 3; j++)
+      g_assert_cmpfloat_with_epsilon (back[j], w[j], 1e-12);
+    g_assert_false (gaf_simplex_unproject3 ((GafPoint) { 2.0, 0.0 }, back));
+  }
+  {
+    GafSimplexFrame f;
+    GafPoint s, back;
+    gaf_simplex_frame_fit (&f, 3, 800, 600, 40);
+    s = gaf_simplex_frame_map (&f, gaf_polygon_vertex (3, 0));
+    g_assert_cmpfloat (s.y, >=, 40 - 1e-9);   /* the top vertex inside the margin, y down */
+    back = gaf_simplex_frame_unmap (&f, s.x, s.y);
+    g_assert_cmpfloat_with_epsilon (back.x, gaf_polygon_vertex (3, 0).x, 1e-9);
+    g_assert_cmpfloat_with_epsilon (back.y, gaf_polygon_vertex (3, 0).y, 1e-9);
+  }
+}
+
+/* The three geodesics join the same end points; the m-geodesic is straight in p, the e-geodesic straight
+ * in logits, and the Fisher-Rao geodesic is the shortest of the three in the Fisher-Rao metric, with
+ * the length 2 arccos(sum sqrt(a b)) (polygon lengths, 2000 pieces: 1e-4 relative). */
+static double
+fr_length (const double *pts, guint n, int c)
+{
+  double len = 0;
+
+  for (guint i = 1; i < n; i++)
+    len += gaf_fisher_rao_distance (pts + (i - 1) * c, pts + i * c, c);
+  return len;
+}
+
+static void
+test_geodesics (void)
+{
+  const double a[3] = { 0.7, 0.2, 0.1 }, b[3] = { 0.1, 0.25, 0.65 };
+  const guint n = 2001;
+  g_autofree double *e = g_new (double, n * 3), *m = g_new (double, n * 3), *fr = g_new (double, n * 3);
+  double d = gaf_fisher_rao_distance (a, b, 3), le, lm, lf;
+
+  gaf_geodesic_e (a, b, 3, n, e);
+  gaf_geodesic_m (a, b, 3, n, m);
+  gaf_geodesic_fisher_rao (a, b, 3, n, fr);
+  for (int j = 0; j < 3; j++)
+    {
+      g_assert_cmpfloat_with_epsilon (e[j], a[j], 1e-12);
+      g_assert_cmpfloat_with_epsilon (m[j], a[j], 1e-12);
+      g_assert_cmpfloat_with_epsilon (fr[j], a[j], 1e-12);
+      g_assert_cmpfloat_with_epsilon (e[(n - 1) * 3 + j], b[j], 1e-12);
+      g_assert_cmpfloat_with_epsilon (m[(n - 1) * 3 + j], b[j], 1e-12);
+      g_assert_cmpfloat_with_epsilon (fr[(n - 1) * 3 + j], b[j], 1e-12);
+    }
+  /* e: log p at the middle is the mean of the logs up to a constant. */
+  {
+    const double *mid = e + (n / 2) * 3;
+    double r0 = log (mid[0]) - 0.5 * (log (a[0]) + log (b[0]));
+    for (int j = 1; j < 3; j++)
+      g_assert_cmpfloat_with_epsilon (log (mid[j]) - 0.5 * (log (a[j]) + log (b[j])), r0, 1e-9);
+  }
+  le = fr_length (e, n, 3);
+  lm = fr_length (m, n, 3);
+  lf = fr_length (fr, n, 3);
+  g_test_message ("Fisher-Rao lengths: e %.6f, m %.6f, FR %.6f, distance %.6f", le, lm, lf, d);
+  g_assert_cmpfloat (fabs (lf - d) / d, <, 1e-4);
+  g_assert_cmpfloat (lf, <, le);
+  g_assert_cmpfloat (lf, <, lm);
+  for (guint i = 0; i < n; i++)
+    {
+      double sum = fr[i * 3] + fr[i * 3 + 1] + fr[i * 3 + 2];
+      g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-12);
+    }
+}
+
+/* The conditional e-geodesic is SPEC §2.1's path softmax(log p + s u_k): it starts at p and ends near
+ * vertex k, with p_k increasing along the way. */
+static void
+test_conditional_geodesic (void)
+{
+  const double p[3] = { 0.5, 0.3, 0.2 };
+  const guint n = 50;
+  g_autofree double *pts = g_new (double, n * 3);
+
+  for (int k = 0; k < 3; k++)
+    {
+      gaf_conditional_geodesic (p, k, 3, 14.0, n, pts);
+      for (int j = 0; j < 3; j++)
+        g_assert_cmpfloat_with_epsilon (pts[j], p[j], 1e-12);
+      g_assert_cmpfloat (pts[(n - 1) * 3 + k], >, 0.999);
+      for (guint i = 1; i < n; i++)
+        g_assert_cmpfloat (pts[i * 3 + k], >, pts[(i - 1) * 3 + k]);
+    }
+}
+
+/* The reference density against a Monte Carlo histogram of W = softmax(Pi_0 xi): the ratio of counts
+ * in two small discs matches the ratio of densities (600,000 draws, seed 7; 12 % relative: a near-edge point has 0.61 times the density of the centre). */
+static void
+test_reference_density (void)
+{
+  const double c1[3] = { 1.0 / 3, 1.0 / 3, 1.0 / 3 }, c2[3] = { 0.5, 0.45, 0.05 };
+  GafPoint p1 = gaf_simplex_project_d (c1, 3), p2 = gaf_simplex_project_d (c2, 3);
+  const double r = 0.03;
+  guint n1 = 0, n2 = 0;
+  GafRng rng;
+  double want, got;
+
+  gaf_rng_init (&rng, 7);
+  for (int i = 0; i < 600000; i++)
+    {
+      float v[3], w[3];
+      GafPoint q;
+      for (int j = 0; j < 3; j++)
+        v[j] = (float) gaf_rng_normal (&rng);
+      gaf_project_tangent_rows (v, 1, 3);
+      gaf_softmax_rows (v, w, 1, 3);
+      q = gaf_simplex_project (w, 3);
+      n1 += hypot (q.x - p1.x, q.y - p1.y) < r;
+      n2 += hypot (q.x - p2.x, q.y - p2.y) < r;
+    }
+  want = gaf_reference_density3 (c2) / gaf_reference_density3 (c1);
+  got = (double) n2 / n1;
+  g_test_message ("density ratio: formula %.4f, Monte Carlo %.4f (%u and %u draws in the discs)", want, got, n1, n2);
+  g_assert_cmpuint (n1, >, 1000);
+  g_assert_cmpfloat (fabs (got / want - 1.0), <, 0.12);
+  g_assert_cmpfloat (want, <, 0.7);
+  g_assert_cmpfloat (gaf_reference_density3 ((double[3]) { 0.0, 0.5, 0.5 }), ==, 0.0);
+}
+
+/* Interpolation between records is along the e-geodesic: exact at the records, a softmax in between,
+ * clamped outside [0, T]. */
+static void
+test_trajectory_interpolation (void)
+{
+  double times[3] = { 0.0, 1.0, 2.0 };
+  float w[3 * 1 * 3] = { 0.2f, 0.3f, 0.5f,   0.5f, 0.3f, 0.2f,   0.8f, 0.1f, 0.1f };
+  guint16 labels[1] = { 0 };
+  GafTrajectories tr = { 1, 3, 1, 3, times, w, labels, 0 };
+  float out[3];
+
+  gaf_trajectory_at (&tr, 0, 1.0, out);
+  g_assert_cmpfloat_with_epsilon (out[0], 0.5, 1e-6);
+  gaf_trajectory_at (&tr, 0, -1.0, out);
+  g_assert_cmpfloat_with_epsilon (out[2], 0.5, 1e-6);
+  gaf_trajectory_at (&tr, 0, 5.0, out);
+  g_assert_cmpfloat_with_epsilon (out[0], 0.8, 1e-6);
+  gaf_trajectory_at (&tr, 0, 0.5, out);
+  g_assert_cmpfloat_with_epsilon (out[0] + out[1] + out[2], 1.0, 1e-6);
+  /* Half way in logits: out ∝ sqrt(w0 w1). */
+  g_assert_cmpfloat_with_epsilon (out[0] / out[2], sqrt (0.2 * 0.5) / sqrt (0.5 * 0.2), 1e-5);
+  g_assert_cmpuint (gaf_trajectory_index (&tr, 1.5), ==, 1);
+  g_assert_cmpuint (gaf_trajectory_index (&tr, 9.0), ==, 2);
+}
+
+static void
+test_axes (void)
+{
+  const double v[] = { 0.12, 0.5, NAN, 0.31 };
+  const double lv[] = { 2e-4, 0.03, -1.0 };
+  double ticks[16];
+  GafAxis ax;
+  guint n;
+
+  g_assert_true (gaf_axis_fit (&ax, v, G_N_ELEMENTS (v), FALSE));
+  g_assert_cmpfloat (ax.min, <, 0.12);
+  g_assert_cmpfloat (ax.max, >, 0.5);
+  n = gaf_axis_ticks (&ax, ticks, 8);
+  g_assert_cmpuint (n, >=, 3);
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpfloat (ticks[i], >=, ax.min - 1e-12);
+      g_assert_cmpfloat (ticks[i], <=, ax.max + 1e-12);
+      if (i > 0)
+        g_assert_cmpfloat (ticks[i], >, ticks[i - 1]);
+    }
+  g_assert_cmpfloat_with_epsilon (gaf_axis_map (&ax, ax.min, 10, 110), 10, 1e-9);
+  g_assert_cmpfloat_with_epsilon (gaf_axis_map (&ax, ax.max, 10, 110), 110, 1e-9);
+
+  g_assert_true (gaf_axis_fit (&ax, lv, G_N_ELEMENTS (lv), TRUE));
+  g_assert_cmpfloat (ax.min, ==, 1e-4);
+  g_assert_cmpfloat (ax.max, ==, 0.1);
+  n = gaf_axis_ticks (&ax, ticks, 8);
+  g_assert_cmpuint (n, ==, 4);
+  g_assert_cmpfloat_with_epsilon (ticks[0], 1e-4, 1e-18);
+  g_assert_cmpfloat_with_epsilon (gaf_axis_map (&ax, 1e-3, 0, 300), 100, 1e-9);
+  g_assert_false (gaf_axis_fit (&ax, lv + 2, 1, TRUE));
+}
+
+static void
+test_series (void)
+{
+  const double y[] = { 1, 1, 1, NAN, 1 };
+  double s[5], x[3] = { 1, 2, 3 }, yy[3] = { 1, 2, 3 };
+  GafAxis ax = { 0, 4, FALSE }, ay = { 0, 4, FALSE };
+  g_autofree char *a = gaf_format_duration (59.6), *b = gaf_format_duration (125), *c = gaf_format_value (1e-3);
+
+  gaf_series_smooth (y, 5, 0.9, s);
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpfloat_with_epsilon (s[i], 1.0, 1e-12);   /* bias corrected: a constant stays put */
+  g_assert_cmpint (gaf_series_nearest (x, yy, 3, &ax, 0, 400, &ay, 400, 0, 205, 195, 10), ==, 1);
+  g_assert_cmpint (gaf_series_nearest (x, yy, 3, &ax, 0, 400, &ay, 400, 0, 50, 50, 10), ==, -1);
+  g_assert_cmpstr (a, ==, "1 min 00 s");
+  g_assert_cmpstr (b, ==, "2 min 05 s");
+  g_assert_cmpstr (c, ==, "0.001");
+}
+
+static void
+test_class_list (void)
+{
+  g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (int));
+
+  g_assert_true (gaf_parse_class_list ("5, 10,20", out));
+  g_assert_cmpuint (out->len, ==, 3);
+  g_assert_cmpint (g_array_index (out, int, 2), ==, 20);
+  g_assert_false (gaf_parse_class_list ("5, x", out));
+  g_assert_false (gaf_parse_class_list ("1", out));
+  g_assert_false (gaf_parse_class_list ("", out));
+  g_assert_false (gaf_parse_class_list ("5000", out));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/ui/data/projection", test_projection);
+  g_test_add_func ("/ui/data/geodesics", test_geodesics);
+  g_test_add_func ("/ui/data/conditional-geodesic", test_conditional_geodesic);
+  g_test_add_func ("/ui/data/reference-density", test_reference_density);
+  g_test_add_func ("/ui/data/trajectory-interpolation", test_trajectory_interpolation);
+  g_test_add_func ("/ui/data/axes", test_axes);
+  g_test_add_func ("/ui/data/series", test_series);
+  g_test_add_func ("/ui/data/class-list", test_class_list);
+  return g_test_run ();
+}
