@@ -485,12 +485,12 @@ train_or_sample (int argc, char **argv, Mode mode)
     { "alphabet", 0, 0, G_OPTION_ARG_STRING, &alphabet, "Alphabet of text data (default: the file's characters)", "CHARS" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model, "mlp or toy-cnn (default mlp for n = 2, toy-cnn for text)", "NAME" },
     { "hidden", 0, 0, G_OPTION_ARG_STRING, &hidden, "Network width (default 256 for the MLP, 128 for the toy CNN)", "H" },
-    { "depth", 0, 0, G_OPTION_ARG_STRING, &depth, "MLP: hidden layers (default 2)", "N" },
-    { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W (default 1)", "S" },
+    { "depth", 0, 0, G_OPTION_ARG_STRING, &depth, "MLP: hidden layers (default 3)", "N" },
+    { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W, 0 = c (default c for the MLP, 1 for the toy CNN)", "S" },
     { "time-scale", 0, 0, G_OPTION_ARG_STRING, &time_scale, "Toy CNN: scale of its time input (default 1)", "S" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps, "Training steps (default 4000)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch, "Mini-batch size (default 256)", "B" },
-    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr, "Adam learning rate (default 1e-3)", "LR" },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr, "Adam learning rate (default 2e-3 for the MLP, 1e-3 for the toy CNN)", "LR" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "constant or cosine (default cosine)", "NAME" },
     { "ema", 0, 0, G_OPTION_ARG_STRING, &ema, "Decay of the weight average used for sampling, 0 = off (default 0.999)", "D" },
     { "lambda", 0, 0, G_OPTION_ARG_STRING, &lambda, "Field magnitude lambda (default 0.5)", "L" },
@@ -521,7 +521,7 @@ train_or_sample (int argc, char **argv, Mode mode)
   ProgressState ps = { 0 };
   guint64 n_steps = 4000, n_samples = 100000, seed_v = 1;
   int n_threads = 2, chunk_v = 4096, hidden_v = 0, depth_v = 0, length_v = 0;
-  double in_scale = 1.0, t_scale = 1.0, train_s, sample_s;
+  double in_scale = -1.0, t_scale = 1.0, lr_v = 0.0, train_s, sample_s;
   gboolean cosine = TRUE, use_mlp;
   gint64 t0;
   GafRng rng;
@@ -540,7 +540,7 @@ train_or_sample (int argc, char **argv, Mode mode)
   scfg.step_size = 0.5;
   if ((steps && !parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &n_steps, &error)) ||
       (batch && !parse_int ("--batch", batch, 1, 65536, &tcfg.batch, &error)) ||
-      (lr && !parse_double ("--lr", lr, 1e-12, 10.0, &tcfg.adam.lr, &error)) ||
+      (lr && !parse_double ("--lr", lr, 1e-12, 10.0, &lr_v, &error)) ||
       (ema && !parse_double ("--ema", ema, 0.0, 0.999999, &tcfg.ema_decay, &error)) ||
       (lambda && !parse_double ("--lambda", lambda, 1e-6, 1e3, &tcfg.path.lambda, &error)) ||
       (time_rate && !parse_double ("--time-rate", time_rate, 1e-6, 1e6, &tcfg.path.time_rate, &error)) ||
@@ -552,7 +552,7 @@ train_or_sample (int argc, char **argv, Mode mode)
       (chunk && !parse_int ("--chunk", chunk, 1, 1 << 20, &chunk_v, &error)) ||
       (hidden && !parse_int ("--hidden", hidden, 2, 4096, &hidden_v, &error)) ||
       (depth && !parse_int ("--depth", depth, 1, GAF_MLP_MAX_DEPTH, &depth_v, &error)) ||
-      (input_scale && !parse_double ("--input-scale", input_scale, 1e-6, 1e6, &in_scale, &error)) ||
+      (input_scale && !parse_double ("--input-scale", input_scale, 0.0, 1e6, &in_scale, &error)) ||
       (time_scale && !parse_double ("--time-scale", time_scale, 1e-6, 1e6, &t_scale, &error)) ||
       (length && !parse_int ("--length", length, 1, 4096, &length_v, &error)))
     return fail ("%s", error->message);
@@ -582,6 +582,13 @@ train_or_sample (int argc, char **argv, Mode mode)
     return fail ("--data: %d variables of %d classes is too large for these networks", target->n, target->c);
 
   use_mlp = model ? g_str_equal (model, "mlp") : target->alphabet == NULL;
+  /* Defaults that differ by model (docs/joint.md): the MLP sees W * c (entries of order 1, as the
+   * reference's input BatchNorm would make them) and learns faster at lr 2e-3. */
+  if (in_scale == 0.0 || (in_scale < 0.0 && use_mlp))
+    in_scale = target->c;
+  else if (in_scale < 0.0)
+    in_scale = 1.0;
+  tcfg.adam.lr = lr_v > 0.0 ? lr_v : use_mlp ? 2e-3 : 1e-3;
   if (use_mlp)
     {
       GafMlpConfig mcfg;
@@ -622,9 +629,9 @@ train_or_sample (int argc, char **argv, Mode mode)
   if (cosine)
     gaf_trainer_set_cosine_schedule (trainer, tcfg.adam.lr, n_steps);
   fprintf (stderr, "%s: %s (n = %d, c = %d, %u sequences of positive probability); %s, %" G_GSIZE_FORMAT
-           " parameters; %" G_GUINT64_FORMAT " steps, batch %d, lr %g %s, EMA %g; %d threads\n",
+           " parameters, input scale %g; %" G_GUINT64_FORMAT " steps, batch %d, lr %g %s, EMA %g; %d threads\n",
            argv[0], target->name, target->n, target->c, target->n_atoms, net->klass->name, net->params->size,
-           n_steps, tcfg.batch, tcfg.adam.lr, cosine ? "cosine" : "constant", tcfg.ema_decay, n_threads);
+           in_scale, n_steps, tcfg.batch, tcfg.adam.lr, cosine ? "cosine" : "constant", tcfg.ema_decay, n_threads);
   t0 = g_get_monotonic_time ();
   if (!gaf_trainer_run (trainer, n_steps, NULL, progress_cb, &ps, NULL, &error))
     {

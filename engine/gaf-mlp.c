@@ -57,7 +57,7 @@ gaf_mlp_config_init (GafMlpConfig *cfg, int n, int c)
   cfg->in_channels = c;
   cfg->out_channels = c;
   cfg->hidden = 256;
-  cfg->depth = 2;
+  cfg->depth = 3;
   cfg->layernorm = TRUE;
   cfg->time_freqs = 4;
   cfg->input_scale = 1.0;
