@@ -1,7 +1,8 @@
 # gaflow — `make run` and `make test` do everything on a fresh Debian 12 machine.
 BUILD ?= build
 DEB_PACKAGES = gcc libc6-dev make pkg-config meson ninja-build libglib2.0-dev libgtk-4-dev \
-               libopenblas-dev xvfb xauth desktop-file-utils appstream gettext
+               libopenblas-dev xvfb xauth desktop-file-utils appstream gettext \
+               libcairo2-dev adwaita-icon-theme
 BENCH_PACKAGES = python3-torch python3-numpy
 BENCH_CLASSES ?= 160
 BENCH_SECONDS ?= 10
@@ -19,9 +20,9 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Until the desktop app lands: a short class-scaling demo with the command-line tool.
+# The desktop app on its default experiment (c = 3, training at once in the background).
 run: build
-	$(BUILD)/app/gaflow-cli sweep --classes 5,10,20 --steps 800 --samples 10000
+	$(BUILD)/app/gaflow
 
 test: build
 	xvfb-run -a -s "-screen 0 1280x1024x24" meson test -C $(BUILD) --print-errorlogs; \

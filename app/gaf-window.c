@@ -104,7 +104,9 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
 
   switch (s->state)
     {
-    case GAF_RUNNER_TRAINING: g_string_append (state, _("Training")); break;
+    case GAF_RUNNER_TRAINING:
+      g_string_append (state, s->sweeping ? _("Training waits for the sweep") : _("Training"));
+      break;
     case GAF_RUNNER_PAUSED:   g_string_append (state, _("Paused")); break;
     case GAF_RUNNER_DONE:     g_string_append (state, _("Done: budget reached")); break;
     case GAF_RUNNER_EXACT:    g_string_append (state, _("Exact field")); break;
@@ -115,7 +117,7 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
     }
   if (s->sampling)
     g_string_append_printf (state, " · %s", _("sampling"));
-  if (s->sweeping)
+  if (s->sweeping && s->state != GAF_RUNNER_TRAINING)
     g_string_append_printf (state, " · %s", _("sweep running"));
   if (s->state == GAF_RUNNER_FAILED)
     gtk_widget_add_css_class (GTK_WIDGET (self->state_label), "error");

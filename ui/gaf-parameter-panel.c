@@ -320,7 +320,7 @@ build_rows (GafParameterPanel *self)
 
           gtk_label_set_xalign (GTK_LABEL (label), 0);
           gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-          gtk_label_set_max_width_chars (GTK_LABEL (label), 14);
+          gtk_label_set_max_width_chars (GTK_LABEL (label), 16);
           gtk_widget_set_tooltip_text (label, gaf_param_tooltip (p));
           self->controls[p] = make_control (self, p);
           gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->controls[p]);

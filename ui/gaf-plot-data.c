@@ -29,9 +29,9 @@ gaf_axis_fit (GafAxis *axis, const double *values, guint n, gboolean log)
   if (log)
     {
       double a = floor (log10 (lo)), b = ceil (log10 (hi));
-      if (b - a < 1)
+      if (hi / lo < 10)
         {
-          /* Less than a decade: pad by a factor of 1.25 either side. */
+          /* Less than a decade of data: pad by a factor of 1.25 either side. */
           axis->min = lo / 1.25;
           axis->max = hi * 1.25;
         }

@@ -11,8 +11,12 @@
 const double gaf_training_raw_color[3] = { 0.55, 0.62, 0.72 };
 const double gaf_training_smooth_color[3] = { 0.16, 0.44, 0.82 };
 
-/* Memory of the smoothing over history bins. */
-#define SMOOTHING 0.85
+/* Memory of the smoothing over history bins: a window of about a thirtieth of the history, at least 5 bins. */
+static double
+smoothing (guint n_bins)
+{
+  return 1.0 - 1.0 / MAX (5.0, n_bins / 30.0);
+}
 
 struct _GafTrainingView {
   GtkWidget    parent_instance;
@@ -141,7 +145,7 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
 
   /* Axes: step linear, loss logarithmic (the loss falls over decades early on and flattens later). */
   smooth = g_new (double, MAX (s->n_loss, 1));
-  gaf_series_smooth (s->loss_y, s->n_loss, SMOOTHING, smooth);
+  gaf_series_smooth (s->loss_y, s->n_loss, smoothing (s->n_loss), smooth);
   if (!gaf_axis_fit (&ax, s->loss_x, s->n_loss, FALSE))
     ax.max = MAX (100, s->params.value[GAF_PARAM_BUDGET] / 20);
   ax.min = 0;
@@ -261,7 +265,7 @@ gaf_training_view_to_csv (GafTrainingView *self)
   if (s == NULL)
     return g_string_free (out, FALSE);
   smooth = g_new (double, MAX (s->n_loss, 1));
-  gaf_series_smooth (s->loss_y, s->n_loss, SMOOTHING, smooth);
+  gaf_series_smooth (s->loss_y, s->n_loss, smoothing (s->n_loss), smooth);
   for (guint i = 0; i < s->n_loss; i++)
     {
       char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
