@@ -4,6 +4,11 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "gaf-blas.h"
 #include "gaf-error.h"
@@ -1030,6 +1035,12 @@ runner_thread (gpointer data)
   Engine *e = data;
   gboolean go_on = TRUE;
 
+#ifdef __linux__
+  /* A lower priority for the engine thread (and the workers it starts, which inherit it): when the cores
+   * are contended, the thread that draws frames wins. Linux applies nice values per thread. */
+  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5) != 0)
+    g_debug ("could not lower the engine thread's priority");
+#endif
   gaf_blas_set_threads (e->threads);
   engine_build (e);
   engine_publish (e);

@@ -102,7 +102,7 @@ gaf_draw_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x,
 }
 
 void
-gaf_draw_arrow (cairo_t *cr, double x0, double y0, double x1, double y1, double head)
+gaf_arrow_path (cairo_t *cr, double x0, double y0, double x1, double y1, double size, gboolean head)
 {
   double dx = x1 - x0, dy = y1 - y0, len = hypot (dx, dy), ux, uy;
 
@@ -110,14 +110,25 @@ gaf_draw_arrow (cairo_t *cr, double x0, double y0, double x1, double y1, double 
     return;
   ux = dx / len;
   uy = dy / len;
-  head = MIN (head, len * 0.6);
-  cairo_move_to (cr, x0, y0);
-  cairo_line_to (cr, x1 - ux * head * 0.7, y1 - uy * head * 0.7);
-  cairo_stroke (cr);
+  size = MIN (size, len * 0.6);
+  if (!head)
+    {
+      cairo_move_to (cr, x0, y0);
+      cairo_line_to (cr, x1 - ux * size * 0.7, y1 - uy * size * 0.7);
+      return;
+    }
   cairo_move_to (cr, x1, y1);
-  cairo_line_to (cr, x1 - ux * head - uy * head * 0.45, y1 - uy * head + ux * head * 0.45);
-  cairo_line_to (cr, x1 - ux * head + uy * head * 0.45, y1 - uy * head - ux * head * 0.45);
+  cairo_line_to (cr, x1 - ux * size - uy * size * 0.45, y1 - uy * size + ux * size * 0.45);
+  cairo_line_to (cr, x1 - ux * size + uy * size * 0.45, y1 - uy * size - ux * size * 0.45);
   cairo_close_path (cr);
+}
+
+void
+gaf_draw_arrow (cairo_t *cr, double x0, double y0, double x1, double y1, double head)
+{
+  gaf_arrow_path (cr, x0, y0, x1, y1, head, FALSE);
+  cairo_stroke (cr);
+  gaf_arrow_path (cr, x0, y0, x1, y1, head, TRUE);
   cairo_fill (cr);
 }
 

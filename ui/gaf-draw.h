@@ -29,6 +29,10 @@ double  gaf_draw_text         (cairo_t *cr, const GafTheme *theme, const char *m
 /* Width and height of markup as gaf_draw_text would draw it. */
 void    gaf_measure_text      (cairo_t *cr, const GafTheme *theme, const char *markup, double scale,
                                double *width, double *height);
+/* Adds the shaft (head FALSE) or the head triangle (head TRUE) of gaf_draw_arrow's arrow to the path,
+ * to stroke or fill many arrows at once. */
+void    gaf_arrow_path        (cairo_t *cr, double x0, double y0, double x1, double y1, double head_size,
+                               gboolean head);
 /* A line from (x0, y0) to (x1, y1) with a filled head of size `head` at the end. */
 void    gaf_draw_arrow        (cairo_t *cr, double x0, double y0, double x1, double y1, double head);
 

@@ -85,8 +85,8 @@ draw_density (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   GafPoint v1 = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (3, 1));
   GafPoint v2 = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (3, 2));
   double x0 = MIN (v1.x, v2.x), x1 = MAX (v1.x, v2.x), y0 = v0.y, y1 = MAX (v1.y, v2.y);
-  /* Half resolution: the density is smooth and the image is scaled up with filtering. */
-  int w = MAX (8, (int) ((x1 - x0) / 2)), h = MAX (8, (int) ((y1 - y0) / 2));
+  /* Full resolution, computed once per size: drawing it is then a plain unscaled blit each frame. */
+  int w = MAX (8, (int) ceil (x1 - x0)), h = MAX (8, (int) ceil (y1 - y0));
 
   if (self->density == NULL || self->density_w != w || self->density_h != h ||
       memcmp (self->density_fg, theme->fg, sizeof self->density_fg) != 0)
@@ -107,8 +107,7 @@ draw_density (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
         for (int i = 0; i < w; i++)
           {
             double p[3];
-            GafPoint pt = gaf_simplex_frame_unmap (&self->frame, x0 + (i + 0.5) * (x1 - x0) / w,
-                                                   y0 + (j + 0.5) * (y1 - y0) / h);
+            GafPoint pt = gaf_simplex_frame_unmap (&self->frame, round (x0) + i + 0.5, round (y0) + j + 0.5);
             d[j * w + i] = gaf_simplex_unproject3 (pt, p) ? gaf_reference_density3 (p) : 0.0;
             if (isfinite (d[j * w + i]))
               dmax = MAX (dmax, d[j * w + i]);
@@ -130,15 +129,9 @@ draw_density (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
       cairo_surface_mark_dirty (self->density);
       g_free (d);
     }
-  cairo_save (cr);
-  polygon_path (cr, &self->frame, 3);
-  cairo_clip (cr);
-  cairo_translate (cr, x0, y0);
-  cairo_scale (cr, (x1 - x0) / w, (y1 - y0) / h);
-  cairo_set_source_surface (cr, self->density, 0, 0);
-  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_BILINEAR);
+  /* Outside the triangle the image is transparent already: no clip needed. */
+  cairo_set_source_surface (cr, self->density, round (x0), round (y0));
   cairo_paint (cr);
-  cairo_restore (cr);
 }
 
 static void
@@ -167,12 +160,20 @@ draw_field (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   gaf_field_at (f, self->time, v);
   gaf_set_fg (cr, theme, 0.42);
   cairo_set_line_width (cr, 1.3);
-  for (guint g = 0; g < f->n_points; g++)
+  /* All shafts in one stroke, all heads in one fill. */
+  for (int pass = 0; pass < 2; pass++)
     {
-      GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (f->points + g * f->c, f->c));
-      GafPoint d = gaf_simplex_project (v + g * f->c, f->c);
-      double dx = d.x * scale * self->frame.scale, dy = -d.y * scale * self->frame.scale;
-      gaf_draw_arrow (cr, p.x, p.y, p.x + dx, p.y + dy, 5.0);
+      for (guint g = 0; g < f->n_points; g++)
+        {
+          GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (f->points + g * f->c, f->c));
+          GafPoint d = gaf_simplex_project (v + g * f->c, f->c);
+          double dx = d.x * scale * self->frame.scale, dy = -d.y * scale * self->frame.scale;
+          gaf_arrow_path (cr, p.x, p.y, p.x + dx, p.y + dy, 5.0, pass == 1);
+        }
+      if (pass == 0)
+        cairo_stroke (cr);
+      else
+        cairo_fill (cr);
     }
 }
 
@@ -188,54 +189,79 @@ draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   if (self->show_trails)
     {
-      cairo_set_line_width (cr, 1.8);
-      for (guint r = 0; r < tr->n_rows; r++)
-        {
-          double rgb[3];
-          GafPoint prev;
-          gboolean have_prev = FALSE;
-          guint k0 = gaf_trajectory_index (tr, MAX (0.0, t - TRAIL_TIME));
+      /* Each row's trail: the records within TRAIL_TIME before t, then the interpolated head. Segments are
+       * drawn in few strokes, one per class colour and fading level, rather than one stroke each. */
+      enum { LEVELS = 8, MAX_POINTS = 64 };
+      guint k0 = gaf_trajectory_index (tr, MAX (0.0, t - TRAIL_TIME));
+      guint n_points = MIN (k + 2 - k0, MAX_POINTS);
+      g_autofree GafPoint *pts = g_new (GafPoint, (gsize) tr->n_rows * n_points);
+      g_autofree double *ages = g_new (double, n_points);
+      g_autofree guint *counts = g_new0 (guint, tr->n_rows);
 
-          gaf_class_color (tr->labels[r], rgb);
-          for (guint j = k0; j <= k + 1 && j < tr->n_times; j++)
-            {
-              double tj = MIN (tr->times[j], t), age;
-              GafPoint p;
-              if (j > k)
-                gaf_trajectory_at (tr, r, t, w);
-              else
-                memcpy (w, tr->w + ((gsize) j * tr->n_rows + r) * c, sizeof (float) * c);
-              p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
-              if (have_prev)
-                {
-                  age = (t - tj) / TRAIL_TIME;
-                  gaf_set_rgb (cr, rgb, 0.85 * CLAMP (1.0 - age, 0.0, 1.0));
-                  cairo_move_to (cr, prev.x, prev.y);
-                  cairo_line_to (cr, p.x, p.y);
-                  cairo_stroke (cr);
-                }
-              prev = p;
-              have_prev = TRUE;
-              if (j > k)
-                break;
-            }
-        }
+      for (guint r = 0; r < tr->n_rows; r++)
+        for (guint j = k0; j <= k + 1 && j < tr->n_times && counts[r] < n_points; j++)
+          {
+            if (j > k)
+              gaf_trajectory_at (tr, r, t, w);
+            else
+              memcpy (w, tr->w + ((gsize) j * tr->n_rows + r) * c, sizeof (float) * c);
+            ages[counts[r]] = (t - MIN (tr->times[j], t)) / TRAIL_TIME;
+            pts[(gsize) r * n_points + counts[r]++] = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+          }
+      cairo_set_line_width (cr, 1.8);
+      /* Butt caps and a coarser tolerance: a third of the stroking cost, invisible at this width. */
+      cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
+      cairo_set_tolerance (cr, 0.5);
+      for (int label = 0; label < c; label++)
+        for (int level = 0; level < LEVELS; level++)
+          {
+            double rgb[3];
+            gboolean any = FALSE;
+            for (guint r = 0; r < tr->n_rows; r++)
+              {
+                const GafPoint *p = pts + (gsize) r * n_points;
+                if (tr->labels[r] != label)
+                  continue;
+                for (guint i = 1; i < counts[r]; i++)
+                  {
+                    /* A segment fades with the age of its newer end. */
+                    int lv = (int) (CLAMP (1.0 - ages[i], 0.0, 0.999) * LEVELS);
+                    if (lv != level)
+                      continue;
+                    cairo_move_to (cr, p[i - 1].x, p[i - 1].y);
+                    cairo_line_to (cr, p[i].x, p[i].y);
+                    any = TRUE;
+                  }
+              }
+            if (!any)
+              continue;
+            gaf_class_color (label, rgb);
+            gaf_set_rgb (cr, rgb, 0.85 * (level + 1.0) / LEVELS);
+            cairo_stroke (cr);
+          }
     }
-  /* Heads: each row's current W as the W-weighted mix of class colours. */
-  for (guint r = 0; r < tr->n_rows; r++)
-    {
-      double rgb[3];
-      GafPoint p;
-      gaf_trajectory_at (tr, r, t, w);
-      p = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
-      gaf_mix_color (w, c, rgb);
-      cairo_arc (cr, p.x, p.y, 3.6, 0, 2 * G_PI);
-      gaf_set_rgb (cr, rgb, 1.0);
-      cairo_fill_preserve (cr);
-      gaf_set_fg (cr, theme, 0.55);
-      cairo_set_line_width (cr, 0.8);
-      cairo_stroke (cr);
-    }
+  /* Heads: each row's current W as the W-weighted mix of class colours; the outlines in one stroke. */
+  {
+    g_autofree GafPoint *heads = g_new (GafPoint, tr->n_rows);
+    for (guint r = 0; r < tr->n_rows; r++)
+      {
+        double rgb[3];
+        gaf_trajectory_at (tr, r, t, w);
+        heads[r] = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+        gaf_mix_color (w, c, rgb);
+        cairo_arc (cr, heads[r].x, heads[r].y, 3.6, 0, 2 * G_PI);
+        gaf_set_rgb (cr, rgb, 1.0);
+        cairo_fill (cr);
+      }
+    for (guint r = 0; r < tr->n_rows; r++)
+      {
+        cairo_new_sub_path (cr);
+        cairo_arc (cr, heads[r].x, heads[r].y, 3.6, 0, 2 * G_PI);
+      }
+    gaf_set_fg (cr, theme, 0.55);
+    cairo_set_line_width (cr, 0.8);
+    cairo_stroke (cr);
+  }
 }
 
 static void
