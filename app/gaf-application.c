@@ -25,7 +25,7 @@ struct _GafApplication {
 
 G_DEFINE_FINAL_TYPE (GafApplication, gaf_application, GTK_TYPE_APPLICATION)
 
-static const char *views[] = { "simplex", "training", "scaling", NULL };
+static const char *views[] = { "simplex", "training", "joint", "scaling", NULL };
 
 static int
 fail (const char *message)
@@ -56,9 +56,9 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "sweep", "b", &self->sweep);
 
   if (self->view != NULL && !g_strv_contains (views, self->view))
-    return fail (_("--view must be simplex, training or scaling"));
+    return fail (_("--view must be simplex, training, joint or scaling"));
   if (self->experiment != NULL && !gaf_experiment_from_string (self->experiment, &experiment))
-    return fail (_("--experiment must be scaling or exact"));
+    return fail (_("--experiment must be scaling, exact, coupled or pinwheel"));
   if (!(self->after >= 0 && self->after <= 3600))
     return fail (_("--after must be between 0 and 3600 seconds"));
   if (!(self->frame_stats >= 0 && self->frame_stats <= 3600))
@@ -272,8 +272,8 @@ gaf_application_init (GafApplication *self)
   const GOptionEntry entries[] = {
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
-    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training or scaling"), N_("NAME") },
-    { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling or exact"), N_("NAME") },
+    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, joint or scaling"), N_("NAME") },
+    { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling, exact, coupled or pinwheel"), N_("NAME") },
     { "after", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Seconds to run before the screenshot (default 3)"), N_("SECONDS") },
     { "frame-stats", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_DOUBLE, NULL,
       N_("Measure frame intervals for this many seconds, print them and quit"), N_("SECONDS") },

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "gaf-export.h"
+#include "gaf-joint-view.h"
 #include "gaf-parameter-panel.h"
 #include "gaf-scaling-view.h"
 #include "gaf-settings.h"
@@ -26,6 +27,7 @@ struct _GafWindow {
   GtkStack             *stack;
   GafSimplexView       *simplex_view;
   GafTrainingView      *training_view;
+  GafJointView         *joint_view;
   GafScalingView       *scaling_view;
   GtkRevealer          *panel_revealer;
   GafParameterPanel    *panel;
@@ -61,6 +63,7 @@ wake_views (GafWindow *self)
   gaf_follower_wake (&self->follower);
   gaf_simplex_view_wake (self->simplex_view);
   gaf_training_view_wake (self->training_view);
+  gaf_joint_view_wake (self->joint_view);
   gaf_scaling_view_wake (self->scaling_view);
 }
 
@@ -183,9 +186,10 @@ gaf_window_set_experiment (GafWindow *self, GafExperiment experiment)
   g_settings_set_string (self->settings, "experiment", gaf_experiment_to_string (experiment));
   g_clear_pointer (&self->failure, g_free);
   gaf_runner_set_experiment (self->runner, experiment);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", experiment == GAF_EXPERIMENT_SCALING);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", experiment != GAF_EXPERIMENT_EXACT);
+  gaf_parameter_panel_set_experiment (self->panel, experiment);
   /* A learned experiment trains at once; the exact field has nothing to train. */
-  gaf_window_set_training (self, experiment == GAF_EXPERIMENT_SCALING);
+  gaf_window_set_training (self, experiment != GAF_EXPERIMENT_EXACT);
 }
 
 static void
@@ -246,6 +250,12 @@ draw_training (gpointer widget, cairo_t *cr, int width, int height, const GafThe
 }
 
 static void
+draw_joint (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_joint_view_draw (widget, cr, width, height, theme);
+}
+
+static void
 draw_scaling (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
   gaf_scaling_canvas_draw (widget, cr, width, height, theme);
@@ -261,6 +271,11 @@ current_drawing (GafWindow *self, GafDrawFunc *draw, GtkWidget **widget)
     {
       *draw = draw_training;
       *widget = GTK_WIDGET (self->training_view);
+    }
+  else if (g_strcmp0 (name, "joint") == 0)
+    {
+      *draw = draw_joint;
+      *widget = GTK_WIDGET (self->joint_view);
     }
   else if (g_strcmp0 (name, "scaling") == 0)
     {
@@ -305,6 +320,8 @@ gaf_window_export_view (GafWindow *self, const char *path, GError **error)
       g_autofree char *text = NULL;
       if (g_strcmp0 (name, "training") == 0)
         text = gaf_training_view_to_csv (self->training_view);
+      else if (g_strcmp0 (name, "joint") == 0)
+        text = gaf_joint_view_to_csv (self->joint_view);
       else if (g_strcmp0 (name, "scaling") == 0)
         text = gaf_scaling_canvas_to_csv (gaf_scaling_view_get_canvas (self->scaling_view));
       else
@@ -722,6 +739,7 @@ gaf_window_class_init (GafWindowClass *klass)
 
   g_type_ensure (GAF_TYPE_SIMPLEX_VIEW);
   g_type_ensure (GAF_TYPE_TRAINING_VIEW);
+  g_type_ensure (GAF_TYPE_JOINT_VIEW);
   g_type_ensure (GAF_TYPE_SCALING_VIEW);
   g_type_ensure (GAF_TYPE_PARAMETER_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gaflow/Gaflow/gaf-window.ui");
@@ -732,6 +750,7 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GafWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, simplex_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, training_view);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, joint_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, scaling_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, panel_revealer);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, panel);
@@ -756,7 +775,8 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-panel", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.view", "s", "simplex");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK, "win.view", "s", "training");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK, "win.view", "s", "scaling");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK, "win.view", "s", "joint");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_CONTROL_MASK, "win.view", "s", "scaling");
 }
 
 static void
@@ -777,10 +797,12 @@ gaf_window_init (GafWindow *self)
 
   gaf_simplex_view_set_runner (self->simplex_view, self->runner);
   gaf_training_view_set_runner (self->training_view, self->runner);
+  gaf_joint_view_set_runner (self->joint_view, self->runner);
   gaf_scaling_view_set_runner (self->scaling_view, self->runner);
   gaf_scaling_view_set_settings (self->scaling_view, self->settings);
   gaf_parameter_panel_set_settings (self->panel, self->settings);
   gaf_parameter_panel_set_runner (self->panel, self->runner);
+  gaf_parameter_panel_set_experiment (self->panel, params.experiment);
   g_signal_connect_object (self->panel, "applied", G_CALLBACK (on_panel_applied), self, 0);
 
   gaf_follower_init (&self->follower, GTK_WIDGET (self), status_changed, NULL);
@@ -800,9 +822,9 @@ gaf_window_init (GafWindow *self)
   g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", params.experiment == GAF_EXPERIMENT_SCALING);
-  /* The learned experiment trains at once, in the background. */
-  gaf_window_set_training (self, params.experiment == GAF_EXPERIMENT_SCALING);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", params.experiment != GAF_EXPERIMENT_EXACT);
+  /* A learned experiment trains at once, in the background. */
+  gaf_window_set_training (self, params.experiment != GAF_EXPERIMENT_EXACT);
 }
 
 GafWindow *

@@ -12,6 +12,8 @@
 
 #include "gaf-blas.h"
 #include "gaf-error.h"
+#include "gaf-joint.h"
+#include "gaf-mlp.h"
 #include "gaf-params.h"
 #include "gaf-rng.h"
 #include "gaf-runner.h"
@@ -91,7 +93,13 @@ gaf_runner_params_clamp (GafRunnerParams *params)
     params->value[i] = clamp_param (i, params->value[i]);
 }
 
-static const char *experiment_names[GAF_N_EXPERIMENTS] = { "scaling", "exact" };
+static const char *experiment_names[GAF_N_EXPERIMENTS] = { "scaling", "exact", "coupled", "pinwheel" };
+
+gboolean
+gaf_experiment_is_joint (GafExperiment experiment)
+{
+  return experiment == GAF_EXPERIMENT_COUPLED || experiment == GAF_EXPERIMENT_PINWHEEL;
+}
 
 const char *
 gaf_experiment_to_string (GafExperiment experiment)
@@ -188,6 +196,35 @@ field_unref (GafFieldGrid *f)
     }
 }
 
+typedef struct {
+  gint         ref_count;
+  GafJointTables j;
+} JointBox;
+
+static GafJointTables *
+joint_view_ref (GafJointTables *j)
+{
+  JointBox *box = (JointBox *) ((char *) j - G_STRUCT_OFFSET (JointBox, j));
+  g_atomic_int_inc (&box->ref_count);
+  return j;
+}
+
+static void
+joint_view_unref (GafJointTables *j)
+{
+  JointBox *box;
+
+  if (j == NULL)
+    return;
+  box = (JointBox *) ((char *) j - G_STRUCT_OFFSET (JointBox, j));
+  if (g_atomic_int_dec_and_test (&box->ref_count))
+    {
+      g_free (j->target);
+      g_free (j->model);
+      g_free (box);
+    }
+}
+
 GafSnapshot *
 gaf_snapshot_ref (GafSnapshot *snapshot)
 {
@@ -208,6 +245,7 @@ gaf_snapshot_unref (GafSnapshot *snapshot)
   g_free (snapshot->eval_freq);
   trajectories_unref (snapshot->trajectories);
   field_unref (snapshot->field);
+  joint_view_unref (snapshot->joint);
   g_free (snapshot);
 }
 
@@ -352,7 +390,11 @@ typedef struct {
   guint64          serial;
 
   GafClassTarget  *target;
-  GafToyCnn       *net;
+  GafNet          *net;            /* the toy CNN (class scaling) or the MLP (joints) */
+  GafJoint        *joint;          /* joint experiments: the target; NULL otherwise */
+  double          *joint_target;   /* (c, c) dense target of a joint */
+  int              n, c;
+  const double    *q;              /* (n, c) target marginals, owned by target or joint */
   GafTrainer      *trainer;
   int              trainer_batch;
   guint64          reset_count;
@@ -371,6 +413,7 @@ typedef struct {
 
   GafTrajectories *traj;
   GafFieldGrid    *field;
+  GafJointTables    *joint_view;
   guint64          eval_step, eval_samples;
   double           eval_kl, eval_kl_uniform, eval_kl_floor;
   double          *eval_freq;      /* (n, c) */
@@ -403,6 +446,18 @@ target_labels (gpointer user_data, GafRng *rng, guint16 *labels, int batch)
   gaf_class_target_sample (user_data, rng, labels, batch);
 }
 
+static GafLabelFunc
+engine_labels (Engine *e)
+{
+  return e->joint != NULL ? gaf_joint_sample : target_labels;
+}
+
+static gpointer
+engine_label_data (Engine *e)
+{
+  return e->joint != NULL ? (gpointer) e->joint : (gpointer) e->target;
+}
+
 static void
 engine_trainer_config (Engine *e, GafTrainerConfig *cfg)
 {
@@ -413,7 +468,7 @@ engine_trainer_config (Engine *e, GafTrainerConfig *cfg)
   cfg->path.time_rate = pdbl (e, GAF_PARAM_TIME_RATE);
   cfg->ema_decay = APP_EMA_DECAY;
   /* A new trainer (batch change) gets a fresh stream, so it does not replay the first batches. */
-  cfg->seed = (guint64) pint (e, GAF_PARAM_SEED) * 1000003ull + (e->net ? gaf_toy_cnn_get_params (e->net)->step : 0);
+  cfg->seed = (guint64) pint (e, GAF_PARAM_SEED) * 1000003ull + (e->net ? gaf_net_get_params (e->net)->step : 0);
 }
 
 static void
@@ -431,6 +486,7 @@ engine_clear_history (Engine *e)
   e->rate_t0 = 0;
   g_clear_pointer (&e->traj, trajectories_unref);
   g_clear_pointer (&e->field, field_unref);
+  g_clear_pointer (&e->joint_view, joint_view_unref);
   e->eval_samples = 0;
   g_clear_pointer (&e->eval_freq, g_free);
 }
@@ -439,29 +495,55 @@ engine_clear_history (Engine *e)
 static void
 engine_build (Engine *e)
 {
-  int n = 4, c = pint (e, GAF_PARAM_CLASSES);
   guint64 seed = (guint64) pint (e, GAF_PARAM_SEED);
+  GafTrainerConfig tcfg;
 
   g_clear_pointer (&e->trainer, gaf_trainer_free);
-  g_clear_pointer (&e->net, gaf_toy_cnn_free);
+  g_clear_pointer (&e->net, gaf_net_free);
   g_clear_pointer (&e->target, gaf_class_target_free);
+  g_clear_pointer (&e->joint, gaf_joint_free);
+  g_clear_pointer (&e->joint_target, g_free);
   engine_clear_history (e);
 
-  /* The target is drawn from the seed as the sweep does for this c, so the app and the CLI agree. */
-  e->target = gaf_class_target_new (n, c, seed + 1000003ull * c);
-  if (e->p.experiment == GAF_EXPERIMENT_SCALING)
+  if (gaf_experiment_is_joint (e->p.experiment))
     {
-      GafToyCnnConfig ncfg;
-      GafTrainerConfig tcfg;
+      GafMlpConfig mcfg;
 
-      gaf_toy_cnn_config_init (&ncfg, n, c);
-      ncfg.hidden = pint (e, GAF_PARAM_WIDTH);
-      ncfg.fourier_half = ncfg.hidden / 2;
-      ncfg.time_scale = APP_TIME_SCALE;
-      ncfg.input_scale = c;
-      e->net = gaf_toy_cnn_new (&ncfg, seed ^ (0x9e37ull * c));
+      /* SPEC §5 coupled joints: P(equal) = 0.9 for two binary variables; the pinwheel on a 16 x 16 grid,
+       * small enough for the app's rounds of samples to show its histogram. */
+      e->joint = e->p.experiment == GAF_EXPERIMENT_COUPLED ? gaf_joint_new_coupled_binary (0.9)
+                                                            : gaf_joint_new_pinwheel (16);
+      e->n = e->joint->n;
+      e->c = e->joint->c;
+      e->q = e->joint->marginals;
+      e->joint_target = gaf_joint_dense2 (e->joint);
+      gaf_mlp_config_init (&mcfg, e->n, e->c);
+      mcfg.hidden = pint (e, GAF_PARAM_WIDTH);
+      mcfg.input_scale = e->c;   /* mean-1 inputs, as gaflow-cli train does for the MLP */
+      e->net = GAF_NET (gaf_mlp_new (&mcfg, seed ^ 0x3a1full));
+    }
+  else
+    {
+      /* The target is drawn from the seed as the sweep does for this c, so the app and the CLI agree. */
+      e->n = 4;
+      e->c = pint (e, GAF_PARAM_CLASSES);
+      e->target = gaf_class_target_new (e->n, e->c, seed + 1000003ull * e->c);
+      e->q = e->target->q;
+      if (e->p.experiment == GAF_EXPERIMENT_SCALING)
+        {
+          GafToyCnnConfig ncfg;
+          gaf_toy_cnn_config_init (&ncfg, e->n, e->c);
+          ncfg.hidden = pint (e, GAF_PARAM_WIDTH);
+          ncfg.fourier_half = ncfg.hidden / 2;
+          ncfg.time_scale = APP_TIME_SCALE;
+          ncfg.input_scale = e->c;
+          e->net = GAF_NET (gaf_toy_cnn_new (&ncfg, seed ^ (0x9e37ull * e->c)));
+        }
+    }
+  if (e->net != NULL)
+    {
       engine_trainer_config (e, &tcfg);
-      e->trainer = gaf_trainer_new (GAF_NET (e->net), target_labels, e->target, &tcfg);
+      e->trainer = gaf_trainer_new (e->net, engine_labels (e), engine_label_data (e), &tcfg);
       e->trainer_batch = tcfg.batch;
       e->state = e->want_train ? GAF_RUNNER_TRAINING : GAF_RUNNER_PAUSED;
     }
@@ -475,7 +557,7 @@ engine_build (Engine *e)
 static guint64
 engine_step (Engine *e)
 {
-  return e->net ? gaf_toy_cnn_get_params (e->net)->step : 0;
+  return e->net ? gaf_net_get_params (e->net)->step : 0;
 }
 
 static void
@@ -512,7 +594,7 @@ static void
 engine_publish (Engine *e)
 {
   GafSnapshot *s = g_new0 (GafSnapshot, 1);
-  int n = e->target->n, c = e->target->c;
+  int n = e->n, c = e->c;
 
   s->ref_count = 1;
   s->serial = ++e->serial;
@@ -521,7 +603,7 @@ engine_publish (Engine *e)
   s->params = e->p;
   s->n = n;
   s->c = c;
-  s->target_q = g_memdup2 (e->target->q, sizeof (double) * n * c);
+  s->target_q = g_memdup2 (e->q, sizeof (double) * n * c);
   s->step = engine_step (e);
   s->loss = e->loss;
   s->loss_smooth = e->loss_smooth;
@@ -538,6 +620,7 @@ engine_publish (Engine *e)
   s->eval_freq = e->eval_freq ? g_memdup2 (e->eval_freq, sizeof (double) * n * c) : NULL;
   s->trajectories = e->traj ? trajectories_ref (e->traj) : NULL;
   s->field = e->field ? field_ref (e->field) : NULL;
+  s->joint = e->joint_view ? joint_view_ref (e->joint_view) : NULL;
   s->sweeping = e->sweeping;
   s->sweep_total = e->sweep_total;
   s->sweep_fraction = e->sweep_fraction;
@@ -590,7 +673,7 @@ exact_field (gpointer user_data, double t, const float *v, float *dv, gsize coun
 static GafFieldGrid *
 engine_field_grid (Engine *e, double t_end)
 {
-  int n = e->target->n, c = e->target->c;
+  int n = e->n, c = e->c;
   FieldBox *box;
   GafFieldGrid *f;
   guint np = 0;
@@ -635,7 +718,7 @@ engine_field_grid (Engine *e, double t_end)
         {
           for (guint g = 0; g < np; g++)
             t[g] = (float) tk;
-          gaf_net_infer (GAF_NET (e->net), x, t, (int) np, out);
+          gaf_net_infer (e->net, x, t, (int) np, out);
         }
       else
         {
@@ -660,8 +743,10 @@ engine_field_grid (Engine *e, double t_end)
 static void
 engine_sample (Engine *e)
 {
-  int n = e->target->n, c = e->target->c;
-  guint64 count = (guint64) pint (e, GAF_PARAM_SAMPLES);
+  int n = e->n, c = e->c;
+  /* A joint's histogram has c^2 cells: at least 8 samples a cell on average (at most 4096 sequences). */
+  guint64 count = e->joint != NULL ? MAX ((guint64) pint (e, GAF_PARAM_SAMPLES), MIN (8ull * c * c, 4096ull))
+                                   : (guint64) pint (e, GAF_PARAM_SAMPLES);
   guint n_seq = (guint) MIN (count, TRAJECTORY_SEQUENCES);
   guint n_rows = n_seq * n;
   g_autofree guint *rows = g_new (guint, n_rows);
@@ -693,9 +778,9 @@ engine_sample (Engine *e)
   cancel = engine_begin_work (e);
   if (e->net != NULL)
     {
-      GafParams *params = gaf_toy_cnn_get_params (e->net);
+      GafParams *params = gaf_net_get_params (e->net);
       gaf_params_swap_ema (params);   /* sample with the averaged weights */
-      ok = gaf_sample_flow (GAF_NET (e->net), &scfg, &rng, count, (int) count, labels, NULL, rec,
+      ok = gaf_sample_flow (e->net, &scfg, &rng, count, (int) count, labels, NULL, rec,
                             NULL, NULL, cancel, &error);
       if (ok)
         {
@@ -752,9 +837,40 @@ engine_sample (Engine *e)
   e->traj = tr;
 
   gaf_histogram (labels, count, n, c, counts);
-  e->eval_kl = gaf_kl_from_counts (counts, count, e->target->q, n, c);
-  e->eval_kl_uniform = gaf_class_target_kl_uniform (e->target);
-  e->eval_kl_floor = gaf_kl_floor (c, count);
+  if (e->joint != NULL)
+    {
+      /* The joint metric of SPEC §5: KL between the empirical joint of the samples and the target, beside
+       * a uniform sampler's KL over the c^2 cells and the finite-sample floor (c^2 - 1)/(2N). */
+      g_autoptr(GafJoint) model = gaf_joint_new_empirical (n, c, labels, count, "samples");
+      GafJointMetrics m;
+      JointBox *jb = g_new0 (JointBox, 1);
+      double uniform = 0.0;
+
+      gaf_joint_compare (model, e->joint, &m);
+      for (int i = 0; i < c * c; i++)
+        uniform += log ((1.0 / (c * c)) / e->joint_target[i]) / (c * c);
+      jb->ref_count = 1;
+      jb->j.c = c;
+      jb->j.target = g_memdup2 (e->joint_target, sizeof (double) * c * c);
+      jb->j.model = gaf_joint_dense2 (model);
+      jb->j.samples = count;
+      jb->j.step = engine_step (e);
+      jb->j.kl = m.kl;
+      jb->j.kl_marginal = m.kl_marginal;
+      jb->j.mi_model = m.mi_model;
+      jb->j.mi_target = m.mi_target;
+      g_clear_pointer (&e->joint_view, joint_view_unref);
+      e->joint_view = &jb->j;
+      e->eval_kl = m.kl;
+      e->eval_kl_uniform = uniform;
+      e->eval_kl_floor = (double) (c * c - 1) / (2.0 * count);
+    }
+  else
+    {
+      e->eval_kl = gaf_kl_from_counts (counts, count, e->q, n, c);
+      e->eval_kl_uniform = gaf_class_target_kl_uniform (e->target);
+      e->eval_kl_floor = gaf_kl_floor (c, count);
+    }
   e->eval_samples = count;
   g_free (e->eval_freq);
   e->eval_freq = g_new (double, (gsize) n * c);
@@ -837,7 +953,9 @@ engine_set_param (Engine *e, GafParam param, double value)
   switch (param_info[param].kind)
     {
     case GAF_PARAM_KIND_MODEL:
-      engine_build (e);
+      /* A joint's class count comes from its data. */
+      if (!(param == GAF_PARAM_CLASSES && gaf_experiment_is_joint (e->p.experiment)))
+        engine_build (e);
       break;
     case GAF_PARAM_KIND_TRAINING:
       if (e->trainer == NULL)
@@ -860,7 +978,7 @@ engine_set_param (Engine *e, GafParam param, double value)
           GafTrainerConfig cfg;
           engine_trainer_config (e, &cfg);
           gaf_trainer_free (e->trainer);
-          e->trainer = gaf_trainer_new (GAF_NET (e->net), target_labels, e->target, &cfg);
+          e->trainer = gaf_trainer_new (e->net, engine_labels (e), engine_label_data (e), &cfg);
           e->trainer_batch = cfg.batch;
         }
       else if (param == GAF_PARAM_BUDGET)
@@ -1075,8 +1193,11 @@ runner_thread (gpointer data)
   g_mutex_unlock (&e->sh->lock);
 
   g_clear_pointer (&e->trainer, gaf_trainer_free);
-  g_clear_pointer (&e->net, gaf_toy_cnn_free);
+  g_clear_pointer (&e->net, gaf_net_free);
   g_clear_pointer (&e->target, gaf_class_target_free);
+  g_clear_pointer (&e->joint, gaf_joint_free);
+  g_clear_pointer (&e->joint_target, g_free);
+  g_clear_pointer (&e->joint_view, joint_view_unref);
   g_clear_pointer (&e->traj, trajectories_unref);
   g_clear_pointer (&e->field, field_unref);
   g_clear_pointer (&e->eval_freq, g_free);

@@ -17,8 +17,13 @@ G_BEGIN_DECLS
 typedef enum {
   GAF_EXPERIMENT_SCALING,   /* class-scaling target (SPEC §5), learned by the toy CNN */
   GAF_EXPERIMENT_EXACT,     /* the same target sampled with its exact field: nothing to train */
+  GAF_EXPERIMENT_COUPLED,   /* two binary variables equal with probability 0.9, learned by the MLP */
+  GAF_EXPERIMENT_PINWHEEL,  /* the pinwheel density on a 16 x 16 grid (two variables, c = 16), by the MLP */
   GAF_N_EXPERIMENTS
 } GafExperiment;
+
+/* Joint experiments (n = 2, c fixed by the data): the GAF_PARAM_CLASSES parameter does not apply. */
+gboolean    gaf_experiment_is_joint    (GafExperiment experiment);
 
 const char *gaf_experiment_to_string   (GafExperiment experiment);
 gboolean    gaf_experiment_from_string (const char *name, GafExperiment *out);
@@ -97,6 +102,20 @@ typedef struct {
   float   *velocity;        /* (n_times, n_points, c), in T_0 */
 } GafFieldGrid;
 
+/* Joint experiments: the target and the empirical joint of the last sampling round as dense c x c
+ * tables (row = first variable) with their comparison. Immutable once published. */
+typedef struct {
+  int      c;
+  double  *target;          /* (c, c) */
+  double  *model;           /* (c, c) */
+  guint64  samples;
+  guint64  step;
+  double   kl;              /* KL(model || target) */
+  double   kl_marginal;     /* mean over both variables */
+  double   mi_model;        /* mutual information, nats */
+  double   mi_target;
+} GafJointTables;
+
 typedef struct _GafSnapshot GafSnapshot;
 
 struct _GafSnapshot {
@@ -127,6 +146,7 @@ struct _GafSnapshot {
   double          *eval_freq;       /* (n, c) label frequencies per position, NULL before the first round */
   GafTrajectories *trajectories;    /* NULL until the first round */
   GafFieldGrid    *field;           /* NULL for c != 3 or before the first round */
+  GafJointTables    *joint;           /* joint experiments after the first round; NULL otherwise */
   /* Class-scaling sweep. */
   gboolean         sweeping;
   guint            sweep_total;     /* class counts in the running or last sweep */

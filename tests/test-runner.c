@@ -194,6 +194,44 @@ test_exact (void)
   g_assert_cmpuint (near, >, tr->n_rows * 9 / 10);
 }
 
+static gboolean
+joint_ready (GafSnapshot *s, gpointer data)
+{
+  return s->joint != NULL && s->step >= 20 && !s->sampling;
+}
+
+/* The coupled pair trains an MLP; each round publishes the target and the samples' joint tables. */
+static void
+test_joint (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_COUPLED);
+  g_autoptr(GafRunner) runner = NULL;
+  g_autoptr(GafSnapshot) s = NULL;
+  double target = 0, model = 0;
+
+  p.value[GAF_PARAM_CLASSES] = 7;   /* ignored: the data decide c */
+  runner = gaf_runner_new (&p, 1);
+  gaf_runner_train (runner, TRUE);
+  s = wait_for (runner, joint_ready, NULL);
+  g_assert_cmpint (s->n, ==, 2);
+  g_assert_cmpint (s->c, ==, 2);
+  g_assert_cmpint (s->joint->c, ==, 2);
+  for (int i = 0; i < 4; i++)
+    {
+      target += s->joint->target[i];
+      model += s->joint->model[i];
+    }
+  g_assert_cmpfloat_with_epsilon (target, 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (model, 1.0, 1e-12);
+  g_assert_cmpuint (s->joint->samples, >=, 64);
+  g_assert_true (isfinite (s->joint->kl) && s->joint->kl >= 0.0);
+  g_assert_cmpfloat_with_epsilon (s->joint->mi_target, 0.368, 1e-3);   /* I = log 2 - H(0.9) nats */
+  g_assert_cmpfloat (s->eval_kl, ==, s->joint->kl);
+  g_assert_null (s->field);
+  g_assert_true (gaf_experiment_is_joint (GAF_EXPERIMENT_PINWHEEL));
+  g_assert_false (gaf_experiment_is_joint (GAF_EXPERIMENT_EXACT));
+}
+
 static void
 on_sweep_finished (GafRunner *runner, gpointer data)
 {
@@ -271,6 +309,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/runner/train-and-sample", test_train_and_sample);
   g_test_add_func ("/engine/runner/params-apply", test_params_apply);
   g_test_add_func ("/engine/runner/exact", test_exact);
+  g_test_add_func ("/engine/runner/joint", test_joint);
   g_test_add_func ("/engine/runner/sweep", test_sweep);
   g_test_add_func ("/engine/runner/dispose", test_dispose);
   return g_test_run ();

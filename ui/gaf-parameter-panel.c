@@ -400,6 +400,13 @@ gaf_parameter_panel_set_settings (GafParameterPanel *self, GSettings *settings)
   g_set_object (&self->settings, settings);
 }
 
+void
+gaf_parameter_panel_set_experiment (GafParameterPanel *self, GafExperiment experiment)
+{
+  g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
+  gtk_widget_set_sensitive (self->controls[GAF_PARAM_CLASSES], !gaf_experiment_is_joint (experiment));
+}
+
 GtkWidget *
 gaf_parameter_panel_get_control (GafParameterPanel *self, GafParam param)
 {
