@@ -18,6 +18,10 @@ struct _GafApplication {
   double         after;
   double         frame_stats;
   gboolean       sweep;
+  char          *points;
+  double         time;
+  double         point_a[3], point_b[3];
+  int            n_points;
   GArray        *intervals;     /* double, ms between frames */
   gint64         last_frame;
   int            exit_status;
@@ -32,6 +36,36 @@ fail (const char *message)
 {
   g_printerr ("gaflow: error: %s\n", message);
   return 2;
+}
+
+/* "a1,a2,a3[;b1,b2,b3]": barycentric points, each normalised to sum 1. */
+static gboolean
+parse_points (GafApplication *self)
+{
+  g_auto(GStrv) points = g_strsplit (self->points, ";", -1);
+
+  self->n_points = 0;
+  if (g_strv_length (points) < 1 || g_strv_length (points) > 2)
+    return FALSE;
+  for (guint i = 0; points[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (points[i], ",", -1);
+      double *p = i == 0 ? self->point_a : self->point_b, sum = 0;
+      if (g_strv_length (parts) != 3)
+        return FALSE;
+      for (int j = 0; j < 3; j++)
+        {
+          char *end = NULL;
+          p[j] = g_ascii_strtod (g_strstrip (parts[j]), &end);
+          if (end == parts[j] || *end != '\0' || !(p[j] > 0) || !isfinite (p[j]))
+            return FALSE;
+          sum += p[j];
+        }
+      for (int j = 0; j < 3; j++)
+        p[j] /= sum;
+      self->n_points++;
+    }
+  return TRUE;
 }
 
 static int
@@ -54,6 +88,9 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
     self->after = 3.0;
   g_variant_dict_lookup (options, "frame-stats", "d", &self->frame_stats);
   g_variant_dict_lookup (options, "sweep", "b", &self->sweep);
+  g_variant_dict_lookup (options, "points", "s", &self->points);
+  if (!g_variant_dict_lookup (options, "time", "d", &self->time))
+    self->time = -1.0;
 
   if (self->view != NULL && !g_strv_contains (views, self->view))
     return fail (_("--view must be simplex, training, joint or scaling"));
@@ -63,6 +100,10 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
     return fail (_("--after must be between 0 and 3600 seconds"));
   if (!(self->frame_stats >= 0 && self->frame_stats <= 3600))
     return fail (_("--frame-stats must be between 0 and 3600 seconds"));
+  if (self->points != NULL && !parse_points (self))
+    return fail (_("--points needs one or two points of three positive numbers, like 0.6,0.35,0.05;0.05,0.35,0.6"));
+  if (self->time != -1.0 && !(self->time >= 0 && self->time <= 100))
+    return fail (_("--time must be between 0 and 100"));
   if (self->screenshot != NULL && !g_str_has_suffix (self->screenshot, ".png"))
     return fail (_("--screenshot needs a file name ending in .png"));
   /* A one-shot run must not hand its work to an instance that is already running. */
@@ -168,6 +209,9 @@ gaf_application_activate (GApplication *app)
     gaf_window_set_experiment (GAF_WINDOW (window), experiment);
   if (self->view != NULL)
     gaf_window_set_view (GAF_WINDOW (window), self->view);
+  if (self->n_points > 0 || self->time >= 0)
+    gaf_window_set_overlay (GAF_WINDOW (window), self->n_points > 0 ? self->point_a : NULL,
+                            self->n_points > 1 ? self->point_b : NULL, self->time);
   gtk_window_present (window);
   if (self->sweep && !gaf_window_run_sweep (GAF_WINDOW (window)))
     g_printerr ("gaflow: %s\n", _("the class-scaling settings do not parse: no sweep"));
@@ -249,6 +293,7 @@ gaf_application_finalize (GObject *object)
   g_free (self->screenshot);
   g_free (self->view);
   g_free (self->experiment);
+  g_free (self->points);
   g_array_unref (self->intervals);
   G_OBJECT_CLASS (gaf_application_parent_class)->finalize (object);
 }
@@ -278,6 +323,9 @@ gaf_application_init (GafApplication *self)
     { "frame-stats", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_DOUBLE, NULL,
       N_("Measure frame intervals for this many seconds, print them and quit"), N_("SECONDS") },
     { "sweep", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start the class-scaling sweep at once"), NULL },
+    { "points", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Teaching overlay points of the simplex view, as if clicked"), N_("A1,A2,A3[;B1,B2,B3]") },
+    { "time", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Pause the simplex animation at this flow time"), N_("T") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and quit"), NULL },
     { NULL }
   };

@@ -847,6 +847,21 @@ gaf_window_get_view_widget (GafWindow *self, const char *name)
   return gtk_stack_get_child_by_name (self->stack, name);
 }
 
+void
+gaf_window_set_overlay (GafWindow *self, const double *a, const double *b, double t)
+{
+  GafSimplexCanvas *canvas;
+
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  canvas = gaf_simplex_view_get_canvas (self->simplex_view);
+  gaf_simplex_canvas_set_points (canvas, a, b);
+  if (t >= 0)
+    {
+      gaf_simplex_view_set_playing (self->simplex_view, FALSE);
+      gaf_simplex_canvas_set_time (canvas, t);
+    }
+}
+
 gboolean
 gaf_window_run_sweep (GafWindow *self)
 {

@@ -19,6 +19,9 @@ gboolean   gaf_window_set_view        (GafWindow *self, const char *name);
 const char *gaf_window_get_view       (GafWindow *self);
 void       gaf_window_set_experiment  (GafWindow *self, GafExperiment experiment);
 void       gaf_window_set_training    (GafWindow *self, gboolean training);
+/* Teaching overlay points of the simplex view (c = 3; b may be NULL) and a fixed flow time (the
+ * animation pauses there); t < 0 leaves the animation playing. */
+void       gaf_window_set_overlay     (GafWindow *self, const double *a, const double *b, double t);
 /* Starts the class-scaling sweep with the settings of the class-scaling view. */
 gboolean   gaf_window_run_sweep       (GafWindow *self);
 /* The widgets tests look into. */

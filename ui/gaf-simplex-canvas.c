@@ -11,7 +11,7 @@
 /* Length of the fading trail behind each moving row, in flow time. */
 #define TRAIL_TIME 3.0
 #define CAPTION_HEIGHT 52.0
-#define LEGEND_HEIGHT 58.0
+#define LEGEND_HEIGHT 80.0
 #define MARGIN 64.0
 
 struct _GafSimplexCanvas {
@@ -366,6 +366,7 @@ draw_geodesics (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
     GafPoint pe, pm;
     double side;
 
+    gaf_set_fg (cr, theme, 1.0);
     curve_label (self, cr, theme, pts, n, e, 1.0);
     memcpy (mid_e, pts + (gsize) (n / 2) * 3, sizeof mid_e);
     gaf_geodesic_m (self->a, self->b, 3, n, pts);
@@ -452,7 +453,8 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
   const GafTrajectories *tr = s ? s->trajectories : NULL;
   int c = canvas_classes (self);
   g_autofree char *title = NULL, *detail = NULL;
-  double y = height - LEGEND_HEIGHT + 12;
+  /* The legend's lines sit above the field caption, which takes the bottom line. */
+  double y = height - LEGEND_HEIGHT + 8;
 
   gaf_set_fg (cr, theme, 1.0);
   if (tr != NULL)
