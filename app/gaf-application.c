@@ -106,9 +106,13 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
     return fail (_("--time must be between 0 and 100"));
   if (self->screenshot != NULL && !g_str_has_suffix (self->screenshot, ".png"))
     return fail (_("--screenshot needs a file name ending in .png"));
-  /* A one-shot run must not hand its work to an instance that is already running. */
+  /* A one-shot run must not hand its work to an instance that is already running, nor change the user's
+   * settings (window size, view, experiment): it keeps them in memory unless a backend is chosen. */
   if (self->screenshot != NULL || self->frame_stats > 0)
-    g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);
+    {
+      g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);
+      g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
+    }
   return -1;
 }
 

@@ -508,6 +508,15 @@ gaf_window_save_screenshot (GafWindow *self, const char *path, GError **error)
   /* The window's snapshot drawn now, children included: a GtkWidgetPaintable would show the last
    * frame's render node, which is gone whenever a redraw is queued (the animation queues one per frame). */
   snapshot = gtk_snapshot_new ();
+  /* The vfunc draws the children but not the window's own CSS background: lay that down first, in the
+   * theme's window colour, so the PNG is opaque as the window is. */
+  {
+    GafTheme theme = { 0 };
+    gaf_theme_from_widget (&theme, widget);
+    gtk_snapshot_append_color (snapshot, &(GdkRGBA) { theme.bg[0], theme.bg[1], theme.bg[2], 1.0 },
+                               &GRAPHENE_RECT_INIT (0, 0, width, height));
+    gaf_theme_clear (&theme);
+  }
   GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
   node = gtk_snapshot_free_to_node (snapshot);
   if (node == NULL)

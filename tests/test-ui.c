@@ -491,6 +491,16 @@ test_screenshot (void)
   g_assert_no_error (error);
   g_assert_cmpint (gdk_texture_get_width (a), ==, width);
   g_assert_cmpint (gdk_texture_get_height (a), ==, height);
+  {
+    /* Opaque as the window is: the window's own background is in the picture. */
+    g_autofree guchar *data = g_malloc ((gsize) width * height * 4);
+    guint transparent = 0;
+    gdk_texture_download (a, data, (gsize) width * 4);
+    for (gsize i = 0; i < (gsize) width * height; i++)
+      transparent += data[i * 4 + 3] < 255;
+    g_test_message ("screenshot %d x %d, %u pixels not opaque", width, height, transparent);
+    g_assert_cmpuint (transparent, <, (guint) (width * height / 100));
+  }
 
   if (bin == NULL)
     {
