@@ -253,7 +253,7 @@ format_num (char *buf, gsize size, double v)
   else if (isinf (v))
     g_strlcpy (buf, "inf", size);
   else
-    g_snprintf (buf, size, "%.4f", v);
+    g_snprintf (buf, size, "%.5f", v);
 }
 
 static void
@@ -431,11 +431,11 @@ plot_joint (const char *path, const GafJoint *target, const GafJoint *model, con
   c = gaf_joint_dense2 (prod);
   gaf_joint_compare (prod, target, &pm);
   t0 = g_strdup_printf ("target: %s", target->name);
-  s0 = g_strdup_printf ("MI %.3f nats", gaf_joint_mutual_information (target));
+  s0 = g_strdup_printf ("MI %.3g nats", gaf_joint_mutual_information (target));
   t1 = g_strdup (model_title);
-  s1 = g_strdup_printf ("joint KL %.4f, MI %.3f", model_row->m.kl, model_row->m.mi_model);
+  s1 = g_strdup_printf ("joint KL %.3g, MI %.3g", model_row->m.kl, model_row->m.mi_model);
   t2 = g_strdup ("product of marginals (exact)");
-  s2 = g_strdup_printf ("joint KL %.4f, MI %.3f", pm.kl, pm.mi_model);
+  s2 = g_strdup_printf ("joint KL %.3g, MI %.3g", pm.kl, fabs (pm.mi_model));
   mats[0] = a, mats[1] = b, mats[2] = c;
   titles[0] = t0, titles[1] = t1, titles[2] = t2;
   subs[0] = s0, subs[1] = s1, subs[2] = s2;

@@ -588,7 +588,7 @@ gaf_joint_new_product (const GafJoint *joint, GError **error)
         support[i] += joint->marginals[(gsize) i * c + k] > 0.0;
       count *= support[i];
     }
-  if (count > (double) (1 << 24))
+  if (count > (double) (1 << 20))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
                    "the product of the marginals has %.3g sequences, too many to list", count);

@@ -75,7 +75,7 @@ GafJoint *gaf_joint_load_text     (const char *path, int seq_len, const char *al
 /* The empirical joint of labels (count, n). */
 GafJoint *gaf_joint_new_empirical (int n, int c, const guint16 *labels, guint64 count, const char *name);
 /* The product of the marginals of joint (the best independent model) as a joint of its own; fails
- * when it has more than 2^24 atoms (use gaf_joint_sample_product). */
+ * when it has more than 2^20 atoms (use gaf_joint_sample_product). */
 GafJoint *gaf_joint_new_product   (const GafJoint *joint, GError **error);
 
 /* labels (batch, n) drawn from the joint; its signature is that of GafLabelFunc when joint is

@@ -598,6 +598,25 @@ test_metrics_sequences (void)
   g_assert_no_error (error);
   g_assert_cmpfloat_with_epsilon (gaf_joint_mutual_information (b), log (2), 1e-12);
   g_assert_cmpfloat_with_epsilon (gaf_joint_marginal_entropy (b, 2), log (2), 1e-12);
+  /* 17 lines that use all 17 letters at every position: the product of the marginals has 17^5 > 2^20
+   * sequences, too many to list (it can still be sampled) */
+  {
+    g_autoptr(GString) t = g_string_new (NULL);
+    g_autoptr(GafJoint) big = NULL, prod = NULL;
+    g_autoptr(GError) e = NULL;
+    for (int k = 0; k < 17; k++)
+      {
+        for (int i = 0; i < 5; i++)
+          g_string_append_c (t, (char) ('a' + (k + i) % 17));
+        g_string_append_c (t, '\n');
+      }
+    big = gaf_joint_parse_text (t->str, t->len, 5, NULL, "big", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (big->c, ==, 17);
+    prod = gaf_joint_new_product (big, &e);
+    g_assert_null (prod);
+    g_assert_error (e, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+  }
   /* "bbb" lies outside the support of the parity set */
   {
     g_autoptr(GafJoint) m = gaf_joint_parse_text ("aaa\nbbb\n", 8, 3, NULL, "m", NULL, &error);
