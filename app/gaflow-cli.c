@@ -193,10 +193,13 @@ sweep_row (const GafSweepRow *row, gpointer user_data)
            row->classes, row->kl, row->kl_uniform, row->kl_floor, row->train_seconds, row->sample_seconds);
 }
 
+/* The documented CSV columns (tests/test-cli.sh checks them). */
+#define SWEEP_CSV_HEADER "method,classes,steps,samples,kl,kl_uniform,kl_floor,train_seconds,sample_seconds"
+
 static void
 format_csv (GString *out, GArray *rows)
 {
-  g_string_append (out, "method,classes,steps,samples,kl,kl_uniform,kl_floor,train_seconds,sample_seconds\n");
+  g_string_append (out, SWEEP_CSV_HEADER "\n");
   for (guint i = 0; i < rows->len; i++)
     {
       const GafSweepRow *r = &g_array_index (rows, GafSweepRow, i);
@@ -394,6 +397,125 @@ out_fail:
   return fail ("%s", error->message);
 }
 
+/* ---- plot ------------------------------------------------------------------------------------- */
+
+/* Rows of a CSV written by `sweep --csv` (the documented header, nine fields a row). */
+static gboolean
+read_sweep_csv (const char *path, GArray *rows, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &local))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "--csv: %s", local->message);
+      return FALSE;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  if (lines[0] == NULL || !g_str_equal (g_strchomp (lines[0]), SWEEP_CSV_HEADER))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "--csv: '%s' does not start with the sweep header %s", path,
+                   SWEEP_CSV_HEADER);
+      return FALSE;
+    }
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) f = NULL;
+      GafSweepRow r = { 0 };
+      double v[5];
+      char *end;
+      gboolean ok;
+
+      g_strchomp (lines[i]);
+      if (lines[i][0] == '\0')
+        continue;
+      f = g_strsplit (lines[i], ",", -1);
+      ok = g_strv_length (f) == 9 && f[0][0] != '\0' && strlen (f[0]) < sizeof r.method &&
+           parse_int ("classes", f[1], 2, 4096, &r.classes, NULL) &&
+           parse_u64 ("steps", f[2], 0, G_MAXUINT64, &r.steps, NULL) &&
+           parse_u64 ("samples", f[3], 1, G_MAXUINT64, &r.samples, NULL);
+      for (int k = 0; ok && k < 5; k++)
+        {
+          v[k] = g_ascii_strtod (f[4 + k], &end);
+          ok = end != f[4 + k] && *end == '\0' && isfinite (v[k]) && v[k] >= 0.0;
+        }
+      if (!ok)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "--csv: '%s' line %u is not a sweep row: %s", path, i + 1,
+                       lines[i]);
+          return FALSE;
+        }
+      g_strlcpy (r.method, f[0], sizeof r.method);
+      r.kl = v[0];
+      r.kl_uniform = v[1];
+      r.kl_floor = v[2];
+      r.train_seconds = v[3];
+      r.sample_seconds = v[4];
+      r.final_loss = NAN;
+      g_array_append_val (rows, r);
+    }
+  if (rows->len == 0)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "--csv: '%s' has no rows", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Draws the class-scaling plot of a sweep's CSV again (other sizes, formats, a title or a note). */
+static int
+cmd_plot (int argc, char **argv)
+{
+  g_autofree char *csv = NULL, *title = NULL, *note = NULL, *width = NULL, *height = NULL;
+  g_auto(GStrv) plot = NULL;
+  GOptionEntry entries[] = {
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "A CSV written by 'gaflow-cli sweep --csv'", "FILE" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &plot, "FILE.svg or FILE.png (may be repeated)", "FILE" },
+    { "title", 0, 0, G_OPTION_ARG_STRING, &title, "Title above the plot", "TEXT" },
+    { "note", 0, 0, G_OPTION_ARG_STRING, &note, "One line under the legend (budget, sample count)", "TEXT" },
+    { "width", 0, 0, G_OPTION_ARG_STRING, &width, "Width in pixels (default 960)", "W" },
+    { "height", 0, 0, G_OPTION_ARG_STRING, &height, "Height in pixels (default 640)", "H" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- draw the class-scaling plot of a sweep's CSV");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (GafSweepRow));
+  g_autoptr(GafScalingPlotData) data = NULL;
+  int w = 960, h = 640;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return fail ("%s", error->message);
+  if (argc > 1)
+    return fail ("plot: unexpected argument '%s'", argv[1]);
+  if (csv == NULL)
+    return fail ("plot: --csv FILE is required");
+  if (plot == NULL || plot[0] == NULL)
+    return fail ("plot: --plot FILE is required");
+  if ((width && !parse_int ("--width", width, 64, 16384, &w, &error)) ||
+      (height && !parse_int ("--height", height, 64, 16384, &h, &error)))
+    return fail ("%s", error->message);
+  for (guint i = 0; plot[i] != NULL; i++)
+    {
+      GafScalingPlotFormat format;
+      g_autoptr(GError) local = NULL;
+      if (!gaf_scaling_plot_format_from_path (plot[i], &format, &local))
+        return fail ("--plot: %s", local->message);
+      if (!check_output_path ("--plot", plot[i], &error))
+        return fail ("%s", error->message);
+    }
+  if (!read_sweep_csv (csv, rows, &error))
+    return fail ("%s", error->message);
+  data = gaf_scaling_plot_data_new_from_rows ((const GafSweepRow *) rows->data, rows->len);
+  data->title = g_strdup (title ? title : "KL of decoded samples against the number of classes");
+  data->note = g_strdup (note);
+  for (guint i = 0; plot[i] != NULL; i++)
+    if (!gaf_scaling_plot_write (data, plot[i], w, h, NULL, &error))
+      return fail ("%s", error->message);
+  return 0;
+}
+
 /* ---- bench ------------------------------------------------------------------------------------ */
 
 static void
@@ -536,6 +658,7 @@ usage (FILE *f)
            "Usage: gaflow-cli COMMAND [OPTIONS]\n\n"
            "Commands:\n"
            "  sweep   KL against the number of classes (class-scaling benchmark)\n"
+           "  plot    draw the class-scaling plot of a sweep's CSV again\n"
            "  bench   engine throughput (training steps/s, sampling evaluations/s)\n"
            "  train   train a flow on a joint distribution (table, 2-D density, text) and evaluate it\n"
            "  sample  train a flow on a joint distribution and write samples\n"
@@ -564,6 +687,8 @@ main (int argc, char **argv)
     }
   if (g_str_equal (argv[1], "sweep"))
     return cmd_sweep (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "plot"))
+    return cmd_plot (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "bench"))
     return cmd_bench (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "train"))

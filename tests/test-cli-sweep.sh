@@ -3,7 +3,7 @@
 # gaflow-cli sweep with several methods and a plot, as TAP: bad --method and --plot values are rejected
 # with one error line before any work; a tiny four-method sweep keeps the documented CSV columns (one row
 # per method and class count), states each method's decoding rule in the table, and writes SVG and PNG
-# plots of the expected size (--plot given twice).
+# plots of the expected size (--plot given twice); `plot` draws the figure again from the CSV.
 # Usage: test-cli-sweep.sh PATH/TO/gaflow-cli
 
 set -u
@@ -31,7 +31,7 @@ rejects () {
   fi
 }
 
-echo "1..11"
+echo "1..13"
 rejects "--method foo" sweep --method foo
 rejects "--method gaf,gaf" sweep --method gaf,gaf
 rejects "--method ''" sweep --method ""
@@ -85,5 +85,17 @@ else
   not_ok "--plot FILE.png writes a 960 x 640 PNG" "signature $sig, size $size" "$(cat "$tmp/err")"
 fi
 
-[ "$n" -eq 11 ] || echo "# planned 11 tests, ran $n"
+# `plot` draws the same figure again from the CSV; a file that is not a sweep CSV is one error line.
+"$cli" plot --csv "$tmp/out.csv" --plot "$tmp/again.png" --width 700 --height 500 >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+size=$(od -An -tu1 -j16 -N8 "$tmp/again.png" 2>/dev/null | awk '{ print $1*16777216 + $2*65536 + $3*256 + $4 "x" $5*16777216 + $6*65536 + $7*256 + $8 }')
+if [ "$rc" -eq 0 ] && [ "$size" = "700x500" ] && [ ! -s "$tmp/err" ]; then
+  ok "plot --csv draws the sweep's figure again"
+else
+  not_ok "plot --csv draws the sweep's figure again" "exit $rc, size $size" "$(cat "$tmp/err")"
+fi
+printf 'method,classes\ngaf,5\n' >"$tmp/bad.csv"
+rejects "plot --csv with a file that is not a sweep CSV" plot --csv "$tmp/bad.csv" --plot "$tmp/bad.svg"
+
+[ "$n" -eq 13 ] || echo "# planned 13 tests, ran $n"
 [ "$failed" -eq 0 ]

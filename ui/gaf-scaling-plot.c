@@ -525,6 +525,13 @@ gaf_scaling_plot_draw (cairo_t *cr, const GafScalingPlotData *data, double width
       }
     if (data->note)
       {
+        /* one line: a smaller font when it would not fit (down to 60 %) */
+        double avail = width - f.left - 0.5 * fs, w = text_width (cr, data->note), scale = 0.92;
+        if (w > avail)
+          {
+            scale = MAX (0.6, 0.92 * avail / w);
+            set_font (cr, st, scale);
+          }
         set_fg (cr, st, 0.75);
         draw_text (cr, data->note, f.left, ly + rows * line_h + line_h / 2, 0.0, 0.5);
       }
