@@ -12,101 +12,12 @@
 #include <glib/gstdio.h>
 
 #include "gaf-engine.h"
+#include "gaflow-cli-common.h"
 #include "gaflow-cli-joint.h"
 
 /* gaflow-cli train | sample | eval on coupled joint distributions (SPEC §5 "coupled joints").
  * Until the checkpoint format lands, `train` trains, samples and evaluates in one run, `sample`
  * trains and writes the samples, and `eval` scores a file of samples from any source. */
-
-static int
-fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *fmt, ...)
-{
-  va_list ap;
-  g_autofree char *msg = NULL;
-
-  va_start (ap, fmt);
-  msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "gaflow-cli: error: %s\n", msg);
-  return 2;
-}
-
-/* ---- strict option values (the same rules as the sweep's) ----------------------------------- */
-
-static gboolean
-parse_u64 (const char *opt, const char *s, guint64 min, guint64 max, guint64 *out, GError **error)
-{
-  guint64 v;
-
-  if (s == NULL || *s == '-' || *s == '+' || !g_ascii_string_to_unsigned (s, 10, min, max, &v, NULL))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                   "%s: expected an integer from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", got '%s'",
-                   opt, min, max, s ? s : "");
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
-static gboolean
-parse_int (const char *opt, const char *s, int min, int max, int *out, GError **error)
-{
-  guint64 v;
-
-  if (!parse_u64 (opt, s, (guint64) MAX (min, 0), (guint64) max, &v, error))
-    return FALSE;
-  *out = (int) v;
-  return TRUE;
-}
-
-static gboolean
-parse_double (const char *opt, const char *s, double min, double max, double *out, GError **error)
-{
-  char *end = NULL;
-  double v;
-
-  if (s == NULL || *s == '\0')
-    goto bad;
-  errno = 0;
-  v = g_ascii_strtod (s, &end);
-  if (errno != 0 || end == s || *end != '\0' || !isfinite (v) || v < min || v > max)
-    goto bad;
-  *out = v;
-  return TRUE;
-bad:
-  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "%s: expected a number from %g to %g, got '%s'",
-               opt, min, max, s ? s : "");
-  return FALSE;
-}
-
-/* An output path must be writable before minutes of work go into it. */
-static gboolean
-check_output_path (const char *opt, const char *path, GError **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: '%s' is a directory", opt, path);
-      return FALSE;
-    }
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': folder '%s' does not exist",
-                   opt, path, dir);
-      return FALSE;
-    }
-  if (g_access (dir, W_OK) != 0 || (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': %s", opt, path, g_strerror (EACCES));
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* ---- data ------------------------------------------------------------------------------------- */
 
@@ -156,7 +67,7 @@ load_data (const char *spec, int length_opt, const char *alphabet_opt, char **wa
       if (l != NULL)
         {
           *l = '\0';
-          if (!parse_int ("--data text:...,length", l + strlen (",length="), 1, 4096, &length, error))
+          if (!gaf_cli_parse_int ("--data text:...,length", l + strlen (",length="), 1, 4096, &length, error))
             return NULL;
         }
       if (*file == '\0')
@@ -528,9 +439,9 @@ train_or_sample (int argc, char **argv, Mode mode)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (argc > 1)
-    return fail ("%s: unexpected argument '%s'", argv[0], argv[1]);
+    return gaf_cli_fail ("%s: unexpected argument '%s'", argv[0], argv[1]);
 
   gaf_trainer_config_init (&tcfg);
   tcfg.batch = 256;
@@ -538,48 +449,48 @@ train_or_sample (int argc, char **argv, Mode mode)
   tcfg.ema_decay = 0.999;
   gaf_sampler_config_init (&scfg);
   scfg.step_size = 0.5;
-  if ((steps && !parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &n_steps, &error)) ||
-      (batch && !parse_int ("--batch", batch, 1, 65536, &tcfg.batch, &error)) ||
-      (lr && !parse_double ("--lr", lr, 1e-12, 10.0, &lr_v, &error)) ||
-      (ema && !parse_double ("--ema", ema, 0.0, 0.999999, &tcfg.ema_decay, &error)) ||
-      (lambda && !parse_double ("--lambda", lambda, 1e-6, 1e3, &tcfg.path.lambda, &error)) ||
-      (time_rate && !parse_double ("--time-rate", time_rate, 1e-6, 1e6, &tcfg.path.time_rate, &error)) ||
-      (samples && !parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &n_samples, &error)) ||
-      (step_size && !parse_double ("--step-size", step_size, 1e-6, 1e6, &scfg.step_size, &error)) ||
-      (t_end && !parse_double ("--t-end", t_end, 1e-6, 1e6, &scfg.t_end, &error)) ||
-      (seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
-      (threads && !parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
-      (chunk && !parse_int ("--chunk", chunk, 1, 1 << 20, &chunk_v, &error)) ||
-      (hidden && !parse_int ("--hidden", hidden, 2, 4096, &hidden_v, &error)) ||
-      (depth && !parse_int ("--depth", depth, 1, GAF_MLP_MAX_DEPTH, &depth_v, &error)) ||
-      (input_scale && !parse_double ("--input-scale", input_scale, 0.0, 1e6, &in_scale, &error)) ||
-      (time_scale && !parse_double ("--time-scale", time_scale, 1e-6, 1e6, &t_scale, &error)) ||
-      (length && !parse_int ("--length", length, 1, 4096, &length_v, &error)))
-    return fail ("%s", error->message);
+  if ((steps && !gaf_cli_parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &n_steps, &error)) ||
+      (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &tcfg.batch, &error)) ||
+      (lr && !gaf_cli_parse_double ("--lr", lr, 1e-12, 10.0, &lr_v, &error)) ||
+      (ema && !gaf_cli_parse_double ("--ema", ema, 0.0, 0.999999, &tcfg.ema_decay, &error)) ||
+      (lambda && !gaf_cli_parse_double ("--lambda", lambda, 1e-6, 1e3, &tcfg.path.lambda, &error)) ||
+      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, 1e-6, 1e6, &tcfg.path.time_rate, &error)) ||
+      (samples && !gaf_cli_parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &n_samples, &error)) ||
+      (step_size && !gaf_cli_parse_double ("--step-size", step_size, 1e-6, 1e6, &scfg.step_size, &error)) ||
+      (t_end && !gaf_cli_parse_double ("--t-end", t_end, 1e-6, 1e6, &scfg.t_end, &error)) ||
+      (seed && !gaf_cli_parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
+      (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
+      (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &chunk_v, &error)) ||
+      (hidden && !gaf_cli_parse_int ("--hidden", hidden, 2, 4096, &hidden_v, &error)) ||
+      (depth && !gaf_cli_parse_int ("--depth", depth, 1, GAF_MLP_MAX_DEPTH, &depth_v, &error)) ||
+      (input_scale && !gaf_cli_parse_double ("--input-scale", input_scale, 0.0, 1e6, &in_scale, &error)) ||
+      (time_scale && !gaf_cli_parse_double ("--time-scale", time_scale, 1e-6, 1e6, &t_scale, &error)) ||
+      (length && !gaf_cli_parse_int ("--length", length, 1, 4096, &length_v, &error)))
+    return gaf_cli_fail ("%s", error->message);
   if (schedule && !g_str_equal (schedule, "cosine") && !g_str_equal (schedule, "constant"))
-    return fail ("--schedule: unknown schedule '%s' (expected constant or cosine)", schedule);
+    return gaf_cli_fail ("--schedule: unknown schedule '%s' (expected constant or cosine)", schedule);
   cosine = schedule == NULL || g_str_equal (schedule, "cosine");
   if (integrator && !gaf_integrator_from_string (integrator, &scfg.integrator))
-    return fail ("--integrator: unknown integrator '%s' (expected euler or rk4)", integrator);
+    return gaf_cli_fail ("--integrator: unknown integrator '%s' (expected euler or rk4)", integrator);
   if (model && !g_str_equal (model, "mlp") && !g_str_equal (model, "toy-cnn"))
-    return fail ("--model: unknown model '%s' (expected mlp or toy-cnn)", model);
+    return gaf_cli_fail ("--model: unknown model '%s' (expected mlp or toy-cnn)", model);
   if (mode == MODE_SAMPLE && output == NULL)
-    return fail ("sample: --output FILE is required");
+    return gaf_cli_fail ("sample: --output FILE is required");
   if (!gaf_sampler_config_check (&scfg, &error) || !gaf_trainer_config_check (&tcfg, &error) ||
-      (plot && !check_output_path ("--plot", plot, &error)) ||
-      (output && !check_output_path ("--output", output, &error)) ||
-      (csv && !check_output_path ("--csv", csv, &error)))
-    return fail ("%s", error->message);
+      (plot && !gaf_cli_check_output_path ("--plot", plot, &error)) ||
+      (output && !gaf_cli_check_output_path ("--output", output, &error)) ||
+      (csv && !gaf_cli_check_output_path ("--csv", csv, &error)))
+    return gaf_cli_fail ("%s", error->message);
   if (n_samples > G_MAXINT / 2)
-    return fail ("--samples: at most %d", G_MAXINT / 2);
+    return gaf_cli_fail ("--samples: at most %d", G_MAXINT / 2);
 
   target = load_data (data, length_v, alphabet, &warning, &error);
   if (target == NULL)
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (plot && target->n != 2)
-    return fail ("--plot: heatmaps need two variables (this data has %d)", target->n);
+    return gaf_cli_fail ("--plot: heatmaps need two variables (this data has %d)", target->n);
   if ((gint64) target->n * target->c > 1 << 20)
-    return fail ("--data: %d variables of %d classes is too large for these networks", target->n, target->c);
+    return gaf_cli_fail ("--data: %d variables of %d classes is too large for these networks", target->n, target->c);
 
   use_mlp = model ? g_str_equal (model, "mlp") : target->alphabet == NULL;
   /* Defaults that differ by model (docs/joint.md): the MLP sees W * c (entries of order 1, as the
@@ -599,7 +510,7 @@ train_or_sample (int argc, char **argv, Mode mode)
         mcfg.depth = depth_v;
       mcfg.input_scale = in_scale;
       if (!gaf_mlp_config_check (&mcfg, &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("%s", error->message);
       net = GAF_NET (gaf_mlp_new (&mcfg, seed_v));
     }
   else
@@ -609,14 +520,14 @@ train_or_sample (int argc, char **argv, Mode mode)
       if (hidden_v)
         {
           if (hidden_v % 2 != 0)
-            return fail ("--hidden: the toy CNN needs an even width, got %d", hidden_v);
+            return gaf_cli_fail ("--hidden: the toy CNN needs an even width, got %d", hidden_v);
           ccfg.hidden = hidden_v;
           ccfg.fourier_half = hidden_v / 2;
         }
       ccfg.input_scale = in_scale;
       ccfg.time_scale = t_scale;
       if (!gaf_toy_cnn_config_check (&ccfg, &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("%s", error->message);
       net = GAF_NET (gaf_toy_cnn_new (&ccfg, seed_v));
     }
   if (warning)
@@ -637,7 +548,7 @@ train_or_sample (int argc, char **argv, Mode mode)
     {
       if (ps.tty)
         fprintf (stderr, "\n");
-      return fail ("%s", error->message);
+      return gaf_cli_fail ("%s", error->message);
     }
   train_s = (g_get_monotonic_time () - t0) * 1e-6;
 
@@ -650,7 +561,7 @@ train_or_sample (int argc, char **argv, Mode mode)
     {
       if (ps.tty)
         fprintf (stderr, "\n");
-      return fail ("%s", error->message);
+      return gaf_cli_fail ("%s", error->message);
     }
   sample_s = (g_get_monotonic_time () - t0) * 1e-6;
   if (ps.tty)
@@ -668,7 +579,7 @@ train_or_sample (int argc, char **argv, Mode mode)
           g_string_append_c (s, '\n');
         }
       if (!g_file_set_contents (output, s->str, s->len, &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("%s", error->message);
     }
   if (mode == MODE_SAMPLE)
     printf ("wrote %" G_GUINT64_FORMAT " samples to %s\n", n_samples, output);
@@ -685,14 +596,14 @@ train_or_sample (int argc, char **argv, Mode mode)
     if (mode == MODE_TRAIN)
       print_rows (target, rows);
     if (plot && !plot_joint (plot, target, emp, title, &g_array_index (rows, Row, 0), &error))
-      return fail ("%s", error->message);
+      return gaf_cli_fail ("%s", error->message);
   }
   if (csv)
     {
       g_autoptr(GString) s = g_string_new (NULL);
       format_csv (s, data, rows, train_s, sample_s);
       if (!g_file_set_contents (csv, s->str, s->len, &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("%s", error->message);
     }
   return 0;
 }
@@ -738,28 +649,28 @@ gaf_cli_eval (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (argc > 1)
-    return fail ("eval: unexpected argument '%s'", argv[1]);
-  if ((seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
-      (length && !parse_int ("--length", length, 1, 4096, &length_v, &error)) ||
-      (plot && !check_output_path ("--plot", plot, &error)) ||
-      (csv && !check_output_path ("--csv", csv, &error)))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("eval: unexpected argument '%s'", argv[1]);
+  if ((seed && !gaf_cli_parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
+      (length && !gaf_cli_parse_int ("--length", length, 1, 4096, &length_v, &error)) ||
+      (plot && !gaf_cli_check_output_path ("--plot", plot, &error)) ||
+      (csv && !gaf_cli_check_output_path ("--csv", csv, &error)))
+    return gaf_cli_fail ("%s", error->message);
   if (input == NULL)
-    return fail ("eval: --input FILE (the samples to score) is required");
+    return gaf_cli_fail ("eval: --input FILE (the samples to score) is required");
   target = load_data (data, length_v, alphabet, &warning, &error);
   if (target == NULL)
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (plot && target->n != 2)
-    return fail ("--plot: heatmaps need two variables (this data has %d)", target->n);
+    return gaf_cli_fail ("--plot: heatmaps need two variables (this data has %d)", target->n);
   if (!g_file_get_contents (input, &text, &len, &error))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   labels = gaf_joint_parse_samples (target, text, len, input, &count, &error);
   if (labels == NULL)
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (count > G_MAXINT / 2)
-    return fail ("%s: too many samples (at most %d)", input, G_MAXINT / 2);
+    return gaf_cli_fail ("%s: too many samples (at most %d)", input, G_MAXINT / 2);
 
   if (warning)
     fprintf (stderr, "%s\n", warning);
@@ -774,14 +685,14 @@ gaf_cli_eval (int argc, char **argv)
       g_autofree char *base = g_path_get_basename (input);
       g_autofree char *title = g_strdup_printf ("%s, %" G_GUINT64_FORMAT " samples", base, count);
       if (!plot_joint (plot, target, emp, title, &g_array_index (rows, Row, 0), &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("%s", error->message);
     }
   if (csv)
     {
       g_autoptr(GString) s = g_string_new (NULL);
       format_csv (s, data, rows, 0.0, 0.0);
       if (!g_file_set_contents (csv, s->str, s->len, &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("%s", error->message);
     }
   return 0;
 }

@@ -12,75 +12,9 @@
 #include <glib/gstdio.h>
 
 #include "gaf-engine.h"
+#include "gaflow-cli-common.h"
 #include "gaf-scaling-plot.h"
 #include "gaflow-cli-joint.h"
-
-/* One clear line on stderr and a non-zero exit for anything a user can get wrong. */
-static int
-fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *fmt, ...)
-{
-  va_list ap;
-  g_autofree char *msg = NULL;
-
-  va_start (ap, fmt);
-  msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "gaflow-cli: error: %s\n", msg);
-  return 2;
-}
-
-/* ---- strict option values --------------------------------------------------------------------- */
-
-static gboolean
-parse_u64 (const char *opt, const char *s, guint64 min, guint64 max, guint64 *out, GError **error)
-{
-  guint64 v;
-  g_autoptr(GError) local = NULL;
-
-  if (s == NULL || *s == '-' || !g_ascii_string_to_unsigned (s, 10, min, max, &v, &local))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                   "%s: expected an integer from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", got '%s'",
-                   opt, min, max, s ? s : "");
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
-static gboolean
-parse_int (const char *opt, const char *s, int min, int max, int *out, GError **error)
-{
-  guint64 v;
-
-  if (!parse_u64 (opt, s, (guint64) MAX (min, 0), (guint64) max, &v, error))
-    return FALSE;
-  *out = (int) v;
-  return TRUE;
-}
-
-static gboolean
-parse_double (const char *opt, const char *s, double min, double max, double *out, GError **error)
-{
-  char *end = NULL;
-  double v;
-
-  if (s == NULL || *s == '\0')
-    goto bad;
-  errno = 0;
-  v = g_ascii_strtod (s, &end);
-  if (errno != 0 || end == s || *end != '\0' || !isfinite (v) || v < min || v > max)
-    goto bad;
-  *out = v;
-  return TRUE;
-bad:
-  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "%s: expected a number from %g to %g, got '%s'",
-               opt, min, max, s ? s : "");
-  return FALSE;
-}
 
 static gboolean
 parse_classes (const char *s, GArray *out, GError **error)
@@ -92,7 +26,7 @@ parse_classes (const char *s, GArray *out, GError **error)
     {
       int c;
       g_autoptr(GError) local = NULL;
-      if (!parse_int ("--classes", g_strstrip (parts[i]), 2, 4096, &c, &local))
+      if (!gaf_cli_parse_int ("--classes", g_strstrip (parts[i]), 2, 4096, &c, &local))
         {
           g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
                        "--classes: each class count must be an integer from 2 to 4096, got '%s'", parts[i]);
@@ -103,31 +37,6 @@ parse_classes (const char *s, GArray *out, GError **error)
   if (out->len == 0)
     {
       g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--classes: no class counts given");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* An output path must be writable before hours of work go into it. */
-static gboolean
-check_output_path (const char *opt, const char *path, GError **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: '%s' is a directory", opt, path);
-      return FALSE;
-    }
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': folder '%s' does not exist",
-                   opt, path, dir);
-      return FALSE;
-    }
-  if (g_access (dir, W_OK) != 0 || (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': %s", opt, path, g_strerror (EACCES));
       return FALSE;
     }
   return TRUE;
@@ -287,33 +196,33 @@ cmd_sweep (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (argc > 1)
-    return fail ("sweep: unexpected argument '%s'", argv[1]);
+    return gaf_cli_fail ("sweep: unexpected argument '%s'", argv[1]);
 
   gaf_sweep_config_init (&cfg);
   if (method && !gaf_method_list_parse (method, cfg.methods, &error))
     {
       gaf_sweep_config_clear (&cfg);
-      return fail ("--method: %s", error->message);
+      return gaf_cli_fail ("--method: %s", error->message);
     }
   if ((classes && !parse_classes (classes, cfg.classes, &error)) ||
-      (steps && !parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &cfg.steps, &error)) ||
-      (batch && !parse_int ("--batch", batch, 1, 65536, &cfg.train.batch, &error)) ||
-      (lr && !parse_double ("--lr", lr, 1e-12, 10.0, &cfg.train.adam.lr, &error)) ||
-      (samples && !parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &cfg.samples, &error)) ||
-      (step_size && !parse_double ("--step-size", step_size, 1e-6, 1e6, &cfg.sampler.step_size, &error)) ||
-      (t_end && !parse_double ("--t-end", t_end, 1e-6, 1e6, &cfg.sampler.t_end, &error)) ||
-      (lambda && !parse_double ("--lambda", lambda, 1e-6, 1e3, &cfg.train.path.lambda, &error)) ||
-      (time_rate && !parse_double ("--time-rate", time_rate, 1e-6, 1e6, &cfg.train.path.time_rate, &error)) ||
-      (time_scale && !parse_double ("--time-scale", time_scale, 1e-6, 1e6, &cfg.time_scale, &error)) ||
-      (input_scale && !parse_double ("--input-scale", input_scale, 0.0, 1e6, &cfg.input_scale, &error)) ||
-      (baseline_time_scale && !parse_double ("--baseline-time-scale", baseline_time_scale, 0.0, 1e6,
+      (steps && !gaf_cli_parse_u64 ("--steps", steps, 0, G_GUINT64_CONSTANT (100000000), &cfg.steps, &error)) ||
+      (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &cfg.train.batch, &error)) ||
+      (lr && !gaf_cli_parse_double ("--lr", lr, 1e-12, 10.0, &cfg.train.adam.lr, &error)) ||
+      (samples && !gaf_cli_parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &cfg.samples, &error)) ||
+      (step_size && !gaf_cli_parse_double ("--step-size", step_size, 1e-6, 1e6, &cfg.sampler.step_size, &error)) ||
+      (t_end && !gaf_cli_parse_double ("--t-end", t_end, 1e-6, 1e6, &cfg.sampler.t_end, &error)) ||
+      (lambda && !gaf_cli_parse_double ("--lambda", lambda, 1e-6, 1e3, &cfg.train.path.lambda, &error)) ||
+      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, 1e-6, 1e6, &cfg.train.path.time_rate, &error)) ||
+      (time_scale && !gaf_cli_parse_double ("--time-scale", time_scale, 1e-6, 1e6, &cfg.time_scale, &error)) ||
+      (input_scale && !gaf_cli_parse_double ("--input-scale", input_scale, 0.0, 1e6, &cfg.input_scale, &error)) ||
+      (baseline_time_scale && !gaf_cli_parse_double ("--baseline-time-scale", baseline_time_scale, 0.0, 1e6,
                                              &cfg.baseline_time_scale, &error)) ||
-      (ema && !parse_double ("--ema", ema, 0.0, 0.999999, &cfg.train.ema_decay, &error)) ||
-      (seed && !parse_u64 ("--seed", seed, 0, G_MAXUINT64, &cfg.seed, &error)) ||
-      (threads && !parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
-      (chunk && !parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)))
+      (ema && !gaf_cli_parse_double ("--ema", ema, 0.0, 0.999999, &cfg.train.ema_decay, &error)) ||
+      (seed && !gaf_cli_parse_u64 ("--seed", seed, 0, G_MAXUINT64, &cfg.seed, &error)) ||
+      (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
+      (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)))
     goto out_fail;
   if (schedule)
     {
@@ -334,7 +243,7 @@ cmd_sweep (int argc, char **argv)
     }
   if (!gaf_sweep_config_check (&cfg, &error))
     goto out_fail;
-  if (csv && !check_output_path ("--csv", csv, &error))
+  if (csv && !gaf_cli_check_output_path ("--csv", csv, &error))
     goto out_fail;
   for (guint i = 0; plot != NULL && plot[i] != NULL; i++)
     {
@@ -345,7 +254,7 @@ cmd_sweep (int argc, char **argv)
           g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--plot: %s", local->message);
           goto out_fail;
         }
-      if (!check_output_path ("--plot", plot[i], &error))
+      if (!gaf_cli_check_output_path ("--plot", plot[i], &error))
         goto out_fail;
     }
 
@@ -394,7 +303,7 @@ out_fail:
   gaf_sweep_config_clear (&cfg);
   if (st.tty)
     fprintf (stderr, "\n");
-  return fail ("%s", error->message);
+  return gaf_cli_fail ("%s", error->message);
 }
 
 /* ---- plot ------------------------------------------------------------------------------------- */
@@ -432,9 +341,9 @@ read_sweep_csv (const char *path, GArray *rows, GError **error)
         continue;
       f = g_strsplit (lines[i], ",", -1);
       ok = g_strv_length (f) == 9 && f[0][0] != '\0' && strlen (f[0]) < sizeof r.method &&
-           parse_int ("classes", f[1], 2, 4096, &r.classes, NULL) &&
-           parse_u64 ("steps", f[2], 0, G_MAXUINT64, &r.steps, NULL) &&
-           parse_u64 ("samples", f[3], 1, G_MAXUINT64, &r.samples, NULL);
+           gaf_cli_parse_int ("classes", f[1], 2, 4096, &r.classes, NULL) &&
+           gaf_cli_parse_u64 ("steps", f[2], 0, G_MAXUINT64, &r.steps, NULL) &&
+           gaf_cli_parse_u64 ("samples", f[3], 1, G_MAXUINT64, &r.samples, NULL);
       for (int k = 0; ok && k < 5; k++)
         {
           v[k] = g_ascii_strtod (f[4 + k], &end);
@@ -486,33 +395,33 @@ cmd_plot (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (argc > 1)
-    return fail ("plot: unexpected argument '%s'", argv[1]);
+    return gaf_cli_fail ("plot: unexpected argument '%s'", argv[1]);
   if (csv == NULL)
-    return fail ("plot: --csv FILE is required");
+    return gaf_cli_fail ("plot: --csv FILE is required");
   if (plot == NULL || plot[0] == NULL)
-    return fail ("plot: --plot FILE is required");
-  if ((width && !parse_int ("--width", width, 64, 16384, &w, &error)) ||
-      (height && !parse_int ("--height", height, 64, 16384, &h, &error)))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("plot: --plot FILE is required");
+  if ((width && !gaf_cli_parse_int ("--width", width, 64, 16384, &w, &error)) ||
+      (height && !gaf_cli_parse_int ("--height", height, 64, 16384, &h, &error)))
+    return gaf_cli_fail ("%s", error->message);
   for (guint i = 0; plot[i] != NULL; i++)
     {
       GafScalingPlotFormat format;
       g_autoptr(GError) local = NULL;
       if (!gaf_scaling_plot_format_from_path (plot[i], &format, &local))
-        return fail ("--plot: %s", local->message);
-      if (!check_output_path ("--plot", plot[i], &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("--plot: %s", local->message);
+      if (!gaf_cli_check_output_path ("--plot", plot[i], &error))
+        return gaf_cli_fail ("%s", error->message);
     }
   if (!read_sweep_csv (csv, rows, &error))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   data = gaf_scaling_plot_data_new_from_rows ((const GafSweepRow *) rows->data, rows->len);
   data->title = g_strdup (title ? title : "KL of decoded samples against the number of classes");
   data->note = g_strdup (note);
   for (guint i = 0; plot[i] != NULL; i++)
     if (!gaf_scaling_plot_write (data, plot[i], w, h, NULL, &error))
-      return fail ("%s", error->message);
+      return gaf_cli_fail ("%s", error->message);
   return 0;
 }
 
@@ -556,15 +465,15 @@ cmd_bench (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("%s", error->message);
   if (model && !g_str_equal (model, "toy-cnn"))
-    return fail ("--model: unknown model '%s' (available: toy-cnn)", model);
-  if ((classes && !parse_int ("--classes", classes, 2, 4096, &c, &error)) ||
-      (batch && !parse_int ("--batch", batch, 1, 65536, &B, &error)) ||
-      (threads && !parse_int ("--threads", threads, 1, 256, &T, &error)) ||
-      (sample_batch && !parse_int ("--sample-batch", sample_batch, 1, 1 << 20, &S, &error)) ||
-      (seconds && !parse_double ("--seconds", seconds, 0.01, 3600, &secs, &error)))
-    return fail ("%s", error->message);
+    return gaf_cli_fail ("--model: unknown model '%s' (available: toy-cnn)", model);
+  if ((classes && !gaf_cli_parse_int ("--classes", classes, 2, 4096, &c, &error)) ||
+      (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &B, &error)) ||
+      (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &T, &error)) ||
+      (sample_batch && !gaf_cli_parse_int ("--sample-batch", sample_batch, 1, 1 << 20, &S, &error)) ||
+      (seconds && !gaf_cli_parse_double ("--seconds", seconds, 0.01, 3600, &secs, &error)))
+    return gaf_cli_fail ("%s", error->message);
 
   gaf_blas_set_threads (T);
   sgemm = gaf_blas_measure_gflops (1024, MIN (2.0, secs / 3));
@@ -579,13 +488,13 @@ cmd_bench (int argc, char **argv)
   /* Training throughput: warm-up, then as many steps as fit. */
   for (int i = 0; i < 3; i++)
     if (!gaf_trainer_step (trainer, i == 0 ? &loss_first : &loss, &error))
-      return fail ("%s", error->message);
+      return gaf_cli_fail ("%s", error->message);
   gaf_blas_flops_reset ();
   start = g_get_monotonic_time ();
   do
     {
       if (!gaf_trainer_step (trainer, &loss, &error))
-        return fail ("%s", error->message);
+        return gaf_cli_fail ("%s", error->message);
       train_steps++;
     }
   while ((g_get_monotonic_time () - start) < secs * 1e6);
@@ -697,5 +606,5 @@ main (int argc, char **argv)
     return gaf_cli_sample (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "eval"))
     return gaf_cli_eval (argc - 1, argv + 1);
-  return fail ("unknown command '%s' (try 'gaflow-cli --help')", argv[1]);
+  return gaf_cli_fail ("unknown command '%s' (try 'gaflow-cli --help')", argv[1]);
 }

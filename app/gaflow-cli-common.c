@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-cli"
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "gaf-error.h"
+#include "gaflow-cli-common.h"
+
+/* One clear line on stderr and a non-zero exit for anything a user can get wrong. */
+int
+gaf_cli_fail (const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "gaflow-cli: error: %s\n", msg);
+  return 2;
+}
+
+/* ---- strict option values --------------------------------------------------------------------- */
+
+gboolean
+gaf_cli_parse_u64 (const char *opt, const char *s, guint64 min, guint64 max, guint64 *out, GError **error)
+{
+  guint64 v;
+  g_autoptr(GError) local = NULL;
+
+  if (s == NULL || *s == '-' || *s == '+' || !g_ascii_string_to_unsigned (s, 10, min, max, &v, &local))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "%s: expected an integer from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", got '%s'",
+                   opt, min, max, s ? s : "");
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+gboolean
+gaf_cli_parse_int (const char *opt, const char *s, int min, int max, int *out, GError **error)
+{
+  guint64 v;
+
+  if (!gaf_cli_parse_u64 (opt, s, (guint64) MAX (min, 0), (guint64) max, &v, error))
+    return FALSE;
+  *out = (int) v;
+  return TRUE;
+}
+
+gboolean
+gaf_cli_parse_double (const char *opt, const char *s, double min, double max, double *out, GError **error)
+{
+  char *end = NULL;
+  double v;
+
+  if (s == NULL || *s == '\0')
+    goto bad;
+  errno = 0;
+  v = g_ascii_strtod (s, &end);
+  if (errno != 0 || end == s || *end != '\0' || !isfinite (v) || v < min || v > max)
+    goto bad;
+  *out = v;
+  return TRUE;
+bad:
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "%s: expected a number from %g to %g, got '%s'",
+               opt, min, max, s ? s : "");
+  return FALSE;
+}
+
+/* An output path must be writable before hours of work go into it. */
+gboolean
+gaf_cli_check_output_path (const char *opt, const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: '%s' is a directory", opt, path);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': folder '%s' does not exist",
+                   opt, path, dir);
+      return FALSE;
+    }
+  if (g_access (dir, W_OK) != 0 || (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': %s", opt, path, g_strerror (EACCES));
+      return FALSE;
+    }
+  return TRUE;
+}
+

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Shared by every gaflow-cli command: one clear error line, strict option values, output paths
+ * checked before any work starts. */
+int      gaf_cli_fail              (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+gboolean gaf_cli_parse_u64         (const char *opt, const char *s, guint64 min, guint64 max, guint64 *out,
+                                    GError **error);
+gboolean gaf_cli_parse_int         (const char *opt, const char *s, int min, int max, int *out, GError **error);
+gboolean gaf_cli_parse_double      (const char *opt, const char *s, double min, double max, double *out,
+                                    GError **error);
+gboolean gaf_cli_check_output_path (const char *opt, const char *path, GError **error);
+
+G_END_DECLS
