@@ -15,6 +15,8 @@ gaf_sweep_config_init (GafSweepConfig *cfg)
 {
   static const int default_classes[] = { 5, 10, 20, 40, 60, 80, 100, 120, 140, 160 };
 
+  /* Every field starts at zero, so one added later cannot be left uninitialised. */
+  memset (cfg, 0, sizeof *cfg);
   cfg->classes = g_array_new (FALSE, FALSE, sizeof (int));
   g_array_append_vals (cfg->classes, default_classes, G_N_ELEMENTS (default_classes));
   /* The interactive budget: about 2 to 2.5 minutes per class count on 2 cores (README). The reference
@@ -33,6 +35,7 @@ gaf_sweep_config_init (GafSweepConfig *cfg)
   cfg->sample_chunk = 1024;
   cfg->time_scale = 0.02;
   cfg->input_scale = 1.0;
+  cfg->baseline_time_scale = 0.0;   /* 0: each baseline's reference time input */
   cfg->seed = 1;
   cfg->methods = g_array_new (FALSE, FALSE, sizeof (GafMethod));
   g_array_append_val (cfg->methods, (GafMethod) { GAF_METHOD_GAF });
