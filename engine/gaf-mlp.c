@@ -127,13 +127,6 @@ gaf_mlp_param_count (const GafMlpConfig *cfg)
 }
 
 static void
-fill_uniform (float *x, gsize count, double bound, GafRng *rng)
-{
-  for (gsize i = 0; i < count; i++)
-    x[i] = (float) ((2.0 * gaf_rng_uniform (rng) - 1.0) * bound);
-}
-
-static void
 net_forward (GafNet *net, const float *x, const float *t, int batch, float *out)
 {
   gaf_mlp_forward ((GafMlp *) net, x, t, batch, out);
@@ -189,8 +182,8 @@ gaf_mlp_new (const GafMlpConfig *cfg, guint64 seed)
   for (int l = 0; l < cfg->depth; l++)
     {
       int k = l == 0 ? net->in_dim : H;
-      fill_uniform (d + net->lay.w[l], (gsize) k * H, 1.0 / sqrt (k), &rng);
-      fill_uniform (d + net->lay.b[l], H, 1.0 / sqrt (k), &rng);
+      gaf_rng_fill_uniform (&rng, d + net->lay.w[l], (gsize) k * H, 1.0 / sqrt (k));
+      gaf_rng_fill_uniform (&rng, d + net->lay.b[l], H, 1.0 / sqrt (k));
       if (cfg->layernorm)
         for (int j = 0; j < H; j++)
           {
@@ -198,8 +191,8 @@ gaf_mlp_new (const GafMlpConfig *cfg, guint64 seed)
             d[net->lay.ln_b[l] + j] = 0.0f;
           }
     }
-  fill_uniform (d + net->lay.out_w, (gsize) H * net->out_dim, 1.0 / sqrt (H), &rng);
-  fill_uniform (d + net->lay.out_b, net->out_dim, 1.0 / sqrt (H), &rng);
+  gaf_rng_fill_uniform (&rng, d + net->lay.out_w, (gsize) H * net->out_dim, 1.0 / sqrt (H));
+  gaf_rng_fill_uniform (&rng, d + net->lay.out_b, net->out_dim, 1.0 / sqrt (H));
   return net;
 }
 

@@ -141,6 +141,13 @@ gaf_rng_gamma (GafRng *rng, double shape, double rate)
 }
 
 void
+gaf_rng_fill_uniform (GafRng *rng, float *x, gsize count, double bound)
+{
+  for (gsize i = 0; i < count; i++)
+    x[i] = (float) ((2.0 * gaf_rng_uniform (rng) - 1.0) * bound);
+}
+
+void
 gaf_rng_dirichlet (GafRng *rng, const double *alpha, double *out, gsize k)
 {
   double sum = 0.0;

@@ -21,6 +21,8 @@ double   gaf_rng_uniform     (GafRng *rng);            /* [0, 1) with 53 random 
 guint32  gaf_rng_below       (GafRng *rng, guint32 n); /* uniform integer in [0, n) */
 double   gaf_rng_normal      (GafRng *rng);            /* standard normal (polar method) */
 double   gaf_rng_gamma       (GafRng *rng, double shape, double rate);
+/* x[i] ~ U(-bound, bound): PyTorch's default initialisation with bound 1/sqrt(fan_in). */
+void     gaf_rng_fill_uniform (GafRng *rng, float *x, gsize count, double bound);
 void     gaf_rng_dirichlet   (GafRng *rng, const double *alpha, double *out, gsize k);
 
 G_END_DECLS

@@ -132,13 +132,6 @@ gaf_toy_cnn_param_count (const GafToyCnnConfig *cfg)
 }
 
 static void
-fill_uniform (float *x, gsize count, double bound, GafRng *rng)
-{
-  for (gsize i = 0; i < count; i++)
-    x[i] = (float) ((2.0 * gaf_rng_uniform (rng) - 1.0) * bound);
-}
-
-static void
 net_forward (GafNet *net, const float *x, const float *t, int batch, float *out)
 {
   gaf_toy_cnn_forward ((GafToyCnn *) net, x, t, batch, out);
@@ -189,12 +182,12 @@ gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
   d = net->parent.params->data;
 
   gaf_rng_init_stream (&rng, seed, 0x70c);
-  fill_uniform (d + net->lay.in_w, (gsize) KERNEL * cfg->in_channels * H, 1.0 / sqrt (KERNEL * cfg->in_channels), &rng);
-  fill_uniform (d + net->lay.in_b, H, 1.0 / sqrt (KERNEL * cfg->in_channels), &rng);
-  fill_uniform (d + net->lay.temb_w, (gsize) 2 * cfg->fourier_half * H, 1.0 / sqrt (2 * cfg->fourier_half), &rng);
-  fill_uniform (d + net->lay.temb_b, H, 1.0 / sqrt (2 * cfg->fourier_half), &rng);
-  fill_uniform (d + net->lay.tl_w, (gsize) H * GAF_TOY_CNN_LAYERS * H, 1.0 / sqrt (H), &rng);
-  fill_uniform (d + net->lay.tl_b, (gsize) GAF_TOY_CNN_LAYERS * H, 1.0 / sqrt (H), &rng);
+  gaf_rng_fill_uniform (&rng, d + net->lay.in_w, (gsize) KERNEL * cfg->in_channels * H, 1.0 / sqrt (KERNEL * cfg->in_channels));
+  gaf_rng_fill_uniform (&rng, d + net->lay.in_b, H, 1.0 / sqrt (KERNEL * cfg->in_channels));
+  gaf_rng_fill_uniform (&rng, d + net->lay.temb_w, (gsize) 2 * cfg->fourier_half * H, 1.0 / sqrt (2 * cfg->fourier_half));
+  gaf_rng_fill_uniform (&rng, d + net->lay.temb_b, H, 1.0 / sqrt (2 * cfg->fourier_half));
+  gaf_rng_fill_uniform (&rng, d + net->lay.tl_w, (gsize) H * GAF_TOY_CNN_LAYERS * H, 1.0 / sqrt (H));
+  gaf_rng_fill_uniform (&rng, d + net->lay.tl_b, (gsize) GAF_TOY_CNN_LAYERS * H, 1.0 / sqrt (H));
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
     {
       for (int j = 0; j < H; j++)
@@ -202,14 +195,14 @@ gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
           d[net->lay.ln_g[i] + j] = 1.0f;
           d[net->lay.ln_b[i] + j] = 0.0f;
         }
-      fill_uniform (d + net->lay.conv_w[i], (gsize) KERNEL * H * H, 1.0 / sqrt (KERNEL * H), &rng);
-      fill_uniform (d + net->lay.conv_b[i], H, 1.0 / sqrt (KERNEL * H), &rng);
+      gaf_rng_fill_uniform (&rng, d + net->lay.conv_w[i], (gsize) KERNEL * H * H, 1.0 / sqrt (KERNEL * H));
+      gaf_rng_fill_uniform (&rng, d + net->lay.conv_b[i], H, 1.0 / sqrt (KERNEL * H));
       net->conv_shape[i] = (GafConv1dShape) { H, H, KERNEL, dilations[i], dilations[i] * (KERNEL - 1) / 2 };
     }
-  fill_uniform (d + net->lay.head1_w, (gsize) H * H, 1.0 / sqrt (H), &rng);
-  fill_uniform (d + net->lay.head1_b, H, 1.0 / sqrt (H), &rng);
-  fill_uniform (d + net->lay.head2_w, (gsize) H * cfg->out_channels, 1.0 / sqrt (H), &rng);
-  fill_uniform (d + net->lay.head2_b, cfg->out_channels, 1.0 / sqrt (H), &rng);
+  gaf_rng_fill_uniform (&rng, d + net->lay.head1_w, (gsize) H * H, 1.0 / sqrt (H));
+  gaf_rng_fill_uniform (&rng, d + net->lay.head1_b, H, 1.0 / sqrt (H));
+  gaf_rng_fill_uniform (&rng, d + net->lay.head2_w, (gsize) H * cfg->out_channels, 1.0 / sqrt (H));
+  gaf_rng_fill_uniform (&rng, d + net->lay.head2_b, cfg->out_channels, 1.0 / sqrt (H));
   net->in_shape = (GafConv1dShape) { cfg->in_channels, H, KERNEL, 1, (KERNEL - 1) / 2 };
 
   net->freq = g_new (float, cfg->fourier_half);
