@@ -519,19 +519,7 @@ gaf_baseline_trainer_step (GafBaselineTrainer *tr, double *loss_out, GError **er
     }
   if (loss_out != NULL)
     *loss_out = loss;
-  if (!isfinite (loss))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
-                   "training diverged at step %" G_GUINT64_FORMAT " (loss is %g); lower the learning rate",
-                   params->step + 1, loss);
-      return FALSE;
-    }
-  gaf_params_zero_grad (params);
-  gaf_net_backward (tr->net, tr->dout, NULL, NULL);
-  gaf_adam_step (params, &tr->cfg.adam);
-  if (tr->cfg.ema_decay > 0.0)
-    gaf_params_ema_update (params, tr->cfg.ema_decay);
-  return TRUE;
+  return gaf_net_optimizer_step (tr->net, tr->dout, loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
 }
 
 gboolean

@@ -122,6 +122,27 @@ gaf_trainer_get_step (GafTrainer *trainer)
 }
 
 gboolean
+gaf_net_optimizer_step (GafNet *net, const float *dout, double loss, const GafAdamConfig *adam,
+                        double ema_decay, GError **error)
+{
+  GafParams *params = net->params;
+
+  if (!isfinite (loss))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+                   "training diverged at step %" G_GUINT64_FORMAT " (loss is %g); lower the learning rate",
+                   params->step + 1, loss);
+      return FALSE;
+    }
+  gaf_params_zero_grad (params);
+  gaf_net_backward (net, dout, NULL, NULL);
+  gaf_adam_step (params, adam);
+  if (ema_decay > 0.0)
+    gaf_params_ema_update (params, ema_decay);
+  return TRUE;
+}
+
+gboolean
 gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
 {
   GafParams *params = tr->net->params;
@@ -140,19 +161,7 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
   loss = gaf_path_loss (&tr->cfg.path, tr->w, tr->f, tr->u, B, tr->n, tr->c, tr->df);
   if (loss_out != NULL)
     *loss_out = loss;
-  if (!isfinite (loss))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
-                   "training diverged at step %" G_GUINT64_FORMAT " (loss is %g); lower the learning rate",
-                   params->step + 1, loss);
-      return FALSE;
-    }
-  gaf_params_zero_grad (params);
-  gaf_net_backward (tr->net, tr->df, NULL, NULL);
-  gaf_adam_step (params, &tr->cfg.adam);
-  if (tr->cfg.ema_decay > 0.0)
-    gaf_params_ema_update (params, tr->cfg.ema_decay);
-  return TRUE;
+  return gaf_net_optimizer_step (tr->net, tr->df, loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
 }
 
 gboolean

@@ -41,6 +41,10 @@ void        gaf_trainer_set_cosine_schedule (GafTrainer *trainer, double base_lr
 /* One step: sample the path, forward, loss, backward, Adam. Fails with GAF_ERROR_DIVERGED on a
  * non-finite loss (parameters are left as they were before the step). */
 gboolean    gaf_trainer_step  (GafTrainer *trainer, double *loss, GError **error);
+/* What every flow-matching step shares after its loss: refuse a non-finite loss with GAF_ERROR_DIVERGED
+ * (parameters untouched), else zero-grad, backward from dout, Adam, EMA update (ema_decay > 0). */
+gboolean    gaf_net_optimizer_step (GafNet *net, const float *dout, double loss, const GafAdamConfig *adam,
+                                    double ema_decay, GError **error);
 /* `steps` steps with progress every `report_every` steps; loss_trace (double) gets every loss. */
 gboolean    gaf_trainer_run   (GafTrainer *trainer, guint64 steps, GArray *loss_trace,
                                GafProgressFunc progress, gpointer progress_data,
