@@ -6,6 +6,7 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config meson ninja-build libglib2.0-dev li
 BENCH_PACKAGES = python3-torch python3-numpy
 BENCH_CLASSES ?= 160
 BENCH_SECONDS ?= 10
+BENCH_UNET_SIZE ?= 32
 
 .PHONY: all deps build run test bench sweep clean
 
@@ -32,6 +33,8 @@ bench: build
 	@.ci/install-deps $(BENCH_PACKAGES)
 	/usr/bin/python3 bench/compare.py --engine $(BUILD)/app/gaflow-cli --classes $(BENCH_CLASSES) \
 	  --seconds $(BENCH_SECONDS)
+	/usr/bin/python3 bench/compare.py --engine $(BUILD)/app/gaflow-cli --model unet --classes 2 \
+	  --size $(BENCH_UNET_SIZE) --seconds $(BENCH_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

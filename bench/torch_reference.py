@@ -1,13 +1,20 @@
 #!/usr/bin/python3
 """PyTorch reference benchmark for gaflow (side-by-side reference for `gaflow-cli bench`).
 
-Measures, on the CPU, the plain PyTorch baseline of the generative assignment flow (SPEC.md):
+Measures, on the CPU, the plain PyTorch baseline of the generative assignment flow (SPEC.md).
+--model toy-cnn (default):
   * training throughput of the GAF flow-matching step (SPEC 2.1-2.2) on the class-scaling
     toy task (SPEC 5: n = 4 positions, targets q_i = softmax(U_i)) -> train_steps_per_s;
   * sampling throughput of RK4 (3/8 rule, h = 0.2, SPEC 2.3) under no_grad
     -> evals_per_s = sequence-evaluations of the network per second.
-The network is the toy CNN of SPEC 3, written the standard way (nn.Conv1d with dilation and
-"same" padding; padding taps are NOT skipped), as a user of PyTorch would write it.
+  The network is the toy CNN of SPEC 3, written the standard way (nn.Conv1d with dilation and
+  "same" padding; padding taps are NOT skipped), as a user of PyTorch would write it.
+--model unet:
+  * training throughput of the GAF step for images (t ~ Gamma(1, rate 0.5), lambda 0.5,
+    Fisher-Rao loss, Adam 3e-4) on uniformly random size x size labelings with c classes;
+  * sampling throughput of geometric Euler steps (h = 0.1, T = 10) under no_grad
+    -> evals_per_s = image-evaluations of the network per second.
+  The network is the guided-diffusion UNet of SPEC 3 (NCHW, as PyTorch users write it).
 """
 import argparse
 import json
@@ -24,6 +31,11 @@ LAMBDA = 0.5       # field magnitude
 T_END = 15.0       # sampling horizon
 H_STEP = 0.2       # RK4 step
 EXPECTED_PARAMS = {5: 861317, 160: 1059872}
+# UNet of SPEC 3: (channels, mult, blocks, classes) -> parameter count
+EXPECTED_UNET_PARAMS = {(32, (1, 2, 2, 2), 2, 2): 2161346}
+IMG_RATE = 0.5     # Gamma rate of the image configs (SPEC 2.2)
+IMG_T_END = 10.0   # image sampling horizon (SPEC 2.3)
+IMG_H_STEP = 0.1   # Euler step of the image sampling benchmark
 
 
 class GaussianFourierProjection(nn.Module):
@@ -63,10 +75,142 @@ class ToyCNN(nn.Module):
         return out.permute(0, 2, 1)                               # (B, n, c)
 
 
+def group_count(ch):
+    """Largest divisor of ch that is <= 32 (GroupNorm groups)."""
+    return max(g for g in range(1, min(32, ch) + 1) if ch % g == 0)
+
+
+def norm(ch):
+    return nn.GroupNorm(group_count(ch), ch, eps=1e-5)
+
+
+def zero_init(module):
+    for p in module.parameters():
+        nn.init.zeros_(p)
+    return module
+
+
+def timestep_embedding(t, dim):
+    """Sinusoidal embedding: [sin(t f_k), cos(t f_k)], f_k = exp(-ln(10000) k / (dim/2))."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    arg = t[:, None].float() * freqs[None, :]
+    return torch.cat([torch.sin(arg), torch.cos(arg)], dim=-1)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout, emb_dim):
+        super().__init__()
+        self.norm1 = norm(cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, cout)
+        self.norm2 = norm(cout)
+        self.conv2 = zero_init(nn.Conv2d(cout, cout, 3, padding=1))
+        self.skip = nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x, emb):
+        h = self.conv1(Fn.silu(self.norm1(x)))
+        h = h + self.emb(Fn.silu(emb))[:, :, None, None]
+        h = self.conv2(Fn.silu(self.norm2(h)))
+        return self.skip(x) + h
+
+
+class AttentionBlock(nn.Module):
+    """One head of self-attention over the H W positions, residual."""
+
+    def __init__(self, ch):
+        super().__init__()
+        self.norm = norm(ch)
+        self.qkv = nn.Conv2d(ch, 3 * ch, 1)
+        self.proj = zero_init(nn.Conv2d(ch, ch, 1))
+
+    def forward(self, x):
+        b, ch, hh, ww = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, ch, hh * ww).unbind(1)   # (B, ch, L) each
+        a = torch.softmax(torch.einsum("bci,bcj->bij", q, k) / math.sqrt(ch), dim=-1)
+        h = torch.einsum("bij,bcj->bci", a, v).reshape(b, ch, hh, ww)
+        return x + self.proj(h)
+
+
+class Downsample(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Upsample(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(Fn.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class UNet(nn.Module):
+    """Guided-diffusion UNet at small size (SPEC 3). Input/output (B, c, H, W)."""
+
+    def __init__(self, c, channels=32, mult=(1, 2, 2, 2), blocks=2):
+        super().__init__()
+        C = channels
+        self.C = C
+        emb_dim = 4 * C
+        self.time_embed = nn.Sequential(nn.Linear(C, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.conv_in = nn.Conv2d(c, C, 3, padding=1)
+        self.down = nn.ModuleList()
+        skips = [C]
+        ch = C
+        for level, m in enumerate(mult):
+            for _ in range(blocks):
+                self.down.append(ResBlock(ch, m * C, emb_dim))
+                ch = m * C
+                skips.append(ch)
+            if level != len(mult) - 1:
+                self.down.append(Downsample(ch))
+                skips.append(ch)
+        self.mid1 = ResBlock(ch, ch, emb_dim)
+        self.mid_attn = AttentionBlock(ch)
+        self.mid2 = ResBlock(ch, ch, emb_dim)
+        self.up = nn.ModuleList()
+        for level, m in reversed(list(enumerate(mult))):
+            for i in range(blocks + 1):
+                self.up.append(ResBlock(ch + skips.pop(), m * C, emb_dim))
+                ch = m * C
+                if level != 0 and i == blocks:
+                    self.up.append(Upsample(ch))
+        assert not skips
+        self.norm_out = norm(ch)
+        self.conv_out = zero_init(nn.Conv2d(ch, c, 3, padding=1))
+
+    def zero_init_modules(self):
+        """The modules that must start at zero: every residual branch's last conv, the attention
+        projection and the output conv."""
+        mods = [m.conv2 for m in self.modules() if isinstance(m, ResBlock)]
+        return mods + [self.mid_attn.proj, self.conv_out]
+
+    def forward(self, x, t):
+        emb = self.time_embed(timestep_embedding(t, self.C))
+        h = self.conv_in(x)
+        hs = [h]
+        for mod in self.down:
+            h = mod(h, emb) if isinstance(mod, ResBlock) else mod(h)
+            hs.append(h)
+        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
+        for mod in self.up:
+            if isinstance(mod, ResBlock):
+                h = mod(torch.cat([h, hs.pop()], dim=1), emb)
+            else:
+                h = mod(h)
+        return self.conv_out(Fn.silu(self.norm_out(h)))
+
+
 def build_model(name, c):
     if name == "toy-cnn":
         return ToyCNN(c)
-    raise ValueError(f"unknown model {name}")  # 'unet' to be added later
+    raise ValueError(f"unknown model {name}")  # the unet is built in run_unet
 
 
 def center(v):
@@ -104,22 +248,159 @@ def rk4_step(model, v, t, h):
     return v + h * (k1 + 3 * k2 + 3 * k3 + k4) / 8
 
 
+def image_train_step(model, opt, batch, c, size, gamma):
+    """GAF step (SPEC 2.2) on uniformly random labelings; class axis is dim 1 (NCHW)."""
+    beta = torch.randint(c, (batch, size, size))
+    u = math.sqrt(c / (c - 1)) * (Fn.one_hot(beta, c).permute(0, 3, 1, 2).float() - 1.0 / c)
+    t = gamma.sample((batch,))
+    xi = torch.randn(batch, c, size, size)
+    v0 = xi - xi.mean(1, keepdim=True)
+    w = torch.softmax(v0 + LAMBDA * t[:, None, None, None] * u, dim=1)
+    d = model(w, t) - LAMBDA * u
+    wd = (w * d).sum(1)
+    loss = ((w * d * d).sum(1) - wd * wd).sum((1, 2)).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def grad_census(model):
+    """(tensors with a nonzero gradient, tensors in all); fails on a missing or non-finite gradient."""
+    nonzero, total = 0, 0
+    for name, p in model.named_parameters():
+        assert p.grad is not None, f"no gradient for {name}"
+        assert torch.isfinite(p.grad).all(), f"non-finite gradient for {name}"
+        nonzero += int(bool((p.grad != 0).any()))
+        total += 1
+    return nonzero, total
+
+
+def run_unet(a):
+    c, size = a.classes, a.size
+    if size % (1 << (len(a.mult) - 1)):
+        sys.exit(f"--size must be divisible by {1 << (len(a.mult) - 1)}")
+    model = UNet(c, a.channels, a.mult, a.blocks)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    key = (a.channels, a.mult, a.blocks, c)
+    if key in EXPECTED_UNET_PARAMS:
+        assert params == EXPECTED_UNET_PARAMS[key], (params, EXPECTED_UNET_PARAMS[key])
+    zero_mods = model.zero_init_modules()
+    assert all(bool((p == 0).all()) for m in zero_mods for p in m.parameters()), "zero-init conv is not zero"
+    opt = torch.optim.Adam(model.parameters(), lr=3e-4, betas=(0.9, 0.999), eps=1e-8)
+    gamma = torch.distributions.Gamma(torch.tensor(1.0), torch.tensor(IMG_RATE))
+
+    # --- training throughput. Warm-up steps double as a backward check: with the zero-initialised
+    # output conv only it gets a gradient at step 1; from step 3 on every parameter tensor does.
+    model.train()
+    census = []
+    loss_first = image_train_step(model, opt, a.batch, c, size, gamma)
+    census.append(grad_census(model))
+    for _ in range(2):
+        loss_last = image_train_step(model, opt, a.batch, c, size, gamma)
+        census.append(grad_census(model))
+    assert census[-1][0] == census[-1][1], f"parameters without gradient after 3 steps: {census}"
+    steps = 0
+    t0 = time.perf_counter()
+    while True:
+        loss_last = image_train_step(model, opt, a.batch, c, size, gamma)
+        steps += 1
+        el = time.perf_counter() - t0
+        if el >= a.seconds:
+            break
+    train_sps = steps / el
+
+    # --- sampling throughput: geometric Euler V += h Pi_0 F(softmax V, t), restarting at T
+    model.eval()
+    with torch.no_grad():
+        def fresh():
+            xi = torch.randn(a.sample_batch, c, size, size)
+            return xi - xi.mean(1, keepdim=True)
+
+        def euler(v, t):
+            f = model(torch.softmax(v, dim=1), torch.full((v.shape[0],), t))
+            return v + IMG_H_STEP * (f - f.mean(1, keepdim=True))
+
+        v = euler(fresh(), 0.0)                                         # warm-up evaluation
+        v, t, eu_steps = fresh(), 0.0, 0
+        t0 = time.perf_counter()
+        while True:
+            if t + IMG_H_STEP > IMG_T_END + 1e-9:
+                v, t = fresh(), 0.0
+            v = euler(v, t)
+            t += IMG_H_STEP
+            eu_steps += 1
+            el_s = time.perf_counter() - t0
+            if el_s >= a.seconds:
+                break
+    evals_per_s = eu_steps * a.sample_batch / el_s
+
+    res = {
+        "impl": "pytorch", "torch_version": torch.__version__, "model": "unet", "classes": c,
+        "size": size, "channels": a.channels, "mult": list(a.mult), "blocks": a.blocks,
+        "batch": a.batch, "sample_batch": a.sample_batch, "threads": a.threads, "params": params,
+        "train_steps_per_s": train_sps, "train_samples_per_s": train_sps * a.batch, "train_steps": steps,
+        "euler_steps": eu_steps, "evals_per_s": evals_per_s, "loss_first": loss_first, "loss_last": loss_last,
+        "zero_init_tensors": sum(1 for m in zero_mods for _ in m.parameters()),
+        "grad_nonzero_tensors": [n for n, _ in census], "param_tensors": census[-1][1],
+    }
+    if a.json:
+        print(json.dumps(res))
+    else:
+        print(f"PyTorch {res['torch_version']} reference, UNet C={a.channels} mult={a.mult} blocks={a.blocks}, "
+              f"c={c}, {size}x{size}, threads={a.threads}")
+        print(f"  parameters            {params:,}  ({res['zero_init_tensors']} zero-initialised tensors are zero;"
+              f" tensors with nonzero gradient after warm-up steps 1..3: {res['grad_nonzero_tensors']}"
+              f" of {census[-1][1]})")
+        print(f"  training (batch {a.batch}) {train_sps:.2f} steps/s = {train_sps * a.batch:.1f} samples/s"
+              f"  [{steps} steps, loss {loss_first:.4f} -> {loss_last:.4f}]")
+        print(f"  sampling (batch {a.sample_batch}) {evals_per_s:.1f} image-evaluations/s"
+              f"  [{eu_steps} Euler steps in {el_s:.2f} s]")
+
+
+def parse_mult(text):
+    try:
+        mult = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'")
+    if not mult or min(mult) < 1:
+        raise argparse.ArgumentTypeError("multipliers must be >= 1")
+    return mult
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", choices=["toy-cnn"], default="toy-cnn")
-    ap.add_argument("--classes", type=int, default=160)
-    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--model", choices=["toy-cnn", "unet"], default="toy-cnn")
+    ap.add_argument("--classes", type=int, help="classes c (default 160; unet 2)")
+    ap.add_argument("--batch", type=int, help="training batch (default 128; unet 32)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--sample-batch", type=int, default=4096)
+    ap.add_argument("--sample-batch", type=int, help="sampling batch (default 4096; unet 32)")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--size", type=int, default=32, help="unet: image side")
+    ap.add_argument("--channels", type=int, default=32, help="unet: base channels C")
+    ap.add_argument("--mult", type=parse_mult, default=(1, 2, 2, 2), help="unet: channel multipliers")
+    ap.add_argument("--blocks", type=int, default=2, help="unet: residual blocks per level")
     a = ap.parse_args()
+    unet = a.model == "unet"
+    if a.classes is None:
+        a.classes = 2 if unet else 160
+    if a.batch is None:
+        a.batch = 32 if unet else 128
+    if a.sample_batch is None:
+        a.sample_batch = 32 if unet else 4096
     c = a.classes
     if c < 2:
         sys.exit("--classes must be >= 2")
+    if unet and (a.channels < 2 or a.channels % 2 or a.blocks < 1 or a.size < 1):
+        sys.exit("unet: --channels must be even and >= 2, --blocks >= 1, --size >= 1")
 
     torch.set_num_threads(a.threads)
+    if unet:
+        torch.manual_seed(a.seed)
+        run_unet(a)
+        return
     torch.manual_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
     q = torch.softmax(torch.rand(N_POS, c, generator=g), dim=-1)     # fixed target marginals
