@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "gaf-error.h"
+#include "gaf-keyfile.h"
 #include "gaf-trainer.h"
 
 struct _GafTrainer {
@@ -185,5 +186,137 @@ gaf_trainer_run (GafTrainer *trainer, guint64 steps, GArray *loss_trace,
           progress (&p, progress_data);
         }
     }
+  return TRUE;
+}
+
+/* ---- configuration and resume ---- */
+
+#define TRAIN_GROUP "train"
+
+void
+gaf_trainer_config_to_keyfile (const GafTrainerConfig *cfg, GKeyFile *kf)
+{
+  g_return_if_fail (cfg != NULL && kf != NULL);
+
+  g_key_file_set_integer (kf, TRAIN_GROUP, "batch", cfg->batch);
+  g_key_file_set_double (kf, TRAIN_GROUP, "lr", cfg->adam.lr);
+  g_key_file_set_double (kf, TRAIN_GROUP, "beta1", cfg->adam.beta1);
+  g_key_file_set_double (kf, TRAIN_GROUP, "beta2", cfg->adam.beta2);
+  g_key_file_set_double (kf, TRAIN_GROUP, "eps", cfg->adam.eps);
+  g_key_file_set_double (kf, TRAIN_GROUP, "lambda", cfg->path.lambda);
+  g_key_file_set_double (kf, TRAIN_GROUP, "time_shape", cfg->path.time_shape);
+  g_key_file_set_double (kf, TRAIN_GROUP, "time_rate", cfg->path.time_rate);
+  g_key_file_set_double (kf, TRAIN_GROUP, "ema", cfg->ema_decay);
+  g_key_file_set_uint64 (kf, TRAIN_GROUP, "seed", cfg->seed);
+}
+
+gboolean
+gaf_trainer_config_from_keyfile (GafTrainerConfig *out, GKeyFile *kf, GError **error)
+{
+  GafTrainerConfig cfg;
+
+  g_return_val_if_fail (out != NULL && kf != NULL, FALSE);
+
+  cfg = *out;
+  if (!gaf_keyfile_get_int (kf, TRAIN_GROUP, "batch", &cfg.batch, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "lr", &cfg.adam.lr, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "beta1", &cfg.adam.beta1, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "beta2", &cfg.adam.beta2, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "eps", &cfg.adam.eps, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "lambda", &cfg.path.lambda, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "time_shape", &cfg.path.time_shape, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "time_rate", &cfg.path.time_rate, error) ||
+      !gaf_keyfile_get_double (kf, TRAIN_GROUP, "ema", &cfg.ema_decay, error) ||
+      !gaf_keyfile_get_uint64 (kf, TRAIN_GROUP, "seed", &cfg.seed, error))
+    return FALSE;
+  if (!(cfg.adam.beta1 >= 0.0 && cfg.adam.beta1 < 1.0) || !(cfg.adam.beta2 >= 0.0 && cfg.adam.beta2 < 1.0) ||
+      !(cfg.adam.eps > 0.0) || !isfinite (cfg.adam.eps))
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                           "[" TRAIN_GROUP "]: Adam needs beta1 and beta2 in [0, 1) and a positive eps");
+      return FALSE;
+    }
+  if (!gaf_trainer_config_check (&cfg, error))
+    {
+      g_prefix_error (error, "[" TRAIN_GROUP "]: ");
+      return FALSE;
+    }
+  *out = cfg;
+  return TRUE;
+}
+
+const GafRng *
+gaf_trainer_get_rng (GafTrainer *trainer)
+{
+  g_return_val_if_fail (trainer != NULL, NULL);
+  return &trainer->rng;
+}
+
+void
+gaf_trainer_set_rng (GafTrainer *trainer, const GafRng *rng)
+{
+  g_return_if_fail (trainer != NULL && rng != NULL);
+  trainer->rng = *rng;
+}
+
+gboolean
+gaf_trainer_save_checkpoint (GafTrainer *tr, const char *path, GKeyFile *config, GError **error)
+{
+  g_return_val_if_fail (tr != NULL && path != NULL && config != NULL, FALSE);
+
+  gaf_trainer_config_to_keyfile (&tr->cfg, config);
+  if (tr->cosine_lr > 0.0 && tr->cosine_total > 0)
+    {
+      g_key_file_set_string (config, TRAIN_GROUP, "schedule", "cosine");
+      g_key_file_set_double (config, TRAIN_GROUP, "schedule_lr", tr->cosine_lr);
+      g_key_file_set_uint64 (config, TRAIN_GROUP, "schedule_start", tr->cosine_start);
+      g_key_file_set_uint64 (config, TRAIN_GROUP, "schedule_steps", tr->cosine_total);
+    }
+  else
+    {
+      g_key_file_set_string (config, TRAIN_GROUP, "schedule", "constant");
+      g_key_file_remove_key (config, TRAIN_GROUP, "schedule_lr", NULL);
+      g_key_file_remove_key (config, TRAIN_GROUP, "schedule_start", NULL);
+      g_key_file_remove_key (config, TRAIN_GROUP, "schedule_steps", NULL);
+    }
+  return gaf_checkpoint_save (path, config, tr->net->params, &tr->rng, gaf_trainer_get_step (tr), error);
+}
+
+gboolean
+gaf_trainer_restore_checkpoint (GafTrainer *tr, GafCheckpoint *ck, GError **error)
+{
+  GKeyFile *kf;
+  g_autofree char *schedule = NULL;
+  double cosine_lr = 0.0;
+  guint64 start = 0, total = 0;
+
+  g_return_val_if_fail (tr != NULL && ck != NULL, FALSE);
+
+  kf = gaf_checkpoint_get_config (ck);
+  schedule = g_key_file_get_string (kf, TRAIN_GROUP, "schedule", NULL);
+  if (schedule != NULL && g_strcmp0 (g_strstrip (schedule), "cosine") == 0)
+    {
+      if (!gaf_keyfile_get_double (kf, TRAIN_GROUP, "schedule_lr", &cosine_lr, error) ||
+          !gaf_keyfile_get_uint64 (kf, TRAIN_GROUP, "schedule_start", &start, error) ||
+          !gaf_keyfile_get_uint64 (kf, TRAIN_GROUP, "schedule_steps", &total, error))
+        return FALSE;
+      if (!(cosine_lr > 0.0 && cosine_lr <= 10.0) || total == 0)
+        {
+          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                               "[" TRAIN_GROUP "]: the cosine schedule needs schedule_lr in (0, 10] and schedule_steps > 0");
+          return FALSE;
+        }
+    }
+  else if (schedule != NULL && g_strcmp0 (schedule, "constant") != 0)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "[" TRAIN_GROUP "] schedule = %s is not constant or cosine", schedule);
+      return FALSE;
+    }
+  if (!gaf_checkpoint_restore (ck, tr->net->params, &tr->rng, NULL, error))
+    return FALSE;
+  tr->cosine_lr = cosine_lr;
+  tr->cosine_start = start;
+  tr->cosine_total = total;
   return TRUE;
 }

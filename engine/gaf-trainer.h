@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "gaf-checkpoint.h"
 #include "gaf-params.h"
 #include "gaf-path.h"
 #include "gaf-progress.h"
@@ -49,6 +50,32 @@ gboolean    gaf_net_optimizer_step (GafNet *net, const float *dout, double loss,
 gboolean    gaf_trainer_run   (GafTrainer *trainer, guint64 steps, GArray *loss_trace,
                                GafProgressFunc progress, gpointer progress_data,
                                GCancellable *cancellable, GError **error);
+
+/* The [train] group of a configuration key file: batch, lr, beta1, beta2, eps, lambda, time_shape,
+ * time_rate, ema, seed. Reading: absent keys keep cfg's values; other keys (the schedule keys below, read by
+ * gaf_trainer_restore_checkpoint, or the caller's own such as steps_total) are not looked at; the result is
+ * checked. cfg is only
+ * written on success. */
+void        gaf_trainer_config_to_keyfile   (const GafTrainerConfig *cfg, GKeyFile *kf);
+gboolean    gaf_trainer_config_from_keyfile (GafTrainerConfig *cfg, GKeyFile *kf, GError **error);
+
+/* Resume. A run of 2N steps gives the same losses, bit for bit, as N steps, gaf_trainer_save_checkpoint,
+ * then a fresh network and trainer made from the checkpoint's [model] and [train] groups,
+ * gaf_trainer_restore_checkpoint and N steps. What carries over from step to step in a trainer: the network's
+ * arena (parameters, Adam moments and step, EMA), the trainer's RNG (labels, times, noise), its current
+ * learning rate and path (changed by the sliders and the cosine schedule: written to [train] as they are
+ * now) and the cosine schedule (schedule = constant | cosine, schedule_lr, schedule_start, schedule_steps).
+ * The trainer's step is the arena's Adam step (gaf_trainer_get_step). Everything else in a trainer is
+ * scratch space refilled by every step. */
+const GafRng *gaf_trainer_get_rng (GafTrainer *trainer);
+void        gaf_trainer_set_rng  (GafTrainer *trainer, const GafRng *rng);
+/* Writes [train] (configuration and schedule as they are now) into config, then saves the checkpoint with
+ * the trainer's RNG and step. The caller provides [model] (gaf_model_config_to_keyfile) and [data]. */
+gboolean    gaf_trainer_save_checkpoint    (GafTrainer *trainer, const char *path, GKeyFile *config,
+                                            GError **error);
+/* Parameters, Adam state, EMA, RNG and schedule from ck into this trainer and its network (which must have
+ * the checkpoint's architecture, else GAF_ERROR_INVALID_ARGUMENT and nothing changes). */
+gboolean    gaf_trainer_restore_checkpoint (GafTrainer *trainer, GafCheckpoint *ck, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafTrainer, gaf_trainer_free)
 

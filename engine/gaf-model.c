@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <string.h>
+
+#include "gaf-error.h"
+#include "gaf-keyfile.h"
+#include "gaf-model.h"
+
+#define GROUP "model"
+
+static const char *const kind_names[GAF_N_MODEL_KINDS] = { "toy-cnn", "mlp" };
+
+/* Each dimension bounded before the parameter count is formed, so the count cannot overflow. */
+#define MAX_DIM (1 << 20)
+
+const char *
+gaf_model_kind_to_string (GafModelKind kind)
+{
+  g_return_val_if_fail (kind < GAF_N_MODEL_KINDS, NULL);
+  return kind_names[kind];
+}
+
+gboolean
+gaf_model_kind_from_string (const char *name, GafModelKind *out)
+{
+  for (int k = 0; k < GAF_N_MODEL_KINDS; k++)
+    if (g_strcmp0 (name, kind_names[k]) == 0)
+      {
+        *out = k;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+void
+gaf_model_config_init (GafModelConfig *cfg, GafModelKind kind, int n, int c, guint64 seed)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->kind = kind;
+  cfg->seed = seed;
+  gaf_toy_cnn_config_init (&cfg->toy_cnn, n, c);
+  gaf_mlp_config_init (&cfg->mlp, n, c);
+}
+
+gsize
+gaf_model_param_count (const GafModelConfig *cfg)
+{
+  switch (cfg->kind)
+    {
+    case GAF_MODEL_TOY_CNN:
+      return gaf_toy_cnn_param_count (&cfg->toy_cnn);
+    case GAF_MODEL_MLP:
+      return gaf_mlp_param_count (&cfg->mlp);
+    default:
+      g_return_val_if_reached (0);
+    }
+}
+
+static gboolean
+dims_ok (int n, int in, int out, int hidden)
+{
+  return n >= 1 && n <= MAX_DIM && in >= 1 && in <= MAX_DIM && out >= 1 && out <= MAX_DIM &&
+         hidden >= 1 && hidden <= (1 << 14);
+}
+
+gboolean
+gaf_model_config_check (const GafModelConfig *cfg, GError **error)
+{
+  gboolean dims;
+  gsize count;
+
+  switch (cfg->kind)
+    {
+    case GAF_MODEL_TOY_CNN:
+      dims = dims_ok (cfg->toy_cnn.n, cfg->toy_cnn.in_channels, cfg->toy_cnn.out_channels, cfg->toy_cnn.hidden);
+      if (!gaf_toy_cnn_config_check (&cfg->toy_cnn, error))
+        return FALSE;
+      break;
+    case GAF_MODEL_MLP:
+      dims = dims_ok (cfg->mlp.n, cfg->mlp.in_channels, cfg->mlp.out_channels, cfg->mlp.hidden);
+      if (!gaf_mlp_config_check (&cfg->mlp, error))
+        return FALSE;
+      break;
+    default:
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unknown model kind %d", cfg->kind);
+      return FALSE;
+    }
+  if (!dims || (count = gaf_model_param_count (cfg)) > GAF_MODEL_MAX_PARAMS)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "the %s model is too large (at most %" G_GUINT64_FORMAT " parameters, n, channels up to %d, width up to %d)",
+                   kind_names[cfg->kind], GAF_MODEL_MAX_PARAMS, MAX_DIM, 1 << 14);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const char *const toy_cnn_keys[] = {
+  "kind", "seed", "n", "classes", "in_channels", "out_channels",
+  "hidden", "fourier_half", "fourier_scale", "time_scale", "input_scale", NULL
+};
+
+static const char *const mlp_keys[] = {
+  "kind", "seed", "n", "classes", "in_channels", "out_channels",
+  "hidden", "depth", "layernorm", "time_freqs", "input_scale", NULL
+};
+
+static gboolean
+missing (const char *what, GError **error)
+{
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "[" GROUP "] needs %s", what);
+  return FALSE;
+}
+
+gboolean
+gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error)
+{
+  g_autofree char *kind_name = NULL;
+  GafModelConfig cfg;
+  GafModelKind kind;
+  guint64 seed = 1;
+  int n = 0, classes = 0, in = 0, out_ch = 0;
+  gboolean have_channels;
+
+  g_return_val_if_fail (out != NULL && kf != NULL, FALSE);
+
+  if (!g_key_file_has_group (kf, GROUP))
+    return missing ("to exist (no [" GROUP "] group)", error);
+  kind_name = g_key_file_get_string (kf, GROUP, "kind", NULL);
+  if (kind_name == NULL)
+    return missing ("kind", error);
+  g_strstrip (kind_name);
+  if (!gaf_model_kind_from_string (kind_name, &kind))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "[" GROUP "] kind = %s is not a known network (toy-cnn, mlp)", kind_name);
+      return FALSE;
+    }
+  if (!gaf_keyfile_check_keys (kf, GROUP, kind == GAF_MODEL_TOY_CNN ? toy_cnn_keys : mlp_keys, error) ||
+      !gaf_keyfile_get_uint64 (kf, GROUP, "seed", &seed, error) ||
+      !gaf_keyfile_get_int (kf, GROUP, "n", &n, error) ||
+      !gaf_keyfile_get_int (kf, GROUP, "classes", &classes, error) ||
+      !gaf_keyfile_get_int (kf, GROUP, "in_channels", &in, error) ||
+      !gaf_keyfile_get_int (kf, GROUP, "out_channels", &out_ch, error))
+    return FALSE;
+  if (!g_key_file_has_key (kf, GROUP, "n", NULL))
+    return missing ("n (the number of variables)", error);
+  have_channels = g_key_file_has_key (kf, GROUP, "in_channels", NULL) &&
+                  g_key_file_has_key (kf, GROUP, "out_channels", NULL);
+  if (!g_key_file_has_key (kf, GROUP, "classes", NULL) && !have_channels)
+    return missing ("classes (or in_channels and out_channels)", error);
+  if (!g_key_file_has_key (kf, GROUP, "in_channels", NULL))
+    in = classes;
+  if (!g_key_file_has_key (kf, GROUP, "out_channels", NULL))
+    out_ch = classes;
+
+  gaf_model_config_init (&cfg, kind, n, classes, seed);
+  if (kind == GAF_MODEL_TOY_CNN)
+    {
+      GafToyCnnConfig *c = &cfg.toy_cnn;
+      c->in_channels = in;
+      c->out_channels = out_ch;
+      if (!gaf_keyfile_get_int (kf, GROUP, "hidden", &c->hidden, error))
+        return FALSE;
+      c->fourier_half = c->hidden / 2;
+      if (!gaf_keyfile_get_int (kf, GROUP, "fourier_half", &c->fourier_half, error) ||
+          !gaf_keyfile_get_double (kf, GROUP, "fourier_scale", &c->fourier_scale, error) ||
+          !gaf_keyfile_get_double (kf, GROUP, "time_scale", &c->time_scale, error) ||
+          !gaf_keyfile_get_double (kf, GROUP, "input_scale", &c->input_scale, error))
+        return FALSE;
+    }
+  else
+    {
+      GafMlpConfig *c = &cfg.mlp;
+      c->in_channels = in;
+      c->out_channels = out_ch;
+      if (!gaf_keyfile_get_int (kf, GROUP, "hidden", &c->hidden, error) ||
+          !gaf_keyfile_get_int (kf, GROUP, "depth", &c->depth, error) ||
+          !gaf_keyfile_get_bool (kf, GROUP, "layernorm", &c->layernorm, error) ||
+          !gaf_keyfile_get_int (kf, GROUP, "time_freqs", &c->time_freqs, error) ||
+          !gaf_keyfile_get_double (kf, GROUP, "input_scale", &c->input_scale, error))
+        return FALSE;
+    }
+  if (!gaf_model_config_check (&cfg, error))
+    {
+      g_prefix_error (error, "[" GROUP "]: ");
+      return FALSE;
+    }
+  *out = cfg;
+  return TRUE;
+}
+
+static void
+set_channels (GKeyFile *kf, int n, int in, int out)
+{
+  g_key_file_set_integer (kf, GROUP, "n", n);
+  if (in == out)
+    g_key_file_set_integer (kf, GROUP, "classes", in);
+  else
+    {
+      g_key_file_set_integer (kf, GROUP, "in_channels", in);
+      g_key_file_set_integer (kf, GROUP, "out_channels", out);
+    }
+}
+
+void
+gaf_model_config_to_keyfile (const GafModelConfig *cfg, GKeyFile *kf)
+{
+  g_return_if_fail (cfg != NULL && kf != NULL && cfg->kind < GAF_N_MODEL_KINDS);
+
+  g_key_file_remove_group (kf, GROUP, NULL);
+  g_key_file_set_string (kf, GROUP, "kind", kind_names[cfg->kind]);
+  g_key_file_set_uint64 (kf, GROUP, "seed", cfg->seed);
+  if (cfg->kind == GAF_MODEL_TOY_CNN)
+    {
+      const GafToyCnnConfig *c = &cfg->toy_cnn;
+      set_channels (kf, c->n, c->in_channels, c->out_channels);
+      g_key_file_set_integer (kf, GROUP, "hidden", c->hidden);
+      g_key_file_set_integer (kf, GROUP, "fourier_half", c->fourier_half);
+      g_key_file_set_double (kf, GROUP, "fourier_scale", c->fourier_scale);
+      g_key_file_set_double (kf, GROUP, "time_scale", c->time_scale);
+      g_key_file_set_double (kf, GROUP, "input_scale", c->input_scale);
+    }
+  else
+    {
+      const GafMlpConfig *c = &cfg->mlp;
+      set_channels (kf, c->n, c->in_channels, c->out_channels);
+      g_key_file_set_integer (kf, GROUP, "hidden", c->hidden);
+      g_key_file_set_integer (kf, GROUP, "depth", c->depth);
+      g_key_file_set_boolean (kf, GROUP, "layernorm", c->layernorm);
+      g_key_file_set_integer (kf, GROUP, "time_freqs", c->time_freqs);
+      g_key_file_set_double (kf, GROUP, "input_scale", c->input_scale);
+    }
+}
+
+gboolean
+gaf_model_config_from_net (GafModelConfig *cfg, GafNet *net, guint64 seed)
+{
+  g_return_val_if_fail (cfg != NULL && net != NULL, FALSE);
+
+  if (g_strcmp0 (net->klass->name, "toy-cnn") == 0)
+    {
+      const GafToyCnnConfig *c = gaf_toy_cnn_get_config ((GafToyCnn *) net);
+      gaf_model_config_init (cfg, GAF_MODEL_TOY_CNN, c->n, c->out_channels, seed);
+      cfg->toy_cnn = *c;
+      return TRUE;
+    }
+  if (g_strcmp0 (net->klass->name, "mlp") == 0)
+    {
+      const GafMlpConfig *c = gaf_mlp_get_config ((GafMlp *) net);
+      gaf_model_config_init (cfg, GAF_MODEL_MLP, c->n, c->out_channels, seed);
+      cfg->mlp = *c;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+GafNet *
+gaf_model_new (const GafModelConfig *cfg, GError **error)
+{
+  g_return_val_if_fail (cfg != NULL, NULL);
+
+  if (!gaf_model_config_check (cfg, error))
+    return NULL;
+  switch (cfg->kind)
+    {
+    case GAF_MODEL_TOY_CNN:
+      return GAF_NET (gaf_toy_cnn_new (&cfg->toy_cnn, cfg->seed));
+    case GAF_MODEL_MLP:
+      return GAF_NET (gaf_mlp_new (&cfg->mlp, cfg->seed));
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+GafNet *
+gaf_model_new_from_keyfile (GKeyFile *kf, GError **error)
+{
+  GafModelConfig cfg;
+
+  if (!gaf_model_config_from_keyfile (&cfg, kf, error))
+    return NULL;
+  return gaf_model_new (&cfg, error);
+}

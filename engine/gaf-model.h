@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "gaf-mlp.h"
+#include "gaf-net.h"
+#include "gaf-toy-cnn.h"
+
+G_BEGIN_DECLS
+
+/* The model factory: a network described completely by the [model] group of a key file, so that a
+ * checkpoint names the network its parameters belong to.
+ *
+ *   [model]
+ *   kind = toy-cnn | mlp
+ *   seed = 1            initialisation seed (the toy CNN's fixed Fourier frequencies come from it, so it is
+ *                       part of the function, not only of the starting point)
+ *   n = 4               variables
+ *   classes = 5         in and out channels; or in_channels = ... and out_channels = ... when they differ
+ *   toy-cnn: hidden, fourier_half (default hidden / 2), fourier_scale, time_scale, input_scale
+ *   mlp:     hidden, depth, layernorm, time_freqs, input_scale
+ *
+ * Keys that are absent take the network's defaults (gaf_toy_cnn_config_init, gaf_mlp_config_init); an
+ * unknown key is an error (a misspelt key would otherwise be ignored silently). */
+
+typedef enum {
+  GAF_MODEL_TOY_CNN,
+  GAF_MODEL_MLP,
+  GAF_N_MODEL_KINDS
+} GafModelKind;
+
+typedef struct {
+  GafModelKind    kind;
+  guint64         seed;
+  GafToyCnnConfig toy_cnn;   /* kind GAF_MODEL_TOY_CNN */
+  GafMlpConfig    mlp;       /* kind GAF_MODEL_MLP */
+} GafModelConfig;
+
+/* A model at most this large (floats per arena; the arena holds four or five copies). */
+#define GAF_MODEL_MAX_PARAMS (G_GUINT64_CONSTANT (1) << 27)
+
+const char *gaf_model_kind_to_string   (GafModelKind kind);
+gboolean    gaf_model_kind_from_string (const char *name, GafModelKind *out);
+
+/* The network's defaults for n variables with c classes. */
+void        gaf_model_config_init      (GafModelConfig *cfg, GafModelKind kind, int n, int c, guint64 seed);
+/* The network's own check, and a bound on the size (a configuration read from a file must not be able
+ * to ask for terabytes). */
+gboolean    gaf_model_config_check     (const GafModelConfig *cfg, GError **error);
+gsize       gaf_model_param_count      (const GafModelConfig *cfg);
+/* Reads [model]; kind and n are required, and classes or both in_channels and out_channels. The result is
+ * checked. cfg is only written on success. */
+gboolean    gaf_model_config_from_keyfile (GafModelConfig *cfg, GKeyFile *kf, GError **error);
+/* Replaces the [model] group with every key of cfg. */
+void        gaf_model_config_to_keyfile   (const GafModelConfig *cfg, GKeyFile *kf);
+/* The configuration of a network made by gaf_toy_cnn_new / gaf_mlp_new / gaf_model_new with this seed;
+ * FALSE for a network the factory does not know. */
+gboolean    gaf_model_config_from_net     (GafModelConfig *cfg, GafNet *net, guint64 seed);
+
+GafNet     *gaf_model_new                 (const GafModelConfig *cfg, GError **error);
+GafNet     *gaf_model_new_from_keyfile    (GKeyFile *kf, GError **error);
+
+G_END_DECLS
