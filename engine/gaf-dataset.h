@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "gaf-image-io.h"
+#include "gaf-rng.h"
+
+G_BEGIN_DECLS
+
+/* Image datasets of label maps (SPEC §5 "Images"): `count` maps of height x width pixels, each pixel
+ * a class in [0, c) stored as guint16, laid out (count, height * width) row-major. Three sources:
+ *
+ * - Fashion-MNIST (Debian's dataset-fashion-mnist): gzip IDX files read through GIO's zlib
+ *   decompressor, the 28 x 28 gray images quantized to c gray levels by
+ *       level(v) = min(c - 1, floor(v / 256 * c)),   v in 0..255,
+ *   so c = 2 is "binarized at 0.5" (v >= 128 -> 1) and c = 4 cuts at 64, 128, 192. Sizes: 28 (native),
+ *   32 (zero padding of 2 pixels on each side; 0 is level 0) and 16 (the 32 x 32 padded image reduced
+ *   by 2 x 2 average pooling of the intensities, then quantized: level = min(c - 1, floor(s c / 1024))
+ *   with s the sum of the four values). The train (60,000) and test (10,000) splits come from their
+ *   own files.
+ * - Procedural scene labelings: coarse segmentation maps of outdoor scenes drawn from (seed, split,
+ *   index) alone (see gaf_scene_render).
+ * - A folder of label maps: every *.pgm and *.png file (gaf-image-io.h), sorted by name.
+ */
+
+typedef enum {
+  GAF_DATASET_FASHION_MNIST,
+  GAF_DATASET_SCENES,
+  GAF_DATASET_FOLDER,
+} GafDatasetKind;
+
+typedef enum {
+  GAF_SPLIT_TRAIN,
+  GAF_SPLIT_TEST,
+} GafSplit;
+
+typedef struct {
+  GafDatasetKind kind;
+  char          *name;         /* a spec that loads the same data again, e.g. "scenes:classes=8,size=32,count=100,seed=1,split=train" */
+  char          *description;  /* one sentence for reports */
+  int            c;            /* classes */
+  int            height;
+  int            width;
+  guint          count;        /* maps */
+  guint16       *labels;       /* (count, height * width) */
+  guint8        *classes;      /* Fashion-MNIST: the garment class of each map (count); NULL otherwise */
+  char         **files;        /* folder: the file of each map (count, then NULL); NULL otherwise */
+  GafPaletteKind palette;      /* the palette pictures of this data use */
+} GafDataset;
+
+#define GAF_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+/* Largest class count of a dataset (labels are guint16). */
+#define GAF_DATASET_MAX_CLASSES 65536
+
+void        gaf_dataset_free (GafDataset *dataset);
+
+/* dir NULL: GAF_FASHION_MNIST_DIR. Reads {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (or the
+ * same names without .gz). levels 2..256, size 16, 28 or 32, limit 0 for all maps or the first
+ * `limit`. Every file is read to its end and checked (gaf_idx_load). */
+GafDataset *gaf_dataset_new_fashion_mnist (const char *dir, GafSplit split, int levels, int size, guint limit,
+                                           GError **error);
+/* Maps i = 0..count-1 of gaf_scene_render (c, height, width, seed, split, i). c 2..65536. */
+GafDataset *gaf_dataset_new_scenes (int c, int height, int width, guint count, guint64 seed, GafSplit split);
+/* Every *.pgm and *.png (any case) in dir, sorted by name (g_strcmp0 on the file names). c 0: inferred
+ * as the largest value + 1, at least 2; otherwise every value must be below c. Each failure is a
+ * GError naming the file (and the pixel, for a value out of range): empty folder, unreadable file,
+ * not a PGM or PNG, colour PNG, size different from the first file. */
+GafDataset *gaf_dataset_new_folder (const char *dir, int c, GError **error);
+
+/* The CLI's dataset argument, one of
+ *   fashion-mnist[:levels=L][,size=16|28|32][,split=train|test][,limit=N][,dir=PATH]  (defaults 2, 32, train, all)
+ *   scenes[:classes=C][,size=S|WxH][,count=N][,seed=S][,split=train|test]            (defaults 8, 32, 10000, 1, train)
+ *   folder:DIR[,classes=C]
+ * A folder path may contain commas; only a trailing ",classes=C" is an option. Any mistake (unknown
+ * kind or key, repeated key, bad value) is one GAF_ERROR_INVALID_ARGUMENT error. */
+GafDataset *gaf_dataset_new_from_spec (const char *spec, GError **error);
+
+static inline gsize
+gaf_dataset_pixels (const GafDataset *dataset)
+{
+  return (gsize) dataset->height * dataset->width;
+}
+
+/* Map i (height * width labels). */
+const guint16 *gaf_dataset_item (const GafDataset *dataset, guint i);
+
+/* A GafLabelFunc (gaf-trainer.h) with the dataset as user data: labels (batch, height * width) are
+ * `batch` maps drawn uniformly with replacement. */
+void        gaf_dataset_sample (gpointer dataset, GafRng *rng, guint16 *labels, int batch);
+
+/* Per-pixel class frequencies (height * width, c) of the dataset, each row summing to 1 (no smoothing). */
+double     *gaf_dataset_marginals (const GafDataset *dataset);
+
+/* The palette (c, 3) of dataset->palette, to be freed with g_free. */
+guint8     *gaf_dataset_new_palette (const GafDataset *dataset);
+
+/* ---- IDX files --------------------------------------------------------------------------------- */
+
+/* An IDX file of unsigned bytes (type 0x08): magic 0x0000 08 D (D dimensions), D big-endian 32-bit
+ * sizes, then the data. `kept` items (dims[0] is the count, an item the product of the other sizes)
+ * are in data. */
+typedef struct {
+  int      ndims;
+  guint32  dims[4];
+  guint32  kept;
+  gsize    item_size;
+  guint8  *data;      /* (kept, item_size) */
+} GafIdx;
+
+#define GAF_IDX_MAGIC_LABELS 0x00000801
+#define GAF_IDX_MAGIC_IMAGES 0x00000803
+
+/* Reads path (gzip, told by its first two bytes 1f 8b, through GZlibDecompressor; else raw) and keeps
+ * the first `limit` items (0: all). The whole file is read and checked: magic equal to `magic`, sizes
+ * from 1 to 2^24, the data exactly as long as the sizes say (no less: "truncated", no more: "trailing
+ * bytes"), a valid gzip stream. Errors (GAF_ERROR_FORMAT, GAF_ERROR_IO when unreadable) name the file. */
+gboolean    gaf_idx_load  (const char *path, guint32 magic, guint32 limit, GafIdx *out, GError **error);
+void        gaf_idx_clear (GafIdx *idx);
+
+/* Fashion-MNIST quantization (see the top of this file). */
+static inline guint16
+gaf_quantize_level (guint v, int c)
+{
+  guint l = (v * (guint) c) >> 8;
+  return (guint16) MIN (l, (guint) c - 1);
+}
+
+/* One 28 x 28 image (bytes) -> labels (size, size) for size 16, 28 or 32, c levels. */
+void        gaf_fashion_mnist_convert (const guint8 *image, int size, int c, guint16 *labels);
+
+/* ---- procedural scenes ------------------------------------------------------------------------- */
+
+/* Scene classes, in the order they are drawn over each other (later on top): sky, then sun and clouds
+ * in the sky, buildings standing on the horizon, the ground below the horizon (a tilted, gently
+ * curved line), a lake on the ground, a road from the bottom edge to a vanishing point on the
+ * horizon, trees (a crown blob on a trunk) standing on the ground, then classes 8, 9, ... as extra
+ * object kinds on the ground (ellipses, boxes and triangles, by kind). With c classes only kinds
+ * below c are drawn; the named part of the layout does not depend on c, so a scene at c = 3 is the
+ * scene at c = 8 with the buildings, lake, trees, clouds and sun left out. The extra objects (1 to 3
+ * per map when c > 8, kinds uniform among the c - 8) come from a stream of their own. */
+enum {
+  GAF_SCENE_SKY,
+  GAF_SCENE_GROUND,
+  GAF_SCENE_ROAD,
+  GAF_SCENE_BUILDING,
+  GAF_SCENE_TREE,
+  GAF_SCENE_WATER,
+  GAF_SCENE_CLOUD,
+  GAF_SCENE_SUN,
+  GAF_SCENE_N_NAMED,
+};
+
+/* "sky", ..., "sun", then "object 1", "object 2", ... for the extra kinds (newly allocated). */
+char       *gaf_scene_class_name (int k);
+/* Map `index` of the stream (seed, split): labels (height, width). Shapes live in the unit square and
+ * each pixel takes the class at its centre, so the same scene is drawn at every size; it depends on
+ * (seed, split, index) only, not on how many maps are made. */
+void        gaf_scene_render (int c, int height, int width, guint64 seed, GafSplit split, guint64 index,
+                              guint16 *labels);
+
+/* ---- per-pixel frequencies -------------------------------------------------------------------- */
+
+/* out (n, c): (count of class j at pixel i + alpha) / (count + c alpha); labels (count, n). */
+void        gaf_label_maps_marginals (const guint16 *labels, guint count, gsize n, int c, double alpha,
+                                      double *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafDataset, gaf_dataset_free)
+
+G_END_DECLS

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Label maps on disk: a label map is a height x width image whose pixel values are class indices
+ * (guint16, row-major). Reading: binary PGM (P5, maxval up to 65535) and PNG with one gray channel
+ * (1, 2, 4, 8 or 16 bits) or a palette (1, 2, 4 or 8 bits; the palette index is the value, the
+ * colours are ignored). Writing: PGM and PNG label maps.
+ * Every file is written atomically (FILE.XXXXXX then rename, by g_file_set_contents). */
+
+typedef struct {
+  int      width;
+  int      height;
+  guint16 *values;     /* (height, width) row-major */
+  guint    max_value;  /* the largest value present */
+} GafLabelImage;
+
+void     gaf_label_image_clear (GafLabelImage *image);
+
+/* Decodes a PGM or PNG from memory, chosen by its first bytes ("P5" or the PNG signature). name (the
+ * file name) starts every error message (GAF_ERROR_FORMAT): not a PGM or PNG, an ASCII PGM, a bad or
+ * truncated header or body, a PNG with colour (RGB, RGBA) or an alpha channel (not a label map), a
+ * PGM value above its maxval. */
+gboolean gaf_label_image_decode (const guint8 *data, gsize length, const char *name,
+                                 GafLabelImage *out, GError **error);
+/* The same from a file (GAF_ERROR_IO when it cannot be read). */
+gboolean gaf_label_image_load   (const char *path, GafLabelImage *out, GError **error);
+
+/* labels (height, width), every value < c (checked; c from 2 to 65536).
+ * PGM: P5 with maxval max(1, c - 1): one byte per pixel when c <= 256, else two (big-endian).
+ * PNG: with a palette (c <= 256, palette (c, 3) RGB) the smallest bit depth of 1, 2, 4, 8 that holds
+ * c - 1; with palette NULL a gray PNG of the smallest depth of 1, 2, 4, 8, 16 that holds c - 1,
+ * storing the class index itself (not stretched to white). */
+gboolean gaf_label_map_write_pgm (const char *path, const guint16 *labels, int height, int width, int c,
+                                  GError **error);
+gboolean gaf_label_map_write_png (const char *path, const guint16 *labels, int height, int width, int c,
+                                  const guint8 *palette, GError **error);
+
+/* Colours (c, 3) RGB for c classes, to be freed with g_free:
+ * GRAY: a ramp from black (class 0) to white (class c - 1); with c = 2 black and white. For gray levels.
+ * SCENES: the procedural scenes' classes (gaf-dataset.h): sky blue, grass green, road gray, brick,
+ *   dark tree green, water blue, cloud white, sun yellow, then distinct hues for the extra kinds.
+ * CLASSES: distinct colours for any labels: the ten Tableau 10 colours, then hues spaced by the golden
+ *   angle with alternating lightness, skipping any within 32 (per channel) of a colour already used. */
+typedef enum {
+  GAF_PALETTE_GRAY,
+  GAF_PALETTE_SCENES,
+  GAF_PALETTE_CLASSES,
+} GafPaletteKind;
+
+guint8  *gaf_palette_new (GafPaletteKind kind, int c);
+
+/* Any RGB picture (height, width, 3) as an 8-bit RGB PNG. */
+gboolean gaf_rgb_write_png (const char *path, const guint8 *rgb, int width, int height, GError **error);
+
+G_END_DECLS
