@@ -794,3 +794,187 @@ gaf_label_maps_marginals (const guint16 *labels, guint count, gsize n, int c, do
   for (gsize k = 0; k < n * c; k++)
     out[k] = (counts[k] + alpha) / denom;
 }
+
+double
+gaf_marginals_kl (const double *pa, const double *pb, gsize n, int c)
+{
+  double total = 0.0;
+
+  g_return_val_if_fail (pa != NULL && pb != NULL && n > 0 && c >= 1, NAN);
+  for (gsize i = 0; i < n; i++)
+    {
+      double kl = 0.0;
+      for (int j = 0; j < c; j++)
+        {
+          double a = pa[i * c + j], b = pb[i * c + j];
+          if (a <= 0.0)
+            continue;
+          if (b <= 0.0)
+            return INFINITY;
+          kl += a * log (a / b);
+        }
+      total += kl;
+    }
+  return total / n;
+}
+
+double
+gaf_label_maps_marginal_kl (const guint16 *a, guint count_a, const guint16 *b, guint count_b, gsize n, int c)
+{
+  g_autofree double *pa = g_new (double, n * c);
+  g_autofree double *pb = g_new (double, n * c);
+
+  gaf_label_maps_marginals (a, count_a, n, c, GAF_MARGINAL_SMOOTHING, pa);
+  gaf_label_maps_marginals (b, count_b, n, c, GAF_MARGINAL_SMOOTHING, pb);
+  return gaf_marginals_kl (pa, pb, n, c);
+}
+
+double
+gaf_label_maps_neighbour_agreement (const guint16 *labels, guint count, int height, int width)
+{
+  guint64 same = 0, pairs;
+  gsize n = (gsize) height * width;
+
+  g_return_val_if_fail (labels != NULL && count > 0 && height >= 1 && width >= 1, NAN);
+  pairs = (guint64) count * ((guint64) height * (width - 1) + (guint64) (height - 1) * width);
+  if (pairs == 0)
+    return NAN;
+  for (guint m = 0; m < count; m++)
+    {
+      const guint16 *l = labels + (gsize) m * n;
+      for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+          {
+            guint16 v = l[y * width + x];
+            if (x + 1 < width)
+              same += v == l[y * width + x + 1];
+            if (y + 1 < height)
+              same += v == l[(y + 1) * width + x];
+          }
+    }
+  return (double) same / pairs;
+}
+
+double
+gaf_label_maps_mean_regions (const guint16 *labels, guint count, int height, int width)
+{
+  gsize n = (gsize) height * width;
+  g_autofree guint32 *stack = NULL;
+  g_autofree guint8 *seen = NULL;
+  guint64 regions = 0;
+
+  g_return_val_if_fail (labels != NULL && count > 0 && height >= 1 && width >= 1, NAN);
+  stack = g_new (guint32, n);
+  seen = g_new (guint8, n);
+  for (guint m = 0; m < count; m++)
+    {
+      const guint16 *l = labels + (gsize) m * n;
+      memset (seen, 0, n);
+      for (gsize s = 0; s < n; s++)
+        {
+          gsize top = 0;
+          if (seen[s])
+            continue;
+          /* Flood fill of the region of s (each pixel pushed once: marked when pushed). */
+          regions++;
+          seen[s] = 1;
+          stack[top++] = (guint32) s;
+          while (top > 0)
+            {
+              guint32 p = stack[--top];
+              int x = p % width, y = p / width;
+              guint32 nb[4];
+              int k = 0;
+              if (x > 0) nb[k++] = p - 1;
+              if (x + 1 < width) nb[k++] = p + 1;
+              if (y > 0) nb[k++] = p - width;
+              if (y + 1 < height) nb[k++] = p + width;
+              for (int j = 0; j < k; j++)
+                if (!seen[nb[j]] && l[nb[j]] == l[p])
+                  {
+                    seen[nb[j]] = 1;
+                    stack[top++] = nb[j];
+                  }
+            }
+        }
+    }
+  return (double) regions / count;
+}
+
+/* ---- independent-pixel sampler ----------------------------------------------------------------- */
+
+struct _GafIndependentSampler {
+  gsize   n;
+  int     c;
+  double *cdf;  /* (n, c), the last entry of each row exactly 1 */
+};
+
+GafIndependentSampler *
+gaf_independent_sampler_new (const double *marginals, gsize n, int c)
+{
+  GafIndependentSampler *s;
+
+  g_return_val_if_fail (marginals != NULL && n > 0 && c >= 1, NULL);
+  s = g_new0 (GafIndependentSampler, 1);
+  s->n = n;
+  s->c = c;
+  s->cdf = g_new (double, n * c);
+  for (gsize i = 0; i < n; i++)
+    {
+      const double *p = marginals + i * c;
+      double *cdf = s->cdf + i * c, sum = 0.0, acc = 0.0;
+      for (int j = 0; j < c; j++)
+        {
+          g_return_val_if_fail (p[j] >= 0.0 && isfinite (p[j]), (gaf_independent_sampler_free (s), NULL));
+          sum += p[j];
+        }
+      g_return_val_if_fail (sum > 0.0, (gaf_independent_sampler_free (s), NULL));
+      for (int j = 0; j < c; j++)
+        {
+          acc += p[j] / sum;
+          cdf[j] = acc;
+        }
+      /* Classes of probability 0 at the end must stay unreachable: the last positive one ends at 1. */
+      for (int j = c - 1; j >= 0; j--)
+        {
+          cdf[j] = 1.0;
+          if (p[j] > 0.0)
+            break;
+        }
+    }
+  return s;
+}
+
+void
+gaf_independent_sampler_free (GafIndependentSampler *sampler)
+{
+  if (sampler == NULL)
+    return;
+  g_free (sampler->cdf);
+  g_free (sampler);
+}
+
+void
+gaf_independent_sampler_sample (gpointer data, GafRng *rng, guint16 *labels, int batch)
+{
+  const GafIndependentSampler *s = data;
+
+  g_return_if_fail (s != NULL && rng != NULL && labels != NULL);
+  for (int b = 0; b < batch; b++)
+    for (gsize i = 0; i < s->n; i++)
+      {
+        const double *cdf = s->cdf + i * s->c;
+        double u = gaf_rng_uniform (rng);
+        int lo = 0, hi = s->c - 1;
+        /* The first j with u < cdf[j] (binary search; cdf[c - 1] = 1 > u). */
+        while (lo < hi)
+          {
+            int mid = (lo + hi) / 2;
+            if (u < cdf[mid])
+              hi = mid;
+            else
+              lo = mid + 1;
+          }
+        labels[(gsize) b * s->n + i] = (guint16) lo;
+      }
+}

@@ -159,12 +159,40 @@ char       *gaf_scene_class_name (int k);
 void        gaf_scene_render (int c, int height, int width, guint64 seed, GafSplit split, guint64 index,
                               guint16 *labels);
 
-/* ---- per-pixel frequencies -------------------------------------------------------------------- */
+/* ---- statistics of sets of label maps ---------------------------------------------------------- */
+
+/* Pseudo-count added to every class count before per-pixel frequencies are compared (Krichevsky-
+ * Trofimov / Jeffreys): p_ij = (n_ij + 1/2) / (N + c/2). It keeps the KL finite when a class never
+ * occurs at a pixel in one of the sets, and changes a frequency by at most c / (2N). */
+#define GAF_MARGINAL_SMOOTHING 0.5
 
 /* out (n, c): (count of class j at pixel i + alpha) / (count + c alpha); labels (count, n). */
 void        gaf_label_maps_marginals (const guint16 *labels, guint count, gsize n, int c, double alpha,
                                       double *out);
+/* mean over the n pixels of KL(p_a,i || p_b,i) = sum_j p_a log(p_a / p_b) in nats, 0 log 0 = 0
+ * (+inf when p_b is 0 where p_a is not). */
+double      gaf_marginals_kl (const double *pa, const double *pb, gsize n, int c);
+/* The same from two sets of maps with GAF_MARGINAL_SMOOTHING on both. */
+double      gaf_label_maps_marginal_kl (const guint16 *a, guint count_a, const guint16 *b, guint count_b,
+                                        gsize n, int c);
+/* Fraction of the 4-neighbour pairs (each horizontal and vertical pair once: h (w - 1) + (h - 1) w per
+ * map) whose two pixels have the same label. 1 for constant maps; 1/c on average for independent
+ * uniform pixels. Maps of one pixel have no pairs: returns NAN then. */
+double      gaf_label_maps_neighbour_agreement (const guint16 *labels, guint count, int height, int width);
+/* Mean over the maps of the number of 4-connected regions of equal label. */
+double      gaf_label_maps_mean_regions (const guint16 *labels, guint count, int height, int width);
+
+/* Draws maps whose pixels are independent, pixel i from the row p_i of given marginals (n, c): the
+ * best model without any coupling, a baseline for the quality report. */
+typedef struct _GafIndependentSampler GafIndependentSampler;
+
+GafIndependentSampler *gaf_independent_sampler_new  (const double *marginals, gsize n, int c);
+void                   gaf_independent_sampler_free (GafIndependentSampler *sampler);
+/* A GafLabelFunc with the sampler as user data: labels (batch, n). */
+void                   gaf_independent_sampler_sample (gpointer sampler, GafRng *rng, guint16 *labels,
+                                                       int batch);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafDataset, gaf_dataset_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafIndependentSampler, gaf_independent_sampler_free)
 
 G_END_DECLS

@@ -12,7 +12,8 @@
 
 /* Image datasets of label maps: the IDX reader on Debian's Fashion-MNIST files and on broken copies,
  * quantization and pooling, procedural scenes, folders of PGM/PNG label maps (round trips and every
- * error), the dataset spec parser, palettes.
+ * error), the dataset spec parser, the label-map statistics on hand-computed examples, the
+ * independent-pixel sampler, palettes.
  *
  * The Fashion-MNIST reference numbers were computed independently with python3 (gzip + struct, the
  * quantization and the 2 x 2 pooling written out with floats):
@@ -575,6 +576,7 @@ test_scenes_statistics (void)
   g_autofree guint *maps_with = g_new0 (guint, c);
   g_autofree guint *maps_with16 = g_new0 (guint, c);
   gsize n = (gsize) size * size;
+  double regions, agree, regions16, agree16;
 
   for (guint m = 0; m < count; m++)
     {
@@ -602,6 +604,20 @@ test_scenes_statistics (void)
   g_assert_cmpuint (maps_with[GAF_SCENE_SKY], ==, count);
   g_assert_cmpuint (maps_with[GAF_SCENE_GROUND], ==, count);
 
+  regions = gaf_label_maps_mean_regions (ds->labels, count, size, size);
+  agree = gaf_label_maps_neighbour_agreement (ds->labels, count, size, size);
+  regions16 = gaf_label_maps_mean_regions (small->labels, count, 16, 16);
+  agree16 = gaf_label_maps_neighbour_agreement (small->labels, count, 16, 16);
+  g_test_message ("scenes c = %d: %.2f regions per map, neighbour agreement %.4f at 32 x 32; %.2f and %.4f at "
+                  "16 x 16", c, regions, agree, regions16, agree16);
+  /* Regions, not noise: a handful of regions (sky, ground split by a road, objects), and neighbours
+   * agree far more often than the 1/c of independent pixels. */
+  g_assert_cmpfloat (regions, >=, 4.0);
+  g_assert_cmpfloat (regions, <=, 20.0);
+  g_assert_cmpfloat (agree, >=, 0.85);
+  g_assert_cmpfloat (regions16, >=, 3.0);
+  g_assert_cmpfloat (regions16, <=, 20.0);
+  g_assert_cmpfloat (agree16, >=, 0.75);
 }
 
 /* ---- folders ----------------------------------------------------------------------------------- */
@@ -981,7 +997,152 @@ test_dataset_sample (void)
     }
 }
 
-/* ---- palettes --------------------------------------------------------------------------------- */
+/* ---- statistics -------------------------------------------------------------------------------- */
+
+static void
+test_stats_marginal_kl (void)
+{
+  /* n = 2 pixels, c = 2. a = {[0, 0], [0, 1]}, b = {[1, 1], [1, 1]}; smoothing 1/2:
+   * pixel 0: p_a = (2.5, 0.5) / 3, p_b = (0.5, 2.5) / 3 -> KL = (5/6 - 1/6) ln 5 = (2/3) ln 5;
+   * pixel 1: p_a = (1.5, 1.5) / 3, p_b = (1/6, 5/6) -> KL = 0.5 ln 3 + 0.5 ln 0.6 = 0.5 ln 1.8. */
+  const guint16 a[4] = { 0, 0, 0, 1 }, b[4] = { 1, 1, 1, 1 };
+  double want = ((2.0 / 3.0) * log (5.0) + 0.5 * log (1.8)) / 2.0;
+  double pa[4], pb[4], kl;
+
+  kl = gaf_label_maps_marginal_kl (a, 2, b, 2, 2, 2);
+  g_assert_cmpfloat_with_epsilon (kl, want, 1e-12);
+  g_assert_cmpfloat_with_epsilon (gaf_label_maps_marginal_kl (a, 2, a, 2, 2, 2), 0.0, 1e-15);
+  gaf_label_maps_marginals (a, 2, 2, 2, 0.0, pa);
+  g_assert_cmpfloat (pa[0], ==, 1.0);
+  g_assert_cmpfloat (pa[1], ==, 0.0);
+  g_assert_cmpfloat (pa[2], ==, 0.5);
+  g_assert_cmpfloat (pa[3], ==, 0.5);
+  gaf_label_maps_marginals (b, 2, 2, 2, 0.0, pb);
+  /* Unsmoothed: at pixel 0 p_b = (0, 1) is 0 where p_a = (1, 0) is not: +inf. */
+  g_assert_true (isinf (gaf_marginals_kl (pa, pb, 2, 2)));
+  {
+    double p[2] = { 1.0, 0.0 }, q[2] = { 0.5, 0.5 };
+    g_assert_cmpfloat_with_epsilon (gaf_marginals_kl (p, q, 1, 2), log (2.0), 1e-15);
+    g_assert_true (isinf (gaf_marginals_kl (q, p, 1, 2)));
+  }
+}
+
+static void
+test_stats_neighbours_regions (void)
+{
+  /* [[0, 0, 1],
+   *  [0, 1, 1]]: horizontal pairs 00 01 | 01 11 -> 2 of 4 agree; vertical 00 01 11 -> 2 of 3: 4/7.
+   * Regions: the 0s (3 pixels) and the 1s (3 pixels): 2. */
+  const guint16 m1[6] = { 0, 0, 1, 0, 1, 1 };
+  /* [[0, 1],
+   *  [1, 0]]: no pair agrees; diagonal pixels are not 4-connected: 4 regions. */
+  const guint16 m2[4] = { 0, 1, 1, 0 };
+  /* A plus of 1s on 3 x 3 with 0 corners: 5 regions; agreement: each row/column 0 1 0 or 1 1 1:
+   * rows: (0,1)(1,0) | (1,1)(1,1) | (0,1)(1,0) -> 2 of 6; columns the same -> 4 of 12 = 1/3. */
+  const guint16 plus[9] = { 0, 1, 0, 1, 1, 1, 0, 1, 0 };
+  guint16 two[12];
+  const guint16 constant[6] = { 3, 3, 3, 3, 3, 3 };
+  guint16 checker[9];
+
+  g_assert_cmpfloat_with_epsilon (gaf_label_maps_neighbour_agreement (m1, 1, 2, 3), 4.0 / 7.0, 1e-15);
+  g_assert_cmpfloat (gaf_label_maps_mean_regions (m1, 1, 2, 3), ==, 2.0);
+  g_assert_cmpfloat (gaf_label_maps_neighbour_agreement (m2, 1, 2, 2), ==, 0.0);
+  g_assert_cmpfloat (gaf_label_maps_mean_regions (m2, 1, 2, 2), ==, 4.0);
+  g_assert_cmpfloat_with_epsilon (gaf_label_maps_neighbour_agreement (plus, 1, 3, 3), 1.0 / 3.0, 1e-15);
+  g_assert_cmpfloat (gaf_label_maps_mean_regions (plus, 1, 3, 3), ==, 5.0);
+  g_assert_cmpfloat (gaf_label_maps_neighbour_agreement (constant, 1, 2, 3), ==, 1.0);
+  g_assert_cmpfloat (gaf_label_maps_mean_regions (constant, 1, 2, 3), ==, 1.0);
+  for (int i = 0; i < 9; i++)
+    checker[i] = (i / 3 + i % 3) % 2;
+  g_assert_cmpfloat (gaf_label_maps_mean_regions (checker, 1, 3, 3), ==, 9.0);
+  /* Two maps: the mean of 2 and 1 regions; pairs pooled: (4 + 7) of 14. */
+  memcpy (two, m1, sizeof m1);
+  memcpy (two + 6, constant, sizeof constant);
+  g_assert_cmpfloat (gaf_label_maps_mean_regions (two, 2, 2, 3), ==, 1.5);
+  g_assert_cmpfloat_with_epsilon (gaf_label_maps_neighbour_agreement (two, 2, 2, 3), 11.0 / 14.0, 1e-15);
+  /* A spiral-free but long snake region: a 1-pixel-wide path through a 5 x 5 map is one region. */
+  {
+    const guint16 snake[25] = {
+      1, 1, 1, 1, 1,
+      0, 0, 0, 0, 1,
+      1, 1, 1, 1, 1,
+      1, 0, 0, 0, 0,
+      1, 1, 1, 1, 1,
+    };
+    g_assert_cmpfloat (gaf_label_maps_mean_regions (snake, 1, 5, 5), ==, 3.0);
+  }
+  /* One pixel: no pairs. */
+  g_assert_true (isnan (gaf_label_maps_neighbour_agreement (constant, 1, 1, 1)));
+}
+
+static void
+test_independent_sampler (void)
+{
+  /* Three pixels, four classes; zero-probability classes at the start, middle and end. */
+  const double p[12] = {
+    0.1, 0.2, 0.3, 0.4,
+    1.0, 0.0, 0.0, 0.0,
+    0.0, 0.5, 0.0, 0.5,
+  };
+  const int N = 200000;
+  g_autofree guint16 *l = g_new (guint16, (gsize) N * 3);
+  g_autofree guint16 *l2 = g_new (guint16, 3 * 100);
+  g_autofree double *q = g_new (double, 12);
+  g_autoptr(GafIndependentSampler) s = gaf_independent_sampler_new (p, 3, 4);
+  GafLabelFunc func = gaf_independent_sampler_sample;
+  GafRng rng;
+  guint joint = 0;
+
+  gaf_rng_init (&rng, 21);
+  func (s, &rng, l, N);
+  gaf_label_maps_marginals (l, N, 3, 4, 0.0, q);
+  /* Standard error sqrt(p (1 - p) / N) <= 0.0012: tolerance 0.006 (5 standard errors). Zeros exact. */
+  for (int k = 0; k < 12; k++)
+    {
+      if (p[k] == 0.0 || p[k] == 1.0)
+        g_assert_cmpfloat (q[k], ==, p[k]);
+      else
+        g_assert_cmpfloat_with_epsilon (q[k], p[k], 0.006);
+    }
+  /* Independence: P(x0 = 3, x2 = 1) = 0.4 * 0.5 = 0.2 (standard error 0.0009). */
+  for (int b = 0; b < N; b++)
+    joint += l[3 * b] == 3 && l[3 * b + 2] == 1;
+  g_assert_cmpfloat_with_epsilon ((double) joint / N, 0.2, 0.005);
+  /* The marginal KL of the (unsmoothed) sample frequencies against the marginals is at the
+   * finite-sample level, about (classes - 1) / (2 N) = 7.5e-6 per pixel here. */
+  g_test_message ("KL(sample frequencies || marginals) = %.2e", gaf_marginals_kl (q, p, 3, 4));
+  g_assert_cmpfloat (gaf_marginals_kl (q, p, 3, 4), <, 1e-4);
+  /* Seeded. */
+  gaf_rng_init (&rng, 21);
+  func (s, &rng, l2, 100);
+  g_assert_cmpmem (l2, 600, l, 600);
+  /* From a dataset's marginals: the sampler reproduces them. */
+  {
+    g_autoptr(GafDataset) ds = gaf_dataset_new_scenes (5, 12, 12, 400, 4, GAF_SPLIT_TRAIN);
+    g_autofree double *m = gaf_dataset_marginals (ds);
+    g_autoptr(GafIndependentSampler) si = gaf_independent_sampler_new (m, 144, 5);
+    g_autofree guint16 *x = g_new (guint16, (gsize) 4000 * 144);
+    g_autofree double *mx = g_new (double, 144 * 5);
+    double kl, kl_self, agree_x, agree_d;
+
+    gaf_independent_sampler_sample (si, &rng, x, 4000);
+    gaf_label_maps_marginals (x, 4000, 144, 5, 0.0, mx);
+    for (int k = 0; k < 144 * 5; k++)
+      g_assert_cmpfloat_with_epsilon (mx[k], m[k], 0.04);  /* 5 standard errors at N = 4000 */
+    kl = gaf_label_maps_marginal_kl (x, 4000, ds->labels, 400, 144, 5);
+    kl_self = gaf_label_maps_marginal_kl (ds->labels, 400, ds->labels, 400, 144, 5);
+    agree_x = gaf_label_maps_neighbour_agreement (x, 4000, 12, 12);
+    agree_d = gaf_label_maps_neighbour_agreement (ds->labels, 400, 12, 12);
+    g_test_message ("independent sampler on scene marginals: marginal KL %.5f; neighbour agreement %.3f "
+                    "against the data's %.3f", kl, agree_x, agree_d);
+    g_assert_cmpfloat (kl_self, ==, 0.0);
+    g_assert_cmpfloat (kl, <, 0.01);
+    /* It has the marginals but not the coupling. */
+    g_assert_cmpfloat (agree_x, <, agree_d - 0.05);
+  }
+}
+
+/* ---- palettes and pictures --------------------------------------------------------------------- */
 
 static void
 test_palettes (void)
@@ -1028,6 +1189,9 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/dataset/folder/errors", test_folder_errors);
   g_test_add_func ("/engine/dataset/spec", test_spec);
   g_test_add_func ("/engine/dataset/sample-marginals", test_dataset_sample);
+  g_test_add_func ("/engine/dataset/stats/marginal-kl", test_stats_marginal_kl);
+  g_test_add_func ("/engine/dataset/stats/neighbours-regions", test_stats_neighbours_regions);
+  g_test_add_func ("/engine/dataset/stats/independent-sampler", test_independent_sampler);
   g_test_add_func ("/engine/dataset/image/palettes", test_palettes);
 
   return g_test_run ();
