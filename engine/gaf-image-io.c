@@ -580,3 +580,185 @@ gaf_palette_new (GafPaletteKind kind, int c)
     fill_distinct (pal, G_N_ELEMENTS (tableau10), c);
   return pal;
 }
+
+/* ---- grids ------------------------------------------------------------------------------------- */
+
+void
+gaf_grid_layout_init (GafGridLayout *layout)
+{
+  g_return_if_fail (layout != NULL);
+  layout->cols = 0;
+  layout->scale = 4;
+  layout->gutter = 2;
+  layout->gutter_rgb[0] = 96;
+  layout->gutter_rgb[1] = 112;
+  layout->gutter_rgb[2] = 160;
+}
+
+/* Fills the gutter colour and returns the canvas; colour (item, pixel, rgb) paints one map pixel. */
+typedef void (*PixelColour) (gconstpointer data, int c, const guint8 *palette, gsize item, gsize pixel,
+                             guint8 *rgb);
+
+gboolean
+gaf_grid_layout_size (const GafGridLayout *layout_in, int k, int height, int width, int *out_width,
+                      int *out_height, int *out_cols)
+{
+  GafGridLayout layout;
+  gint64 cols, rows, W, H;
+
+  if (layout_in != NULL)
+    layout = *layout_in;
+  else
+    gaf_grid_layout_init (&layout);
+  g_return_val_if_fail (k >= 1 && height >= 1 && width >= 1, FALSE);
+  g_return_val_if_fail (layout.scale >= 1 && layout.gutter >= 0 && layout.cols >= 0, FALSE);
+  cols = layout.cols > 0 ? MIN (layout.cols, k) : (gint64) ceil (sqrt ((double) k));
+  rows = (k + cols - 1) / cols;
+  W = cols * ((gint64) width * layout.scale) + (cols + 1) * layout.gutter;
+  H = rows * ((gint64) height * layout.scale) + (rows + 1) * layout.gutter;
+  if (out_width != NULL)
+    *out_width = (int) MIN (W, G_MAXINT);
+  if (out_height != NULL)
+    *out_height = (int) MIN (H, G_MAXINT);
+  if (out_cols != NULL)
+    *out_cols = (int) cols;
+  return W <= GAF_GRID_MAX_SIDE && H <= GAF_GRID_MAX_SIDE;
+}
+
+static guint8 *
+grid_render (PixelColour colour, gconstpointer data, int k, int height, int width, int c,
+             const guint8 *palette, const GafGridLayout *layout_in, int *out_width, int *out_height)
+{
+  GafGridLayout layout;
+  int cols, cell_w, cell_h, W, H;
+  gboolean fits;
+  guint8 *img;
+
+  if (layout_in != NULL)
+    layout = *layout_in;
+  else
+    gaf_grid_layout_init (&layout);
+  g_return_val_if_fail (c >= 1 && palette != NULL, NULL);
+  fits = gaf_grid_layout_size (&layout, k, height, width, &W, &H, &cols);
+  g_return_val_if_fail (fits, NULL);
+  cell_w = width * layout.scale;
+  cell_h = height * layout.scale;
+  img = g_new (guint8, (gsize) W * H * 3);
+  for (gsize i = 0; i < (gsize) W * H; i++)
+    memcpy (img + 3 * i, layout.gutter_rgb, 3);
+  for (int m = 0; m < k; m++)
+    {
+      int x0 = layout.gutter + (m % cols) * (cell_w + layout.gutter);
+      int y0 = layout.gutter + (m / cols) * (cell_h + layout.gutter);
+      for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+          {
+            guint8 rgb[3];
+            colour (data, c, palette, m, (gsize) y * width + x, rgb);
+            for (int dy = 0; dy < layout.scale; dy++)
+              {
+                guint8 *row = img + ((gsize) (y0 + y * layout.scale + dy) * W + x0 + x * layout.scale) * 3;
+                for (int dx = 0; dx < layout.scale; dx++)
+                  memcpy (row + 3 * dx, rgb, 3);
+              }
+          }
+    }
+  *out_width = W;
+  *out_height = H;
+  return img;
+}
+
+typedef struct {
+  const guint16 *labels;
+  gsize          n;
+} HardData;
+
+static void
+hard_colour (gconstpointer data, int c, const guint8 *palette, gsize item, gsize pixel, guint8 *rgb)
+{
+  const HardData *d = data;
+  guint v = d->labels[item * d->n + pixel];
+
+  g_assert (v < (guint) c);
+  memcpy (rgb, palette + 3 * v, 3);
+}
+
+typedef struct {
+  const float *w;
+  gsize        n;
+} SoftData;
+
+static void
+soft_colour (gconstpointer data, int c, const guint8 *palette, gsize item, gsize pixel, guint8 *rgb)
+{
+  const SoftData *d = data;
+  const float *w = d->w + (item * d->n + pixel) * c;
+
+  for (int ch = 0; ch < 3; ch++)
+    {
+      double s = 0.0;
+      for (int j = 0; j < c; j++)
+        s += (double) w[j] * palette[3 * j + ch];
+      rgb[ch] = isfinite (s) ? (guint8) CLAMP (lround (s), 0, 255) : 0;
+    }
+}
+
+guint8 *
+gaf_label_grid_render (const guint16 *labels, int k, int height, int width, int c, const guint8 *palette,
+                       const GafGridLayout *layout, int *out_width, int *out_height)
+{
+  HardData d = { labels, (gsize) height * width };
+
+  g_return_val_if_fail (labels != NULL && out_width != NULL && out_height != NULL, NULL);
+  return grid_render (hard_colour, &d, k, height, width, c, palette, layout, out_width, out_height);
+}
+
+guint8 *
+gaf_soft_grid_render (const float *w, int k, int height, int width, int c, const guint8 *palette,
+                      const GafGridLayout *layout, int *out_width, int *out_height)
+{
+  SoftData d = { w, (gsize) height * width };
+
+  g_return_val_if_fail (w != NULL && out_width != NULL && out_height != NULL, NULL);
+  return grid_render (soft_colour, &d, k, height, width, c, palette, layout, out_width, out_height);
+}
+
+gboolean
+gaf_label_grid_write_png (const char *path, const guint16 *labels, int k, int height, int width, int c,
+                          const guint8 *palette, const GafGridLayout *layout, GError **error)
+{
+  g_autofree guint8 *img = NULL;
+  int W, H;
+
+  g_return_val_if_fail (path != NULL && labels != NULL, FALSE);
+  if (!check_labels (path, labels, (gsize) k * height * width, c, error))
+    return FALSE;
+  if (!gaf_grid_layout_size (layout, k, height, width, &W, &H, NULL))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "%s: a grid of %d x %d pixels is larger than %d on a side", path, W, H, GAF_GRID_MAX_SIDE);
+      return FALSE;
+    }
+  img = gaf_label_grid_render (labels, k, height, width, c, palette, layout, &W, &H);
+  g_return_val_if_fail (img != NULL, FALSE);
+  return gaf_rgb_write_png (path, img, W, H, error);
+}
+
+gboolean
+gaf_soft_grid_write_png (const char *path, const float *w, int k, int height, int width, int c,
+                         const guint8 *palette, const GafGridLayout *layout, GError **error)
+{
+  g_autofree guint8 *img = NULL;
+  int W, H;
+
+  g_return_val_if_fail (path != NULL && w != NULL, FALSE);
+  if (!gaf_grid_layout_size (layout, k, height, width, &W, &H, NULL))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "%s: a grid of %d x %d pixels is larger than %d on a side", path, W, H, GAF_GRID_MAX_SIDE);
+      return FALSE;
+    }
+  img = gaf_soft_grid_render (w, k, height, width, c, palette, layout, &W, &H);
+  g_return_val_if_fail (img != NULL, FALSE);
+  return gaf_rgb_write_png (path, img, W, H, error);
+}

@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 /* Label maps on disk: a label map is a height x width image whose pixel values are class indices
  * (guint16, row-major). Reading: binary PGM (P5, maxval up to 65535) and PNG with one gray channel
  * (1, 2, 4, 8 or 16 bits) or a palette (1, 2, 4 or 8 bits; the palette index is the value, the
- * colours are ignored). Writing: PGM and PNG label maps.
+ * colours are ignored). Writing: PGM and PNG label maps, and RGB PNG pictures of many maps in a grid
+ * (hard labels through a palette, or "soft" probabilities as a mix of the class colours).
  * Every file is written atomically (FILE.XXXXXX then rename, by g_file_set_contents). */
 
 typedef struct {
@@ -53,6 +54,45 @@ typedef enum {
 
 guint8  *gaf_palette_new (GafPaletteKind kind, int c);
 
+/* A grid of k maps: cols columns (0: ceil(sqrt(k))), ceil(k / cols) rows, each map scaled up by the
+ * integer `scale`, gutter pixels of gutter_rgb between the maps and around the grid; empty cells of
+ * the last row in the gutter colour. */
+typedef struct {
+  int    cols;
+  int    scale;
+  int    gutter;
+  guint8 gutter_rgb[3];
+} GafGridLayout;
+
+/* cols 0, scale 4, gutter 2, gutter colour (96, 112, 160): a muted blue that is neither a gray level
+ * nor one of the first scene colours. */
+void     gaf_grid_layout_init (GafGridLayout *layout);
+
+/* Largest side of a grid picture. */
+#define GAF_GRID_MAX_SIDE 32768
+
+/* The picture's size (and the number of columns) for k maps of height x width; FALSE when a side
+ * would exceed GAF_GRID_MAX_SIDE. layout NULL: the defaults. */
+gboolean gaf_grid_layout_size (const GafGridLayout *layout, int k, int height, int width, int *out_width,
+                               int *out_height, int *out_cols);
+
+/* The grid as RGB pixels (*out_height, *out_width, 3), to be freed with g_free. labels (k, height *
+ * width), every value < c; palette (c, 3). */
+guint8  *gaf_label_grid_render (const guint16 *labels, int k, int height, int width, int c,
+                                const guint8 *palette, const GafGridLayout *layout,
+                                int *out_width, int *out_height);
+/* probabilities w (k, height * width, c): each pixel is sum_j w_j palette_j per channel (in the
+ * palette's sRGB values, rounded and clamped to 0..255), so a uniform pixel is the mean colour and a
+ * vertex of the simplex is its class colour. */
+guint8  *gaf_soft_grid_render  (const float *w, int k, int height, int width, int c,
+                                const guint8 *palette, const GafGridLayout *layout,
+                                int *out_width, int *out_height);
+/* The same written as an 8-bit RGB PNG; a grid too large is a GAF_ERROR_INVALID_ARGUMENT error. */
+gboolean gaf_label_grid_write_png (const char *path, const guint16 *labels, int k, int height, int width,
+                                   int c, const guint8 *palette, const GafGridLayout *layout,
+                                   GError **error);
+gboolean gaf_soft_grid_write_png  (const char *path, const float *w, int k, int height, int width, int c,
+                                   const guint8 *palette, const GafGridLayout *layout, GError **error);
 /* Any RGB picture (height, width, 3) as an 8-bit RGB PNG. */
 gboolean gaf_rgb_write_png (const char *path, const guint8 *rgb, int width, int height, GError **error);
 

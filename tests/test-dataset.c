@@ -7,13 +7,14 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <png.h>
 
 #include "gaf-engine.h"
 
 /* Image datasets of label maps: the IDX reader on Debian's Fashion-MNIST files and on broken copies,
  * quantization and pooling, procedural scenes, folders of PGM/PNG label maps (round trips and every
  * error), the dataset spec parser, the label-map statistics on hand-computed examples, the
- * independent-pixel sampler, palettes.
+ * independent-pixel sampler, palettes and grid pictures.
  *
  * The Fashion-MNIST reference numbers were computed independently with python3 (gzip + struct, the
  * quantization and the 2 x 2 pooling written out with floats):
@@ -754,6 +755,7 @@ test_folder_errors (void)
   GafDataset *ds;
   guint16 m[12] = { 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2 };
   guint16 m4[12] = { 0, 1, 2, 0, 1, 2, 4, 1, 2, 0, 1, 2 };  /* value 4 at (x 2, y 1) of a 4-wide map */
+  GafGridLayout layout;
   GafLabelImage img;
 
   g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
@@ -789,10 +791,11 @@ test_folder_errors (void)
   g_assert_cmpint (ds->c, ==, 5);
   gaf_dataset_free (ds);
 
-  /* An RGB PNG is not a label map. */
+  /* An RGB PNG (a grid picture) is not a label map. */
+  gaf_grid_layout_init (&layout);
   {
-    guint8 rgb[3 * 4 * 3] = { 0 };
-    gaf_rgb_write_png (b, rgb, 4, 3, &error);
+    g_autofree guint8 *pal = gaf_palette_new (GAF_PALETTE_GRAY, 3);
+    gaf_label_grid_write_png (b, m, 1, 3, 4, 3, pal, &layout, &error);
     g_assert_no_error (error);
   }
   ds = gaf_dataset_new_folder (sub, 0, &error);
@@ -1170,6 +1173,115 @@ test_palettes (void)
     }
 }
 
+static guint8 *
+read_rgb_png (const char *path, int *w, int *h)
+{
+  png_image image;
+  guint8 *buf;
+
+  memset (&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  g_assert_true (png_image_begin_read_from_file (&image, path));
+  g_assert_true ((image.format & PNG_FORMAT_FLAG_COLOR) != 0);
+  image.format = PNG_FORMAT_RGB;
+  buf = g_malloc (PNG_IMAGE_SIZE (image));
+  g_assert_true (png_image_finish_read (&image, NULL, buf, 0, NULL));
+  *w = image.width;
+  *h = image.height;
+  return buf;
+}
+
+static void
+test_grid (void)
+{
+  /* Three 2 x 2 maps, c = 3 gray levels, 2 columns, scale 3, gutter 1: 15 x 15 pixels. */
+  const guint16 maps[12] = { 0, 1, 2, 0,   2, 2, 1, 1,   0, 0, 0, 2 };
+  g_autofree guint8 *pal = gaf_palette_new (GAF_PALETTE_GRAY, 3);
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "grid.png", NULL);
+  g_autofree char *soft_path = g_build_filename (dir, "soft.png", NULL);
+  g_autofree guint8 *img = NULL, *back = NULL, *soft = NULL, *soft_back = NULL;
+  g_autoptr(GError) error = NULL;
+  GafGridLayout layout;
+  int W, H, w2, h2;
+  float wsoft[2 * 2 * 3];
+
+  gaf_grid_layout_init (&layout);
+  layout.cols = 2;
+  layout.scale = 3;
+  layout.gutter = 1;
+  img = gaf_label_grid_render (maps, 3, 2, 2, 3, pal, &layout, &W, &H);
+  g_assert_cmpint (W, ==, 15);
+  g_assert_cmpint (H, ==, 15);
+#define PIX(buf, x, y) ((buf) + ((gsize) (y) * W + (x)) * 3)
+  g_assert_cmpmem (PIX (img, 0, 0), 3, layout.gutter_rgb, 3);          /* border */
+  g_assert_cmpmem (PIX (img, 7, 3), 3, layout.gutter_rgb, 3);          /* between columns */
+  g_assert_cmpuint (PIX (img, 1, 1)[0], ==, 0);                         /* map 0, pixel (0, 0): class 0 */
+  g_assert_cmpuint (PIX (img, 4, 3)[0], ==, 128);                       /* map 0, pixel (1, 0): class 1 */
+  g_assert_cmpuint (PIX (img, 3, 6)[1], ==, 255);                       /* map 0, pixel (0, 1): class 2 */
+  g_assert_cmpuint (PIX (img, 8, 1)[2], ==, 255);                       /* map 1, pixel (0, 0): class 2 */
+  g_assert_cmpuint (PIX (img, 13, 6)[0], ==, 128);                      /* map 1, pixel (1, 1): class 1 */
+  g_assert_cmpuint (PIX (img, 6, 13)[0], ==, 255);                      /* map 2, pixel (1, 1): class 2 */
+  g_assert_cmpmem (PIX (img, 10, 10), 3, layout.gutter_rgb, 3);        /* the empty fourth cell */
+
+  /* Written as PNG (atomically: nothing else left in the folder) and read back. */
+  g_assert_true (gaf_label_grid_write_png (path, maps, 3, 2, 2, 3, pal, &layout, &error));
+  g_assert_no_error (error);
+  back = read_rgb_png (path, &w2, &h2);
+  g_assert_cmpint (w2, ==, W);
+  g_assert_cmpint (h2, ==, H);
+  g_assert_cmpmem (back, W * H * 3, img, W * H * 3);
+
+  /* Soft: one map uniform over the 3 classes (mean 127.67 -> 128), one pure class 2 pixel, one
+   * half class 0 / half class 2 (127.5 -> 128), one 0.25 class 1 + 0.75 class 2 (32 + 191.25 -> 223). */
+  for (int i = 0; i < 3; i++)
+    wsoft[i] = 1.0f / 3.0f;
+  wsoft[3] = 0.0f; wsoft[4] = 0.0f; wsoft[5] = 1.0f;
+  wsoft[6] = 0.5f; wsoft[7] = 0.0f; wsoft[8] = 0.5f;
+  wsoft[9] = 0.0f; wsoft[10] = 0.25f; wsoft[11] = 0.75f;
+  layout.cols = 0;
+  layout.scale = 1;
+  layout.gutter = 2;
+  soft = gaf_soft_grid_render (wsoft, 1, 2, 2, 3, pal, &layout, &W, &H);
+  g_assert_cmpint (W, ==, 6);
+  g_assert_cmpint (H, ==, 6);
+  g_assert_cmpuint (PIX (soft, 2, 2)[0], ==, 128);
+  g_assert_cmpuint (PIX (soft, 3, 2)[1], ==, 255);
+  g_assert_cmpuint (PIX (soft, 2, 3)[2], ==, 128);
+  g_assert_cmpuint (PIX (soft, 3, 3)[0], ==, 223);
+  g_assert_true (gaf_soft_grid_write_png (soft_path, wsoft, 1, 2, 2, 3, pal, &layout, &error));
+  g_assert_no_error (error);
+  soft_back = read_rgb_png (soft_path, &w2, &h2);
+  g_assert_cmpmem (soft_back, W * H * 3, soft, W * H * 3);
+#undef PIX
+  {
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    int files = 0;
+    while (g_dir_read_name (d) != NULL)
+      files++;
+    g_assert_cmpint (files, ==, 2);
+  }
+
+  /* Errors: labels out of range, a folder that does not exist, a grid too large. */
+  {
+    const guint16 bad[4] = { 0, 1, 3, 0 };
+    g_assert_false (gaf_label_grid_write_png (path, bad, 1, 2, 2, 3, pal, &layout, &error));
+    g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    g_assert_false (gaf_label_grid_write_png ("/nonexistent/dir/grid.png", maps, 3, 2, 2, 3, pal, &layout,
+                                              &error));
+    g_assert_error (error, GAF_ERROR, GAF_ERROR_IO);
+    g_clear_error (&error);
+    layout.scale = 20000;
+    g_assert_false (gaf_grid_layout_size (&layout, 3, 2, 2, &W, &H, NULL));
+    g_assert_false (gaf_label_grid_write_png (path, maps, 3, 2, 2, 3, pal, &layout, &error));
+    g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+    assert_error_has (error, "is larger than 32768 on a side", NULL);
+    g_clear_error (&error);
+  }
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1193,6 +1305,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/dataset/stats/neighbours-regions", test_stats_neighbours_regions);
   g_test_add_func ("/engine/dataset/stats/independent-sampler", test_independent_sampler);
   g_test_add_func ("/engine/dataset/image/palettes", test_palettes);
+  g_test_add_func ("/engine/dataset/image/grid", test_grid);
 
   return g_test_run ();
 }
