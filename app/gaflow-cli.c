@@ -157,6 +157,7 @@ cmd_sweep (int argc, char **argv)
   g_autofree char *samples = NULL, *integrator = NULL, *step_size = NULL, *t_end = NULL;
   g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
   g_autofree char *time_scale = NULL, *chunk = NULL, *ema = NULL, *schedule = NULL, *input_scale = NULL;
+  gboolean no_position_bias = FALSE;
   g_autofree char *baseline_time_scale = NULL;
   g_auto(GStrv) plot = NULL;
   GOptionEntry entries[] = {
@@ -176,6 +177,8 @@ cmd_sweep (int argc, char **argv)
     { "baseline-time-scale", 0, 0, G_OPTION_ARG_STRING, &baseline_time_scale,
       "Baselines' time input: 0 = as their references (default); S = t or alpha/alpha_max times S", "S" },
     { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W; 0 = c (default 1, the reference)", "S" },
+    { "no-position-bias", 0, 0, G_OPTION_ARG_NONE, &no_position_bias,
+      "The reference toy CNN, without the learned per-position output bias (n c parameters)", NULL },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate schedule: constant or cosine", "NAME" },
     { "ema", 0, 0, G_OPTION_ARG_STRING, &ema, "Decay of the weight average used for sampling (default 0.999, 0 = off)", "D" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Random seed (default 1)", "N" },
@@ -224,6 +227,7 @@ cmd_sweep (int argc, char **argv)
       (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
       (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)))
     goto out_fail;
+  cfg.position_bias = !no_position_bias;
   if (schedule)
     {
       if (g_str_equal (schedule, "cosine") || g_str_equal (schedule, "constant"))
@@ -263,9 +267,9 @@ cmd_sweep (int argc, char **argv)
   st.rows = rows;
   st.methods = cfg.methods;
   fprintf (stderr, "sweep: %u class counts x %u methods, %" G_GUINT64_FORMAT " steps, batch %d, %" G_GUINT64_FORMAT
-           " samples, %s h=%g T=%g, %d threads\n", cfg.classes->len, cfg.methods->len, cfg.steps, cfg.train.batch,
-           cfg.samples, gaf_integrator_to_string (cfg.sampler.integrator), cfg.sampler.step_size, cfg.sampler.t_end,
-           n_threads);
+           " samples, %s h=%g T=%g, %d threads, toy CNN%s\n", cfg.classes->len, cfg.methods->len, cfg.steps,
+           cfg.train.batch, cfg.samples, gaf_integrator_to_string (cfg.sampler.integrator), cfg.sampler.step_size,
+           cfg.sampler.t_end, n_threads, cfg.position_bias ? " + per-position output bias" : " (reference)");
   if (!gaf_sweep_run (&cfg, sweep_row, sweep_progress, &st, NULL, &error))
     goto out_fail;
 
@@ -287,9 +291,10 @@ cmd_sweep (int argc, char **argv)
                                                          : g_strdup ("mean 1");
       g_autofree char *bt_scale = cfg.baseline_time_scale > 0.0 ? g_strdup_printf ("%g", cfg.baseline_time_scale)
                                                                  : g_strdup ("reference");
-      data->note = g_strdup_printf ("same toy CNN trunk; %" G_GUINT64_FORMAT " steps, batch %d, Adam %g%s, EMA %g; "
+      data->note = g_strdup_printf ("same toy CNN trunk%s; %" G_GUINT64_FORMAT " steps, batch %d, Adam %g%s, EMA %g; "
                                     "%" G_GUINT64_FORMAT " samples; input scale %s; time scale %g (GAF), %s "
                                     "(baselines); seed %" G_GUINT64_FORMAT,
+                                    cfg.position_bias ? " with per-position output bias" : " (reference)",
                                     cfg.steps, cfg.train.batch, cfg.train.adam.lr, cfg.cosine ? " cosine" : "",
                                     cfg.train.ema_decay, cfg.samples, in_scale, cfg.time_scale, bt_scale, cfg.seed);
       for (guint i = 0; plot[i] != NULL; i++)

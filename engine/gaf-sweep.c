@@ -35,6 +35,7 @@ gaf_sweep_config_init (GafSweepConfig *cfg)
   cfg->sample_chunk = 1024;
   cfg->time_scale = 0.02;
   cfg->input_scale = 1.0;
+  cfg->position_bias = TRUE;
   cfg->baseline_time_scale = 0.0;   /* 0: each baseline's reference time input */
   cfg->seed = 1;
   cfg->methods = g_array_new (FALSE, FALSE, sizeof (GafMethod));
@@ -180,6 +181,7 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
     ncfg.input_scale = cfg->input_scale;
   else
     ncfg.input_scale = method == GAF_METHOD_SPHERE ? sqrt ((double) classes) : classes;
+  ncfg.position_bias = cfg->position_bias;
   net = gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes));
   tcfg.seed = cfg->seed * 7919ull + classes;
   if (method == GAF_METHOD_GAF)

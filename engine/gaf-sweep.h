@@ -22,6 +22,8 @@ typedef struct {
   int              sample_chunk;
   double           time_scale;    /* toy CNN time input scale (1 = reference) */
   double           input_scale;   /* toy CNN input scale; 0 = c (probabilities times c, mean 1) */
+  gboolean         position_bias; /* toy CNN with a learned per-position output bias (default TRUE;
+                                   * FALSE is the reference network) */
   gboolean         cosine;        /* cosine learning-rate decay to 0 over the steps */
   guint64          seed;
   /* Methods run on every class count, in this order (GafMethod; default: gaf only). Each gets the same

@@ -22,6 +22,7 @@ typedef struct {
   gsize ln_g[GAF_TOY_CNN_LAYERS], ln_b[GAF_TOY_CNN_LAYERS];
   gsize conv_w[GAF_TOY_CNN_LAYERS], conv_b[GAF_TOY_CNN_LAYERS];
   gsize head1_w, head1_b, head2_w, head2_b;
+  gsize pos_b;              /* (n, out_ch) per-position output bias, or G_MAXSIZE */
 } Layout;
 
 /* Activations of the last forward, each (B, n, H) unless noted. */
@@ -78,6 +79,7 @@ gaf_toy_cnn_config_init (GafToyCnnConfig *cfg, int n, int c)
   cfg->fourier_scale = 30.0;
   cfg->time_scale = 1.0;
   cfg->input_scale = 1.0;
+  cfg->position_bias = FALSE;
 }
 
 gboolean
@@ -119,6 +121,8 @@ layout (GafParams *p, const GafToyCnnConfig *cfg, Layout *lay)
   lay->head1_b = gaf_params_add (p, "head1.b", H);
   lay->head2_w = gaf_params_add (p, "head2.w", (gsize) H * cfg->out_channels);
   lay->head2_b = gaf_params_add (p, "head2.b", cfg->out_channels);
+  lay->pos_b = cfg->position_bias ? gaf_params_add (p, "position.b", (gsize) cfg->n * cfg->out_channels)
+                                  : G_MAXSIZE;
 }
 
 gsize
@@ -393,6 +397,11 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
   gaf_linear_forward (c->z1, c->feat[GAF_TOY_CNN_LAYERS], P + L->head1_w, P + L->head1_b, batch * n, H, H);
   gaf_relu_forward (c->z1, c->z1, nh);
   gaf_linear_forward (out, c->z1, P + L->head2_w, P + L->head2_b, batch * n, H, cfg->out_channels);
+  /* Optional per-position output bias (n, out_ch), zero at the start. */
+  if (L->pos_b != G_MAXSIZE)
+    for (int b = 0; b < batch; b++)
+      for (gsize j = 0; j < (gsize) n * cfg->out_channels; j++)
+        out[(gsize) b * n * cfg->out_channels + j] += P[L->pos_b + j];
 }
 
 static void
@@ -405,6 +414,10 @@ backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *d
   int batch = part->batch, H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
   gsize nh = (gsize) batch * n * H;
 
+  if (L->pos_b != G_MAXSIZE)
+    for (int b = 0; b < batch; b++)
+      for (gsize j = 0; j < (gsize) n * cfg->out_channels; j++)
+        G[L->pos_b + j] += dout[(gsize) b * n * cfg->out_channels + j];
   /* Head. dfeat <- d feat[5]. */
   memset (c->dh, 0, nh * sizeof (float));
   gaf_linear_backward (c->dh, G + L->head2_w, G + L->head2_b, dout, c->z1, P + L->head2_w,

@@ -26,6 +26,10 @@ typedef struct {
   double time_scale;     /* the network sees t * time_scale (1 in the reference) */
   double input_scale;    /* the network sees x * input_scale (1 in the reference): a fixed
                           * preconditioning of the input, the same function class */
+  gboolean position_bias; /* FALSE in the reference. TRUE adds a learned bias per position and output
+                           * channel (n out_ch parameters, zero at the start) after the head: the trunk
+                           * is translation-equivariant, so position-specific class preferences (the
+                           * class-scaling target's q_i) otherwise have to be derived from padding */
 } GafToyCnnConfig;
 
 /* A GafNet (GAF_NET (cnn) gives the generic interface). */

@@ -648,6 +648,8 @@ test_toy_cnn_param_count (void)
   g_assert_cmpuint (gaf_toy_cnn_param_count (&cfg), ==, 861317);
   gaf_toy_cnn_config_init (&cfg, 4, 160);
   g_assert_cmpuint (gaf_toy_cnn_param_count (&cfg), ==, 1059872);
+  cfg.position_bias = TRUE;   /* n c more: 4 x 160 */
+  g_assert_cmpuint (gaf_toy_cnn_param_count (&cfg), ==, 1059872 + 640);
 
   /* The arena of a constructed network: same size, views contiguous, disjoint, uniquely named. */
   {
@@ -691,6 +693,11 @@ new_test_net (const GafToyCnnConfig *cfg, guint64 seed)
       g_assert_nonnull (vb);
       fill_uniform (&rng, p->data + vg->offset, vg->size, 0.5, 1.5);
       fill_uniform (&rng, p->data + vb->offset, vb->size, -0.3, 0.3);
+    }
+  if (gaf_params_find (p, "position.b") != NULL)   /* zero at the start: move it off */
+    {
+      const GafParamView *v = gaf_params_find (p, "position.b");
+      fill_uniform (&rng, p->data + v->offset, v->size, -0.5, 0.5);
     }
   return net;
 }
@@ -843,6 +850,27 @@ test_toy_cnn_grad_all (void)
   gaf_loss_ctx_init (&x, net, 3, 402);
   grad = analytic_param_grad (&x);
   /* step 1e-3 (parameters are of size 0.1 to 1.5), tolerance 2e-2 */
+  check_param_grad (&x, grad, NULL, 0, 1e-3, 2e-2);
+  gaf_loss_ctx_clear (&x);
+}
+
+/* The same with the per-position output bias (12 more parameters, all checked). */
+static void
+test_toy_cnn_grad_position_bias (void)
+{
+  GafToyCnnConfig cfg;
+  g_autoptr(GafToyCnn) net = NULL;
+  g_autofree float *grad = NULL;
+  GafLossCtx x;
+
+  gaf_toy_cnn_config_init (&cfg, 4, 3);
+  cfg.hidden = 8;
+  cfg.fourier_half = 4;
+  cfg.position_bias = TRUE;
+  net = new_test_net (&cfg, 411);
+  g_assert_cmpuint (gaf_toy_cnn_get_params (net)->size, ==, 3755 + 12);
+  gaf_loss_ctx_init (&x, net, 3, 412);
+  grad = analytic_param_grad (&x);
   check_param_grad (&x, grad, NULL, 0, 1e-3, 2e-2);
   gaf_loss_ctx_clear (&x);
 }
@@ -1113,6 +1141,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers/conv1d", test_conv1d);
   g_test_add_func ("/engine/toy-cnn/param-count", test_toy_cnn_param_count);
   g_test_add_func ("/engine/toy-cnn/grad-all-params", test_toy_cnn_grad_all);
+  g_test_add_func ("/engine/toy-cnn/grad-position-bias", test_toy_cnn_grad_position_bias);
   g_test_add_func ("/engine/toy-cnn/grad-default-size", test_toy_cnn_grad_default);
   g_test_add_func ("/engine/toy-cnn/grad-input", test_toy_cnn_grad_input);
   g_test_add_func ("/engine/toy-cnn/shared-time", test_toy_cnn_shared_time);
