@@ -99,7 +99,7 @@ gaf_model_config_check (const GafModelConfig *cfg, GError **error)
 
 static const char *const toy_cnn_keys[] = {
   "kind", "seed", "n", "classes", "in_channels", "out_channels",
-  "hidden", "fourier_half", "fourier_scale", "time_scale", "input_scale", NULL
+  "hidden", "fourier_half", "fourier_scale", "time_scale", "input_scale", "position_bias", NULL
 };
 
 static const char *const mlp_keys[] = {
@@ -168,7 +168,8 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
       if (!gaf_keyfile_get_int (kf, GROUP, "fourier_half", &c->fourier_half, error) ||
           !gaf_keyfile_get_double (kf, GROUP, "fourier_scale", &c->fourier_scale, error) ||
           !gaf_keyfile_get_double (kf, GROUP, "time_scale", &c->time_scale, error) ||
-          !gaf_keyfile_get_double (kf, GROUP, "input_scale", &c->input_scale, error))
+          !gaf_keyfile_get_double (kf, GROUP, "input_scale", &c->input_scale, error) ||
+          !gaf_keyfile_get_bool (kf, GROUP, "position_bias", &c->position_bias, error))
         return FALSE;
     }
   else
@@ -222,6 +223,7 @@ gaf_model_config_to_keyfile (const GafModelConfig *cfg, GKeyFile *kf)
       g_key_file_set_double (kf, GROUP, "fourier_scale", c->fourier_scale);
       g_key_file_set_double (kf, GROUP, "time_scale", c->time_scale);
       g_key_file_set_double (kf, GROUP, "input_scale", c->input_scale);
+      g_key_file_set_boolean (kf, GROUP, "position_bias", c->position_bias);
     }
   else
     {

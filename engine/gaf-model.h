@@ -18,7 +18,7 @@ G_BEGIN_DECLS
  *                       part of the function, not only of the starting point)
  *   n = 4               variables
  *   classes = 5         in and out channels; or in_channels = ... and out_channels = ... when they differ
- *   toy-cnn: hidden, fourier_half (default hidden / 2), fourier_scale, time_scale, input_scale
+ *   toy-cnn: hidden, fourier_half (default hidden / 2), fourier_scale, time_scale, input_scale, position_bias
  *   mlp:     hidden, depth, layernorm, time_freqs, input_scale
  *
  * Keys that are absent take the network's defaults (gaf_toy_cnn_config_init, gaf_mlp_config_init); an
