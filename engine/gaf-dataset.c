@@ -548,6 +548,55 @@ gaf_dataset_new_folder (const char *dir, int c, GError **error)
   return g_steal_pointer (&ds);
 }
 
+/* ---- pixel shuffling ---------------------------------------------------------------------------- */
+
+void
+gaf_dataset_shuffle_pixels (GafDataset *dataset, guint64 seed)
+{
+  gsize n;
+  GafRng rng;
+
+  g_return_if_fail (dataset != NULL && dataset->labels != NULL);
+
+  n = gaf_dataset_pixels (dataset);
+  g_return_if_fail (n <= G_MAXUINT32);
+  /* One stream for the whole set, maps in order: map i gets the same permutation whatever the count. */
+  gaf_rng_init_stream (&rng, seed, G_GUINT64_CONSTANT (0x53485546464c45));   /* "SHUFFLE" */
+  for (guint m = 0; m < dataset->count; m++)
+    {
+      guint16 *row = dataset->labels + (gsize) m * n;
+      /* Fisher-Yates: every permutation of the n pixels equally likely */
+      for (gsize i = n - 1; i > 0; i--)
+        {
+          gsize j = gaf_rng_below (&rng, (guint32) (i + 1));
+          guint16 tmp = row[i];
+          row[i] = row[j];
+          row[j] = tmp;
+        }
+    }
+}
+
+/* Shuffles a dataset made from a spec and records the option in its name (before a trailing dir=,
+ * which takes the rest of a spec) and description. */
+static void
+apply_shuffle (GafDataset *ds, guint64 seed)
+{
+  const char *dir = ds->kind == GAF_DATASET_FASHION_MNIST ? strstr (ds->name, ",dir=") : NULL;
+  char *name, *desc;
+
+  gaf_dataset_shuffle_pixels (ds, seed);
+  if (dir != NULL)
+    name = g_strdup_printf ("%.*s,shuffle=%" G_GUINT64_FORMAT "%s", (int) (dir - ds->name), ds->name, seed, dir);
+  else
+    name = g_strdup_printf ("%s,shuffle=%" G_GUINT64_FORMAT, ds->name, seed);
+  desc = g_strdup_printf ("%s, each map's pixels randomly permuted (seed %" G_GUINT64_FORMAT
+                          "; the class counts of every map kept)", ds->description, seed);
+  g_free (ds->name);
+  g_free (ds->description);
+  ds->name = name;
+  ds->description = desc;
+}
+
 /* ---- specs ------------------------------------------------------------------------------------- */
 
 static gboolean
@@ -644,10 +693,11 @@ spec_options (const char *spec, const char *text, const char *const *known, GErr
 static GafDataset *
 spec_fashion (const char *spec, const char *text, GError **error)
 {
-  static const char *const known[] = { "levels", "size", "split", "limit", "dir", NULL };
+  static const char *const known[] = { "levels", "size", "split", "limit", "shuffle", "dir", NULL };
   g_autoptr(GHashTable) opts = spec_options (spec, text, known, error);
-  guint64 levels = 2, size = 32, limit = 0;
+  guint64 levels = 2, size = 32, limit = 0, shuffle = 0;
   GafSplit split = GAF_SPLIT_TRAIN;
+  GafDataset *ds;
   const char *v;
 
   if (opts == NULL)
@@ -668,8 +718,13 @@ spec_fashion (const char *spec, const char *text, GError **error)
     return NULL;
   if ((v = g_hash_table_lookup (opts, "limit")) && !spec_uint (spec, "limit", v, 1, G_MAXUINT32, &limit, error))
     return NULL;
-  return gaf_dataset_new_fashion_mnist (g_hash_table_lookup (opts, "dir"), split, (int) levels, (int) size,
-                                        (guint) limit, error);
+  if ((v = g_hash_table_lookup (opts, "shuffle")) && !spec_uint (spec, "shuffle", v, 0, G_MAXUINT64, &shuffle, error))
+    return NULL;
+  ds = gaf_dataset_new_fashion_mnist (g_hash_table_lookup (opts, "dir"), split, (int) levels, (int) size,
+                                      (guint) limit, error);
+  if (ds != NULL && shuffle != 0)
+    apply_shuffle (ds, shuffle);
+  return ds;
 }
 
 /* Maps of more labels than this (2 GiB of guint16) are refused. */
@@ -678,10 +733,11 @@ spec_fashion (const char *spec, const char *text, GError **error)
 static GafDataset *
 spec_scenes (const char *spec, const char *text, GError **error)
 {
-  static const char *const known[] = { "classes", "size", "count", "seed", "split", NULL };
+  static const char *const known[] = { "classes", "size", "count", "seed", "split", "shuffle", NULL };
   g_autoptr(GHashTable) opts = spec_options (spec, text, known, error);
-  guint64 classes = 8, width = 32, height = 32, count = 10000, seed = 1;
+  guint64 classes = 8, width = 32, height = 32, count = 10000, seed = 1, shuffle = 0;
   GafSplit split = GAF_SPLIT_TRAIN;
+  GafDataset *ds;
   const char *v;
 
   if (opts == NULL)
@@ -712,33 +768,46 @@ spec_scenes (const char *spec, const char *text, GError **error)
     return NULL;
   if ((v = g_hash_table_lookup (opts, "split")) && !spec_split (spec, v, &split, error))
     return NULL;
+  if ((v = g_hash_table_lookup (opts, "shuffle")) && !spec_uint (spec, "shuffle", v, 0, G_MAXUINT64, &shuffle, error))
+    return NULL;
   if (count * width * height > MAX_SCENE_PIXELS)
     {
       spec_error (error, spec, "%" G_GUINT64_FORMAT " maps of %" G_GUINT64_FORMAT " x %" G_GUINT64_FORMAT
                   " pixels are more than %" G_GUINT64_FORMAT " labels", count, width, height, MAX_SCENE_PIXELS);
       return NULL;
     }
-  return gaf_dataset_new_scenes ((int) classes, (int) height, (int) width, (guint) count, seed, split);
+  ds = gaf_dataset_new_scenes ((int) classes, (int) height, (int) width, (guint) count, seed, split);
+  if (shuffle != 0)
+    apply_shuffle (ds, shuffle);
+  return ds;
 }
 
 static GafDataset *
 spec_folder (const char *spec, const char *text, GError **error)
 {
   g_autofree char *dir = g_strdup (text);
-  guint64 classes = 0;
+  guint64 classes = 0, shuffle = 0;
+  gboolean have_classes = FALSE, have_shuffle = FALSE;
+  GafDataset *ds;
   char *comma;
 
-  /* Only a trailing ",classes=C" is an option: directory names may contain commas. */
-  while ((comma = strrchr (dir, ',')) != NULL && g_str_has_prefix (comma + 1, "classes="))
+  /* Only trailing ",classes=C" and ",shuffle=S" are options: directory names may contain commas. */
+  while ((comma = strrchr (dir, ',')) != NULL &&
+         (g_str_has_prefix (comma + 1, "classes=") || g_str_has_prefix (comma + 1, "shuffle=")))
     {
-      if (classes != 0)
+      gboolean is_classes = g_str_has_prefix (comma + 1, "classes=");
+      const char *key = is_classes ? "classes" : "shuffle";
+      const char *value = strchr (comma, '=') + 1;
+
+      if (is_classes ? have_classes : have_shuffle)
         {
-          spec_error (error, spec, "option 'classes' is given twice");
+          spec_error (error, spec, "option '%s' is given twice", key);
           return NULL;
         }
-      if (!spec_uint (spec, "classes", comma + 1 + strlen ("classes="), 2, GAF_DATASET_MAX_CLASSES, &classes,
-                      error))
+      if (is_classes ? !spec_uint (spec, key, value, 2, GAF_DATASET_MAX_CLASSES, &classes, error)
+                     : !spec_uint (spec, key, value, 0, G_MAXUINT64, &shuffle, error))
         return NULL;
+      *(is_classes ? &have_classes : &have_shuffle) = TRUE;
       *comma = '\0';
     }
   if (*dir == '\0')
@@ -746,7 +815,10 @@ spec_folder (const char *spec, const char *text, GError **error)
       spec_error (error, spec, "folder: needs a directory, e.g. folder:maps/ or folder:maps,classes=5");
       return NULL;
     }
-  return gaf_dataset_new_folder (dir, (int) classes, error);
+  ds = gaf_dataset_new_folder (dir, (int) classes, error);
+  if (ds != NULL && shuffle != 0)
+    apply_shuffle (ds, shuffle);
+  return ds;
 }
 
 GafDataset *

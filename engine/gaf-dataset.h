@@ -69,11 +69,15 @@ GafDataset *gaf_dataset_new_scenes (int c, int height, int width, guint count, g
 GafDataset *gaf_dataset_new_folder (const char *dir, int c, GError **error);
 
 /* The CLI's dataset argument, one of
- *   fashion-mnist[:levels=L][,size=16|28|32][,split=train|test][,limit=N][,dir=PATH]  (defaults 2, 32, train, all)
- *   scenes[:classes=C][,size=S|WxH][,count=N][,seed=S][,split=train|test]            (defaults 8, 32, 10000, 1, train)
- *   folder:DIR[,classes=C]
- * A folder path may contain commas; only a trailing ",classes=C" is an option. Any mistake (unknown
- * kind or key, repeated key, bad value) is one GAF_ERROR_INVALID_ARGUMENT error. */
+ *   fashion-mnist[:levels=L][,size=16|28|32][,split=train|test][,limit=N][,shuffle=S][,dir=PATH]
+ *                                                                   (defaults 2, 32, train, all, 0)
+ *   scenes[:classes=C][,size=S|WxH][,count=N][,seed=S][,split=train|test][,shuffle=S]
+ *                                                                   (defaults 8, 32, 10000, 1, train, 0)
+ *   folder:DIR[,classes=C][,shuffle=S]
+ * shuffle=S (S > 0) permutes the pixels of each map (gaf_dataset_shuffle_pixels with seed S; 0 = off):
+ * a set with the same per-map class counts and no spatial structure, an out-of-distribution probe.
+ * A folder path may contain commas; only trailing ",classes=C" and ",shuffle=S" are options. Any
+ * mistake (unknown kind or key, repeated key, bad value) is one GAF_ERROR_INVALID_ARGUMENT error. */
 GafDataset *gaf_dataset_new_from_spec (const char *spec, GError **error);
 
 static inline gsize
@@ -81,6 +85,11 @@ gaf_dataset_pixels (const GafDataset *dataset)
 {
   return (gsize) dataset->height * dataset->width;
 }
+
+/* Permutes the pixels of every map in place, a fresh uniformly random permutation per map (Fisher-Yates)
+ * from one stream seeded by `seed`, maps in order: map i is shuffled the same way whatever the count.
+ * Each map keeps its class counts; labels, classes and files stay with their maps. */
+void        gaf_dataset_shuffle_pixels (GafDataset *dataset, guint64 seed);
 
 /* Map i (height * width labels). */
 const guint16 *gaf_dataset_item (const GafDataset *dataset, guint i);

@@ -863,7 +863,7 @@ test_spec (void)
   guint16 m[6] = { 0, 1, 1, 0, 1, 0 };
   static const struct { const char *spec; const char *a; const char *b; } bad[] = {
     { "mnist:levels=2", "unknown kind 'mnist'", NULL },
-    { "scenes:colours=3", "unknown option 'colours' (known: classes, size, count, seed, split)", NULL },
+    { "scenes:colours=3", "unknown option 'colours' (known: classes, size, count, seed, split, shuffle)", NULL },
     { "scenes:classes=3,classes=4", "option 'classes' is given twice", NULL },
     { "scenes:classes=1", "classes must be a whole number from 2 to 65536, not '1'", NULL },
     { "scenes:classes=x", "classes must be a whole number", NULL },
@@ -883,6 +883,11 @@ test_spec (void)
     { "folder:,classes=3", "folder: needs a directory", NULL },
     { "folder:x,classes=3,classes=3", "option 'classes' is given twice", NULL },
     { "folder:x,classes=1", "classes must be a whole number from 2", NULL },
+    { "scenes:shuffle=yes", "shuffle must be a whole number from 0", NULL },
+    { "scenes:shuffle=-1", "shuffle must be a whole number from 0", NULL },
+    { "fashion-mnist:shuffle=1,shuffle=2", "option 'shuffle' is given twice", NULL },
+    { "folder:x,shuffle=1,classes=3,shuffle=2", "option 'shuffle' is given twice", NULL },
+    { "folder:x,shuffle=z", "shuffle must be a whole number from 0", NULL },
   };
 
   ds = gaf_dataset_new_from_spec ("scenes:classes=5,size=16,count=12,seed=9,split=test", &error);
@@ -945,6 +950,173 @@ test_spec (void)
                                                                                            : GAF_ERROR_INVALID_ARGUMENT);
       assert_error_has (error, bad[i].a, bad[i].b);
       g_clear_error (&error);
+    }
+  remove_tree (dir);
+}
+
+/* ---- pixel shuffling --------------------------------------------------------------------------- */
+
+static void
+class_counts (const guint16 *map, gsize n, int c, guint *counts)
+{
+  memset (counts, 0, sizeof (guint) * c);
+  for (gsize i = 0; i < n; i++)
+    counts[map[i]]++;
+}
+
+static void
+test_shuffle_spec (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafDataset) plain = gaf_dataset_new_from_spec ("scenes:classes=5,size=8,count=40,seed=3,split=test",
+                                                           &error);
+  g_autoptr(GafDataset) sh = NULL, again = NULL, other = NULL, few = NULL, off = NULL;
+  gsize n = 64, moved = 0;
+  guint ca[5], cb[5];
+
+  g_assert_no_error (error);
+  sh = gaf_dataset_new_from_spec ("scenes:classes=5,size=8,count=40,seed=3,split=test,shuffle=7", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (sh->name, ==, "scenes:classes=5,size=8,count=40,seed=3,split=test,shuffle=7");
+  g_assert_nonnull (strstr (sh->description, "permuted (seed 7"));
+  g_assert_cmpuint (sh->count, ==, 40);
+  /* Every map keeps its class counts; the pixels move. */
+  for (guint m = 0; m < sh->count; m++)
+    {
+      class_counts (gaf_dataset_item (plain, m), n, 5, ca);
+      class_counts (gaf_dataset_item (sh, m), n, 5, cb);
+      g_assert_cmpmem (ca, sizeof ca, cb, sizeof cb);
+      for (gsize i = 0; i < n; i++)
+        moved += gaf_dataset_item (plain, m)[i] != gaf_dataset_item (sh, m)[i];
+    }
+  g_assert_cmpuint (moved, >, 40 * n / 10);
+  /* The spatial structure is gone: neighbours agree far less often than in the scenes. */
+  g_assert_cmpfloat (gaf_label_maps_neighbour_agreement (sh->labels, 40, 8, 8), <,
+                     gaf_label_maps_neighbour_agreement (plain->labels, 40, 8, 8) - 0.2);
+
+  /* The name loads the same data; another seed gives other permutations; map i does not depend on the
+   * count; shuffle=0 is off. */
+  again = gaf_dataset_new_from_spec (sh->name, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (again->labels, 40 * n * 2, sh->labels, 40 * n * 2);
+  other = gaf_dataset_new_from_spec ("scenes:classes=5,size=8,count=40,seed=3,split=test,shuffle=8", &error);
+  g_assert_no_error (error);
+  g_assert_true (memcmp (other->labels, sh->labels, 40 * n * 2) != 0);
+  few = gaf_dataset_new_from_spec ("scenes:classes=5,size=8,count=6,seed=3,split=test,shuffle=7", &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (few->labels, 6 * n * 2, sh->labels, 6 * n * 2);
+  off = gaf_dataset_new_from_spec ("scenes:classes=5,size=8,count=40,seed=3,split=test,shuffle=0", &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (off->labels, 40 * n * 2, plain->labels, 40 * n * 2);
+  g_assert_cmpstr (off->name, ==, plain->name);
+}
+
+/* Fisher-Yates gives each of the 4! orders of four distinct labels with probability 1/24. */
+static void
+test_shuffle_uniform (void)
+{
+  const guint count = 24000;
+  GafDataset ds = { 0 };
+  guint hist[256] = { 0 };
+  double chi2 = 0.0;
+  guint seen = 0;
+
+  ds.c = 4;
+  ds.height = 1;
+  ds.width = 4;
+  ds.count = count;
+  ds.labels = g_new (guint16, count * 4);
+  for (guint m = 0; m < count; m++)
+    for (int i = 0; i < 4; i++)
+      ds.labels[m * 4 + i] = (guint16) i;
+  gaf_dataset_shuffle_pixels (&ds, 11);
+  for (guint m = 0; m < count; m++)
+    {
+      const guint16 *p = ds.labels + m * 4;
+      guint code = p[0] | p[1] << 2 | p[2] << 4 | p[3] << 6;
+      guint mask = 1u << p[0] | 1u << p[1] | 1u << p[2] | 1u << p[3];
+      g_assert_cmpuint (mask, ==, 15);   /* still a permutation */
+      hist[code]++;
+    }
+  for (guint k = 0; k < 256; k++)
+    if (hist[k] > 0)
+      {
+        double e = count / 24.0;
+        seen++;
+        chi2 += (hist[k] - e) * (hist[k] - e) / e;
+      }
+  g_assert_cmpuint (seen, ==, 24);
+  /* 23 degrees of freedom: P(chi2 > 49.7) = 0.001 */
+  g_test_message ("chi2 = %.2f over 24 orders", chi2);
+  g_assert_cmpfloat (chi2, <, 49.7);
+  g_free (ds.labels);
+}
+
+/* shuffle on a folder (trailing options in either order) and on Fashion-MNIST from another folder (the
+ * option goes before dir=, which takes the rest of the spec). */
+static void
+test_shuffle_folder_fashion (void)
+{
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *map = g_build_filename (dir, "m.pgm", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafDataset) a = NULL, b = NULL;
+  guint16 m[12] = { 0, 1, 1, 0, 1, 0, 2, 2, 0, 1, 0, 0 };
+  guint ca[4], cb[4];
+
+  gaf_label_map_write_pgm (map, m, 4, 3, 3, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree char *s1 = g_strdup_printf ("folder:%s,shuffle=5,classes=4", dir);
+    g_autofree char *s2 = g_strdup_printf ("folder:%s,classes=4,shuffle=5", dir);
+    a = gaf_dataset_new_from_spec (s1, &error);
+    g_assert_no_error (error);
+    b = gaf_dataset_new_from_spec (s2, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (a->c, ==, 4);
+    g_assert_cmpstr (a->name, ==, s2);
+    g_assert_cmpmem (a->labels, sizeof m, b->labels, sizeof m);
+    g_assert_true (memcmp (a->labels, m, sizeof m) != 0);
+    class_counts (m, 12, 4, ca);
+    class_counts (a->labels, 12, 4, cb);
+    g_assert_cmpmem (ca, sizeof ca, cb, sizeof cb);
+    g_clear_pointer (&a, gaf_dataset_free);
+    g_clear_pointer (&b, gaf_dataset_free);
+  }
+
+  if (g_file_test (GAF_FASHION_MNIST_DIR "/t10k-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS))
+    {
+      static const char *const files[] = { "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz" };
+      g_autofree char *fm = g_build_filename (dir, "fm", NULL);
+      g_autofree char *spec = NULL, *expect = NULL;
+
+      g_assert_cmpint (g_mkdir (fm, 0755), ==, 0);
+      for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+        {
+          g_autofree char *src = g_build_filename (GAF_FASHION_MNIST_DIR, files[i], NULL);
+          g_autofree char *dst = g_build_filename (fm, files[i], NULL);
+          g_assert_cmpint (symlink (src, dst), ==, 0);
+        }
+      spec = g_strdup_printf ("fashion-mnist:size=16,split=test,limit=20,shuffle=3,dir=%s", fm);
+      expect = g_strdup_printf ("fashion-mnist:levels=2,size=16,split=test,limit=20,shuffle=3,dir=%s", fm);
+      a = gaf_dataset_new_from_spec (spec, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (a->name, ==, expect);
+      b = gaf_dataset_new_from_spec (a->name, &error);
+      g_assert_no_error (error);
+      g_assert_cmpmem (a->labels, 20 * 256 * 2, b->labels, 20 * 256 * 2);
+      g_assert_cmpmem (a->classes, 20, b->classes, 20);
+      g_clear_pointer (&b, gaf_dataset_free);
+      b = gaf_dataset_new_from_spec ("fashion-mnist:size=16,split=test,limit=20", &error);
+      g_assert_no_error (error);
+      g_assert_cmpmem (a->classes, 20, b->classes, 20);   /* garment classes stay with their maps */
+      for (guint i = 0; i < 20; i++)
+        {
+          guint da[2], db[2];
+          class_counts (gaf_dataset_item (a, i), 256, 2, da);
+          class_counts (gaf_dataset_item (b, i), 256, 2, db);
+          g_assert_cmpmem (da, sizeof da, db, sizeof db);
+        }
     }
   remove_tree (dir);
 }
@@ -1300,6 +1472,9 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/dataset/folder/formats", test_label_image_formats);
   g_test_add_func ("/engine/dataset/folder/errors", test_folder_errors);
   g_test_add_func ("/engine/dataset/spec", test_spec);
+  g_test_add_func ("/engine/dataset/shuffle/spec", test_shuffle_spec);
+  g_test_add_func ("/engine/dataset/shuffle/uniform", test_shuffle_uniform);
+  g_test_add_func ("/engine/dataset/shuffle/folder-fashion", test_shuffle_folder_fashion);
   g_test_add_func ("/engine/dataset/sample-marginals", test_dataset_sample);
   g_test_add_func ("/engine/dataset/stats/marginal-kl", test_stats_marginal_kl);
   g_test_add_func ("/engine/dataset/stats/neighbours-regions", test_stats_neighbours_regions);
