@@ -258,6 +258,30 @@ text_width (cairo_t *cr, const char *text)
   return te.x_advance;
 }
 
+void
+gaf_plot_set_fg (cairo_t *cr, const GafScalingPlotStyle *style, double alpha)
+{
+  set_fg (cr, style, alpha);
+}
+
+void
+gaf_plot_set_font (cairo_t *cr, const GafScalingPlotStyle *style, double scale)
+{
+  set_font (cr, style, scale);
+}
+
+double
+gaf_plot_draw_text (cairo_t *cr, const char *text, double x, double y, double ax, double ay)
+{
+  return draw_text (cr, text, x, y, ax, ay);
+}
+
+double
+gaf_plot_text_width (cairo_t *cr, const char *text)
+{
+  return text_width (cr, text);
+}
+
 /* "10" with a raised, smaller exponent, right-aligned at x and vertically centred at y. */
 static void
 draw_power10 (cairo_t *cr, const GafScalingPlotStyle *st, int e, double x, double y)
@@ -597,50 +621,74 @@ finish (cairo_surface_t *surface, GByteArray *bytes, const char *path, GError **
   return TRUE;
 }
 
-gboolean
-gaf_scaling_plot_write_svg (const GafScalingPlotData *data, const char *path, int width, int height,
-                            const GafScalingPlotStyle *style, GError **error)
-{
-  g_autoptr(GByteArray) bytes = g_byte_array_new ();
-  cairo_surface_t *surface;
-  cairo_t *cr;
-
-  g_return_val_if_fail (data != NULL && path != NULL, FALSE);
-  if (!check_size (width, height, error))
-    return FALSE;
-  surface = cairo_svg_surface_create_for_stream (append_bytes, bytes, width, height);
-  cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
-  cr = cairo_create (surface);
-  gaf_scaling_plot_draw (cr, data, width, height, style);
-  cairo_destroy (cr);
-  return finish (surface, bytes, path, error);
-}
-
-gboolean
-gaf_scaling_plot_write_png (const GafScalingPlotData *data, const char *path, int width, int height,
-                            const GafScalingPlotStyle *style, GError **error)
+/* Draws with `draw` onto an SVG or PNG surface of width x height and writes the file atomically. */
+static gboolean
+render_file (GafScalingPlotFormat format, const char *path, int width, int height, GafPlotDrawFunc draw,
+             gconstpointer data, const GafScalingPlotStyle *style, GError **error)
 {
   g_autoptr(GByteArray) bytes = g_byte_array_new ();
   cairo_surface_t *surface;
   cairo_status_t status;
   cairo_t *cr;
 
-  g_return_val_if_fail (data != NULL && path != NULL, FALSE);
   if (!check_size (width, height, error))
     return FALSE;
-  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-  cr = cairo_create (surface);
-  gaf_scaling_plot_draw (cr, data, width, height, style);
-  cairo_destroy (cr);
-  status = cairo_surface_write_to_png_stream (surface, append_bytes, bytes);
-  if (status != CAIRO_STATUS_SUCCESS)
+  if (format == GAF_SCALING_PLOT_SVG)
     {
-      cairo_surface_destroy (surface);
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot encode the plot as PNG: %s",
-                   cairo_status_to_string (status));
-      return FALSE;
+      surface = cairo_svg_surface_create_for_stream (append_bytes, bytes, width, height);
+      cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
+    }
+  else
+    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cr = cairo_create (surface);
+  draw (cr, data, width, height, style);
+  cairo_destroy (cr);
+  if (format == GAF_SCALING_PLOT_PNG)
+    {
+      status = cairo_surface_write_to_png_stream (surface, append_bytes, bytes);
+      if (status != CAIRO_STATUS_SUCCESS)
+        {
+          cairo_surface_destroy (surface);
+          g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot encode the plot as PNG: %s",
+                       cairo_status_to_string (status));
+          return FALSE;
+        }
     }
   return finish (surface, bytes, path, error);
+}
+
+gboolean
+gaf_plot_write_file (const char *path, int width, int height, GafPlotDrawFunc draw, gconstpointer data,
+                     const GafScalingPlotStyle *style, GError **error)
+{
+  GafScalingPlotFormat format;
+
+  g_return_val_if_fail (path != NULL && draw != NULL, FALSE);
+  if (!gaf_scaling_plot_format_from_path (path, &format, error))
+    return FALSE;
+  return render_file (format, path, width, height, draw, data, style, error);
+}
+
+static void
+draw_scaling (cairo_t *cr, gconstpointer data, double width, double height, const GafScalingPlotStyle *style)
+{
+  gaf_scaling_plot_draw (cr, data, width, height, style);
+}
+
+gboolean
+gaf_scaling_plot_write_svg (const GafScalingPlotData *data, const char *path, int width, int height,
+                            const GafScalingPlotStyle *style, GError **error)
+{
+  g_return_val_if_fail (data != NULL && path != NULL, FALSE);
+  return render_file (GAF_SCALING_PLOT_SVG, path, width, height, draw_scaling, data, style, error);
+}
+
+gboolean
+gaf_scaling_plot_write_png (const GafScalingPlotData *data, const char *path, int width, int height,
+                            const GafScalingPlotStyle *style, GError **error)
+{
+  g_return_val_if_fail (data != NULL && path != NULL, FALSE);
+  return render_file (GAF_SCALING_PLOT_PNG, path, width, height, draw_scaling, data, style, error);
 }
 
 gboolean

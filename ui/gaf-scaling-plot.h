@@ -87,6 +87,20 @@ gboolean gaf_scaling_plot_write_png (const GafScalingPlotData *data, const char 
 gboolean gaf_scaling_plot_write     (const GafScalingPlotData *data, const char *path, int width, int height,
                                      const GafScalingPlotStyle *style, GError **error);
 
+/* Text helpers shared by the plots: the style's foreground at an alpha, its font at a scale, text with its
+ * box anchored at (x, y) by (ax, ay) in [0, 1] (0, 0 the top left), returning the advance. */
+void     gaf_plot_set_fg             (cairo_t *cr, const GafScalingPlotStyle *style, double alpha);
+void     gaf_plot_set_font           (cairo_t *cr, const GafScalingPlotStyle *style, double scale);
+double   gaf_plot_draw_text          (cairo_t *cr, const char *text, double x, double y, double ax, double ay);
+double   gaf_plot_text_width         (cairo_t *cr, const char *text);
+
+/* Any plot drawn by a function of this shape (the class-scaling plot, the likelihood histograms) goes to
+ * a file the same way: SVG or PNG by the name's extension, width x height pixels, written atomically. */
+typedef void (*GafPlotDrawFunc) (cairo_t *cr, gconstpointer data, double width, double height,
+                                 const GafScalingPlotStyle *style);
+gboolean gaf_plot_write_file        (const char *path, int width, int height, GafPlotDrawFunc draw,
+                                     gconstpointer data, const GafScalingPlotStyle *style, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafScalingPlotData, gaf_scaling_plot_data_free)
 
 G_END_DECLS
