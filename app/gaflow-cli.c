@@ -14,6 +14,7 @@
 #include "gaf-engine.h"
 #include "gaflow-cli-common.h"
 #include "gaf-scaling-plot.h"
+#include "gaflow-cli-image.h"
 #include "gaflow-cli-joint.h"
 
 static gboolean
@@ -574,8 +575,10 @@ usage (FILE *f)
            "  sweep   KL against the number of classes (class-scaling benchmark)\n"
            "  plot    draw the class-scaling plot of a sweep's CSV again\n"
            "  bench   engine throughput (training steps/s, sampling evaluations/s)\n"
-           "  train   train a flow on a joint distribution (table, 2-D density, text) and evaluate it\n"
-           "  sample  train a flow on a joint distribution and write samples\n"
+           "  train   train a flow on a joint distribution (table, 2-D density, text) and evaluate it;\n"
+           "          on image label maps (--data fashion-mnist:..., scenes:..., folder:DIR) with checkpoints\n"
+           "  sample  train a flow on a joint distribution and write samples; with --checkpoint, sample a\n"
+           "          trained image model (grid PNG, soft frames, label maps, quality statistics)\n"
            "  eval    joint KL, marginal KL and mutual information of a file of samples\n\n"
            "Run 'gaflow-cli COMMAND --help' for the options of a command.\n");
 }
@@ -606,9 +609,11 @@ main (int argc, char **argv)
   if (g_str_equal (argv[1], "bench"))
     return cmd_bench (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "train"))
-    return gaf_cli_train (argc - 1, argv + 1);
+    return gaf_cli_image_wanted ("train", argc - 1, argv + 1) ? gaf_cli_image_train (argc - 1, argv + 1)
+                                                               : gaf_cli_train (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "sample"))
-    return gaf_cli_sample (argc - 1, argv + 1);
+    return gaf_cli_image_wanted ("sample", argc - 1, argv + 1) ? gaf_cli_image_sample (argc - 1, argv + 1)
+                                                                : gaf_cli_sample (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "eval"))
     return gaf_cli_eval (argc - 1, argv + 1);
   return gaf_cli_fail ("unknown command '%s' (try 'gaflow-cli --help')", argv[1]);
