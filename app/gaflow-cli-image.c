@@ -611,12 +611,6 @@ gaf_cli_image_train (int argc, char **argv)
                   checkpoint, gaf_checkpoint_get_step (ck), n_steps);
           return 0;
         }
-      /* Everything but the sampler-facing groups is carried over (the user's own notes included). */
-      {
-        gsize len;
-        g_autofree char *text = g_key_file_to_data (kf, &len, NULL);
-        g_key_file_load_from_data (config, text, len, G_KEY_FILE_KEEP_COMMENTS, NULL);
-      }
     }
 
   net = gaf_model_new (&mcfg, &error);
