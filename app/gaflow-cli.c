@@ -16,6 +16,7 @@
 #include "gaf-scaling-plot.h"
 #include "gaflow-cli-image.h"
 #include "gaflow-cli-joint.h"
+#include "gaflow-cli-likelihood.h"
 
 static gboolean
 parse_classes (const char *s, GArray *out, GError **error)
@@ -579,7 +580,8 @@ usage (FILE *f)
            "          on image label maps (--data fashion-mnist:..., scenes:..., folder:DIR) with checkpoints\n"
            "  sample  train a flow on a joint distribution and write samples; with --checkpoint, sample a\n"
            "          trained image model (grid PNG, soft frames, label maps, quality statistics)\n"
-           "  eval    joint KL, marginal KL and mutual information of a file of samples\n\n"
+           "  eval    joint KL, marginal KL and mutual information of a file of samples\n"
+           "  likelihood  bits/dim of label maps under a trained flow; out-of-distribution ROC AUC\n\n"
            "Run 'gaflow-cli COMMAND --help' for the options of a command.\n");
 }
 
@@ -616,5 +618,7 @@ main (int argc, char **argv)
                                                                 : gaf_cli_sample (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "eval"))
     return gaf_cli_eval (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "likelihood"))
+    return gaf_cli_likelihood (argc - 1, argv + 1);
   return gaf_cli_fail ("unknown command '%s' (try 'gaflow-cli --help')", argv[1]);
 }
