@@ -67,6 +67,24 @@ test_bins (void)
   g_assert_cmpfloat (lo, ==, 1.5);
   g_assert_cmpfloat (hi, ==, 2.5);
 
+  /* two separated sets of 10: each gets ceil(sqrt(10)) = 4 bins across its own range; the narrower
+   * width (3 / 4) over the whole range 14.7 gives 20 bins */
+  {
+    double lo_set[10], hi_set[10];
+    for (int i = 0; i < 10; i++)
+      {
+        lo_set[i] = 0.3 + 3.0 * i / 9.0;
+        hi_set[i] = 9.0 + 6.0 * i / 9.0;
+      }
+    g_ptr_array_set_size (d->series, 0);
+    gaf_histogram_plot_data_add_series (d, "in", NULL, lo_set, 10);
+    gaf_histogram_plot_data_add_series (d, "out", NULL, hi_set, 10);
+    g_assert_true (gaf_histogram_plot_data_bins (d, &lo, &hi, &n_bins));
+    g_assert_cmpfloat (lo, ==, 0.3);
+    g_assert_cmpfloat (hi, ==, 15.0);
+    g_assert_cmpint (n_bins, ==, 20);
+  }
+
   /* many values: ceil(sqrt(m)), at most 60 */
   {
     g_autofree double *many = g_new (double, 10000);

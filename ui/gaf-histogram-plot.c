@@ -68,7 +68,7 @@ gaf_histogram_plot_data_add_series (GafHistogramPlotData *data, const char *labe
 gboolean
 gaf_histogram_plot_data_bins (const GafHistogramPlotData *data, double *lo, double *hi, int *n_bins)
 {
-  double a = INFINITY, b = -INFINITY;
+  double a = INFINITY, b = -INFINITY, width = INFINITY;
   guint most = 0;
 
   g_return_val_if_fail (data != NULL && lo != NULL && hi != NULL && n_bins != NULL, FALSE);
@@ -76,17 +76,23 @@ gaf_histogram_plot_data_bins (const GafHistogramPlotData *data, double *lo, doub
   for (guint i = 0; i < data->series->len; i++)
     {
       const GafHistogramSeries *s = data->series->pdata[i];
+      double sa = INFINITY, sb = -INFINITY;
       guint finite = 0;
       for (guint j = 0; j < s->values->len; j++)
         {
           double v = g_array_index (s->values, double, j);
           if (!isfinite (v))
             continue;
-          a = MIN (a, v);
-          b = MAX (b, v);
+          sa = MIN (sa, v);
+          sb = MAX (sb, v);
           finite++;
         }
       most = MAX (most, finite);
+      a = MIN (a, sa);
+      b = MAX (b, sb);
+      /* about sqrt(m) bins across this series' own range */
+      if (finite >= 2 && sb > sa)
+        width = MIN (width, (sb - sa) / ceil (sqrt ((double) finite)));
     }
   if (most == 0)
     {
@@ -102,7 +108,12 @@ gaf_histogram_plot_data_bins (const GafHistogramPlotData *data, double *lo, doub
     }
   *lo = a;
   *hi = b;
-  *n_bins = data->bins > 0 ? data->bins : CLAMP ((int) ceil (sqrt ((double) most)), 5, 60);
+  if (data->bins > 0)
+    *n_bins = data->bins;
+  else if (isfinite (width))
+    *n_bins = (int) CLAMP (ceil ((b - a) / width - 1e-9), 5.0, 60.0);
+  else
+    *n_bins = 5;
   return TRUE;
 }
 

@@ -40,9 +40,10 @@ GafHistogramSeries   *gaf_histogram_plot_data_add_series (GafHistogramPlotData *
                                                           const double *rgb, const double *values, gsize n);
 
 /* The common bins: n_bins equal bins on [lo, hi], the range of every finite value of every series
- * (widened by 0.5 each way when all are equal). Automatic count: ceil(sqrt(m)) for m the largest
- * number of finite values in one series, clamped to [5, 60]. FALSE (and [0, 1], 5 bins) when there is
- * no finite value. */
+ * (widened by 0.5 each way when all are equal). Automatic count: the bin width that puts about
+ * ceil(sqrt(m)) bins across the range of a series of m finite values, the narrowest over the series, so
+ * that two well separated sets are each resolved; the count is clamped to [5, 60]. FALSE (and [0, 1],
+ * 5 bins) when there is no finite value. */
 gboolean              gaf_histogram_plot_data_bins       (const GafHistogramPlotData *data, double *lo,
                                                           double *hi, int *n_bins);
 /* Counts (n_bins) of a series in the bins [lo + k w, lo + (k + 1) w), the last bin closed, w =
