@@ -12,6 +12,7 @@
 #include "gaf-joint.h"
 #include "gaf-keyfile.h"
 #include "gaf-layers.h"
+#include "gaf-layers2d.h"
 #include "gaf-likelihood.h"
 #include "gaf-mlp.h"
 #include "gaf-model.h"

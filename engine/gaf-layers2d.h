@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Layers on images, for the UNet of SPEC §3. Activations are NHWC, channel innermost:
+ * (B, H, W, C) row-major, the same memory as the GafNet (B, n = H W, c) of the flows.
+ * As in gaf-layers.h: paired forward/backward on flat float buffers; backward accumulates (+=)
+ * into every gradient it is given (NULL skips one). */
+
+/* ---- conv2d ----------------------------------------------------------------------------------
+ * in (B, H, W, Cin), w (K, K, Cin, Cout), bias (Cout) or NULL -> out (B, Ho, Wo, Cout),
+ * Ho = (H + 2 pad - K) / stride + 1;
+ * out[b,y,x,o] = bias[o] + sum_{ky,kx,i} w[ky,kx,i,o] in[b, y stride - pad + ky, x stride - pad + kx, i]
+ * over the taps inside the image (zero padding). The weight rows are ordered as the im2col rows
+ * (tap-major, then input channel), so the layer is one product col (B Ho Wo, K K Cin) x w.
+ * (PyTorch stores (Cout, Cin, K, K).) */
+typedef struct {
+  int cin;
+  int cout;
+  int kernel;   /* 1 or 3 (any odd size works) */
+  int stride;   /* 1 or 2 */
+  int pad;
+} GafConv2dShape;
+
+int   gaf_conv2d_out_size     (const GafConv2dShape *s, int size);
+/* Floats of per-thread scratch the forward and backward need (im2col tiles). */
+gsize gaf_conv2d_scratch_len  (const GafConv2dShape *s, int height, int width);
+/* im2col in tiles of output rows that stay in cache, one sgemm per tile. */
+void  gaf_conv2d_forward      (float *out, const float *in, const float *w, const float *bias,
+                               int batch, int height, int width, const GafConv2dShape *s, float *scratch);
+/* dw += col^T dout (tiled); din += the transposed convolution of dout (for stride 1 a convolution of
+ * dout with the flipped kernel, so din is written row by row with no scatter). */
+void  gaf_conv2d_backward     (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                               const float *w, int batch, int height, int width, const GafConv2dShape *s,
+                               float *scratch);
+/* Plain loops with double accumulation: the reference for the tests. */
+void  gaf_conv2d_forward_naive  (float *out, const float *in, const float *w, const float *bias,
+                                 int batch, int height, int width, const GafConv2dShape *s);
+void  gaf_conv2d_backward_naive (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                                 const float *w, int batch, int height, int width, const GafConv2dShape *s);
+
+/* ---- Winograd F(2x2, 3x3) for 3x3, stride 1, pad 1 convolutions -----------------------------
+ * The same layer as gaf_conv2d_* with 2.25x fewer multiplications: each 2x2 output tile is
+ * Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A over the 4x4 input tile d around it, i.e. 16 products
+ * (tiles, Cin) x (Cin, Cout), one per point of the transformed tile. Exact in exact arithmetic;
+ * in float its error is a small multiple of the direct product's (the transforms only use 0, ±1,
+ * ±1/2). Backward runs in the same domain: din is the Winograd convolution of dout with the flipped
+ * kernel, and dw = G^T [ sum_tiles (B^T d B)^T (A dY A^T) ] G. Needs even height and width. */
+typedef struct {
+  float *u;        /* (16, Cin, Cout) G g G^T of the current weights */
+  float *u_flip;   /* (16, Cout, Cin) the same for the flipped, transposed kernel (din) */
+  int    cin, cout;
+} GafWinograd;
+
+gboolean gaf_winograd_supported (const GafConv2dShape *s, int height, int width);
+/* Transforms the weights; call after every weight change. Several threads may then use it. */
+void  gaf_winograd_prepare      (GafWinograd *wg, const float *w, const GafConv2dShape *s, gboolean flipped);
+void  gaf_winograd_clear        (GafWinograd *wg);
+gsize gaf_winograd_scratch_len  (const GafConv2dShape *s, int height, int width);
+void  gaf_winograd_forward      (float *out, const float *in, const GafWinograd *wg, const float *bias,
+                                 int batch, int height, int width, float *scratch);
+/* Needs gaf_winograd_prepare (…, flipped = TRUE) when din != NULL. */
+void  gaf_winograd_backward     (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                                 const GafWinograd *wg, int batch, int height, int width, float *scratch);
+
+/* ---- GroupNorm ------------------------------------------------------------------------------
+ * in (B, N, C) -> out (B, N, C), statistics per sample over the N pixels and the C/G channels of each
+ * group; gain g (C), bias b (C); mean, rstd (B, G) saved for backward (may be NULL in forward when not
+ * needed). eps 1e-5 as PyTorch. Statistics are accumulated in double. */
+#define GAF_GROUPNORM_EPS 1e-5f
+/* The largest divisor of channels that is at most 32 (32 groups when channels allow). */
+int   gaf_groupnorm_groups          (int channels);
+void  gaf_groupnorm_forward         (float *out, float *mean, float *rstd, const float *in, const float *g,
+                                     const float *b, int batch, int n, int c, int groups);
+void  gaf_groupnorm_backward        (float *din, float *dg, float *db, const float *dout, const float *in,
+                                     const float *mean, const float *rstd, const float *g,
+                                     int batch, int n, int c, int groups);
+/* out = SiLU(GroupNorm(in)) in two passes over the data (the UNet's "GN, SiLU" pairs). */
+void  gaf_groupnorm_silu_forward    (float *out, float *mean, float *rstd, const float *in, const float *g,
+                                     const float *b, int batch, int n, int c, int groups);
+/* The GroupNorm output is recomputed from in, mean, rstd. dout is OVERWRITTEN (with d GroupNorm-output). */
+void  gaf_groupnorm_silu_backward   (float *din, float *dg, float *db, float *dout, const float *in,
+                                     const float *mean, const float *rstd, const float *g, const float *b,
+                                     int batch, int n, int c, int groups);
+
+/* ---- SiLU: out = x sigmoid(x); in and out may alias in forward. Backward needs the input. -------- */
+void  gaf_silu_forward   (float *out, const float *in, gsize count);
+void  gaf_silu_backward  (float *din, const float *dout, const float *in, gsize count);
+
+/* ---- nearest-neighbour upsampling x2: in (B, H, W, C) -> out (B, 2H, 2W, C) ------------------ */
+void  gaf_upsample2x_forward  (float *out, const float *in, int batch, int height, int width, int c);
+void  gaf_upsample2x_backward (float *din, const float *dout, int batch, int height, int width, int c);
+
+/* ---- channel concatenation: a (M, Ca), b (M, Cb) -> out (M, Ca + Cb) ---------------------------- */
+void  gaf_concat_forward  (float *out, const float *a, int ca, const float *b, int cb, gsize m);
+void  gaf_concat_backward (float *da, float *db, const float *dout, int ca, int cb, gsize m);
+
+/* ---- single-head self-attention over the N tokens of each sample -----------------------------
+ * qkv (B, N, 3C) holding [q | k | v] per token -> out (B, N, C), out = softmax(q k^T / sqrt(C)) v;
+ * probs (B, N, N) receives the softmax (saved for backward). dqkv accumulates. */
+void  gaf_attention_forward        (float *out, float *probs, const float *qkv, int batch, int n, int c);
+void  gaf_attention_backward       (float *dqkv, const float *dout, const float *qkv, const float *probs,
+                                    int batch, int n, int c, float *scratch /* (N, N) */);
+void  gaf_attention_forward_naive  (float *out, const float *qkv, int batch, int n, int c);
+
+/* ---- sinusoidal time embedding (guided diffusion's timestep_embedding) -----------------------
+ * t (B) -> out (B, dim) = [cos(t f_k), sin(t f_k)], f_k = exp(-ln(10000) k / half), k < half = dim/2;
+ * a zero column last when dim is odd. Backward gives dt. */
+void  gaf_timestep_embedding_forward  (float *out, const float *t, int batch, int dim);
+void  gaf_timestep_embedding_backward (float *dt, const float *dout, const float *t, int batch, int dim);
+
+G_END_DECLS

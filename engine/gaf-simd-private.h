@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+/* Hot elementwise loops (normalisation, activations, Winograd transforms) of the image layers.
+ *
+ * The engine is built for the baseline x86-64 by default (binaries run anywhere), which limits the
+ * auto-vectorised loops to 16-byte SSE2. GAF_SIMD_CLONES compiles a function three times (AVX-512,
+ * AVX2 + FMA, baseline) and picks the clone for the running CPU once, at load time (GCC's
+ * target_clones through an ifunc). Files using it also turn on GCC's dynamic vectorizer cost model
+ * (the -O2 "very cheap" model leaves most of these loops scalar): see GAF_SIMD_BEGIN. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define GAF_SIMD_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define GAF_SIMD_CLONES
+#endif
+
+/* e^x for x in [-87, 88] (clamped outside), relative error about 2e-7: Cephes' expf polynomial with a
+ * range reduction that vectorises (no libm call, no branch). */
+static inline float
+gaf_fast_expf (float x)
+{
+  union { float f; gint32 i; } s;
+  float n, r, p;
+  int ni;
+
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  /* floor (x log2 e + 1/2), through a positive argument so truncation is floor */
+  ni = (int) (x * 1.44269504088896341f + 128.5f) - 128;
+  n = (float) ni;
+  r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  s.i = (ni + 127) << 23;
+  return p * s.f;
+}
+
+/* 1 / (1 + e^-x) */
+static inline float
+gaf_fast_sigmoidf (float x)
+{
+  return 1.0f / (1.0f + gaf_fast_expf (-x));
+}

@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-engine.h"
+
+/* The image layers (engine/gaf-layers2d.c) and the UNet of SPEC §3 (engine/gaf-unet.c).
+ * Every backward against central finite differences of the scalar loss L = sum_i R_i out_i with a
+ * fixed random R (so dL/dout = R), accumulated in double; the fast convolutions and attention
+ * against plain loops. Convolutions, upsampling and concatenation are linear in each argument:
+ * their central differences are exact up to rounding for any step, so those use step 0.5 and
+ * tolerance 1e-3. Nonlinear layers use step 1e-2 and tolerance 2e-2 (float forward passes). */
+
+static void
+fill_uniform (GafRng *rng, float *x, gsize count, double lo, double hi)
+{
+  for (gsize i = 0; i < count; i++)
+    x[i] = (float) (lo + (hi - lo) * gaf_rng_uniform (rng));
+}
+
+static float *
+new_uniform (GafRng *rng, gsize count, double lo, double hi)
+{
+  float *x = g_new (float, MAX (count, 1));
+  fill_uniform (rng, x, count, lo, hi);
+  return x;
+}
+
+static double
+dot_f (const float *a, const float *b, gsize count)
+{
+  double s = 0.0;
+
+  for (gsize i = 0; i < count; i++)
+    s += (double) a[i] * b[i];
+  return s;
+}
+
+static float
+max_abs (const float *x, gsize count)
+{
+  float m = 0.0f;
+
+  for (gsize i = 0; i < count; i++)
+    m = MAX (m, fabsf (x[i]));
+  return m;
+}
+
+typedef double (*LossFunc) (gpointer ctx);
+
+static double
+central_diff (LossFunc loss, gpointer ctx, float *x, gsize i, double h)
+{
+  float orig = x[i];
+  double lp, lm, hp, hm;
+
+  x[i] = (float) (orig + h);
+  hp = (double) x[i] - orig;
+  lp = loss (ctx);
+  x[i] = (float) (orig - h);
+  hm = (double) orig - x[i];
+  lm = loss (ctx);
+  x[i] = orig;
+  return (lp - lm) / (hp + hm);
+}
+
+/* |numeric - analytic| <= rtol * max(|analytic_i|, 0.05 max_j |analytic_j|) for the entries
+ * idx[0 .. count-1] (all entries when idx is NULL). The floor keeps (nearly) zero entries from
+ * demanding an impossible relative accuracy; a real error in backward is of the size of a typical
+ * entry and exceeds it. */
+static void
+check_grad_at (const char *what, LossFunc loss, gpointer ctx, float *x, const float *analytic, gsize n_all,
+               const gsize *idx, gsize count, double h, double rtol)
+{
+  double floor_ = 0.05 * max_abs (analytic, n_all);
+  guint bad = 0;
+
+  g_assert_cmpfloat (floor_, >, 0.0);   /* an identically zero gradient proves nothing */
+  for (gsize c = 0; c < count; c++)
+    {
+      gsize i = idx ? idx[c] : c;
+      double fd = central_diff (loss, ctx, x, i, h);
+      double tol = rtol * MAX (fabs (analytic[i]), floor_);
+      if (!(fabs (fd - analytic[i]) <= tol))
+        {
+          if (bad++ < 5)
+            g_test_message ("%s[%" G_GSIZE_FORMAT "]: analytic %.7g, numeric %.7g, tolerance %.3g",
+                            what, i, analytic[i], fd, tol);
+        }
+    }
+  if (bad > 0)
+    g_test_fail_printf ("%s: %u of %" G_GSIZE_FORMAT " gradient entries disagree with central differences",
+                        what, bad, count);
+}
+
+static void
+check_grad (const char *what, LossFunc loss, gpointer ctx, float *x, const float *analytic, gsize count,
+            double h, double rtol)
+{
+  check_grad_at (what, loss, ctx, x, analytic, count, NULL, count, h, rtol);
+}
+
+/* |a - b| <= rtol * max(|b_i|, 0.05 max |b|) elementwise. */
+static void
+check_close (const char *what, const float *a, const float *b, gsize count, double rtol)
+{
+  double floor_ = 0.05 * max_abs (b, count);
+  guint bad = 0;
+
+  g_assert_cmpfloat (floor_, >, 0.0);
+  for (gsize i = 0; i < count; i++)
+    if (!(fabs (a[i] - b[i]) <= rtol * MAX (fabs (b[i]), floor_)))
+      {
+        if (bad++ < 5)
+          g_test_message ("%s[%" G_GSIZE_FORMAT "]: %.8g vs %.8g", what, i, a[i], b[i]);
+      }
+  if (bad > 0)
+    g_test_fail_printf ("%s: %u of %" G_GSIZE_FORMAT " entries differ", what, bad, count);
+}
+
+/* ---- conv2d ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  GafConv2dShape s;
+  int batch, h, w, ho, wo;
+  gsize nin, nw, nout;
+  float *in, *wt, *bias, *r, *out, *scratch;
+  GafWinograd wg;
+  gboolean winograd;
+} ConvCtx;
+
+static double
+conv_loss (gpointer data)
+{
+  ConvCtx *x = data;
+
+  if (x->winograd)
+    {
+      gaf_winograd_prepare (&x->wg, x->wt, &x->s, TRUE);
+      gaf_winograd_forward (x->out, x->in, &x->wg, x->bias, x->batch, x->h, x->w, x->scratch);
+    }
+  else
+    gaf_conv2d_forward (x->out, x->in, x->wt, x->bias, x->batch, x->h, x->w, &x->s, x->scratch);
+  return dot_f (x->out, x->r, x->nout);
+}
+
+static void
+conv_ctx_init (ConvCtx *x, GafRng *rng, GafConv2dShape s, int batch, int h, int w, gboolean winograd)
+{
+  memset (x, 0, sizeof *x);
+  x->s = s;
+  x->batch = batch;
+  x->h = h;
+  x->w = w;
+  x->ho = gaf_conv2d_out_size (&s, h);
+  x->wo = gaf_conv2d_out_size (&s, w);
+  x->nin = (gsize) batch * h * w * s.cin;
+  x->nw = (gsize) s.kernel * s.kernel * s.cin * s.cout;
+  x->nout = (gsize) batch * x->ho * x->wo * s.cout;
+  x->in = new_uniform (rng, x->nin, -1, 1);
+  x->wt = new_uniform (rng, x->nw, -1, 1);
+  x->bias = new_uniform (rng, s.cout, -1, 1);
+  x->r = new_uniform (rng, x->nout, -1, 1);
+  x->out = g_new (float, x->nout);
+  x->winograd = winograd;
+  x->scratch = g_new (float, MAX (winograd ? gaf_winograd_scratch_len (&s, h, w) : gaf_conv2d_scratch_len (&s, h, w), 1));
+}
+
+static void
+conv_ctx_clear (ConvCtx *x)
+{
+  g_free (x->in);
+  g_free (x->wt);
+  g_free (x->bias);
+  g_free (x->r);
+  g_free (x->out);
+  g_free (x->scratch);
+  gaf_winograd_clear (&x->wg);
+}
+
+/* Forward and backward of the fast path against the naive loops, then against central differences. */
+static void
+check_conv (GafConv2dShape s, int batch, int h, int w, gboolean winograd, gboolean fd, guint64 seed)
+{
+  ConvCtx x;
+  GafRng rng;
+  g_autofree char *tag = g_strdup_printf ("%s %dx%d s%d %d->%d %dx%dx%d", winograd ? "winograd" : "conv2d",
+                                          s.kernel, s.kernel, s.stride, s.cin, s.cout, batch, h, w);
+
+  gaf_rng_init (&rng, seed);
+  conv_ctx_init (&x, &rng, s, batch, h, w, winograd);
+  g_autofree float *ref = g_new (float, x.nout);
+  g_autofree float *din = g_new (float, x.nin), *dw = g_new (float, x.nw), *db = g_new (float, s.cout);
+  g_autofree float *din_ref = g_new0 (float, x.nin), *dw_ref = g_new0 (float, x.nw);
+  g_autofree float *db_ref = g_new0 (float, s.cout);
+  g_autofree char *what = NULL;
+
+  conv_loss (&x);
+  gaf_conv2d_forward_naive (ref, x.in, x.wt, x.bias, batch, h, w, &s);
+  what = g_strdup_printf ("%s forward", tag);
+  /* sums of up to 9 Cin products of entries in [-1, 1] */
+  check_close (what, x.out, ref, x.nout, 1e-4);
+
+  /* Backward accumulates: start from 1 and subtract it again. */
+  for (gsize i = 0; i < x.nin; i++)
+    din[i] = 1.0f;
+  for (gsize i = 0; i < x.nw; i++)
+    dw[i] = 1.0f;
+  for (int i = 0; i < s.cout; i++)
+    db[i] = 1.0f;
+  if (winograd)
+    gaf_winograd_backward (din, dw, db, x.r, x.in, &x.wg, batch, h, w, x.scratch);
+  else
+    gaf_conv2d_backward (din, dw, db, x.r, x.in, x.wt, batch, h, w, &s, x.scratch);
+  for (gsize i = 0; i < x.nin; i++)
+    din[i] -= 1.0f;
+  for (gsize i = 0; i < x.nw; i++)
+    dw[i] -= 1.0f;
+  for (int i = 0; i < s.cout; i++)
+    db[i] -= 1.0f;
+  gaf_conv2d_backward_naive (din_ref, dw_ref, db_ref, x.r, x.in, x.wt, batch, h, w, &s);
+  g_free (what);
+  what = g_strdup_printf ("%s din", tag);
+  check_close (what, din, din_ref, x.nin, 1e-4);
+  g_free (what);
+  what = g_strdup_printf ("%s dw", tag);
+  check_close (what, dw, dw_ref, x.nw, 1e-4);
+  g_free (what);
+  what = g_strdup_printf ("%s db", tag);
+  check_close (what, db, db_ref, s.cout, 1e-4);
+
+  if (fd)
+    {
+      g_free (what);
+      what = g_strdup_printf ("%s din (fd)", tag);
+      check_grad (what, conv_loss, &x, x.in, din, x.nin, 0.5, 1e-3);
+      g_free (what);
+      what = g_strdup_printf ("%s dw (fd)", tag);
+      check_grad (what, conv_loss, &x, x.wt, dw, x.nw, 0.5, 1e-3);
+      g_free (what);
+      what = g_strdup_printf ("%s db (fd)", tag);
+      check_grad (what, conv_loss, &x, x.bias, db, s.cout, 0.5, 1e-3);
+    }
+  /* NULL gradients are skipped and din alone still works. */
+  memset (din, 0, x.nin * sizeof (float));
+  if (winograd)
+    gaf_winograd_backward (din, NULL, NULL, x.r, x.in, &x.wg, batch, h, w, x.scratch);
+  else
+    gaf_conv2d_backward (din, NULL, NULL, x.r, x.in, x.wt, batch, h, w, &x.s, x.scratch);
+  g_free (what);
+  what = g_strdup_printf ("%s din alone", tag);
+  check_close (what, din, din_ref, x.nin, 1e-4);
+  conv_ctx_clear (&x);
+}
+
+static void
+test_conv2d (void)
+{
+  /* 3x3 same, strided (odd and even sizes), 1x1; small enough for central differences. */
+  check_conv ((GafConv2dShape) { 3, 4, 3, 1, 1 }, 2, 5, 6, FALSE, TRUE, 401);
+  check_conv ((GafConv2dShape) { 3, 4, 3, 2, 1 }, 2, 6, 6, FALSE, TRUE, 402);
+  check_conv ((GafConv2dShape) { 2, 3, 3, 2, 1 }, 2, 7, 5, FALSE, TRUE, 403);
+  check_conv ((GafConv2dShape) { 5, 3, 1, 1, 0 }, 2, 4, 3, FALSE, TRUE, 404);
+  /* Several im2col tiles (the tiles run across images) against the loops only. */
+  check_conv ((GafConv2dShape) { 64, 16, 3, 1, 1 }, 3, 10, 12, FALSE, FALSE, 405);
+  check_conv ((GafConv2dShape) { 64, 8, 3, 2, 1 }, 3, 16, 16, FALSE, FALSE, 406);
+}
+
+static void
+test_winograd (void)
+{
+  GafConv2dShape s = { 3, 4, 3, 1, 1 };
+
+  g_assert_true (gaf_winograd_supported (&s, 4, 6));
+  g_assert_false (gaf_winograd_supported (&s, 5, 6));
+  g_assert_false (gaf_winograd_supported (&(GafConv2dShape) { 3, 4, 3, 2, 1 }, 4, 4));
+  g_assert_false (gaf_winograd_supported (&(GafConv2dShape) { 3, 4, 1, 1, 0 }, 4, 4));
+  check_conv (s, 2, 4, 6, TRUE, TRUE, 411);
+  check_conv ((GafConv2dShape) { 2, 5, 3, 1, 1 }, 1, 2, 2, TRUE, TRUE, 412);
+  /* Several blocks of tiles, the last one partial. */
+  check_conv ((GafConv2dShape) { 64, 64, 3, 1, 1 }, 2, 16, 16, TRUE, FALSE, 413);
+  check_conv ((GafConv2dShape) { 96, 32, 3, 1, 1 }, 3, 8, 12, TRUE, FALSE, 414);
+}
+
+/* ---- GroupNorm ------------------------------------------------------------------------------- */
+
+typedef struct {
+  int batch, n, c, groups;
+  gboolean silu;
+  gsize count;
+  float *in, *g, *b, *r, *out, *mean, *rstd;
+} NormCtx;
+
+static double
+norm_loss (gpointer data)
+{
+  NormCtx *x = data;
+
+  if (x->silu)
+    gaf_groupnorm_silu_forward (x->out, x->mean, x->rstd, x->in, x->g, x->b, x->batch, x->n, x->c, x->groups);
+  else
+    gaf_groupnorm_forward (x->out, x->mean, x->rstd, x->in, x->g, x->b, x->batch, x->n, x->c, x->groups);
+  return dot_f (x->out, x->r, x->count);
+}
+
+static void
+test_groupnorm_groups (void)
+{
+  static const int cases[][2] = { { 1, 1 }, { 2, 2 }, { 8, 8 }, { 32, 32 }, { 64, 32 }, { 96, 32 },
+                                  { 48, 24 }, { 33, 11 }, { 37, 1 }, { 128, 32 }, { 192, 32 } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmpint (gaf_groupnorm_groups (cases[i][0]), ==, cases[i][1]);
+}
+
+static void
+norm_ctx_init (NormCtx *x, GafRng *rng, int batch, int n, int c, int groups, gboolean silu)
+{
+  x->batch = batch;
+  x->n = n;
+  x->c = c;
+  x->groups = groups;
+  x->silu = silu;
+  x->count = (gsize) batch * n * c;
+  /* an offset per sample, so the mean matters */
+  x->in = new_uniform (rng, x->count, -1, 3);
+  x->g = new_uniform (rng, c, 0.5, 1.5);
+  x->b = new_uniform (rng, c, -0.5, 0.5);
+  x->r = new_uniform (rng, x->count, -1, 1);
+  x->out = g_new (float, x->count);
+  x->mean = g_new (float, (gsize) batch * groups);
+  x->rstd = g_new (float, (gsize) batch * groups);
+}
+
+static void
+norm_ctx_clear (NormCtx *x)
+{
+  g_free (x->in);
+  g_free (x->g);
+  g_free (x->b);
+  g_free (x->r);
+  g_free (x->out);
+  g_free (x->mean);
+  g_free (x->rstd);
+}
+
+static void
+test_groupnorm (void)
+{
+  static const int shapes[][4] = { { 2, 5, 6, 3 }, { 2, 4, 6, 6 }, { 1, 7, 4, 1 } };
+  GafRng rng;
+
+  gaf_rng_init (&rng, 421);
+  for (guint si = 0; si < G_N_ELEMENTS (shapes); si++)
+    {
+      NormCtx x;
+      int cg;
+
+      norm_ctx_init (&x, &rng, shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][3], FALSE);
+      cg = x.c / x.groups;
+      g_autofree float *din = g_new0 (float, x.count), *dg = g_new0 (float, x.c), *db = g_new0 (float, x.c);
+      g_autofree float *dout = g_memdup2 (x.r, x.count * sizeof (float));
+
+      /* With unit gain and zero bias every group of every sample has mean 0 and variance 1 - eps-ish. */
+      {
+        g_autofree float *one = g_new (float, x.c), *zero = g_new0 (float, x.c);
+        for (int j = 0; j < x.c; j++)
+          one[j] = 1.0f;
+        gaf_groupnorm_forward (x.out, x.mean, x.rstd, x.in, one, zero, x.batch, x.n, x.c, x.groups);
+        for (int b = 0; b < x.batch; b++)
+          for (int k = 0; k < x.groups; k++)
+            {
+              double s = 0.0, s2 = 0.0, m = 0.0;
+              for (int p = 0; p < x.n; p++)
+                for (int j = k * cg; j < (k + 1) * cg; j++)
+                  {
+                    double v = x.out[((gsize) b * x.n + p) * x.c + j];
+                    s += v;
+                    s2 += v * v;
+                    m += x.in[((gsize) b * x.n + p) * x.c + j];
+                  }
+              double cnt = (double) x.n * cg;
+              g_assert_cmpfloat_with_epsilon (s / cnt, 0.0, 1e-5);
+              /* var(out) = var / (var + eps) */
+              g_assert_cmpfloat_with_epsilon (s2 / cnt, 1.0, 1e-3);
+              g_assert_cmpfloat_with_epsilon (x.mean[b * x.groups + k], m / cnt, 1e-5);
+            }
+      }
+
+      norm_loss (&x);
+      gaf_groupnorm_backward (din, dg, db, dout, x.in, x.mean, x.rstd, x.g, x.batch, x.n, x.c, x.groups);
+      check_grad ("groupnorm din", norm_loss, &x, x.in, din, x.count, 1e-2, 2e-2);
+      check_grad ("groupnorm dg", norm_loss, &x, x.g, dg, x.c, 1e-2, 2e-2);
+      check_grad ("groupnorm db", norm_loss, &x, x.b, db, x.c, 1e-2, 2e-2);
+      norm_ctx_clear (&x);
+    }
+}
+
+static void
+test_groupnorm_silu (void)
+{
+  NormCtx x;
+  GafRng rng;
+
+  gaf_rng_init (&rng, 422);
+  norm_ctx_init (&x, &rng, 2, 6, 8, 4, TRUE);
+  g_autofree float *din = g_new0 (float, x.count), *dg = g_new0 (float, x.c), *db = g_new0 (float, x.c);
+  g_autofree float *dout = g_memdup2 (x.r, x.count * sizeof (float));
+  g_autofree float *gn = g_new (float, x.count), *ref = g_new (float, x.count);
+  g_autofree float *dgn = g_new0 (float, x.count), *din_ref = g_new0 (float, x.count);
+  g_autofree float *dg_ref = g_new0 (float, x.c), *db_ref = g_new0 (float, x.c);
+
+  /* The fused layer is the composition SiLU(GroupNorm(.)), forward and backward. */
+  norm_loss (&x);
+  gaf_groupnorm_forward (gn, x.mean, x.rstd, x.in, x.g, x.b, x.batch, x.n, x.c, x.groups);
+  gaf_silu_forward (ref, gn, x.count);
+  check_close ("groupnorm-silu forward", x.out, ref, x.count, 1e-5);
+  gaf_silu_backward (dgn, x.r, gn, x.count);
+  gaf_groupnorm_backward (din_ref, dg_ref, db_ref, dgn, x.in, x.mean, x.rstd, x.g, x.batch, x.n, x.c, x.groups);
+  gaf_groupnorm_silu_backward (din, dg, db, dout, x.in, x.mean, x.rstd, x.g, x.b, x.batch, x.n, x.c, x.groups);
+  check_close ("groupnorm-silu din", din, din_ref, x.count, 1e-4);
+  check_close ("groupnorm-silu dg", dg, dg_ref, x.c, 1e-4);
+  check_close ("groupnorm-silu db", db, db_ref, x.c, 1e-4);
+  /* dout was overwritten with d GroupNorm-output */
+  check_close ("groupnorm-silu dout", dout, dgn, x.count, 1e-5);
+  check_grad ("groupnorm-silu din (fd)", norm_loss, &x, x.in, din, x.count, 1e-2, 2e-2);
+  check_grad ("groupnorm-silu dg (fd)", norm_loss, &x, x.g, dg, x.c, 1e-2, 2e-2);
+  check_grad ("groupnorm-silu db (fd)", norm_loss, &x, x.b, db, x.c, 1e-2, 2e-2);
+  norm_ctx_clear (&x);
+}
+
+/* ---- SiLU ------------------------------------------------------------------------------------ */
+
+typedef struct {
+  gsize count;
+  float *in, *out, *r;
+} SiluCtx;
+
+static double
+silu_loss (gpointer data)
+{
+  SiluCtx *x = data;
+
+  gaf_silu_forward (x->out, x->in, x->count);
+  return dot_f (x->out, x->r, x->count);
+}
+
+static void
+test_silu (void)
+{
+  static const float special[] = { 0.0f, -100.0f, 100.0f, -20.0f, 20.0f, -1e-8f, 87.5f, -87.5f, 1.5f };
+  SiluCtx x = { 64 };
+  GafRng rng;
+
+  gaf_rng_init (&rng, 431);
+  x.in = new_uniform (&rng, x.count, -6, 6);
+  x.out = g_new (float, x.count);
+  x.r = new_uniform (&rng, x.count, -1, 1);
+  memcpy (x.in, special, sizeof special);
+  g_autofree float *din = g_new0 (float, x.count);
+
+  /* Against x / (1 + e^-x) in double: 1e-6 relative (the exponential is a polynomial). */
+  silu_loss (&x);
+  for (gsize i = 0; i < x.count; i++)
+    {
+      double v = x.in[i], want = v / (1.0 + exp (-v));
+      g_assert_true (isfinite (x.out[i]));
+      g_assert_cmpfloat (fabs (x.out[i] - want), <=, 1e-6 * fabs (want) + 1e-30);
+    }
+  gaf_silu_backward (din, x.r, x.in, x.count);
+  for (gsize i = 0; i < x.count; i++)
+    {
+      double v = x.in[i], s = 1.0 / (1.0 + exp (-v)), want = x.r[i] * s * (1.0 + v * (1.0 - s));
+      g_assert_cmpfloat (fabs (din[i] - want), <=, 1e-5 * fabs (x.r[i]) + 1e-30);
+    }
+  /* in place, as the networks use it */
+  {
+    g_autofree float *copy = g_memdup2 (x.in, x.count * sizeof (float));
+    gaf_silu_forward (copy, copy, x.count);
+    for (gsize i = 0; i < x.count; i++)
+      g_assert_cmpfloat (copy[i], ==, x.out[i]);
+  }
+  check_grad ("silu din", silu_loss, &x, x.in + G_N_ELEMENTS (special), din + G_N_ELEMENTS (special),
+              x.count - G_N_ELEMENTS (special), 1e-2, 2e-2);
+  g_free (x.in);
+  g_free (x.out);
+  g_free (x.r);
+}
+
+/* ---- upsample and concat --------------------------------------------------------------------- */
+
+typedef struct {
+  int batch, h, w, c;
+  float *in, *out, *r;
+} UpCtx;
+
+static double
+up_loss (gpointer data)
+{
+  UpCtx *x = data;
+
+  gaf_upsample2x_forward (x->out, x->in, x->batch, x->h, x->w, x->c);
+  return dot_f (x->out, x->r, (gsize) x->batch * 4 * x->h * x->w * x->c);
+}
+
+static void
+test_upsample (void)
+{
+  UpCtx x = { 2, 3, 2, 5 };
+  gsize nin = (gsize) x.batch * x.h * x.w * x.c, nout = 4 * nin;
+  GafRng rng;
+
+  gaf_rng_init (&rng, 441);
+  x.in = new_uniform (&rng, nin, -1, 1);
+  x.out = g_new (float, nout);
+  x.r = new_uniform (&rng, nout, -1, 1);
+  g_autofree float *din = g_new0 (float, nin);
+
+  up_loss (&x);
+  for (int b = 0; b < x.batch; b++)
+    for (int y = 0; y < 2 * x.h; y++)
+      for (int xx = 0; xx < 2 * x.w; xx++)
+        for (int j = 0; j < x.c; j++)
+          g_assert_cmpfloat (x.out[(((gsize) b * 2 * x.h + y) * 2 * x.w + xx) * x.c + j], ==,
+                             x.in[(((gsize) b * x.h + y / 2) * x.w + xx / 2) * x.c + j]);
+  gaf_upsample2x_backward (din, x.r, x.batch, x.h, x.w, x.c);
+  check_grad ("upsample din", up_loss, &x, x.in, din, nin, 0.5, 1e-3);
+  g_free (x.in);
+  g_free (x.out);
+  g_free (x.r);
+}
+
+typedef struct {
+  int ca, cb;
+  gsize m;
+  float *a, *b, *out, *r;
+} CatCtx;
+
+static double
+cat_loss (gpointer data)
+{
+  CatCtx *x = data;
+
+  gaf_concat_forward (x->out, x->a, x->ca, x->b, x->cb, x->m);
+  return dot_f (x->out, x->r, x->m * (x->ca + x->cb));
+}
+
+static void
+test_concat (void)
+{
+  CatCtx x = { 3, 5, 7 };
+  GafRng rng;
+
+  gaf_rng_init (&rng, 442);
+  x.a = new_uniform (&rng, x.m * x.ca, -1, 1);
+  x.b = new_uniform (&rng, x.m * x.cb, -1, 1);
+  x.out = g_new (float, x.m * (x.ca + x.cb));
+  x.r = new_uniform (&rng, x.m * (x.ca + x.cb), -1, 1);
+  g_autofree float *da = g_new0 (float, x.m * x.ca), *db = g_new0 (float, x.m * x.cb);
+
+  cat_loss (&x);
+  for (gsize i = 0; i < x.m; i++)
+    {
+      for (int j = 0; j < x.ca; j++)
+        g_assert_cmpfloat (x.out[i * 8 + j], ==, x.a[i * x.ca + j]);
+      for (int j = 0; j < x.cb; j++)
+        g_assert_cmpfloat (x.out[i * 8 + x.ca + j], ==, x.b[i * x.cb + j]);
+    }
+  gaf_concat_backward (da, db, x.r, x.ca, x.cb, x.m);
+  check_grad ("concat da", cat_loss, &x, x.a, da, x.m * x.ca, 0.5, 1e-3);
+  check_grad ("concat db", cat_loss, &x, x.b, db, x.m * x.cb, 0.5, 1e-3);
+  g_free (x.a);
+  g_free (x.b);
+  g_free (x.out);
+  g_free (x.r);
+}
+
+/* ---- attention ------------------------------------------------------------------------------- */
+
+typedef struct {
+  int batch, n, c;
+  float *qkv, *out, *probs, *r;
+} AttnCtx;
+
+static double
+attn_loss (gpointer data)
+{
+  AttnCtx *x = data;
+
+  gaf_attention_forward (x->out, x->probs, x->qkv, x->batch, x->n, x->c);
+  return dot_f (x->out, x->r, (gsize) x->batch * x->n * x->c);
+}
+
+static void
+test_attention (void)
+{
+  AttnCtx x = { 2, 6, 4 };
+  gsize nq = (gsize) x.batch * x.n * 3 * x.c, no = (gsize) x.batch * x.n * x.c;
+  GafRng rng;
+
+  gaf_rng_init (&rng, 451);
+  x.qkv = new_uniform (&rng, nq, -1.5, 1.5);
+  x.out = g_new (float, no);
+  x.probs = g_new (float, (gsize) x.batch * x.n * x.n);
+  x.r = new_uniform (&rng, no, -1, 1);
+  g_autofree float *ref = g_new (float, no), *dqkv = g_new0 (float, nq), *scratch = g_new (float, x.n * x.n);
+
+  attn_loss (&x);
+  gaf_attention_forward_naive (ref, x.qkv, x.batch, x.n, x.c);
+  check_close ("attention forward", x.out, ref, no, 1e-5);
+  /* every row of the saved softmax sums to one */
+  for (int i = 0; i < x.batch * x.n; i++)
+    {
+      double s = 0.0;
+      for (int j = 0; j < x.n; j++)
+        s += x.probs[(gsize) i * x.n + j];
+      g_assert_cmpfloat_with_epsilon (s, 1.0, 1e-6);
+    }
+  gaf_attention_backward (dqkv, x.r, x.qkv, x.probs, x.batch, x.n, x.c, scratch);
+  check_grad ("attention dqkv", attn_loss, &x, x.qkv, dqkv, nq, 1e-2, 2e-2);
+  g_free (x.qkv);
+  g_free (x.out);
+  g_free (x.probs);
+  g_free (x.r);
+}
+
+/* ---- time embedding and its MLP -------------------------------------------------------------- */
+
+typedef struct {
+  int batch, dim;
+  float *t, *w1, *b1, *w2, *b2, *r;
+  float *e, *z1, *s1, *out;
+} TembCtx;
+
+/* t -> sinusoid (B, C) -> Linear(C, 4C) -> SiLU -> Linear(4C, 4C) */
+static double
+temb_loss (gpointer data)
+{
+  TembCtx *x = data;
+  int C = x->dim, C4 = 4 * x->dim;
+
+  gaf_timestep_embedding_forward (x->e, x->t, x->batch, C);
+  gaf_linear_forward (x->z1, x->e, x->w1, x->b1, x->batch, C, C4);
+  gaf_silu_forward (x->s1, x->z1, (gsize) x->batch * C4);
+  gaf_linear_forward (x->out, x->s1, x->w2, x->b2, x->batch, C4, C4);
+  return dot_f (x->out, x->r, (gsize) x->batch * C4);
+}
+
+static void
+test_timestep_embedding (void)
+{
+  TembCtx x = { 3, 6 };
+  int C = x.dim, C4 = 4 * C;
+  GafRng rng;
+  float t0[1] = { 0.0f }, e0[7], t1[1] = { 2.5f };
+
+  /* t = 0: cos 1, sin 0; frequencies 10000^(-k/half); an odd width gets a zero last column. */
+  gaf_timestep_embedding_forward (e0, t0, 1, 7);
+  for (int k = 0; k < 3; k++)
+    {
+      g_assert_cmpfloat (e0[k], ==, 1.0f);
+      g_assert_cmpfloat (e0[3 + k], ==, 0.0f);
+    }
+  g_assert_cmpfloat (e0[6], ==, 0.0f);
+  gaf_timestep_embedding_forward (e0, t1, 1, 6);
+  for (int k = 0; k < 3; k++)
+    {
+      double f = pow (10000.0, -k / 3.0);
+      g_assert_cmpfloat_with_epsilon (e0[k], cos (2.5 * f), 1e-6);
+      g_assert_cmpfloat_with_epsilon (e0[3 + k], sin (2.5 * f), 1e-6);
+    }
+
+  gaf_rng_init (&rng, 461);
+  x.t = new_uniform (&rng, x.batch, 0, 10);
+  x.w1 = new_uniform (&rng, (gsize) C * C4, -0.5, 0.5);
+  x.b1 = new_uniform (&rng, C4, -0.5, 0.5);
+  x.w2 = new_uniform (&rng, (gsize) C4 * C4, -0.5, 0.5);
+  x.b2 = new_uniform (&rng, C4, -0.5, 0.5);
+  x.r = new_uniform (&rng, (gsize) x.batch * C4, -1, 1);
+  x.e = g_new (float, (gsize) x.batch * C);
+  x.z1 = g_new (float, (gsize) x.batch * C4);
+  x.s1 = g_new (float, (gsize) x.batch * C4);
+  x.out = g_new (float, (gsize) x.batch * C4);
+  g_autofree float *dt = g_new0 (float, x.batch), *dw1 = g_new0 (float, (gsize) C * C4);
+  g_autofree float *db1 = g_new0 (float, C4), *dw2 = g_new0 (float, (gsize) C4 * C4), *db2 = g_new0 (float, C4);
+  g_autofree float *ds1 = g_new0 (float, (gsize) x.batch * C4), *dz1 = g_new0 (float, (gsize) x.batch * C4);
+  g_autofree float *de = g_new0 (float, (gsize) x.batch * C);
+
+  temb_loss (&x);
+  gaf_linear_backward (ds1, dw2, db2, x.r, x.s1, x.w2, x.batch, C4, C4);
+  gaf_silu_backward (dz1, ds1, x.z1, (gsize) x.batch * C4);
+  gaf_linear_backward (de, dw1, db1, dz1, x.e, x.w1, x.batch, C, C4);
+  gaf_timestep_embedding_backward (dt, de, x.t, x.batch, C);
+  check_grad ("time mlp dt", temb_loss, &x, x.t, dt, x.batch, 1e-3, 2e-2);
+  check_grad ("time mlp dw1", temb_loss, &x, x.w1, dw1, (gsize) C * C4, 1e-2, 2e-2);
+  check_grad ("time mlp db1", temb_loss, &x, x.b1, db1, C4, 1e-2, 2e-2);
+  check_grad ("time mlp dw2", temb_loss, &x, x.w2, dw2, (gsize) C4 * C4, 0.5, 1e-3);
+  check_grad ("time mlp db2", temb_loss, &x, x.b2, db2, C4, 0.5, 1e-3);
+  g_free (x.t);
+  g_free (x.w1);
+  g_free (x.b1);
+  g_free (x.w2);
+  g_free (x.b2);
+  g_free (x.r);
+  g_free (x.e);
+  g_free (x.z1);
+  g_free (x.s1);
+  g_free (x.out);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/engine/layers2d/conv2d", test_conv2d);
+  g_test_add_func ("/engine/layers2d/winograd", test_winograd);
+  g_test_add_func ("/engine/layers2d/groupnorm-groups", test_groupnorm_groups);
+  g_test_add_func ("/engine/layers2d/groupnorm", test_groupnorm);
+  g_test_add_func ("/engine/layers2d/groupnorm-silu", test_groupnorm_silu);
+  g_test_add_func ("/engine/layers2d/silu", test_silu);
+  g_test_add_func ("/engine/layers2d/upsample", test_upsample);
+  g_test_add_func ("/engine/layers2d/concat", test_concat);
+  g_test_add_func ("/engine/layers2d/attention", test_attention);
+  g_test_add_func ("/engine/layers2d/timestep-embedding", test_timestep_embedding);
+  return g_test_run ();
+}
