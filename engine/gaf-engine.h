@@ -27,3 +27,4 @@
 #include "gaf-target.h"
 #include "gaf-toy-cnn.h"
 #include "gaf-trainer.h"
+#include "gaf-unet.h"

@@ -1142,8 +1142,8 @@ gaf_timestep_embedding_forward (float *out, const float *t, int batch, int dim)
       for (int k = 0; k < half; k++)
         {
           double a = (double) t[b] * exp (-log (10000.0) * k / half);
-          row[k] = (float) cos (a);
-          row[half + k] = (float) sin (a);
+          row[k] = (float) sin (a);
+          row[half + k] = (float) cos (a);
         }
       if (dim % 2)
         row[dim - 1] = 0.0f;
@@ -1164,7 +1164,7 @@ gaf_timestep_embedding_backward (float *dt, const float *dout, const float *t, i
       for (int k = 0; k < half; k++)
         {
           double f = exp (-log (10000.0) * k / half), a = (double) t[b] * f;
-          s += -g[k] * f * sin (a) + g[half + k] * f * cos (a);
+          s += g[k] * f * cos (a) - g[half + k] * f * sin (a);
         }
       dt[b] += (float) s;
     }

@@ -107,8 +107,9 @@ void  gaf_attention_backward       (float *dqkv, const float *dout, const float 
 void  gaf_attention_forward_naive  (float *out, const float *qkv, int batch, int n, int c);
 
 /* ---- sinusoidal time embedding (guided diffusion's timestep_embedding) -----------------------
- * t (B) -> out (B, dim) = [cos(t f_k), sin(t f_k)], f_k = exp(-ln(10000) k / half), k < half = dim/2;
- * a zero column last when dim is odd. Backward gives dt. */
+ * t (B) -> out (B, dim) = [sin(t f_k), cos(t f_k)], f_k = exp(-ln(10000) k / half), k < half = dim/2;
+ * a zero column last when dim is odd. Backward gives dt. (Guided diffusion puts the cosines first;
+ * sines first is the project's PyTorch reference. The order only permutes the rows of the next Linear.) */
 void  gaf_timestep_embedding_forward  (float *out, const float *t, int batch, int dim);
 void  gaf_timestep_embedding_backward (float *dt, const float *dout, const float *t, int batch, int dim);
 

@@ -72,9 +72,9 @@ central_diff (LossFunc loss, gpointer ctx, float *x, gsize i, double h)
  * entry and exceeds it. */
 static void
 check_grad_at (const char *what, LossFunc loss, gpointer ctx, float *x, const float *analytic, gsize n_all,
-               const gsize *idx, gsize count, double h, double rtol)
+               const gsize *idx, gsize count, double h, double rtol, double abs_floor)
 {
-  double floor_ = 0.05 * max_abs (analytic, n_all);
+  double floor_ = MAX (0.05 * max_abs (analytic, n_all), abs_floor / rtol);
   guint bad = 0;
 
   g_assert_cmpfloat (floor_, >, 0.0);   /* an identically zero gradient proves nothing */
@@ -99,7 +99,7 @@ static void
 check_grad (const char *what, LossFunc loss, gpointer ctx, float *x, const float *analytic, gsize count,
             double h, double rtol)
 {
-  check_grad_at (what, loss, ctx, x, analytic, count, NULL, count, h, rtol);
+  check_grad_at (what, loss, ctx, x, analytic, count, NULL, count, h, rtol, 0.0);
 }
 
 /* |a - b| <= rtol * max(|b_i|, 0.05 max |b|) elementwise. */
@@ -656,20 +656,20 @@ test_timestep_embedding (void)
   GafRng rng;
   float t0[1] = { 0.0f }, e0[7], t1[1] = { 2.5f };
 
-  /* t = 0: cos 1, sin 0; frequencies 10000^(-k/half); an odd width gets a zero last column. */
+  /* t = 0: sin 0, cos 1; frequencies 10000^(-k/half); an odd width gets a zero last column. */
   gaf_timestep_embedding_forward (e0, t0, 1, 7);
   for (int k = 0; k < 3; k++)
     {
-      g_assert_cmpfloat (e0[k], ==, 1.0f);
-      g_assert_cmpfloat (e0[3 + k], ==, 0.0f);
+      g_assert_cmpfloat (e0[k], ==, 0.0f);
+      g_assert_cmpfloat (e0[3 + k], ==, 1.0f);
     }
   g_assert_cmpfloat (e0[6], ==, 0.0f);
   gaf_timestep_embedding_forward (e0, t1, 1, 6);
   for (int k = 0; k < 3; k++)
     {
       double f = pow (10000.0, -k / 3.0);
-      g_assert_cmpfloat_with_epsilon (e0[k], cos (2.5 * f), 1e-6);
-      g_assert_cmpfloat_with_epsilon (e0[3 + k], sin (2.5 * f), 1e-6);
+      g_assert_cmpfloat_with_epsilon (e0[k], sin (2.5 * f), 1e-6);
+      g_assert_cmpfloat_with_epsilon (e0[3 + k], cos (2.5 * f), 1e-6);
     }
 
   gaf_rng_init (&rng, 461);
@@ -710,6 +710,480 @@ test_timestep_embedding (void)
   g_free (x.out);
 }
 
+/* ---- the UNet ---------------------------------------------------------------------------------- */
+
+static void
+test_unet_param_count (void)
+{
+  GafUnetConfig cfg;
+  GafUnetConfig small;
+
+  /* SPEC §3's reference size (C = 32, mult 1,2,2,2, 2 blocks, c = 2, 32 x 32): 2,161,346. */
+  gaf_unet_config_init (&cfg, 2, 32, 32);
+  g_assert_cmpuint (gaf_unet_param_count (&cfg), ==, 2161346);
+  /* The count does not depend on the image size. */
+  cfg.height = cfg.width = 16;
+  g_assert_cmpuint (gaf_unet_param_count (&cfg), ==, 2161346);
+  {
+    g_autoptr(GafUnet) net = gaf_unet_new (&cfg, 1);
+    g_assert_cmpuint (gaf_unet_get_params (net)->size, ==, 2161346);
+    g_assert_cmpint (GAF_NET (net)->n, ==, 256);
+    g_assert_cmpint (GAF_NET (net)->in_channels, ==, 2);
+    g_assert_cmpint (GAF_NET (net)->out_channels, ==, 2);
+  }
+
+  /* By hand: C = 4, one level, one block, c = 3, no skip convs except where widths differ.
+   * time 4*16+16 + 16*16+16 = 352; in conv 9*3*4+4 = 112;
+   * encoder ResBlock(4->4): norm 8, conv1 148, emb 16*4+4 = 68, norm 8, conv2 148 = 380;
+   * middle: ResBlock 380, attention 8 + (4*12+12) + (16+4) = 88, ResBlock 380;
+   * decoder 2 ResBlocks(4+4 -> 4): norm 16, conv1 9*8*4+4 = 292, emb 68, norm 8, conv2 148, skip 8*4+4 = 36 = 568;
+   * out: norm 8, conv 9*4*3+3 = 111.  Total 352 + 112 + 380 + 380 + 88 + 380 + 2*568 + 119 = 2947. */
+  gaf_unet_config_init (&small, 3, 4, 4);
+  small.channels = 4;
+  small.n_levels = 1;
+  small.mult[0] = 1;
+  small.blocks = 1;
+  g_assert_cmpuint (gaf_unet_param_count (&small), ==, 2947);
+  /* Attention at the 4x4 level adds one block per encoder and decoder ResBlock: 3 x 88. */
+  small.n_attn = 1;
+  small.attn[0] = 4;
+  g_assert_cmpuint (gaf_unet_param_count (&small), ==, 2947 + 3 * 88);
+
+  /* Analytic FLOPs of the reference: about 0.71 GFLOP per 32 x 32 image. */
+  gaf_unet_config_init (&cfg, 2, 32, 32);
+  g_assert_cmpfloat (gaf_unet_flops_per_image (&cfg), >, 0.70e9);
+  g_assert_cmpfloat (gaf_unet_flops_per_image (&cfg), <, 0.73e9);
+}
+
+static void
+expect_parse_error (const char *spec, const char *fragment)
+{
+  GafUnetConfig cfg;
+  g_autoptr(GError) error = NULL;
+
+  gaf_unet_config_init (&cfg, 2, 32, 32);
+  g_assert_false (gaf_unet_config_parse (&cfg, spec, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+  if (strstr (error->message, fragment) == NULL)
+    g_test_fail_printf ("'%s': error '%s' does not mention '%s'", spec, error->message, fragment);
+  /* cfg is left as it was */
+  g_assert_cmpint (cfg.channels, ==, 32);
+  g_assert_cmpint (cfg.n_levels, ==, 4);
+}
+
+static void
+test_unet_config (void)
+{
+  GafUnetConfig cfg, back;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *str = NULL;
+
+  gaf_unet_config_init (&cfg, 2, 32, 32);
+  g_assert_true (gaf_unet_config_parse (&cfg, "channels=16, mult=1,2,4 ,blocks=1,attn=16,8", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cfg.channels, ==, 16);
+  g_assert_cmpint (cfg.n_levels, ==, 3);
+  g_assert_cmpint (cfg.mult[0], ==, 1);
+  g_assert_cmpint (cfg.mult[1], ==, 2);
+  g_assert_cmpint (cfg.mult[2], ==, 4);
+  g_assert_cmpint (cfg.blocks, ==, 1);
+  g_assert_cmpint (cfg.n_attn, ==, 2);
+  g_assert_cmpint (cfg.attn[0], ==, 16);
+  g_assert_cmpint (cfg.attn[1], ==, 8);
+  g_assert_cmpint (cfg.height, ==, 32);
+  str = gaf_unet_config_to_string (&cfg);
+  g_assert_cmpstr (str, ==, "channels=16,mult=1,2,4,blocks=1,attn=16,8");
+
+  /* The string parses back to the same configuration; attn=none clears the list; size sets both sides. */
+  gaf_unet_config_init (&back, 2, 32, 32);
+  g_assert_true (gaf_unet_config_parse (&back, str, &error));
+  g_assert_cmpmem (&back, sizeof back, &cfg, sizeof cfg);
+  g_assert_true (gaf_unet_config_parse (&back, "attn=none,size=24,classes=5,time_scale=100", &error));
+  g_assert_cmpint (back.n_attn, ==, 0);
+  g_assert_cmpint (back.height, ==, 24);
+  g_assert_cmpint (back.width, ==, 24);
+  g_assert_cmpint (back.classes, ==, 5);
+  g_assert_cmpfloat (back.time_scale, ==, 100.0);
+  g_assert_true (gaf_unet_config_parse (&back, "", &error));
+  g_assert_cmpint (back.height, ==, 24);
+
+  expect_parse_error ("size=20", "not divisible by 2^(levels - 1) = 8");
+  expect_parse_error ("attn=12", "attn=12 is not the height of a level");
+  expect_parse_error ("channels=32,2", "follows no list");
+  expect_parse_error ("depth=3", "unknown key 'depth'");
+  expect_parse_error ("channels=3x", "'3x' is not an integer");
+  expect_parse_error ("channels=7", "channels must be even");
+  expect_parse_error ("mult=1,2,2,2,2,2,2", "at most 6 levels");
+  expect_parse_error ("blocks=0", "blocks must be");
+  expect_parse_error ("mult=1,0", "channel multiplier");
+  expect_parse_error ("classes=1", "classes");
+  expect_parse_error ("time_scale=-1", "time_scale");
+  expect_parse_error ("time_scale=fast", "not a number");
+
+  /* GKeyFile group "model" round trip, with and without attention. */
+  for (int k = 0; k < 2; k++)
+    {
+      g_autoptr(GKeyFile) kf = g_key_file_new ();
+      g_autofree char *data = NULL;
+      g_autoptr(GKeyFile) kf2 = g_key_file_new ();
+      if (k == 1)
+        cfg.n_attn = 0;
+      gaf_unet_config_to_keyfile (&cfg, kf);
+      data = g_key_file_to_data (kf, NULL, NULL);
+      g_assert_true (g_key_file_load_from_data (kf2, data, -1, G_KEY_FILE_NONE, &error));
+      memset (&back, 0x55, sizeof back);
+      g_assert_true (gaf_unet_config_from_keyfile (&back, kf2, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (back.n_attn, ==, cfg.n_attn);
+      g_assert_cmpint (back.n_levels, ==, cfg.n_levels);
+      g_assert_cmpmem (back.mult, cfg.n_levels * sizeof (int), cfg.mult, cfg.n_levels * sizeof (int));
+      g_assert_cmpmem (back.attn, cfg.n_attn * sizeof (int), cfg.attn, cfg.n_attn * sizeof (int));
+      g_assert_cmpint (back.channels, ==, cfg.channels);
+      g_assert_cmpint (back.blocks, ==, cfg.blocks);
+      g_assert_cmpint (back.classes, ==, cfg.classes);
+      g_assert_cmpint (back.height, ==, cfg.height);
+      g_assert_cmpint (back.width, ==, cfg.width);
+      g_assert_cmpfloat (back.time_scale, ==, cfg.time_scale);
+    }
+  /* Wrong kind, missing key, invalid values are format errors. */
+  {
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+    gaf_unet_config_to_keyfile (&cfg, kf);
+    g_key_file_set_string (kf, "model", "kind", "toy-cnn");
+    g_assert_false (gaf_unet_config_from_keyfile (&back, kf, &error));
+    g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+    g_clear_error (&error);
+    g_key_file_set_string (kf, "model", "kind", "unet");
+    g_key_file_remove_key (kf, "model", "blocks", NULL);
+    g_assert_false (gaf_unet_config_from_keyfile (&back, kf, &error));
+    g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+    g_clear_error (&error);
+    g_key_file_set_integer (kf, "model", "blocks", 2);
+    g_key_file_set_integer (kf, "model", "height", 30);   /* not divisible by 4 */
+    g_assert_false (gaf_unet_config_from_keyfile (&back, kf, &error));
+    g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+}
+
+/* The small UNet of the gradient checks: C = 36, mult 1,2 (8x8 then 4x4), one block, attention at the
+ * 4x4 level, c = 3. GroupNorm groups then hold 2 (36 = 18 x 2) and 3 (72 = 24 x 3) channels: with one
+ * channel per group (any width up to 32) a norm removes every per-channel constant, and so the conv1
+ * biases and the whole time path, whose contributions are per-channel constants before the second norm
+ * of each ResBlock, would have zero gradient and prove nothing. */
+static GafUnet *
+small_unet_spec (guint64 seed, gboolean randomize, const char *extra)
+{
+  GafUnetConfig cfg;
+  GafUnet *net;
+  g_autoptr(GError) error = NULL;
+
+  gaf_unet_config_init (&cfg, 3, 8, 8);
+  g_assert_true (gaf_unet_config_parse (&cfg, "channels=36,mult=1,2,blocks=1,attn=4", &error));
+  g_assert_true (gaf_unet_config_parse (&cfg, extra, &error));
+  net = gaf_unet_new (&cfg, seed);
+  if (randomize)
+    gaf_unet_randomize_zero_init (net, seed + 1);
+  return net;
+}
+
+static GafUnet *
+small_unet (guint64 seed, gboolean randomize)
+{
+  return small_unet_spec (seed, randomize, "");
+}
+
+static void
+random_input (GafRng *rng, float *x, float *t, int batch, int n, int c)
+{
+  /* probabilities per pixel (softmax of N(0, 2^2) logits), times in [0, 5] */
+  for (int i = 0; i < batch * n; i++)
+    {
+      double s = 0.0;
+      for (int j = 0; j < c; j++)
+        {
+          x[i * c + j] = (float) exp (2.0 * gaf_rng_normal (rng));
+          s += x[i * c + j];
+        }
+      for (int j = 0; j < c; j++)
+        x[i * c + j] = (float) (x[i * c + j] / s);
+    }
+  for (int b = 0; b < batch; b++)
+    t[b] = (float) (5.0 * gaf_rng_uniform (rng));
+}
+
+typedef struct {
+  GafUnet *net;
+  int batch;
+  gsize nx;
+  float *x, *t, *r, *out;
+} UnetCtx;
+
+static double
+unet_loss (gpointer data)
+{
+  UnetCtx *u = data;
+
+  gaf_unet_forward (u->net, u->x, u->t, u->batch, u->out);
+  return dot_f (u->out, u->r, u->nx);
+}
+
+static void
+test_unet_zero_init (void)
+{
+  g_autoptr(GafUnet) net = small_unet (501, FALSE);
+  GafParams *p = gaf_unet_get_params (net);
+  GafRng rng;
+  float x[2 * 64 * 3], t[2], out[2 * 64 * 3];
+  guint zero_views = 0;
+
+  /* The zero-initialised layers are zero (and only those views are all zero, besides norm biases). */
+  for (guint i = 0; i < p->views->len; i++)
+    {
+      const GafParamView *v = &g_array_index (p->views, GafParamView, i);
+      gboolean all_zero = TRUE;
+      gboolean should = strstr (v->name, ".conv2.") != NULL || strstr (v->name, ".proj.") != NULL ||
+                        strstr (v->name, ".out.conv.") != NULL ||
+                        g_str_has_suffix (v->name, "norm.b") || g_str_has_suffix (v->name, "norm1.b") ||
+                        g_str_has_suffix (v->name, "norm2.b");
+      for (gsize j = 0; j < v->size; j++)
+        all_zero = all_zero && p->data[v->offset + j] == 0.0f;
+      if (all_zero != should)
+        g_test_fail_printf ("%s: all zero %d, expected %d", v->name, all_zero, should);
+      zero_views += all_zero;
+    }
+  g_assert_cmpuint (zero_views, >, 0);
+  /* So the network starts at F = 0 for every input. */
+  gaf_rng_init (&rng, 502);
+  random_input (&rng, x, t, 2, 64, 3);
+  gaf_unet_forward (net, x, t, 2, out);
+  g_assert_cmpfloat (max_abs (out, G_N_ELEMENTS (out)), ==, 0.0f);
+  gaf_unet_randomize_zero_init (net, 503);
+  gaf_unet_forward (net, x, t, 2, out);
+  g_assert_cmpfloat (max_abs (out, G_N_ELEMENTS (out)), >, 0.01f);
+}
+
+/* Central differences on up to `per_view` entries of every parameter tensor, a sample of input entries
+ * and every t. Float forward passes through GroupNorm, SiLU and softmax: step 1e-2, tolerance 3e-2
+ * against max(|analytic|, 5% of the largest entry of the tensor), and no tighter than abs_floor: the
+ * float rounding of a deep network's loss puts noise of about 1e-4 on its central differences at this
+ * step (measured with steps 1e-3 to 3e-2: the disagreement scales as 1/step below 1e-2 and as step^2 above). */
+static void
+check_unet_grad (GafUnet *net, int batch, guint64 seed, int per_view, double abs_floor)
+{
+  GafParams *p = gaf_unet_get_params (net);
+  const GafUnetConfig *cfg = gaf_unet_get_config (net);
+  int n = cfg->height * cfg->width, c = cfg->classes;
+  UnetCtx u = { net, batch, (gsize) batch * n * c };
+  GafRng rng;
+  g_autofree float *dx = g_new0 (float, u.nx), *dt = g_new0 (float, batch);
+  g_autofree float *grad = NULL;
+  guint checked = 0;
+
+  gaf_rng_init (&rng, seed);
+  u.x = g_new (float, u.nx);
+  u.t = g_new (float, batch);
+  u.r = new_uniform (&rng, u.nx, -1, 1);
+  u.out = g_new (float, u.nx);
+  random_input (&rng, u.x, u.t, batch, n, c);
+
+  gaf_params_zero_grad (p);
+  unet_loss (&u);
+  gaf_unet_backward (net, u.r, dx, dt);
+  grad = g_memdup2 (p->grad, p->size * sizeof (float));
+
+  for (guint i = 0; i < p->views->len; i++)
+    {
+      const GafParamView *v = &g_array_index (p->views, GafParamView, i);
+      gsize idx[8];
+      int k = (int) MIN ((gsize) per_view, v->size);
+      g_autofree char *what = g_strdup_printf ("unet d%s", v->name);
+      for (int j = 0; j < k; j++)
+        idx[j] = v->offset + gaf_rng_below (&rng, (guint32) v->size);
+      /* the floor is relative to this tensor's largest gradient entry */
+      {
+        float m = max_abs (grad + v->offset, v->size);
+        if (m == 0.0f)
+          {
+            g_test_fail_printf ("%s: the gradient is identically zero", what);
+            continue;
+          }
+        g_autofree gsize *rel = g_new (gsize, k);
+        for (int j = 0; j < k; j++)
+          rel[j] = idx[j] - v->offset;
+        check_grad_at (what, unet_loss, &u, p->data + v->offset, grad + v->offset, v->size, rel, k, 1e-2, 3e-2,
+                       abs_floor);
+      }
+      checked += k;
+    }
+  {
+    gsize idx[24];
+    for (int j = 0; j < 24; j++)
+      idx[j] = gaf_rng_below (&rng, (guint32) u.nx);
+    check_grad_at ("unet dx", unet_loss, &u, u.x, dx, u.nx, idx, 24, 1e-2, 3e-2, abs_floor);
+  }
+  check_grad_at ("unet dt", unet_loss, &u, u.t, dt, batch, NULL, batch, 1e-2, 3e-2, abs_floor);
+  g_test_message ("checked %u parameter entries in %u tensors", checked, p->views->len);
+  g_free (u.x);
+  g_free (u.t);
+  g_free (u.r);
+  g_free (u.out);
+}
+
+static void
+test_unet_grad (void)
+{
+  gaf_blas_set_threads (1);
+  {
+    g_autoptr(GafUnet) net = small_unet (511, TRUE);
+    check_unet_grad (net, 2, 512, 4, 0.0);
+  }
+  {
+    /* The same through im2col only, and with a non-unit time scale. */
+    g_autoptr(GafUnet) net = small_unet_spec (513, TRUE, "time_scale=3");
+    gaf_unet_set_winograd (net, FALSE);
+    check_unet_grad (net, 2, 514, 2, 0.0);
+  }
+  {
+    /* Three levels, two blocks, attention at the top level, two channels in and out, 1 thread vs 2. */
+    GafUnetConfig cfg;
+    g_autoptr(GafUnet) net = NULL;
+    gaf_unet_config_init (&cfg, 2, 8, 8);
+    g_assert_true (gaf_unet_config_parse (&cfg, "channels=36,mult=1,1,2,blocks=2,attn=8", NULL));
+    net = gaf_unet_new (&cfg, 515);
+    gaf_unet_randomize_zero_init (net, 516);
+    gaf_blas_set_threads (2);
+    check_unet_grad (net, 3, 517, 2, 3e-4);
+    gaf_blas_set_threads (1);
+  }
+}
+
+/* Winograd and im2col give the same network; 1 and 2 threads the same; infer the same as forward at
+ * any chunk size; backward accumulates. Different splits of the batch give products of other shapes,
+ * which round differently (the GroupNorms over 2x2 maps amplify that): 1e-4. */
+static void
+test_unet_paths (void)
+{
+  g_autoptr(GafUnet) net = small_unet (521, TRUE);
+  GafParams *p = gaf_unet_get_params (net);
+  int batch = 5, n = 64, c = 3;
+  gsize nx = (gsize) batch * n * c;
+  g_autofree float *x = g_new (float, nx), *t = g_new (float, batch), *r = NULL;
+  g_autofree float *o1 = g_new (float, nx), *o2 = g_new (float, nx), *o3 = g_new (float, nx);
+  g_autofree float *g1 = NULL, *g2 = NULL;
+  g_autofree float *dx1 = g_new0 (float, nx), *dx2 = g_new0 (float, nx);
+  GafRng rng;
+
+  gaf_rng_init (&rng, 522);
+  random_input (&rng, x, t, batch, n, c);
+  r = new_uniform (&rng, nx, -1, 1);
+
+  gaf_blas_set_threads (1);
+  gaf_params_zero_grad (p);
+  gaf_unet_forward (net, x, t, batch, o1);
+  gaf_unet_backward (net, r, dx1, NULL);
+  g1 = g_memdup2 (p->grad, p->size * sizeof (float));
+
+  gaf_unet_set_winograd (net, FALSE);
+  gaf_params_zero_grad (p);
+  gaf_unet_forward (net, x, t, batch, o2);
+  gaf_unet_backward (net, r, dx2, NULL);
+  g2 = g_memdup2 (p->grad, p->size * sizeof (float));
+  check_close ("winograd vs im2col: out", o1, o2, nx, 1e-4);
+  check_close ("winograd vs im2col: grad", g1, g2, p->size, 1e-3);
+  check_close ("winograd vs im2col: dx", dx1, dx2, nx, 1e-3);
+  gaf_unet_set_winograd (net, TRUE);
+
+  /* 2 threads: parts of 3 and 2 images, gradients summed. */
+  gaf_blas_set_threads (2);
+  gaf_params_zero_grad (p);
+  gaf_unet_forward (net, x, t, batch, o2);
+  memset (dx2, 0, nx * sizeof (float));
+  gaf_unet_backward (net, r, dx2, NULL);
+  check_close ("threads: out", o2, o1, nx, 1e-4);
+  check_close ("threads: grad", p->grad, g1, p->size, 1e-4);
+  check_close ("threads: dx", dx2, dx1, nx, 1e-4);
+  /* backward accumulates: a second backward doubles the gradient */
+  gaf_unet_backward (net, r, NULL, NULL);
+  for (gsize i = 0; i < p->size; i++)
+    g2[i] = 2.0f * g1[i];
+  check_close ("accumulate", p->grad, g2, p->size, 1e-4);
+
+  /* infer = forward, for chunks of 1, 2, 4 images, 1 and 2 threads */
+  for (int threads = 1; threads <= 2; threads++)
+    for (int chunk = 1; chunk <= 4; chunk *= 2)
+      {
+        gaf_blas_set_threads (threads);
+        gaf_unet_set_infer_chunk (net, chunk);
+        memset (o3, 0, nx * sizeof (float));
+        gaf_unet_infer (net, x, t, batch, o3);
+        check_close ("infer", o3, o1, nx, 1e-4);
+      }
+  /* Each image is computed on its own: the first image alone gives the same output. */
+  gaf_unet_infer (net, x, t, 1, o3);
+  check_close ("one image", o3, o1, (gsize) n * c, 1e-4);
+  gaf_blas_set_threads (1);
+}
+
+/* ---- a short training run ------------------------------------------------------------------------ */
+
+typedef struct {
+  guint16 lab[2][64];
+} TwoImages;
+
+static void
+two_images_labels (gpointer data, GafRng *rng, guint16 *labels, int batch)
+{
+  TwoImages *ti = data;
+
+  for (int b = 0; b < batch; b++)
+    memcpy (labels + (gsize) b * 64, ti->lab[gaf_rng_below (rng, 2)], sizeof ti->lab[0]);
+}
+
+static void
+test_unet_train (void)
+{
+  TwoImages ti;
+  GafUnetConfig cfg;
+  GafTrainerConfig tcfg;
+  g_autoptr(GafUnet) net = NULL;
+  g_autoptr(GafTrainer) tr = NULL;
+  g_autoptr(GArray) trace = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GError) error = NULL;
+  double first = 0.0, last = 0.0;
+  const int steps = 60, avg = 10;
+
+  /* Two fixed 8x8 labelings with 3 classes: stripes and a checkerboard of blocks. */
+  for (int y = 0; y < 8; y++)
+    for (int x = 0; x < 8; x++)
+      {
+        ti.lab[0][y * 8 + x] = (guint16) (y / 3);
+        ti.lab[1][y * 8 + x] = (guint16) (((x / 2) + (y / 2)) % 3);
+      }
+  gaf_unet_config_init (&cfg, 3, 8, 8);
+  g_assert_true (gaf_unet_config_parse (&cfg, "channels=8,mult=1,2,blocks=1,attn=4", &error));
+  net = gaf_unet_new (&cfg, 531);
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = 8;
+  tcfg.adam.lr = 2e-3;
+  tcfg.path.time_rate = 0.5;   /* the image setting of SPEC §2.2 */
+  tcfg.seed = 532;
+  gaf_blas_set_threads (2);
+  tr = gaf_trainer_new (GAF_NET (net), two_images_labels, &ti, &tcfg);
+  g_assert_true (gaf_trainer_run (tr, steps, trace, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (trace->len, ==, steps);
+  for (int i = 0; i < avg; i++)
+    {
+      first += g_array_index (trace, double, i) / avg;
+      last += g_array_index (trace, double, steps - avg + i) / avg;
+    }
+  g_test_message ("mean loss of the first %d steps %.4f, of the last %d %.4f", avg, first, avg, last);
+  g_assert_true (isfinite (last));
+  g_assert_cmpfloat (last, <, 0.7 * first);
+  gaf_blas_set_threads (1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -725,5 +1199,11 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/concat", test_concat);
   g_test_add_func ("/engine/layers2d/attention", test_attention);
   g_test_add_func ("/engine/layers2d/timestep-embedding", test_timestep_embedding);
+  g_test_add_func ("/engine/unet/param-count", test_unet_param_count);
+  g_test_add_func ("/engine/unet/config", test_unet_config);
+  g_test_add_func ("/engine/unet/zero-init", test_unet_zero_init);
+  g_test_add_func ("/engine/unet/grad", test_unet_grad);
+  g_test_add_func ("/engine/unet/paths", test_unet_paths);
+  g_test_add_func ("/engine/unet/train", test_unet_train);
   return g_test_run ();
 }

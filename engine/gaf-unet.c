@@ -1,0 +1,1376 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-blas.h"
+#include "gaf-error.h"
+#include "gaf-layers.h"
+#include "gaf-layers2d.h"
+#include "gaf-parallel.h"
+#include "gaf-rng.h"
+#include "gaf-unet.h"
+
+/* ---- configuration ----------------------------------------------------------------------------- */
+
+void
+gaf_unet_config_init (GafUnetConfig *cfg, int classes, int height, int width)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->classes = classes;
+  cfg->height = height;
+  cfg->width = width;
+  cfg->channels = 32;
+  cfg->n_levels = 4;
+  cfg->mult[0] = 1;
+  cfg->mult[1] = 2;
+  cfg->mult[2] = 2;
+  cfg->mult[3] = 2;
+  cfg->blocks = 2;
+  cfg->n_attn = 0;
+  cfg->time_scale = 1.0;
+}
+
+gboolean
+gaf_unet_config_check (const GafUnetConfig *cfg, GError **error)
+{
+  int div;
+
+#define FAIL(...) G_STMT_START { g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, __VA_ARGS__); \
+                                  return FALSE; } G_STMT_END
+  if (cfg->classes < 2 || cfg->classes > 4096)
+    FAIL ("unet: classes must be from 2 to 4096, got %d", cfg->classes);
+  if (cfg->channels < 2 || cfg->channels > 4096 || cfg->channels % 2 != 0)
+    FAIL ("unet: channels must be even and from 2 to 4096, got %d", cfg->channels);
+  if (cfg->n_levels < 1 || cfg->n_levels > GAF_UNET_MAX_LEVELS)
+    FAIL ("unet: mult must list 1 to %d channel multipliers, got %d", GAF_UNET_MAX_LEVELS, cfg->n_levels);
+  for (int l = 0; l < cfg->n_levels; l++)
+    if (cfg->mult[l] < 1 || cfg->mult[l] > 64 || (gint64) cfg->mult[l] * cfg->channels > 8192)
+      FAIL ("unet: each channel multiplier must be from 1 to 64 (and mult x channels at most 8192), got %d",
+            cfg->mult[l]);
+  if (cfg->blocks < 1 || cfg->blocks > 16)
+    FAIL ("unet: blocks must be from 1 to 16, got %d", cfg->blocks);
+  div = 1 << (cfg->n_levels - 1);
+  if (cfg->height < 1 || cfg->width < 1 || cfg->height > 4096 || cfg->width > 4096)
+    FAIL ("unet: image size must be from 1 to 4096, got %d x %d", cfg->height, cfg->width);
+  if (cfg->height % div != 0 || cfg->width % div != 0)
+    FAIL ("unet: image size %d x %d is not divisible by 2^(levels - 1) = %d (%d levels)",
+          cfg->height, cfg->width, div, cfg->n_levels);
+  if (cfg->n_attn < 0 || cfg->n_attn > GAF_UNET_MAX_ATTN)
+    FAIL ("unet: at most %d attention resolutions", GAF_UNET_MAX_ATTN);
+  for (int a = 0; a < cfg->n_attn; a++)
+    {
+      gboolean found = FALSE;
+      for (int l = 0; l < cfg->n_levels; l++)
+        found = found || (cfg->height >> l) == cfg->attn[a];
+      if (!found)
+        {
+          g_autoptr(GString) lv = g_string_new (NULL);
+          for (int l = 0; l < cfg->n_levels; l++)
+            g_string_append_printf (lv, "%s%d", l ? ", " : "", cfg->height >> l);
+          FAIL ("unet: attn=%d is not the height of a level's feature maps (levels: %s)", cfg->attn[a], lv->str);
+        }
+    }
+  if (!(cfg->time_scale > 0.0) || !isfinite (cfg->time_scale))
+    FAIL ("unet: time_scale must be a positive number");
+#undef FAIL
+  return TRUE;
+}
+
+static gboolean
+parse_int (const char *key, const char *s, int *out, GError **error)
+{
+  gint64 v;
+
+  if (!g_ascii_string_to_signed (s, 10, -1000000, 1000000, &v, NULL))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unet: %s: '%s' is not an integer", key, s);
+      return FALSE;
+    }
+  *out = (int) v;
+  return TRUE;
+}
+
+gboolean
+gaf_unet_config_parse (GafUnetConfig *cfg, const char *spec, GError **error)
+{
+  g_auto(GStrv) tok = NULL;
+  GafUnetConfig c = *cfg;
+  const char *list_key = NULL;   /* "mult" or "attn" while a list is open */
+
+  g_return_val_if_fail (spec != NULL, FALSE);
+  tok = g_strsplit (spec, ",", -1);
+  for (guint i = 0; tok[i] != NULL; i++)
+    {
+      char *t = g_strstrip (tok[i]);
+      char *eq = strchr (t, '=');
+      const char *key, *val;
+      int v;
+
+      if (*t == '\0' && tok[1] == NULL)
+        break;   /* an empty spec changes nothing */
+      if (eq == NULL)
+        {
+          if (list_key == NULL)
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                           "unet: '%s' is not key=value and follows no list (mult, attn)", t);
+              return FALSE;
+            }
+          if (!parse_int (list_key, t, &v, error))
+            return FALSE;
+          if (g_str_equal (list_key, "mult"))
+            {
+              if (c.n_levels >= GAF_UNET_MAX_LEVELS)
+                {
+                  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unet: mult: at most %d levels",
+                               GAF_UNET_MAX_LEVELS);
+                  return FALSE;
+                }
+              c.mult[c.n_levels++] = v;
+            }
+          else
+            {
+              if (c.n_attn >= GAF_UNET_MAX_ATTN)
+                {
+                  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unet: attn: at most %d resolutions",
+                               GAF_UNET_MAX_ATTN);
+                  return FALSE;
+                }
+              c.attn[c.n_attn++] = v;
+            }
+          continue;
+        }
+      *eq = '\0';
+      key = g_strstrip (t);
+      val = g_strstrip (eq + 1);
+      list_key = NULL;
+      if (g_str_equal (key, "mult"))
+        {
+          c.n_levels = 0;
+          list_key = "mult";
+          if (!parse_int (key, val, &v, error))
+            return FALSE;
+          c.mult[c.n_levels++] = v;
+        }
+      else if (g_str_equal (key, "attn"))
+        {
+          c.n_attn = 0;
+          list_key = "attn";
+          if (*val == '\0' || g_str_equal (val, "none"))
+            continue;
+          if (!parse_int (key, val, &v, error))
+            return FALSE;
+          c.attn[c.n_attn++] = v;
+        }
+      else if (g_str_equal (key, "time_scale") || g_str_equal (key, "time-scale"))
+        {
+          char *end = NULL;
+          double d = g_ascii_strtod (val, &end);
+          if (*val == '\0' || end == NULL || *end != '\0')
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unet: time_scale: '%s' is not a number",
+                           val);
+              return FALSE;
+            }
+          c.time_scale = d;
+        }
+      else
+        {
+          int *dst = g_str_equal (key, "classes") ? &c.classes
+                     : g_str_equal (key, "height") ? &c.height
+                     : g_str_equal (key, "width") ? &c.width
+                     : g_str_equal (key, "channels") ? &c.channels
+                     : g_str_equal (key, "blocks") ? &c.blocks
+                     : g_str_equal (key, "size") ? &c.height : NULL;
+          if (dst == NULL)
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                           "unet: unknown key '%s' (keys: classes, size, height, width, channels, mult, blocks, "
+                           "attn, time_scale)", key);
+              return FALSE;
+            }
+          if (!parse_int (key, val, dst, error))
+            return FALSE;
+          if (g_str_equal (key, "size"))
+            c.width = c.height;
+        }
+    }
+  if (!gaf_unet_config_check (&c, error))
+    return FALSE;
+  *cfg = c;
+  return TRUE;
+}
+
+char *
+gaf_unet_config_to_string (const GafUnetConfig *cfg)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "channels=%d,mult=", cfg->channels);
+  for (int l = 0; l < cfg->n_levels; l++)
+    g_string_append_printf (s, "%s%d", l ? "," : "", cfg->mult[l]);
+  g_string_append_printf (s, ",blocks=%d,attn=", cfg->blocks);
+  if (cfg->n_attn == 0)
+    g_string_append (s, "none");
+  for (int a = 0; a < cfg->n_attn; a++)
+    g_string_append_printf (s, "%s%d", a ? "," : "", cfg->attn[a]);
+  if (cfg->time_scale != 1.0)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+      g_string_append_printf (s, ",time_scale=%s", g_ascii_dtostr (buf, sizeof buf, cfg->time_scale));
+    }
+  return g_string_free (s, FALSE);
+}
+
+#define KF_GROUP "model"
+
+void
+gaf_unet_config_to_keyfile (const GafUnetConfig *cfg, GKeyFile *kf)
+{
+  g_key_file_set_string (kf, KF_GROUP, "kind", "unet");
+  g_key_file_set_integer (kf, KF_GROUP, "classes", cfg->classes);
+  g_key_file_set_integer (kf, KF_GROUP, "height", cfg->height);
+  g_key_file_set_integer (kf, KF_GROUP, "width", cfg->width);
+  g_key_file_set_integer (kf, KF_GROUP, "channels", cfg->channels);
+  g_key_file_set_integer_list (kf, KF_GROUP, "mult", (int *) cfg->mult, cfg->n_levels);
+  g_key_file_set_integer (kf, KF_GROUP, "blocks", cfg->blocks);
+  g_key_file_set_integer_list (kf, KF_GROUP, "attn", (int *) cfg->attn, cfg->n_attn);
+  g_key_file_set_double (kf, KF_GROUP, "time_scale", cfg->time_scale);
+}
+
+gboolean
+gaf_unet_config_from_keyfile (GafUnetConfig *cfg, GKeyFile *kf, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *kind = NULL;
+  g_autofree int *mult = NULL, *attn = NULL;
+  gsize n_mult = 0, n_attn = 0;
+  GafUnetConfig c;
+
+  memset (&c, 0, sizeof c);
+  kind = g_key_file_get_string (kf, KF_GROUP, "kind", &local);
+  if (kind == NULL || !g_str_equal (kind, "unet"))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "[%s] kind: expected 'unet', got '%s'", KF_GROUP,
+                   kind ? kind : "(missing)");
+      return FALSE;
+    }
+#define GET_INT(field, key) G_STMT_START { \
+    c.field = g_key_file_get_integer (kf, KF_GROUP, key, &local); \
+    if (local != NULL) { \
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "[%s] %s: %s", KF_GROUP, key, local->message); \
+      return FALSE; } } G_STMT_END
+  GET_INT (classes, "classes");
+  GET_INT (height, "height");
+  GET_INT (width, "width");
+  GET_INT (channels, "channels");
+  GET_INT (blocks, "blocks");
+#undef GET_INT
+  mult = g_key_file_get_integer_list (kf, KF_GROUP, "mult", &n_mult, &local);
+  if (local != NULL || n_mult < 1 || n_mult > GAF_UNET_MAX_LEVELS)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "[%s] mult: expected 1 to %d integers%s%s", KF_GROUP,
+                   GAF_UNET_MAX_LEVELS, local ? ": " : "", local ? local->message : "");
+      return FALSE;
+    }
+  c.n_levels = (int) n_mult;
+  memcpy (c.mult, mult, n_mult * sizeof (int));
+  /* An empty list is stored as "attn=" which GLib reads back as zero entries. */
+  if (g_key_file_has_key (kf, KF_GROUP, "attn", NULL))
+    {
+      attn = g_key_file_get_integer_list (kf, KF_GROUP, "attn", &n_attn, &local);
+      if (local != NULL && !g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE))
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "[%s] attn: %s", KF_GROUP, local->message);
+          return FALSE;
+        }
+      if (local != NULL)
+        {
+          g_autofree char *raw = g_key_file_get_value (kf, KF_GROUP, "attn", NULL);
+          if (raw != NULL && *g_strstrip (raw) != '\0')
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "[%s] attn: %s", KF_GROUP, local->message);
+              return FALSE;
+            }
+          g_clear_error (&local);
+          n_attn = 0;
+        }
+      if (n_attn > GAF_UNET_MAX_ATTN)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "[%s] attn: at most %d resolutions", KF_GROUP,
+                       GAF_UNET_MAX_ATTN);
+          return FALSE;
+        }
+      c.n_attn = (int) n_attn;
+      if (n_attn > 0)
+        memcpy (c.attn, attn, n_attn * sizeof (int));
+    }
+  c.time_scale = 1.0;
+  if (g_key_file_has_key (kf, KF_GROUP, "time_scale", NULL))
+    {
+      c.time_scale = g_key_file_get_double (kf, KF_GROUP, "time_scale", &local);
+      if (local != NULL)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "[%s] time_scale: %s", KF_GROUP, local->message);
+          return FALSE;
+        }
+    }
+  if (!gaf_unet_config_check (&c, error))
+    return FALSE;
+  *cfg = c;
+  return TRUE;
+}
+
+/* ---- the network as a list of operations ------------------------------------------------------- */
+
+typedef enum { OP_IN, OP_RES, OP_ATTN, OP_DOWN, OP_UP, OP_OUT } OpKind;
+
+static const char *const op_names[] = { "in", "res", "attn", "down", "up", "out" };
+
+typedef struct {
+  OpKind kind;
+  int    h, w;          /* input feature map */
+  int    ho, wo;        /* output feature map */
+  int    cin;           /* channels of the main input */
+  int    cskip;         /* channels of the concatenated skip (decoder ResBlocks), else 0 */
+  int    cout;
+  int    skip_src;      /* op whose output is concatenated, -1 */
+  int    g1, g2;        /* GroupNorm groups (input norm, second norm) */
+  int    ch, cw;        /* input size of the 3x3 convolutions (2h x 2w after an upsampling) */
+  GafConv2dShape conv1, conv2;   /* RES: both; IN, OUT, DOWN, UP: conv1 */
+  gboolean wino1, wino2;         /* conv1 / conv2 run as Winograd */
+  GafWinograd wg1, wg2;
+  /* Arena offsets. RES: gn1, c1, e, gn2, c2, s (1x1 skip, when in != out); ATTN: gn1, c1 = qkv (C, 3C),
+   * c2 = proj (C, C); IN, DOWN, UP: c1; OUT: gn1, c1. */
+  gsize  gn1_g, gn1_b, c1_w, c1_b, e_w, e_b, gn2_g, gn2_b, c2_w, c2_b, s_w, s_b;
+  gboolean has_skip_conv;
+} Op;
+
+typedef struct {
+  gsize   t1_w, t1_b, t2_w, t2_b;   /* time MLP: (C, 4C), (4C, 4C) */
+  GArray *ops;                      /* of Op */
+} Layout;
+
+static gboolean
+has_attn (const GafUnetConfig *cfg, int h)
+{
+  for (int a = 0; a < cfg->n_attn; a++)
+    if (cfg->attn[a] == h)
+      return TRUE;
+  return FALSE;
+}
+
+static int
+push_op (GArray *ops, OpKind kind, int h, int w, int cin, int cskip, int cout, int skip_src)
+{
+  Op op;
+  int ct = cin + cskip;
+
+  memset (&op, 0, sizeof op);
+  op.kind = kind;
+  op.h = h;
+  op.w = w;
+  op.ho = kind == OP_DOWN ? h / 2 : kind == OP_UP ? 2 * h : h;
+  op.wo = kind == OP_DOWN ? w / 2 : kind == OP_UP ? 2 * w : w;
+  op.cin = cin;
+  op.cskip = cskip;
+  op.cout = cout;
+  op.skip_src = skip_src;
+  op.ch = kind == OP_UP ? 2 * h : h;
+  op.cw = kind == OP_UP ? 2 * w : w;
+  op.g1 = gaf_groupnorm_groups (ct);
+  op.g2 = gaf_groupnorm_groups (cout);
+  op.conv1 = (GafConv2dShape) { ct, cout, 3, kind == OP_DOWN ? 2 : 1, 1 };
+  op.conv2 = (GafConv2dShape) { cout, cout, 3, 1, 1 };
+  op.has_skip_conv = kind == OP_RES && ct != cout;
+  g_array_append_val (ops, op);
+  return (int) ops->len - 1;
+}
+
+/* The op list of SPEC §3 / guided diffusion, then the arena layout in the same order. */
+static void
+layout (GafParams *p, const GafUnetConfig *cfg, Layout *lay)
+{
+  int C = cfg->channels, E = 4 * C, h = cfg->height, w = cfg->width, ch = C;
+  int stack[1 + GAF_UNET_MAX_LEVELS * 18], top = 0;
+  GArray *ops = g_array_new (FALSE, TRUE, sizeof (Op));
+
+  stack[top++] = push_op (ops, OP_IN, h, w, cfg->classes, 0, C, -1);
+  for (int l = 0; l < cfg->n_levels; l++)
+    {
+      for (int b = 0; b < cfg->blocks; b++)
+        {
+          int i = push_op (ops, OP_RES, h, w, ch, 0, cfg->mult[l] * C, -1);
+          ch = cfg->mult[l] * C;
+          if (has_attn (cfg, h))
+            i = push_op (ops, OP_ATTN, h, w, ch, 0, ch, -1);
+          stack[top++] = i;
+        }
+      if (l != cfg->n_levels - 1)
+        {
+          stack[top++] = push_op (ops, OP_DOWN, h, w, ch, 0, ch, -1);
+          h /= 2;
+          w /= 2;
+        }
+    }
+  push_op (ops, OP_RES, h, w, ch, 0, ch, -1);
+  push_op (ops, OP_ATTN, h, w, ch, 0, ch, -1);
+  push_op (ops, OP_RES, h, w, ch, 0, ch, -1);
+  for (int l = cfg->n_levels - 1; l >= 0; l--)
+    for (int b = 0; b <= cfg->blocks; b++)
+      {
+        int src = stack[--top];
+        push_op (ops, OP_RES, h, w, ch, g_array_index (ops, Op, src).cout, cfg->mult[l] * C, src);
+        ch = cfg->mult[l] * C;
+        if (has_attn (cfg, h))
+          push_op (ops, OP_ATTN, h, w, ch, 0, ch, -1);
+        if (l != 0 && b == cfg->blocks)
+          {
+            push_op (ops, OP_UP, h, w, ch, 0, ch, -1);
+            h *= 2;
+            w *= 2;
+          }
+      }
+  g_assert (top == 0);
+  push_op (ops, OP_OUT, h, w, ch, 0, cfg->classes, -1);
+
+  lay->t1_w = gaf_params_add (p, "time.lin1.w", (gsize) C * E);
+  lay->t1_b = gaf_params_add (p, "time.lin1.b", E);
+  lay->t2_w = gaf_params_add (p, "time.lin2.w", (gsize) E * E);
+  lay->t2_b = gaf_params_add (p, "time.lin2.b", E);
+  for (guint i = 0; i < ops->len; i++)
+    {
+      Op *op = &g_array_index (ops, Op, i);
+      int ct = op->cin + op->cskip;
+#define ADD(field, suffix, n) G_STMT_START { \
+        g_autofree char *nm = g_strdup_printf ("b%02u.%s.%s", i, op_names[op->kind], suffix); \
+        op->field = gaf_params_add (p, nm, (gsize) (n)); } G_STMT_END
+      switch (op->kind)
+        {
+        case OP_RES:
+          ADD (gn1_g, "norm1.g", ct);
+          ADD (gn1_b, "norm1.b", ct);
+          ADD (c1_w, "conv1.w", (gsize) 9 * ct * op->cout);
+          ADD (c1_b, "conv1.b", op->cout);
+          ADD (e_w, "emb.w", (gsize) E * op->cout);
+          ADD (e_b, "emb.b", op->cout);
+          ADD (gn2_g, "norm2.g", op->cout);
+          ADD (gn2_b, "norm2.b", op->cout);
+          ADD (c2_w, "conv2.w", (gsize) 9 * op->cout * op->cout);
+          ADD (c2_b, "conv2.b", op->cout);
+          if (op->has_skip_conv)
+            {
+              ADD (s_w, "skip.w", (gsize) ct * op->cout);
+              ADD (s_b, "skip.b", op->cout);
+            }
+          break;
+        case OP_ATTN:
+          ADD (gn1_g, "norm.g", op->cin);
+          ADD (gn1_b, "norm.b", op->cin);
+          ADD (c1_w, "qkv.w", (gsize) op->cin * 3 * op->cin);
+          ADD (c1_b, "qkv.b", 3 * op->cin);
+          ADD (c2_w, "proj.w", (gsize) op->cin * op->cin);
+          ADD (c2_b, "proj.b", op->cin);
+          break;
+        case OP_OUT:
+          ADD (gn1_g, "norm.g", op->cin);
+          ADD (gn1_b, "norm.b", op->cin);
+          ADD (c1_w, "conv.w", (gsize) 9 * op->cin * op->cout);
+          ADD (c1_b, "conv.b", op->cout);
+          break;
+        case OP_IN:
+        case OP_DOWN:
+        case OP_UP:
+          ADD (c1_w, "conv.w", (gsize) 9 * op->cin * op->cout);
+          ADD (c1_b, "conv.b", op->cout);
+          break;
+        }
+#undef ADD
+    }
+  lay->ops = ops;
+}
+
+static void
+layout_clear (Layout *lay)
+{
+  if (lay->ops == NULL)
+    return;
+  for (guint i = 0; i < lay->ops->len; i++)
+    {
+      Op *op = &g_array_index (lay->ops, Op, i);
+      gaf_winograd_clear (&op->wg1);
+      gaf_winograd_clear (&op->wg2);
+    }
+  g_clear_pointer (&lay->ops, g_array_unref);
+}
+
+gsize
+gaf_unet_param_count (const GafUnetConfig *cfg)
+{
+  g_autoptr(GafParams) p = gaf_params_new ();
+  Layout lay = { 0 };
+  gsize n;
+
+  g_return_val_if_fail (gaf_unet_config_check (cfg, NULL), 0);
+  layout (p, cfg, &lay);
+  n = p->size;
+  layout_clear (&lay);
+  return n;
+}
+
+double
+gaf_unet_flops_per_image (const GafUnetConfig *cfg)
+{
+  g_autoptr(GafParams) p = gaf_params_new ();
+  Layout lay = { 0 };
+  double C = cfg->channels, E = 4 * C, f = 2.0 * (C * E + E * E);
+
+  g_return_val_if_fail (gaf_unet_config_check (cfg, NULL), 0.0);
+  layout (p, cfg, &lay);
+  for (guint i = 0; i < lay.ops->len; i++)
+    {
+      const Op *op = &g_array_index (lay.ops, Op, i);
+      double n_in = (double) op->h * op->w, n_out = (double) op->ho * op->wo, ct = op->cin + op->cskip;
+      switch (op->kind)
+        {
+        case OP_RES:
+          f += 2.0 * n_in * 9 * ct * op->cout + 2.0 * n_in * 9 * op->cout * op->cout + 2.0 * E * op->cout;
+          if (op->has_skip_conv)
+            f += 2.0 * n_in * ct * op->cout;
+          break;
+        case OP_ATTN:
+          f += 2.0 * n_in * op->cin * 4 * op->cin + 2.0 * 2 * n_in * n_in * op->cin;
+          break;
+        default:
+          f += 2.0 * n_out * 9 * op->cin * op->cout;
+          break;
+        }
+    }
+  layout_clear (&lay);
+  return f;
+}
+
+/* ---- activations --------------------------------------------------------------------------------- */
+
+/* One op's buffers for a batch part. */
+typedef struct {
+  float *out, *dout;                  /* (B, ho, wo, cout); dout: gradient of out (training) */
+  float *cat;                         /* RES with skip: (B, h, w, cin + cskip) */
+  float *a1;                          /* RES, OUT: SiLU(GN(input)) */
+  float *h1, *a2, *e;                 /* RES: conv1 + emb, SiLU(GN(h1)), emb projection (B, cout) */
+  float *mean1, *rstd1, *mean2, *rstd2;
+  float *xn, *qkv, *probs, *att;      /* ATTN: GN(x), (B, N, 3C), (B, N, N), (B, N, C) */
+  float *u;                           /* UP: upsampled input (B, 2h, 2w, C) */
+} OpBuf;
+
+typedef struct {
+  int        capacity;       /* images */
+  GPtrArray *blocks;         /* every allocation, freed together */
+  OpBuf     *ob;
+  float     *x;              /* training: copy of the input (B, H W, c) */
+  float     *tt, *temb, *z1, *s1, *emb, *semb;   /* time path (B, C), (B, 4C) x 4 */
+  /* backward scratch (training), sized for the largest op */
+  float     *dsemb, *demb, *ds1, *dz1, *dtemb, *dtt;
+  float     *d_cat, *d_a1, *d_h1, *d_a2, *d_e, *d_att, *d_qkv, *d_xn, *d_u, *nn;
+  float     *conv;           /* convolution scratch (per thread, not per image) */
+} Cache;
+
+typedef struct {
+  Cache  train, infer;
+  float *grad;               /* NULL for part 0, which accumulates into params->grad directly */
+  int    start, batch;
+} Part;
+
+struct _GafUnet {
+  GafNet        parent;
+  GafUnetConfig cfg;
+  Layout        lay;
+  gboolean      winograd;
+  int           infer_chunk;
+  Part          parts[GAF_MAX_THREADS];
+  guint         n_parts;     /* of the last forward */
+  int           batch;       /* of the last training forward; 0 after infer */
+};
+
+static float *
+cache_new (Cache *c, gsize floats)
+{
+  float *p = g_new (float, MAX (floats, 1));
+  g_ptr_array_add (c->blocks, p);
+  return p;
+}
+
+static void
+cache_clear (Cache *c)
+{
+  if (c->blocks != NULL)
+    g_ptr_array_unref (c->blocks);
+  g_free (c->ob);
+  memset (c, 0, sizeof *c);
+}
+
+#define OPS(net) ((Op *) (net)->lay.ops->data)
+#define N_OPS(net) ((int) (net)->lay.ops->len)
+
+static gsize
+conv_scratch_len (const Op *op, const GafConv2dShape *s, gboolean wino)
+{
+  return wino ? gaf_winograd_scratch_len (s, op->ch, op->cw) : gaf_conv2d_scratch_len (s, op->ch, op->cw);
+}
+
+/* Training caches own every buffer; inference caches share one buffer per kind of temporary across ops
+ * (only the op outputs, which later ops read as skips, are separate). */
+static void
+ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
+{
+  const GafUnetConfig *cfg = &net->cfg;
+  int n_ops = N_OPS (net), C = cfg->channels, E = 4 * C;
+  gsize m_cat = 0, m_a1 = 0, m_h = 0, m_e = 0, m_xn = 0, m_qkv = 0, m_pp = 0, m_u = 0, m_nn = 0, m_st = 0;
+  gsize m_conv = 0;
+  float *sh_cat = NULL, *sh_a1 = NULL, *sh_h1 = NULL, *sh_a2 = NULL, *sh_e = NULL, *sh_xn = NULL;
+  float *sh_qkv = NULL, *sh_pp = NULL, *sh_att = NULL, *sh_u = NULL;
+
+  if (c->capacity >= B)
+    return;
+  cache_clear (c);
+  c->capacity = B;
+  c->blocks = g_ptr_array_new_with_free_func (g_free);
+  c->ob = g_new0 (OpBuf, n_ops);
+
+  for (int i = 0; i < n_ops; i++)
+    {
+      const Op *op = &OPS (net)[i];
+      gsize n = (gsize) op->h * op->w, ct = op->cin + op->cskip;
+      if (op->kind == OP_RES)
+        {
+          if (op->cskip)
+            m_cat = MAX (m_cat, n * ct);
+          m_a1 = MAX (m_a1, n * ct);
+          m_h = MAX (m_h, n * op->cout);
+          m_e = MAX (m_e, (gsize) op->cout);
+          m_st = MAX (m_st, (gsize) MAX (op->g1, op->g2));
+          m_conv = MAX (m_conv, conv_scratch_len (op, &op->conv1, op->wino1));
+          m_conv = MAX (m_conv, conv_scratch_len (op, &op->conv2, op->wino2));
+        }
+      else if (op->kind == OP_ATTN)
+        {
+          m_xn = MAX (m_xn, n * op->cin);
+          m_qkv = MAX (m_qkv, n * 3 * op->cin);
+          m_pp = MAX (m_pp, n * n);
+          m_nn = MAX (m_nn, n * n);
+          m_st = MAX (m_st, (gsize) op->g1);
+        }
+      else
+        {
+          if (op->kind == OP_OUT)
+            {
+              m_a1 = MAX (m_a1, n * op->cin);
+              m_st = MAX (m_st, (gsize) op->g1);
+            }
+          if (op->kind == OP_UP)
+            m_u = MAX (m_u, (gsize) op->ch * op->cw * op->cin);
+          m_conv = MAX (m_conv, conv_scratch_len (op, &op->conv1, op->wino1));
+        }
+    }
+
+  if (!train)
+    {
+      sh_cat = cache_new (c, B * m_cat);
+      sh_a1 = cache_new (c, B * m_a1);
+      sh_h1 = cache_new (c, B * m_h);
+      sh_a2 = cache_new (c, B * m_h);
+      sh_e = cache_new (c, B * m_e);
+      sh_xn = cache_new (c, B * m_xn);
+      sh_qkv = cache_new (c, B * m_qkv);
+      sh_pp = cache_new (c, B * m_pp);
+      sh_att = cache_new (c, B * m_xn);
+      sh_u = cache_new (c, B * m_u);
+    }
+  for (int i = 0; i < n_ops; i++)
+    {
+      const Op *op = &OPS (net)[i];
+      OpBuf *ob = &c->ob[i];
+      gsize n = (gsize) op->h * op->w, ct = op->cin + op->cskip;
+      gsize nout = (gsize) B * op->ho * op->wo * op->cout;
+
+      if (op->kind != OP_OUT)
+        {
+          ob->out = cache_new (c, nout);
+          if (train)
+            ob->dout = cache_new (c, nout);
+        }
+      switch (op->kind)
+        {
+        case OP_RES:
+          if (op->cskip)
+            ob->cat = train ? cache_new (c, B * n * ct) : sh_cat;
+          ob->a1 = train ? cache_new (c, B * n * ct) : sh_a1;
+          ob->h1 = train ? cache_new (c, B * n * op->cout) : sh_h1;
+          ob->a2 = train ? cache_new (c, B * n * op->cout) : sh_a2;
+          ob->e = train ? cache_new (c, (gsize) B * op->cout) : sh_e;
+          if (train)
+            {
+              ob->mean1 = cache_new (c, (gsize) B * op->g1);
+              ob->rstd1 = cache_new (c, (gsize) B * op->g1);
+              ob->mean2 = cache_new (c, (gsize) B * op->g2);
+              ob->rstd2 = cache_new (c, (gsize) B * op->g2);
+            }
+          break;
+        case OP_ATTN:
+          ob->xn = train ? cache_new (c, B * n * op->cin) : sh_xn;
+          ob->qkv = train ? cache_new (c, B * n * 3 * op->cin) : sh_qkv;
+          ob->probs = train ? cache_new (c, B * n * n) : sh_pp;
+          ob->att = train ? cache_new (c, B * n * op->cin) : sh_att;
+          if (train)
+            {
+              ob->mean1 = cache_new (c, (gsize) B * op->g1);
+              ob->rstd1 = cache_new (c, (gsize) B * op->g1);
+            }
+          break;
+        case OP_OUT:
+          ob->a1 = train ? cache_new (c, B * n * op->cin) : sh_a1;
+          if (train)
+            {
+              ob->mean1 = cache_new (c, (gsize) B * op->g1);
+              ob->rstd1 = cache_new (c, (gsize) B * op->g1);
+            }
+          break;
+        case OP_UP:
+          ob->u = train ? cache_new (c, (gsize) B * op->ch * op->cw * op->cin) : sh_u;
+          break;
+        default:
+          break;
+        }
+    }
+
+  c->tt = cache_new (c, B);
+  c->temb = cache_new (c, (gsize) B * C);
+  c->z1 = cache_new (c, (gsize) B * E);
+  c->s1 = cache_new (c, (gsize) B * E);
+  c->emb = cache_new (c, (gsize) B * E);
+  c->semb = cache_new (c, (gsize) B * E);
+  c->conv = cache_new (c, m_conv);
+  if (!train)
+    return;
+  c->x = cache_new (c, (gsize) B * cfg->height * cfg->width * cfg->classes);
+  c->dsemb = cache_new (c, (gsize) B * E);
+  c->demb = cache_new (c, (gsize) B * E);
+  c->ds1 = cache_new (c, (gsize) B * E);
+  c->dz1 = cache_new (c, (gsize) B * E);
+  c->dtemb = cache_new (c, (gsize) B * C);
+  c->dtt = cache_new (c, B);
+  c->d_cat = cache_new (c, B * m_cat);
+  c->d_a1 = cache_new (c, B * m_a1);
+  c->d_h1 = cache_new (c, B * m_h);
+  c->d_a2 = cache_new (c, B * m_h);
+  c->d_e = cache_new (c, B * m_e);
+  c->d_att = cache_new (c, B * m_xn);
+  c->d_qkv = cache_new (c, B * m_qkv);
+  c->d_xn = cache_new (c, B * m_xn);
+  c->d_u = cache_new (c, B * m_u);
+  c->nn = cache_new (c, m_nn);
+}
+
+/* ---- construction -------------------------------------------------------------------------------- */
+
+static void
+net_forward (GafNet *net, const float *x, const float *t, int batch, float *out)
+{
+  gaf_unet_forward ((GafUnet *) net, x, t, batch, out);
+}
+
+static void
+net_infer (GafNet *net, const float *x, const float *t, int batch, float *out)
+{
+  gaf_unet_infer ((GafUnet *) net, x, t, batch, out);
+}
+
+static void
+net_backward (GafNet *net, const float *dout, float *dx, float *dt)
+{
+  gaf_unet_backward ((GafUnet *) net, dout, dx, dt);
+}
+
+static void
+net_free (GafNet *net)
+{
+  gaf_unet_free ((GafUnet *) net);
+}
+
+static const GafNetClass unet_class = {
+  "unet", net_forward, net_infer, net_backward, net_free,
+};
+
+static void
+update_winograd_flags (GafUnet *net)
+{
+  for (int i = 0; i < N_OPS (net); i++)
+    {
+      Op *op = &OPS (net)[i];
+      /* Winograd needs even sides; with very few channels (the c-channel input and output convs)
+       * the 16 thin products cost more than im2col. */
+      op->wino1 = net->winograd && (op->kind == OP_RES || op->kind == OP_UP) &&
+                  gaf_winograd_supported (&op->conv1, op->ch, op->cw) && op->conv1.cin >= 8 && op->conv1.cout >= 8;
+      op->wino2 = net->winograd && op->kind == OP_RES && gaf_winograd_supported (&op->conv2, op->ch, op->cw) &&
+                  op->conv2.cin >= 8;
+    }
+  /* scratch sizes depend on the flags */
+  for (int k = 0; k < GAF_MAX_THREADS; k++)
+    {
+      cache_clear (&net->parts[k].train);
+      cache_clear (&net->parts[k].infer);
+    }
+}
+
+static void
+init_uniform (GafRng *rng, float *p, gsize n, double fan_in)
+{
+  gaf_rng_fill_uniform (rng, p, n, 1.0 / sqrt (fan_in));
+}
+
+static void
+fill_const (float *p, gsize n, float v)
+{
+  for (gsize i = 0; i < n; i++)
+    p[i] = v;
+}
+
+GafUnet *
+gaf_unet_new (const GafUnetConfig *cfg, guint64 seed)
+{
+  GafUnet *net;
+  GafRng rng;
+  float *d;
+  int C, E;
+
+  g_return_val_if_fail (gaf_unet_config_check (cfg, NULL), NULL);
+
+  net = g_new0 (GafUnet, 1);
+  net->cfg = *cfg;
+  net->parent.klass = &unet_class;
+  net->parent.n = cfg->height * cfg->width;
+  net->parent.in_channels = cfg->classes;
+  net->parent.out_channels = cfg->classes;
+  net->parent.params = gaf_params_new ();
+  net->winograd = TRUE;
+  net->infer_chunk = 4;
+  layout (net->parent.params, cfg, &net->lay);
+  gaf_params_alloc (net->parent.params);
+  update_winograd_flags (net);
+  d = net->parent.params->data;
+  C = cfg->channels;
+  E = 4 * C;
+
+  /* PyTorch's defaults: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), norms 1 and 0; the
+   * zero-initialised layers stay 0 (the arena starts zeroed). */
+  gaf_rng_init_stream (&rng, seed, 0x0e7);
+  init_uniform (&rng, d + net->lay.t1_w, (gsize) C * E, C);
+  init_uniform (&rng, d + net->lay.t1_b, E, C);
+  init_uniform (&rng, d + net->lay.t2_w, (gsize) E * E, E);
+  init_uniform (&rng, d + net->lay.t2_b, E, E);
+  for (int i = 0; i < N_OPS (net); i++)
+    {
+      Op *op = &OPS (net)[i];
+      int ct = op->cin + op->cskip;
+      switch (op->kind)
+        {
+        case OP_RES:
+          fill_const (d + op->gn1_g, ct, 1.0f);
+          init_uniform (&rng, d + op->c1_w, (gsize) 9 * ct * op->cout, 9.0 * ct);
+          init_uniform (&rng, d + op->c1_b, op->cout, 9.0 * ct);
+          init_uniform (&rng, d + op->e_w, (gsize) E * op->cout, E);
+          init_uniform (&rng, d + op->e_b, op->cout, E);
+          fill_const (d + op->gn2_g, op->cout, 1.0f);
+          if (op->has_skip_conv)
+            {
+              init_uniform (&rng, d + op->s_w, (gsize) ct * op->cout, ct);
+              init_uniform (&rng, d + op->s_b, op->cout, ct);
+            }
+          break;
+        case OP_ATTN:
+          fill_const (d + op->gn1_g, op->cin, 1.0f);
+          init_uniform (&rng, d + op->c1_w, (gsize) op->cin * 3 * op->cin, op->cin);
+          init_uniform (&rng, d + op->c1_b, 3 * op->cin, op->cin);
+          break;
+        case OP_OUT:
+          fill_const (d + op->gn1_g, op->cin, 1.0f);
+          break;
+        default:
+          init_uniform (&rng, d + op->c1_w, (gsize) 9 * op->cin * op->cout, 9.0 * op->cin);
+          init_uniform (&rng, d + op->c1_b, op->cout, 9.0 * op->cin);
+          break;
+        }
+    }
+  return net;
+}
+
+void
+gaf_unet_randomize_zero_init (GafUnet *net, guint64 seed)
+{
+  float *d = net->parent.params->data;
+  GafRng rng;
+
+  gaf_rng_init_stream (&rng, seed, 0x2e0);
+  for (int i = 0; i < N_OPS (net); i++)
+    {
+      Op *op = &OPS (net)[i];
+      if (op->kind == OP_RES)
+        {
+          init_uniform (&rng, d + op->c2_w, (gsize) 9 * op->cout * op->cout, 9.0 * op->cout);
+          init_uniform (&rng, d + op->c2_b, op->cout, 9.0 * op->cout);
+        }
+      else if (op->kind == OP_ATTN)
+        {
+          init_uniform (&rng, d + op->c2_w, (gsize) op->cin * op->cin, op->cin);
+          init_uniform (&rng, d + op->c2_b, op->cin, op->cin);
+        }
+      else if (op->kind == OP_OUT)
+        {
+          init_uniform (&rng, d + op->c1_w, (gsize) 9 * op->cin * op->cout, 9.0 * op->cin);
+          init_uniform (&rng, d + op->c1_b, op->cout, 9.0 * op->cin);
+        }
+    }
+}
+
+void
+gaf_unet_set_winograd (GafUnet *net, gboolean enable)
+{
+  net->winograd = enable;
+  update_winograd_flags (net);
+  net->batch = 0;
+}
+
+void
+gaf_unet_set_infer_chunk (GafUnet *net, int images)
+{
+  g_return_if_fail (images >= 1);
+  net->infer_chunk = images;
+}
+
+void
+gaf_unet_free (GafUnet *net)
+{
+  if (net == NULL)
+    return;
+  for (int k = 0; k < GAF_MAX_THREADS; k++)
+    {
+      cache_clear (&net->parts[k].train);
+      cache_clear (&net->parts[k].infer);
+      g_free (net->parts[k].grad);
+    }
+  layout_clear (&net->lay);
+  gaf_params_free (net->parent.params);
+  g_free (net);
+}
+
+GafParams *
+gaf_unet_get_params (GafUnet *net)
+{
+  return net->parent.params;
+}
+
+const GafUnetConfig *
+gaf_unet_get_config (GafUnet *net)
+{
+  return &net->cfg;
+}
+
+/* ---- forward ------------------------------------------------------------------------------------- */
+
+static void
+conv_forward (const GafUnet *net, const Op *op, int which, float *out, const float *in, int B, float *scratch)
+{
+  const float *P = net->parent.params->data;
+  const GafConv2dShape *s = which == 1 ? &op->conv1 : &op->conv2;
+  gsize w = which == 1 ? op->c1_w : op->c2_w, b = which == 1 ? op->c1_b : op->c2_b;
+
+  if (which == 1 ? op->wino1 : op->wino2)
+    gaf_winograd_forward (out, in, which == 1 ? &op->wg1 : &op->wg2, P + b, B, op->ch, op->cw, scratch);
+  else
+    gaf_conv2d_forward (out, in, P + w, P + b, B, op->ch, op->cw, s, scratch);
+}
+
+static void
+conv_backward (const GafUnet *net, const Op *op, int which, float *G, float *din, const float *dout,
+               const float *in, int B, float *scratch)
+{
+  const float *P = net->parent.params->data;
+  const GafConv2dShape *s = which == 1 ? &op->conv1 : &op->conv2;
+  gsize w = which == 1 ? op->c1_w : op->c2_w, b = which == 1 ? op->c1_b : op->c2_b;
+
+  if (which == 1 ? op->wino1 : op->wino2)
+    gaf_winograd_backward (din, G + w, G + b, dout, in, which == 1 ? &op->wg1 : &op->wg2, B, op->ch, op->cw,
+                           scratch);
+  else
+    gaf_conv2d_backward (din, G + w, G + b, dout, in, P + w, B, op->ch, op->cw, s, scratch);
+}
+
+/* out (M, N) += bias per row */
+static void
+add_rows (float *out, const float *bias, gsize m, int n)
+{
+  for (gsize i = 0; i < m; i++)
+    {
+      float *restrict r = out + i * n;
+      for (int j = 0; j < n; j++)
+        r[j] += bias[j];
+    }
+}
+
+static void
+forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, float *out, gboolean train)
+{
+  const GafUnetConfig *cfg = &net->cfg;
+  const float *P = net->parent.params->data;
+  const Layout *L = &net->lay;
+  int C = cfg->channels, E = 4 * C, n_ops = N_OPS (net);
+
+  /* time: sinusoid -> Linear -> SiLU -> Linear = emb; every ResBlock reads SiLU(emb) */
+  for (int b = 0; b < B; b++)
+    c->tt[b] = (float) (t[b] * cfg->time_scale);
+  gaf_timestep_embedding_forward (c->temb, c->tt, B, C);
+  gaf_linear_forward (c->z1, c->temb, P + L->t1_w, P + L->t1_b, B, C, E);
+  gaf_silu_forward (c->s1, c->z1, (gsize) B * E);
+  gaf_linear_forward (c->emb, c->s1, P + L->t2_w, P + L->t2_b, B, E, E);
+  gaf_silu_forward (c->semb, c->emb, (gsize) B * E);
+  if (train)
+    {
+      memcpy (c->x, x, (gsize) B * cfg->height * cfg->width * cfg->classes * sizeof (float));
+      x = c->x;
+    }
+
+  for (int i = 0; i < n_ops; i++)
+    {
+      const Op *op = &OPS (net)[i];
+      OpBuf *ob = &c->ob[i];
+      const float *in = i == 0 ? x : c->ob[i - 1].out;
+      int n = op->h * op->w, ct = op->cin + op->cskip;
+      gsize npix = (gsize) B * n;
+
+      switch (op->kind)
+        {
+        case OP_IN:
+        case OP_DOWN:
+          conv_forward (net, op, 1, ob->out, in, B, c->conv);
+          break;
+        case OP_UP:
+          gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin);
+          conv_forward (net, op, 1, ob->out, ob->u, B, c->conv);
+          break;
+        case OP_OUT:
+          gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
+                                      op->g1);
+          conv_forward (net, op, 1, out, ob->a1, B, c->conv);
+          break;
+        case OP_ATTN:
+          gaf_groupnorm_forward (ob->xn, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
+                                 op->g1);
+          gaf_linear_forward (ob->qkv, ob->xn, P + op->c1_w, P + op->c1_b, (int) npix, op->cin, 3 * op->cin);
+          gaf_attention_forward (ob->att, ob->probs, ob->qkv, B, n, op->cin);
+          /* out = x + proj(att) */
+          memcpy (ob->out, in, npix * op->cin * sizeof (float));
+          gaf_sgemm (FALSE, FALSE, (int) npix, op->cin, op->cin, 1.0f, ob->att, op->cin, P + op->c2_w, op->cin,
+                     1.0f, ob->out, op->cin);
+          add_rows (ob->out, P + op->c2_b, npix, op->cin);
+          break;
+        case OP_RES:
+          {
+            const float *xin = in;
+            if (op->cskip)
+              {
+                gaf_concat_forward (ob->cat, in, op->cin, c->ob[op->skip_src].out, op->cskip, npix);
+                xin = ob->cat;
+              }
+            gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, xin, P + op->gn1_g, P + op->gn1_b, B, n, ct,
+                                        op->g1);
+            conv_forward (net, op, 1, ob->h1, ob->a1, B, c->conv);
+            /* h += Linear(SiLU(emb)), one value per sample and channel */
+            gaf_linear_forward (ob->e, c->semb, P + op->e_w, P + op->e_b, B, E, op->cout);
+            for (int b = 0; b < B; b++)
+              add_rows (ob->h1 + (gsize) b * n * op->cout, ob->e + (gsize) b * op->cout, n, op->cout);
+            gaf_groupnorm_silu_forward (ob->a2, ob->mean2, ob->rstd2, ob->h1, P + op->gn2_g, P + op->gn2_b, B, n,
+                                        op->cout, op->g2);
+            conv_forward (net, op, 2, ob->out, ob->a2, B, c->conv);
+            /* + skip(x) */
+            if (op->has_skip_conv)
+              {
+                gaf_sgemm (FALSE, FALSE, (int) npix, op->cout, ct, 1.0f, xin, ct, P + op->s_w, op->cout, 1.0f,
+                           ob->out, op->cout);
+                add_rows (ob->out, P + op->s_b, npix, op->cout);
+              }
+            else
+              {
+                float *restrict o = ob->out;
+                const float *restrict xi = xin;
+                for (gsize j = 0; j < npix * op->cout; j++)
+                  o[j] += xi[j];
+              }
+          }
+          break;
+        }
+    }
+}
+
+/* ---- backward ------------------------------------------------------------------------------------ */
+
+static void
+backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float *dx, float *dt)
+{
+  const GafUnetConfig *cfg = &net->cfg;
+  const float *P = net->parent.params->data;
+  const Layout *L = &net->lay;
+  int C = cfg->channels, E = 4 * C, n_ops = N_OPS (net);
+
+  for (int i = 0; i < n_ops - 1; i++)
+    {
+      const Op *op = &OPS (net)[i];
+      memset (c->ob[i].dout, 0, (gsize) B * op->ho * op->wo * op->cout * sizeof (float));
+    }
+  memset (c->dsemb, 0, (gsize) B * E * sizeof (float));
+
+  for (int i = n_ops - 1; i >= 0; i--)
+    {
+      const Op *op = &OPS (net)[i];
+      OpBuf *ob = &c->ob[i];
+      const float *in = i == 0 ? c->x : c->ob[i - 1].out;
+      float *din = i == 0 ? dx : c->ob[i - 1].dout;   /* may be NULL for the input */
+      const float *dY = i == n_ops - 1 ? dnet : ob->dout;
+      int n = op->h * op->w, ct = op->cin + op->cskip;
+      gsize npix = (gsize) B * n;
+
+      switch (op->kind)
+        {
+        case OP_IN:
+        case OP_DOWN:
+          conv_backward (net, op, 1, G, din, dY, in, B, c->conv);
+          break;
+        case OP_UP:
+          memset (c->d_u, 0, (gsize) B * op->ch * op->cw * op->cin * sizeof (float));
+          conv_backward (net, op, 1, G, c->d_u, dY, ob->u, B, c->conv);
+          gaf_upsample2x_backward (din, c->d_u, B, op->h, op->w, op->cin);
+          break;
+        case OP_OUT:
+          memset (c->d_a1, 0, npix * op->cin * sizeof (float));
+          conv_backward (net, op, 1, G, c->d_a1, dY, ob->a1, B, c->conv);
+          gaf_groupnorm_silu_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_a1, in, ob->mean1, ob->rstd1,
+                                       P + op->gn1_g, P + op->gn1_b, B, n, op->cin, op->g1);
+          break;
+        case OP_ATTN:
+          {
+            float *restrict d = din;
+            const float *restrict g = dY;
+            for (gsize j = 0; j < npix * op->cin; j++)   /* residual */
+              d[j] += g[j];
+            memset (c->d_att, 0, npix * op->cin * sizeof (float));
+            gaf_linear_backward (c->d_att, G + op->c2_w, G + op->c2_b, dY, ob->att, P + op->c2_w, (int) npix,
+                                 op->cin, op->cin);
+            memset (c->d_qkv, 0, npix * 3 * op->cin * sizeof (float));
+            gaf_attention_backward (c->d_qkv, c->d_att, ob->qkv, ob->probs, B, n, op->cin, c->nn);
+            memset (c->d_xn, 0, npix * op->cin * sizeof (float));
+            gaf_linear_backward (c->d_xn, G + op->c1_w, G + op->c1_b, c->d_qkv, ob->xn, P + op->c1_w, (int) npix,
+                                 op->cin, 3 * op->cin);
+            gaf_groupnorm_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_xn, in, ob->mean1, ob->rstd1,
+                                    P + op->gn1_g, B, n, op->cin, op->g1);
+          }
+          break;
+        case OP_RES:
+          {
+            const float *xin = op->cskip ? ob->cat : in;
+            float *dxin = din;
+            if (op->cskip)
+              {
+                dxin = c->d_cat;
+                memset (dxin, 0, npix * ct * sizeof (float));
+              }
+            /* skip path */
+            if (op->has_skip_conv)
+              gaf_linear_backward (dxin, G + op->s_w, G + op->s_b, dY, xin, P + op->s_w, (int) npix, ct, op->cout);
+            else
+              {
+                float *restrict d = dxin;
+                const float *restrict g = dY;
+                for (gsize j = 0; j < npix * ct; j++)
+                  d[j] += g[j];
+              }
+            /* conv2, GN2 + SiLU */
+            memset (c->d_a2, 0, npix * op->cout * sizeof (float));
+            conv_backward (net, op, 2, G, c->d_a2, dY, ob->a2, B, c->conv);
+            memset (c->d_h1, 0, npix * op->cout * sizeof (float));
+            gaf_groupnorm_silu_backward (c->d_h1, G + op->gn2_g, G + op->gn2_b, c->d_a2, ob->h1, ob->mean2, ob->rstd2,
+                                         P + op->gn2_g, P + op->gn2_b, B, n, op->cout, op->g2);
+            /* the time projection: de[b] = sum over pixels of d h1 */
+            memset (c->d_e, 0, (gsize) B * op->cout * sizeof (float));
+            for (int b = 0; b < B; b++)
+              gaf_bias_backward (c->d_e + (gsize) b * op->cout, c->d_h1 + (gsize) b * n * op->cout, n, op->cout);
+            gaf_linear_backward (c->dsemb, G + op->e_w, G + op->e_b, c->d_e, c->semb, P + op->e_w, B, E, op->cout);
+            /* conv1, GN1 + SiLU */
+            memset (c->d_a1, 0, npix * ct * sizeof (float));
+            conv_backward (net, op, 1, G, c->d_a1, c->d_h1, ob->a1, B, c->conv);
+            gaf_groupnorm_silu_backward (dxin, G + op->gn1_g, G + op->gn1_b, c->d_a1, xin, ob->mean1, ob->rstd1,
+                                         P + op->gn1_g, P + op->gn1_b, B, n, ct, op->g1);
+            if (op->cskip)
+              gaf_concat_backward (din, c->ob[op->skip_src].dout, c->d_cat, op->cin, op->cskip, npix);
+          }
+          break;
+        }
+    }
+
+  /* time path: SiLU(emb) <- Linear <- SiLU <- Linear <- sinusoid */
+  memset (c->demb, 0, (gsize) B * E * sizeof (float));
+  gaf_silu_backward (c->demb, c->dsemb, c->emb, (gsize) B * E);
+  memset (c->ds1, 0, (gsize) B * E * sizeof (float));
+  gaf_linear_backward (c->ds1, G + L->t2_w, G + L->t2_b, c->demb, c->s1, P + L->t2_w, B, E, E);
+  memset (c->dz1, 0, (gsize) B * E * sizeof (float));
+  gaf_silu_backward (c->dz1, c->ds1, c->z1, (gsize) B * E);
+  if (dt == NULL)
+    {
+      gaf_linear_backward (NULL, G + L->t1_w, G + L->t1_b, c->dz1, c->temb, P + L->t1_w, B, C, E);
+      return;
+    }
+  memset (c->dtemb, 0, (gsize) B * C * sizeof (float));
+  gaf_linear_backward (c->dtemb, G + L->t1_w, G + L->t1_b, c->dz1, c->temb, P + L->t1_w, B, C, E);
+  memset (c->dtt, 0, B * sizeof (float));
+  gaf_timestep_embedding_backward (c->dtt, c->dtemb, c->tt, B, C);
+  for (int b = 0; b < B; b++)   /* the network saw t * time_scale */
+    dt[b] += (float) (c->dtt[b] * cfg->time_scale);
+}
+
+/* ---- batch split over the engine's threads -------------------------------------------------------- */
+
+typedef struct {
+  GafUnet     *net;
+  const float *x, *t, *dout;
+  float       *out, *dx, *dt;
+  gboolean     infer;
+} Job;
+
+static void
+forward_task (guint k, guint n_tasks, gpointer data)
+{
+  Job *job = data;
+  GafUnet *net = job->net;
+  Part *part = &net->parts[k];
+  gsize row = (gsize) net->cfg.height * net->cfg.width * net->cfg.classes;
+
+  if (!job->infer)
+    {
+      ensure_cache (net, &part->train, part->batch, TRUE);
+      forward_part (net, &part->train, part->batch, job->x + part->start * row, job->t + part->start,
+                    job->out + part->start * row, TRUE);
+      return;
+    }
+  ensure_cache (net, &part->infer, MIN (net->infer_chunk, part->batch), FALSE);
+  for (int off = part->start; off < part->start + part->batch; off += net->infer_chunk)
+    {
+      int b = MIN (net->infer_chunk, part->start + part->batch - off);
+      forward_part (net, &part->infer, b, job->x + off * row, job->t + off, job->out + off * row, FALSE);
+    }
+}
+
+typedef struct {
+  GafUnet *net;
+  gboolean flipped;
+} PrepJob;
+
+/* Winograd weights of the current parameters, ops dealt round-robin over the threads. */
+static void
+prepare_task (guint k, guint n_tasks, gpointer data)
+{
+  PrepJob *job = data;
+  GafUnet *net = job->net;
+  const float *P = net->parent.params->data;
+
+  for (int i = (int) k; i < N_OPS (net); i += (int) n_tasks)
+    {
+      Op *op = &OPS (net)[i];
+      if (op->wino1)
+        gaf_winograd_prepare (&op->wg1, P + op->c1_w, &op->conv1, job->flipped);
+      if (op->wino2)
+        gaf_winograd_prepare (&op->wg2, P + op->c2_w, &op->conv2, job->flipped);
+    }
+}
+
+static void
+run_forward (GafUnet *net, const float *x, const float *t, int batch, float *out, gboolean infer)
+{
+  Job job = { net, x, t, NULL, out, NULL, NULL, infer };
+  PrepJob prep = { net, !infer };
+  guint n_parts;
+
+  g_return_if_fail (batch > 0);
+  gaf_parallel_run (gaf_parallel_get_threads (), prepare_task, &prep);
+  n_parts = MIN (gaf_parallel_get_threads (), (guint) batch);
+  for (guint k = 0; k < n_parts; k++)
+    {
+      net->parts[k].start = (int) ((gint64) batch * k / n_parts);
+      net->parts[k].batch = (int) ((gint64) batch * (k + 1) / n_parts) - net->parts[k].start;
+    }
+  net->n_parts = n_parts;
+  net->batch = infer ? 0 : batch;
+  gaf_parallel_run (n_parts, forward_task, &job);
+}
+
+void
+gaf_unet_forward (GafUnet *net, const float *x, const float *t, int batch, float *out)
+{
+  run_forward (net, x, t, batch, out, FALSE);
+}
+
+void
+gaf_unet_infer (GafUnet *net, const float *x, const float *t, int batch, float *out)
+{
+  run_forward (net, x, t, batch, out, TRUE);
+}
+
+static void
+backward_task (guint k, guint n_tasks, gpointer data)
+{
+  Job *job = data;
+  GafUnet *net = job->net;
+  Part *part = &net->parts[k];
+  gsize row = (gsize) net->cfg.height * net->cfg.width * net->cfg.classes;
+  float *G;
+
+  if (k == 0)
+    G = net->parent.params->grad;
+  else
+    {
+      if (part->grad == NULL)
+        part->grad = g_new (float, net->parent.params->size);
+      memset (part->grad, 0, net->parent.params->size * sizeof (float));
+      G = part->grad;
+    }
+  backward_part (net, &part->train, G, part->batch, job->dout + part->start * row,
+                 job->dx ? job->dx + part->start * row : NULL, job->dt ? job->dt + part->start : NULL);
+}
+
+static void
+reduce_task (guint k, guint n_tasks, gpointer data)
+{
+  GafUnet *net = data;
+  gsize size = net->parent.params->size;
+  gsize lo = size * k / n_tasks, hi = size * (k + 1) / n_tasks;
+  float *restrict g = net->parent.params->grad;
+
+  for (guint p = 1; p < net->n_parts; p++)
+    {
+      const float *restrict gp = net->parts[p].grad;
+      for (gsize i = lo; i < hi; i++)
+        g[i] += gp[i];
+    }
+}
+
+void
+gaf_unet_backward (GafUnet *net, const float *dout, float *dx, float *dt)
+{
+  Job job = { net, NULL, NULL, dout, NULL, dx, dt, FALSE };
+
+  /* batch is 0 after gaf_unet_infer: there are no activations to go back through. */
+  g_return_if_fail (net->batch > 0);
+  gaf_parallel_run (net->n_parts, backward_task, &job);
+  if (net->n_parts > 1)
+    gaf_parallel_run (gaf_parallel_get_threads (), reduce_task, net);
+}
