@@ -329,11 +329,12 @@ gaf_conv2d_backward_naive (float *din, float *dw, float *dbias, const float *dou
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   (input tile 4x4 -> 4x4)
  *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]  (kernel 3x3 -> 4x4)
  *   A^T = [1 1 1 0; 0 1 -1 -1]                        (4x4 -> output tile 2x2)
- * Transformed data are stored point-major: V (16, T, C) for a block of T tiles, so each of the 16
- * points is one product V[xi] (T, Cin) x U[xi] (Cin, Cout). */
+ * Transformed data are stored tile-major: V (T, 16, C) for a block of T tiles, so the transforms read
+ * and write one stream each, and each of the 16 points is one product V[:, xi] (T, Cin) x U[xi] (Cin, Cout)
+ * with row stride 16 Cin. (Point-major planes T C floats apart put 16 store streams on the same L1 sets.) */
 
 /* Floats of V and M for one block of tiles (L2-sized). */
-#define WINO_BLOCK_FLOATS (160 * 1024)
+#define WINO_BLOCK_FLOATS (96 * 1024)
 
 gboolean
 gaf_winograd_supported (const GafConv2dShape *s, int height, int width)
@@ -427,35 +428,53 @@ gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, 
 /* The transforms below are written out element by element, with the 16 planes as separate pointers:
  * that is what lets GCC vectorise them over the channels (ivdep: the planes never overlap the image). */
 
-/* V (16, T, C) of tiles t0 .. t0 + T - 1 (numbered over (b, ty, tx)) of in (B, H, W, C). */
+/* V (T, 16, C) of tiles t0 .. t0 + T - 1 (numbered over (b, ty, tx)) of in (B, H, W, C). */
 GAF_SIMD_CLONES
 static void
 input_transform (float *restrict V, const float *in, const float *zero, gsize t0, int T,
                  int height, int width, int c)
 {
   int th = height / 2, tw = width / 2;
-  gsize plane = (gsize) T * c;
+  gsize plane = c, rs = (gsize) width * c;
+  int b = (int) (t0 / ((gsize) th * tw));
+  int rem = (int) (t0 % ((gsize) th * tw));
+  int ty = rem / tw, tx = rem % tw;
 
   for (int t = 0; t < T; t++)
     {
-      gsize idx = t0 + t;
-      int b = (int) (idx / ((gsize) th * tw));
-      int rem = (int) (idx % ((gsize) th * tw));
-      int y0 = 2 * (rem / tw) - 1, x0 = 2 * (rem % tw) - 1;
+      int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
       const float *p[16];
 
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-          {
-            int y = y0 + i, x = x0 + j;
-            p[i * 4 + j] = (y < 0 || y >= height || x < 0 || x >= width) ? zero
-                           : in + (((gsize) b * height + y) * width + x) * c;
-          }
+      if (y0 >= 0 && y0 + 4 <= height && x0 >= 0 && x0 + 4 <= width)
+        {
+          /* interior tile: no padding */
+          const float *base = in + (((gsize) b * height + y0) * width + x0) * c;
+          for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+              p[i * 4 + j] = base + i * rs + (gsize) j * c;
+        }
+      else
+        for (int i = 0; i < 4; i++)
+          for (int j = 0; j < 4; j++)
+            {
+              int y = y0 + i, x = x0 + j;
+              p[i * 4 + j] = (y < 0 || y >= height || x < 0 || x >= width) ? zero
+                             : in + (((gsize) b * height + y) * width + x) * c;
+            }
+      if (++tx == tw)
+        {
+          tx = 0;
+          if (++ty == th)
+            {
+              ty = 0;
+              b++;
+            }
+        }
       const float *d00 = p[0], *d01 = p[1], *d02 = p[2], *d03 = p[3];
       const float *d10 = p[4], *d11 = p[5], *d12 = p[6], *d13 = p[7];
       const float *d20 = p[8], *d21 = p[9], *d22 = p[10], *d23 = p[11];
       const float *d30 = p[12], *d31 = p[13], *d32 = p[14], *d33 = p[15];
-      float *v = V + (gsize) t * c;
+      float *v = V + (gsize) t * 16 * c;
       float *v00 = v, *v01 = v + plane, *v02 = v + 2 * plane, *v03 = v + 3 * plane;
       float *v10 = v + 4 * plane, *v11 = v + 5 * plane, *v12 = v + 6 * plane, *v13 = v + 7 * plane;
       float *v20 = v + 8 * plane, *v21 = v + 9 * plane, *v22 = v + 10 * plane, *v23 = v + 11 * plane;
@@ -478,14 +497,14 @@ input_transform (float *restrict V, const float *in, const float *zero, gsize t0
     }
 }
 
-/* out (+)= A^T M A (+ bias) for the tiles of the block; M (16, T, C). */
+/* out (+)= A^T M A (+ bias) for the tiles of the block; M (T, 16, C). */
 GAF_SIMD_CLONES
 static void
 output_transform (float *out, const float *M, const float *bias, const float *zero, gsize t0, int T,
                   int height, int width, int c, gboolean accumulate)
 {
   int th = height / 2, tw = width / 2;
-  gsize plane = (gsize) T * c;
+  gsize plane = c;
   const float *bb = bias ? bias : zero;
 
   for (int t = 0; t < T; t++)
@@ -498,7 +517,7 @@ output_transform (float *out, const float *M, const float *bias, const float *ze
       float *o01 = o00 + c;
       float *o10 = o00 + (gsize) width * c;
       float *o11 = o10 + c;
-      const float *m = M + (gsize) t * c;
+      const float *m = M + (gsize) t * 16 * c;
       const float *q00 = m, *q01 = m + plane, *q02 = m + 2 * plane, *q03 = m + 3 * plane;
       const float *q10 = m + 4 * plane, *q11 = m + 5 * plane, *q12 = m + 6 * plane, *q13 = m + 7 * plane;
       const float *q20 = m + 8 * plane, *q21 = m + 9 * plane, *q22 = m + 10 * plane, *q23 = m + 11 * plane;
@@ -538,13 +557,13 @@ output_transform (float *out, const float *M, const float *bias, const float *ze
     }
 }
 
-/* dM (16, T, C) = A dY A^T for the tiles of the block (the transpose of the output transform). */
+/* dM (T, 16, C) = A dY A^T for the tiles of the block (the transpose of the output transform). */
 GAF_SIMD_CLONES
 static void
 output_transform_adjoint (float *restrict dM, const float *dout, gsize t0, int T, int height, int width, int c)
 {
   int th = height / 2, tw = width / 2;
-  gsize plane = (gsize) T * c;
+  gsize plane = c;
 
   for (int t = 0; t < T; t++)
     {
@@ -556,7 +575,7 @@ output_transform_adjoint (float *restrict dM, const float *dout, gsize t0, int T
       const float *g01 = g00 + c;
       const float *g10 = g00 + (gsize) width * c;
       const float *g11 = g10 + c;
-      float *m = dM + (gsize) t * c;
+      float *m = dM + (gsize) t * 16 * c;
       float *m00 = m, *m01 = m + plane, *m02 = m + 2 * plane, *m03 = m + 3 * plane;
       float *m10 = m + 4 * plane, *m11 = m + 5 * plane, *m12 = m + 6 * plane, *m13 = m + 7 * plane;
       float *m20 = m + 8 * plane, *m21 = m + 9 * plane, *m22 = m + 10 * plane, *m23 = m + 11 * plane;
@@ -594,8 +613,8 @@ winograd_conv (float *out, const float *in, const float *U, const float *bias, i
       int n = (int) MIN ((gsize) T, total - t0);
       input_transform (V, in, zero, t0, n, height, width, cin);
       for (int xi = 0; xi < 16; xi++)
-        gaf_sgemm (FALSE, FALSE, n, cout, cin, 1.0f, V + (gsize) xi * n * cin, cin,
-                   U + (gsize) xi * cin * cout, cout, 0.0f, M + (gsize) xi * n * cout, cout);
+        gaf_sgemm (FALSE, FALSE, n, cout, cin, 1.0f, V + (gsize) xi * cin, 16 * cin,
+                   U + (gsize) xi * cin * cout, cout, 0.0f, M + (gsize) xi * cout, 16 * cout);
       output_transform (out, M, bias, zero, t0, n, height, width, cout, accumulate);
     }
 }
@@ -663,8 +682,8 @@ gaf_winograd_backward (float *din, float *dw, float *dbias, const float *dout, c
           output_transform_adjoint (dM, dout, t0, n, height, width, cout);
           /* dU[xi] (Cin, Cout) += V[xi]^T (Cin, n) dM[xi] (n, Cout) */
           for (int xi = 0; xi < 16; xi++)
-            gaf_sgemm (TRUE, FALSE, cin, cout, n, 1.0f, V + (gsize) xi * n * cin, cin,
-                       dM + (gsize) xi * n * cout, cout, 1.0f, dU + (gsize) xi * cin * cout, cout);
+            gaf_sgemm (TRUE, FALSE, cin, cout, n, 1.0f, V + (gsize) xi * cin, 16 * cin,
+                       dM + (gsize) xi * cout, 16 * cout, 1.0f, dU + (gsize) xi * cin * cout, cout);
         }
       kernel_transform_adjoint (dw, dU, cin, cout);
     }
@@ -769,7 +788,7 @@ affine_rows (float *restrict out, const float *restrict in, const float *restric
         for (int j = 0; j < c; j++)
           {
             float v = x[j] * scale[j] + shift[j];
-            y[j] = v / (1.0f + gaf_fast_expf (-v));
+            y[j] = v * gaf_fast_sigmoidf (v);
           }
       else
         for (int j = 0; j < c; j++)
@@ -902,7 +921,7 @@ silu_grad_moments (float *restrict da, double *restrict s1, double *restrict s2,
       for (int j = 0; j < c; j++)
         {
           float y = xr[j] * scale[j] + shift[j];
-          float s = 1.0f / (1.0f + gaf_fast_expf (-y));
+          float s = gaf_fast_sigmoidf (y);
           float gy = d[j] * s * (1.0f + y * (1.0f - s));
           d[j] = gy;
           s1[j] += gy;
@@ -949,7 +968,7 @@ gaf_silu_forward (float *out, const float *in, gsize count)
   for (gsize i = 0; i < count; i++)
     {
       float v = in[i];
-      out[i] = v / (1.0f + gaf_fast_expf (-v));
+      out[i] = v * gaf_fast_sigmoidf (v);
     }
 }
 
@@ -959,7 +978,7 @@ gaf_silu_backward (float *din, const float *dout, const float *in, gsize count)
 {
   for (gsize i = 0; i < count; i++)
     {
-      float s = 1.0f / (1.0f + gaf_fast_expf (-in[i]));
+      float s = gaf_fast_sigmoidf (in[i]);
       din[i] += dout[i] * s * (1.0f + in[i] * (1.0f - s));
     }
 }

@@ -43,9 +43,30 @@ gaf_fast_expf (float x)
   return p * s.f;
 }
 
-/* 1 / (1 + e^-x) */
+/* 1 / d for 1 <= d <= 1e36, without a division: a vector division
+ * costs about 16 cycles for 16 lanes, which made SiLU ten times slower than the normalisation around it.
+ * A bit-pattern initial guess (about 4 correct bits) and three Newton steps r <- r (2 - d r), each
+ * squaring the relative error: about 1 float ulp. */
+static inline float
+gaf_fast_rcpf (float d)
+{
+  union { float f; gint32 i; } u;
+  float r;
+
+  u.f = d;
+  u.i = 0x7ef311c3 - u.i;
+  r = u.f;
+  r = r * (2.0f - d * r);
+  r = r * (2.0f - d * r);
+  r = r * (2.0f - d * r);
+  return r;
+}
+
+/* 1 / (1 + e^-x); below x = -80 the result stays at e^-80 (about 2e-35), so that 1 + e^-x stays in
+ * the range of gaf_fast_rcpf. */
 static inline float
 gaf_fast_sigmoidf (float x)
 {
-  return 1.0f / (1.0f + gaf_fast_expf (-x));
+  x = x < -80.0f ? -80.0f : x;
+  return gaf_fast_rcpf (1.0f + gaf_fast_expf (-x));
 }
