@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "gaflow-engine"
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "gaf-error.h"
@@ -10,7 +11,7 @@
 
 #define GROUP "model"
 
-static const char *const kind_names[GAF_N_MODEL_KINDS] = { "toy-cnn", "mlp" };
+static const char *const kind_names[GAF_N_MODEL_KINDS] = { "toy-cnn", "mlp", "unet" };
 
 /* Each dimension bounded before the parameter count is formed, so the count cannot overflow. */
 #define MAX_DIM (1 << 20)
@@ -42,6 +43,10 @@ gaf_model_config_init (GafModelConfig *cfg, GafModelKind kind, int n, int c, gui
   cfg->seed = seed;
   gaf_toy_cnn_config_init (&cfg->toy_cnn, n, c);
   gaf_mlp_config_init (&cfg->mlp, n, c);
+  {
+    int side = (int) lround (sqrt ((double) MAX (n, 1)));
+    gaf_unet_config_init (&cfg->unet, c, side * side == n ? side : 1, side * side == n ? side : n);
+  }
 }
 
 gsize
@@ -53,6 +58,8 @@ gaf_model_param_count (const GafModelConfig *cfg)
       return gaf_toy_cnn_param_count (&cfg->toy_cnn);
     case GAF_MODEL_MLP:
       return gaf_mlp_param_count (&cfg->mlp);
+    case GAF_MODEL_UNET:
+      return gaf_unet_param_count (&cfg->unet);
     default:
       g_return_val_if_reached (0);
     }
@@ -83,6 +90,12 @@ gaf_model_config_check (const GafModelConfig *cfg, GError **error)
       if (!gaf_mlp_config_check (&cfg->mlp, error))
         return FALSE;
       break;
+    case GAF_MODEL_UNET:
+      /* gaf_unet_config_check bounds every dimension */
+      dims = TRUE;
+      if (!gaf_unet_config_check (&cfg->unet, error))
+        return FALSE;
+      break;
     default:
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unknown model kind %d", cfg->kind);
       return FALSE;
@@ -105,6 +118,10 @@ static const char *const toy_cnn_keys[] = {
 static const char *const mlp_keys[] = {
   "kind", "seed", "n", "classes", "in_channels", "out_channels",
   "hidden", "depth", "layernorm", "time_freqs", "input_scale", NULL
+};
+
+static const char *const unet_keys[] = {
+  "kind", "seed", "classes", "height", "width", "channels", "mult", "blocks", "attn", "time_scale", NULL
 };
 
 static gboolean
@@ -135,8 +152,27 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
   if (!gaf_model_kind_from_string (kind_name, &kind))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                   "[" GROUP "] kind = %s is not a known network (toy-cnn, mlp)", kind_name);
+                   "[" GROUP "] kind = %s is not a known network (toy-cnn, mlp, unet)", kind_name);
       return FALSE;
+    }
+  if (kind == GAF_MODEL_UNET)
+    {
+      /* The UNet reads its own keys; the factory adds the seed. */
+      if (!gaf_keyfile_check_keys (kf, GROUP, unet_keys, error) ||
+          !gaf_keyfile_get_uint64 (kf, GROUP, "seed", &seed, error))
+        return FALSE;
+      GafUnetConfig unet;
+      if (!gaf_unet_config_from_keyfile (&unet, kf, error))
+        return FALSE;
+      gaf_model_config_init (&cfg, kind, unet.height * unet.width, unet.classes, seed);
+      cfg.unet = unet;
+      if (!gaf_model_config_check (&cfg, error))
+        {
+          g_prefix_error (error, "[" GROUP "]: ");
+          return FALSE;
+        }
+      *out = cfg;
+      return TRUE;
     }
   if (!gaf_keyfile_check_keys (kf, GROUP, kind == GAF_MODEL_TOY_CNN ? toy_cnn_keys : mlp_keys, error) ||
       !gaf_keyfile_get_uint64 (kf, GROUP, "seed", &seed, error) ||
@@ -212,6 +248,12 @@ gaf_model_config_to_keyfile (const GafModelConfig *cfg, GKeyFile *kf)
   g_return_if_fail (cfg != NULL && kf != NULL && cfg->kind < GAF_N_MODEL_KINDS);
 
   g_key_file_remove_group (kf, GROUP, NULL);
+  if (cfg->kind == GAF_MODEL_UNET)
+    {
+      gaf_unet_config_to_keyfile (&cfg->unet, kf);
+      g_key_file_set_uint64 (kf, GROUP, "seed", cfg->seed);
+      return;
+    }
   g_key_file_set_string (kf, GROUP, "kind", kind_names[cfg->kind]);
   g_key_file_set_uint64 (kf, GROUP, "seed", cfg->seed);
   if (cfg->kind == GAF_MODEL_TOY_CNN)
@@ -256,6 +298,13 @@ gaf_model_config_from_net (GafModelConfig *cfg, GafNet *net, guint64 seed)
       cfg->mlp = *c;
       return TRUE;
     }
+  if (g_strcmp0 (net->klass->name, "unet") == 0)
+    {
+      const GafUnetConfig *c = gaf_unet_get_config ((GafUnet *) net);
+      gaf_model_config_init (cfg, GAF_MODEL_UNET, c->height * c->width, c->classes, seed);
+      cfg->unet = *c;
+      return TRUE;
+    }
   return FALSE;
 }
 
@@ -272,6 +321,8 @@ gaf_model_new (const GafModelConfig *cfg, GError **error)
       return GAF_NET (gaf_toy_cnn_new (&cfg->toy_cnn, cfg->seed));
     case GAF_MODEL_MLP:
       return GAF_NET (gaf_mlp_new (&cfg->mlp, cfg->seed));
+    case GAF_MODEL_UNET:
+      return GAF_NET (gaf_unet_new (&cfg->unet, cfg->seed));
     default:
       g_return_val_if_reached (NULL);
     }

@@ -6,6 +6,7 @@
 #include "gaf-mlp.h"
 #include "gaf-net.h"
 #include "gaf-toy-cnn.h"
+#include "gaf-unet.h"
 
 G_BEGIN_DECLS
 
@@ -13,13 +14,15 @@ G_BEGIN_DECLS
  * checkpoint names the network its parameters belong to.
  *
  *   [model]
- *   kind = toy-cnn | mlp
+ *   kind = toy-cnn | mlp | unet
  *   seed = 1            initialisation seed (the toy CNN's fixed Fourier frequencies come from it, so it is
  *                       part of the function, not only of the starting point)
  *   n = 4               variables
  *   classes = 5         in and out channels; or in_channels = ... and out_channels = ... when they differ
  *   toy-cnn: hidden, fourier_half (default hidden / 2), fourier_scale, time_scale, input_scale, position_bias
  *   mlp:     hidden, depth, layernorm, time_freqs, input_scale
+ *   unet:    instead of n and classes: classes, height, width (n = height width), channels, mult, blocks,
+ *            attn, time_scale (gaf_unet_config_from_keyfile; all required but attn)
  *
  * Keys that are absent take the network's defaults (gaf_toy_cnn_config_init, gaf_mlp_config_init); an
  * unknown key is an error (a misspelt key would otherwise be ignored silently). */
@@ -27,6 +30,7 @@ G_BEGIN_DECLS
 typedef enum {
   GAF_MODEL_TOY_CNN,
   GAF_MODEL_MLP,
+  GAF_MODEL_UNET,
   GAF_N_MODEL_KINDS
 } GafModelKind;
 
@@ -35,6 +39,7 @@ typedef struct {
   guint64         seed;
   GafToyCnnConfig toy_cnn;   /* kind GAF_MODEL_TOY_CNN */
   GafMlpConfig    mlp;       /* kind GAF_MODEL_MLP */
+  GafUnetConfig   unet;      /* kind GAF_MODEL_UNET */
 } GafModelConfig;
 
 /* A model at most this large (floats per arena; the arena holds four or five copies). */
@@ -43,7 +48,8 @@ typedef struct {
 const char *gaf_model_kind_to_string   (GafModelKind kind);
 gboolean    gaf_model_kind_from_string (const char *name, GafModelKind *out);
 
-/* The network's defaults for n variables with c classes. */
+/* The network's defaults for n variables with c classes (the UNet: a square image of n pixels when n is a
+ * square, else one row of n). */
 void        gaf_model_config_init      (GafModelConfig *cfg, GafModelKind kind, int n, int c, guint64 seed);
 /* The network's own check, and a bound on the size (a configuration read from a file must not be able
  * to ask for terabytes). */
@@ -54,8 +60,8 @@ gsize       gaf_model_param_count      (const GafModelConfig *cfg);
 gboolean    gaf_model_config_from_keyfile (GafModelConfig *cfg, GKeyFile *kf, GError **error);
 /* Replaces the [model] group with every key of cfg. */
 void        gaf_model_config_to_keyfile   (const GafModelConfig *cfg, GKeyFile *kf);
-/* The configuration of a network made by gaf_toy_cnn_new / gaf_mlp_new / gaf_model_new with this seed;
- * FALSE for a network the factory does not know. */
+/* The configuration of a network made by gaf_toy_cnn_new / gaf_mlp_new / gaf_unet_new / gaf_model_new
+ * with this seed; FALSE for a network the factory does not know. */
 gboolean    gaf_model_config_from_net     (GafModelConfig *cfg, GafNet *net, guint64 seed);
 
 GafNet     *gaf_model_new                 (const GafModelConfig *cfg, GError **error);

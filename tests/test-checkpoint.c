@@ -689,11 +689,30 @@ test_model_keyfile (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(GafNet) a = NULL, b = NULL;
       g_autofree char *text = NULL;
-      float x[2 * 3 * 4], t[2] = { 0.3f, 7.0f }, ya[2 * 3 * 4], yb[2 * 3 * 4];
+      g_autofree float *x = NULL, *ya = NULL, *yb = NULL;
+      float t[2] = { 0.3f, 7.0f };
+      gsize count;
       GafRng rng;
 
-      gaf_model_config_init (&cfg, kind, 3, 4, G_GUINT64_CONSTANT (18446744073709551557));
-      if (kind == GAF_MODEL_TOY_CNN)
+      if (kind == GAF_MODEL_UNET)
+        {
+          /* 8 x 8 images, 3 classes, two levels, attention at 4 x 4 besides the middle */
+          gaf_model_config_init (&cfg, kind, 64, 3, G_GUINT64_CONSTANT (18446744073709551557));
+          cfg.unet.channels = 8;
+          cfg.unet.n_levels = 2;
+          cfg.unet.mult[0] = 1;
+          cfg.unet.mult[1] = 2;
+          cfg.unet.mult[2] = cfg.unet.mult[3] = 0;
+          cfg.unet.blocks = 1;
+          cfg.unet.n_attn = 1;
+          cfg.unet.attn[0] = 4;
+          cfg.unet.time_scale = 1.0 / 15.0;
+        }
+      else
+        gaf_model_config_init (&cfg, kind, 3, 4, G_GUINT64_CONSTANT (18446744073709551557));
+      if (kind == GAF_MODEL_UNET)
+        ;
+      else if (kind == GAF_MODEL_TOY_CNN)
         {
           cfg.toy_cnn.hidden = 12;
           cfg.toy_cnn.fourier_half = 6;
@@ -719,16 +738,25 @@ test_model_keyfile (void)
       /* the factory builds the same network as the constructor: same parameters, same function */
       a = gaf_model_new_from_keyfile (kf, &error);
       g_assert_no_error (error);
-      b = kind == GAF_MODEL_TOY_CNN ? GAF_NET (gaf_toy_cnn_new (&cfg.toy_cnn, cfg.seed))
-                                    : GAF_NET (gaf_mlp_new (&cfg.mlp, cfg.seed));
+      if (kind == GAF_MODEL_TOY_CNN)
+        b = GAF_NET (gaf_toy_cnn_new (&cfg.toy_cnn, cfg.seed));
+      else if (kind == GAF_MODEL_MLP)
+        b = GAF_NET (gaf_mlp_new (&cfg.mlp, cfg.seed));
+      else
+        b = GAF_NET (gaf_unet_new (&cfg.unet, cfg.seed));
+      g_assert_cmpstr (a->klass->name, ==, gaf_model_kind_to_string (kind));
       g_assert_cmpuint (a->params->size, ==, gaf_model_param_count (&cfg));
       g_assert_cmpmem (a->params->data, a->params->size * sizeof (float), b->params->data, b->params->size * sizeof (float));
+      count = (gsize) 2 * a->n * a->in_channels;
+      x = g_new (float, count);
+      ya = g_new (float, (gsize) 2 * a->n * a->out_channels);
+      yb = g_new (float, (gsize) 2 * a->n * a->out_channels);
       gaf_rng_init (&rng, 4);
-      for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+      for (gsize i = 0; i < count; i++)
         x[i] = (float) gaf_rng_uniform (&rng);
       gaf_net_infer (a, x, t, 2, ya);
       gaf_net_infer (b, x, t, 2, yb);
-      g_assert_cmpmem (ya, sizeof ya, yb, sizeof yb);
+      g_assert_cmpmem (ya, 2 * a->n * a->out_channels * sizeof (float), yb, 2 * a->n * a->out_channels * sizeof (float));
 
       /* and the network tells its configuration back */
       g_assert_true (gaf_model_config_from_net (&back, a, cfg.seed));
@@ -778,6 +806,28 @@ test_model_errors (void)
   assert_model_error ("[model]\nkind=mlp\nn=4\nclasses=5\ninput_scale=nan\n", "input scale");
   assert_model_error ("[model]\nkind=toy-cnn\nn=4\nclasses=5\nhidden=16\nfourier_half=5\n", "invalid toy CNN configuration");
   assert_model_error ("[model]\nkind=toy-cnn\nn=4\nclasses=100000\nhidden=16384\n", "too large");
+  assert_model_error ("[model]\nkind=unet\nclasses=2\nheight=8\nwidth=8\nchannels=8\nmult=1;2\nblocks=1\nhidden=4\n",
+                      "unknown key 'hidden'");
+  assert_model_error ("[model]\nkind=unet\nseed=x\nclasses=2\nheight=8\nwidth=8\nchannels=8\nmult=1;2\nblocks=1\n",
+                      "seed = x is not a non-negative integer");
+  /* the UNet's own reader: its errors and its checks */
+  {
+    static const char *const bad[] = {
+      "[model]\nkind=unet\nclasses=2\nheight=8\nwidth=8\nchannels=8\nblocks=1\n",                /* no mult */
+      "[model]\nkind=unet\nclasses=2\nheight=7\nwidth=8\nchannels=8\nmult=1;2\nblocks=1\n",     /* 7 is odd */
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr(GKeyFile) k = g_key_file_new ();
+        g_autoptr(GError) e = NULL;
+        g_assert_true (g_key_file_load_from_data (k, bad[i], -1, 0, NULL));
+        g_assert_false (gaf_model_config_from_keyfile (&cfg, k, &e));
+        g_assert_true (e != NULL && e->domain == GAF_ERROR);
+        g_test_message ("%s", e->message);
+      }
+  }
+  assert_model_error ("[model]\nkind=unet\nclasses=2\nheight=8\nwidth=8\nchannels=4096\nmult=2;2\nblocks=16\n",
+                      "the unet model is too large");
 }
 
 /* ---- resume ---------------------------------------------------------------------------------- */
@@ -795,8 +845,21 @@ resume_config (GafModelKind kind)
   GafModelConfig mcfg;
   GafTrainerConfig tcfg;
 
-  gaf_model_config_init (&mcfg, kind, 4, 5, 21);
-  if (kind == GAF_MODEL_TOY_CNN)
+  if (kind == GAF_MODEL_UNET)
+    {
+      /* 4 x 4 images of 5 classes, two levels of 8 and 16 channels */
+      gaf_model_config_init (&mcfg, kind, 16, 5, 21);
+      mcfg.unet.channels = 8;
+      mcfg.unet.n_levels = 2;
+      mcfg.unet.mult[0] = 1;
+      mcfg.unet.mult[1] = 2;
+      mcfg.unet.blocks = 1;
+    }
+  else
+    gaf_model_config_init (&mcfg, kind, 4, 5, 21);
+  if (kind == GAF_MODEL_UNET)
+    ;
+  else if (kind == GAF_MODEL_TOY_CNN)
     {
       mcfg.toy_cnn.hidden = 16;
       mcfg.toy_cnn.fourier_half = 8;
@@ -806,12 +869,15 @@ resume_config (GafModelKind kind)
     mcfg.mlp.hidden = 32;
   gaf_model_config_to_keyfile (&mcfg, kf);
   gaf_trainer_config_init (&tcfg);
-  tcfg.batch = 24;
+  tcfg.batch = kind == GAF_MODEL_UNET ? 6 : 24;
   tcfg.adam.lr = 2e-3;
   tcfg.ema_decay = 0.99;
   tcfg.seed = 22;
   gaf_trainer_config_to_keyfile (&tcfg, kf);
-  g_key_file_set_string (kf, "data", "spec", "class-scaling n=4 c=5 seed=23");
+  {
+    g_autofree char *spec = g_strdup_printf ("class-scaling n=%d c=5 seed=23", kind == GAF_MODEL_UNET ? 16 : 4);
+    g_key_file_set_string (kf, "data", "spec", spec);
+  }
   return kf;
 }
 
@@ -844,10 +910,10 @@ run_steps (GafTrainer *tr, guint steps, GArray *trace)
 static void
 resume_case (GafModelKind kind)
 {
-  const guint N = 12;
+  const guint N = kind == GAF_MODEL_UNET ? 6 : 12;
   g_autofree char *dir = make_tmpdir ();
   g_autofree char *path = g_build_filename (dir, "resume.gafck", NULL);
-  g_autoptr(GafClassTarget) target = gaf_class_target_new (4, 5, 23);
+  g_autoptr(GafClassTarget) target = gaf_class_target_new (kind == GAF_MODEL_UNET ? 16 : 4, 5, 23);
   g_autoptr(GArray) straight = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) resumed = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) no_rng = g_array_new (FALSE, FALSE, sizeof (double));
@@ -920,6 +986,12 @@ test_resume_mlp (void)
   resume_case (GAF_MODEL_MLP);
 }
 
+static void
+test_resume_unet (void)
+{
+  resume_case (GAF_MODEL_UNET);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -940,6 +1012,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/errors", test_model_errors);
   g_test_add_func ("/engine/checkpoint/resume-toy-cnn", test_resume_toy_cnn);
   g_test_add_func ("/engine/checkpoint/resume-mlp", test_resume_mlp);
+  g_test_add_func ("/engine/checkpoint/resume-unet", test_resume_unet);
 
   return g_test_run ();
 }
