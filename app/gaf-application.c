@@ -95,7 +95,7 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
   if (self->view != NULL && !g_strv_contains (views, self->view))
     return fail (_("--view must be simplex, training, joint or scaling"));
   if (self->experiment != NULL && !gaf_experiment_from_string (self->experiment, &experiment))
-    return fail (_("--experiment must be scaling, exact, coupled or pinwheel"));
+    return fail (_("--experiment must be scaling, exact, coupled, pinwheel or images"));
   if (!(self->after >= 0 && self->after <= 3600))
     return fail (_("--after must be between 0 and 3600 seconds"));
   if (!(self->frame_stats >= 0 && self->frame_stats <= 3600))
@@ -322,7 +322,7 @@ gaf_application_init (GafApplication *self)
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
     { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, joint or scaling"), N_("NAME") },
-    { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling, exact, coupled or pinwheel"), N_("NAME") },
+    { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling, exact, coupled, pinwheel or images"), N_("NAME") },
     { "after", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Seconds to run before the screenshot (default 3)"), N_("SECONDS") },
     { "frame-stats", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_DOUBLE, NULL,
       N_("Measure frame intervals for this many seconds, print them and quit"), N_("SECONDS") },

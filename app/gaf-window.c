@@ -118,6 +118,8 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
       g_string_append (state, self->failure ? self->failure : _("Failed"));
       break;
     }
+  if (s->loading_data)
+    g_string_append_printf (state, " · %s", _("reading the label maps"));
   if (s->sampling)
     g_string_append_printf (state, " · %s", _("sampling"));
   if (s->sweeping && s->state != GAF_RUNNER_TRAINING)
@@ -132,7 +134,12 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
   rate = s->state == GAF_RUNNER_TRAINING && s->steps_per_second > 0
     ? g_strdup_printf (_("%.1f steps/s"), s->steps_per_second) : g_strdup ("");
   loss = isfinite (s->loss_smooth) ? g_strdup_printf (_("Loss %.4f"), s->loss_smooth) : g_strdup ("");
-  if (s->eval_samples > 0)
+  if (s->eval_samples > 0 && s->height > 0)
+    /* Translators: a KL between the class frequencies of each pixel, averaged over the pixels */
+    metric = g_strdup_printf (_("pixel KL %.3f (held-out maps %.3f, uniform %.3f) · neighbours agree %.0f %% (data %.0f %%)"),
+                              s->eval_kl, s->eval_kl_floor, s->eval_kl_uniform, 100 * s->agreement,
+                              100 * s->agreement_data);
+  else if (s->eval_samples > 0)
     metric = g_strdup_printf (_("KL %.4f (uniform %.4f, floor %.4f) from %u samples"),
                               s->eval_kl, s->eval_kl_uniform, s->eval_kl_floor, (guint) s->eval_samples);
 

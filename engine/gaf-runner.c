@@ -11,9 +11,11 @@
 #endif
 
 #include "gaf-blas.h"
+#include "gaf-dataset.h"
 #include "gaf-error.h"
 #include "gaf-joint.h"
 #include "gaf-mlp.h"
+#include "gaf-model.h"
 #include "gaf-params.h"
 #include "gaf-rng.h"
 #include "gaf-runner.h"
@@ -38,6 +40,8 @@ static const GafParamInfo param_info[GAF_N_PARAMS] = {
   [GAF_PARAM_STEP_SIZE]     = { "step-size",     GAF_PARAM_KIND_SAMPLER,  0.05,  1.0,     0.5,    FALSE, FALSE },
   [GAF_PARAM_INTEGRATOR]    = { "integrator",    GAF_PARAM_KIND_SAMPLER,  0,     1,       GAF_INTEGRATOR_RK4, TRUE, FALSE },
   [GAF_PARAM_SAMPLES]       = { "samples",       GAF_PARAM_KIND_SAMPLER,  16,    1024,    128,    TRUE,  FALSE },
+  [GAF_PARAM_IMAGE_WIDTH]   = { "image-width",   GAF_PARAM_KIND_MODEL,    16,    1024,    256,    TRUE,  FALSE },
+  [GAF_PARAM_IMAGE_BATCH]   = { "image-batch",   GAF_PARAM_KIND_TRAINING, 4,     128,     16,     TRUE,  FALSE },
 };
 
 /* Sequences of each sampling round whose rows are recorded as trajectories. */
@@ -51,6 +55,8 @@ static const GafParamInfo param_info[GAF_N_PARAMS] = {
 #define APP_EMA_DECAY  0.995
 /* While training, a sampling round every this many microseconds. */
 #define SAMPLE_INTERVAL_US (2 * G_USEC_PER_SEC)
+/* A round of label maps costs more (every pixel of GAF_IMAGE_MAPS maps through the image network). */
+#define IMAGE_SAMPLE_INTERVAL_US (8 * G_USEC_PER_SEC)
 #define PUBLISH_INTERVAL_US (30 * 1000)
 #define LOSS_BINS 1024
 
@@ -67,6 +73,7 @@ gaf_runner_params_init (GafRunnerParams *params)
   params->experiment = GAF_EXPERIMENT_SCALING;
   for (guint i = 0; i < GAF_N_PARAMS; i++)
     params->value[i] = param_info[i].def;
+  g_strlcpy (params->image_data, GAF_IMAGE_DATA_DEFAULT, sizeof params->image_data);
 }
 
 static double
@@ -79,7 +86,7 @@ clamp_param (GafParam param, double value)
   value = CLAMP (value, info->min, info->max);
   if (info->integer)
     value = round (value);
-  if (param == GAF_PARAM_WIDTH)
+  if (param == GAF_PARAM_WIDTH || param == GAF_PARAM_IMAGE_WIDTH)
     value = 2.0 * round (value / 2.0);   /* the Fourier features need an even width */
   return value;
 }
@@ -91,9 +98,34 @@ gaf_runner_params_clamp (GafRunnerParams *params)
     params->experiment = GAF_EXPERIMENT_SCALING;
   for (guint i = 0; i < GAF_N_PARAMS; i++)
     params->value[i] = clamp_param (i, params->value[i]);
+  params->image_data[sizeof params->image_data - 1] = '\0';
+  if (params->image_data[0] == '\0')
+    g_strlcpy (params->image_data, GAF_IMAGE_DATA_DEFAULT, sizeof params->image_data);
 }
 
-static const char *experiment_names[GAF_N_EXPERIMENTS] = { "scaling", "exact", "coupled", "pinwheel" };
+static const char *experiment_names[GAF_N_EXPERIMENTS] = { "scaling", "exact", "coupled", "pinwheel", "images" };
+
+gboolean
+gaf_param_applies (GafParam param, GafExperiment experiment)
+{
+  gboolean images = experiment == GAF_EXPERIMENT_IMAGES;
+
+  g_return_val_if_fail ((guint) param < GAF_N_PARAMS, FALSE);
+  switch (param)
+    {
+    case GAF_PARAM_CLASSES:
+      return experiment == GAF_EXPERIMENT_SCALING || experiment == GAF_EXPERIMENT_EXACT;
+    case GAF_PARAM_WIDTH:
+    case GAF_PARAM_BATCH:
+    case GAF_PARAM_SAMPLES:
+      return !images;
+    case GAF_PARAM_IMAGE_WIDTH:
+    case GAF_PARAM_IMAGE_BATCH:
+      return images;
+    default:
+      return TRUE;
+    }
+}
 
 gboolean
 gaf_experiment_is_joint (GafExperiment experiment)
@@ -243,6 +275,7 @@ gaf_snapshot_unref (GafSnapshot *snapshot)
   g_free (snapshot->loss_y);
   g_free (snapshot->sweep_rows);
   g_free (snapshot->eval_freq);
+  g_free (snapshot->palette);
   trajectories_unref (snapshot->trajectories);
   field_unref (snapshot->field);
   joint_view_unref (snapshot->joint);
@@ -257,6 +290,7 @@ typedef enum {
   CMD_RESET,
   CMD_EXPERIMENT,
   CMD_PARAM,
+  CMD_IMAGE_DATA,
   CMD_SWEEP,
   CMD_SWEEP_CANCEL,
   CMD_SYNC,
@@ -270,6 +304,7 @@ typedef struct {
   int             param;
   double          value;
   GafSweepConfig *sweep;
+  char           *text;
   Shared         *sync;
 } Command;
 
@@ -298,6 +333,7 @@ shared_ref (Shared *sh)
 static void
 command_free (Command *cmd)
 {
+  g_free (cmd->text);
   if (cmd->sweep != NULL)
     {
       gaf_sweep_config_clear (cmd->sweep);
@@ -390,7 +426,8 @@ typedef struct {
   guint64          serial;
 
   GafClassTarget  *target;
-  GafNet          *net;            /* the toy CNN (class scaling) or the MLP (joints) */
+  GafNet          *net;            /* the toy CNN (class scaling, images) or the MLP (joints) */
+  guint64          net_seed;       /* the seed the network was made with (its [model] group has it) */
   GafJoint        *joint;          /* joint experiments: the target; NULL otherwise */
   double          *joint_target;   /* (c, c) dense target of a joint */
   int              n, c;
@@ -398,6 +435,15 @@ typedef struct {
   GafTrainer      *trainer;
   int              trainer_batch;
   guint64          reset_count;
+
+  /* Image experiments: the data of e->p.image_data (kept while the spec stays the same). */
+  char            *data_spec;      /* spec the datasets were read from */
+  GafDataset      *train_data;
+  GafDataset      *test_data;
+  double          *image_q;        /* (H W, c) pixel class frequencies of the training maps */
+  guint8          *palette;        /* (c, 3) */
+  double           kl_uniform, kl_floor, agreement, agreement_data;
+  gboolean         loading_data;
 
   double           loss, loss_smooth;
   double           elapsed;
@@ -428,6 +474,12 @@ typedef struct {
   gboolean         sweep_cancel;
 } Engine;
 
+static gboolean
+engine_images (Engine *e)
+{
+  return e->p.experiment == GAF_EXPERIMENT_IMAGES;
+}
+
 static int
 pint (Engine *e, GafParam p)
 {
@@ -449,12 +501,16 @@ target_labels (gpointer user_data, GafRng *rng, guint16 *labels, int batch)
 static GafLabelFunc
 engine_labels (Engine *e)
 {
+  if (e->train_data != NULL && engine_images (e))
+    return gaf_dataset_sample;
   return e->joint != NULL ? gaf_joint_sample : target_labels;
 }
 
 static gpointer
 engine_label_data (Engine *e)
 {
+  if (e->train_data != NULL && engine_images (e))
+    return e->train_data;
   return e->joint != NULL ? (gpointer) e->joint : (gpointer) e->target;
 }
 
@@ -462,7 +518,7 @@ static void
 engine_trainer_config (Engine *e, GafTrainerConfig *cfg)
 {
   gaf_trainer_config_init (cfg);
-  cfg->batch = pint (e, GAF_PARAM_BATCH);
+  cfg->batch = pint (e, engine_images (e) ? GAF_PARAM_IMAGE_BATCH : GAF_PARAM_BATCH);
   cfg->adam.lr = pdbl (e, GAF_PARAM_LEARNING_RATE);
   cfg->path.lambda = pdbl (e, GAF_PARAM_LAMBDA);
   cfg->path.time_rate = pdbl (e, GAF_PARAM_TIME_RATE);
@@ -491,21 +547,172 @@ engine_clear_history (Engine *e)
   g_clear_pointer (&e->eval_freq, g_free);
 }
 
-/* (Re)builds target, network and trainer from the parameters. The experiment decides what trains. */
-static void
-engine_build (Engine *e)
-{
-  guint64 seed = (guint64) pint (e, GAF_PARAM_SEED);
-  GafTrainerConfig tcfg;
+static void engine_publish (Engine *e);
 
+/* Label maps of the app: at most this many pixels per map and classes (GAF_IMAGE_MAPS maps of
+ * trajectories are kept in every snapshot). */
+#define IMAGE_MAX_PIXELS  4096
+#define IMAGE_MAX_CLASSES 32
+
+static void
+engine_clear_image_data (Engine *e)
+{
+  g_clear_pointer (&e->train_data, gaf_dataset_free);
+  g_clear_pointer (&e->test_data, gaf_dataset_free);
+  g_clear_pointer (&e->image_q, g_free);
+  g_clear_pointer (&e->palette, g_free);
+  g_clear_pointer (&e->data_spec, g_free);
+}
+
+/* The training and held-out splits of a dataset spec: Fashion-MNIST and the scenes take ",split=..."; a
+ * folder has no split, so its maps are also the held-out ones. */
+static char *
+split_spec (const char *spec, const char *split)
+{
+  if (g_str_has_prefix (spec, "folder:"))
+    return g_strdup (spec);
+  return g_strdup_printf ("%s%ssplit=%s", spec, strchr (spec, ':') ? "," : ":", split);
+}
+
+/* Mean per-pixel KL (smoothed) of `count` maps drawn by `draw` against the held-out maps. */
+static double
+reference_kl (Engine *e, GafLabelFunc draw, gpointer data, guint64 seed)
+{
+  gsize n = gaf_dataset_pixels (e->test_data);
+  g_autofree guint16 *maps = g_new (guint16, (gsize) GAF_IMAGE_MAPS * n);
+  GafRng rng;
+
+  gaf_rng_init (&rng, seed);
+  draw (data, &rng, maps, GAF_IMAGE_MAPS);
+  return gaf_label_maps_marginal_kl (maps, GAF_IMAGE_MAPS, e->test_data->labels, e->test_data->count, n,
+                                     e->test_data->c);
+}
+
+/* Reads the image data of e->p.image_data unless they are loaded already: both splits, their palette,
+ * pixel frequencies and the reference values of the metric. */
+static gboolean
+engine_load_image_data (Engine *e, GError **error)
+{
+  static const double placeholder_q[2] = { 0.5, 0.5 };
+  const char *spec = e->p.image_data;
+  g_autofree char *train_spec = NULL, *test_spec = NULL;
+  g_autoptr(GafDataset) train = NULL, test = NULL;
+  double *uniform;
+  GafIndependentSampler *noise;
+
+  if (e->train_data != NULL && g_strcmp0 (e->data_spec, spec) == 0)
+    return TRUE;
+  engine_clear_image_data (e);
+  if (strstr (spec, "split=") != NULL)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "image data “%s”: the app takes the training and the held-out split itself (no split=)", spec);
+      return FALSE;
+    }
+  /* Reading Fashion-MNIST takes a second or two: say so meanwhile (a placeholder shape, nothing to draw). */
+  e->loading_data = TRUE;
+  e->n = 1;
+  e->c = 2;
+  e->q = placeholder_q;
+  engine_publish (e);
+  train_spec = split_spec (spec, "train");
+  test_spec = split_spec (spec, "test");
+  train = gaf_dataset_new_from_spec (train_spec, error);
+  if (train != NULL)
+    test = gaf_dataset_new_from_spec (test_spec, error);
+  e->loading_data = FALSE;
+  e->dirty = TRUE;
+  if (train == NULL || test == NULL)
+    return FALSE;
+  if (gaf_dataset_pixels (train) > IMAGE_MAX_PIXELS || train->c > IMAGE_MAX_CLASSES || train->count == 0 ||
+      test->count == 0 || test->c != train->c || test->height != train->height || test->width != train->width)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "image data “%s”: the app shows maps of at most %d pixels with at most %d classes "
+                   "(these have %d x %d pixels, %d classes)", spec, IMAGE_MAX_PIXELS, IMAGE_MAX_CLASSES,
+                   train->width, train->height, train->c);
+      return FALSE;
+    }
+  e->train_data = g_steal_pointer (&train);
+  e->test_data = g_steal_pointer (&test);
+  e->data_spec = g_strdup (spec);
+  e->image_q = gaf_dataset_marginals (e->train_data);
+  e->palette = gaf_dataset_new_palette (e->train_data);
+
+  /* What the metric reads for GAF_IMAGE_MAPS maps of uniform random pixels, and for as many held-out maps
+   * (the finite-sample floor of the estimator). */
+  uniform = g_new (double, gaf_dataset_pixels (e->test_data) * e->test_data->c);
+  for (gsize i = 0; i < gaf_dataset_pixels (e->test_data) * e->test_data->c; i++)
+    uniform[i] = 1.0 / e->test_data->c;
+  noise = gaf_independent_sampler_new (uniform, gaf_dataset_pixels (e->test_data), e->test_data->c);
+  e->kl_uniform = reference_kl (e, gaf_independent_sampler_sample, noise, 17);
+  e->kl_floor = reference_kl (e, gaf_dataset_sample, e->test_data, 18);
+  gaf_independent_sampler_free (noise);
+  g_free (uniform);
+  e->agreement_data = gaf_label_maps_neighbour_agreement (e->test_data->labels, e->test_data->count,
+                                                          e->test_data->height, e->test_data->width);
+  return TRUE;
+}
+
+/* The image network from the model factory. Until the UNet is in the engine: the MLP over the flattened
+ * map (the toy CNN's dilated convolutions cost n^2 per layer at n = H W pixels), mean-1 inputs. */
+static GafNet *
+engine_image_net (Engine *e, guint64 seed, GError **error)
+{
+  GafModelConfig cfg;
+
+  gaf_model_config_init (&cfg, GAF_MODEL_MLP, e->n, e->c, seed);
+  cfg.mlp.hidden = pint (e, GAF_PARAM_IMAGE_WIDTH);
+  cfg.mlp.input_scale = e->c;
+  return gaf_model_new (&cfg, error);
+}
+
+static void
+engine_clear_model (Engine *e)
+{
   g_clear_pointer (&e->trainer, gaf_trainer_free);
   g_clear_pointer (&e->net, gaf_net_free);
   g_clear_pointer (&e->target, gaf_class_target_free);
   g_clear_pointer (&e->joint, gaf_joint_free);
   g_clear_pointer (&e->joint_target, g_free);
-  engine_clear_history (e);
+}
 
-  if (gaf_experiment_is_joint (e->p.experiment))
+/* (Re)builds target, network and trainer from the parameters. The experiment decides what trains. */
+static void
+engine_build (Engine *e)
+{
+  guint64 seed = (guint64) pint (e, GAF_PARAM_SEED);
+  g_autoptr(GError) error = NULL;
+  GafTrainerConfig tcfg;
+
+  engine_clear_model (e);
+  engine_clear_history (e);
+  e->reset_count++;
+  e->dirty = TRUE;
+
+  if (engine_images (e))
+    {
+      if (!engine_load_image_data (e, &error))
+        {
+          static const double placeholder_q[2] = { 0.5, 0.5 };
+          engine_clear_image_data (e);
+          e->n = 1;
+          e->c = 2;
+          e->q = placeholder_q;
+          e->state = GAF_RUNNER_FAILED;
+          e->want_train = FALSE;
+          e->sample_pending = FALSE;
+          send_event (e->sh, SIGNAL_FAILED, error);
+          return;
+        }
+      e->n = (int) gaf_dataset_pixels (e->train_data);
+      e->c = e->train_data->c;
+      e->q = e->image_q;
+      e->net_seed = seed ^ 0x1a9e5ull;
+      e->net = engine_image_net (e, e->net_seed, &error);
+      g_assert_no_error (error);   /* the sizes were checked with the data */
+    }
+  else if (gaf_experiment_is_joint (e->p.experiment))
     {
       GafMlpConfig mcfg;
 
@@ -520,7 +727,8 @@ engine_build (Engine *e)
       gaf_mlp_config_init (&mcfg, e->n, e->c);
       mcfg.hidden = pint (e, GAF_PARAM_WIDTH);
       mcfg.input_scale = e->c;   /* mean-1 inputs, as gaflow-cli train does for the MLP */
-      e->net = GAF_NET (gaf_mlp_new (&mcfg, seed ^ 0x3a1full));
+      e->net_seed = seed ^ 0x3a1full;
+      e->net = GAF_NET (gaf_mlp_new (&mcfg, e->net_seed));
     }
   else
     {
@@ -537,7 +745,8 @@ engine_build (Engine *e)
           ncfg.fourier_half = ncfg.hidden / 2;
           ncfg.time_scale = APP_TIME_SCALE;
           ncfg.input_scale = e->c;
-          e->net = GAF_NET (gaf_toy_cnn_new (&ncfg, seed ^ (0x9e37ull * e->c)));
+          e->net_seed = seed ^ (0x9e37ull * e->c);
+          e->net = GAF_NET (gaf_toy_cnn_new (&ncfg, e->net_seed));
         }
     }
   if (e->net != NULL)
@@ -549,9 +758,7 @@ engine_build (Engine *e)
     }
   else
     e->state = GAF_RUNNER_EXACT;
-  e->reset_count++;
   e->sample_pending = TRUE;   /* trajectories at once, even from an untrained network */
-  e->dirty = TRUE;
 }
 
 static guint64
@@ -628,6 +835,20 @@ engine_publish (Engine *e)
   s->sweep_method = e->sweep_method;
   s->n_sweep_rows = e->sweep_rows->len;
   s->sweep_rows = g_memdup2 (e->sweep_rows->data, sizeof (GafSweepRow) * MAX (1, s->n_sweep_rows));
+  s->loading_data = e->loading_data;
+  if (engine_images (e) && e->train_data != NULL)
+    {
+      s->height = e->train_data->height;
+      s->width = e->train_data->width;
+      s->palette = g_memdup2 (e->palette, (gsize) 3 * e->train_data->c);
+    }
+  s->agreement = e->agreement;
+  s->agreement_data = e->agreement_data;
+  if (e->net != NULL)
+    {
+      s->model_kind = e->net->klass->name;
+      s->model_params = gaf_net_get_params (e->net)->size;
+    }
 
   /* The slot holds at most one snapshot nobody took yet; a newer one replaces it. */
   gaf_snapshot_unref (g_atomic_pointer_exchange (&e->sh->slot, s));
@@ -679,7 +900,7 @@ engine_field_grid (Engine *e, double t_end)
   guint np = 0;
   float *x, *t, *out;
 
-  if (c != 3)
+  if (c != 3 || engine_images (e))
     return NULL;
   box = g_new0 (FieldBox, 1);
   box->ref_count = 1;
@@ -744,10 +965,12 @@ static void
 engine_sample (Engine *e)
 {
   int n = e->n, c = e->c;
-  /* A joint's histogram has c^2 cells: at least 8 samples a cell on average (at most 4096 sequences). */
-  guint64 count = e->joint != NULL ? MAX ((guint64) pint (e, GAF_PARAM_SAMPLES), MIN (8ull * c * c, 4096ull))
+  /* A joint's histogram has c^2 cells: at least 8 samples a cell on average (at most 4096 sequences).
+   * Label maps: the grid of GAF_IMAGE_MAPS, every pixel recorded. */
+  guint64 count = engine_images (e) ? GAF_IMAGE_MAPS
+                : e->joint != NULL ? MAX ((guint64) pint (e, GAF_PARAM_SAMPLES), MIN (8ull * c * c, 4096ull))
                                    : (guint64) pint (e, GAF_PARAM_SAMPLES);
-  guint n_seq = (guint) MIN (count, TRAJECTORY_SEQUENCES);
+  guint n_seq = engine_images (e) ? (guint) count : (guint) MIN (count, TRAJECTORY_SEQUENCES);
   guint n_rows = n_seq * n;
   g_autofree guint *rows = g_new (guint, n_rows);
   g_autofree guint16 *labels = g_new (guint16, count * n);
@@ -762,6 +985,8 @@ engine_sample (Engine *e)
   GafTrajectories *tr;
 
   e->sample_pending = FALSE;
+  if (e->net == NULL && e->target == NULL)
+    return;   /* no model (the data could not be read) */
   e->sampling = TRUE;
   engine_publish (e);
 
@@ -865,6 +1090,15 @@ engine_sample (Engine *e)
       e->eval_kl_uniform = uniform;
       e->eval_kl_floor = (double) (c * c - 1) / (2.0 * count);
     }
+  else if (engine_images (e))
+    {
+      e->eval_kl = gaf_label_maps_marginal_kl (labels, (guint) count, e->test_data->labels, e->test_data->count,
+                                               (gsize) n, c);
+      e->eval_kl_uniform = e->kl_uniform;
+      e->eval_kl_floor = e->kl_floor;
+      e->agreement = gaf_label_maps_neighbour_agreement (labels, (guint) count, e->train_data->height,
+                                                         e->train_data->width);
+    }
   else
     {
       e->eval_kl = gaf_kl_from_counts (counts, count, e->q, n, c);
@@ -919,7 +1153,7 @@ engine_train_step (Engine *e)
       e->sample_pending = TRUE;   /* the final model's trajectories */
       send_event (e->sh, SIGNAL_FINISHED, NULL);
     }
-  else if (t1 - e->last_sample >= SAMPLE_INTERVAL_US)
+  else if (t1 - e->last_sample >= (engine_images (e) ? IMAGE_SAMPLE_INTERVAL_US : SAMPLE_INTERVAL_US))
     e->sample_pending = TRUE;
   e->dirty = TRUE;
 }
@@ -950,12 +1184,12 @@ engine_set_param (Engine *e, GafParam param, double value)
     return;
   e->p.value[param] = value;
   e->dirty = TRUE;
+  if (!gaf_param_applies (param, e->p.experiment))
+    return;   /* kept for when an experiment it applies to is chosen */
   switch (param_info[param].kind)
     {
     case GAF_PARAM_KIND_MODEL:
-      /* A joint's class count comes from its data. */
-      if (!(param == GAF_PARAM_CLASSES && gaf_experiment_is_joint (e->p.experiment)))
-        engine_build (e);
+      engine_build (e);
       break;
     case GAF_PARAM_KIND_TRAINING:
       if (e->trainer == NULL)
@@ -972,7 +1206,7 @@ engine_set_param (Engine *e, GafParam param, double value)
           engine_trainer_config (e, &cfg);
           gaf_trainer_set_path (e->trainer, &cfg.path);
         }
-      else if (param == GAF_PARAM_BATCH)
+      else if (param == GAF_PARAM_BATCH || param == GAF_PARAM_IMAGE_BATCH)
         {
           /* The trainer owns per-batch buffers; the network, its Adam moments and EMA carry over. */
           GafTrainerConfig cfg;
@@ -1124,6 +1358,15 @@ engine_handle (Engine *e, Command *cmd)
     case CMD_PARAM:
       engine_set_param (e, (GafParam) cmd->param, cmd->value);
       break;
+    case CMD_IMAGE_DATA:
+      if (g_strcmp0 (cmd->text, e->p.image_data) != 0)
+        {
+          g_strlcpy (e->p.image_data, cmd->text, sizeof e->p.image_data);
+          if (engine_images (e))
+            engine_build (e);
+          e->dirty = TRUE;
+        }
+      break;
     case CMD_SWEEP:
       if (e->sweep == NULL)
         {
@@ -1192,11 +1435,8 @@ runner_thread (gpointer data)
   g_cond_broadcast (&e->sh->cond);
   g_mutex_unlock (&e->sh->lock);
 
-  g_clear_pointer (&e->trainer, gaf_trainer_free);
-  g_clear_pointer (&e->net, gaf_net_free);
-  g_clear_pointer (&e->target, gaf_class_target_free);
-  g_clear_pointer (&e->joint, gaf_joint_free);
-  g_clear_pointer (&e->joint_target, g_free);
+  engine_clear_model (e);
+  engine_clear_image_data (e);
   g_clear_pointer (&e->joint_view, joint_view_unref);
   g_clear_pointer (&e->traj, trajectories_unref);
   g_clear_pointer (&e->field, field_unref);
@@ -1358,6 +1598,22 @@ gaf_runner_set_experiment (GafRunner *self, GafExperiment experiment)
   g_return_if_fail ((guint) experiment < GAF_N_EXPERIMENTS);
   self->params.experiment = experiment;
   push (self, CMD_EXPERIMENT, experiment, 0.0, NULL);
+}
+
+void
+gaf_runner_set_image_data (GafRunner *self, const char *spec)
+{
+  Command *cmd;
+
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  g_return_if_fail (spec != NULL && spec[0] != '\0' && strlen (spec) < GAF_IMAGE_DATA_MAX);
+  if (strcmp (self->params.image_data, spec) == 0)
+    return;
+  g_strlcpy (self->params.image_data, spec, sizeof self->params.image_data);
+  cmd = g_new0 (Command, 1);
+  cmd->kind = CMD_IMAGE_DATA;
+  cmd->text = g_strdup (spec);
+  g_async_queue_push (self->sh->commands, cmd);
 }
 
 void

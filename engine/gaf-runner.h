@@ -19,6 +19,7 @@ typedef enum {
   GAF_EXPERIMENT_EXACT,     /* the same target sampled with its exact field: nothing to train */
   GAF_EXPERIMENT_COUPLED,   /* two binary variables equal with probability 0.9, learned by the MLP */
   GAF_EXPERIMENT_PINWHEEL,  /* the pinwheel density on a 16 x 16 grid (two variables, c = 16), by the MLP */
+  GAF_EXPERIMENT_IMAGES,    /* label maps of an image dataset (GafRunnerParams.image_data), n = H W pixels */
   GAF_N_EXPERIMENTS
 } GafExperiment;
 
@@ -49,6 +50,8 @@ typedef enum {
   GAF_PARAM_STEP_SIZE,        /* sampler step h */
   GAF_PARAM_INTEGRATOR,       /* a GafIntegrator */
   GAF_PARAM_SAMPLES,          /* sequences drawn per sampling round */
+  GAF_PARAM_IMAGE_WIDTH,      /* image experiments: hidden channels of the image network */
+  GAF_PARAM_IMAGE_BATCH,      /* image experiments: label maps per training step */
   GAF_N_PARAMS
 } GafParam;
 
@@ -61,10 +64,21 @@ typedef struct {
 } GafParamInfo;
 
 const GafParamInfo *gaf_param_info (GafParam param);
+/* Whether a parameter means anything for an experiment (the panel hides or greys out the others):
+ * classes only where c is free (scaling, exact); width and batch for the sequence networks, image width
+ * and image batch for label maps; samples per round not for label maps (a grid of GAF_IMAGE_MAPS). */
+gboolean            gaf_param_applies (GafParam param, GafExperiment experiment);
+
+/* Label maps drawn per sampling round of an image experiment, every pixel's trajectory recorded. */
+#define GAF_IMAGE_MAPS 16
+#define GAF_IMAGE_DATA_MAX 256
+/* The default data of the image experiment (gaf-dataset.h spec; train and test splits are taken from it). */
+#define GAF_IMAGE_DATA_DEFAULT "fashion-mnist:levels=2,size=16"
 
 typedef struct {
   GafExperiment experiment;
   double        value[GAF_N_PARAMS];
+  char          image_data[GAF_IMAGE_DATA_MAX];   /* dataset spec of GAF_EXPERIMENT_IMAGES, NUL-terminated */
 } GafRunnerParams;
 
 void     gaf_runner_params_init (GafRunnerParams *params);
@@ -147,6 +161,17 @@ struct _GafSnapshot {
   GafTrajectories *trajectories;    /* NULL until the first round */
   GafFieldGrid    *field;           /* NULL for c != 3 or before the first round */
   GafJointTables    *joint;           /* joint experiments after the first round; NULL otherwise */
+  /* Image experiments (height > 0): the trajectories are those of every pixel of GAF_IMAGE_MAPS maps
+   * (n = height * width, row r is pixel r % n of map r / n); eval_kl is the mean per-pixel KL between the
+   * class frequencies of the maps and of the held-out maps (gaf_label_maps_marginal_kl), beside the same
+   * for maps of uniform random pixels (eval_kl_uniform) and for GAF_IMAGE_MAPS held-out maps (eval_kl_floor). */
+  int              height, width;   /* 0 for the other experiments */
+  guint8          *palette;         /* (c, 3) of the data; NULL for the other experiments */
+  gboolean         loading_data;    /* the image data are being read */
+  double           agreement;       /* 4-neighbour label agreement of the last round's maps (NAN before) */
+  double           agreement_data;  /* of the held-out maps */
+  const char      *model_kind;      /* the network's name ("toy-cnn", "mlp", ...; static), NULL without one */
+  guint64          model_params;    /* its parameter count */
   /* Class-scaling sweep. */
   gboolean         sweeping;
   guint            sweep_total;     /* class counts in the running or last sweep */
@@ -178,6 +203,9 @@ void         gaf_runner_reset          (GafRunner *self);
 void         gaf_runner_set_experiment (GafRunner *self, GafExperiment experiment);
 /* Model parameters rebuild the model; training ones apply at the next step; sampler ones to the next round. */
 void         gaf_runner_set_param      (GafRunner *self, GafParam param, double value);
+/* The data of the image experiment (a gaf-dataset.h spec without split=, shorter than GAF_IMAGE_DATA_MAX):
+ * a new model when the image experiment is on; a spec that cannot be read fails the runner ("failed"). */
+void         gaf_runner_set_image_data (GafRunner *self, const char *spec);
 /* The parameters as last requested (the snapshot has them as applied). */
 const GafRunnerParams *gaf_runner_get_params (GafRunner *self);
 /* Runs a class-scaling sweep in the background (training pauses meanwhile): the sweep defaults

@@ -232,6 +232,84 @@ test_joint (void)
   g_assert_false (gaf_experiment_is_joint (GAF_EXPERIMENT_EXACT));
 }
 
+static gboolean
+images_ready (GafSnapshot *s, gpointer data)
+{
+  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->height > 0 && s->trajectories != NULL &&
+         s->step >= GPOINTER_TO_UINT (data) && !s->sampling;
+}
+
+static gboolean
+is_failed (GafSnapshot *s, gpointer data)
+{
+  return s->state == GAF_RUNNER_FAILED;
+}
+
+static void
+count_failure (GafRunner *runner, GError *error, gpointer data)
+{
+  *(int *) data += 1;
+}
+
+/* Label maps: the image experiment trains on procedural scenes (4 classes, 8 x 8) and samples a grid of
+ * GAF_IMAGE_MAPS maps, every pixel's W(t) recorded; the metric has its two reference values. A spec that
+ * does not load fails the runner with an event and no model. */
+static void
+test_images (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_IMAGES);
+  g_autoptr(GafRunner) runner = NULL;
+  g_autoptr(GafSnapshot) s = NULL, f = NULL;
+  GafTrajectories *tr;
+  int failed = 0;
+
+  g_strlcpy (p.image_data, "scenes:classes=4,size=8,count=300", sizeof p.image_data);
+  p.value[GAF_PARAM_IMAGE_WIDTH] = 32;
+  p.value[GAF_PARAM_IMAGE_BATCH] = 8;
+  p.value[GAF_PARAM_CLASSES] = 9;   /* ignored: the data decide c */
+  runner = gaf_runner_new (&p, 1);
+  g_signal_connect (runner, "failed", G_CALLBACK (count_failure), &failed);
+  gaf_runner_train (runner, TRUE);
+  s = wait_for (runner, images_ready, GUINT_TO_POINTER (10));
+  g_assert_cmpint (s->height, ==, 8);
+  g_assert_cmpint (s->width, ==, 8);
+  g_assert_cmpint (s->n, ==, 64);
+  g_assert_cmpint (s->c, ==, 4);
+  g_assert_nonnull (s->palette);
+  g_assert_nonnull (s->model_kind);
+  g_assert_cmpuint (s->model_params, >, 1000);
+  tr = s->trajectories;
+  g_assert_cmpint (tr->n, ==, 64);
+  g_assert_cmpuint (tr->n_rows, ==, GAF_IMAGE_MAPS * 64);
+  g_assert_cmpuint (tr->n_times, ==, 31);   /* T = 15, h = 0.5: every step recorded */
+  for (guint r = 0; r < tr->n_rows; r++)
+    {
+      const float *w = tr->w + ((gsize) (tr->n_times - 1) * tr->n_rows + r) * 4;
+      g_assert_cmpuint (tr->labels[r], <, 4);
+      g_assert_cmpfloat_with_epsilon (w[0] + w[1] + w[2] + w[3], 1.0, 1e-5);
+    }
+  g_assert_null (s->field);
+  g_assert_cmpuint (s->eval_samples, ==, GAF_IMAGE_MAPS);
+  g_test_message ("images: KL %.4f, uniform %.4f, held-out floor %.4f; agreement %.3f (data %.3f)",
+                  s->eval_kl, s->eval_kl_uniform, s->eval_kl_floor, s->agreement, s->agreement_data);
+  g_assert_true (isfinite (s->eval_kl) && s->eval_kl >= 0.0);
+  g_assert_cmpfloat (s->eval_kl_floor, <, s->eval_kl_uniform);
+  g_assert_cmpfloat (s->agreement_data, >, 0.7);   /* scenes are regions */
+  g_assert_true (s->agreement >= 0.0 && s->agreement <= 1.0);
+  g_assert_true (gaf_param_applies (GAF_PARAM_IMAGE_BATCH, GAF_EXPERIMENT_IMAGES));
+  g_assert_false (gaf_param_applies (GAF_PARAM_BATCH, GAF_EXPERIMENT_IMAGES));
+  g_assert_false (gaf_param_applies (GAF_PARAM_CLASSES, GAF_EXPERIMENT_COUPLED));
+  g_assert_cmpint (failed, ==, 0);
+
+  gaf_runner_set_image_data (runner, "scenes:classes=4,size=8,split=train");
+  f = wait_for (runner, is_failed, NULL);
+  g_assert_null (f->trajectories);
+  g_assert_cmpint (f->height, ==, 0);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (failed, ==, 1);
+}
+
 static void
 on_sweep_finished (GafRunner *runner, gpointer data)
 {
@@ -310,6 +388,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/runner/params-apply", test_params_apply);
   g_test_add_func ("/engine/runner/exact", test_exact);
   g_test_add_func ("/engine/runner/joint", test_joint);
+  g_test_add_func ("/engine/runner/images", test_images);
   g_test_add_func ("/engine/runner/sweep", test_sweep);
   g_test_add_func ("/engine/runner/dispose", test_dispose);
   return g_test_run ();

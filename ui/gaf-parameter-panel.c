@@ -21,6 +21,11 @@ struct _GafParameterPanel {
   GtkInfoBar *model_bar;
 
   GtkWidget  *controls[GAF_N_PARAMS];
+  GtkWidget  *labels[GAF_N_PARAMS];
+  GtkWidget  *data_label;
+  GtkDropDown *data_dropdown;
+  GtkStringList *data_names;
+  char       *custom_data;    /* a spec not among the presets (from the settings or a loaded model) */
   GafRunner  *runner;
   GSettings  *settings;
   gboolean    loading;
@@ -52,6 +57,8 @@ gaf_param_label (GafParam param)
     case GAF_PARAM_STEP_SIZE:     return _("Step size h");
     case GAF_PARAM_INTEGRATOR:    return _("Integrator");
     case GAF_PARAM_SAMPLES:       return _("Samples per round");
+    case GAF_PARAM_IMAGE_WIDTH:   return _("Network width");
+    case GAF_PARAM_IMAGE_BATCH:   return _("Maps per batch");
     default:                      g_return_val_if_reached (NULL);
     }
 }
@@ -85,6 +92,10 @@ gaf_param_tooltip (GafParam param)
       return _("Euler follows the field once per step; RK4 (3/8 rule) evaluates it four times per step for a more accurate path.");
     case GAF_PARAM_SAMPLES:
       return _("Sequences drawn in each sampling round: the KL uses all of them, the simplex view shows the first 32.");
+    case GAF_PARAM_IMAGE_WIDTH:
+      return _("Hidden units of the image network: a wider network can learn more of the maps but trains more slowly.");
+    case GAF_PARAM_IMAGE_BATCH:
+      return _("Label maps per training step: larger batches give smoother gradients at a higher cost per step.");
     default:
       g_return_val_if_reached (NULL);
     }
@@ -270,7 +281,7 @@ make_control (GafParameterPanel *self, GafParam param)
       double hi = slider_is_log (param) ? log10 (info->max) : info->max;
       double step = slider_is_log (param) ? 0.05 : info->integer ? 1.0 : (hi - lo) / 200.0;
 
-      if (param == GAF_PARAM_WIDTH)
+      if (param == GAF_PARAM_WIDTH || param == GAF_PARAM_IMAGE_WIDTH)
         step = 16;
       else if (param == GAF_PARAM_BATCH || param == GAF_PARAM_SAMPLES)
         step = 8;
@@ -288,13 +299,69 @@ make_control (GafParameterPanel *self, GafParam param)
   return w;
 }
 
+/* The image data offered in the panel: a spec (gaf-dataset.h) and its name. */
+static const struct { const char *spec; const char *name; } data_presets[] = {
+  { "fashion-mnist:levels=2,size=16", N_("Fashion-MNIST 16 × 16, 2 levels") },
+  { "fashion-mnist:levels=4,size=16", N_("Fashion-MNIST 16 × 16, 4 levels") },
+  { "scenes:classes=3,size=16",       N_("Scenes 16 × 16, 3 classes") },
+  { "scenes:classes=8,size=16",       N_("Scenes 16 × 16, 8 classes") },
+};
+
+static void
+fill_data_names (GafParameterPanel *self)
+{
+  const char *custom[2] = { self->custom_data, NULL };
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->data_names));
+
+  if (n == 0)
+    for (guint i = 0; i < G_N_ELEMENTS (data_presets); i++)
+      gtk_string_list_append (self->data_names, _(data_presets[i].name));
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->data_names));
+  gtk_string_list_splice (self->data_names, G_N_ELEMENTS (data_presets), n - G_N_ELEMENTS (data_presets),
+                          self->custom_data ? custom : NULL);
+}
+
+/* Selects spec in the data drop-down, as a preset or as the one custom entry. */
+static void
+show_data (GafParameterPanel *self, const char *spec)
+{
+  guint index = G_N_ELEMENTS (data_presets);
+
+  for (guint i = 0; i < G_N_ELEMENTS (data_presets); i++)
+    if (g_strcmp0 (spec, data_presets[i].spec) == 0)
+      index = i;
+  self->loading = TRUE;
+  if (index == G_N_ELEMENTS (data_presets) && g_strcmp0 (self->custom_data, spec) != 0)
+    {
+      g_free (self->custom_data);
+      self->custom_data = g_strdup (spec);
+      fill_data_names (self);
+    }
+  gtk_drop_down_set_selected (self->data_dropdown, index);
+  self->loading = FALSE;
+}
+
+static void
+on_data_selected (GafParameterPanel *self)
+{
+  guint index = gtk_drop_down_get_selected (self->data_dropdown);
+  const char *spec = index < G_N_ELEMENTS (data_presets) ? data_presets[index].spec : self->custom_data;
+
+  if (self->loading || self->runner == NULL || spec == NULL)
+    return;
+  gaf_runner_set_image_data (self->runner, spec);
+  if (self->settings != NULL)
+    g_settings_set_string (self->settings, "image-data", spec);
+  g_signal_emit (self, signals[SIGNAL_APPLIED], 0, -1);
+}
+
 static void
 build_rows (GafParameterPanel *self)
 {
-  static const struct { const char *heading; GafParam params[5]; guint n; } sections[] = {
-    { N_("Model"),    { GAF_PARAM_CLASSES, GAF_PARAM_WIDTH, GAF_PARAM_SEED }, 3 },
+  static const struct { const char *heading; GafParam params[6]; guint n; } sections[] = {
+    { N_("Model"),    { GAF_PARAM_CLASSES, GAF_PARAM_WIDTH, GAF_PARAM_IMAGE_WIDTH, GAF_PARAM_SEED }, 4 },
     { N_("Training"), { GAF_PARAM_LAMBDA, GAF_PARAM_TIME_RATE, GAF_PARAM_LEARNING_RATE, GAF_PARAM_BATCH,
-                        GAF_PARAM_BUDGET }, 5 },
+                        GAF_PARAM_IMAGE_BATCH, GAF_PARAM_BUDGET }, 6 },
     { N_("Sampler"),  { GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE, GAF_PARAM_INTEGRATOR, GAF_PARAM_SAMPLES }, 4 },
   };
   static const char *notes[] = {
@@ -313,6 +380,20 @@ build_rows (GafParameterPanel *self)
       gtk_label_set_xalign (GTK_LABEL (heading), 0);
       gtk_widget_set_margin_top (heading, s ? 14 : 4);
       gtk_grid_attach (self->grid, heading, 0, row++, 2, 1);
+      if (s == 0)
+        {
+          /* The data of the image experiment, shown with it. */
+          self->data_label = gtk_label_new (_("Data"));
+          gtk_label_set_xalign (GTK_LABEL (self->data_label), 0);
+          gtk_widget_set_tooltip_text (self->data_label, _("The label maps the image experiment learns; the held-out maps of the same data give the metric and the likelihood histogram."));
+          self->data_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (self->data_names)), NULL));
+          gtk_widget_set_tooltip_text (GTK_WIDGET (self->data_dropdown), gtk_widget_get_tooltip_text (self->data_label));
+          gtk_widget_set_hexpand (GTK_WIDGET (self->data_dropdown), TRUE);
+          g_signal_connect_swapped (self->data_dropdown, "notify::selected", G_CALLBACK (on_data_selected), self);
+          gtk_label_set_mnemonic_widget (GTK_LABEL (self->data_label), GTK_WIDGET (self->data_dropdown));
+          gtk_grid_attach (self->grid, self->data_label, 0, row, 1, 1);
+          gtk_grid_attach (self->grid, GTK_WIDGET (self->data_dropdown), 1, row++, 1, 1);
+        }
       for (guint i = 0; i < sections[s].n; i++)
         {
           GafParam p = sections[s].params[i];
@@ -323,6 +404,7 @@ build_rows (GafParameterPanel *self)
           gtk_label_set_max_width_chars (GTK_LABEL (label), 16);
           gtk_widget_set_tooltip_text (label, gaf_param_tooltip (p));
           self->controls[p] = make_control (self, p);
+          self->labels[p] = label;
           gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->controls[p]);
           gtk_grid_attach (self->grid, label, 0, row, 1, 1);
           gtk_grid_attach (self->grid, self->controls[p], 1, row++, 1, 1);
@@ -337,6 +419,8 @@ gaf_parameter_panel_dispose (GObject *object)
 
   g_clear_object (&self->runner);
   g_clear_object (&self->settings);
+  g_clear_object (&self->data_names);
+  g_clear_pointer (&self->custom_data, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), GAF_TYPE_PARAMETER_PANEL);
   /* Children of the template that are not bound to a field. */
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
@@ -373,6 +457,8 @@ gaf_parameter_panel_init (GafParameterPanel *self)
                                   GTK_ORIENTATION_VERTICAL);
   gtk_info_bar_add_button (self->model_bar, _("_Apply"), RESPONSE_APPLY);
   gtk_info_bar_add_button (self->model_bar, _("_Revert"), RESPONSE_REVERT);
+  self->data_names = gtk_string_list_new (NULL);
+  fill_data_names (self);
   build_rows (self);
 }
 
@@ -387,9 +473,22 @@ gaf_parameter_panel_set_runner (GafParameterPanel *self, GafRunner *runner)
 {
   g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
   g_set_object (&self->runner, runner);
-  if (runner != NULL)
-    for (guint i = 0; i < GAF_N_PARAMS; i++)
-      set_control_value (self, i, gaf_runner_get_params (runner)->value[i]);
+  gaf_parameter_panel_sync (self);
+}
+
+void
+gaf_parameter_panel_sync (GafParameterPanel *self)
+{
+  const GafRunnerParams *params;
+
+  g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
+  if (self->runner == NULL)
+    return;
+  params = gaf_runner_get_params (self->runner);
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    set_control_value (self, i, params->value[i]);
+  show_data (self, params->image_data);
+  gaf_parameter_panel_set_experiment (self, params->experiment);
   update_bar (self);
 }
 
@@ -404,7 +503,19 @@ void
 gaf_parameter_panel_set_experiment (GafParameterPanel *self, GafExperiment experiment)
 {
   g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
-  gtk_widget_set_sensitive (self->controls[GAF_PARAM_CLASSES], !gaf_experiment_is_joint (experiment));
+  /* Only the rows the experiment uses, and c of a joint (fixed by its data). */
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    if (self->labels[i] != NULL)
+      {
+        gboolean shown = gaf_param_applies (i, experiment) ||
+                         (i == GAF_PARAM_CLASSES && gaf_experiment_is_joint (experiment));
+        gtk_widget_set_visible (self->labels[i], shown);
+        gtk_widget_set_visible (self->controls[i], shown);
+      }
+  /* A joint's c comes from its data: shown, not changeable. */
+  gtk_widget_set_sensitive (self->controls[GAF_PARAM_CLASSES], gaf_param_applies (GAF_PARAM_CLASSES, experiment));
+  gtk_widget_set_visible (self->data_label, experiment == GAF_EXPERIMENT_IMAGES);
+  gtk_widget_set_visible (GTK_WIDGET (self->data_dropdown), experiment == GAF_EXPERIMENT_IMAGES);
 }
 
 GtkWidget *

@@ -17,8 +17,11 @@ G_DECLARE_FINAL_TYPE (GafParameterPanel, gaf_parameter_panel, GAF, PARAMETER_PAN
 GtkWidget *gaf_parameter_panel_new          (void);
 void       gaf_parameter_panel_set_runner   (GafParameterPanel *self, GafRunner *runner);
 void       gaf_parameter_panel_set_settings (GafParameterPanel *self, GSettings *settings);
-/* Joint experiments take c from their data: the c control is then insensitive. */
+/* Shows the rows that apply to the experiment (gaf_param_applies) and the data choice of the image
+ * experiment; joint experiments take c from their data: the c control is then insensitive. */
 void       gaf_parameter_panel_set_experiment (GafParameterPanel *self, GafExperiment experiment);
+/* Shows the runner's requested parameters, data and experiment (after a model was loaded). */
+void       gaf_parameter_panel_sync         (GafParameterPanel *self);
 /* The control of a parameter: a GtkRange, GtkDropDown or GtkSpinButton (tests move it). */
 GtkWidget *gaf_parameter_panel_get_control  (GafParameterPanel *self, GafParam param);
 /* Applies or reverts pending model changes (what the bar's buttons do). */

@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "gaflow-settings"
 #include "config.h"
 
+#include <string.h>
+
 #include "gaf-sampler.h"
 #include "gaf-settings.h"
 
@@ -48,9 +50,12 @@ void
 gaf_settings_read_params (GSettings *settings, GafRunnerParams *params)
 {
   g_autofree char *experiment = g_settings_get_string (settings, "experiment");
+  g_autofree char *image_data = g_settings_get_string (settings, "image-data");
 
   gaf_runner_params_init (params);
   gaf_experiment_from_string (experiment, &params->experiment);
+  if (image_data[0] != '\0' && strlen (image_data) < sizeof params->image_data)
+    g_strlcpy (params->image_data, image_data, sizeof params->image_data);
   for (guint i = 0; i < GAF_N_PARAMS; i++)
     {
       const GafParamInfo *info = gaf_param_info (i);
