@@ -29,7 +29,7 @@ struct _GafApplication {
 
 G_DEFINE_FINAL_TYPE (GafApplication, gaf_application, GTK_TYPE_APPLICATION)
 
-static const char *views[] = { "simplex", "training", "joint", "scaling", NULL };
+static const char *views[] = { "simplex", "training", "joint", "labelmaps", "scaling", NULL };
 
 static int
 fail (const char *message)
@@ -93,7 +93,7 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
     self->time = -1.0;
 
   if (self->view != NULL && !g_strv_contains (views, self->view))
-    return fail (_("--view must be simplex, training, joint or scaling"));
+    return fail (_("--view must be simplex, training, joint, labelmaps or scaling"));
   if (self->experiment != NULL && !gaf_experiment_from_string (self->experiment, &experiment))
     return fail (_("--experiment must be scaling, exact, coupled, pinwheel or images"));
   if (!(self->after >= 0 && self->after <= 3600))
@@ -321,7 +321,7 @@ gaf_application_init (GafApplication *self)
   const GOptionEntry entries[] = {
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
-    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, joint or scaling"), N_("NAME") },
+    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, joint, labelmaps or scaling"), N_("NAME") },
     { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling, exact, coupled, pinwheel or images"), N_("NAME") },
     { "after", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Seconds to run before the screenshot (default 3)"), N_("SECONDS") },
     { "frame-stats", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_DOUBLE, NULL,

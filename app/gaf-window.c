@@ -9,6 +9,7 @@
 
 #include "gaf-export.h"
 #include "gaf-joint-view.h"
+#include "gaf-label-map-view.h"
 #include "gaf-parameter-panel.h"
 #include "gaf-scaling-view.h"
 #include "gaf-settings.h"
@@ -28,6 +29,7 @@ struct _GafWindow {
   GafSimplexView       *simplex_view;
   GafTrainingView      *training_view;
   GafJointView         *joint_view;
+  GafLabelMapView      *label_map_view;
   GafScalingView       *scaling_view;
   GtkRevealer          *panel_revealer;
   GafParameterPanel    *panel;
@@ -64,6 +66,7 @@ wake_views (GafWindow *self)
   gaf_simplex_view_wake (self->simplex_view);
   gaf_training_view_wake (self->training_view);
   gaf_joint_view_wake (self->joint_view);
+  gaf_label_map_view_wake (self->label_map_view);
   gaf_scaling_view_wake (self->scaling_view);
 }
 
@@ -195,6 +198,11 @@ gaf_window_set_experiment (GafWindow *self, GafExperiment experiment)
   gaf_runner_set_experiment (self->runner, experiment);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", experiment != GAF_EXPERIMENT_EXACT);
   gaf_parameter_panel_set_experiment (self->panel, experiment);
+  /* The label maps have a view of their own; other experiments have none there. */
+  if (experiment == GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "simplex") == 0)
+    gaf_window_set_view (self, "labelmaps");
+  else if (experiment != GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "labelmaps") == 0)
+    gaf_window_set_view (self, "simplex");
   /* A learned experiment trains at once; the exact field has nothing to train. */
   gaf_window_set_training (self, experiment != GAF_EXPERIMENT_EXACT);
 }
@@ -236,6 +244,13 @@ gaf_window_get_view (GafWindow *self)
 }
 
 static void
+on_pixel_selected (GafWindow *self)
+{
+  int row = gaf_label_map_canvas_get_selected_row (gaf_label_map_view_get_canvas (self->label_map_view));
+  gaf_simplex_canvas_set_selected_row (gaf_simplex_view_get_canvas (self->simplex_view), row);
+}
+
+static void
 on_panel_applied (GafParameterPanel *panel, int param, GafWindow *self)
 {
   g_clear_pointer (&self->failure, g_free);
@@ -263,6 +278,12 @@ draw_joint (gpointer widget, cairo_t *cr, int width, int height, const GafTheme 
 }
 
 static void
+draw_label_maps (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_label_map_canvas_draw (widget, cr, width, height, theme);
+}
+
+static void
 draw_scaling (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
   gaf_scaling_canvas_draw (widget, cr, width, height, theme);
@@ -283,6 +304,11 @@ current_drawing (GafWindow *self, GafDrawFunc *draw, GtkWidget **widget)
     {
       *draw = draw_joint;
       *widget = GTK_WIDGET (self->joint_view);
+    }
+  else if (g_strcmp0 (name, "labelmaps") == 0)
+    {
+      *draw = draw_label_maps;
+      *widget = GTK_WIDGET (gaf_label_map_view_get_canvas (self->label_map_view));
     }
   else if (g_strcmp0 (name, "scaling") == 0)
     {
@@ -756,6 +782,7 @@ gaf_window_class_init (GafWindowClass *klass)
   g_type_ensure (GAF_TYPE_SIMPLEX_VIEW);
   g_type_ensure (GAF_TYPE_TRAINING_VIEW);
   g_type_ensure (GAF_TYPE_JOINT_VIEW);
+  g_type_ensure (GAF_TYPE_LABEL_MAP_VIEW);
   g_type_ensure (GAF_TYPE_SCALING_VIEW);
   g_type_ensure (GAF_TYPE_PARAMETER_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gaflow/Gaflow/gaf-window.ui");
@@ -767,6 +794,7 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GafWindow, simplex_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, training_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, joint_view);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, label_map_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, scaling_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, panel_revealer);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, panel);
@@ -793,6 +821,24 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK, "win.view", "s", "training");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK, "win.view", "s", "joint");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_CONTROL_MASK, "win.view", "s", "scaling");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_5, GDK_CONTROL_MASK, "win.view", "s", "labelmaps");
+}
+
+/* The app's style sheet, once per display. (GtkApplication does not load style.css by itself: that is
+ * libadwaita's AdwApplication; and the tests make windows without an application.) */
+static void
+load_style (GtkWidget *widget)
+{
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  GtkCssProvider *provider;
+
+  if (display == NULL || g_object_get_data (G_OBJECT (display), "gaf-style") != NULL)
+    return;
+  provider = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (provider, "/io/github/gaflow/Gaflow/style.css");
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  g_object_set_data_full (G_OBJECT (display), "gaf-style", provider, g_object_unref);
 }
 
 static void
@@ -802,6 +848,7 @@ gaf_window_init (GafWindow *self)
   GtkEventController *keys = gtk_event_controller_key_new ();
   g_autofree char *view = NULL;
 
+  load_style (GTK_WIDGET (self));
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->settings = gaf_settings_new ();
@@ -814,6 +861,10 @@ gaf_window_init (GafWindow *self)
   gaf_simplex_view_set_runner (self->simplex_view, self->runner);
   gaf_training_view_set_runner (self->training_view, self->runner);
   gaf_joint_view_set_runner (self->joint_view, self->runner);
+  gaf_label_map_view_set_runner (self->label_map_view, self->runner);
+  /* A pixel picked in the label maps is followed in the simplex view too. */
+  g_signal_connect_object (gaf_label_map_view_get_canvas (self->label_map_view), "notify::selected-row",
+                           G_CALLBACK (on_pixel_selected), self, G_CONNECT_SWAPPED);
   gaf_scaling_view_set_runner (self->scaling_view, self->runner);
   gaf_scaling_view_set_settings (self->scaling_view, self->settings);
   gaf_parameter_panel_set_settings (self->panel, self->settings);

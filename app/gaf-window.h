@@ -14,7 +14,7 @@ G_DECLARE_FINAL_TYPE (GafWindow, gaf_window, GAF, WINDOW, GtkApplicationWindow)
  * stack, the parameter panel and a status line. Owns the engine runner; training starts at once. */
 GafWindow *gaf_window_new             (GtkApplication *application);
 GafRunner *gaf_window_get_runner      (GafWindow *self);
-/* "simplex", "training", "joint" or "scaling"; FALSE for an unknown name. */
+/* "simplex", "training", "joint", "labelmaps" or "scaling"; FALSE for an unknown name. */
 gboolean   gaf_window_set_view        (GafWindow *self, const char *name);
 const char *gaf_window_get_view       (GafWindow *self);
 void       gaf_window_set_experiment  (GafWindow *self, GafExperiment experiment);

@@ -10,6 +10,7 @@
 
 #include "gaf-baselines.h"
 #include "gaf-joint-view.h"
+#include "gaf-label-map-view.h"
 #include "gaf-parameter-panel.h"
 #include "gaf-scaling-view.h"
 #include "gaf-settings.h"
@@ -418,6 +419,107 @@ file_size (const char *path)
   return info ? (gsize) g_file_info_get_size (info) : 0;
 }
 
+static gboolean
+images_trained (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->height == 16 && s->trajectories != NULL &&
+         s->trajectories->step >= GPOINTER_TO_UINT (data) && !s->sampling;
+}
+
+static gboolean
+images_stepped (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->step >= GPOINTER_TO_UINT (data);
+}
+
+/* Screen pixels of the rendering that differ between two renders of the same widget. */
+static guint
+count_changed (const Pixels *a, const Pixels *b)
+{
+  guint n = 0;
+
+  g_assert_cmpint (a->width, ==, b->width);
+  g_assert_cmpint (a->height, ==, b->height);
+  for (int y = 0; y < a->height; y++)
+    for (int x = 0; x < a->width; x++)
+      n += memcmp (a->data + y * a->stride + x * 4, b->data + y * b->stride + x * 4, 4) != 0;
+  return n;
+}
+
+/* The label maps of 8-class scenes after some training, at t = T: the grid shows several of the data's
+ * class colours; in entropy mode the pixels are light (undecided) at t = 0 and dark (decided) at T; a
+ * click selects a pixel, which the pixel canvas and the simplex view then follow alone. */
+static void
+test_label_maps_render (void)
+{
+  GafLabelMapView *view = GAF_LABEL_MAP_VIEW (gaf_window_get_view_widget (window, "labelmaps"));
+  GafLabelMapCanvas *canvas = gaf_label_map_view_get_canvas (view);
+  GafSimplexCanvas *pixel_canvas = gaf_label_map_view_get_pixel_canvas (view);
+  GafSimplexView *simplex = GAF_SIMPLEX_VIEW (gaf_window_get_view_widget (window, "simplex"));
+  g_autoptr(GafSnapshot) s = NULL;
+  Pixels px, before, after;
+  double t_end, x, y, black[3] = { 0, 0, 0 }, white[3] = { 1, 1, 1 };
+  guint colours = 0, dark_start, dark_end, light_start;
+  int row;
+
+  gaf_runner_set_image_data (gaf_window_get_runner (window), "scenes:classes=8,size=16,count=2000");
+  gaf_window_set_experiment (window, GAF_EXPERIMENT_IMAGES);
+  g_assert_cmpstr (gaf_window_get_view (window), ==, "labelmaps");   /* the experiment's own view */
+  g_assert_true (wait_until (images_stepped, GUINT_TO_POINTER (400), 90));
+  gaf_runner_sample (gaf_window_get_runner (window));
+  g_assert_true (wait_until (images_trained, GUINT_TO_POINTER (400), 60));
+  iterate_for (0.3);
+  s = snapshot ();
+  g_test_message ("label maps at step %u: pixel KL %.3f (held-out %.3f, uniform %.3f)", (guint) s->trajectories->step,
+                  s->eval_kl, s->eval_kl_floor, s->eval_kl_uniform);
+  gaf_label_map_view_set_playing (view, FALSE);
+  t_end = s->trajectories->times[s->trajectories->n_times - 1];
+  gaf_label_map_canvas_set_time (canvas, t_end);
+  px = render (GTK_WIDGET (canvas));
+  for (int k = 0; k < s->c; k++)
+    {
+      double rgb[3] = { s->palette[3 * k] / 255.0, s->palette[3 * k + 1] / 255.0, s->palette[3 * k + 2] / 255.0 };
+      guint n = count_color (&px, rgb, 0.02);
+      g_test_message ("class %d colour: %u pixels", k + 1, n);
+      colours += n > 400;   /* more than the legend's swatch of 15 x 15 */
+    }
+  g_assert_cmpuint (colours, >=, 3);
+  g_free (px.data);
+
+  /* Entropy: undecided at t = 0, decided at T. */
+  g_object_set (canvas, "show-entropy", TRUE, NULL);
+  gaf_label_map_canvas_set_time (canvas, 0.0);
+  px = render (GTK_WIDGET (canvas));
+  dark_start = count_color (&px, black, 0.2);
+  light_start = count_color (&px, white, 0.35);
+  g_free (px.data);
+  gaf_label_map_canvas_set_time (canvas, t_end);
+  px = render (GTK_WIDGET (canvas));
+  dark_end = count_color (&px, black, 0.2);
+  g_free (px.data);
+  g_test_message ("entropy: light pixels at t = 0: %u; dark pixels %u -> %u", light_start, dark_start, dark_end);
+  g_assert_cmpuint (light_start, >, 5000);
+  g_assert_cmpuint (dark_end, >, dark_start + 5000);
+  g_object_set (canvas, "show-entropy", FALSE, NULL);
+
+  /* A click on a pixel of map 3. */
+  row = 2 * s->n + 7 * s->width + 9;
+  before = render (GTK_WIDGET (pixel_canvas));
+  g_assert_true (gaf_label_map_canvas_row_position (canvas, row, &x, &y));
+  g_assert_true (gaf_label_map_canvas_select_at (canvas, x, y));
+  g_assert_cmpint (gaf_label_map_canvas_get_selected_row (canvas), ==, row);
+  g_assert_cmpint (gaf_simplex_canvas_get_selected_row (pixel_canvas), ==, row);
+  g_assert_cmpint (gaf_simplex_canvas_get_selected_row (gaf_simplex_view_get_canvas (simplex)), ==, row);
+  after = render (GTK_WIDGET (pixel_canvas));
+  g_test_message ("pixel canvas: %u screen pixels changed by the selection", count_changed (&before, &after));
+  g_assert_cmpuint (count_changed (&before, &after), >, 200);
+  g_free (before.data);
+  g_free (after.data);
+  gaf_label_map_view_set_playing (view, TRUE);
+}
+
 /* Export of the current view to PNG, SVG, PDF and CSV; animation frames; bad extensions are refused. */
 static void
 test_export (void)
@@ -575,6 +677,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/engine/trains-while-drawing", test_training_while_drawing);
   g_test_add_func ("/ui/scaling/renders", test_scaling_renders);
   g_test_add_func ("/ui/joint/renders", test_joint_renders);
+  g_test_add_func ("/ui/labelmaps/renders", test_label_maps_render);
   g_test_add_func ("/ui/export/views-and-frames", test_export);
   g_test_add_func ("/ui/screenshot/png", test_screenshot);
   g_test_add_func ("/ui/lifecycle/window-finalizes", test_window_finalizes);

@@ -4,6 +4,7 @@
 
 #include <math.h>
 
+#include "gaf-label-map-data.h"
 #include "gaf-plot-data.h"
 #include "gaf-rng.h"
 #include "gaf-scaling-view.h"
@@ -249,6 +250,82 @@ test_class_list (void)
   g_assert_false (gaf_parse_class_list ("5000", out));
 }
 
+/* The label-map grid: maps do not overlap, every map pixel is a whole square of screen pixels, a hit
+ * test finds the pixel whose square holds the point and nothing in the gaps. */
+static void
+test_label_grid (void)
+{
+  GafLabelGrid g;
+  int map, pixel;
+  double x, y;
+
+  gaf_label_grid_fit (&g, 16, 16, 16, 10, 20, 700, 500);
+  g_assert_cmpint (g.cols, ==, 4);
+  g_assert_cmpint (g.rows, ==, 4);
+  g_assert_cmpfloat (g.cell, ==, floor (g.cell));
+  g_assert_cmpfloat (g.cell, >=, 2);
+  g_assert_cmpfloat (gaf_label_grid_width (&g), <=, 700);
+  g_assert_cmpfloat (gaf_label_grid_height (&g), <=, 500);
+  g_assert_cmpfloat (g.x0, >=, 10);
+  g_assert_cmpfloat (g.y0, >=, 20);
+  for (int m = 0; m < 16; m += 5)
+    for (int p = 0; p < 256; p += 37)
+      {
+        gaf_label_grid_pixel_origin (&g, m, p, &x, &y);
+        g_assert_true (gaf_label_grid_hit (&g, x + 0.5, y + g.cell - 0.5, &map, &pixel));
+        g_assert_cmpint (map, ==, m);
+        g_assert_cmpint (pixel, ==, p);
+      }
+  /* Right of the last pixel of the first map's first row: the gap. */
+  gaf_label_grid_pixel_origin (&g, 0, 15, &x, &y);
+  g_assert_false (gaf_label_grid_hit (&g, x + g.cell + 1, y + 1, &map, &pixel));
+  g_assert_false (gaf_label_grid_hit (&g, g.x0 - 1, g.y0 + 1, &map, &pixel));
+  /* Five maps in a 3 x 2 grid: the sixth cell is empty. */
+  gaf_label_grid_fit (&g, 5, 8, 8, 0, 0, 400, 300);
+  g_assert_cmpint (g.cols, ==, 3);
+  g_assert_cmpint (g.rows, ==, 2);
+  gaf_label_grid_pixel_origin (&g, 5, 0, &x, &y);
+  g_assert_false (gaf_label_grid_hit (&g, x + 1, y + 1, &map, &pixel));
+  /* Nothing fits in no space. */
+  gaf_label_grid_fit (&g, 16, 16, 16, 0, 0, 0, 0);
+  g_assert_cmpfloat (g.cell, ==, 0);
+  g_assert_false (gaf_label_grid_hit (&g, 0, 0, &map, &pixel));
+}
+
+/* Normalised entropy: 1 at the barycentre, 0 at a vertex, log 2 / log 3 for two equal classes of three;
+ * colours: a vertex is its palette colour, the barycentre the mean (1/255 tolerance). */
+static void
+test_pixel_colors (void)
+{
+  const float bary[3] = { 1.0f / 3, 1.0f / 3, 1.0f / 3 }, vertex[3] = { 0, 1, 0 }, half[3] = { 0.5f, 0.5f, 0 };
+  const guint8 palette[9] = { 255, 0, 0, 0, 255, 0, 0, 0, 255 };
+  double rgb[3];
+  double times[2] = { 0.0, 1.0 };
+  float w[2 * 2 * 3] = { 1.0f / 3, 1.0f / 3, 1.0f / 3,  0.2f, 0.3f, 0.5f,     /* t = 0: rows 0 and 1 */
+                         0.0f, 0.0f, 1.0f,              1.0f, 0.0f, 0.0f };   /* t = 1 */
+  guint16 labels[2] = { 2, 0 };
+  GafTrajectories tr = { 2, 3, 2, 2, times, w, labels, 0 };
+  guint32 out[2];
+
+  g_assert_cmpfloat_with_epsilon (gaf_normalized_entropy (bary, 3), 1.0, 1e-6);
+  g_assert_cmpfloat (gaf_normalized_entropy (vertex, 3), ==, 0.0);
+  g_assert_cmpfloat_with_epsilon (gaf_normalized_entropy (half, 3), log (2) / log (3), 1e-6);
+  gaf_palette_mix (palette, vertex, 3, rgb);
+  g_assert_cmpfloat (rgb[0], ==, 0.0);
+  g_assert_cmpfloat (rgb[1], ==, 1.0);
+  gaf_palette_mix (palette, bary, 3, rgb);
+  for (int j = 0; j < 3; j++)
+    g_assert_cmpfloat_with_epsilon (rgb[j], 1.0 / 3, 1e-6);
+
+  gaf_label_maps_colors (&tr, palette, 1.0, FALSE, out);
+  g_assert_cmphex (out[0], ==, 0xff0000ff);   /* row 0 ends at class 3: blue */
+  g_assert_cmphex (out[1], ==, 0xffff0000);
+  gaf_label_maps_colors (&tr, palette, 0.0, TRUE, out);
+  g_assert_cmphex (out[0], ==, 0xffffffff);   /* the barycentre: undecided, white */
+  gaf_label_maps_colors (&tr, palette, 1.0, TRUE, out);
+  g_assert_cmphex (out[1], ==, 0xff000000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -261,5 +338,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/data/axes", test_axes);
   g_test_add_func ("/ui/data/series", test_series);
   g_test_add_func ("/ui/data/class-list", test_class_list);
+  g_test_add_func ("/ui/data/label-grid", test_label_grid);
+  g_test_add_func ("/ui/data/pixel-colors", test_pixel_colors);
   return g_test_run ();
 }

@@ -39,6 +39,8 @@ struct _GafSimplexCanvas {
   const GafFieldGrid *field_seen;  /* the grid whose maximum speed is cached */
   double           field_max;
 
+  int              selected_row;   /* label maps: the pixel whose trajectory is shown, -1 for none */
+
   guint            draws;
 };
 
@@ -60,6 +62,63 @@ static int
 canvas_classes (GafSimplexCanvas *self)
 {
   return self->snapshot ? self->snapshot->c : 3;
+}
+
+/* Class colours: the data's palette for label maps (the colours of the label-map view), else the
+ * simplex view's own. */
+static void
+class_color (GafSimplexCanvas *self, int k, double rgb[3])
+{
+  const GafSnapshot *s = self->snapshot;
+
+  if (s != NULL && s->palette != NULL && k < s->c)
+    for (int j = 0; j < 3; j++)
+      rgb[j] = s->palette[k * 3 + j] / 255.0;
+  else
+    gaf_class_color (k, rgb);
+}
+
+static void
+mix_color (GafSimplexCanvas *self, const float *w, int c, double rgb[3])
+{
+  rgb[0] = rgb[1] = rgb[2] = 0;
+  for (int k = 0; k < c; k++)
+    {
+      double col[3];
+      class_color (self, k, col);
+      for (int j = 0; j < 3; j++)
+        rgb[j] += w[k] * col[j];
+    }
+}
+
+/* The rows drawn: all of them, except for label maps (thousands of pixels): the selected pixel alone, or
+ * without a selection at most 256 pixels of the first map. */
+static guint *
+drawn_rows (GafSimplexCanvas *self, const GafTrajectories *tr, guint *n_out)
+{
+  const GafSnapshot *s = self->snapshot;
+  guint *rows, n = 0;
+
+  if (s->height <= 0)
+    {
+      rows = g_new (guint, MAX (tr->n_rows, 1));
+      for (guint r = 0; r < tr->n_rows; r++)
+        rows[n++] = r;
+    }
+  else if (self->selected_row >= 0 && (guint) self->selected_row < tr->n_rows)
+    {
+      rows = g_new (guint, 1);
+      rows[n++] = (guint) self->selected_row;
+    }
+  else
+    {
+      guint pixels = MIN ((guint) tr->n, tr->n_rows), stride = MAX (1u, pixels / 256);
+      rows = g_new (guint, pixels / stride + 1);
+      for (guint r = 0; r < pixels; r += stride)
+        rows[n++] = r;
+    }
+  *n_out = n;
+  return rows;
 }
 
 /* ---- pieces of the drawing ----------------------------------------------------------------------- */
@@ -185,30 +244,38 @@ draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   double t = CLAMP (self->time, 0.0, tr->times[tr->n_times - 1]);
   guint k = gaf_trajectory_index (tr, t);
   float *w = g_newa (float, c);
+  guint n_drawn;
+  g_autofree guint *drawn = drawn_rows (self, tr, &n_drawn);
+  /* A single pixel of a label map keeps its whole path. */
+  double trail_time = self->snapshot->height > 0 && self->selected_row >= 0 ? G_MAXDOUBLE : TRAIL_TIME;
+  double head_radius = self->snapshot->height > 0 && self->selected_row >= 0 ? 6.0 : 3.6;
 
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   if (self->show_trails)
     {
-      /* Each row's trail: the records within TRAIL_TIME before t, then the interpolated head. Segments are
+      /* Each row's trail: the records within trail_time before t, then the interpolated head. Segments are
        * drawn in few strokes, one per class colour and fading level, rather than one stroke each. */
-      enum { LEVELS = 8, MAX_POINTS = 64 };
-      guint k0 = gaf_trajectory_index (tr, MAX (0.0, t - TRAIL_TIME));
-      guint n_points = MIN (k + 2 - k0, MAX_POINTS);
-      g_autofree GafPoint *pts = g_new (GafPoint, (gsize) tr->n_rows * n_points);
+      enum { LEVELS = 8 };
+      guint max_points = trail_time == TRAIL_TIME ? 64 : 4096;
+      guint k0 = trail_time == TRAIL_TIME ? gaf_trajectory_index (tr, MAX (0.0, t - trail_time)) : 0;
+      guint n_points = MIN (k + 2 - k0, max_points);
+      g_autofree GafPoint *pts = g_new (GafPoint, (gsize) n_drawn * n_points);
       g_autofree double *ages = g_new (double, n_points);
-      g_autofree guint *counts = g_new0 (guint, tr->n_rows);
+      g_autofree guint *counts = g_new0 (guint, n_drawn);
+      double span = trail_time == TRAIL_TIME ? TRAIL_TIME : MAX (t, 1e-9);
 
-      for (guint r = 0; r < tr->n_rows; r++)
-        for (guint j = k0; j <= k + 1 && j < tr->n_times && counts[r] < n_points; j++)
+      for (guint d = 0; d < n_drawn; d++)
+        for (guint j = k0; j <= k + 1 && j < tr->n_times && counts[d] < n_points; j++)
           {
+            guint r = drawn[d];
             if (j > k)
               gaf_trajectory_at (tr, r, t, w);
             else
               memcpy (w, tr->w + ((gsize) j * tr->n_rows + r) * c, sizeof (float) * c);
-            ages[counts[r]] = (t - MIN (tr->times[j], t)) / TRAIL_TIME;
-            pts[(gsize) r * n_points + counts[r]++] = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+            ages[counts[d]] = (t - MIN (tr->times[j], t)) / span;
+            pts[(gsize) d * n_points + counts[d]++] = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
           }
-      cairo_set_line_width (cr, 1.8);
+      cairo_set_line_width (cr, trail_time == TRAIL_TIME ? 1.8 : 3.0);
       /* Butt caps and a coarser tolerance: a third of the stroking cost, invisible at this width. */
       cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
       cairo_set_tolerance (cr, 0.5);
@@ -217,12 +284,12 @@ draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
           {
             double rgb[3];
             gboolean any = FALSE;
-            for (guint r = 0; r < tr->n_rows; r++)
+            for (guint d = 0; d < n_drawn; d++)
               {
-                const GafPoint *p = pts + (gsize) r * n_points;
-                if (tr->labels[r] != label)
+                const GafPoint *p = pts + (gsize) d * n_points;
+                if (tr->labels[drawn[d]] != label)
                   continue;
-                for (guint i = 1; i < counts[r]; i++)
+                for (guint i = 1; i < counts[d]; i++)
                   {
                     /* A segment fades with the age of its newer end. */
                     int lv = (int) (CLAMP (1.0 - ages[i], 0.0, 0.999) * LEVELS);
@@ -235,28 +302,28 @@ draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
               }
             if (!any)
               continue;
-            gaf_class_color (label, rgb);
+            class_color (self, label, rgb);
             gaf_set_rgb (cr, rgb, 0.85 * (level + 1.0) / LEVELS);
             cairo_stroke (cr);
           }
     }
   /* Heads: each row's current W as the W-weighted mix of class colours; the outlines in one stroke. */
   {
-    g_autofree GafPoint *heads = g_new (GafPoint, tr->n_rows);
-    for (guint r = 0; r < tr->n_rows; r++)
+    g_autofree GafPoint *heads = g_new (GafPoint, MAX (n_drawn, 1));
+    for (guint d = 0; d < n_drawn; d++)
       {
         double rgb[3];
-        gaf_trajectory_at (tr, r, t, w);
-        heads[r] = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
-        gaf_mix_color (w, c, rgb);
-        cairo_arc (cr, heads[r].x, heads[r].y, 3.6, 0, 2 * G_PI);
+        gaf_trajectory_at (tr, drawn[d], t, w);
+        heads[d] = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+        mix_color (self, w, c, rgb);
+        cairo_arc (cr, heads[d].x, heads[d].y, head_radius, 0, 2 * G_PI);
         gaf_set_rgb (cr, rgb, 1.0);
         cairo_fill (cr);
       }
-    for (guint r = 0; r < tr->n_rows; r++)
+    for (guint d = 0; d < n_drawn; d++)
       {
         cairo_new_sub_path (cr);
-        cairo_arc (cr, heads[r].x, heads[r].y, 3.6, 0, 2 * G_PI);
+        cairo_arc (cr, heads[d].x, heads[d].y, head_radius, 0, 2 * G_PI);
       }
     gaf_set_fg (cr, theme, 0.55);
     cairo_set_line_width (cr, 0.8);
@@ -324,7 +391,7 @@ draw_geodesics (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
       for (int k = 0; k < 3; k++)
         {
           double rgb[3];
-          gaf_class_color (k, rgb);
+          class_color (self, k, rgb);
           gaf_conditional_geodesic (self->a, k, 3, 14.0, n, pts);
           gaf_set_rgb (cr, rgb, 0.95);
           stroke_curve (self, cr, pts, n, 3);
@@ -397,10 +464,16 @@ draw_vertices (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
     {
       GafPoint v = gaf_polygon_vertex (c, k), p = gaf_simplex_frame_map (&self->frame, v);
       double rgb[3], len = hypot (v.x, v.y), ux = len > 0 ? v.x / len : 0, uy = len > 0 ? v.y / len : 1;
+      /* The segment's labels go below its ends, where there is room for them. */
+      if (c == 2)
+        {
+          ux = 0.0;
+          uy = -1.0;
+        }
       g_autofree char *label = NULL;
       g_autofree char *name = g_strdup_printf (_("class %d"), k + 1);
 
-      gaf_class_color (k, rgb);
+      class_color (self, k, rgb);
       cairo_arc (cr, p.x, p.y, radius, 0, 2 * G_PI);
       gaf_set_rgb (cr, rgb, 1.0);
       cairo_fill_preserve (cr);
@@ -462,7 +535,17 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       /* Translators: the end time of the flow */
       g_autofree char *of = g_strdup_printf (_("of T = %g"), tr->times[tr->n_times - 1]);
       title = g_strdup_printf ("<b>t = %.2f</b>  <span alpha='70%%'>%s</span>", self->time, of);
-      if (s->params.experiment == GAF_EXPERIMENT_EXACT)
+      if (s->height > 0 && self->selected_row >= 0 && (guint) self->selected_row < tr->n_rows)
+        {
+          int pixel = self->selected_row % tr->n;
+          /* Translators: a pixel (column, row) of a label map, then the training step of the weights */
+          detail = g_strdup_printf (_("pixel (%d, %d) of map %d · step %u"),
+                                    pixel % s->width + 1, pixel / s->width + 1, self->selected_row / tr->n + 1,
+                                    (guint) tr->step);
+        }
+      else if (s->height > 0)
+        detail = g_strdup (_("the pixels of map 1 · click a pixel to follow it"));
+      else if (s->params.experiment == GAF_EXPERIMENT_EXACT)
         detail = g_strdup_printf (_("%u rows (%u samples × %d positions) moved by the exact field"),
                                   tr->n_rows, tr->n_rows / tr->n, tr->n);
       else
@@ -483,6 +566,16 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       gaf_draw_text (cr, theme, h, width - 16, 10, 1.0, 0.0, 0.95);
     }
 
+  if (c == 2)
+    {
+      /* The segment is the whole simplex: nothing is hidden by the picture. */
+      g_autofree char *what = g_strdup_printf ("<b>%s</b>", _("The simplex of two classes is this segment"));
+      gaf_set_fg (cr, theme, 0.9);
+      gaf_draw_text (cr, theme, what, 16, y - 4, 0, 0.5, 0.95);
+      gaf_set_fg (cr, theme, 0.75);
+      gaf_draw_text (cr, theme, _("W₁ is how far a point is from the class 2 end."), 16, y + 16, 0, 0.5, 0.85);
+      return;
+    }
   if (c != 3)
     {
       g_autofree char *proj = g_strdup_printf ("<b>%s</b>", _("Barycentric projection"));
@@ -534,7 +627,7 @@ gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int hei
 
   g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
 
-  gaf_simplex_frame_fit (&self->frame, c, width, height - CAPTION_HEIGHT - LEGEND_HEIGHT, MARGIN);
+  gaf_simplex_frame_fit (&self->frame, c, width, height - CAPTION_HEIGHT - LEGEND_HEIGHT, c == 2 ? 1.6 * MARGIN : MARGIN);
   self->frame.cy += CAPTION_HEIGHT;
   self->frame_c = c;
 
@@ -748,6 +841,7 @@ gaf_simplex_canvas_init (GafSimplexCanvas *self)
   GtkEventController *motion = gtk_event_controller_motion_new ();
 
   self->show_trails = self->show_field = self->show_density = self->show_geodesics = TRUE;
+  self->selected_row = -1;
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
   g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
@@ -776,6 +870,24 @@ gaf_simplex_canvas_set_snapshot (GafSimplexCanvas *self, GafSnapshot *snapshot)
   if (snapshot != NULL && snapshot->c != 3)
     self->n_points = 0;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+gaf_simplex_canvas_set_selected_row (GafSimplexCanvas *self, int row)
+{
+  g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
+  row = MAX (row, -1);
+  if (row == self->selected_row)
+    return;
+  self->selected_row = row;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+int
+gaf_simplex_canvas_get_selected_row (GafSimplexCanvas *self)
+{
+  g_return_val_if_fail (GAF_IS_SIMPLEX_CANVAS (self), -1);
+  return self->selected_row;
 }
 
 void

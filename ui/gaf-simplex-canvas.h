@@ -23,6 +23,10 @@ double     gaf_simplex_canvas_get_time     (GafSimplexCanvas *self);
 void       gaf_simplex_canvas_set_points   (GafSimplexCanvas *self, const double *a, const double *b);
 void       gaf_simplex_canvas_draw         (GafSimplexCanvas *self, cairo_t *cr, int width, int height,
                                             const GafTheme *theme);
+/* Label maps: the row (pixel of a map) whose whole trajectory is drawn alone; -1 shows up to 256 pixels
+ * of the first map. Other experiments draw every row whatever it is. */
+void       gaf_simplex_canvas_set_selected_row (GafSimplexCanvas *self, int row);
+int        gaf_simplex_canvas_get_selected_row (GafSimplexCanvas *self);
 /* How many times the widget was drawn (tests: frames keep coming while training). */
 guint      gaf_simplex_canvas_get_draw_count (GafSimplexCanvas *self);
 
