@@ -208,13 +208,18 @@ load_image_data (const char *opt, const char *spec, GError **error)
 
 /* ---- model specs -------------------------------------------------------------------------------- */
 
-/* "--model KIND[:key=value,...]": the [model] group of the factory (gaf-model.h) with n = H W pixels,
- * c classes and the seed filled in. A token without '=' extends the previous key's value (lists such
- * as mult=1,2,2,2). The factory rejects unknown keys and bad values. */
+/* "--model KIND[:key=value,...]" with n = H W pixels, c classes and the seed filled in from the data and
+ * --seed. unet: the keys of gaf_unet_config_parse (channels, mult, blocks, attn, time_scale) on top of
+ * SPEC §3's reference (C = 32, mult 1,2,2,2, 2 blocks). toy-cnn, mlp: the [model] keys of the factory
+ * (gaf-model.h); a token without '=' extends the previous key's value. The factory rejects unknown keys
+ * and bad values. */
 static gboolean
-model_config_from_spec (const char *spec, int n, int c, guint64 seed, GafModelConfig *out, GError **error)
+model_config_from_spec (const char *spec, int height, int width, int c, guint64 seed, GafModelConfig *out,
+                        GError **error)
 {
-  static const char *const reserved[] = { "kind", "seed", "n", "classes", "in_channels", "out_channels", NULL };
+  static const char *const reserved[] = { "kind", "seed", "n", "classes", "in_channels", "out_channels", "size",
+                                          "height", "width", NULL };
+  int n = height * width;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GError) local = NULL;
   const char *colon = strchr (spec, ':');
@@ -271,6 +276,21 @@ model_config_from_spec (const char *spec, int n, int c, guint64 seed, GafModelCo
         }
       for (guint k = 0; k < keys->len; k++)
         g_key_file_set_value (kf, MODEL_GROUP, keys->pdata[k], values->pdata[k]);
+    }
+  if (g_str_equal (kind, "unet"))
+    {
+      /* the keys were checked above against the reserved ones; the UNet parses its own spec */
+      GafModelConfig cfg;
+      gaf_model_config_init (&cfg, GAF_MODEL_UNET, n, c, seed);
+      gaf_unet_config_init (&cfg.unet, c, height, width);
+      if ((colon != NULL && !gaf_unet_config_parse (&cfg.unet, colon + 1, &local)) ||
+          (local == NULL && !gaf_model_config_check (&cfg, &local)))
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--model %s: %s", spec, local->message);
+          return FALSE;
+        }
+      *out = cfg;
+      return TRUE;
     }
   if (!gaf_model_config_from_keyfile (out, kf, &local))
     {
@@ -439,7 +459,8 @@ gaf_cli_image_train (int argc, char **argv)
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Training maps: " IMAGE_DATA_HELP " (the train split)", "SPEC" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model,
-      "Network: KIND[:key=value,...], e.g. toy-cnn:hidden=32 or mlp:hidden=256 ([model] keys of the factory)", "SPEC" },
+      "Network (default unet, SPEC's reference): unet[:channels=32,mult=1,2,2,2,blocks=2,attn=16], "
+      "toy-cnn[:hidden=32,...] or mlp[:hidden=256,...]", "SPEC" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps,
       "Train until this step (the total; with --resume the default is the checkpoint's target)", "N" },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Checkpoint file (written atomically)", "FILE" },
@@ -513,8 +534,6 @@ gaf_cli_image_train (int argc, char **argv)
     {
       if (data == NULL)
         return gaf_cli_fail ("train: --data SPEC is required (" IMAGE_DATA_HELP ")");
-      if (model == NULL)
-        return gaf_cli_fail ("train: --model SPEC is required (e.g. toy-cnn:hidden=32)");
       if (steps == NULL)
         return gaf_cli_fail ("train: --steps N is required");
       if (g_file_test (checkpoint, G_FILE_TEST_EXISTS))
@@ -524,7 +543,7 @@ gaf_cli_image_train (int argc, char **argv)
       ds = load_image_data ("--data", data, &error);
       if (ds == NULL)
         return gaf_cli_fail ("%s", error->message);
-      if (!model_config_from_spec (model, (int) gaf_dataset_pixels (ds), ds->c, seed_v, &mcfg, &error))
+      if (!model_config_from_spec (model ? model : "unet", ds->height, ds->width, ds->c, seed_v, &mcfg, &error))
         return gaf_cli_fail ("%s", error->message);
     }
   else
@@ -559,7 +578,7 @@ gaf_cli_image_train (int argc, char **argv)
           GafModelConfig given;
           g_autofree char *diff = NULL;
           g_autoptr(GKeyFile) a = g_key_file_new ();
-          if (!model_config_from_spec (model, (int) gaf_dataset_pixels (ds), ds->c, seed ? seed_v : mcfg.seed, &given,
+          if (!model_config_from_spec (model, ds->height, ds->width, ds->c, seed ? seed_v : mcfg.seed, &given,
                                        &error))
             return gaf_cli_fail ("%s", error->message);
           gaf_model_config_to_keyfile (&given, a);

@@ -56,7 +56,7 @@ for k in 0 1 2 3 4 5; do
     done; } >"$tmp/maps/m$k.pgm"
 done
 
-echo "1..47"
+echo "1..50"
 
 # ---- train: mistakes --------------------------------------------------------------------------------
 rejects "a bad data spec" train --data scenes:classes=1,size=8 "${tiny[@]}" --steps 2 --checkpoint "$out/a.ck"
@@ -66,7 +66,9 @@ rejects "an unknown model key" train --data $scenes --model toy-cnn:depth=3 --st
 rejects "a model key the data sets" train --data $scenes --model toy-cnn:classes=4 --steps 2 --checkpoint "$out/a.ck"
 rejects "an unknown network" train --data $scenes --model resnet --steps 2 --checkpoint "$out/a.ck"
 rejects "train without --checkpoint" train --data $scenes "${tiny[@]}" --steps 2
-rejects "train without --model" train --data $scenes --steps 2 --checkpoint "$out/a.ck"
+rejects "a UNet (the default) whose levels do not divide the size" train --data scenes:classes=3,size=12 --steps 2 \
+  --checkpoint "$out/a.ck"
+rejects "a UNet key the data sets" train --data $scenes --model unet:size=16 --steps 2 --checkpoint "$out/a.ck"
 rejects "--steps 0" train --data $scenes "${tiny[@]}" --steps 0 --checkpoint "$out/a.ck"
 rejects "a checkpoint in a missing folder" train --data $scenes "${tiny[@]}" --steps 2 --checkpoint /nonexistent-dir/a.ck
 rejects "--resume of a missing checkpoint" train --resume --checkpoint "$out/missing.ck"
@@ -141,6 +143,22 @@ else
   not_ok "after SIGINT, --resume finishes the cosine schedule with the uninterrupted losses" "exit $rc" \
     "$(cat "$tmp/err")" "$(diff "$tmp/int.log" "$tmp/cos.log" | head -n 6)"
 fi
+
+# the UNet: 2 steps and --resume to 4 give the losses and the checkpoint of 4 steps
+unet=(--model unet:channels=8,mult=1,2,blocks=1 --batch 4 --threads 1)
+run train --data $scenes "${unet[@]}" --steps 4 --checkpoint "$tmp/u4.ck" --loss-log "$tmp/u4.log" &&
+  run train --data $scenes "${unet[@]}" --steps 2 --checkpoint "$tmp/u2.ck" --loss-log "$tmp/u2.log" &&
+  run train --resume --steps 4 --threads 1 --checkpoint "$tmp/u2.ck" --loss-log "$tmp/u2.log"
+rc=$?
+if [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/u4.log")" -eq 4 ] && cmp -s "$tmp/u4.log" "$tmp/u2.log" &&
+   cmp -s "$tmp/u4.ck" "$tmp/u2.ck" && grep -q "^kind=unet$" "$tmp/u4.ck"; then
+  ok "a resumed UNet run continues its losses and checkpoint exactly"
+else
+  not_ok "a resumed UNet run continues its losses and checkpoint exactly" "exit $rc" "$(cat "$tmp/err")" \
+    "$(paste "$tmp/u4.log" "$tmp/u2.log" 2>&1)"
+fi
+run sample --checkpoint "$tmp/u4.ck" --count 2 --out "$tmp/u.png" "${fast[@]}"
+check "sample a UNet checkpoint (a grid of 2 maps: 70 x 36)" [ "$(png_size "$tmp/u.png")" = "70x36" ]
 
 # ---- train on a folder of label maps ----------------------------------------------------------------
 run train --data folder:"$tmp/maps" "${tiny[@]}" --steps 3 --ema 0 --checkpoint "$tmp/folder.ck"
@@ -241,5 +259,5 @@ check "a folder model samples and compares against a folder" [ "$rc" -eq 0 -a "$
 run sample --checkpoint "$tmp/full.ck" --stats --count 4 --out "$tmp/g4.png" "${fast[@]}"
 check "--stats alone draws 1000 maps" grep -qE "^generated +1000 " "$tmp/out"
 
-[ "$n" -eq 47 ] || echo "# planned 47 tests, ran $n"
+[ "$n" -eq 50 ] || echo "# planned 50 tests, ran $n"
 [ "$failed" -eq 0 ]
