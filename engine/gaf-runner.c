@@ -40,7 +40,7 @@ static const GafParamInfo param_info[GAF_N_PARAMS] = {
   [GAF_PARAM_STEP_SIZE]     = { "step-size",     GAF_PARAM_KIND_SAMPLER,  0.05,  1.0,     0.5,    FALSE, FALSE },
   [GAF_PARAM_INTEGRATOR]    = { "integrator",    GAF_PARAM_KIND_SAMPLER,  0,     1,       GAF_INTEGRATOR_RK4, TRUE, FALSE },
   [GAF_PARAM_SAMPLES]       = { "samples",       GAF_PARAM_KIND_SAMPLER,  16,    1024,    128,    TRUE,  FALSE },
-  [GAF_PARAM_IMAGE_WIDTH]   = { "image-width",   GAF_PARAM_KIND_MODEL,    16,    1024,    256,    TRUE,  FALSE },
+  [GAF_PARAM_IMAGE_WIDTH]   = { "image-width",   GAF_PARAM_KIND_MODEL,    8,     64,      16,     TRUE,  FALSE },
   [GAF_PARAM_IMAGE_BATCH]   = { "image-batch",   GAF_PARAM_KIND_TRAINING, 4,     128,     16,     TRUE,  FALSE },
 };
 
@@ -654,16 +654,23 @@ engine_load_image_data (Engine *e, GError **error)
   return TRUE;
 }
 
-/* The image network from the model factory. Until the UNet is in the engine: the MLP over the flattened
- * map (the toy CNN's dilated convolutions cost n^2 per layer at n = H W pixels), mean-1 inputs. */
+/* The image network from the model factory: the UNet of SPEC §3 at the app's size (base channels from
+ * GAF_PARAM_IMAGE_WIDTH, multipliers 1, 2, 2, one residual block per level, attention in the middle only). */
 static GafNet *
 engine_image_net (Engine *e, guint64 seed, GError **error)
 {
   GafModelConfig cfg;
 
-  gaf_model_config_init (&cfg, GAF_MODEL_MLP, e->n, e->c, seed);
-  cfg.mlp.hidden = pint (e, GAF_PARAM_IMAGE_WIDTH);
-  cfg.mlp.input_scale = e->c;
+  gaf_model_config_init (&cfg, GAF_MODEL_UNET, e->n, e->c, seed);
+  cfg.unet.height = e->train_data->height;
+  cfg.unet.width = e->train_data->width;
+  cfg.unet.channels = pint (e, GAF_PARAM_IMAGE_WIDTH);
+  cfg.unet.n_levels = 3;
+  cfg.unet.mult[0] = 1;
+  cfg.unet.mult[1] = 2;
+  cfg.unet.mult[2] = 2;
+  cfg.unet.blocks = 1;
+  cfg.unet.n_attn = 0;
   return gaf_model_new (&cfg, error);
 }
 
@@ -710,7 +717,15 @@ engine_build (Engine *e)
       e->q = e->image_q;
       e->net_seed = seed ^ 0x1a9e5ull;
       e->net = engine_image_net (e, e->net_seed, &error);
-      g_assert_no_error (error);   /* the sizes were checked with the data */
+      if (e->net == NULL)
+        {
+          /* Sizes the UNet cannot take (sides not divisible by 4). */
+          e->state = GAF_RUNNER_FAILED;
+          e->want_train = FALSE;
+          e->sample_pending = FALSE;
+          send_event (e->sh, SIGNAL_FAILED, error);
+          return;
+        }
     }
   else if (gaf_experiment_is_joint (e->p.experiment))
     {

@@ -19,7 +19,8 @@ typedef enum {
   GAF_EXPERIMENT_EXACT,     /* the same target sampled with its exact field: nothing to train */
   GAF_EXPERIMENT_COUPLED,   /* two binary variables equal with probability 0.9, learned by the MLP */
   GAF_EXPERIMENT_PINWHEEL,  /* the pinwheel density on a 16 x 16 grid (two variables, c = 16), by the MLP */
-  GAF_EXPERIMENT_IMAGES,    /* label maps of an image dataset (GafRunnerParams.image_data), n = H W pixels */
+  GAF_EXPERIMENT_IMAGES,    /* label maps of an image dataset (GafRunnerParams.image_data), n = H W pixels,
+                             * learned by the UNet */
   GAF_N_EXPERIMENTS
 } GafExperiment;
 
@@ -50,7 +51,7 @@ typedef enum {
   GAF_PARAM_STEP_SIZE,        /* sampler step h */
   GAF_PARAM_INTEGRATOR,       /* a GafIntegrator */
   GAF_PARAM_SAMPLES,          /* sequences drawn per sampling round */
-  GAF_PARAM_IMAGE_WIDTH,      /* image experiments: hidden channels of the image network */
+  GAF_PARAM_IMAGE_WIDTH,      /* image experiments: base channels of the UNet */
   GAF_PARAM_IMAGE_BATCH,      /* image experiments: label maps per training step */
   GAF_N_PARAMS
 } GafParam;

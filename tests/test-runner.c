@@ -264,7 +264,7 @@ test_images (void)
   int failed = 0;
 
   g_strlcpy (p.image_data, "scenes:classes=4,size=8,count=300", sizeof p.image_data);
-  p.value[GAF_PARAM_IMAGE_WIDTH] = 32;
+  p.value[GAF_PARAM_IMAGE_WIDTH] = 8;
   p.value[GAF_PARAM_IMAGE_BATCH] = 8;
   p.value[GAF_PARAM_CLASSES] = 9;   /* ignored: the data decide c */
   runner = gaf_runner_new (&p, 1);
@@ -276,7 +276,7 @@ test_images (void)
   g_assert_cmpint (s->n, ==, 64);
   g_assert_cmpint (s->c, ==, 4);
   g_assert_nonnull (s->palette);
-  g_assert_nonnull (s->model_kind);
+  g_assert_cmpstr (s->model_kind, ==, "unet");
   g_assert_cmpuint (s->model_params, >, 1000);
   tr = s->trajectories;
   g_assert_cmpint (tr->n, ==, 64);
@@ -308,6 +308,16 @@ test_images (void)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_assert_cmpint (failed, ==, 1);
+
+  /* Maps the UNet cannot take (a side not divisible by 4): an error, not a crash. */
+  gaf_runner_set_image_data (runner, "scenes:classes=4,size=6,count=50");
+  gaf_runner_sync (runner);
+  g_clear_pointer (&f, gaf_snapshot_unref);
+  f = wait_for (runner, is_failed, NULL);
+  g_assert_null (f->model_kind);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (failed, ==, 2);
 }
 
 static void

@@ -93,7 +93,7 @@ gaf_param_tooltip (GafParam param)
     case GAF_PARAM_SAMPLES:
       return _("Sequences drawn in each sampling round: the KL uses all of them, the simplex view shows the first 32.");
     case GAF_PARAM_IMAGE_WIDTH:
-      return _("Hidden units of the image network: a wider network can learn more of the maps but trains more slowly.");
+      return _("Base channels of the UNet: a wider network can learn more of the maps but trains more slowly.");
     case GAF_PARAM_IMAGE_BATCH:
       return _("Label maps per training step: larger batches give smoother gradients at a higher cost per step.");
     default:
@@ -281,8 +281,10 @@ make_control (GafParameterPanel *self, GafParam param)
       double hi = slider_is_log (param) ? log10 (info->max) : info->max;
       double step = slider_is_log (param) ? 0.05 : info->integer ? 1.0 : (hi - lo) / 200.0;
 
-      if (param == GAF_PARAM_WIDTH || param == GAF_PARAM_IMAGE_WIDTH)
+      if (param == GAF_PARAM_WIDTH)
         step = 16;
+      else if (param == GAF_PARAM_IMAGE_WIDTH)
+        step = 8;
       else if (param == GAF_PARAM_BATCH || param == GAF_PARAM_SAMPLES)
         step = 8;
       w = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, lo, hi, step);
