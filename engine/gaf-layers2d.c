@@ -144,43 +144,64 @@ col2im_tile (float *din, const float *dcol, gsize r0, int R, int height, int wid
     }
 }
 
+/* out[r] += bias (shared or per image) + res[r] over the rows of the output (res NULL or not aliasing out). */
 static void
-add_bias_rows (float *out, const float *bias, gsize m, int n)
+epilogue_rows (float *out, const float *bias, gsize bias_stride, const float *res, gsize total, gsize per_image,
+               int n)
 {
-  if (bias == NULL)
+  if (bias == NULL && res == NULL)
     return;
-  for (gsize i = 0; i < m; i++)
+  for (gsize i = 0; i < total; i++)
     {
       float *restrict row = out + i * n;
-      for (int j = 0; j < n; j++)
-        row[j] += bias[j];
+      const float *restrict bb = bias ? bias + (i / per_image) * bias_stride : NULL;
+      const float *restrict rr = res ? res + i * n : NULL;
+      if (bb && rr)
+        for (int j = 0; j < n; j++)
+          row[j] += bb[j] + rr[j];
+      else if (bb)
+        for (int j = 0; j < n; j++)
+          row[j] += bb[j];
+      else
+        for (int j = 0; j < n; j++)
+          row[j] += rr[j];
     }
+}
+
+void
+gaf_conv2d_forward_ex (float *out, const float *in, const float *w, const float *bias, gsize bias_stride,
+                       const float *residual, int batch, int height, int width, const GafConv2dShape *s,
+                       float *scratch)
+{
+  int ho = gaf_conv2d_out_size (s, height), wo = gaf_conv2d_out_size (s, width);
+  gsize total = (gsize) batch * ho * wo;
+  gsize kc = (gsize) s->kernel * s->kernel * s->cin;
+  /* a residual that is the output itself is added by the products (beta = 1) */
+  float beta = residual == out ? 1.0f : 0.0f;
+  const float *res = residual == out ? NULL : residual;
+
+  g_assert (ho > 0 && wo > 0);
+  if (is_pointwise (s))
+    gaf_sgemm (FALSE, FALSE, (int) total, s->cout, s->cin, 1.0f, in, s->cin, w, s->cout, beta, out, s->cout);
+  else
+    {
+      int R = tile_rows (kc, total);
+      for (gsize r0 = 0; r0 < total; r0 += R)
+        {
+          int rows = (int) MIN ((gsize) R, total - r0);
+          im2col_tile (scratch, in, r0, rows, height, width, ho, wo, s->cin, s);
+          gaf_sgemm (FALSE, FALSE, rows, s->cout, (int) kc, 1.0f, scratch, (int) kc, w, s->cout,
+                     beta, out + r0 * s->cout, s->cout);
+        }
+    }
+  epilogue_rows (out, bias, bias_stride, res, total, (gsize) ho * wo, s->cout);
 }
 
 void
 gaf_conv2d_forward (float *out, const float *in, const float *w, const float *bias,
                     int batch, int height, int width, const GafConv2dShape *s, float *scratch)
 {
-  int ho = gaf_conv2d_out_size (s, height), wo = gaf_conv2d_out_size (s, width);
-  gsize total = (gsize) batch * ho * wo;
-  gsize kc = (gsize) s->kernel * s->kernel * s->cin;
-
-  g_assert (ho > 0 && wo > 0);
-  if (is_pointwise (s))
-    {
-      gaf_sgemm (FALSE, FALSE, (int) total, s->cout, s->cin, 1.0f, in, s->cin, w, s->cout, 0.0f, out, s->cout);
-      add_bias_rows (out, bias, total, s->cout);
-      return;
-    }
-  int R = tile_rows (kc, total);
-  for (gsize r0 = 0; r0 < total; r0 += R)
-    {
-      int rows = (int) MIN ((gsize) R, total - r0);
-      im2col_tile (scratch, in, r0, rows, height, width, ho, wo, s->cin, s);
-      gaf_sgemm (FALSE, FALSE, rows, s->cout, (int) kc, 1.0f, scratch, (int) kc, w, s->cout,
-                 0.0f, out + r0 * s->cout, s->cout);
-    }
-  add_bias_rows (out, bias, total, s->cout);
+  gaf_conv2d_forward_ex (out, in, w, bias, 0, NULL, batch, height, width, s, scratch);
 }
 
 /* wf (K, K, Cout, Cin): wf[ky,kx,o,i] = w[K-1-ky, K-1-kx, i, o]. */
@@ -325,37 +346,69 @@ gaf_conv2d_backward_naive (float *din, float *dw, float *dbias, const float *dou
           }
 }
 
-/* ---- Winograd F(2x2, 3x3) ------------------------------------------------------------------
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   (input tile 4x4 -> 4x4)
- *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]  (kernel 3x3 -> 4x4)
- *   A^T = [1 1 1 0; 0 1 -1 -1]                        (4x4 -> output tile 2x2)
- * Transformed data are stored tile-major: V (T, 16, C) for a block of T tiles, so the transforms read
- * and write one stream each, and each of the 16 points is one product V[:, xi] (T, Cin) x U[xi] (Cin, Cout)
- * with row stride 16 Cin. (Point-major planes T C floats apart put 16 store streams on the same L1 sets.) */
+/* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) ------------------------------------------------------
+ * An m x m output tile (m = 2 or 4) is Y = A^T [ U ⊙ V ] A with U = G g G^T (alpha x alpha, alpha = m + 2)
+ * and V = B^T d B over the alpha x alpha input tile d around it (Lavin and Gray, 2016):
+ *   F(2x2): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+ *           A^T = [1 1 1 0; 0 1 -1 -1];  16 products for 4 outputs (2.25x fewer than direct).
+ *   F(4x4): interpolation points 0, 1, -1, 2, -2, inf:
+ *           B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ *           G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ *           A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1];  36 products for 16 outputs (4x).
+ * Transformed data are stored tile-major: V (T, P, C) for a block of T tiles, P = alpha^2, so the
+ * transforms read and write one stream each, and each of the P points is one product
+ * V[:, xi] (T, Cin) x U[xi] (Cin, Cout) with row stride P Cin. (Point-major planes T C floats apart put P
+ * store streams on the same L1 sets.) The larger tile moves 2.25 instead of 4 transformed values per
+ * output pixel through memory as well; its rounding error is a few times larger (points up to +-2, the
+ * output transform multiplies by up to 8), still about 1e-6 of the output scale in float. */
+
+static const float wino_g2[4][3] = { { 1, 0, 0 }, { 0.5f, 0.5f, 0.5f }, { 0.5f, -0.5f, 0.5f }, { 0, 0, 1 } };
+static const float wino_g4[6][3] = {
+  { 1.0f / 4, 0, 0 }, { -1.0f / 6, -1.0f / 6, -1.0f / 6 }, { -1.0f / 6, 1.0f / 6, -1.0f / 6 },
+  { 1.0f / 24, 1.0f / 12, 1.0f / 6 }, { 1.0f / 24, -1.0f / 12, 1.0f / 6 }, { 0, 0, 1 },
+};
 
 /* Floats of V and M for one block of tiles (L2-sized). */
 #define WINO_BLOCK_FLOATS (96 * 1024)
 
+int
+gaf_winograd_tile (const GafConv2dShape *s, int height, int width)
+{
+  if (s->kernel != 3 || s->stride != 1 || s->pad != 1 || height < 1 || width < 1)
+    return 0;
+  if (height % 4 == 0 && width % 4 == 0)
+    return 4;
+  if (height % 2 == 0 && width % 2 == 0)
+    return 2;
+  return 0;
+}
+
 gboolean
 gaf_winograd_supported (const GafConv2dShape *s, int height, int width)
 {
-  return s->kernel == 3 && s->stride == 1 && s->pad == 1 && height % 2 == 0 && width % 2 == 0 &&
-         height > 0 && width > 0;
+  return gaf_winograd_tile (s, height, width) > 0;
 }
 
 static int
-wino_block_tiles (int cin, int cout)
+wino_block_tiles (int points, int cin, int cout)
 {
-  int t = WINO_BLOCK_FLOATS / (16 * (cin + cout));
-  return CLAMP (t, 8, 4096);
+  int t = WINO_BLOCK_FLOATS / (points * (cin + cout));
+  return CLAMP (t, 4, 4096);
 }
 
 gsize
 gaf_winograd_scratch_len (const GafConv2dShape *s, int height, int width)
 {
-  int T = wino_block_tiles (s->cin, s->cout);
-  /* V and M blocks, dU (16, Cin, Cout), a zero row */
-  return (gsize) 16 * T * (s->cin + s->cout) + (gsize) 16 * s->cin * s->cout + MAX (s->cin, s->cout) + 16;
+  gsize need = 0;
+
+  /* V and M blocks, dU (P, Cin, Cout), the transforms' temporary (P C), a zero row; for either tile */
+  for (int P = 16; P <= 36; P += 20)
+    {
+      int T = wino_block_tiles (P, s->cin, s->cout);
+      need = MAX (need, (gsize) P * T * (s->cin + s->cout) + (gsize) P * s->cin * s->cout +
+                        (gsize) P * MAX (s->cin, s->cout) + MAX (s->cin, s->cout) + 16);
+    }
+  return need;
 }
 
 void
@@ -363,75 +416,103 @@ gaf_winograd_clear (GafWinograd *wg)
 {
   g_clear_pointer (&wg->u, g_free);
   g_clear_pointer (&wg->u_flip, g_free);
-  wg->cin = wg->cout = 0;
+  wg->cin = wg->cout = wg->m = 0;
 }
 
-/* u (16, ci, co) from g (3, 3, ci, co) with strides: g[ky][kx] at w + (ky 3 + kx) tap_stride,
- * element (i, o) at i si + o so. */
+/* u (P, ci, co) = G g G^T for every (i, o), from w (3, 3, ci, co); vectorised over o. */
+GAF_SIMD_CLONES
 static void
-kernel_transform (float *u, const float *w, int ci, int co, gsize tap_stride, gsize si, gsize so)
+kernel_transform (float *restrict u, const float *restrict w, int ci, int co, int m)
 {
+  int A = m + 2;
+  const float (*G)[3] = m == 2 ? wino_g2 : wino_g4;
+
   for (int i = 0; i < ci; i++)
-    for (int o = 0; o < co; o++)
-      {
-        float g[3][3], t[4][3];
-        gsize base = (gsize) i * si + (gsize) o * so;
-        for (int ky = 0; ky < 3; ky++)
-          for (int kx = 0; kx < 3; kx++)
-            g[ky][kx] = w[(ky * 3 + kx) * tap_stride + base];
-        for (int c = 0; c < 3; c++)
+    {
+      const float *g0 = w + (gsize) i * co, *g1 = g0 + (gsize) ci * co, *g2 = g1 + (gsize) ci * co;
+      const float *g3 = g2 + (gsize) ci * co, *g4 = g3 + (gsize) ci * co, *g5 = g4 + (gsize) ci * co;
+      const float *g6 = g5 + (gsize) ci * co, *g7 = g6 + (gsize) ci * co, *g8 = g7 + (gsize) ci * co;
+      for (int r = 0; r < A; r++)
+        for (int c = 0; c < A; c++)
           {
-            t[0][c] = g[0][c];
-            t[1][c] = 0.5f * (g[0][c] + g[1][c] + g[2][c]);
-            t[2][c] = 0.5f * (g[0][c] - g[1][c] + g[2][c]);
-            t[3][c] = g[2][c];
+            float k0 = G[r][0] * G[c][0], k1 = G[r][0] * G[c][1], k2 = G[r][0] * G[c][2];
+            float k3 = G[r][1] * G[c][0], k4 = G[r][1] * G[c][1], k5 = G[r][1] * G[c][2];
+            float k6 = G[r][2] * G[c][0], k7 = G[r][2] * G[c][1], k8 = G[r][2] * G[c][2];
+            float *dst = u + ((gsize) (r * A + c) * ci + i) * co;
+            for (int o = 0; o < co; o++)
+              dst[o] = k0 * g0[o] + k1 * g1[o] + k2 * g2[o] + k3 * g3[o] + k4 * g4[o] + k5 * g5[o] +
+                       k6 * g6[o] + k7 * g7[o] + k8 * g8[o];
           }
-        for (int r = 0; r < 4; r++)
-          {
-            float uu[4] = { t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]), 0.5f * (t[r][0] - t[r][1] + t[r][2]),
-                            t[r][2] };
-            for (int c = 0; c < 4; c++)
-              u[((gsize) (r * 4 + c) * ci + i) * co + o] = uu[c];
-          }
-      }
+    }
+}
+
+/* dw (3, 3, ci, co) += G^T dU G, vectorised over o; acc is a row of co floats. */
+GAF_SIMD_CLONES
+static void
+kernel_transform_adjoint (float *restrict dw, const float *restrict dU, int ci, int co, int m, float *restrict acc)
+{
+  int A = m + 2;
+  const float (*G)[3] = m == 2 ? wino_g2 : wino_g4;
+
+  for (int i = 0; i < ci; i++)
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++)
+        {
+          float *dst = dw + ((gsize) (a * 3 + b) * ci + i) * co;
+          for (int o = 0; o < co; o++)
+            acc[o] = 0.0f;
+          for (int r = 0; r < A; r++)
+            for (int c = 0; c < A; c++)
+              {
+                float k = G[r][a] * G[c][b];
+                const float *src = dU + ((gsize) (r * A + c) * ci + i) * co;
+                if (k == 0.0f)
+                  continue;
+                for (int o = 0; o < co; o++)
+                  acc[o] += k * src[o];
+              }
+          for (int o = 0; o < co; o++)
+            dst[o] += acc[o];
+        }
 }
 
 void
-gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, gboolean flipped)
+gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, int tile, gboolean flipped)
 {
-  gsize n = (gsize) 16 * s->cin * s->cout;
+  gsize n = (gsize) (tile + 2) * (tile + 2) * s->cin * s->cout;
   gsize tap = (gsize) s->cin * s->cout;
 
-  g_return_if_fail (s->kernel == 3 && s->stride == 1 && s->pad == 1);
-  if (wg->cin != s->cin || wg->cout != s->cout)
+  g_return_if_fail (s->kernel == 3 && s->stride == 1 && s->pad == 1 && (tile == 2 || tile == 4));
+  if (wg->cin != s->cin || wg->cout != s->cout || wg->m != tile)
     {
       gaf_winograd_clear (wg);
       wg->cin = s->cin;
       wg->cout = s->cout;
+      wg->m = tile;
     }
   if (wg->u == NULL)
     wg->u = g_new (float, n);
-  kernel_transform (wg->u, w, s->cin, s->cout, tap, s->cout, 1);
+  kernel_transform (wg->u, w, s->cin, s->cout, tile);
   if (!flipped)
     return;
   if (wg->u_flip == NULL)
     wg->u_flip = g_new (float, n);
-  /* flipped and transposed: g'[ky][kx][o][i] = w[2-ky][2-kx][i][o]; read w backwards over taps */
+  /* flipped and transposed: g'[ky][kx][o][i] = w[2-ky][2-kx][i][o] */
   {
     float *wf = g_new (float, 9 * tap);
     flip_kernel (wf, w, 3, s->cin, s->cout);
-    kernel_transform (wg->u_flip, wf, s->cout, s->cin, tap, s->cin, 1);
+    kernel_transform (wg->u_flip, wf, s->cout, s->cin, tile);
     g_free (wf);
   }
 }
 
-/* The transforms below are written out element by element, with the 16 planes as separate pointers:
- * that is what lets GCC vectorise them over the channels (ivdep: the planes never overlap the image). */
+/* F(2x2, 3x3). The transforms are written out element by element, with the 16 points as separate
+ * pointers: that is what lets GCC vectorise them over the channels (ivdep: they never overlap). */
 
 /* V (T, 16, C) of tiles t0 .. t0 + T - 1 (numbered over (b, ty, tx)) of in (B, H, W, C). */
 GAF_SIMD_CLONES
 static void
-input_transform (float *restrict V, const float *in, const float *zero, gsize t0, int T,
+input_transform2 (float *restrict V, const float *in, const float *zero, gsize t0, int T,
                  int height, int width, int c)
 {
   int th = height / 2, tw = width / 2;
@@ -497,15 +578,15 @@ input_transform (float *restrict V, const float *in, const float *zero, gsize t0
     }
 }
 
-/* out (+)= A^T M A (+ bias) for the tiles of the block; M (T, 16, C). */
+/* out = A^T M A + bias (+ res) for the tiles of the block; M (T, 16, C). bias (C) is shared when bias_stride
+ * is 0, else per image at bias + b bias_stride; res has the layout of out and may be out itself (then out +=). */
 GAF_SIMD_CLONES
 static void
-output_transform (float *out, const float *M, const float *bias, const float *zero, gsize t0, int T,
-                  int height, int width, int c, gboolean accumulate)
+output_transform2 (float *out, const float *M, const float *bias, gsize bias_stride, const float *res,
+                   const float *zero, gsize t0, int T, int height, int width, int c)
 {
   int th = height / 2, tw = width / 2;
   gsize plane = c;
-  const float *bb = bias ? bias : zero;
 
   for (int t = 0; t < T; t++)
     {
@@ -513,30 +594,30 @@ output_transform (float *out, const float *M, const float *bias, const float *ze
       int b = (int) (idx / ((gsize) th * tw));
       int rem = (int) (idx % ((gsize) th * tw));
       int y0 = 2 * (rem / tw), x0 = 2 * (rem % tw);
-      float *o00 = out + (((gsize) b * height + y0) * width + x0) * c;
-      float *o01 = o00 + c;
-      float *o10 = o00 + (gsize) width * c;
-      float *o11 = o10 + c;
+      gsize off = (((gsize) b * height + y0) * width + x0) * c, rs = (gsize) width * c;
+      float *o00 = out + off, *o01 = o00 + c, *o10 = o00 + rs, *o11 = o10 + c;
+      const float *bb = bias ? bias + b * bias_stride : zero;
       const float *m = M + (gsize) t * 16 * c;
       const float *q00 = m, *q01 = m + plane, *q02 = m + 2 * plane, *q03 = m + 3 * plane;
       const float *q10 = m + 4 * plane, *q11 = m + 5 * plane, *q12 = m + 6 * plane, *q13 = m + 7 * plane;
       const float *q20 = m + 8 * plane, *q21 = m + 9 * plane, *q22 = m + 10 * plane, *q23 = m + 11 * plane;
       const float *q30 = m + 12 * plane, *q31 = m + 13 * plane, *q32 = m + 14 * plane, *q33 = m + 15 * plane;
 
-      if (accumulate)
+      if (res != NULL)
         {
+          const float *r00 = res + off, *r01 = r00 + c, *r10 = r00 + rs, *r11 = r10 + c;
 #pragma GCC ivdep
           for (int k = 0; k < c; k++)
             {
               /* r = A^T q: q0 + q1 + q2, q1 - q2 - q3 (rows); then the same over columns */
-              float r00 = q00[k] + q10[k] + q20[k], r01 = q01[k] + q11[k] + q21[k];
-              float r02 = q02[k] + q12[k] + q22[k], r03 = q03[k] + q13[k] + q23[k];
-              float r10 = q10[k] - q20[k] - q30[k], r11 = q11[k] - q21[k] - q31[k];
-              float r12 = q12[k] - q22[k] - q32[k], r13 = q13[k] - q23[k] - q33[k];
-              o00[k] += r00 + r01 + r02 + bb[k];
-              o01[k] += r01 - r02 - r03 + bb[k];
-              o10[k] += r10 + r11 + r12 + bb[k];
-              o11[k] += r11 - r12 - r13 + bb[k];
+              float a0 = q00[k] + q10[k] + q20[k], a1 = q01[k] + q11[k] + q21[k];
+              float a2 = q02[k] + q12[k] + q22[k], a3 = q03[k] + q13[k] + q23[k];
+              float e0 = q10[k] - q20[k] - q30[k], e1 = q11[k] - q21[k] - q31[k];
+              float e2 = q12[k] - q22[k] - q32[k], e3 = q13[k] - q23[k] - q33[k];
+              o00[k] = r00[k] + a0 + a1 + a2 + bb[k];
+              o01[k] = r01[k] + a1 - a2 - a3 + bb[k];
+              o10[k] = r10[k] + e0 + e1 + e2 + bb[k];
+              o11[k] = r11[k] + e1 - e2 - e3 + bb[k];
             }
         }
       else
@@ -544,14 +625,14 @@ output_transform (float *out, const float *M, const float *bias, const float *ze
 #pragma GCC ivdep
           for (int k = 0; k < c; k++)
             {
-              float r00 = q00[k] + q10[k] + q20[k], r01 = q01[k] + q11[k] + q21[k];
-              float r02 = q02[k] + q12[k] + q22[k], r03 = q03[k] + q13[k] + q23[k];
-              float r10 = q10[k] - q20[k] - q30[k], r11 = q11[k] - q21[k] - q31[k];
-              float r12 = q12[k] - q22[k] - q32[k], r13 = q13[k] - q23[k] - q33[k];
-              o00[k] = r00 + r01 + r02 + bb[k];
-              o01[k] = r01 - r02 - r03 + bb[k];
-              o10[k] = r10 + r11 + r12 + bb[k];
-              o11[k] = r11 - r12 - r13 + bb[k];
+              float a0 = q00[k] + q10[k] + q20[k], a1 = q01[k] + q11[k] + q21[k];
+              float a2 = q02[k] + q12[k] + q22[k], a3 = q03[k] + q13[k] + q23[k];
+              float e0 = q10[k] - q20[k] - q30[k], e1 = q11[k] - q21[k] - q31[k];
+              float e2 = q12[k] - q22[k] - q32[k], e3 = q13[k] - q23[k] - q33[k];
+              o00[k] = a0 + a1 + a2 + bb[k];
+              o01[k] = a1 - a2 - a3 + bb[k];
+              o10[k] = e0 + e1 + e2 + bb[k];
+              o11[k] = e1 - e2 - e3 + bb[k];
             }
         }
     }
@@ -560,7 +641,7 @@ output_transform (float *out, const float *M, const float *bias, const float *ze
 /* dM (T, 16, C) = A dY A^T for the tiles of the block (the transpose of the output transform). */
 GAF_SIMD_CLONES
 static void
-output_transform_adjoint (float *restrict dM, const float *dout, gsize t0, int T, int height, int width, int c)
+output_transform_adjoint2 (float *restrict dM, const float *dout, gsize t0, int T, int height, int width, int c)
 {
   int th = height / 2, tw = width / 2;
   gsize plane = c;
@@ -597,100 +678,402 @@ output_transform_adjoint (float *restrict dM, const float *dout, gsize t0, int T
     }
 }
 
-/* out (+)= winograd conv of in (Cin channels) with U (16, Cin, Cout). */
-static void
-winograd_conv (float *out, const float *in, const float *U, const float *bias, int cin, int cout,
-               int batch, int height, int width, float *scratch, gboolean accumulate)
-{
-  int T = wino_block_tiles (cin, cout);
-  gsize total = (gsize) batch * (height / 2) * (width / 2);
-  float *V = scratch, *M = V + (gsize) 16 * T * cin;
-  float *zero = M + (gsize) 16 * T * cout + (gsize) 16 * cin * cout;
+/* F(4x4, 3x3), in two passes per tile through a P C temporary that stays in L1: rows, then columns, each
+ * a 6-point (or 4 -> 6, 6 -> 4) combination vectorised over the channels. */
 
-  memset (zero, 0, MAX (cin, cout) * sizeof (float));
-  for (gsize t0 = 0; t0 < total; t0 += T)
+/* o_r = (B^T d)_r for six vectors d_0 .. d_5 */
+static inline void
+bt6 (float *o0, float *o1, float *o2, float *o3, float *o4, float *o5,
+     const float *i0, const float *i1, const float *i2, const float *i3, const float *i4, const float *i5, int c)
+{
+#pragma GCC ivdep
+  for (int k = 0; k < c; k++)
     {
-      int n = (int) MIN ((gsize) T, total - t0);
-      input_transform (V, in, zero, t0, n, height, width, cin);
-      for (int xi = 0; xi < 16; xi++)
-        gaf_sgemm (FALSE, FALSE, n, cout, cin, 1.0f, V + (gsize) xi * cin, 16 * cin,
-                   U + (gsize) xi * cin * cout, cout, 0.0f, M + (gsize) xi * cout, 16 * cout);
-      output_transform (out, M, bias, zero, t0, n, height, width, cout, accumulate);
+      float d0 = i0[k], d1 = i1[k], d2 = i2[k], d3 = i3[k], d4 = i4[k], d5 = i5[k];
+      float p = d1 + d2, q = d3 + d4, r = d1 - d2, s = d4 - d3, u = d1 - d3, v = d4 - d2;
+      o0[k] = 4.0f * d0 - 5.0f * d2 + d4;
+      o1[k] = q - 4.0f * p;
+      o2[k] = s + 4.0f * r;
+      o3[k] = v - 2.0f * u;
+      o4[k] = v + 2.0f * u;
+      o5[k] = 4.0f * d1 - 5.0f * d3 + d5;
     }
+}
+
+/* o_p = (A^T m)_p for six vectors m_0 .. m_5 -> four */
+static inline void
+at6 (float *o0, float *o1, float *o2, float *o3,
+     const float *i0, const float *i1, const float *i2, const float *i3, const float *i4, const float *i5, int c)
+{
+#pragma GCC ivdep
+  for (int k = 0; k < c; k++)
+    {
+      float m1 = i1[k], m2 = i2[k], m3 = i3[k], m4 = i4[k];
+      float a = m1 + m2, b = m1 - m2, e = m3 + m4, f = m3 - m4;
+      o0[k] = i0[k] + a + e;
+      o1[k] = b + 2.0f * f;
+      o2[k] = a + 4.0f * e;
+      o3[k] = b + 8.0f * f + i5[k];
+    }
+}
+
+/* the same into the image, plus a bias and a residual (which may be the output itself) when r0 != NULL */
+static inline void
+at6_out (float *o0, float *o1, float *o2, float *o3, const float *r0, const float *r1, const float *r2,
+         const float *r3, const float *i0, const float *i1, const float *i2, const float *i3, const float *i4,
+         const float *i5, const float *bias, int c)
+{
+  if (r0 != NULL)
+    {
+#pragma GCC ivdep
+      for (int k = 0; k < c; k++)
+        {
+          float m1 = i1[k], m2 = i2[k], m3 = i3[k], m4 = i4[k];
+          float a = m1 + m2, b = m1 - m2, e = m3 + m4, f = m3 - m4;
+          o0[k] = r0[k] + i0[k] + a + e + bias[k];
+          o1[k] = r1[k] + b + 2.0f * f + bias[k];
+          o2[k] = r2[k] + a + 4.0f * e + bias[k];
+          o3[k] = r3[k] + b + 8.0f * f + i5[k] + bias[k];
+        }
+    }
+  else
+    {
+#pragma GCC ivdep
+      for (int k = 0; k < c; k++)
+        {
+          float m1 = i1[k], m2 = i2[k], m3 = i3[k], m4 = i4[k];
+          float a = m1 + m2, b = m1 - m2, e = m3 + m4, f = m3 - m4;
+          o0[k] = i0[k] + a + e + bias[k];
+          o1[k] = b + 2.0f * f + bias[k];
+          o2[k] = a + 4.0f * e + bias[k];
+          o3[k] = b + 8.0f * f + i5[k] + bias[k];
+        }
+    }
+}
+
+/* o = A g for four vectors g_0 .. g_3 -> six (A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8; 0 0 0 1]) */
+static inline void
+a4 (float *o0, float *o1, float *o2, float *o3, float *o4, float *o5,
+    const float *i0, const float *i1, const float *i2, const float *i3, int c)
+{
+#pragma GCC ivdep
+  for (int k = 0; k < c; k++)
+    {
+      float g0 = i0[k], g1 = i1[k], g2 = i2[k], g3 = i3[k];
+      float ev = g0 + g2, od = g1 + g3, ev4 = g0 + 4.0f * g2, od2 = 2.0f * g1 + 8.0f * g3;
+      o0[k] = g0;
+      o1[k] = ev + od;
+      o2[k] = ev - od;
+      o3[k] = ev4 + od2;
+      o4[k] = ev4 - od2;
+      o5[k] = g3;
+    }
+}
+
+/* The tile's 36 input pixels (zero outside the image), row-major. */
+static inline void
+tile_pointers6 (const float **p, const float *in, const float *zero, int b, int y0, int x0, int height, int width,
+                int c)
+{
+  if (y0 >= 0 && y0 + 6 <= height && x0 >= 0 && x0 + 6 <= width)
+    {
+      const float *base = in + (((gsize) b * height + y0) * width + x0) * c;
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+          p[i * 6 + j] = base + ((gsize) i * width + j) * c;
+      return;
+    }
+  for (int i = 0; i < 6; i++)
+    for (int j = 0; j < 6; j++)
+      {
+        int y = y0 + i, x = x0 + j;
+        p[i * 6 + j] = (y < 0 || y >= height || x < 0 || x >= width) ? zero
+                       : in + (((gsize) b * height + y) * width + x) * c;
+      }
+}
+
+static inline __attribute__ ((always_inline)) void
+input_transform4_body (float *V, const float *in, const float *zero, float *tmp, gsize t0, int T,
+                  int height, int width, int c)
+{
+  int th = height / 4, tw = width / 4;
+  int b = (int) (t0 / ((gsize) th * tw));
+  int rem = (int) (t0 % ((gsize) th * tw));
+  int ty = rem / tw, tx = rem % tw;
+
+  for (int t = 0; t < T; t++)
+    {
+      const float *p[36];
+      float *v = V + (gsize) t * 36 * c;
+
+      tile_pointers6 (p, in, zero, b, 4 * ty - 1, 4 * tx - 1, height, width, c);
+      if (++tx == tw)
+        {
+          tx = 0;
+          if (++ty == th)
+            {
+              ty = 0;
+              b++;
+            }
+        }
+      /* tmp[i][j] = (d B)[i][j] along each row, then V[r][j] = (B^T tmp)[r][j] along each column */
+      for (int i = 0; i < 6; i++)
+        {
+          float *o = tmp + (gsize) i * 6 * c;
+          const float **q = p + i * 6;
+          bt6 (o, o + c, o + 2 * c, o + 3 * c, o + 4 * c, o + 5 * c, q[0], q[1], q[2], q[3], q[4], q[5], c);
+        }
+      for (int j = 0; j < 6; j++)
+        {
+          const float *q = tmp + (gsize) j * c;
+          float *o = v + (gsize) j * c;
+          gsize rs = (gsize) 6 * c;
+          bt6 (o, o + rs, o + 2 * rs, o + 3 * rs, o + 4 * rs, o + 5 * rs,
+               q, q + rs, q + 2 * rs, q + 3 * rs, q + 4 * rs, q + 5 * rs, c);
+        }
+    }
+}
+
+/* The body specialised for the usual widths: constant channel counts turn the short channel loops into
+ * straight-line vector code with constant offsets. */
+GAF_SIMD_CLONES
+static void
+input_transform4 (float *V, const float *in, const float *zero, float *tmp, gsize t0, int T,
+                  int height, int width, int c)
+{
+  switch (c)
+    {
+    case 16: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 16); break;
+    case 32: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 32); break;
+    case 64: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 64); break;
+    case 96: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 96); break;
+    case 128: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 128); break;
+    default: input_transform4_body (V, in, zero, tmp, t0, T, height, width, c); break;
+    }
+}
+
+static inline __attribute__ ((always_inline)) void
+output_transform4_body (float *out, const float *M, const float *bias, gsize bias_stride, const float *res,
+                        const float *zero, float *tmp, gsize t0, int T, int height, int width, int c)
+{
+  int th = height / 4, tw = width / 4;
+  int b = (int) (t0 / ((gsize) th * tw));
+  int rem = (int) (t0 % ((gsize) th * tw));
+  int ty = rem / tw, tx = rem % tw;
+
+  for (int t = 0; t < T; t++)
+    {
+      const float *m = M + (gsize) t * 36 * c;
+      gsize off = (((gsize) b * height + 4 * ty) * width + 4 * tx) * c;
+      float *o = out + off;
+      const float *rr = res ? res + off : NULL;
+      const float *bb = bias ? bias + b * bias_stride : zero;
+      gsize rs = (gsize) width * c;
+
+      if (++tx == tw)
+        {
+          tx = 0;
+          if (++ty == th)
+            {
+              ty = 0;
+              b++;
+            }
+        }
+      /* tmp[i][q] = (m A)[i][q] along each of the 6 rows, then Y[p][q] = (A^T tmp)[p][q] */
+      for (int i = 0; i < 6; i++)
+        {
+          const float *q = m + (gsize) i * 6 * c;
+          float *r = tmp + (gsize) i * 4 * c;
+          at6 (r, r + c, r + 2 * c, r + 3 * c, q, q + c, q + 2 * c, q + 3 * c, q + 4 * c, q + 5 * c, c);
+        }
+      for (int j = 0; j < 4; j++)
+        {
+          const float *q = tmp + (gsize) j * c;
+          gsize s4 = (gsize) 4 * c;
+          float *oj = o + (gsize) j * c;
+          const float *rj = rr ? rr + (gsize) j * c : NULL;
+          at6_out (oj, oj + rs, oj + 2 * rs, oj + 3 * rs, rj, rj ? rj + rs : NULL, rj ? rj + 2 * rs : NULL,
+                   rj ? rj + 3 * rs : NULL, q, q + s4, q + 2 * s4, q + 3 * s4, q + 4 * s4, q + 5 * s4, bb, c);
+        }
+    }
+}
+
+/* The body specialised for the usual widths: constant channel counts turn the short channel loops into
+ * straight-line vector code with constant offsets. */
+GAF_SIMD_CLONES
+static void
+output_transform4 (float *out, const float *M, const float *bias, gsize bias_stride, const float *res,
+                   const float *zero, float *tmp, gsize t0, int T, int height, int width, int c)
+{
+  switch (c)
+    {
+    case 16: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 16); break;
+    case 32: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 32); break;
+    case 64: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 64); break;
+    case 96: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 96); break;
+    case 128: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 128); break;
+    default: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, c); break;
+    }
+}
+
+static inline __attribute__ ((always_inline)) void
+output_transform_adjoint4_body (float *dM, const float *dout, float *tmp, gsize t0, int T, int height, int width, int c)
+{
+  int th = height / 4, tw = width / 4;
+  int b = (int) (t0 / ((gsize) th * tw));
+  int rem = (int) (t0 % ((gsize) th * tw));
+  int ty = rem / tw, tx = rem % tw;
+
+  for (int t = 0; t < T; t++)
+    {
+      float *m = dM + (gsize) t * 36 * c;
+      const float *g = dout + (((gsize) b * height + 4 * ty) * width + 4 * tx) * c;
+      gsize rs = (gsize) width * c;
+
+      if (++tx == tw)
+        {
+          tx = 0;
+          if (++ty == th)
+            {
+              ty = 0;
+              b++;
+            }
+        }
+      /* dM = A dY A^T: tmp[p][j] = (dY A^T)[p][j] along each of the 4 rows, then dM[r][j] = (A tmp)[r][j] */
+      for (int p = 0; p < 4; p++)
+        {
+          const float *q = g + p * rs;
+          float *r = tmp + (gsize) p * 6 * c;
+          a4 (r, r + c, r + 2 * c, r + 3 * c, r + 4 * c, r + 5 * c, q, q + c, q + 2 * c, q + 3 * c, c);
+        }
+      for (int j = 0; j < 6; j++)
+        {
+          const float *q = tmp + (gsize) j * c;
+          float *o = m + (gsize) j * c;
+          gsize s6 = (gsize) 6 * c;
+          a4 (o, o + s6, o + 2 * s6, o + 3 * s6, o + 4 * s6, o + 5 * s6, q, q + s6, q + 2 * s6, q + 3 * s6, c);
+        }
+    }
+}
+
+/* The body specialised for the usual widths: constant channel counts turn the short channel loops into
+ * straight-line vector code with constant offsets. */
+GAF_SIMD_CLONES
+static void
+output_transform_adjoint4 (float *dM, const float *dout, float *tmp, gsize t0, int T, int height, int width, int c)
+{
+  switch (c)
+    {
+    case 16: output_transform_adjoint4_body (dM, dout, tmp, t0, T, height, width, 16); break;
+    case 32: output_transform_adjoint4_body (dM, dout, tmp, t0, T, height, width, 32); break;
+    case 64: output_transform_adjoint4_body (dM, dout, tmp, t0, T, height, width, 64); break;
+    case 96: output_transform_adjoint4_body (dM, dout, tmp, t0, T, height, width, 96); break;
+    case 128: output_transform_adjoint4_body (dM, dout, tmp, t0, T, height, width, 128); break;
+    default: output_transform_adjoint4_body (dM, dout, tmp, t0, T, height, width, c); break;
+    }
+}
+
+/* Scratch layout: V (T P Cin), M (T P Cout), dU (P Cin Cout), tmp (P max C), zero (max C). */
+typedef struct {
+  int    P, T;
+  float *V, *M, *dU, *tmp, *zero;
+} WinoScratch;
+
+static WinoScratch
+wino_scratch (float *scratch, int m, int cin, int cout)
+{
+  WinoScratch w;
+
+  w.P = (m + 2) * (m + 2);
+  w.T = wino_block_tiles (w.P, cin, cout);
+  w.V = scratch;
+  w.M = w.V + (gsize) w.P * w.T * cin;
+  w.dU = w.M + (gsize) w.P * w.T * cout;
+  w.tmp = w.dU + (gsize) w.P * cin * cout;
+  w.zero = w.tmp + (gsize) w.P * MAX (cin, cout);
+  memset (w.zero, 0, MAX (cin, cout) * sizeof (float));
+  return w;
+}
+
+/* out = winograd conv of in (Cin channels) with U (P, Cin, Cout) + bias (+ res). */
+static void
+winograd_conv (float *out, const float *in, const float *U, const float *bias, gsize bias_stride, const float *res,
+               int cin, int cout, int m, int batch, int height, int width, float *scratch)
+{
+  WinoScratch w = wino_scratch (scratch, m, cin, cout);
+  gsize total = (gsize) batch * (height / m) * (width / m);
+
+  for (gsize t0 = 0; t0 < total; t0 += w.T)
+    {
+      int n = (int) MIN ((gsize) w.T, total - t0);
+      if (m == 2)
+        input_transform2 (w.V, in, w.zero, t0, n, height, width, cin);
+      else
+        input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin);
+      for (int xi = 0; xi < w.P; xi++)
+        gaf_sgemm (FALSE, FALSE, n, cout, cin, 1.0f, w.V + (gsize) xi * cin, w.P * cin,
+                   U + (gsize) xi * cin * cout, cout, 0.0f, w.M + (gsize) xi * cout, w.P * cout);
+      if (m == 2)
+        output_transform2 (out, w.M, bias, bias_stride, res, w.zero, t0, n, height, width, cout);
+      else
+        output_transform4 (out, w.M, bias, bias_stride, res, w.zero, w.tmp, t0, n, height, width, cout);
+    }
+}
+
+void
+gaf_winograd_forward_ex (float *out, const float *in, const GafWinograd *wg, const float *bias, gsize bias_stride,
+                         const float *residual, int batch, int height, int width, float *scratch)
+{
+  g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
+  winograd_conv (out, in, wg->u, bias, bias_stride, residual, wg->cin, wg->cout, wg->m, batch, height, width,
+                 scratch);
 }
 
 void
 gaf_winograd_forward (float *out, const float *in, const GafWinograd *wg, const float *bias,
                       int batch, int height, int width, float *scratch)
 {
-  g_assert (wg->u != NULL && height % 2 == 0 && width % 2 == 0);
-  winograd_conv (out, in, wg->u, bias, wg->cin, wg->cout, batch, height, width, scratch, FALSE);
-}
-
-/* dw (3, 3, Cin, Cout) += G^T dU G. */
-static void
-kernel_transform_adjoint (float *dw, const float *dU, int cin, int cout)
-{
-  for (int i = 0; i < cin; i++)
-    for (int o = 0; o < cout; o++)
-      {
-        float d[4][4], t[3][4];
-        for (int r = 0; r < 4; r++)
-          for (int c = 0; c < 4; c++)
-            d[r][c] = dU[((gsize) (r * 4 + c) * cin + i) * cout + o];
-        /* G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
-        for (int c = 0; c < 4; c++)
-          {
-            t[0][c] = d[0][c] + 0.5f * (d[1][c] + d[2][c]);
-            t[1][c] = 0.5f * (d[1][c] - d[2][c]);
-            t[2][c] = 0.5f * (d[1][c] + d[2][c]) + d[3][c];
-          }
-        for (int r = 0; r < 3; r++)
-          {
-            float g0 = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
-            float g1 = 0.5f * (t[r][1] - t[r][2]);
-            float g2 = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
-            gsize base = ((gsize) r * 3 * cin + i) * cout + o;
-            dw[base] += g0;
-            dw[base + (gsize) cin * cout] += g1;
-            dw[base + (gsize) 2 * cin * cout] += g2;
-          }
-      }
+  gaf_winograd_forward_ex (out, in, wg, bias, 0, NULL, batch, height, width, scratch);
 }
 
 void
 gaf_winograd_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
                        const GafWinograd *wg, int batch, int height, int width, float *scratch)
 {
-  int cin = wg->cin, cout = wg->cout;
+  int cin = wg->cin, cout = wg->cout, m = wg->m;
 
-  g_assert (height % 2 == 0 && width % 2 == 0);
+  g_assert (height % m == 0 && width % m == 0);
   gaf_bias_backward (dbias, dout, batch * height * width, cout);
   if (dw != NULL)
     {
-      int T = wino_block_tiles (cin, cout);
-      gsize total = (gsize) batch * (height / 2) * (width / 2);
-      float *V = scratch, *dM = V + (gsize) 16 * T * cin, *dU = dM + (gsize) 16 * T * cout;
-      float *zero = dU + (gsize) 16 * cin * cout;
+      WinoScratch w = wino_scratch (scratch, m, cin, cout);
+      gsize total = (gsize) batch * (height / m) * (width / m);
 
-      memset (zero, 0, MAX (cin, cout) * sizeof (float));
-      memset (dU, 0, (gsize) 16 * cin * cout * sizeof (float));
-      for (gsize t0 = 0; t0 < total; t0 += T)
+      memset (w.dU, 0, (gsize) w.P * cin * cout * sizeof (float));
+      for (gsize t0 = 0; t0 < total; t0 += w.T)
         {
-          int n = (int) MIN ((gsize) T, total - t0);
-          input_transform (V, in, zero, t0, n, height, width, cin);
-          output_transform_adjoint (dM, dout, t0, n, height, width, cout);
-          /* dU[xi] (Cin, Cout) += V[xi]^T (Cin, n) dM[xi] (n, Cout) */
-          for (int xi = 0; xi < 16; xi++)
-            gaf_sgemm (TRUE, FALSE, cin, cout, n, 1.0f, V + (gsize) xi * cin, 16 * cin,
-                       dM + (gsize) xi * cout, 16 * cout, 1.0f, dU + (gsize) xi * cin * cout, cout);
+          int n = (int) MIN ((gsize) w.T, total - t0);
+          if (m == 2)
+            {
+              input_transform2 (w.V, in, w.zero, t0, n, height, width, cin);
+              output_transform_adjoint2 (w.M, dout, t0, n, height, width, cout);
+            }
+          else
+            {
+              input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin);
+              output_transform_adjoint4 (w.M, dout, w.tmp, t0, n, height, width, cout);
+            }
+          /* dU[xi] (Cin, Cout) += V[:, xi]^T (Cin, n) dM[:, xi] (n, Cout) */
+          for (int xi = 0; xi < w.P; xi++)
+            gaf_sgemm (TRUE, FALSE, cin, cout, n, 1.0f, w.V + (gsize) xi * cin, w.P * cin,
+                       w.M + (gsize) xi * cout, w.P * cout, 1.0f, w.dU + (gsize) xi * cin * cout, cout);
         }
-      kernel_transform_adjoint (dw, dU, cin, cout);
+      kernel_transform_adjoint (dw, w.dU, cin, cout, m, w.tmp);
     }
   if (din != NULL)
     {
       g_assert (wg->u_flip != NULL);
-      winograd_conv (din, dout, wg->u_flip, NULL, cout, cin, batch, height, width, scratch, TRUE);
+      winograd_conv (din, dout, wg->u_flip, NULL, 0, din, cout, cin, m, batch, height, width, scratch);
     }
 }
 

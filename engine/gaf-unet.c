@@ -341,7 +341,7 @@ typedef struct {
   int    g1, g2;        /* GroupNorm groups (input norm, second norm) */
   int    ch, cw;        /* input size of the 3x3 convolutions (2h x 2w after an upsampling) */
   GafConv2dShape conv1, conv2;   /* RES: both; IN, OUT, DOWN, UP: conv1 */
-  gboolean wino1, wino2;         /* conv1 / conv2 run as Winograd */
+  int    wino1, wino2;          /* Winograd output tile of conv1 / conv2, 0 for im2col */
   GafWinograd wg1, wg2;
   /* Arena offsets. RES: gn1, c1, e, gn2, c2, s (1x1 skip, when in != out); ATTN: gn1, c1 = qkv (C, 3C),
    * c2 = proj (C, C); IN, DOWN, UP: c1; OUT: gn1, c1. */
@@ -576,6 +576,7 @@ typedef struct {
   float     *dsemb, *demb, *ds1, *dz1, *dtemb, *dtt;
   float     *d_cat, *d_a1, *d_h1, *d_a2, *d_e, *d_att, *d_qkv, *d_xn, *d_u, *nn;
   float     *conv;           /* convolution scratch (per thread, not per image) */
+  float     *bias;           /* a combined bias (max channels) */
 } Cache;
 
 typedef struct {
@@ -588,7 +589,7 @@ struct _GafUnet {
   GafNet        parent;
   GafUnetConfig cfg;
   Layout        lay;
-  gboolean      winograd;
+  int           winograd;    /* largest Winograd tile to use (0: im2col only) */
   int           infer_chunk;
   Part          parts[GAF_MAX_THREADS];
   guint         n_parts;     /* of the last forward */
@@ -616,7 +617,7 @@ cache_clear (Cache *c)
 #define N_OPS(net) ((int) (net)->lay.ops->len)
 
 static gsize
-conv_scratch_len (const Op *op, const GafConv2dShape *s, gboolean wino)
+conv_scratch_len (const Op *op, const GafConv2dShape *s, int wino)
 {
   return wino ? gaf_winograd_scratch_len (s, op->ch, op->cw) : gaf_conv2d_scratch_len (s, op->ch, op->cw);
 }
@@ -753,6 +754,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
   c->emb = cache_new (c, (gsize) B * E);
   c->semb = cache_new (c, (gsize) B * E);
   c->conv = cache_new (c, m_conv);
+  c->bias = cache_new (c, m_e);
   if (!train)
     return;
   c->x = cache_new (c, (gsize) B * cfg->height * cfg->width * cfg->classes);
@@ -812,10 +814,10 @@ update_winograd_flags (GafUnet *net)
       Op *op = &OPS (net)[i];
       /* Winograd needs even sides; with very few channels (the c-channel input and output convs)
        * the 16 thin products cost more than im2col. */
-      op->wino1 = net->winograd && (op->kind == OP_RES || op->kind == OP_UP) &&
-                  gaf_winograd_supported (&op->conv1, op->ch, op->cw) && op->conv1.cin >= 8 && op->conv1.cout >= 8;
-      op->wino2 = net->winograd && op->kind == OP_RES && gaf_winograd_supported (&op->conv2, op->ch, op->cw) &&
-                  op->conv2.cin >= 8;
+      op->wino1 = net->winograd && (op->kind == OP_RES || op->kind == OP_UP) && op->conv1.cin >= 8 &&
+                  op->conv1.cout >= 8 ? MIN (net->winograd, gaf_winograd_tile (&op->conv1, op->ch, op->cw)) : 0;
+      op->wino2 = net->winograd && op->kind == OP_RES && op->conv2.cin >= 8
+                  ? MIN (net->winograd, gaf_winograd_tile (&op->conv2, op->ch, op->cw)) : 0;
     }
   /* scratch sizes depend on the flags */
   for (int k = 0; k < GAF_MAX_THREADS; k++)
@@ -855,8 +857,8 @@ gaf_unet_new (const GafUnetConfig *cfg, guint64 seed)
   net->parent.in_channels = cfg->classes;
   net->parent.out_channels = cfg->classes;
   net->parent.params = gaf_params_new ();
-  net->winograd = TRUE;
-  net->infer_chunk = 4;
+  net->winograd = 4;
+  net->infer_chunk = 8;
   layout (net->parent.params, cfg, &net->lay);
   gaf_params_alloc (net->parent.params);
   update_winograd_flags (net);
@@ -936,9 +938,10 @@ gaf_unet_randomize_zero_init (GafUnet *net, guint64 seed)
 }
 
 void
-gaf_unet_set_winograd (GafUnet *net, gboolean enable)
+gaf_unet_set_winograd (GafUnet *net, int max_tile)
 {
-  net->winograd = enable;
+  g_return_if_fail (max_tile == 0 || max_tile == 2 || max_tile == 4);
+  net->winograd = max_tile;
   update_winograd_flags (net);
   net->batch = 0;
 }
@@ -980,17 +983,20 @@ gaf_unet_get_config (GafUnet *net)
 
 /* ---- forward ------------------------------------------------------------------------------------- */
 
+/* out = conv (in) + bias (shared, or per image with bias_stride) + residual (NULL, or possibly out) */
 static void
-conv_forward (const GafUnet *net, const Op *op, int which, float *out, const float *in, int B, float *scratch)
+conv_forward (const GafUnet *net, const Op *op, int which, float *out, const float *in, int B, const float *bias,
+              gsize bias_stride, const float *residual, float *scratch)
 {
   const float *P = net->parent.params->data;
   const GafConv2dShape *s = which == 1 ? &op->conv1 : &op->conv2;
-  gsize w = which == 1 ? op->c1_w : op->c2_w, b = which == 1 ? op->c1_b : op->c2_b;
+  gsize w = which == 1 ? op->c1_w : op->c2_w;
 
   if (which == 1 ? op->wino1 : op->wino2)
-    gaf_winograd_forward (out, in, which == 1 ? &op->wg1 : &op->wg2, P + b, B, op->ch, op->cw, scratch);
+    gaf_winograd_forward_ex (out, in, which == 1 ? &op->wg1 : &op->wg2, bias, bias_stride, residual, B, op->ch,
+                             op->cw, scratch);
   else
-    gaf_conv2d_forward (out, in, P + w, P + b, B, op->ch, op->cw, s, scratch);
+    gaf_conv2d_forward_ex (out, in, P + w, bias, bias_stride, residual, B, op->ch, op->cw, s, scratch);
 }
 
 static void
@@ -1054,16 +1060,16 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
         {
         case OP_IN:
         case OP_DOWN:
-          conv_forward (net, op, 1, ob->out, in, B, c->conv);
+          conv_forward (net, op, 1, ob->out, in, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_UP:
           gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin);
-          conv_forward (net, op, 1, ob->out, ob->u, B, c->conv);
+          conv_forward (net, op, 1, ob->out, ob->u, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_OUT:
           gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
                                       op->g1);
-          conv_forward (net, op, 1, out, ob->a1, B, c->conv);
+          conv_forward (net, op, 1, out, ob->a1, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_ATTN:
           gaf_groupnorm_forward (ob->xn, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
@@ -1071,10 +1077,15 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
           gaf_linear_forward (ob->qkv, ob->xn, P + op->c1_w, P + op->c1_b, (int) npix, op->cin, 3 * op->cin);
           gaf_attention_forward (ob->att, ob->probs, ob->qkv, B, n, op->cin);
           /* out = x + proj(att) */
-          memcpy (ob->out, in, npix * op->cin * sizeof (float));
           gaf_sgemm (FALSE, FALSE, (int) npix, op->cin, op->cin, 1.0f, ob->att, op->cin, P + op->c2_w, op->cin,
-                     1.0f, ob->out, op->cin);
-          add_rows (ob->out, P + op->c2_b, npix, op->cin);
+                     0.0f, ob->out, op->cin);
+          for (gsize r = 0; r < npix; r++)
+            {
+              float *restrict o = ob->out + r * op->cin;
+              const float *restrict xr = in + r * op->cin, *restrict bb = P + op->c2_b;
+              for (int j = 0; j < op->cin; j++)
+                o[j] += xr[j] + bb[j];
+            }
           break;
         case OP_RES:
           {
@@ -1086,28 +1097,25 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               }
             gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, xin, P + op->gn1_g, P + op->gn1_b, B, n, ct,
                                         op->g1);
-            conv_forward (net, op, 1, ob->h1, ob->a1, B, c->conv);
-            /* h += Linear(SiLU(emb)), one value per sample and channel */
+            /* h = conv1 (a1) + Linear(SiLU(emb)), one value per sample and channel: the projection plus the
+             * conv bias is the conv's per-image bias */
             gaf_linear_forward (ob->e, c->semb, P + op->e_w, P + op->e_b, B, E, op->cout);
             for (int b = 0; b < B; b++)
-              add_rows (ob->h1 + (gsize) b * n * op->cout, ob->e + (gsize) b * op->cout, n, op->cout);
+              add_rows (ob->e + (gsize) b * op->cout, P + op->c1_b, 1, op->cout);
+            conv_forward (net, op, 1, ob->h1, ob->a1, B, ob->e, op->cout, NULL, c->conv);
             gaf_groupnorm_silu_forward (ob->a2, ob->mean2, ob->rstd2, ob->h1, P + op->gn2_g, P + op->gn2_b, B, n,
                                         op->cout, op->g2);
-            conv_forward (net, op, 2, ob->out, ob->a2, B, c->conv);
-            /* + skip(x) */
+            /* out = skip(x) + conv2 (a2): the skip goes first, conv2 adds itself and both biases */
             if (op->has_skip_conv)
               {
-                gaf_sgemm (FALSE, FALSE, (int) npix, op->cout, ct, 1.0f, xin, ct, P + op->s_w, op->cout, 1.0f,
+                for (int j = 0; j < op->cout; j++)
+                  c->bias[j] = P[op->c2_b + j] + P[op->s_b + j];
+                gaf_sgemm (FALSE, FALSE, (int) npix, op->cout, ct, 1.0f, xin, ct, P + op->s_w, op->cout, 0.0f,
                            ob->out, op->cout);
-                add_rows (ob->out, P + op->s_b, npix, op->cout);
+                conv_forward (net, op, 2, ob->out, ob->a2, B, c->bias, 0, ob->out, c->conv);
               }
             else
-              {
-                float *restrict o = ob->out;
-                const float *restrict xi = xin;
-                for (gsize j = 0; j < npix * op->cout; j++)
-                  o[j] += xi[j];
-              }
+              conv_forward (net, op, 2, ob->out, ob->a2, B, P + op->c2_b, 0, xin, c->conv);
           }
           break;
         }
@@ -1287,9 +1295,9 @@ prepare_task (guint k, guint n_tasks, gpointer data)
     {
       Op *op = &OPS (net)[i];
       if (op->wino1)
-        gaf_winograd_prepare (&op->wg1, P + op->c1_w, &op->conv1, job->flipped);
+        gaf_winograd_prepare (&op->wg1, P + op->c1_w, &op->conv1, op->wino1, job->flipped);
       if (op->wino2)
-        gaf_winograd_prepare (&op->wg2, P + op->c2_w, &op->conv2, job->flipped);
+        gaf_winograd_prepare (&op->wg2, P + op->c2_w, &op->conv2, op->wino2, job->flipped);
     }
 }
 

@@ -72,10 +72,11 @@ const GafUnetConfig *gaf_unet_get_config (GafUnet *net);
 /* Sets the zero-initialised layers (second conv of every ResBlock, attention projections, output conv)
  * to random values of the default scale: for gradient checks, where zeros would hide errors. */
 void      gaf_unet_randomize_zero_init (GafUnet *net, guint64 seed);
-/* 3x3 stride-1 convolutions with at least 8 channels in and out run as Winograd F(2x2, 3x3) when the
- * feature map has even sides (default TRUE); FALSE runs them all through im2col (for tests). */
-void      gaf_unet_set_winograd       (GafUnet *net, gboolean enable);
-/* Images per pass of gaf_unet_infer within one thread's part of the batch (default 4): smaller keeps
+/* 3x3 stride-1 convolutions with at least 8 channels in and out run as Winograd with output tiles up to
+ * max_tile: F(4x4, 3x3) where the feature map's sides are multiples of 4, else F(2x2, 3x3) where they are
+ * even (default 4). 2 uses F(2x2, 3x3) only, 0 runs every convolution through im2col (for tests). */
+void      gaf_unet_set_winograd       (GafUnet *net, int max_tile);
+/* Images per pass of gaf_unet_infer within one thread's part of the batch (default 8): smaller keeps
  * activations in cache, larger makes bigger products. */
 void      gaf_unet_set_infer_chunk    (GafUnet *net, int images);
 
