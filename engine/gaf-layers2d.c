@@ -369,7 +369,7 @@ static const float wino_g4[6][3] = {
 };
 
 /* Floats of V and M for one block of tiles (L2-sized). */
-#define WINO_BLOCK_FLOATS (96 * 1024)
+#define WINO_BLOCK_FLOATS (64 * 1024)
 
 int
 gaf_winograd_tile (const GafConv2dShape *s, int height, int width)

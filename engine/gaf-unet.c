@@ -343,6 +343,10 @@ typedef struct {
   GafConv2dShape conv1, conv2;   /* RES: both; IN, OUT, DOWN, UP: conv1 */
   int    wino1, wino2;          /* Winograd output tile of conv1 / conv2, 0 for im2col */
   GafWinograd wg1, wg2;
+  /* The weights wg1 / wg2 were transformed from (NULL: none yet), and whether the flipped kernels are too:
+   * sampling evaluates the same weights many times, and the transform costs as much as a few images. */
+  float *seen1, *seen2;
+  gboolean flip1, flip2;
   /* Arena offsets. RES: gn1, c1, e, gn2, c2, s (1x1 skip, when in != out); ATTN: gn1, c1 = qkv (C, 3C),
    * c2 = proj (C, C); IN, DOWN, UP: c1; OUT: gn1, c1. */
   gsize  gn1_g, gn1_b, c1_w, c1_b, e_w, e_b, gn2_g, gn2_b, c2_w, c2_b, s_w, s_b;
@@ -503,6 +507,8 @@ layout_clear (Layout *lay)
       Op *op = &g_array_index (lay->ops, Op, i);
       gaf_winograd_clear (&op->wg1);
       gaf_winograd_clear (&op->wg2);
+      g_clear_pointer (&op->seen1, g_free);
+      g_clear_pointer (&op->seen2, g_free);
     }
   g_clear_pointer (&lay->ops, g_array_unref);
 }
@@ -858,7 +864,7 @@ gaf_unet_new (const GafUnetConfig *cfg, guint64 seed)
   net->parent.out_channels = cfg->classes;
   net->parent.params = gaf_params_new ();
   net->winograd = 4;
-  net->infer_chunk = 8;
+  net->infer_chunk = 16;
   layout (net->parent.params, cfg, &net->lay);
   gaf_params_alloc (net->parent.params);
   update_winograd_flags (net);
@@ -1283,6 +1289,22 @@ typedef struct {
   gboolean flipped;
 } PrepJob;
 
+/* Transforms w into wg unless wg already holds exactly these weights (with the flipped kernels if needed). */
+static void
+prepare_conv (GafWinograd *wg, float **seen, gboolean *flip_done, const float *w, const GafConv2dShape *s,
+              int tile, gboolean flipped)
+{
+  gsize n = (gsize) 9 * s->cin * s->cout;
+
+  if (*seen != NULL && wg->m == tile && (*flip_done || !flipped) && memcmp (*seen, w, n * sizeof (float)) == 0)
+    return;
+  gaf_winograd_prepare (wg, w, s, tile, flipped);
+  if (*seen == NULL)
+    *seen = g_new (float, n);
+  memcpy (*seen, w, n * sizeof (float));
+  *flip_done = flipped;
+}
+
 /* Winograd weights of the current parameters, ops dealt round-robin over the threads. */
 static void
 prepare_task (guint k, guint n_tasks, gpointer data)
@@ -1295,9 +1317,9 @@ prepare_task (guint k, guint n_tasks, gpointer data)
     {
       Op *op = &OPS (net)[i];
       if (op->wino1)
-        gaf_winograd_prepare (&op->wg1, P + op->c1_w, &op->conv1, op->wino1, job->flipped);
+        prepare_conv (&op->wg1, &op->seen1, &op->flip1, P + op->c1_w, &op->conv1, op->wino1, job->flipped);
       if (op->wino2)
-        gaf_winograd_prepare (&op->wg2, P + op->c2_w, &op->conv2, op->wino2, job->flipped);
+        prepare_conv (&op->wg2, &op->seen2, &op->flip2, P + op->c2_w, &op->conv2, op->wino2, job->flipped);
     }
 }
 

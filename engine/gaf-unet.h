@@ -76,7 +76,7 @@ void      gaf_unet_randomize_zero_init (GafUnet *net, guint64 seed);
  * max_tile: F(4x4, 3x3) where the feature map's sides are multiples of 4, else F(2x2, 3x3) where they are
  * even (default 4). 2 uses F(2x2, 3x3) only, 0 runs every convolution through im2col (for tests). */
 void      gaf_unet_set_winograd       (GafUnet *net, int max_tile);
-/* Images per pass of gaf_unet_infer within one thread's part of the batch (default 8): smaller keeps
+/* Images per pass of gaf_unet_infer within one thread's part of the batch (default 16): smaller keeps
  * activations in cache, larger makes bigger products. */
 void      gaf_unet_set_infer_chunk    (GafUnet *net, int images);
 
