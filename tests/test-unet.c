@@ -1190,6 +1190,25 @@ test_unet_paths (void)
   /* Each image is computed on its own: the first image alone gives the same output. */
   gaf_unet_infer (net, x, t, 1, o3);
   check_close ("one image", o3, o1, (gsize) n * c, 1e-4);
+
+  /* The transformed weights kept between calls follow every change of the parameters (here one weight of
+   * every tensor, as an optimizer step or an EMA swap would): the same as a fresh network with those values. */
+  {
+    g_autoptr(GafUnet) fresh = small_unet (521, TRUE);
+    GafParams *q = gaf_unet_get_params (fresh);
+    gaf_blas_set_threads (2);
+    gaf_unet_infer (net, x, t, batch, o3);
+    for (guint i = 0; i < p->views->len; i++)
+      {
+        const GafParamView *v = &g_array_index (p->views, GafParamView, i);
+        p->data[v->offset + v->size / 2] += 0.25f;
+        q->data[v->offset + v->size / 2] += 0.25f;
+      }
+    gaf_unet_infer (net, x, t, batch, o2);
+    gaf_unet_infer (fresh, x, t, batch, o3);
+    g_assert_cmpmem (o2, nx * sizeof (float), o3, nx * sizeof (float));
+    g_assert_cmpfloat (fabsf (o2[0] - o1[0]) + fabsf (o2[nx - 1] - o1[nx - 1]), >, 0.0f);
+  }
   gaf_blas_set_threads (1);
 }
 
