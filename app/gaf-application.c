@@ -266,6 +266,8 @@ gaf_application_startup (GApplication *app)
   const char *export[] = { "<Control>e", NULL };
   const char *csv[] = { "<Control><Shift>e", NULL };
   const char *sample[] = { "<Control>Return", NULL };
+  const char *open[] = { "<Control>o", NULL };
+  const char *save[] = { "<Control>s", NULL };
 
   G_APPLICATION_CLASS (gaf_application_parent_class)->startup (app);
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
@@ -274,6 +276,8 @@ gaf_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.export", export);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.export-csv", csv);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.sample", sample);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.open-model", open);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.save-model", save);
   gtk_window_set_default_icon_name (APPLICATION_ID);
 }
 

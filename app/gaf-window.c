@@ -45,6 +45,9 @@ struct _GafWindow {
   gboolean              training;
   gboolean              loading;
   char                 *failure;
+  char                 *notice;          /* a passing message in the status line (a model saved, opened) */
+  gint64                notice_until;
+  guint                 file_operations; /* model files opened or saved (or refused) so far */
   GtkFileChooserNative *chooser;
 };
 
@@ -123,6 +126,8 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
     }
   if (s->loading_data)
     g_string_append_printf (state, " · %s", _("reading the label maps"));
+  if (self->notice != NULL && g_get_monotonic_time () < self->notice_until)
+    g_string_append_printf (state, " · %s", self->notice);
   if (s->sampling)
     g_string_append_printf (state, " · %s", _("sampling"));
   if (s->sweeping && s->state != GAF_RUNNER_TRAINING)
@@ -184,6 +189,20 @@ on_sweep_finished (GafRunner *runner, GafWindow *self)
   wake_views (self);
 }
 
+/* The image experiment on its default data starts from the pretrained model when it is there. */
+static void
+maybe_open_default_model (GafWindow *self)
+{
+  const GafRunnerParams *params = gaf_runner_get_params (self->runner);
+  g_autofree char *path = NULL;
+
+  if (params->experiment != GAF_EXPERIMENT_IMAGES || g_strcmp0 (params->image_data, GAF_IMAGE_DATA_DEFAULT) != 0)
+    return;
+  path = gaf_default_image_model ();
+  if (path != NULL)
+    gaf_window_open_model (self, path);
+}
+
 void
 gaf_window_set_experiment (GafWindow *self, GafExperiment experiment)
 {
@@ -198,6 +217,7 @@ gaf_window_set_experiment (GafWindow *self, GafExperiment experiment)
   gaf_runner_set_experiment (self->runner, experiment);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", experiment != GAF_EXPERIMENT_EXACT);
   gaf_parameter_panel_set_experiment (self->panel, experiment);
+  maybe_open_default_model (self);
   /* The label maps have a view of their own; other experiments have none there. */
   if (experiment == GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "simplex") == 0)
     gaf_window_set_view (self, "labelmaps");
@@ -428,10 +448,10 @@ gaf_window_export_frames (GafWindow *self, const char *directory, guint n, GErro
 }
 
 static void
-show_error (GafWindow *self, const GError *error)
+show_error (GafWindow *self, const char *what, const GError *error)
 {
   GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", _("Export failed"));
+                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", what);
   gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
   g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
   gtk_window_present (GTK_WINDOW (dialog));
@@ -441,7 +461,132 @@ typedef enum {
   CHOOSE_VIEW,
   CHOOSE_CSV,
   CHOOSE_FRAMES,
+  CHOOSE_OPEN_MODEL,
+  CHOOSE_SAVE_MODEL,
 } ChooseKind;
+
+/* ---- model files ----------------------------------------------------------------------------------- */
+
+typedef struct {
+  GafWindow *window;
+  GafRunner *runner;
+  char      *name;
+} FileOp;
+
+static void
+file_op_free (FileOp *op)
+{
+  g_object_unref (op->window);
+  g_object_unref (op->runner);
+  g_free (op->name);
+  g_free (op);
+}
+
+static void
+set_notice (GafWindow *self, const char *text)
+{
+  g_free (self->notice);
+  self->notice = g_strdup (text);
+  self->notice_until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  wake_views (self);
+}
+
+static void
+model_saved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  FileOp *op = data;
+  GafWindow *self = op->window;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = gaf_runner_save_model_finish (op->runner, result, &error);
+
+  if (self->runner == op->runner)   /* not closed meanwhile */
+    {
+      if (ok)
+        {
+          /* Translators: the file a model was saved to */
+          g_autofree char *text = g_strdup_printf (_("Saved the model to “%s”"), op->name);
+          set_notice (self, text);
+        }
+      else
+        show_error (self, _("Could not save the model"), error);
+      self->file_operations++;
+    }
+  file_op_free (op);
+}
+
+static void
+model_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  FileOp *op = data;
+  GafWindow *self = op->window;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = gaf_runner_load_model_finish (op->runner, result, &error);
+
+  if (self->runner == op->runner)
+    {
+      if (ok)
+        {
+          const GafRunnerParams *params = gaf_runner_get_params (self->runner);
+          g_autofree char *text = g_strdup_printf (_("Opened the model “%s”"), op->name);
+
+          /* The window follows the model's experiment, parameters and data, and remembers them. */
+          self->loading = TRUE;
+          gtk_drop_down_set_selected (self->experiment_dropdown, params->experiment);
+          self->loading = FALSE;
+          g_settings_set_string (self->settings, "experiment", gaf_experiment_to_string (params->experiment));
+          g_settings_set_string (self->settings, "image-data", params->image_data);
+          for (guint i = 0; i < GAF_N_PARAMS; i++)
+            gaf_settings_write_param (self->settings, i, params->value[i]);
+          gaf_parameter_panel_sync (self->panel);
+          gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", params->experiment != GAF_EXPERIMENT_EXACT);
+          if (params->experiment == GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "simplex") == 0)
+            gaf_window_set_view (self, "labelmaps");
+          else if (params->experiment != GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "labelmaps") == 0)
+            gaf_window_set_view (self, "simplex");
+          g_clear_pointer (&self->failure, g_free);
+          set_notice (self, text);
+        }
+      else
+        show_error (self, _("Could not open the model"), error);   /* the runner kept the model it had */
+      self->file_operations++;
+    }
+  file_op_free (op);
+}
+
+static FileOp *
+file_op_new (GafWindow *self, const char *path)
+{
+  FileOp *op = g_new0 (FileOp, 1);
+
+  op->window = g_object_ref (self);
+  op->runner = g_object_ref (self->runner);
+  op->name = g_filename_display_basename (path);
+  return op;
+}
+
+void
+gaf_window_open_model (GafWindow *self, const char *path)
+{
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+  gaf_runner_load_model_async (self->runner, path, NULL, model_loaded, file_op_new (self, path));
+  wake_views (self);
+}
+
+void
+gaf_window_save_model (GafWindow *self, const char *path)
+{
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+  gaf_runner_save_model_async (self->runner, path, NULL, model_saved, file_op_new (self, path));
+}
+
+guint
+gaf_window_get_file_operations (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), 0);
+  return self->file_operations;
+}
 
 static void
 on_chooser_response (GtkNativeDialog *native, int response, GafWindow *self)
@@ -457,7 +602,19 @@ on_chooser_response (GtkNativeDialog *native, int response, GafWindow *self)
       file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
       path = file ? g_file_get_path (file) : NULL;
     }
-  if (path != NULL)
+  if (path != NULL && kind == CHOOSE_OPEN_MODEL)
+    gaf_window_open_model (self, path);
+  else if (path != NULL && kind == CHOOSE_SAVE_MODEL)
+    {
+      if (!g_str_has_suffix (path, GAF_MODEL_SUFFIX))
+        {
+          char *with = g_strconcat (path, GAF_MODEL_SUFFIX, NULL);
+          g_free (path);
+          path = with;
+        }
+      gaf_window_save_model (self, path);
+    }
+  else if (path != NULL)
     {
       if (kind == CHOOSE_FRAMES)
         ok = gaf_window_export_frames (self, path, 90, &error);
@@ -472,7 +629,7 @@ on_chooser_response (GtkNativeDialog *native, int response, GafWindow *self)
           ok = gaf_window_export_view (self, path, &error);
         }
       if (!ok)
-        show_error (self, error);
+        show_error (self, _("Export failed"), error);
     }
   g_clear_object (&self->chooser);
 }
@@ -492,14 +649,18 @@ static void
 choose (GafWindow *self, ChooseKind kind)
 {
   const char *title = kind == CHOOSE_FRAMES ? _("Export Animation Frames")
-                    : kind == CHOOSE_CSV ? _("Export Data as CSV") : _("Export View");
+                    : kind == CHOOSE_CSV ? _("Export Data as CSV")
+                    : kind == CHOOSE_OPEN_MODEL ? _("Open Model")
+                    : kind == CHOOSE_SAVE_MODEL ? _("Save Model") : _("Export View");
+  const char *accept = kind == CHOOSE_OPEN_MODEL ? _("_Open") : kind == CHOOSE_SAVE_MODEL ? _("_Save") : _("_Export");
   GtkFileChooserAction action = kind == CHOOSE_FRAMES ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER
-                                                      : GTK_FILE_CHOOSER_ACTION_SAVE;
+                              : kind == CHOOSE_OPEN_MODEL ? GTK_FILE_CHOOSER_ACTION_OPEN
+                                                          : GTK_FILE_CHOOSER_ACTION_SAVE;
   g_autofree char *suggested = NULL;
 
   if (self->chooser != NULL)
     return;
-  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, _("_Export"), _("_Cancel"));
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, _("_Cancel"));
   g_object_set_data (G_OBJECT (self->chooser), "gaf-kind", GINT_TO_POINTER (kind));
   if (kind == CHOOSE_VIEW)
     {
@@ -512,6 +673,13 @@ choose (GafWindow *self, ChooseKind kind)
     {
       add_filter (GTK_FILE_CHOOSER (self->chooser), _("CSV table"), "*.csv");
       suggested = g_strdup_printf ("gaflow-%s.csv", gaf_window_get_view (self));
+    }
+  else if (kind == CHOOSE_OPEN_MODEL || kind == CHOOSE_SAVE_MODEL)
+    {
+      add_filter (GTK_FILE_CHOOSER (self->chooser), _("Gaflow models"), "*" GAF_MODEL_SUFFIX);
+      if (kind == CHOOSE_SAVE_MODEL)
+        suggested = g_strdup_printf ("gaflow-%s" GAF_MODEL_SUFFIX,
+                                     gaf_experiment_to_string (gaf_runner_get_params (self->runner)->experiment));
     }
   if (suggested != NULL)
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested);
@@ -639,6 +807,18 @@ export_action (GtkWidget *widget, const char *name, GVariant *param)
 }
 
 static void
+open_model_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  choose (GAF_WINDOW (widget), CHOOSE_OPEN_MODEL);
+}
+
+static void
+save_model_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  choose (GAF_WINDOW (widget), CHOOSE_SAVE_MODEL);
+}
+
+static void
 export_csv_action (GtkWidget *widget, const char *name, GVariant *param)
 {
   choose (GAF_WINDOW (widget), CHOOSE_CSV);
@@ -756,6 +936,7 @@ gaf_window_finalize (GObject *object)
   GafWindow *self = GAF_WINDOW (object);
 
   g_free (self->failure);
+  g_free (self->notice);
   G_OBJECT_CLASS (gaf_window_parent_class)->finalize (object);
 }
 
@@ -811,11 +992,15 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.sample", NULL, sample_action);
   gtk_widget_class_install_action (widget_class, "win.reset", NULL, reset_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
+  gtk_widget_class_install_action (widget_class, "win.save-model", NULL, save_model_action);
   gtk_widget_class_install_action (widget_class, "win.export-csv", NULL, export_csv_action);
   gtk_widget_class_install_action (widget_class, "win.export-frames", NULL, export_frames_action);
   gtk_widget_class_install_action (widget_class, "win.view", "s", view_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "win.sample", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-model", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save-model", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-panel", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.view", "s", "simplex");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK, "win.view", "s", "training");
@@ -890,6 +1075,7 @@ gaf_window_init (GafWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", params.experiment != GAF_EXPERIMENT_EXACT);
+  maybe_open_default_model (self);
   /* A learned experiment trains at once, in the background. */
   gaf_window_set_training (self, params.experiment != GAF_EXPERIMENT_EXACT);
 }

@@ -34,6 +34,12 @@ gboolean   gaf_window_save_screenshot (GafWindow *self, const char *path, GError
 void       gaf_window_screenshot_async  (GafWindow *self, const char *path, GCancellable *cancellable,
                                          GAsyncReadyCallback callback, gpointer user_data);
 gboolean   gaf_window_screenshot_finish (GafWindow *self, GAsyncResult *result, GError **error);
+/* Model files (.gafck) through the runner: opening replaces the model, experiment and parameters when
+ * the file checks out; any error is shown in one dialog and the model stays as it was. */
+void       gaf_window_open_model      (GafWindow *self, const char *path);
+void       gaf_window_save_model      (GafWindow *self, const char *path);
+/* How many model files were opened, saved or refused so far (tests wait on it). */
+guint      gaf_window_get_file_operations (GafWindow *self);
 /* Exports the current view: PNG, SVG or PDF by extension, or its data as CSV. */
 gboolean   gaf_window_export_view     (GafWindow *self, const char *path, GError **error);
 /* The simplex animation as n numbered PNG frames (frame-0000.png ...) over t in [0, T]. */

@@ -11,6 +11,7 @@
 #endif
 
 #include "gaf-blas.h"
+#include "gaf-checkpoint.h"
 #include "gaf-dataset.h"
 #include "gaf-error.h"
 #include "gaf-joint.h"
@@ -291,6 +292,8 @@ typedef enum {
   CMD_EXPERIMENT,
   CMD_PARAM,
   CMD_IMAGE_DATA,
+  CMD_SAVE_MODEL,
+  CMD_LOAD_MODEL,
   CMD_SWEEP,
   CMD_SWEEP_CANCEL,
   CMD_SYNC,
@@ -305,6 +308,7 @@ typedef struct {
   double          value;
   GafSweepConfig *sweep;
   char           *text;
+  GTask          *task;           /* save and load: completed on the owner's main context */
   Shared         *sync;
 } Command;
 
@@ -334,6 +338,12 @@ static void
 command_free (Command *cmd)
 {
   g_free (cmd->text);
+  if (cmd->task != NULL)
+    {
+      /* Never handled: the runner went away first. */
+      g_task_return_new_error (cmd->task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the engine stopped");
+      g_object_unref (cmd->task);
+    }
   if (cmd->sweep != NULL)
     {
       gaf_sweep_config_clear (cmd->sweep);
@@ -416,6 +426,31 @@ send_event (Shared *sh, guint signal, const GError *error)
 
 /* ---- the engine, owned by the thread ---------------------------------------------------------------- */
 
+/* The label maps of an image experiment: both splits of a spec and what the metric compares with. */
+typedef struct {
+  char       *spec;           /* as the app names it (no split=) */
+  GafDataset *train;
+  GafDataset *test;           /* held-out maps (a folder's own maps: it has no split) */
+  double     *q;              /* (H W, c) pixel class frequencies of the training maps */
+  guint8     *palette;        /* (c, 3) */
+  double      kl_uniform;     /* the metric for GAF_IMAGE_MAPS maps of uniform random pixels */
+  double      kl_floor;       /* for GAF_IMAGE_MAPS held-out maps */
+  double      agreement;      /* 4-neighbour agreement of the held-out maps */
+} ImageData;
+
+static void
+image_data_free (ImageData *d)
+{
+  if (d == NULL)
+    return;
+  g_free (d->spec);
+  gaf_dataset_free (d->train);
+  gaf_dataset_free (d->test);
+  g_free (d->q);
+  g_free (d->palette);
+  g_free (d);
+}
+
 typedef struct {
   Shared          *sh;
   int              threads;
@@ -437,12 +472,8 @@ typedef struct {
   guint64          reset_count;
 
   /* Image experiments: the data of e->p.image_data (kept while the spec stays the same). */
-  char            *data_spec;      /* spec the datasets were read from */
-  GafDataset      *train_data;
-  GafDataset      *test_data;
-  double          *image_q;        /* (H W, c) pixel class frequencies of the training maps */
-  guint8          *palette;        /* (c, 3) */
-  double           kl_uniform, kl_floor, agreement, agreement_data;
+  ImageData       *data;
+  double           agreement;      /* of the last round's maps */
   gboolean         loading_data;
 
   double           loss, loss_smooth;
@@ -501,7 +532,7 @@ target_labels (gpointer user_data, GafRng *rng, guint16 *labels, int batch)
 static GafLabelFunc
 engine_labels (Engine *e)
 {
-  if (e->train_data != NULL && engine_images (e))
+  if (e->data != NULL && engine_images (e))
     return gaf_dataset_sample;
   return e->joint != NULL ? gaf_joint_sample : target_labels;
 }
@@ -509,8 +540,8 @@ engine_labels (Engine *e)
 static gpointer
 engine_label_data (Engine *e)
 {
-  if (e->train_data != NULL && engine_images (e))
-    return e->train_data;
+  if (e->data != NULL && engine_images (e))
+    return e->data->train;
   return e->joint != NULL ? (gpointer) e->joint : (gpointer) e->target;
 }
 
@@ -557,11 +588,7 @@ static void engine_publish (Engine *e);
 static void
 engine_clear_image_data (Engine *e)
 {
-  g_clear_pointer (&e->train_data, gaf_dataset_free);
-  g_clear_pointer (&e->test_data, gaf_dataset_free);
-  g_clear_pointer (&e->image_q, g_free);
-  g_clear_pointer (&e->palette, g_free);
-  g_clear_pointer (&e->data_spec, g_free);
+  g_clear_pointer (&e->data, image_data_free);
 }
 
 /* The training and held-out splits of a dataset spec: Fashion-MNIST and the scenes take ",split=..."; a
@@ -574,56 +601,45 @@ split_spec (const char *spec, const char *split)
   return g_strdup_printf ("%s%ssplit=%s", spec, strchr (spec, ':') ? "," : ":", split);
 }
 
-/* Mean per-pixel KL (smoothed) of `count` maps drawn by `draw` against the held-out maps. */
+/* Mean per-pixel KL (smoothed) of GAF_IMAGE_MAPS maps drawn by `draw` against the held-out maps. */
 static double
-reference_kl (Engine *e, GafLabelFunc draw, gpointer data, guint64 seed)
+reference_kl (const GafDataset *test, GafLabelFunc draw, gpointer data, guint64 seed)
 {
-  gsize n = gaf_dataset_pixels (e->test_data);
+  gsize n = gaf_dataset_pixels (test);
   g_autofree guint16 *maps = g_new (guint16, (gsize) GAF_IMAGE_MAPS * n);
   GafRng rng;
 
   gaf_rng_init (&rng, seed);
   draw (data, &rng, maps, GAF_IMAGE_MAPS);
-  return gaf_label_maps_marginal_kl (maps, GAF_IMAGE_MAPS, e->test_data->labels, e->test_data->count, n,
-                                     e->test_data->c);
+  return gaf_label_maps_marginal_kl (maps, GAF_IMAGE_MAPS, test->labels, test->count, n, test->c);
 }
 
-/* Reads the image data of e->p.image_data unless they are loaded already: both splits, their palette,
- * pixel frequencies and the reference values of the metric. */
-static gboolean
-engine_load_image_data (Engine *e, GError **error)
+/* Reads both splits of a spec with their palette, pixel frequencies and the reference values of the
+ * metric. Touches no engine state. */
+static ImageData *
+image_data_load (const char *spec, GError **error)
 {
-  static const double placeholder_q[2] = { 0.5, 0.5 };
-  const char *spec = e->p.image_data;
   g_autofree char *train_spec = NULL, *test_spec = NULL;
   g_autoptr(GafDataset) train = NULL, test = NULL;
-  double *uniform;
-  GafIndependentSampler *noise;
+  g_autofree double *uniform = NULL;
+  g_autoptr(GafIndependentSampler) noise = NULL;
+  ImageData *d;
+  gsize n;
 
-  if (e->train_data != NULL && g_strcmp0 (e->data_spec, spec) == 0)
-    return TRUE;
-  engine_clear_image_data (e);
   if (strstr (spec, "split=") != NULL)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
                    "image data “%s”: the app takes the training and the held-out split itself (no split=)", spec);
-      return FALSE;
+      return NULL;
     }
-  /* Reading Fashion-MNIST takes a second or two: say so meanwhile (a placeholder shape, nothing to draw). */
-  e->loading_data = TRUE;
-  e->n = 1;
-  e->c = 2;
-  e->q = placeholder_q;
-  engine_publish (e);
   train_spec = split_spec (spec, "train");
   test_spec = split_spec (spec, "test");
   train = gaf_dataset_new_from_spec (train_spec, error);
-  if (train != NULL)
-    test = gaf_dataset_new_from_spec (test_spec, error);
-  e->loading_data = FALSE;
-  e->dirty = TRUE;
-  if (train == NULL || test == NULL)
-    return FALSE;
+  if (train == NULL)
+    return NULL;
+  test = gaf_dataset_new_from_spec (test_spec, error);
+  if (test == NULL)
+    return NULL;
   if (gaf_dataset_pixels (train) > IMAGE_MAX_PIXELS || train->c > IMAGE_MAX_CLASSES || train->count == 0 ||
       test->count == 0 || test->c != train->c || test->height != train->height || test->width != train->width)
     {
@@ -631,26 +647,49 @@ engine_load_image_data (Engine *e, GError **error)
                    "image data “%s”: the app shows maps of at most %d pixels with at most %d classes "
                    "(these have %d x %d pixels, %d classes)", spec, IMAGE_MAX_PIXELS, IMAGE_MAX_CLASSES,
                    train->width, train->height, train->c);
-      return FALSE;
+      return NULL;
     }
-  e->train_data = g_steal_pointer (&train);
-  e->test_data = g_steal_pointer (&test);
-  e->data_spec = g_strdup (spec);
-  e->image_q = gaf_dataset_marginals (e->train_data);
-  e->palette = gaf_dataset_new_palette (e->train_data);
+  d = g_new0 (ImageData, 1);
+  d->spec = g_strdup (spec);
+  d->train = g_steal_pointer (&train);
+  d->test = g_steal_pointer (&test);
+  d->q = gaf_dataset_marginals (d->train);
+  d->palette = gaf_dataset_new_palette (d->train);
+  n = gaf_dataset_pixels (d->test);
+  uniform = g_new (double, n * d->test->c);
+  for (gsize i = 0; i < n * d->test->c; i++)
+    uniform[i] = 1.0 / d->test->c;
+  noise = gaf_independent_sampler_new (uniform, n, d->test->c);
+  d->kl_uniform = reference_kl (d->test, gaf_independent_sampler_sample, noise, 17);
+  d->kl_floor = reference_kl (d->test, gaf_dataset_sample, d->test, 18);
+  d->agreement = gaf_label_maps_neighbour_agreement (d->test->labels, d->test->count, d->test->height,
+                                                     d->test->width);
+  return d;
+}
 
-  /* What the metric reads for GAF_IMAGE_MAPS maps of uniform random pixels, and for as many held-out maps
-   * (the finite-sample floor of the estimator). */
-  uniform = g_new (double, gaf_dataset_pixels (e->test_data) * e->test_data->c);
-  for (gsize i = 0; i < gaf_dataset_pixels (e->test_data) * e->test_data->c; i++)
-    uniform[i] = 1.0 / e->test_data->c;
-  noise = gaf_independent_sampler_new (uniform, gaf_dataset_pixels (e->test_data), e->test_data->c);
-  e->kl_uniform = reference_kl (e, gaf_independent_sampler_sample, noise, 17);
-  e->kl_floor = reference_kl (e, gaf_dataset_sample, e->test_data, 18);
-  gaf_independent_sampler_free (noise);
-  g_free (uniform);
-  e->agreement_data = gaf_label_maps_neighbour_agreement (e->test_data->labels, e->test_data->count,
-                                                          e->test_data->height, e->test_data->width);
+static const double placeholder_q[2] = { 0.5, 0.5 };
+
+/* Reads the image data of e->p.image_data unless they are loaded already. */
+static gboolean
+engine_load_image_data (Engine *e, GError **error)
+{
+  ImageData *d;
+
+  if (e->data != NULL && g_strcmp0 (e->data->spec, e->p.image_data) == 0)
+    return TRUE;
+  engine_clear_image_data (e);
+  /* Reading Fashion-MNIST takes a second or two: say so meanwhile (a placeholder shape, nothing to draw). */
+  e->loading_data = TRUE;
+  e->n = 1;
+  e->c = 2;
+  e->q = placeholder_q;
+  engine_publish (e);
+  d = image_data_load (e->p.image_data, error);
+  e->loading_data = FALSE;
+  e->dirty = TRUE;
+  if (d == NULL)
+    return FALSE;
+  e->data = d;
   return TRUE;
 }
 
@@ -662,8 +701,8 @@ engine_image_net (Engine *e, guint64 seed, GError **error)
   GafModelConfig cfg;
 
   gaf_model_config_init (&cfg, GAF_MODEL_UNET, e->n, e->c, seed);
-  cfg.unet.height = e->train_data->height;
-  cfg.unet.width = e->train_data->width;
+  cfg.unet.height = e->data->train->height;
+  cfg.unet.width = e->data->train->width;
   cfg.unet.channels = pint (e, GAF_PARAM_IMAGE_WIDTH);
   cfg.unet.n_levels = 3;
   cfg.unet.mult[0] = 1;
@@ -684,9 +723,11 @@ engine_clear_model (Engine *e)
   g_clear_pointer (&e->joint_target, g_free);
 }
 
-/* (Re)builds target, network and trainer from the parameters. The experiment decides what trains. */
+/* (Re)builds target, network and trainer from the parameters. The experiment decides what trains.
+ * `loaded` (taken), when not NULL, is the network to train instead of a fresh one (made with net_seed),
+ * with its trainer's configuration `tcfg`: a model read from a checkpoint. */
 static void
-engine_build (Engine *e)
+engine_build_with (Engine *e, GafNet *loaded, guint64 loaded_seed, const GafTrainerConfig *loaded_tcfg)
 {
   guint64 seed = (guint64) pint (e, GAF_PARAM_SEED);
   g_autoptr(GError) error = NULL;
@@ -701,7 +742,6 @@ engine_build (Engine *e)
     {
       if (!engine_load_image_data (e, &error))
         {
-          static const double placeholder_q[2] = { 0.5, 0.5 };
           engine_clear_image_data (e);
           e->n = 1;
           e->c = 2;
@@ -710,14 +750,15 @@ engine_build (Engine *e)
           e->want_train = FALSE;
           e->sample_pending = FALSE;
           send_event (e->sh, SIGNAL_FAILED, error);
+          gaf_net_free (loaded);
           return;
         }
-      e->n = (int) gaf_dataset_pixels (e->train_data);
-      e->c = e->train_data->c;
-      e->q = e->image_q;
+      e->n = (int) gaf_dataset_pixels (e->data->train);
+      e->c = e->data->train->c;
+      e->q = e->data->q;
       e->net_seed = seed ^ 0x1a9e5ull;
-      e->net = engine_image_net (e, e->net_seed, &error);
-      if (e->net == NULL)
+      e->net = loaded != NULL ? NULL : engine_image_net (e, e->net_seed, &error);
+      if (e->net == NULL && loaded == NULL)
         {
           /* Sizes the UNet cannot take (sides not divisible by 4). */
           e->state = GAF_RUNNER_FAILED;
@@ -743,7 +784,7 @@ engine_build (Engine *e)
       mcfg.hidden = pint (e, GAF_PARAM_WIDTH);
       mcfg.input_scale = e->c;   /* mean-1 inputs, as gaflow-cli train does for the MLP */
       e->net_seed = seed ^ 0x3a1full;
-      e->net = GAF_NET (gaf_mlp_new (&mcfg, e->net_seed));
+      e->net = loaded != NULL ? NULL : GAF_NET (gaf_mlp_new (&mcfg, e->net_seed));
     }
   else
     {
@@ -761,12 +802,19 @@ engine_build (Engine *e)
           ncfg.time_scale = APP_TIME_SCALE;
           ncfg.input_scale = e->c;
           e->net_seed = seed ^ (0x9e37ull * e->c);
-          e->net = GAF_NET (gaf_toy_cnn_new (&ncfg, e->net_seed));
+          e->net = loaded != NULL ? NULL : GAF_NET (gaf_toy_cnn_new (&ncfg, e->net_seed));
         }
+    }
+  if (loaded != NULL)
+    {
+      e->net = loaded;
+      e->net_seed = loaded_seed;
     }
   if (e->net != NULL)
     {
       engine_trainer_config (e, &tcfg);
+      if (loaded_tcfg != NULL)
+        tcfg = *loaded_tcfg;
       e->trainer = gaf_trainer_new (e->net, engine_labels (e), engine_label_data (e), &tcfg);
       e->trainer_batch = tcfg.batch;
       e->state = e->want_train ? GAF_RUNNER_TRAINING : GAF_RUNNER_PAUSED;
@@ -774,6 +822,282 @@ engine_build (Engine *e)
   else
     e->state = GAF_RUNNER_EXACT;
   e->sample_pending = TRUE;   /* trajectories at once, even from an untrained network */
+}
+
+static void
+engine_build (Engine *e)
+{
+  engine_build_with (e, NULL, 0, NULL);
+}
+
+/* ---- model files ------------------------------------------------------------------------------------ */
+
+/* A checkpoint of the app: [model] (gaf-model.h), [train] (gaf-trainer.h), and [app] with the experiment and
+ * every runner parameter, so that opening it gives the same experiment (the class-scaling target is drawn
+ * from the seed and c). Image experiments also write [data] as gaflow-cli's image `train` does (spec of
+ * the training split, classes, height, width, maps, palette, description), so `gaflow-cli sample` reads
+ * the app's files, and the app opens that command's checkpoints (which have no [app]). */
+#define APP_GROUP  "app"
+#define DATA_GROUP "data"
+
+static const char *const palette_names[] = { "gray", "scenes", "classes" };
+
+static void
+params_to_keyfile (const GafRunnerParams *p, GKeyFile *kf)
+{
+  g_key_file_remove_group (kf, APP_GROUP, NULL);
+  g_key_file_set_string (kf, APP_GROUP, "experiment", experiment_names[p->experiment]);
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    g_key_file_set_double (kf, APP_GROUP, param_info[i].key, p->value[i]);
+  g_key_file_set_string (kf, APP_GROUP, "image-data", p->image_data);
+}
+
+/* Keys that are absent keep p's values; every present one must parse. */
+static gboolean
+params_from_keyfile (GafRunnerParams *p, GKeyFile *kf, const char *path, GError **error)
+{
+  g_autofree char *experiment = g_key_file_get_string (kf, APP_GROUP, "experiment", NULL);
+  g_autofree char *image_data = g_key_file_get_string (kf, APP_GROUP, "image-data", NULL);
+
+  if (experiment == NULL || !gaf_experiment_from_string (g_strstrip (experiment), &p->experiment))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: [" APP_GROUP "] experiment = %s is not an experiment of the app",
+                   path, experiment ? experiment : "(missing)");
+      return FALSE;
+    }
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    if (g_key_file_has_key (kf, APP_GROUP, param_info[i].key, NULL))
+      {
+        GError *local = NULL;
+        double v = g_key_file_get_double (kf, APP_GROUP, param_info[i].key, &local);
+        if (local != NULL)
+          {
+            g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: [" APP_GROUP "] %s: %s", path, param_info[i].key,
+                         local->message);
+            g_error_free (local);
+            return FALSE;
+          }
+        p->value[i] = v;
+      }
+  if (image_data != NULL)
+    {
+      if (image_data[0] == '\0' || strlen (image_data) >= sizeof p->image_data)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: [" APP_GROUP "] image-data is empty or too long", path);
+          return FALSE;
+        }
+      g_strlcpy (p->image_data, image_data, sizeof p->image_data);
+    }
+  gaf_runner_params_clamp (p);
+  return TRUE;
+}
+
+static gboolean
+is_image_spec (const char *spec)
+{
+  return g_str_has_prefix (spec, "fashion-mnist") || g_str_has_prefix (spec, "scenes") ||
+         g_str_has_prefix (spec, "folder:");
+}
+
+/* A training split's spec as the app names the data: without split= (a folder's spec as it is). */
+static char *
+app_image_spec (const char *spec)
+{
+  const char *colon = strchr (spec, ':');
+  g_auto(GStrv) tokens = NULL;
+  GString *out;
+
+  if (colon == NULL || g_str_has_prefix (spec, "folder:"))
+    return g_strdup (spec);
+  out = g_string_new_len (spec, colon - spec);
+  tokens = g_strsplit (colon + 1, ",", -1);
+  for (guint i = 0, n = 0; tokens[i] != NULL; i++)
+    if (tokens[i][0] != '\0' && !g_str_has_prefix (tokens[i], "split="))
+      g_string_append_printf (out, "%s%s", n++ ? "," : ":", tokens[i]);
+  return g_string_free (out, FALSE);
+}
+
+static void
+ignore_labels (gpointer user_data, GafRng *rng, guint16 *labels, int batch)
+{
+  g_assert_not_reached ();   /* a trainer only restored into, never stepped */
+}
+
+/* The variables and classes of an experiment's sequences. */
+static void
+experiment_shape (const GafRunnerParams *p, const ImageData *data, int *n, int *c)
+{
+  switch (p->experiment)
+    {
+    case GAF_EXPERIMENT_IMAGES:
+      *n = (int) gaf_dataset_pixels (data->train);
+      *c = data->train->c;
+      break;
+    case GAF_EXPERIMENT_COUPLED:
+      *n = 2;
+      *c = 2;
+      break;
+    case GAF_EXPERIMENT_PINWHEEL:
+      *n = 2;
+      *c = 16;
+      break;
+    default:
+      *n = 4;
+      *c = (int) p->value[GAF_PARAM_CLASSES];
+    }
+}
+
+/* Opens a checkpoint and makes it the model: everything that can fail (the file, its groups, the network,
+ * the data it names, the shapes) is checked before anything is replaced, so a bad file leaves the model
+ * as it was. Training resumes from the saved step, Adam state, EMA and RNG. */
+static gboolean
+engine_load_model (Engine *e, const char *path, GError **error)
+{
+  g_autoptr(GafCheckpoint) ck = NULL;
+  g_autoptr(GafTrainer) probe = NULL;
+  GafRunnerParams p = e->p;
+  GafModelConfig mc;
+  GafTrainerConfig tcfg;
+  ImageData *data = NULL;
+  GafNet *net = NULL;
+  GKeyFile *kf;
+  guint64 step;
+  int n, c;
+
+  ck = gaf_checkpoint_load (path, error);
+  if (ck == NULL)
+    return FALSE;
+  kf = gaf_checkpoint_get_config (ck);
+  if (g_key_file_has_group (kf, APP_GROUP))
+    {
+      if (!params_from_keyfile (&p, kf, path, error))
+        return FALSE;
+    }
+  else
+    {
+      g_autofree char *spec = g_key_file_get_string (kf, DATA_GROUP, "spec", NULL);
+      g_autofree char *app_spec = NULL;
+
+      if (spec == NULL || !is_image_spec (spec))
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                       "%s: not a model of an experiment of the app (no [" APP_GROUP "] group, no image [" DATA_GROUP "] spec)",
+                       path);
+          return FALSE;
+        }
+      app_spec = app_image_spec (spec);
+      if (strlen (app_spec) >= sizeof p.image_data)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: [" DATA_GROUP "] spec is too long", path);
+          return FALSE;
+        }
+      p.experiment = GAF_EXPERIMENT_IMAGES;
+      g_strlcpy (p.image_data, app_spec, sizeof p.image_data);
+    }
+  if (p.experiment == GAF_EXPERIMENT_EXACT)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: the exact field has no network to open", path);
+      return FALSE;
+    }
+  if (!gaf_model_config_from_keyfile (&mc, kf, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  if (p.experiment == GAF_EXPERIMENT_IMAGES && (e->data == NULL || g_strcmp0 (e->data->spec, p.image_data) != 0))
+    {
+      data = image_data_load (p.image_data, error);
+      if (data == NULL)
+        goto fail;
+    }
+  experiment_shape (&p, data ? data : e->data, &n, &c);
+  net = gaf_model_new (&mc, error);
+  if (net == NULL)
+    goto fail;
+  if (net->n != n || net->in_channels != c || net->out_channels != c)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                   "the network takes %d variables of %d classes; its experiment (%s) has %d of %d",
+                   net->n, net->in_channels, experiment_names[p.experiment], n, c);
+      goto fail;
+    }
+  /* The trainer's configuration: the parameters' values, then whatever [train] says. */
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = (int) p.value[p.experiment == GAF_EXPERIMENT_IMAGES ? GAF_PARAM_IMAGE_BATCH : GAF_PARAM_BATCH];
+  tcfg.adam.lr = p.value[GAF_PARAM_LEARNING_RATE];
+  tcfg.path.lambda = p.value[GAF_PARAM_LAMBDA];
+  tcfg.path.time_rate = p.value[GAF_PARAM_TIME_RATE];
+  tcfg.ema_decay = APP_EMA_DECAY;
+  if (!gaf_trainer_config_from_keyfile (&tcfg, kf, error))
+    goto fail;
+  probe = gaf_trainer_new (net, ignore_labels, NULL, &tcfg);
+  if (!gaf_trainer_restore_checkpoint (probe, ck, error))
+    goto fail;
+  g_clear_pointer (&probe, gaf_trainer_free);
+  step = gaf_checkpoint_get_step (ck);
+
+  /* The panel shows what trains now. */
+  p.value[GAF_PARAM_LEARNING_RATE] = tcfg.adam.lr;
+  p.value[GAF_PARAM_LAMBDA] = tcfg.path.lambda;
+  p.value[GAF_PARAM_TIME_RATE] = tcfg.path.time_rate;
+  p.value[p.experiment == GAF_EXPERIMENT_IMAGES ? GAF_PARAM_IMAGE_BATCH : GAF_PARAM_BATCH] = tcfg.batch;
+  if (mc.kind == GAF_MODEL_UNET)
+    p.value[GAF_PARAM_IMAGE_WIDTH] = mc.unet.channels;
+  gaf_runner_params_clamp (&p);
+
+  /* Nothing can fail from here on. */
+  e->p = p;
+  if (data != NULL)
+    {
+      engine_clear_image_data (e);
+      e->data = data;
+    }
+  engine_build_with (e, net, mc.seed, &tcfg);
+  if (!gaf_trainer_restore_checkpoint (e->trainer, ck, error))
+    g_assert_not_reached ();   /* it did restore into the same network above */
+  if (step >= (guint64) pint (e, GAF_PARAM_BUDGET))
+    e->state = GAF_RUNNER_DONE;
+  e->dirty = TRUE;
+  return TRUE;
+
+fail:
+  g_prefix_error (error, "%s: ", path);
+  gaf_net_free (net);
+  image_data_free (data);
+  return FALSE;
+}
+
+static gboolean
+engine_save_model (Engine *e, const char *path, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  GafModelConfig mc;
+
+  if (e->net == NULL || e->trainer == NULL)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   e->state == GAF_RUNNER_EXACT ? "the exact field has no network to save" : "there is no model to save");
+      return FALSE;
+    }
+  if (!gaf_model_config_from_net (&mc, e->net, e->net_seed))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "the %s network cannot be saved", e->net->klass->name);
+      return FALSE;
+    }
+  gaf_model_config_to_keyfile (&mc, kf);
+  params_to_keyfile (&e->p, kf);
+  if (engine_images (e) && e->data != NULL)
+    {
+      const GafDataset *d = e->data->train;
+      g_key_file_set_string (kf, DATA_GROUP, "spec", d->name);
+      g_key_file_set_integer (kf, DATA_GROUP, "classes", d->c);
+      g_key_file_set_integer (kf, DATA_GROUP, "height", d->height);
+      g_key_file_set_integer (kf, DATA_GROUP, "width", d->width);
+      g_key_file_set_uint64 (kf, DATA_GROUP, "maps", d->count);
+      g_key_file_set_string (kf, DATA_GROUP, "palette", palette_names[d->palette]);
+      g_key_file_set_string (kf, DATA_GROUP, "description", d->description);
+    }
+  return gaf_trainer_save_checkpoint (e->trainer, path, kf, error);
 }
 
 static guint64
@@ -851,14 +1175,14 @@ engine_publish (Engine *e)
   s->n_sweep_rows = e->sweep_rows->len;
   s->sweep_rows = g_memdup2 (e->sweep_rows->data, sizeof (GafSweepRow) * MAX (1, s->n_sweep_rows));
   s->loading_data = e->loading_data;
-  if (engine_images (e) && e->train_data != NULL)
+  if (engine_images (e) && e->data != NULL)
     {
-      s->height = e->train_data->height;
-      s->width = e->train_data->width;
-      s->palette = g_memdup2 (e->palette, (gsize) 3 * e->train_data->c);
+      s->height = e->data->train->height;
+      s->width = e->data->train->width;
+      s->palette = g_memdup2 (e->data->palette, (gsize) 3 * e->data->train->c);
+      s->agreement_data = e->data->agreement;
     }
   s->agreement = e->agreement;
-  s->agreement_data = e->agreement_data;
   if (e->net != NULL)
     {
       s->model_kind = e->net->klass->name;
@@ -1107,12 +1431,12 @@ engine_sample (Engine *e)
     }
   else if (engine_images (e))
     {
-      e->eval_kl = gaf_label_maps_marginal_kl (labels, (guint) count, e->test_data->labels, e->test_data->count,
+      e->eval_kl = gaf_label_maps_marginal_kl (labels, (guint) count, e->data->test->labels, e->data->test->count,
                                                (gsize) n, c);
-      e->eval_kl_uniform = e->kl_uniform;
-      e->eval_kl_floor = e->kl_floor;
-      e->agreement = gaf_label_maps_neighbour_agreement (labels, (guint) count, e->train_data->height,
-                                                         e->train_data->width);
+      e->eval_kl_uniform = e->data->kl_uniform;
+      e->eval_kl_floor = e->data->kl_floor;
+      e->agreement = gaf_label_maps_neighbour_agreement (labels, (guint) count, e->data->train->height,
+                                                         e->data->train->width);
     }
   else
     {
@@ -1391,6 +1715,29 @@ engine_handle (Engine *e, Command *cmd)
       break;
     case CMD_SWEEP_CANCEL:
       e->sweep_cancel = TRUE;
+      break;
+    case CMD_SAVE_MODEL:
+      {
+        GError *error = NULL;
+        if (engine_save_model (e, cmd->text, &error))
+          g_task_return_boolean (cmd->task, TRUE);
+        else
+          g_task_return_error (cmd->task, error);
+        g_clear_object (&cmd->task);
+      }
+      break;
+    case CMD_LOAD_MODEL:
+      {
+        GError *error = NULL;
+        gboolean ok = engine_load_model (e, cmd->text, &error);
+        /* The new model's first snapshot is there before the owner hears of it. */
+        engine_publish (e);
+        if (ok)
+          g_task_return_pointer (cmd->task, g_memdup2 (&e->p, sizeof e->p), g_free);
+        else
+          g_task_return_error (cmd->task, error);
+        g_clear_object (&cmd->task);
+      }
       break;
     case CMD_SYNC:
       engine_sync_done (e);
@@ -1682,6 +2029,64 @@ gaf_runner_cancel_sweep (GafRunner *self)
   g_return_if_fail (GAF_IS_RUNNER (self));
   /* The thread drains commands at every progress report of the sweep (every 25 steps) and cancels. */
   push (self, CMD_SWEEP_CANCEL, 0, 0.0, NULL);
+}
+
+static void
+push_file_command (GafRunner *self, CommandKind kind, const char *path, gpointer source_tag,
+                   GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  Command *cmd = g_new0 (Command, 1);
+
+  cmd->kind = kind;
+  cmd->text = g_strdup (path);
+  /* No source object: the task must not keep the runner alive (its last reference could then drop on the
+   * engine thread, which would have to join itself). */
+  cmd->task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (cmd->task, source_tag);
+  g_async_queue_push (self->sh->commands, cmd);
+}
+
+void
+gaf_runner_save_model_async (GafRunner *self, const char *path, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  g_return_if_fail (path != NULL);
+  push_file_command (self, CMD_SAVE_MODEL, path, gaf_runner_save_model_async, cancellable, callback, user_data);
+}
+
+gboolean
+gaf_runner_save_model_finish (GafRunner *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaf_runner_save_model_async, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+gaf_runner_load_model_async (GafRunner *self, const char *path, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  g_return_if_fail (path != NULL);
+  push_file_command (self, CMD_LOAD_MODEL, path, gaf_runner_load_model_async, cancellable, callback, user_data);
+}
+
+gboolean
+gaf_runner_load_model_finish (GafRunner *self, GAsyncResult *result, GError **error)
+{
+  g_autofree GafRunnerParams *params = NULL;
+
+  g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaf_runner_load_model_async, FALSE);
+  params = g_task_propagate_pointer (G_TASK (result), error);
+  if (params == NULL)
+    return FALSE;
+  /* What the engine runs now is what was asked for. */
+  self->params = *params;
+  return TRUE;
 }
 
 GafSnapshot *

@@ -215,6 +215,19 @@ const GafRunnerParams *gaf_runner_get_params (GafRunner *self);
 void         gaf_runner_start_sweep    (GafRunner *self, const int *classes, guint n_classes,
                                         const int *methods, guint n_methods, guint64 steps, guint64 samples);
 void         gaf_runner_cancel_sweep   (GafRunner *self);
+/* Model files (gaf-checkpoint.h; the app uses the suffix .gafck), on the engine thread. Saving writes the
+ * network, the trainer's state and the experiment with its parameters, atomically. Opening replaces the
+ * model (and the experiment, its parameters and data) only when everything in the file checks out; else
+ * the error (GAF_ERROR_FORMAT, GAF_ERROR_IO, ...) names the file and the model stays as it was. It opens
+ * the app's files and gaflow-cli's image checkpoints. After a successful open gaf_runner_get_params has
+ * the model's parameters. The callback runs on the thread that made the runner; a runner disposed before
+ * the command ran completes it with G_IO_ERROR_CANCELLED. */
+void         gaf_runner_save_model_async  (GafRunner *self, const char *path, GCancellable *cancellable,
+                                           GAsyncReadyCallback callback, gpointer user_data);
+gboolean     gaf_runner_save_model_finish (GafRunner *self, GAsyncResult *result, GError **error);
+void         gaf_runner_load_model_async  (GafRunner *self, const char *path, GCancellable *cancellable,
+                                           GAsyncReadyCallback callback, gpointer user_data);
+gboolean     gaf_runner_load_model_finish (GafRunner *self, GAsyncResult *result, GError **error);
 /* The newest snapshot (a new reference). Never NULL. */
 GafSnapshot *gaf_runner_dup_snapshot   (GafRunner *self);
 /* Blocks until the runner has handled every command sent so far and published (tests, screenshots). */

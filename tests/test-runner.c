@@ -2,9 +2,12 @@
 #define G_LOG_DOMAIN "gaflow-test"
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 
 #include "gaf-baselines.h"
+#include "gaf-error.h"
 #include "gaf-runner.h"
 
 /* The engine runner thread: commands in, snapshots out, events on the main context. Small models and
@@ -321,6 +324,164 @@ test_images (void)
 }
 
 static void
+on_file_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (*slot == NULL)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for a model file");
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return *slot;
+}
+
+static gboolean
+save_model (GafRunner *runner, const char *path, GError **error)
+{
+  GAsyncResult *result = NULL;
+  gboolean ok;
+
+  gaf_runner_save_model_async (runner, path, NULL, on_file_done, &result);
+  ok = gaf_runner_save_model_finish (runner, wait_result (&result), error);
+  g_object_unref (result);
+  return ok;
+}
+
+static gboolean
+load_model (GafRunner *runner, const char *path, GError **error)
+{
+  GAsyncResult *result = NULL;
+  gboolean ok;
+
+  gaf_runner_load_model_async (runner, path, NULL, on_file_done, &result);
+  ok = gaf_runner_load_model_finish (runner, wait_result (&result), error);
+  g_object_unref (result);
+  return ok;
+}
+
+static GBytes *
+file_bytes (const char *path)
+{
+  g_autoptr(GMappedFile) f = g_mapped_file_new (path, FALSE, NULL);
+  g_assert_nonnull (f);
+  return g_mapped_file_get_bytes (f);
+}
+
+/* Save, change, open: the model comes back as it was (saving it again writes the same bytes), with its
+ * step and parameters; a corrupt or foreign file is refused with a clear error and changes nothing; label
+ * maps come back with their data; the exact field has nothing to save. */
+static void
+test_model_files (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-runner-XXXXXX", NULL);
+  g_autofree char *a = g_build_filename (dir, "a.gafck", NULL);
+  g_autofree char *b = g_build_filename (dir, "b.gafck", NULL);
+  g_autofree char *bad = g_build_filename (dir, "bad.gafck", NULL);
+  g_autofree char *img = g_build_filename (dir, "maps.gafck", NULL);
+  g_autoptr(GafSnapshot) s0 = NULL, s1 = NULL, s2 = NULL, s3 = NULL;
+  g_autoptr(GBytes) ba = NULL, bb = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 saved_step;
+
+  gaf_runner_train (runner, TRUE);
+  s0 = wait_for (runner, has_step, GUINT_TO_POINTER (25));
+  gaf_runner_train (runner, FALSE);
+  gaf_runner_sync (runner);
+  g_clear_pointer (&s0, gaf_snapshot_unref);
+  s0 = gaf_runner_dup_snapshot (runner);
+  saved_step = s0->step;
+  g_assert_true (save_model (runner, a, &error));
+  g_assert_no_error (error);
+
+  /* Elsewhere: more training with another lambda, then back to the file. */
+  gaf_runner_set_param (runner, GAF_PARAM_LAMBDA, 0.9);
+  gaf_runner_train (runner, TRUE);
+  s1 = wait_for (runner, has_step, GUINT_TO_POINTER ((guint) saved_step + 10));
+  gaf_runner_train (runner, FALSE);
+  g_assert_true (load_model (runner, a, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (gaf_runner_get_params (runner)->value[GAF_PARAM_LAMBDA], ==, 0.5);
+  s2 = gaf_runner_dup_snapshot (runner);
+  g_assert_cmpuint (s2->step, ==, saved_step);
+  g_assert_cmpfloat (s2->params.value[GAF_PARAM_LAMBDA], ==, 0.5);
+  g_assert_cmpint (s2->params.experiment, ==, GAF_EXPERIMENT_SCALING);
+  g_assert_true (save_model (runner, b, &error));
+  g_assert_no_error (error);
+  ba = file_bytes (a);
+  bb = file_bytes (b);
+  g_test_message ("checkpoint of %" G_GSIZE_FORMAT " bytes at step %" G_GUINT64_FORMAT, g_bytes_get_size (ba), saved_step);
+  g_assert_true (g_bytes_equal (ba, bb));
+
+  /* A corrupt file (one byte flipped) and a foreign one: refused, nothing changes. */
+  {
+    gsize len;
+    g_autofree char *bytes = NULL;
+    g_assert_true (g_file_get_contents (a, &bytes, &len, NULL));
+    bytes[len / 2] ^= 0x40;
+    g_assert_true (g_file_set_contents (bad, bytes, len, NULL));
+  }
+  g_assert_false (load_model (runner, bad, &error));
+  g_test_message ("corrupt: %s", error->message);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "checksum"));
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (bad, "P5\n2 2\n255\nabcd", -1, NULL));
+  g_assert_false (load_model (runner, bad, &error));
+  g_test_message ("foreign: %s", error->message);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_clear_error (&error);
+  gaf_runner_sync (runner);
+  s3 = gaf_runner_dup_snapshot (runner);
+  g_assert_cmpuint (s3->step, ==, saved_step);
+  g_assert_cmpuint (s3->model_params, ==, s2->model_params);
+  g_clear_pointer (&s3, gaf_snapshot_unref);
+
+  /* Label maps: saved with their data, opened from another experiment. */
+  gaf_runner_set_image_data (runner, "scenes:classes=4,size=8,count=300");
+  gaf_runner_set_param (runner, GAF_PARAM_IMAGE_WIDTH, 8);
+  gaf_runner_set_experiment (runner, GAF_EXPERIMENT_IMAGES);
+  gaf_runner_train (runner, TRUE);
+  g_clear_pointer (&s1, gaf_snapshot_unref);
+  s1 = wait_for (runner, images_ready, GUINT_TO_POINTER (5));
+  gaf_runner_train (runner, FALSE);
+  gaf_runner_sync (runner);
+  g_assert_true (save_model (runner, img, &error));
+  g_assert_no_error (error);
+  gaf_runner_set_experiment (runner, GAF_EXPERIMENT_COUPLED);
+  gaf_runner_sync (runner);
+  g_assert_true (load_model (runner, img, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gaf_runner_get_params (runner)->experiment, ==, GAF_EXPERIMENT_IMAGES);
+  s3 = gaf_runner_dup_snapshot (runner);
+  g_assert_cmpint (s3->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_cmpint (s3->height, ==, 8);
+  g_assert_cmpint (s3->c, ==, 4);
+  g_assert_cmpstr (s3->model_kind, ==, "unet");
+  g_assert_cmpstr (s3->params.image_data, ==, "scenes:classes=4,size=8,count=300");
+
+  gaf_runner_set_experiment (runner, GAF_EXPERIMENT_EXACT);
+  g_assert_false (save_model (runner, b, &error));
+  g_test_message ("exact: %s", error->message);
+  g_clear_error (&error);
+
+  g_unlink (a);
+  g_unlink (b);
+  g_unlink (bad);
+  g_unlink (img);
+  g_rmdir (dir);
+}
+
+static void
 on_sweep_finished (GafRunner *runner, gpointer data)
 {
   *(gboolean *) data = TRUE;
@@ -399,6 +560,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/runner/exact", test_exact);
   g_test_add_func ("/engine/runner/joint", test_joint);
   g_test_add_func ("/engine/runner/images", test_images);
+  g_test_add_func ("/engine/runner/model-files", test_model_files);
   g_test_add_func ("/engine/runner/sweep", test_sweep);
   g_test_add_func ("/engine/runner/dispose", test_dispose);
   return g_test_run ();

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "gaf-baselines.h"
+#include "gaf-checkpoint.h"
 #include "gaf-joint-view.h"
 #include "gaf-label-map-view.h"
 #include "gaf-parameter-panel.h"
@@ -520,6 +521,141 @@ test_label_maps_render (void)
   gaf_label_map_view_set_playing (view, TRUE);
 }
 
+static gboolean
+operations_reach (gpointer data)
+{
+  return gaf_window_get_file_operations (window) >= GPOINTER_TO_UINT (data);
+}
+
+/* The error dialogs shown for the window now. */
+static GList *
+error_dialogs (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+  GList *found = NULL;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+      GtkMessageType type;
+      if (!GTK_IS_MESSAGE_DIALOG (w) || gtk_window_get_transient_for (GTK_WINDOW (w)) != GTK_WINDOW (window) ||
+          !gtk_widget_get_visible (GTK_WIDGET (w)))
+        continue;
+      g_object_get (w, "message-type", &type, NULL);
+      if (type == GTK_MESSAGE_ERROR)
+        found = g_list_prepend (found, w);
+    }
+  return found;
+}
+
+static void
+save_and_wait (const char *path)
+{
+  guint ops = gaf_window_get_file_operations (window);
+
+  gaf_window_save_model (window, path);
+  g_assert_true (wait_until (operations_reach, GUINT_TO_POINTER (ops + 1), 30));
+  g_assert_null (error_dialogs ());
+}
+
+static gboolean
+stepped_past (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return s->step > GPOINTER_TO_UINT (data);
+}
+
+/* Save, train on with another lambda, open: the model of the file is back (its step, its lambda in the
+ * engine and on the panel's slider), and saving it again gives the same bytes. */
+static void
+test_model_round_trip (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
+  g_autofree char *a = g_build_filename (dir, "a.gafck", NULL);
+  g_autofree char *b = g_build_filename (dir, "b.gafck", NULL);
+  GafParameterPanel *panel = GAF_PARAMETER_PANEL (gaf_window_get_panel (window));
+  GtkRange *lambda = GTK_RANGE (gaf_parameter_panel_get_control (panel, GAF_PARAM_LAMBDA));
+  g_autoptr(GafSnapshot) s0 = NULL, s1 = NULL;
+  g_autofree char *ca = NULL, *cb = NULL;
+  gsize la, lb;
+  guint ops;
+
+  gaf_window_set_training (window, FALSE);
+  gaf_runner_sync (gaf_window_get_runner (window));
+  s0 = snapshot ();
+  g_assert_cmpint (s0->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  save_and_wait (a);
+
+  gtk_range_set_value (lambda, 0.8);
+  gaf_window_set_training (window, TRUE);
+  g_assert_true (wait_until (stepped_past, GUINT_TO_POINTER ((guint) s0->step + 20), 30));
+  gaf_window_set_training (window, FALSE);
+
+  ops = gaf_window_get_file_operations (window);
+  gaf_window_open_model (window, a);
+  g_assert_true (wait_until (operations_reach, GUINT_TO_POINTER (ops + 1), 30));
+  g_assert_null (error_dialogs ());
+  s1 = snapshot ();
+  g_test_message ("saved at step %u, opened at step %u", (guint) s0->step, (guint) s1->step);
+  g_assert_cmpuint (s1->step, ==, s0->step);
+  g_assert_cmpint (s1->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_cmpfloat (s1->params.value[GAF_PARAM_LAMBDA], ==, 0.5);
+  g_assert_cmpfloat_with_epsilon (gtk_range_get_value (lambda), 0.5, 1e-9);
+  save_and_wait (b);
+  g_assert_true (g_file_get_contents (a, &ca, &la, NULL));
+  g_assert_true (g_file_get_contents (b, &cb, &lb, NULL));
+  g_test_message ("model file: %" G_GSIZE_FORMAT " bytes", la);
+  g_assert_cmpuint (la, ==, lb);
+  g_assert_true (memcmp (ca, cb, la) == 0);
+  gaf_window_set_training (window, TRUE);
+  g_unlink (b);
+  g_object_set_data_full (G_OBJECT (window), "test-model", g_steal_pointer (&a), g_free);
+  g_object_set_data_full (G_OBJECT (window), "test-dir", g_steal_pointer (&dir), g_free);
+}
+
+/* A corrupt model file: one error dialog saying why, and the model trains on (its step is not the
+ * file's). */
+static void
+test_model_corrupt (void)
+{
+  const char *a = g_object_get_data (G_OBJECT (window), "test-model");
+  g_autofree char *bad = g_build_filename (g_object_get_data (G_OBJECT (window), "test-dir"), "bad.gafck", NULL);
+  g_autoptr(GafSnapshot) s0 = NULL, s1 = NULL;
+  g_autofree char *bytes = NULL, *text = NULL, *secondary = NULL;
+  g_autoptr(GafCheckpoint) ck = NULL;
+  GList *dialogs;
+  gsize len;
+  guint ops;
+
+  g_assert_nonnull (a);
+  ck = gaf_checkpoint_load (a, NULL);
+  g_assert_nonnull (ck);
+  g_assert_true (g_file_get_contents (a, &bytes, &len, NULL));
+  bytes[len / 3] ^= 0x10;
+  g_assert_true (g_file_set_contents (bad, bytes, len, NULL));
+  g_assert_true (wait_until (stepped_past, GUINT_TO_POINTER ((guint) gaf_checkpoint_get_step (ck) + 20), 30));
+  s0 = snapshot ();
+
+  ops = gaf_window_get_file_operations (window);
+  gaf_window_open_model (window, bad);
+  g_assert_true (wait_until (operations_reach, GUINT_TO_POINTER (ops + 1), 30));
+  iterate_for (0.2);
+  dialogs = error_dialogs ();
+  g_assert_cmpuint (g_list_length (dialogs), ==, 1);
+  g_object_get (dialogs->data, "text", &text, "secondary-text", &secondary, NULL);
+  g_test_message ("dialog: %s — %s", text, secondary);
+  g_assert_cmpstr (text, ==, "Could not open the model");
+  g_assert_nonnull (strstr (secondary, "checksum mismatch"));
+  gtk_window_destroy (GTK_WINDOW (dialogs->data));
+  g_list_free (dialogs);
+
+  s1 = snapshot ();
+  g_assert_cmpint (s1->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_cmpuint (s1->model_params, ==, s0->model_params);
+  g_assert_cmpuint (s1->step, >=, s0->step);
+  g_unlink (bad);
+}
+
 /* Export of the current view to PNG, SVG, PDF and CSV; animation frames; bad extensions are refused. */
 static void
 test_export (void)
@@ -647,6 +783,14 @@ test_window_finalizes (void)
 
   g_object_add_weak_pointer (G_OBJECT (window), &weak_window);
   g_object_add_weak_pointer (G_OBJECT (runner), &weak_runner);
+  {
+    const char *model = g_object_get_data (G_OBJECT (window), "test-model");
+    const char *dir = g_object_get_data (G_OBJECT (window), "test-dir");
+    if (model != NULL)
+      g_unlink (model);
+    if (dir != NULL)
+      g_rmdir (dir);
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   window = NULL;
   for (int i = 0; i < 500 && (weak_window != NULL || weak_runner != NULL); i++)
@@ -678,6 +822,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/scaling/renders", test_scaling_renders);
   g_test_add_func ("/ui/joint/renders", test_joint_renders);
   g_test_add_func ("/ui/labelmaps/renders", test_label_maps_render);
+  g_test_add_func ("/ui/model/save-open-round-trip", test_model_round_trip);
+  g_test_add_func ("/ui/model/corrupt-file-keeps-model", test_model_corrupt);
   g_test_add_func ("/ui/export/views-and-frames", test_export);
   g_test_add_func ("/ui/screenshot/png", test_screenshot);
   g_test_add_func ("/ui/lifecycle/window-finalizes", test_window_finalizes);

@@ -20,6 +20,15 @@ gaf_running_uninstalled (void)
   return uninstalled;
 }
 
+char *
+gaf_default_image_model (void)
+{
+  g_autofree char *path = g_build_filename (gaf_running_uninstalled () ? GAF_SOURCE_DIR "/data" : PKGDATADIR,
+                                            GAF_DEFAULT_IMAGE_MODEL, NULL);
+
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_steal_pointer (&path) : NULL;
+}
+
 GSettings *
 gaf_settings_new (void)
 {
