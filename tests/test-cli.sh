@@ -33,7 +33,7 @@ rejects () {
 
 mkdir "$tmp/dir"
 
-echo "1..15"
+echo "1..18"
 rejects "--classes 1" sweep --classes 1
 rejects "--classes 5,x" sweep --classes 5,x
 rejects "--steps -5" sweep --steps -5
@@ -45,6 +45,8 @@ rejects "--samples 0" sweep --samples 0
 rejects "an unknown option" sweep --no-such-option
 rejects "an unknown command" frobnicate
 rejects "bench --model foo" bench --model foo
+rejects "bench --model unet --size 20" bench --model unet --size 20
+rejects "bench --size without --model unet" bench --size 32
 # The rejected --csv runs must not have created anything.
 if [ -z "$(ls -A "$tmp/dir")" ] && [ ! -e /nonexistent-dir ]; then
   ok "rejected runs write nothing"
@@ -96,5 +98,24 @@ else
   not_ok "CSV has the header and one finite row per class count" "${msg[@]}" "$(cat "$tmp/out.csv" 2>/dev/null)"
 fi
 
-[ "$n" -eq 15 ] || echo "# planned 15 tests, ran $n"
+# A tiny UNet bench: one JSON object with the rates compare.py reads, all positive and finite.
+"$cli" bench --model unet --classes 3 --size 8 --channels 8 --mult 1,2 --blocks 1 --attn 4 --batch 2 \
+  --sample-batch 2 --threads 2 --seconds 0.05 --json >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+bad=$(python3 -c '
+import json, math, sys
+d = json.loads(open(sys.argv[1]).read())
+keys = ["train_steps_per_s", "train_samples_per_s", "evals_per_s", "train_samples_per_cpu_s", "evals_per_cpu_s",
+        "gflops", "sample_gflops", "sgemm_gflops"]
+bad = [k for k in keys if not (isinstance(d.get(k), (int, float)) and math.isfinite(d[k]) and d[k] > 0)]
+if d.get("model") != "unet" or d.get("threads") != 2 or d.get("spec") != "channels=8,mult=1,2,blocks=1,attn=4":
+    bad.append("model/threads/spec")
+print(" ".join(bad))' "$tmp/out" 2>&1)
+if [ "$rc" -eq 0 ] && [ -z "$bad" ]; then
+  ok "bench --model unet --json prints the rates"
+else
+  not_ok "bench --model unet --json prints the rates" "exit $rc: $bad" "$(cat "$tmp/out" "$tmp/err")"
+fi
+
+[ "$n" -eq 18 ] || echo "# planned 18 tests, ran $n"
 [ "$failed" -eq 0 ]
