@@ -15,6 +15,9 @@ struct _GafApplication {
   char          *screenshot;
   char          *view;
   char          *experiment;
+  char          *model;
+  char          *map;
+  gint64         map_deadline;
   double         after;
   double         frame_stats;
   gboolean       sweep;
@@ -29,7 +32,7 @@ struct _GafApplication {
 
 G_DEFINE_FINAL_TYPE (GafApplication, gaf_application, GTK_TYPE_APPLICATION)
 
-static const char *views[] = { "simplex", "training", "joint", "labelmaps", "scaling", NULL };
+static const char *views[] = { "simplex", "training", "joint", "labelmaps", "likelihood", "scaling", NULL };
 
 static int
 fail (const char *message)
@@ -84,6 +87,8 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "screenshot", "^ay", &self->screenshot);
   g_variant_dict_lookup (options, "view", "s", &self->view);
   g_variant_dict_lookup (options, "experiment", "s", &self->experiment);
+  g_variant_dict_lookup (options, "model", "^ay", &self->model);
+  g_variant_dict_lookup (options, "map", "^ay", &self->map);
   if (!g_variant_dict_lookup (options, "after", "d", &self->after))
     self->after = 3.0;
   g_variant_dict_lookup (options, "frame-stats", "d", &self->frame_stats);
@@ -93,7 +98,7 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
     self->time = -1.0;
 
   if (self->view != NULL && !g_strv_contains (views, self->view))
-    return fail (_("--view must be simplex, training, joint, labelmaps or scaling"));
+    return fail (_("--view must be simplex, training, joint, labelmaps, likelihood or scaling"));
   if (self->experiment != NULL && !gaf_experiment_from_string (self->experiment, &experiment))
     return fail (_("--experiment must be scaling, exact, coupled, pinwheel or images"));
   if (!(self->after >= 0 && self->after <= 3600))
@@ -104,6 +109,10 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
     return fail (_("--points needs one or two points of three positive numbers, like 0.6,0.35,0.05;0.05,0.35,0.6"));
   if (self->time != -1.0 && !(self->time >= 0 && self->time <= 100))
     return fail (_("--time must be between 0 and 100"));
+  if (self->model != NULL && !g_file_test (self->model, G_FILE_TEST_IS_REGULAR))
+    return fail (_("--model needs an existing model file"));
+  if (self->map != NULL && !g_file_test (self->map, G_FILE_TEST_IS_REGULAR))
+    return fail (_("--map needs an existing PGM or PNG file"));
   if (self->screenshot != NULL && !g_str_has_suffix (self->screenshot, ".png"))
     return fail (_("--screenshot needs a file name ending in .png"));
   /* A one-shot run must not hand its work to an instance that is already running, nor change the user's
@@ -200,6 +209,26 @@ report_frames (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* --map: scored once the window has an image model (after --model opened it, or the data were read). */
+static gboolean
+score_map (gpointer data)
+{
+  GafApplication *self = data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_autoptr(GafSnapshot) s = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (window == NULL)
+    return G_SOURCE_REMOVE;
+  s = gaf_runner_dup_snapshot (gaf_window_get_runner (GAF_WINDOW (window)));
+  if ((s->height == 0 || s->model_kind == NULL || (self->model != NULL && gaf_window_get_file_operations (GAF_WINDOW (window)) == 0)) &&
+      g_get_monotonic_time () < self->map_deadline)
+    return G_SOURCE_CONTINUE;
+  if (!gaf_window_score_map_file (GAF_WINDOW (window), self->map, &error))
+    g_printerr ("gaflow: error: %s\n", error->message);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 gaf_application_activate (GApplication *app)
 {
@@ -211,6 +240,8 @@ gaf_application_activate (GApplication *app)
     window = GTK_WINDOW (gaf_window_new (GTK_APPLICATION (app)));
   if (self->experiment != NULL && gaf_experiment_from_string (self->experiment, &experiment))
     gaf_window_set_experiment (GAF_WINDOW (window), experiment);
+  if (self->model != NULL)
+    gaf_window_open_model (GAF_WINDOW (window), self->model);
   if (self->view != NULL)
     gaf_window_set_view (GAF_WINDOW (window), self->view);
   if (self->n_points > 0 || self->time >= 0)
@@ -220,6 +251,11 @@ gaf_application_activate (GApplication *app)
   if (self->sweep && !gaf_window_run_sweep (GAF_WINDOW (window)))
     g_printerr ("gaflow: %s\n", _("the class-scaling settings do not parse: no sweep"));
 
+  if (self->map != NULL)
+    {
+      self->map_deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+      g_timeout_add (250, score_map, self);
+    }
   if (self->screenshot != NULL)
     g_timeout_add ((guint) (self->after * 1000), take_screenshot, self);
   if (self->frame_stats > 0)
@@ -301,6 +337,8 @@ gaf_application_finalize (GObject *object)
   g_free (self->screenshot);
   g_free (self->view);
   g_free (self->experiment);
+  g_free (self->model);
+  g_free (self->map);
   g_free (self->points);
   g_array_unref (self->intervals);
   G_OBJECT_CLASS (gaf_application_parent_class)->finalize (object);
@@ -325,8 +363,10 @@ gaf_application_init (GafApplication *self)
   const GOptionEntry entries[] = {
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
-    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, joint, labelmaps or scaling"), N_("NAME") },
+    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, joint, labelmaps, likelihood or scaling"), N_("NAME") },
     { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling, exact, coupled, pinwheel or images"), N_("NAME") },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Open a model file (.gafck) at the start"), N_("FILE") },
+    { "map", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Score a label map (PGM or PNG) in the Likelihood view"), N_("FILE") },
     { "after", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Seconds to run before the screenshot (default 3)"), N_("SECONDS") },
     { "frame-stats", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_DOUBLE, NULL,
       N_("Measure frame intervals for this many seconds, print them and quit"), N_("SECONDS") },

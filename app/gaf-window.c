@@ -10,6 +10,7 @@
 #include "gaf-export.h"
 #include "gaf-joint-view.h"
 #include "gaf-label-map-view.h"
+#include "gaf-likelihood-view.h"
 #include "gaf-parameter-panel.h"
 #include "gaf-scaling-view.h"
 #include "gaf-settings.h"
@@ -30,6 +31,7 @@ struct _GafWindow {
   GafTrainingView      *training_view;
   GafJointView         *joint_view;
   GafLabelMapView      *label_map_view;
+  GafLikelihoodView    *likelihood_view;
   GafScalingView       *scaling_view;
   GtkRevealer          *panel_revealer;
   GafParameterPanel    *panel;
@@ -70,6 +72,7 @@ wake_views (GafWindow *self)
   gaf_training_view_wake (self->training_view);
   gaf_joint_view_wake (self->joint_view);
   gaf_label_map_view_wake (self->label_map_view);
+  gaf_likelihood_view_wake (self->likelihood_view);
   gaf_scaling_view_wake (self->scaling_view);
 }
 
@@ -304,6 +307,12 @@ draw_label_maps (gpointer widget, cairo_t *cr, int width, int height, const GafT
 }
 
 static void
+draw_likelihood (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_likelihood_view_draw (widget, cr, width, height, theme);
+}
+
+static void
 draw_scaling (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
   gaf_scaling_canvas_draw (widget, cr, width, height, theme);
@@ -329,6 +338,12 @@ current_drawing (GafWindow *self, GafDrawFunc *draw, GtkWidget **widget)
     {
       *draw = draw_label_maps;
       *widget = GTK_WIDGET (gaf_label_map_view_get_canvas (self->label_map_view));
+    }
+  else if (g_strcmp0 (name, "likelihood") == 0)
+    {
+      /* The drawing of the view's area, with the view as the drawing's owner. */
+      *draw = draw_likelihood;
+      *widget = GTK_WIDGET (self->likelihood_view);
     }
   else if (g_strcmp0 (name, "scaling") == 0)
     {
@@ -377,6 +392,8 @@ gaf_window_export_view (GafWindow *self, const char *path, GError **error)
         text = gaf_joint_view_to_csv (self->joint_view);
       else if (g_strcmp0 (name, "scaling") == 0)
         text = gaf_scaling_canvas_to_csv (gaf_scaling_view_get_canvas (self->scaling_view));
+      else if (g_strcmp0 (name, "likelihood") == 0)
+        text = gaf_likelihood_view_to_csv (self->likelihood_view);
       else
         {
           g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (self->runner);
@@ -964,6 +981,7 @@ gaf_window_class_init (GafWindowClass *klass)
   g_type_ensure (GAF_TYPE_TRAINING_VIEW);
   g_type_ensure (GAF_TYPE_JOINT_VIEW);
   g_type_ensure (GAF_TYPE_LABEL_MAP_VIEW);
+  g_type_ensure (GAF_TYPE_LIKELIHOOD_VIEW);
   g_type_ensure (GAF_TYPE_SCALING_VIEW);
   g_type_ensure (GAF_TYPE_PARAMETER_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gaflow/Gaflow/gaf-window.ui");
@@ -976,6 +994,7 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GafWindow, training_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, joint_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, label_map_view);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, likelihood_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, scaling_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, panel_revealer);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, panel);
@@ -1007,6 +1026,7 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK, "win.view", "s", "joint");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_CONTROL_MASK, "win.view", "s", "scaling");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_5, GDK_CONTROL_MASK, "win.view", "s", "labelmaps");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_6, GDK_CONTROL_MASK, "win.view", "s", "likelihood");
 }
 
 /* The app's style sheet, once per display. (GtkApplication does not load style.css by itself: that is
@@ -1047,6 +1067,7 @@ gaf_window_init (GafWindow *self)
   gaf_training_view_set_runner (self->training_view, self->runner);
   gaf_joint_view_set_runner (self->joint_view, self->runner);
   gaf_label_map_view_set_runner (self->label_map_view, self->runner);
+  gaf_likelihood_view_set_runner (self->likelihood_view, self->runner);
   /* A pixel picked in the label maps is followed in the simplex view too. */
   g_signal_connect_object (gaf_label_map_view_get_canvas (self->label_map_view), "notify::selected-row",
                            G_CALLBACK (on_pixel_selected), self, G_CONNECT_SWAPPED);
@@ -1120,6 +1141,16 @@ gaf_window_run_sweep (GafWindow *self)
 {
   g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
   return gaf_scaling_view_run (self->scaling_view);
+}
+
+gboolean
+gaf_window_score_map_file (GafWindow *self, const char *path, GError **error)
+{
+  g_autoptr(GFile) file = NULL;
+
+  g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
+  file = g_file_new_for_commandline_arg (path);
+  return gaf_likelihood_view_open_file (self->likelihood_view, file, error);
 }
 
 GtkWidget *

@@ -14,7 +14,7 @@ G_DECLARE_FINAL_TYPE (GafWindow, gaf_window, GAF, WINDOW, GtkApplicationWindow)
  * stack, the parameter panel and a status line. Owns the engine runner; training starts at once. */
 GafWindow *gaf_window_new             (GtkApplication *application);
 GafRunner *gaf_window_get_runner      (GafWindow *self);
-/* "simplex", "training", "joint", "labelmaps" or "scaling"; FALSE for an unknown name. */
+/* "simplex", "training", "joint", "labelmaps", "likelihood" or "scaling"; FALSE for an unknown name. */
 gboolean   gaf_window_set_view        (GafWindow *self, const char *name);
 const char *gaf_window_get_view       (GafWindow *self);
 void       gaf_window_set_experiment  (GafWindow *self, GafExperiment experiment);
@@ -38,6 +38,9 @@ gboolean   gaf_window_screenshot_finish (GafWindow *self, GAsyncResult *result, 
  * the file checks out; any error is shown in one dialog and the model stays as it was. */
 void       gaf_window_open_model      (GafWindow *self, const char *path);
 void       gaf_window_save_model      (GafWindow *self, const char *path);
+/* Scores the label map in a PGM or PNG file in the Likelihood view (FALSE with a message when it cannot
+ * be read or does not fit the image model, or there is none). */
+gboolean   gaf_window_score_map_file  (GafWindow *self, const char *path, GError **error);
 /* How many model files were opened, saved or refused so far (tests wait on it). */
 guint      gaf_window_get_file_operations (GafWindow *self);
 /* Exports the current view: PNG, SVG or PDF by extension, or its data as CSV. */

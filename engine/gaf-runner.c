@@ -15,6 +15,7 @@
 #include "gaf-dataset.h"
 #include "gaf-error.h"
 #include "gaf-joint.h"
+#include "gaf-likelihood.h"
 #include "gaf-mlp.h"
 #include "gaf-model.h"
 #include "gaf-params.h"
@@ -258,6 +259,58 @@ joint_view_unref (GafJointTables *j)
     }
 }
 
+typedef struct {
+  gint                ref_count;
+  GafLikelihoodScores l;
+} ScoresBox;
+
+static GafLikelihoodScores *
+scores_ref (GafLikelihoodScores *l)
+{
+  ScoresBox *box = (ScoresBox *) ((char *) l - G_STRUCT_OFFSET (ScoresBox, l));
+  g_atomic_int_inc (&box->ref_count);
+  return l;
+}
+
+static void
+scores_unref (GafLikelihoodScores *l)
+{
+  ScoresBox *box;
+
+  if (l == NULL)
+    return;
+  box = (ScoresBox *) ((char *) l - G_STRUCT_OFFSET (ScoresBox, l));
+  if (g_atomic_int_dec_and_test (&box->ref_count))
+    {
+      g_free (l->held_out);
+      g_free (l->held_out_bpd);
+      g_free (box);
+    }
+}
+
+/* A new set of scores: a copy of `from` (may be NULL) to change before it is published. */
+static GafLikelihoodScores *
+scores_new (const GafLikelihoodScores *from)
+{
+  ScoresBox *box = g_new0 (ScoresBox, 1);
+  GafLikelihoodScores *l = &box->l;
+
+  box->ref_count = 1;
+  if (from != NULL)
+    {
+      *l = *from;
+      l->held_out = g_memdup2 (from->held_out, sizeof (guint16) * from->n_held_out * from->height * from->width);
+      l->held_out_bpd = g_memdup2 (from->held_out_bpd, sizeof (double) * from->n_held_out);
+    }
+  else
+    {
+      l->query_bpd = NAN;
+      l->query_bpd_se = NAN;
+      l->query_hit_fraction = NAN;
+    }
+  return l;
+}
+
 GafSnapshot *
 gaf_snapshot_ref (GafSnapshot *snapshot)
 {
@@ -280,6 +333,7 @@ gaf_snapshot_unref (GafSnapshot *snapshot)
   trajectories_unref (snapshot->trajectories);
   field_unref (snapshot->field);
   joint_view_unref (snapshot->joint);
+  scores_unref (snapshot->likelihood);
   g_free (snapshot);
 }
 
@@ -294,6 +348,8 @@ typedef enum {
   CMD_IMAGE_DATA,
   CMD_SAVE_MODEL,
   CMD_LOAD_MODEL,
+  CMD_SCORE_MAP,
+  CMD_SCORE_HELD_OUT,
   CMD_SWEEP,
   CMD_SWEEP_CANCEL,
   CMD_SYNC,
@@ -308,6 +364,8 @@ typedef struct {
   double          value;
   GafSweepConfig *sweep;
   char           *text;
+  guint16        *labels;         /* a map to score */
+  guint64         id;
   GTask          *task;           /* save and load: completed on the owner's main context */
   Shared         *sync;
 } Command;
@@ -338,6 +396,7 @@ static void
 command_free (Command *cmd)
 {
   g_free (cmd->text);
+  g_free (cmd->labels);
   if (cmd->task != NULL)
     {
       /* Never handled: the runner went away first. */
@@ -475,6 +534,15 @@ typedef struct {
   ImageData       *data;
   double           agreement;      /* of the last round's maps */
   gboolean         loading_data;
+
+  /* Likelihood of label maps (image experiments). */
+  GafNet          *lik_net;        /* the EMA weights frozen for this model's scores; NULL until asked */
+  GafLikelihoodScores *lik;        /* published scores of the current model, NULL before any */
+  guint16         *lik_query;      /* a map waiting to be scored, NULL for none */
+  guint64          lik_query_id;
+  gboolean         lik_held_out_wanted;
+  int              lik_busy;
+  double           lik_fraction;
 
   double           loss, loss_smooth;
   double           elapsed;
@@ -713,6 +781,17 @@ engine_image_net (Engine *e, guint64 seed, GError **error)
   return gaf_model_new (&cfg, error);
 }
 
+/* Scores belong to one model: a new model starts without them. (A scoring running now holds its own
+ * network and notices the new model when it ends.) */
+static void
+engine_clear_likelihood (Engine *e)
+{
+  g_clear_pointer (&e->lik_net, gaf_net_free);
+  g_clear_pointer (&e->lik, scores_unref);
+  g_clear_pointer (&e->lik_query, g_free);
+  e->lik_held_out_wanted = FALSE;
+}
+
 static void
 engine_clear_model (Engine *e)
 {
@@ -735,6 +814,7 @@ engine_build_with (Engine *e, GafNet *loaded, guint64 loaded_seed, const GafTrai
 
   engine_clear_model (e);
   engine_clear_history (e);
+  engine_clear_likelihood (e);
   e->reset_count++;
   e->dirty = TRUE;
 
@@ -1188,6 +1268,10 @@ engine_publish (Engine *e)
       s->model_kind = e->net->klass->name;
       s->model_params = gaf_net_get_params (e->net)->size;
     }
+  s->model_serial = e->reset_count;
+  s->likelihood = e->lik ? scores_ref (e->lik) : NULL;
+  s->likelihood_busy = e->lik_busy;
+  s->likelihood_fraction = e->lik_fraction;
 
   /* The slot holds at most one snapshot nobody took yet; a newer one replaces it. */
   gaf_snapshot_unref (g_atomic_pointer_exchange (&e->sh->slot, s));
@@ -1660,6 +1744,153 @@ engine_sweep_progress (const GafProgress *p, gpointer user_data)
     engine_publish (e);
 }
 
+/* ---- likelihood of label maps ---------------------------------------------------------------------- */
+
+static gboolean
+labels_below (const guint16 *labels, gsize n, int c)
+{
+  for (gsize i = 0; i < n; i++)
+    if (labels[i] >= c)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+engine_likelihood_pending (Engine *e)
+{
+  if (!engine_images (e) || e->data == NULL || e->net == NULL)
+    return FALSE;
+  return e->lik_query != NULL || (e->lik_held_out_wanted && (e->lik == NULL || e->lik->n_held_out == 0));
+}
+
+/* A copy of the network with its averaged weights, for scores that stay comparable while training goes on. */
+static GafNet *
+engine_frozen_net (Engine *e)
+{
+  GafModelConfig mc;
+  GafParams *from = gaf_net_get_params (e->net), *to;
+  GafNet *copy;
+
+  if (!gaf_model_config_from_net (&mc, e->net, e->net_seed) || (copy = gaf_model_new (&mc, NULL)) == NULL)
+    return NULL;
+  to = gaf_net_get_params (copy);
+  g_assert (to->size == from->size);
+  memcpy (to->data, from->ema != NULL ? from->ema : from->data, sizeof (float) * from->size);
+  return copy;
+}
+
+static void
+engine_likelihood_progress (const GafProgress *p, gpointer user_data)
+{
+  Engine *e = user_data;
+
+  e->lik_fraction = p->total ? (double) p->done / p->total : 0.0;
+  e->dirty = TRUE;
+  /* Commands keep working meanwhile (the scores use their own copy of the network). */
+  engine_drain (e);
+  if (g_get_monotonic_time () - e->last_publish >= 4 * PUBLISH_INTERVAL_US)
+    engine_publish (e);
+}
+
+/* Scores the waiting map, else the held-out maps, with the frozen network of this model. */
+static void
+engine_likelihood_work (Engine *e)
+{
+  guint64 model = e->reset_count;
+  gboolean query = e->lik_query != NULL;
+  gsize n = gaf_dataset_pixels (e->data->train);
+  guint count = query ? 1 : GAF_LIKELIHOOD_HELD_OUT;
+  g_autofree guint16 *labels = NULL;
+  g_autofree GafLikelihoodItem *items = g_new0 (GafLikelihoodItem, count);
+  g_autoptr(GError) error = NULL;
+  guint64 query_id = e->lik_query_id;
+  GafLikelihoodConfig cfg;
+  GafLikelihoodScores *l;
+  GCancellable *cancel;
+  GafNet *net;
+  GafRng rng;
+  gboolean ok;
+
+  if (e->lik_net == NULL)
+    {
+      e->lik_net = engine_frozen_net (e);
+      if (e->lik_net == NULL)
+        {
+          e->lik_held_out_wanted = FALSE;
+          g_clear_pointer (&e->lik_query, g_free);
+          return;
+        }
+      g_clear_pointer (&e->lik, scores_unref);
+      e->lik = scores_new (NULL);
+      e->lik->model = model;
+      e->lik->step = engine_step (e);
+      e->lik->height = e->data->train->height;
+      e->lik->width = e->data->train->width;
+      e->lik->c = e->data->train->c;
+    }
+  if (query)
+    labels = g_steal_pointer (&e->lik_query);
+  else
+    {
+      /* The same held-out maps for every model of these data. */
+      labels = g_new (guint16, (gsize) count * n);
+      gaf_rng_init (&rng, 0x4e1d0u);
+      gaf_dataset_sample (e->data->test, &rng, labels, (int) count);
+    }
+  gaf_likelihood_config_init (&cfg);
+  cfg.t_end = GAF_LIKELIHOOD_T_END;
+  cfg.divergence = GAF_DIVERGENCE_HUTCHINSON;
+  cfg.proposals = GAF_LIKELIHOOD_PROPOSALS;
+  cfg.batch = GAF_LIKELIHOOD_PROPOSALS;   /* one map per solve: progress (and commands) after each */
+  gaf_rng_init_stream (&rng, (guint64) pint (e, GAF_PARAM_SEED) * 131 + model, query ? 0x11c0 + query_id : 0x11b0);
+
+  e->lik_busy = query ? 2 : 1;
+  e->lik_fraction = 0.0;
+  engine_publish (e);
+  net = g_steal_pointer (&e->lik_net);   /* a new model meanwhile must not free it under us */
+  cancel = engine_begin_work (e);
+  ok = gaf_likelihood_evaluate (net, &cfg, &rng, labels, count, items, NULL, engine_likelihood_progress, e,
+                                cancel, &error);
+  engine_end_work (e, cancel);
+  e->lik_busy = 0;
+  e->dirty = TRUE;
+  if (e->reset_count != model || e->lik == NULL)
+    {
+      /* Another model now: these scores are of no use. */
+      gaf_net_free (net);
+      return;
+    }
+  e->lik_net = net;
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        send_event (e->sh, SIGNAL_FAILED, error);
+      e->lik_held_out_wanted = FALSE;
+      return;
+    }
+  l = scores_new (e->lik);
+  if (query)
+    {
+      l->query = query_id;
+      l->query_bpd = items[0].bits_per_dim;
+      l->query_bpd_se = items[0].log_p_se / (n * G_LN2);
+      l->query_hit_fraction = items[0].hit_fraction;
+    }
+  else
+    {
+      g_free (l->held_out);
+      g_free (l->held_out_bpd);
+      l->n_held_out = count;
+      l->held_out = g_steal_pointer (&labels);
+      l->held_out_bpd = g_new (double, count);
+      for (guint i = 0; i < count; i++)
+        l->held_out_bpd[i] = items[i].bits_per_dim;
+      e->lik_held_out_wanted = FALSE;
+    }
+  scores_unref (e->lik);
+  e->lik = l;
+}
+
 static void
 engine_sync_done (Engine *e)
 {
@@ -1739,6 +1970,30 @@ engine_handle (Engine *e, Command *cmd)
         g_clear_object (&cmd->task);
       }
       break;
+    case CMD_SCORE_MAP:
+      if (engine_images (e) && e->data != NULL && cmd->labels != NULL && cmd->param == e->data->train->height &&
+          (int) cmd->value == e->data->train->width && labels_below (cmd->labels, gaf_dataset_pixels (e->data->train),
+                                                                     e->data->train->c))
+        {
+          g_clear_pointer (&e->lik_query, g_free);
+          e->lik_query = g_steal_pointer (&cmd->labels);
+          e->lik_query_id = cmd->id;
+          e->lik_held_out_wanted = TRUE;
+        }
+      break;
+    case CMD_SCORE_HELD_OUT:
+      if (engine_images (e))
+        {
+          if (cmd->value != 0.0 && e->lik_busy == 0)
+            {
+              /* The weights of now: a new frozen copy and new scores. */
+              g_clear_pointer (&e->lik_net, gaf_net_free);
+              g_clear_pointer (&e->lik, scores_unref);
+            }
+          e->lik_held_out_wanted = TRUE;
+          e->dirty = TRUE;
+        }
+      break;
     case CMD_SYNC:
       engine_sync_done (e);
       break;
@@ -1770,7 +2025,8 @@ runner_thread (gpointer data)
 
   while (go_on && !g_atomic_int_get (&e->sh->quit))
     {
-      gboolean busy = e->state == GAF_RUNNER_TRAINING || e->sample_pending || e->sweep != NULL;
+      gboolean busy = e->state == GAF_RUNNER_TRAINING || e->sample_pending || e->sweep != NULL ||
+                      engine_likelihood_pending (e);
       Command *cmd;
 
       /* Idle: block on the queue (with a timeout, to publish what is dirty). Busy: only peek. */
@@ -1785,6 +2041,8 @@ runner_thread (gpointer data)
         engine_run_sweep (e);
       else if (e->sample_pending)
         engine_sample (e);
+      else if (engine_likelihood_pending (e))
+        engine_likelihood_work (e);
       else if (e->state == GAF_RUNNER_TRAINING)
         engine_train_step (e);
       if (e->dirty && (g_get_monotonic_time () - e->last_publish >= PUBLISH_INTERVAL_US || !busy))
@@ -1798,6 +2056,7 @@ runner_thread (gpointer data)
   g_mutex_unlock (&e->sh->lock);
 
   engine_clear_model (e);
+  engine_clear_likelihood (e);
   engine_clear_image_data (e);
   g_clear_pointer (&e->joint_view, joint_view_unref);
   g_clear_pointer (&e->traj, trajectories_unref);
@@ -1825,6 +2084,7 @@ struct _GafRunner {
   GafRunnerParams  params;
   gboolean         training;
   GafSnapshot     *current;
+  guint64          next_query;
 };
 
 G_DEFINE_FINAL_TYPE (GafRunner, gaf_runner, G_TYPE_OBJECT)
@@ -2087,6 +2347,30 @@ gaf_runner_load_model_finish (GafRunner *self, GAsyncResult *result, GError **er
   /* What the engine runs now is what was asked for. */
   self->params = *params;
   return TRUE;
+}
+
+guint64
+gaf_runner_score_map (GafRunner *self, const guint16 *labels, int height, int width)
+{
+  Command *cmd;
+
+  g_return_val_if_fail (GAF_IS_RUNNER (self), 0);
+  g_return_val_if_fail (labels != NULL && height > 0 && width > 0, 0);
+  cmd = g_new0 (Command, 1);
+  cmd->kind = CMD_SCORE_MAP;
+  cmd->param = height;
+  cmd->value = width;
+  cmd->labels = g_memdup2 (labels, sizeof (guint16) * height * width);
+  cmd->id = ++self->next_query;
+  g_async_queue_push (self->sh->commands, cmd);
+  return cmd->id;
+}
+
+void
+gaf_runner_score_held_out (GafRunner *self, gboolean refresh)
+{
+  g_return_if_fail (GAF_IS_RUNNER (self));
+  push (self, CMD_SCORE_HELD_OUT, 0, refresh ? 1.0 : 0.0, NULL);
 }
 
 GafSnapshot *

@@ -131,6 +131,27 @@ typedef struct {
   double   mi_target;
 } GafJointTables;
 
+/* Likelihood of label maps under the image model: the rounding model of SPEC §2.4 with Hutchinson's
+ * divergence, T = GAF_LIKELIHOOD_T_END, GAF_LIKELIHOOD_PROPOSALS importance samples, EMA weights frozen once per
+ * model (so every score of one model is comparable): the bits/dim of GAF_LIKELIHOOD_HELD_OUT held-out maps (a
+ * histogram to compare with) and of the last map asked about. Immutable once published. */
+#define GAF_LIKELIHOOD_HELD_OUT  48
+#define GAF_LIKELIHOOD_PROPOSALS 16
+#define GAF_LIKELIHOOD_T_END     10.0
+
+typedef struct {
+  guint64  model;            /* GafSnapshot.model_serial of the model scored */
+  guint64  step;             /* training step of the frozen weights */
+  int      height, width, c;
+  guint    n_held_out;       /* 0 until the held-out maps are scored */
+  guint16 *held_out;         /* (n_held_out, height * width): the maps */
+  double  *held_out_bpd;     /* (n_held_out), +inf when no proposal rounded to the map */
+  guint64  query;            /* id of the last answered map (gaf_runner_score_map), 0 for none */
+  double   query_bpd;        /* +inf when no proposal rounded to the map */
+  double   query_bpd_se;
+  double   query_hit_fraction;
+} GafLikelihoodScores;
+
 typedef struct _GafSnapshot GafSnapshot;
 
 struct _GafSnapshot {
@@ -173,6 +194,11 @@ struct _GafSnapshot {
   double           agreement_data;  /* of the held-out maps */
   const char      *model_kind;      /* the network's name ("toy-cnn", "mlp", ...; static), NULL without one */
   guint64          model_params;    /* its parameter count */
+  guint64          model_serial;    /* changes with every new model (reset, parameters, experiment, file) */
+  /* Image experiments: likelihood scores of the current model (NULL before any), and the work on them. */
+  GafLikelihoodScores *likelihood;
+  int              likelihood_busy; /* 0 idle, 1 scoring the held-out maps, 2 scoring the asked map */
+  double           likelihood_fraction;   /* of the running work, 0 .. 1 */
   /* Class-scaling sweep. */
   gboolean         sweeping;
   guint            sweep_total;     /* class counts in the running or last sweep */
@@ -228,6 +254,13 @@ gboolean     gaf_runner_save_model_finish (GafRunner *self, GAsyncResult *result
 void         gaf_runner_load_model_async  (GafRunner *self, const char *path, GCancellable *cancellable,
                                            GAsyncReadyCallback callback, gpointer user_data);
 gboolean     gaf_runner_load_model_finish (GafRunner *self, GAsyncResult *result, GError **error);
+/* Image experiments: the bits/dim of one map (height x width labels of the experiment's size, each below
+ * its c; anything else is ignored), published as GafLikelihoodScores.query with the id returned (ids start at
+ * 1). The held-out maps are scored after it when they are not yet. Training waits while the engine scores. */
+guint64      gaf_runner_score_map      (GafRunner *self, const guint16 *labels, int height, int width);
+/* Scores the held-out maps for the current model if they are not yet; with refresh, again with the weights
+ * of now (the earlier scores are dropped). */
+void         gaf_runner_score_held_out (GafRunner *self, gboolean refresh);
 /* The newest snapshot (a new reference). Never NULL. */
 GafSnapshot *gaf_runner_dup_snapshot   (GafRunner *self);
 /* Blocks until the runner has handled every command sent so far and published (tests, screenshots). */

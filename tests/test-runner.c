@@ -481,6 +481,74 @@ test_model_files (void)
   g_rmdir (dir);
 }
 
+static gboolean
+held_out_scored (GafSnapshot *s, gpointer data)
+{
+  return s->likelihood != NULL && s->likelihood->n_held_out > 0 && s->likelihood_busy == 0;
+}
+
+static gboolean
+query_answered (GafSnapshot *s, gpointer data)
+{
+  return s->likelihood != NULL && s->likelihood->query == GPOINTER_TO_UINT (data);
+}
+
+/* Likelihood of label maps: the held-out maps are scored once for the model (finite bits/dim, below the
+ * log2 c of a uniform model for most), a held-out map asked about gets a finite score, a map of the wrong
+ * size is ignored, and a new model drops the scores. */
+static void
+test_likelihood (void)
+{
+  GafRunnerParams p = small_params (GAF_EXPERIMENT_IMAGES);
+  g_autoptr(GafRunner) runner = NULL;
+  g_autoptr(GafSnapshot) s = NULL, q = NULL, r = NULL;
+  const GafLikelihoodScores *l;
+  guint finite = 0, below = 0;
+  guint16 wrong[9] = { 0 };
+  guint64 bad, id;
+
+  g_strlcpy (p.image_data, "scenes:classes=4,size=8,count=300", sizeof p.image_data);
+  p.value[GAF_PARAM_IMAGE_WIDTH] = 8;
+  p.value[GAF_PARAM_IMAGE_BATCH] = 16;
+  runner = gaf_runner_new (&p, 1);
+  gaf_runner_train (runner, TRUE);
+  g_clear_pointer (&s, gaf_snapshot_unref);
+  s = wait_for (runner, images_ready, GUINT_TO_POINTER (800));
+  gaf_runner_train (runner, FALSE);
+  gaf_runner_score_held_out (runner, FALSE);
+  g_clear_pointer (&s, gaf_snapshot_unref);
+  s = wait_for (runner, held_out_scored, NULL);
+  l = s->likelihood;
+  g_assert_cmpuint (l->n_held_out, ==, GAF_LIKELIHOOD_HELD_OUT);
+  g_assert_cmpint (l->height, ==, 8);
+  g_assert_cmpint (l->c, ==, 4);
+  g_assert_cmpuint (l->model, ==, s->model_serial);
+  for (guint i = 0; i < l->n_held_out; i++)
+    {
+      finite += isfinite (l->held_out_bpd[i]);
+      below += l->held_out_bpd[i] < 2.0;   /* log2 4 bits per pixel: a uniform model */
+    }
+  g_test_message ("held-out maps at step %u: %u of %u finite, %u below 2 bits/dim; first %.3f",
+                  (guint) l->step, finite, l->n_held_out, below, l->held_out_bpd[0]);
+  g_assert_cmpuint (finite, >=, l->n_held_out * 3 / 4);
+  g_assert_cmpuint (below, >=, l->n_held_out / 2);
+
+  bad = gaf_runner_score_map (runner, wrong, 3, 3);
+  id = gaf_runner_score_map (runner, l->held_out + 64 * 5, 8, 8);
+  g_assert_cmpuint (id, ==, bad + 1);
+  q = wait_for (runner, query_answered, GUINT_TO_POINTER ((guint) id));
+  g_test_message ("held-out map 6: %.3f +- %.3f bits/dim (histogram: %.3f), hit fraction %.2f", q->likelihood->query_bpd,
+                  q->likelihood->query_bpd_se, l->held_out_bpd[5], q->likelihood->query_hit_fraction);
+  g_assert_true (isfinite (q->likelihood->query_bpd) && q->likelihood->query_bpd > 0);
+  g_assert_cmpuint (q->likelihood->n_held_out, ==, GAF_LIKELIHOOD_HELD_OUT);   /* kept */
+
+  gaf_runner_reset (runner);
+  gaf_runner_sync (runner);
+  r = gaf_runner_dup_snapshot (runner);
+  g_assert_null (r->likelihood);
+  g_assert_cmpuint (r->model_serial, >, s->model_serial);
+}
+
 static void
 on_sweep_finished (GafRunner *runner, gpointer data)
 {
@@ -561,6 +629,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/runner/joint", test_joint);
   g_test_add_func ("/engine/runner/images", test_images);
   g_test_add_func ("/engine/runner/model-files", test_model_files);
+  g_test_add_func ("/engine/runner/likelihood", test_likelihood);
   g_test_add_func ("/engine/runner/sweep", test_sweep);
   g_test_add_func ("/engine/runner/dispose", test_dispose);
   return g_test_run ();

@@ -11,7 +11,10 @@
 #include "gaf-baselines.h"
 #include "gaf-checkpoint.h"
 #include "gaf-joint-view.h"
+#include "gaf-dataset.h"
+#include "gaf-error.h"
 #include "gaf-label-map-view.h"
+#include "gaf-likelihood-view.h"
 #include "gaf-parameter-panel.h"
 #include "gaf-scaling-view.h"
 #include "gaf-settings.h"
@@ -656,6 +659,82 @@ test_model_corrupt (void)
   g_unlink (bad);
 }
 
+static gboolean
+likelihood_ready (gpointer data)
+{
+  GafLikelihoodView *view = data;
+  g_autoptr(GafSnapshot) s = snapshot ();
+  double bpd;
+
+  return gaf_likelihood_view_get_bits_per_dim (view, &bpd) && s->likelihood != NULL &&
+         s->likelihood->n_held_out > 0;
+}
+
+static gboolean
+small_maps_stepped (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = snapshot ();
+  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->height == 8 && s->c == 3 && s->model_kind != NULL &&
+         s->step >= GPOINTER_TO_UINT (data);
+}
+
+/* A label map of the test split, written to a PNG and opened in the Likelihood view, gets a finite
+ * bits/dim, drawn as a marker on the histogram of the held-out maps; a map of another size is refused
+ * with a message. Small maps (scenes of 3 classes, 8 x 8) keep the scoring short. */
+static void
+test_likelihood_scores_map (void)
+{
+  GafLikelihoodView *view = GAF_LIKELIHOOD_VIEW (gaf_window_get_view_widget (window, "likelihood"));
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "test-map.png", NULL);
+  g_autofree char *small = g_build_filename (dir, "small.png", NULL);
+  g_autoptr(GafDataset) test = NULL;
+  g_autoptr(GafSnapshot) s = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint16 tiny[25] = { 0 };
+  double bpd;
+  Pixels px;
+  guint bars, marker;
+  gint64 t0;
+
+  gaf_runner_set_image_data (gaf_window_get_runner (window), "scenes:classes=3,size=8,count=500");
+  gaf_window_set_training (window, TRUE);
+  g_assert_true (wait_until (small_maps_stepped, GUINT_TO_POINTER (300), 90));
+  gaf_window_set_view (window, "likelihood");
+
+  test = gaf_dataset_new_from_spec ("scenes:classes=3,size=8,count=500,split=test", &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_label_map_write_png (path, gaf_dataset_item (test, 0), 8, 8, 3, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (gaf_window_score_map_file (window, path, &error));
+  g_assert_no_error (error);
+  t0 = g_get_monotonic_time ();
+  g_assert_true (wait_until (likelihood_ready, view, 150));
+  g_assert_true (gaf_likelihood_view_get_bits_per_dim (view, &bpd));
+  s = snapshot ();
+  g_test_message ("test map 1: %.3f bits/dim (step %u); held-out maps scored within %.1f s; first %.3f",
+                  bpd, (guint) s->likelihood->step, (g_get_monotonic_time () - t0) * 1e-6,
+                  s->likelihood->held_out_bpd[0]);
+  g_assert_true (isfinite (bpd) && bpd > 0.0);
+  iterate_for (0.3);
+  px = render (gaf_likelihood_view_get_area (view));
+  bars = count_color (&px, gaf_likelihood_bar_color, 0.02);
+  marker = count_color (&px, gaf_likelihood_marker_color, 0.02);
+  g_test_message ("histogram bars %u pixels, marker %u pixels", bars, marker);
+  g_assert_cmpuint (bars, >, 2000);
+  g_assert_cmpuint (marker, >, 300);
+  g_free (px.data);
+
+  g_assert_true (gaf_label_map_write_png (small, tiny, 5, 5, 3, NULL, NULL));
+  g_assert_false (gaf_window_score_map_file (window, small, &error));
+  g_test_message ("small map: %s", error->message);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "5 × 5"));
+  g_unlink (path);
+  g_unlink (small);
+  g_rmdir (dir);
+}
+
 /* Export of the current view to PNG, SVG, PDF and CSV; animation frames; bad extensions are refused. */
 static void
 test_export (void)
@@ -824,6 +903,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/labelmaps/renders", test_label_maps_render);
   g_test_add_func ("/ui/model/save-open-round-trip", test_model_round_trip);
   g_test_add_func ("/ui/model/corrupt-file-keeps-model", test_model_corrupt);
+  g_test_add_func ("/ui/likelihood/scores-a-test-map", test_likelihood_scores_map);
   g_test_add_func ("/ui/export/views-and-frames", test_export);
   g_test_add_func ("/ui/screenshot/png", test_screenshot);
   g_test_add_func ("/ui/lifecycle/window-finalizes", test_window_finalizes);

@@ -326,6 +326,23 @@ test_pixel_colors (void)
   g_assert_cmphex (out[1], ==, 0xff000000);
 }
 
+/* Histogram counts: equal bins, the top edge in the last bin, values outside and non-finite ones left out;
+ * the share above a value (+inf above everything). */
+static void
+test_histogram_counts (void)
+{
+  const double v[] = { 0.0, 0.1, 0.49, 0.5, 0.99, 1.0, -0.1, 1.5, NAN, INFINITY };
+  guint counts[2];
+
+  g_assert_cmpuint (gaf_histogram_counts (v, G_N_ELEMENTS (v), 0.0, 1.0, 2, counts), ==, 6);
+  g_assert_cmpuint (counts[0], ==, 3);
+  g_assert_cmpuint (counts[1], ==, 3);
+  g_assert_cmpuint (gaf_histogram_counts (v, G_N_ELEMENTS (v), 1.0, 1.0, 2, counts), ==, 0);
+  g_assert_cmpfloat (gaf_fraction_above (v, 6, 0.49), ==, 0.5);
+  g_assert_cmpfloat (gaf_fraction_above (v + 8, 2, 3.0), ==, 0.5);   /* NAN is not above, +inf is */
+  g_assert_true (isnan (gaf_fraction_above (v, 0, 0.0)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -340,5 +357,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/data/class-list", test_class_list);
   g_test_add_func ("/ui/data/label-grid", test_label_grid);
   g_test_add_func ("/ui/data/pixel-colors", test_pixel_colors);
+  g_test_add_func ("/ui/data/histogram-counts", test_histogram_counts);
   return g_test_run ();
 }

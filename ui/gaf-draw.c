@@ -137,7 +137,8 @@ gaf_draw_arrow (cairo_t *cr, double x0, double y0, double x1, double y1, double 
 static gboolean
 runner_busy (GafSnapshot *s)
 {
-  return s != NULL && (s->state == GAF_RUNNER_TRAINING || s->sampling || s->sweeping);
+  return s != NULL && (s->state == GAF_RUNNER_TRAINING || s->sampling || s->sweeping || s->likelihood_busy != 0 ||
+                       s->loading_data);
 }
 
 void

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "gaf-plot-data.h"
 
@@ -196,4 +197,37 @@ gaf_series_nearest (const double *x, const double *y, guint n,
         }
     }
   return best;
+}
+
+guint
+gaf_histogram_counts (const double *values, guint n, double lo, double hi, guint bins, guint *counts)
+{
+  guint counted = 0;
+
+  memset (counts, 0, sizeof (guint) * bins);
+  if (bins == 0 || !(hi > lo))
+    return 0;
+  for (guint i = 0; i < n; i++)
+    {
+      double v = values[i];
+      guint b;
+      if (!isfinite (v) || v < lo || v > hi)
+        continue;
+      b = (guint) ((v - lo) / (hi - lo) * bins);
+      counts[MIN (b, bins - 1)]++;
+      counted++;
+    }
+  return counted;
+}
+
+double
+gaf_fraction_above (const double *values, guint n, double x)
+{
+  guint above = 0;
+
+  if (n == 0)
+    return NAN;
+  for (guint i = 0; i < n; i++)
+    above += values[i] > x;
+  return (double) above / n;
 }

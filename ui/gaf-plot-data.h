@@ -38,4 +38,10 @@ int      gaf_series_nearest (const double *x, const double *y, guint n,
                              const GafAxis *ay, double y0, double y1,
                              double px, double py, double radius);
 
+/* Counts the finite values in each of `bins` equal bins of [lo, hi] (the last bin holds hi; values
+ * outside are not counted). Returns how many were counted. */
+guint    gaf_histogram_counts (const double *values, guint n, double lo, double hi, guint bins, guint *counts);
+/* The share of the n values above x (+inf counts as above every finite x); NAN for n = 0. */
+double   gaf_fraction_above   (const double *values, guint n, double x);
+
 G_END_DECLS
