@@ -1080,12 +1080,18 @@ gaf_winograd_backward (float *din, float *dw, float *dbias, const float *dout, c
 /* ---- GroupNorm ------------------------------------------------------------------------------- */
 
 int
-gaf_groupnorm_groups (int channels)
+gaf_groupnorm_groups_max (int channels, int max_groups)
 {
-  for (int g = MIN (32, channels); g > 1; g--)
+  for (int g = MIN (max_groups, channels); g > 1; g--)
     if (channels % g == 0)
       return g;
   return 1;
+}
+
+int
+gaf_groupnorm_groups (int channels)
+{
+  return gaf_groupnorm_groups_max (channels, 32);
 }
 
 /* Per-channel sums of x and x^2 over the n pixels of one sample, in double. */

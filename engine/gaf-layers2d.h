@@ -89,6 +89,8 @@ void  gaf_winograd_backward     (float *din, float *dw, float *dbias, const floa
 #define GAF_GROUPNORM_EPS 1e-5f
 /* The largest divisor of channels that is at most 32 (32 groups when channels allow). */
 int   gaf_groupnorm_groups          (int channels);
+/* The largest divisor of channels that is at most max_groups. */
+int   gaf_groupnorm_groups_max      (int channels, int max_groups);
 void  gaf_groupnorm_forward         (float *out, float *mean, float *rstd, const float *in, const float *g,
                                      const float *b, int batch, int n, int c, int groups);
 void  gaf_groupnorm_backward        (float *din, float *dg, float *db, const float *dout, const float *in,

@@ -121,7 +121,7 @@ static const char *const mlp_keys[] = {
 };
 
 static const char *const unet_keys[] = {
-  "kind", "seed", "classes", "height", "width", "channels", "mult", "blocks", "attn", "time_scale", NULL
+  "kind", "seed", "classes", "height", "width", "channels", "mult", "blocks", "attn", "time_scale", "groups", NULL
 };
 
 static gboolean

@@ -31,6 +31,7 @@ gaf_unet_config_init (GafUnetConfig *cfg, int classes, int height, int width)
   cfg->blocks = 2;
   cfg->n_attn = 0;
   cfg->time_scale = 1.0;
+  cfg->groups = 32;
 }
 
 gboolean
@@ -50,6 +51,8 @@ gaf_unet_config_check (const GafUnetConfig *cfg, GError **error)
     if (cfg->mult[l] < 1 || cfg->mult[l] > 64 || (gint64) cfg->mult[l] * cfg->channels > 8192)
       FAIL ("unet: each channel multiplier must be from 1 to 64 (and mult x channels at most 8192), got %d",
             cfg->mult[l]);
+  if (cfg->groups < 1 || cfg->groups > 4096)
+    FAIL ("unet: groups must be from 1 to 4096, got %d", cfg->groups);
   if (cfg->blocks < 1 || cfg->blocks > 16)
     FAIL ("unet: blocks must be from 1 to 16, got %d", cfg->blocks);
   div = 1 << (cfg->n_levels - 1);
@@ -184,12 +187,13 @@ gaf_unet_config_parse (GafUnetConfig *cfg, const char *spec, GError **error)
                      : g_str_equal (key, "width") ? &c.width
                      : g_str_equal (key, "channels") ? &c.channels
                      : g_str_equal (key, "blocks") ? &c.blocks
+                     : g_str_equal (key, "groups") ? &c.groups
                      : g_str_equal (key, "size") ? &c.height : NULL;
           if (dst == NULL)
             {
               g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
                            "unet: unknown key '%s' (keys: classes, size, height, width, channels, mult, blocks, "
-                           "attn, time_scale)", key);
+                           "attn, time_scale, groups)", key);
               return FALSE;
             }
           if (!parse_int (key, val, dst, error))
@@ -217,6 +221,8 @@ gaf_unet_config_to_string (const GafUnetConfig *cfg)
     g_string_append (s, "none");
   for (int a = 0; a < cfg->n_attn; a++)
     g_string_append_printf (s, "%s%d", a ? "," : "", cfg->attn[a]);
+  if (cfg->groups != 32)
+    g_string_append_printf (s, ",groups=%d", cfg->groups);
   if (cfg->time_scale != 1.0)
     {
       char buf[G_ASCII_DTOSTR_BUF_SIZE];
@@ -239,6 +245,7 @@ gaf_unet_config_to_keyfile (const GafUnetConfig *cfg, GKeyFile *kf)
   g_key_file_set_integer (kf, KF_GROUP, "blocks", cfg->blocks);
   g_key_file_set_integer_list (kf, KF_GROUP, "attn", (int *) cfg->attn, cfg->n_attn);
   g_key_file_set_double (kf, KF_GROUP, "time_scale", cfg->time_scale);
+  g_key_file_set_integer (kf, KF_GROUP, "groups", cfg->groups);
 }
 
 gboolean
@@ -268,6 +275,9 @@ gaf_unet_config_from_keyfile (GafUnetConfig *cfg, GKeyFile *kf, GError **error)
   GET_INT (width, "width");
   GET_INT (channels, "channels");
   GET_INT (blocks, "blocks");
+  c.groups = 32;
+  if (g_key_file_has_key (kf, KF_GROUP, "groups", NULL))
+    GET_INT (groups, "groups");
 #undef GET_INT
   mult = g_key_file_get_integer_list (kf, KF_GROUP, "mult", &n_mult, &local);
   if (local != NULL || n_mult < 1 || n_mult > GAF_UNET_MAX_LEVELS)
@@ -368,7 +378,7 @@ has_attn (const GafUnetConfig *cfg, int h)
 }
 
 static int
-push_op (GArray *ops, OpKind kind, int h, int w, int cin, int cskip, int cout, int skip_src)
+push_op (GArray *ops, int max_groups, OpKind kind, int h, int w, int cin, int cskip, int cout, int skip_src)
 {
   Op op;
   int ct = cin + cskip;
@@ -385,8 +395,8 @@ push_op (GArray *ops, OpKind kind, int h, int w, int cin, int cskip, int cout, i
   op.skip_src = skip_src;
   op.ch = kind == OP_UP ? 2 * h : h;
   op.cw = kind == OP_UP ? 2 * w : w;
-  op.g1 = gaf_groupnorm_groups (ct);
-  op.g2 = gaf_groupnorm_groups (cout);
+  op.g1 = gaf_groupnorm_groups_max (ct, max_groups);
+  op.g2 = gaf_groupnorm_groups_max (cout, max_groups);
   op.conv1 = (GafConv2dShape) { ct, cout, 3, kind == OP_DOWN ? 2 : 1, 1 };
   op.conv2 = (GafConv2dShape) { cout, cout, 3, 1, 1 };
   op.has_skip_conv = kind == OP_RES && ct != cout;
@@ -402,44 +412,44 @@ layout (GafParams *p, const GafUnetConfig *cfg, Layout *lay)
   int stack[1 + GAF_UNET_MAX_LEVELS * 18], top = 0;
   GArray *ops = g_array_new (FALSE, TRUE, sizeof (Op));
 
-  stack[top++] = push_op (ops, OP_IN, h, w, cfg->classes, 0, C, -1);
+  stack[top++] = push_op (ops, cfg->groups, OP_IN, h, w, cfg->classes, 0, C, -1);
   for (int l = 0; l < cfg->n_levels; l++)
     {
       for (int b = 0; b < cfg->blocks; b++)
         {
-          int i = push_op (ops, OP_RES, h, w, ch, 0, cfg->mult[l] * C, -1);
+          int i = push_op (ops, cfg->groups, OP_RES, h, w, ch, 0, cfg->mult[l] * C, -1);
           ch = cfg->mult[l] * C;
           if (has_attn (cfg, h))
-            i = push_op (ops, OP_ATTN, h, w, ch, 0, ch, -1);
+            i = push_op (ops, cfg->groups, OP_ATTN, h, w, ch, 0, ch, -1);
           stack[top++] = i;
         }
       if (l != cfg->n_levels - 1)
         {
-          stack[top++] = push_op (ops, OP_DOWN, h, w, ch, 0, ch, -1);
+          stack[top++] = push_op (ops, cfg->groups, OP_DOWN, h, w, ch, 0, ch, -1);
           h /= 2;
           w /= 2;
         }
     }
-  push_op (ops, OP_RES, h, w, ch, 0, ch, -1);
-  push_op (ops, OP_ATTN, h, w, ch, 0, ch, -1);
-  push_op (ops, OP_RES, h, w, ch, 0, ch, -1);
+  push_op (ops, cfg->groups, OP_RES, h, w, ch, 0, ch, -1);
+  push_op (ops, cfg->groups, OP_ATTN, h, w, ch, 0, ch, -1);
+  push_op (ops, cfg->groups, OP_RES, h, w, ch, 0, ch, -1);
   for (int l = cfg->n_levels - 1; l >= 0; l--)
     for (int b = 0; b <= cfg->blocks; b++)
       {
         int src = stack[--top];
-        push_op (ops, OP_RES, h, w, ch, g_array_index (ops, Op, src).cout, cfg->mult[l] * C, src);
+        push_op (ops, cfg->groups, OP_RES, h, w, ch, g_array_index (ops, Op, src).cout, cfg->mult[l] * C, src);
         ch = cfg->mult[l] * C;
         if (has_attn (cfg, h))
-          push_op (ops, OP_ATTN, h, w, ch, 0, ch, -1);
+          push_op (ops, cfg->groups, OP_ATTN, h, w, ch, 0, ch, -1);
         if (l != 0 && b == cfg->blocks)
           {
-            push_op (ops, OP_UP, h, w, ch, 0, ch, -1);
+            push_op (ops, cfg->groups, OP_UP, h, w, ch, 0, ch, -1);
             h *= 2;
             w *= 2;
           }
       }
   g_assert (top == 0);
-  push_op (ops, OP_OUT, h, w, ch, 0, cfg->classes, -1);
+  push_op (ops, cfg->groups, OP_OUT, h, w, ch, 0, cfg->classes, -1);
 
   lay->t1_w = gaf_params_add (p, "time.lin1.w", (gsize) C * E);
   lay->t1_b = gaf_params_add (p, "time.lin1.b", E);

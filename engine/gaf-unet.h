@@ -25,7 +25,9 @@ G_BEGIN_DECLS
  *          h = conv3x3(SiLU(GN(h))) (zero-initialised); return (in == out ? x : conv1x1(x)) + h.
  * AttentionBlock(ch): GN, qkv 1x1 (ch -> 3ch), one head softmax(q k^T / sqrt(ch)) v over the H W
  *          positions, proj 1x1 (zero-initialised), residual.
- * GroupNorm: 32 groups or the largest divisor of the width below that; eps 1e-5.
+ * GroupNorm: `groups` (32) groups or the largest divisor of the width below that; eps 1e-5. With one
+ *          channel per group (widths <= groups) the second norm of a ResBlock removes the time embedding
+ *          added per channel just before it, so such blocks are blind to t; fewer groups keep it.
  * Everything else is initialised as PyTorch does (U(-1/sqrt(fan_in), 1/sqrt(fan_in)); norms 1, 0).
  *
  * As a GafNet: x (B, n = H W, c) channel-last probabilities, t (B) -> out (B, H W, c). */
@@ -42,6 +44,7 @@ typedef struct {
   int    n_attn;
   int    attn[GAF_UNET_MAX_ATTN];      /* feature-map heights with attention (besides the middle) */
   double time_scale;                   /* the network sees t * time_scale (1 by default) */
+  int    groups;                       /* at most this many GroupNorm groups (32, the reference) */
 } GafUnetConfig;
 
 typedef struct _GafUnet GafUnet;
@@ -52,11 +55,12 @@ gboolean  gaf_unet_config_check       (const GafUnetConfig *cfg, GError **error)
 /* Updates cfg from a spec such as "channels=32,mult=1,2,2,2,blocks=2,attn=16": comma-separated
  * key=value tokens; a token without '=' extends the previous key's list (mult, attn); a list key
  * replaces the whole list ("attn=" or "attn=none" for none). Keys: classes, size (height and width),
- * height, width, channels, mult, blocks, attn, time_scale. The result is checked. */
+ * height, width, channels, mult, blocks, attn, time_scale, groups. The result is checked. */
 gboolean  gaf_unet_config_parse       (GafUnetConfig *cfg, const char *spec, GError **error);
 /* The spec string of cfg (without classes and sizes), e.g. "channels=32,mult=1,2,2,2,blocks=2,attn=none". */
 char     *gaf_unet_config_to_string   (const GafUnetConfig *cfg);
-/* Group "model": kind=unet, classes, height, width, channels, mult, blocks, attn, time_scale. */
+/* Group "model": kind=unet, classes, height, width, channels, mult, blocks, attn, time_scale, groups
+ * (absent: 32). */
 void      gaf_unet_config_to_keyfile  (const GafUnetConfig *cfg, GKeyFile *kf);
 gboolean  gaf_unet_config_from_keyfile (GafUnetConfig *cfg, GKeyFile *kf, GError **error);
 

@@ -824,6 +824,55 @@ expect_parse_error (const char *spec, const char *fragment)
   g_assert_cmpint (cfg.n_levels, ==, 4);
 }
 
+/* Largest |a - b| over two outputs of the same network at times 1 and 6. */
+static double
+time_sensitivity (int groups)
+{
+  GafUnetConfig cfg;
+  g_autoptr(GError) error = NULL;
+  GafUnet *net;
+  int n = 8 * 8, c = 3;
+  g_autofree float *x = g_new (float, 2 * n * c), *out = g_new (float, 2 * n * c);
+  float t[2] = { 1.0f, 6.0f };
+  double worst = 0.0;
+  GafRng rng;
+
+  gaf_unet_config_init (&cfg, c, 8, 8);
+  g_assert_true (gaf_unet_config_parse (&cfg, "channels=16,mult=1,2,blocks=1,attn=none", &error));
+  g_assert_no_error (error);
+  cfg.groups = groups;
+  net = gaf_unet_new (&cfg, 71);
+  gaf_unet_randomize_zero_init (net, 72);
+  /* the same W at both times */
+  gaf_rng_init (&rng, 73);
+  for (int i = 0; i < n; i++)
+    {
+      double e[3], sum = 0.0;
+      for (int k = 0; k < c; k++)
+        sum += e[k] = exp (gaf_rng_normal (&rng));
+      for (int k = 0; k < c; k++)
+        x[i * c + k] = x[(n + i) * c + k] = (float) (e[k] / sum);
+    }
+  gaf_unet_forward (net, x, t, 2, out);
+  for (int j = 0; j < n * c; j++)
+    worst = MAX (worst, fabs (out[j] - out[n * c + j]));
+  gaf_unet_free (net);
+  return worst;
+}
+
+/* The time embedding is added per channel right before a ResBlock's second GroupNorm: with one channel
+ * per group (groups >= widths, here 16 and 32 channels with 32 groups) the norm subtracts it again and the
+ * network cannot see t at all; with 4 groups it can. */
+static void
+test_unet_time_groups (void)
+{
+  double blind = time_sensitivity (32), seeing = time_sensitivity (4);
+
+  g_test_message ("max |F(t = 1) - F(t = 6)|: %g with 32 groups, %g with 4", blind, seeing);
+  g_assert_cmpfloat (blind, <, 1e-4);
+  g_assert_cmpfloat (seeing, >, 1e-2);
+}
+
 static void
 test_unet_config (void)
 {
@@ -846,6 +895,24 @@ test_unet_config (void)
   g_assert_cmpint (cfg.height, ==, 32);
   str = gaf_unet_config_to_string (&cfg);
   g_assert_cmpstr (str, ==, "channels=16,mult=1,2,4,blocks=1,attn=16,8");
+  g_clear_pointer (&str, g_free);
+  g_assert_cmpint (cfg.groups, ==, 32);
+  g_assert_true (gaf_unet_config_parse (&cfg, "groups=4", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cfg.groups, ==, 4);
+  str = gaf_unet_config_to_string (&cfg);
+  g_assert_cmpstr (str, ==, "channels=16,mult=1,2,4,blocks=1,attn=16,8,groups=4");
+  {
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+    GafUnetConfig again;
+    gaf_unet_config_to_keyfile (&cfg, kf);
+    g_assert_true (gaf_unet_config_from_keyfile (&again, kf, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (again.groups, ==, 4);
+    g_key_file_remove_key (kf, "model", "groups", NULL);   /* files from before the key: 32 */
+    g_assert_true (gaf_unet_config_from_keyfile (&again, kf, &error));
+    g_assert_cmpint (again.groups, ==, 32);
+  }
 
   /* The string parses back to the same configuration; attn=none clears the list; size sets both sides. */
   gaf_unet_config_init (&back, 2, 32, 32);
@@ -1289,6 +1356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/unet/param-count", test_unet_param_count);
   g_test_add_func ("/engine/unet/config", test_unet_config);
   g_test_add_func ("/engine/unet/zero-init", test_unet_zero_init);
+  g_test_add_func ("/engine/unet/time-groups", test_unet_time_groups);
   g_test_add_func ("/engine/unet/grad", test_unet_grad);
   g_test_add_func ("/engine/unet/paths", test_unet_paths);
   g_test_add_func ("/engine/unet/train", test_unet_train);
