@@ -1133,6 +1133,8 @@ gaf_window_set_overlay (GafWindow *self, const double *a, const double *b, doubl
     {
       gaf_simplex_view_set_playing (self->simplex_view, FALSE);
       gaf_simplex_canvas_set_time (canvas, t);
+      gaf_label_map_view_set_playing (self->label_map_view, FALSE);
+      gaf_label_map_canvas_set_time (gaf_label_map_view_get_canvas (self->label_map_view), t);
     }
 }
 

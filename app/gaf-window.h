@@ -20,7 +20,7 @@ const char *gaf_window_get_view       (GafWindow *self);
 void       gaf_window_set_experiment  (GafWindow *self, GafExperiment experiment);
 void       gaf_window_set_training    (GafWindow *self, gboolean training);
 /* Teaching overlay points of the simplex view (c = 3; b may be NULL) and a fixed flow time (the
- * animation pauses there); t < 0 leaves the animation playing. */
+ * animations of the simplex and label-map views pause there); t < 0 leaves them playing. */
 void       gaf_window_set_overlay     (GafWindow *self, const double *a, const double *b, double t);
 /* Starts the class-scaling sweep with the settings of the class-scaling view. */
 gboolean   gaf_window_run_sweep       (GafWindow *self);

@@ -490,8 +490,10 @@ draw_vertices (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
               got += s->eval_freq[i * c + k] / s->n;
               want += s->target_q[i * c + k] / s->n;
             }
-          /* Translators: sample and target frequencies of a class, in percent */
-          g_autofree char *freq = g_strdup_printf (_("samples %.0f %% · target %.0f %%"), 100 * got, 100 * want);
+          /* Translators: sample and target frequencies of a class, in percent (the second on two lines,
+           * under the ends of the two-class segment) */
+          g_autofree char *freq = c == 2 ? g_strdup_printf (_("samples %.0f %%\ntarget %.0f %%"), 100 * got, 100 * want)
+                                         : g_strdup_printf (_("samples %.0f %% · target %.0f %%"), 100 * got, 100 * want);
           label = g_strdup_printf ("<b>%s</b>\n<small>%s</small>", name, freq);
         }
       else
