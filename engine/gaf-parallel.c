@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <cblas.h>
+#include <string.h>
 
 #include "gaf-parallel.h"
 
@@ -83,4 +84,46 @@ gaf_parallel_run (guint n_tasks, GafTaskFunc func, gpointer user_data)
   while (job.pending > 0)
     g_cond_wait (&done_cond, &lock);
   g_mutex_unlock (&lock);
+}
+
+float *
+gaf_parallel_part_grad (guint part, float *arena_grad, float **buf, gsize size)
+{
+  if (part == 0)
+    return arena_grad;
+  if (*buf == NULL)
+    *buf = g_new (float, size);
+  memset (*buf, 0, size * sizeof (float));
+  return *buf;
+}
+
+typedef struct {
+  float        *grad;
+  float *const *parts;
+  guint         n_parts;
+  gsize         size;
+} SumJob;
+
+static void
+sum_task (guint k, guint n_tasks, gpointer data)
+{
+  SumJob *job = data;
+  gsize lo = job->size * k / n_tasks, hi = job->size * (k + 1) / n_tasks;
+  float *restrict g = job->grad;
+
+  for (guint p = 1; p < job->n_parts; p++)
+    {
+      const float *restrict gp = job->parts[p];
+      for (gsize i = lo; i < hi; i++)
+        g[i] += gp[i];
+    }
+}
+
+void
+gaf_parallel_sum_grads (float *grad, float *const *parts, guint n_parts, gsize size)
+{
+  SumJob job = { grad, parts, n_parts, size };
+
+  if (n_parts > 1)
+    gaf_parallel_run (gaf_parallel_get_threads (), sum_task, &job);
 }

@@ -18,4 +18,10 @@ guint gaf_parallel_get_threads (void);
  * Not re-entrant: call from one thread at a time (the engine thread). */
 void  gaf_parallel_run         (guint n_tasks, GafTaskFunc func, gpointer user_data);
 
+/* Gradients of a batch split into parts: part 0 accumulates into the arena's grad, part k > 0 into a
+ * buffer of its own (allocated in *buf on first use, zeroed here). Returns where part k accumulates. */
+float *gaf_parallel_part_grad  (guint part, float *arena_grad, float **buf, gsize size);
+/* grad += parts[1] + ... + parts[n_parts - 1] (each of size floats), split over the engine threads. */
+void   gaf_parallel_sum_grads  (float *grad, float *const *parts, guint n_parts, gsize size);
+
 G_END_DECLS

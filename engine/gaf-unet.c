@@ -1374,33 +1374,9 @@ backward_task (guint k, guint n_tasks, gpointer data)
   gsize row = (gsize) net->cfg.height * net->cfg.width * net->cfg.classes;
   float *G;
 
-  if (k == 0)
-    G = net->parent.params->grad;
-  else
-    {
-      if (part->grad == NULL)
-        part->grad = g_new (float, net->parent.params->size);
-      memset (part->grad, 0, net->parent.params->size * sizeof (float));
-      G = part->grad;
-    }
+  G = gaf_parallel_part_grad (k, net->parent.params->grad, &part->grad, net->parent.params->size);
   backward_part (net, &part->train, G, part->batch, job->dout + part->start * row,
                  job->dx ? job->dx + part->start * row : NULL, job->dt ? job->dt + part->start : NULL);
-}
-
-static void
-reduce_task (guint k, guint n_tasks, gpointer data)
-{
-  GafUnet *net = data;
-  gsize size = net->parent.params->size;
-  gsize lo = size * k / n_tasks, hi = size * (k + 1) / n_tasks;
-  float *restrict g = net->parent.params->grad;
-
-  for (guint p = 1; p < net->n_parts; p++)
-    {
-      const float *restrict gp = net->parts[p].grad;
-      for (gsize i = lo; i < hi; i++)
-        g[i] += gp[i];
-    }
 }
 
 void
@@ -1412,5 +1388,10 @@ gaf_unet_backward (GafUnet *net, const float *dout, float *dx, float *dt)
   g_return_if_fail (net->batch > 0);
   gaf_parallel_run (net->n_parts, backward_task, &job);
   if (net->n_parts > 1)
-    gaf_parallel_run (gaf_parallel_get_threads (), reduce_task, net);
+    {
+      float *grads[GAF_MAX_THREADS];
+      for (guint p = 0; p < net->n_parts; p++)
+        grads[p] = net->parts[p].grad;
+      gaf_parallel_sum_grads (net->parent.params->grad, grads, net->n_parts, net->parent.params->size);
+    }
 }
