@@ -6,57 +6,14 @@
 
 #include "gaf-engine.h"
 
+#include "gaf-test-util.h"
+
 /* BLAS against the naive loop, and every layer's backward against central finite differences
  * of a scalar loss. Layers work in float; losses are accumulated in double. Linear and conv
  * layers are bilinear, so their central differences are exact up to rounding for any step:
  * those use large steps and tight tolerances. Nonlinear layers use small steps and 1e-2. */
 
-static void
-fill_uniform (GafRng *rng, float *x, gsize count, double lo, double hi)
-{
-  for (gsize i = 0; i < count; i++)
-    x[i] = (float) (lo + (hi - lo) * gaf_rng_uniform (rng));
-}
-
-static double
-dot_f (const float *a, const float *b, gsize count)
-{
-  double s = 0.0;
-
-  for (gsize i = 0; i < count; i++)
-    s += (double) a[i] * b[i];
-  return s;
-}
-
-static float
-max_abs (const float *x, gsize count)
-{
-  float m = 0.0f;
-
-  for (gsize i = 0; i < count; i++)
-    m = MAX (m, fabsf (x[i]));
-  return m;
-}
-
 /* Central difference of loss() in x[i], dividing by the step actually taken after float rounding. */
-typedef double (*LossFunc) (gpointer ctx);
-
-static double
-central_diff (LossFunc loss, gpointer ctx, float *x, gsize i, double h)
-{
-  float orig = x[i];
-  double lp, lm, hp, hm;
-
-  x[i] = (float) (orig + h);
-  hp = (double) x[i] - orig;
-  lp = loss (ctx);
-  x[i] = (float) (orig - h);
-  hm = (double) orig - x[i];
-  lm = loss (ctx);
-  x[i] = orig;
-  return (lp - lm) / (hp + hm);
-}
-
 /* Compares an analytic gradient with central differences for every entry:
  * |numeric - analytic| <= rtol * max(|analytic_i|, 0.05 max_j |analytic_j|).
  * The floor keeps entries that are (nearly) zero from demanding an impossible relative accuracy;

@@ -6,6 +6,8 @@
 
 #include "gaf-engine.h"
 
+#include "gaf-test-util.h"
+
 /* The image layers (engine/gaf-layers2d.c) and the UNet of SPEC §3 (engine/gaf-unet.c).
  * Every backward against central finite differences of the scalar loss L = sum_i R_i out_i with a
  * fixed random R (so dL/dout = R), accumulated in double; the fast convolutions and attention
@@ -13,57 +15,12 @@
  * their central differences are exact up to rounding for any step, so those use step 0.5 and
  * tolerance 1e-3. Nonlinear layers use step 1e-2 and tolerance 2e-2 (float forward passes). */
 
-static void
-fill_uniform (GafRng *rng, float *x, gsize count, double lo, double hi)
-{
-  for (gsize i = 0; i < count; i++)
-    x[i] = (float) (lo + (hi - lo) * gaf_rng_uniform (rng));
-}
-
 static float *
 new_uniform (GafRng *rng, gsize count, double lo, double hi)
 {
   float *x = g_new (float, MAX (count, 1));
   fill_uniform (rng, x, count, lo, hi);
   return x;
-}
-
-static double
-dot_f (const float *a, const float *b, gsize count)
-{
-  double s = 0.0;
-
-  for (gsize i = 0; i < count; i++)
-    s += (double) a[i] * b[i];
-  return s;
-}
-
-static float
-max_abs (const float *x, gsize count)
-{
-  float m = 0.0f;
-
-  for (gsize i = 0; i < count; i++)
-    m = MAX (m, fabsf (x[i]));
-  return m;
-}
-
-typedef double (*LossFunc) (gpointer ctx);
-
-static double
-central_diff (LossFunc loss, gpointer ctx, float *x, gsize i, double h)
-{
-  float orig = x[i];
-  double lp, lm, hp, hm;
-
-  x[i] = (float) (orig + h);
-  hp = (double) x[i] - orig;
-  lp = loss (ctx);
-  x[i] = (float) (orig - h);
-  hm = (double) orig - x[i];
-  lm = loss (ctx);
-  x[i] = orig;
-  return (lp - lm) / (hp + hm);
 }
 
 /* |numeric - analytic| <= rtol * max(|analytic_i|, 0.05 max_j |analytic_j|) for the entries
