@@ -161,7 +161,7 @@ cmd_sweep (int argc, char **argv)
   g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
   g_autofree char *time_scale = NULL, *chunk = NULL, *ema = NULL, *schedule = NULL, *input_scale = NULL;
   gboolean no_position_bias = FALSE;
-  g_autofree char *baseline_time_scale = NULL;
+  g_autofree char *baseline_time_scale = NULL, *head = NULL;
   g_auto(GStrv) plot = NULL;
   GOptionEntry entries[] = {
     { "method", 0, 0, G_OPTION_ARG_STRING, &method,
@@ -182,6 +182,8 @@ cmd_sweep (int argc, char **argv)
     { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W; 0 = c (default 1, the reference)", "S" },
     { "no-position-bias", 0, 0, G_OPTION_ARG_NONE, &no_position_bias,
       "The reference toy CNN, without the learned per-position output bias (n c parameters)", NULL },
+    { "head", 0, 0, G_OPTION_ARG_STRING, &head,
+      "GAF's affinity: posterior (default; lambda s (softmax(lambda t s log W + net) - 1/c)) or field (the network's output, the reference)", "NAME" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate schedule: constant or cosine", "NAME" },
     { "ema", 0, 0, G_OPTION_ARG_STRING, &ema, "Decay of the weight average used for sampling (default 0.999, 0 = off)", "D" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Random seed (default 1)", "N" },
@@ -231,6 +233,17 @@ cmd_sweep (int argc, char **argv)
       (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)))
     goto out_fail;
   cfg.position_bias = !no_position_bias;
+  if (head)
+    {
+      if (g_str_equal (head, "field") || g_str_equal (head, "posterior"))
+        cfg.posterior = g_str_equal (head, "posterior");
+      else
+        {
+          g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       "--head: '%s' is not field or posterior", head);
+          goto out_fail;
+        }
+    }
   if (schedule)
     {
       if (g_str_equal (schedule, "cosine") || g_str_equal (schedule, "constant"))
@@ -270,9 +283,10 @@ cmd_sweep (int argc, char **argv)
   st.rows = rows;
   st.methods = cfg.methods;
   fprintf (stderr, "sweep: %u class counts x %u methods, %" G_GUINT64_FORMAT " steps, batch %d, %" G_GUINT64_FORMAT
-           " samples, %s h=%g T=%g, %d threads, toy CNN%s\n", cfg.classes->len, cfg.methods->len, cfg.steps,
+           " samples, %s h=%g T=%g, %d threads, toy CNN%s%s\n", cfg.classes->len, cfg.methods->len, cfg.steps,
            cfg.train.batch, cfg.samples, gaf_integrator_to_string (cfg.sampler.integrator), cfg.sampler.step_size,
-           cfg.sampler.t_end, n_threads, cfg.position_bias ? " + per-position output bias" : " (reference)");
+           cfg.sampler.t_end, n_threads, cfg.position_bias ? " + per-position output bias" : " (reference)",
+           cfg.posterior ? ", GAF affinity in the posterior form" : ", GAF affinity = network output (reference)");
   if (!gaf_sweep_run (&cfg, sweep_row, sweep_progress, &st, NULL, &error))
     goto out_fail;
 
@@ -294,10 +308,11 @@ cmd_sweep (int argc, char **argv)
                                                          : g_strdup ("mean 1");
       g_autofree char *bt_scale = cfg.baseline_time_scale > 0.0 ? g_strdup_printf ("%g", cfg.baseline_time_scale)
                                                                  : g_strdup ("reference");
-      data->note = g_strdup_printf ("same toy CNN trunk%s; %" G_GUINT64_FORMAT " steps, batch %d, Adam %g%s, EMA %g; "
+      data->note = g_strdup_printf ("same toy CNN trunk%s%s; %" G_GUINT64_FORMAT " steps, batch %d, Adam %g%s, EMA %g; "
                                     "%" G_GUINT64_FORMAT " samples; input scale %s; time scale %g (GAF), %s "
                                     "(baselines); seed %" G_GUINT64_FORMAT,
                                     cfg.position_bias ? " with per-position output bias" : " (reference)",
+                                    cfg.posterior ? ", GAF in the posterior form" : "",
                                     cfg.steps, cfg.train.batch, cfg.train.adam.lr, cfg.cosine ? " cosine" : "",
                                     cfg.train.ema_decay, cfg.samples, in_scale, cfg.time_scale, bt_scale, cfg.seed);
       for (guint i = 0; plot[i] != NULL; i++)

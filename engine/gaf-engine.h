@@ -19,6 +19,7 @@
 #include "gaf-net.h"
 #include "gaf-params.h"
 #include "gaf-path.h"
+#include "gaf-posterior.h"
 #include "gaf-progress.h"
 #include "gaf-rng.h"
 #include "gaf-sampler.h"

@@ -8,6 +8,7 @@
 #include "gaf-error.h"
 #include "gaf-keyfile.h"
 #include "gaf-model.h"
+#include "gaf-posterior.h"
 
 #define GROUP "model"
 
@@ -72,6 +73,20 @@ dims_ok (int n, int in, int out, int hidden)
          hidden >= 1 && hidden <= (1 << 14);
 }
 
+static gboolean
+posterior_channels_ok (const GafModelConfig *cfg)
+{
+  switch (cfg->kind)
+    {
+    case GAF_MODEL_TOY_CNN:
+      return cfg->toy_cnn.in_channels == cfg->toy_cnn.out_channels && cfg->toy_cnn.out_channels >= 2;
+    case GAF_MODEL_MLP:
+      return cfg->mlp.in_channels == cfg->mlp.out_channels && cfg->mlp.out_channels >= 2;
+    default:
+      return cfg->unet.classes >= 2;
+    }
+}
+
 gboolean
 gaf_model_config_check (const GafModelConfig *cfg, GError **error)
 {
@@ -100,6 +115,18 @@ gaf_model_config_check (const GafModelConfig *cfg, GError **error)
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unknown model kind %d", cfg->kind);
       return FALSE;
     }
+  if (!(cfg->posterior_lambda >= 0.0 && cfg->posterior_lambda <= 1e3))
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                           "posterior_lambda must be 0 (off) or a positive number up to 1000");
+      return FALSE;
+    }
+  if (cfg->posterior_lambda > 0.0 && !posterior_channels_ok (cfg))
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                           "the posterior form needs equal in and out channels, at least 2");
+      return FALSE;
+    }
   if (!dims || (count = gaf_model_param_count (cfg)) > GAF_MODEL_MAX_PARAMS)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
@@ -112,16 +139,16 @@ gaf_model_config_check (const GafModelConfig *cfg, GError **error)
 
 static const char *const toy_cnn_keys[] = {
   "kind", "seed", "n", "classes", "in_channels", "out_channels",
-  "hidden", "fourier_half", "fourier_scale", "time_scale", "input_scale", "position_bias", NULL
+  "hidden", "fourier_half", "fourier_scale", "time_scale", "input_scale", "position_bias", "posterior_lambda", NULL
 };
 
 static const char *const mlp_keys[] = {
   "kind", "seed", "n", "classes", "in_channels", "out_channels",
-  "hidden", "depth", "layernorm", "time_freqs", "input_scale", NULL
+  "hidden", "depth", "layernorm", "time_freqs", "input_scale", "posterior_lambda", NULL
 };
 
 static const char *const unet_keys[] = {
-  "kind", "seed", "classes", "height", "width", "channels", "mult", "blocks", "attn", "time_scale", "groups", NULL
+  "kind", "seed", "classes", "height", "width", "channels", "mult", "blocks", "attn", "time_scale", "groups", "posterior_lambda", NULL
 };
 
 static gboolean
@@ -166,6 +193,8 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
         return FALSE;
       gaf_model_config_init (&cfg, kind, unet.height * unet.width, unet.classes, seed);
       cfg.unet = unet;
+      if (!gaf_keyfile_get_double (kf, GROUP, "posterior_lambda", &cfg.posterior_lambda, error))
+        return FALSE;
       if (!gaf_model_config_check (&cfg, error))
         {
           g_prefix_error (error, "[" GROUP "]: ");
@@ -220,6 +249,8 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
           !gaf_keyfile_get_double (kf, GROUP, "input_scale", &c->input_scale, error))
         return FALSE;
     }
+  if (!gaf_keyfile_get_double (kf, GROUP, "posterior_lambda", &cfg.posterior_lambda, error))
+    return FALSE;
   if (!gaf_model_config_check (&cfg, error))
     {
       g_prefix_error (error, "[" GROUP "]: ");
@@ -252,6 +283,8 @@ gaf_model_config_to_keyfile (const GafModelConfig *cfg, GKeyFile *kf)
     {
       gaf_unet_config_to_keyfile (&cfg->unet, kf);
       g_key_file_set_uint64 (kf, GROUP, "seed", cfg->seed);
+      if (cfg->posterior_lambda > 0.0)
+        g_key_file_set_double (kf, GROUP, "posterior_lambda", cfg->posterior_lambda);
       return;
     }
   g_key_file_set_string (kf, GROUP, "kind", kind_names[cfg->kind]);
@@ -277,6 +310,8 @@ gaf_model_config_to_keyfile (const GafModelConfig *cfg, GKeyFile *kf)
       g_key_file_set_integer (kf, GROUP, "time_freqs", c->time_freqs);
       g_key_file_set_double (kf, GROUP, "input_scale", c->input_scale);
     }
+  if (cfg->posterior_lambda > 0.0)   /* absent means off: files written before the key stay as they were */
+    g_key_file_set_double (kf, GROUP, "posterior_lambda", cfg->posterior_lambda);
 }
 
 gboolean
@@ -284,6 +319,13 @@ gaf_model_config_from_net (GafModelConfig *cfg, GafNet *net, guint64 seed)
 {
   g_return_val_if_fail (cfg != NULL && net != NULL, FALSE);
 
+  if (gaf_net_is_posterior (net))
+    {
+      if (!gaf_model_config_from_net (cfg, gaf_posterior_net_get_inner (net), seed))
+        return FALSE;
+      cfg->posterior_lambda = gaf_posterior_net_get_lambda (net);
+      return TRUE;
+    }
   if (g_strcmp0 (net->klass->name, "toy-cnn") == 0)
     {
       const GafToyCnnConfig *c = gaf_toy_cnn_get_config ((GafToyCnn *) net);
@@ -311,6 +353,8 @@ gaf_model_config_from_net (GafModelConfig *cfg, GafNet *net, guint64 seed)
 GafNet *
 gaf_model_new (const GafModelConfig *cfg, GError **error)
 {
+  GafNet *net;
+
   g_return_val_if_fail (cfg != NULL, NULL);
 
   if (!gaf_model_config_check (cfg, error))
@@ -318,14 +362,20 @@ gaf_model_new (const GafModelConfig *cfg, GError **error)
   switch (cfg->kind)
     {
     case GAF_MODEL_TOY_CNN:
-      return GAF_NET (gaf_toy_cnn_new (&cfg->toy_cnn, cfg->seed));
+      net = GAF_NET (gaf_toy_cnn_new (&cfg->toy_cnn, cfg->seed));
+      break;
     case GAF_MODEL_MLP:
-      return GAF_NET (gaf_mlp_new (&cfg->mlp, cfg->seed));
+      net = GAF_NET (gaf_mlp_new (&cfg->mlp, cfg->seed));
+      break;
     case GAF_MODEL_UNET:
-      return GAF_NET (gaf_unet_new (&cfg->unet, cfg->seed));
+      net = GAF_NET (gaf_unet_new (&cfg->unet, cfg->seed));
+      break;
     default:
       g_return_val_if_reached (NULL);
     }
+  if (cfg->posterior_lambda > 0.0)
+    net = gaf_posterior_net_new (net, cfg->posterior_lambda);
+  return net;
 }
 
 GafNet *

@@ -23,6 +23,9 @@ G_BEGIN_DECLS
  *   mlp:     hidden, depth, layernorm, time_freqs, input_scale
  *   unet:    instead of n and classes: classes, height, width (n = height width), channels, mult, blocks,
  *            attn, time_scale (gaf_unet_config_from_keyfile; all required but attn)
+ *   every kind: posterior_lambda = L (absent or 0: the network's output is the affinity, the reference;
+ *            L > 0: the network inside the posterior form of gaf-posterior.h with lambda = L, which must
+ *            be the path's lambda; in and out channels equal)
  *
  * Keys that are absent take the network's defaults (gaf_toy_cnn_config_init, gaf_mlp_config_init); an
  * unknown key is an error (a misspelt key would otherwise be ignored silently). */
@@ -40,6 +43,7 @@ typedef struct {
   GafToyCnnConfig toy_cnn;   /* kind GAF_MODEL_TOY_CNN */
   GafMlpConfig    mlp;       /* kind GAF_MODEL_MLP */
   GafUnetConfig   unet;      /* kind GAF_MODEL_UNET */
+  double          posterior_lambda;   /* > 0: wrapped by gaf_posterior_net_new with this lambda */
 } GafModelConfig;
 
 /* A model at most this large (floats per arena; the arena holds four or five copies). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gaf-error.h"
+#include "gaf-posterior.h"
 #include "gaf-sweep.h"
 #include "gaf-target.h"
 #include "gaf-toy-cnn.h"
@@ -36,6 +37,7 @@ gaf_sweep_config_init (GafSweepConfig *cfg)
   cfg->time_scale = 0.02;
   cfg->input_scale = 1.0;
   cfg->position_bias = TRUE;
+  cfg->posterior = TRUE;
   cfg->baseline_time_scale = 0.0;   /* 0: each baseline's reference time input */
   cfg->seed = 1;
   cfg->methods = g_array_new (FALSE, FALSE, sizeof (GafMethod));
@@ -144,7 +146,7 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
                       GCancellable *cancellable, GError **error)
 {
   g_autoptr(GafClassTarget) target = NULL;
-  g_autoptr(GafToyCnn) net = NULL;
+  g_autoptr(GafNet) net = NULL;
   g_autoptr(GafTrainer) trainer = NULL;
   g_autoptr(GafBaselineTrainer) btrainer = NULL;
   g_autoptr(GArray) losses = g_array_new (FALSE, FALSE, sizeof (double));
@@ -182,12 +184,14 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   else
     ncfg.input_scale = method == GAF_METHOD_SPHERE ? sqrt ((double) classes) : classes;
   ncfg.position_bias = cfg->position_bias;
-  net = gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes));
+  net = GAF_NET (gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes)));
+  if (method == GAF_METHOD_GAF && cfg->posterior)
+    net = gaf_posterior_net_new (net, cfg->train.path.lambda);
   tcfg.seed = cfg->seed * 7919ull + classes;
   if (method == GAF_METHOD_GAF)
-    trainer = gaf_trainer_new (GAF_NET (net), target_labels, target, &tcfg);
+    trainer = gaf_trainer_new (net, target_labels, target, &tcfg);
   else
-    btrainer = gaf_baseline_trainer_new (method, &cfg->baseline, GAF_NET (net), target_labels, target, &tcfg);
+    btrainer = gaf_baseline_trainer_new (method, &cfg->baseline, net, target_labels, target, &tcfg);
 
   t0 = g_get_monotonic_time ();
   if (trainer != NULL)
@@ -209,14 +213,14 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
 
   labels = g_new (guint16, cfg->samples * cfg->n);
   gaf_rng_init_stream (&rng, cfg->seed, 0x5a3e + classes);
-  gaf_params_swap_ema (gaf_toy_cnn_get_params (net));   /* sample with the averaged weights (every method) */
+  gaf_params_swap_ema (gaf_net_get_params (net));   /* sample with the averaged weights (every method) */
   if (method == GAF_METHOD_GAF)
     {
-      if (!gaf_sample_flow (GAF_NET (net), &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL,
+      if (!gaf_sample_flow (net, &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL,
                             NULL, progress ? relay : NULL, &r, cancellable, error))
         return FALSE;
     }
-  else if (!gaf_baseline_sample (method, &cfg->baseline, GAF_NET (net), &rng, cfg->samples, cfg->sample_chunk,
+  else if (!gaf_baseline_sample (method, &cfg->baseline, net, &rng, cfg->samples, cfg->sample_chunk,
                                  labels, NULL, progress ? relay : NULL, &r, cancellable, error))
     return FALSE;
   t2 = g_get_monotonic_time ();

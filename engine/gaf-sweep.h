@@ -24,6 +24,9 @@ typedef struct {
   double           input_scale;   /* toy CNN input scale; 0 = c (probabilities times c, mean 1) */
   gboolean         position_bias; /* toy CNN with a learned per-position output bias (default TRUE;
                                    * FALSE is the reference network) */
+  gboolean         posterior;     /* GAF only: the posterior form of the affinity around the toy CNN
+                                   * (gaf-posterior.h; default TRUE); FALSE is the reference, where the
+                                   * network's output is the affinity */
   gboolean         cosine;        /* cosine learning-rate decay to 0 over the steps */
   guint64          seed;
   /* Methods run on every class count, in this order (GafMethod; default: gaf only). Each gets the same

@@ -764,6 +764,81 @@ test_model_keyfile (void)
     }
 }
 
+/* posterior_lambda: written only when set, read back, the factory wraps the network it would build
+ * otherwise (same parameters, the output of gaf_posterior_net_new around it), and the wrapped network
+ * tells its configuration back. */
+static void
+test_model_posterior (void)
+{
+  for (int kind = 0; kind < GAF_N_MODEL_KINDS; kind++)
+    {
+      GafModelConfig cfg, back;
+      g_autoptr(GKeyFile) kf = g_key_file_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GafNet) a = NULL, b = NULL;
+      g_autofree float *x = NULL, *ya = NULL, *yb = NULL;
+      float t[2] = { 0.3f, 7.0f };
+      gsize count, out;
+      GafRng rng;
+
+      if (kind == GAF_MODEL_UNET)
+        {
+          gaf_model_config_init (&cfg, kind, 16, 3, 31);
+          cfg.unet.channels = 8;
+          cfg.unet.n_levels = 1;
+          cfg.unet.mult[1] = cfg.unet.mult[2] = cfg.unet.mult[3] = 0;
+          cfg.unet.blocks = 1;
+        }
+      else
+        gaf_model_config_init (&cfg, kind, 3, 4, 31);
+      if (kind == GAF_MODEL_TOY_CNN)
+        {
+          cfg.toy_cnn.hidden = 12;
+          cfg.toy_cnn.fourier_half = 6;
+        }
+      else if (kind == GAF_MODEL_MLP)
+        cfg.mlp.hidden = 10;
+      gaf_model_config_to_keyfile (&cfg, kf);
+      g_assert_false (g_key_file_has_key (kf, "model", "posterior_lambda", NULL));
+      cfg.posterior_lambda = 0.5;
+      gaf_model_config_to_keyfile (&cfg, kf);
+      g_assert_true (gaf_model_config_from_keyfile (&back, kf, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (&back, sizeof back, &cfg, sizeof cfg);
+
+      a = gaf_model_new_from_keyfile (kf, &error);
+      g_assert_no_error (error);
+      g_assert_true (gaf_net_is_posterior (a));
+      cfg.posterior_lambda = 0.0;
+      b = gaf_posterior_net_new (gaf_model_new (&cfg, &error), 0.5);
+      g_assert_no_error (error);
+      g_assert_cmpmem (a->params->data, a->params->size * sizeof (float), b->params->data, b->params->size * sizeof (float));
+      count = (gsize) 2 * a->n * a->in_channels;
+      out = (gsize) 2 * a->n * a->out_channels;
+      x = g_new (float, count);
+      ya = g_new (float, out);
+      yb = g_new (float, out);
+      gaf_rng_init (&rng, 32);
+      for (gsize i = 0; i < count; i++)
+        x[i] = (float) (0.01 + gaf_rng_uniform (&rng));
+      gaf_net_infer (a, x, t, 2, ya);
+      gaf_net_infer (b, x, t, 2, yb);
+      g_assert_cmpmem (ya, out * sizeof (float), yb, out * sizeof (float));
+      /* the posterior form's rows sum to zero (lambda s (p - 1/c)) */
+      for (gsize r = 0; r < out / a->out_channels; r++)
+        {
+          double sum = 0.0;
+          for (int j = 0; j < a->out_channels; j++)
+            sum += ya[r * a->out_channels + j];
+          g_assert_cmpfloat (fabs (sum), <, 1e-6);
+        }
+      g_assert_true (gaf_model_config_from_net (&back, a, cfg.seed));
+      g_assert_cmpfloat (back.posterior_lambda, ==, 0.5);
+      back.posterior_lambda = 0.0;
+      g_assert_cmpmem (&back, sizeof back, &cfg, sizeof cfg);
+    }
+}
+
 static void
 assert_model_error (const char *text, const char *needle)
 {
@@ -806,6 +881,10 @@ test_model_errors (void)
   assert_model_error ("[model]\nkind=mlp\nn=4\nclasses=5\ninput_scale=nan\n", "input scale");
   assert_model_error ("[model]\nkind=toy-cnn\nn=4\nclasses=5\nhidden=16\nfourier_half=5\n", "invalid toy CNN configuration");
   assert_model_error ("[model]\nkind=toy-cnn\nn=4\nclasses=100000\nhidden=16384\n", "too large");
+  assert_model_error ("[model]\nkind=toy-cnn\nn=4\nclasses=5\nposterior_lambda=-0.5\n", "posterior_lambda must be");
+  assert_model_error ("[model]\nkind=mlp\nn=4\nclasses=5\nposterior_lambda=nan\n", "posterior_lambda must be");
+  assert_model_error ("[model]\nkind=mlp\nn=4\nin_channels=5\nout_channels=4\nposterior_lambda=0.5\n",
+                      "equal in and out channels");
   assert_model_error ("[model]\nkind=unet\nclasses=2\nheight=8\nwidth=8\nchannels=8\nmult=1;2\nblocks=1\nhidden=4\n",
                       "unknown key 'hidden'");
   assert_model_error ("[model]\nkind=unet\nseed=x\nclasses=2\nheight=8\nwidth=8\nchannels=8\nmult=1;2\nblocks=1\n",
@@ -1010,6 +1089,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/checkpoint/save-refuses-nan", test_save_refuses_nan);
   g_test_add_func ("/engine/model/keyfile", test_model_keyfile);
   g_test_add_func ("/engine/model/errors", test_model_errors);
+  g_test_add_func ("/engine/model/posterior", test_model_posterior);
   g_test_add_func ("/engine/checkpoint/resume-toy-cnn", test_resume_toy_cnn);
   g_test_add_func ("/engine/checkpoint/resume-mlp", test_resume_mlp);
   g_test_add_func ("/engine/checkpoint/resume-unet", test_resume_unet);

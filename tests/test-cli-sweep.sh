@@ -31,8 +31,9 @@ rejects () {
   fi
 }
 
-echo "1..13"
+echo "1..14"
 rejects "--method foo" sweep --method foo
+rejects "--head foo" sweep --head foo
 rejects "--method gaf,gaf" sweep --method gaf,gaf
 rejects "--method ''" sweep --method ""
 rejects "--plot with an unknown extension" sweep --classes 3 --steps 1 --samples 1 --plot "$tmp/plot.pdf"
