@@ -167,7 +167,7 @@ cmd_sweep (int argc, char **argv)
     { "method", 0, 0, G_OPTION_ARG_STRING, &method,
       "Methods, comma separated, from gaf, dirichlet, linear, sphere (default gaf)", "LIST" },
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes, "Class counts (default 5,10,20,40,60,80,100,120,140,160)", "LIST" },
-    { "steps", 0, 0, G_OPTION_ARG_STRING, &steps, "Training steps per class count (default 8000)", "N" },
+    { "steps", 0, 0, G_OPTION_ARG_STRING, &steps, "Training steps per class count (default 5000)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch, "Mini-batch size (default 128)", "B" },
     { "lr", 0, 0, G_OPTION_ARG_STRING, &lr, "Adam learning rate (default 3e-4)", "LR" },
     { "samples", 0, 0, G_OPTION_ARG_STRING, &samples, "Samples drawn for the KL (default 50000)", "N" },

@@ -20,13 +20,14 @@ gaf_sweep_config_init (GafSweepConfig *cfg)
   memset (cfg, 0, sizeof *cfg);
   cfg->classes = g_array_new (FALSE, FALSE, sizeof (int));
   g_array_append_vals (cfg->classes, default_classes, G_N_ELEMENTS (default_classes));
-  /* The interactive budget: about 2 to 2.5 minutes per class count on 2 cores (README). The reference
-   * (250,000 steps, RK4 h = 0.2, time input unscaled) takes hours per c. Two departures from the
-   * reference make short runs work: sampling with an exponential moving average of the weights, and the
-   * time input rescaled by 0.02 (the Fourier features of scale 30 then vary by about 4 rad per unit t
-   * instead of 190, so the field at unseen sampling times interpolates). */
+  /* The interactive budget: at most about 2.5 minutes per class count on 2 cores, also when the
+   * machine is shared (docs/gaf-class-scaling.md). The reference (250,000 steps, RK4 h = 0.2, time input
+   * unscaled) takes hours per c. Departures from the reference that make short runs work: sampling with
+   * an exponential moving average of the weights; the time input rescaled by 0.02 (the Fourier features
+   * of scale 30 then vary by about 4 rad per unit t instead of 190, so the field at unseen sampling
+   * times interpolates); a per-position output bias; and GAF's affinity in the posterior form. */
   cfg->n = 4;
-  cfg->steps = 8000;
+  cfg->steps = 5000;
   gaf_trainer_config_init (&cfg->train);
   cfg->train.ema_decay = 0.999;
   gaf_sampler_config_init (&cfg->sampler);
