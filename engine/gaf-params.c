@@ -95,11 +95,20 @@ adam_task (guint k, guint n_tasks, gpointer data)
   float *restrict w = params->data, *restrict g = params->grad;
   float *restrict m = params->m, *restrict v = params->v;
 
+  /* Moments below 1e-30 are flushed to zero: a parameter whose gradient is tiny or has stopped (a class
+   * the posterior form has ruled out, say) would otherwise drive g^2 and the decaying moments into
+   * subnormal numbers, which this loop then handles 10 to 100 times slower (measured: Adam went from 11 %
+   * to 18 % of a training step). The effect on the update is below float resolution: sqrt(1e-30) =
+   * 1e-15 against eps = 1e-8 in the denominator, and a numerator of 1e-30 moves w by 1e-22 lr. */
   for (gsize i = lo; i < hi; i++)
     {
-      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-      w[i] -= step_size * m[i] / (sqrtf (v[i]) * inv_sqrt_bc2 + eps_hat);
+      float mi = b1 * m[i] + (1.0f - b1) * g[i];
+      float vi = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+      mi = fabsf (mi) > 1e-30f ? mi : 0.0f;
+      vi = vi > 1e-30f ? vi : 0.0f;
+      m[i] = mi;
+      v[i] = vi;
+      w[i] -= step_size * mi / (sqrtf (vi) * inv_sqrt_bc2 + eps_hat);
     }
 }
 
