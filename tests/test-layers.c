@@ -881,15 +881,49 @@ input_loss (gpointer data)
   return dot_f (c->out, c->r, c->nout);
 }
 
+/* Checks dx and dt of net at a random input in [x_lo, 1] and times in [0.5, 3] against central
+ * differences (steps h_x and h_t, tolerance 2e-2) for L = sum(out * R). */
+static void
+check_input_grads (const char *what, GafNet *net, double x_lo, double h_x, double h_t, guint64 seed)
+{
+  InputCtx c = { 0 };
+  gsize nx;
+  g_autofree float *dx = NULL, *dt = NULL;
+  g_autofree char *wx = g_strdup_printf ("%s dx", what), *wt = g_strdup_printf ("%s dt", what);
+  GafRng rng;
+
+  c.net = net;
+  c.batch = 3;
+  nx = (gsize) c.batch * net->n * net->in_channels;
+  c.nout = (gsize) c.batch * net->n * net->out_channels;
+  c.x = g_new (float, nx);
+  c.t = g_new (float, c.batch);
+  c.r = g_new (float, c.nout);
+  c.out = g_new (float, c.nout);
+  gaf_rng_init (&rng, seed);
+  fill_uniform (&rng, c.x, nx, x_lo, 1);
+  fill_uniform (&rng, c.t, c.batch, 0.5, 3);
+  fill_uniform (&rng, c.r, c.nout, -1, 1);
+
+  dx = g_new0 (float, nx);
+  dt = g_new0 (float, c.batch);
+  gaf_params_zero_grad (gaf_net_get_params (net));
+  input_loss (&c);
+  gaf_net_backward (net, c.r, dx, dt);
+  check_grad (wx, input_loss, &c, c.x, dx, nx, h_x, 2e-2);
+  check_grad (wt, input_loss, &c, c.t, dt, c.batch, h_t, 2e-2);
+
+  g_free (c.x);
+  g_free (c.t);
+  g_free (c.r);
+  g_free (c.out);
+}
+
 static void
 test_toy_cnn_grad_input (void)
 {
   GafToyCnnConfig cfg;
   g_autoptr(GafToyCnn) net = NULL;
-  InputCtx c = { 0 };
-  gsize nx;
-  g_autofree float *dx = NULL, *dt = NULL;
-  GafRng rng;
 
   /* Fourier scale 1 and time scale 0.5 keep the time path smooth enough for finite differences
    * (the reference 2 pi 30 w t oscillates on a scale of 1e-3) and exercise the time-scale chain rule. */
@@ -899,32 +933,8 @@ test_toy_cnn_grad_input (void)
   cfg.fourier_scale = 1.0;
   cfg.time_scale = 0.5;
   net = new_test_net (&cfg, 406);
-  c.net = GAF_NET (net);
-  c.batch = 3;
-  nx = (gsize) c.batch * cfg.n * cfg.in_channels;
-  c.nout = (gsize) c.batch * cfg.n * cfg.out_channels;
-  c.x = g_new (float, nx);
-  c.t = g_new (float, c.batch);
-  c.r = g_new (float, c.nout);
-  c.out = g_new (float, c.nout);
-  gaf_rng_init (&rng, 407);
-  fill_uniform (&rng, c.x, nx, 0, 1);
-  fill_uniform (&rng, c.t, c.batch, 0.5, 3);
-  fill_uniform (&rng, c.r, c.nout, -1, 1);
-
-  dx = g_new0 (float, nx);
-  dt = g_new0 (float, c.batch);
-  gaf_params_zero_grad (gaf_toy_cnn_get_params (net));
-  input_loss (&c);
-  gaf_toy_cnn_backward (net, c.r, dx, dt);
-  /* step 1e-3 on inputs in [0, 1] and times in [0.5, 3]; tolerance 2e-2 */
-  check_grad ("toy CNN dx", input_loss, &c, c.x, dx, nx, 1e-3, 2e-2);
-  check_grad ("toy CNN dt", input_loss, &c, c.t, dt, c.batch, 1e-3, 2e-2);
-
-  g_free (c.x);
-  g_free (c.t);
-  g_free (c.r);
-  g_free (c.out);
+  /* step 1e-3 on inputs in [0, 1] and times in [0.5, 3] */
+  check_input_grads ("toy CNN", GAF_NET (net), 0.0, 1e-3, 1e-3, 407);
 }
 
 /* ---- the posterior parameterisation (gaf-posterior.h) ---- */
@@ -958,10 +968,6 @@ test_posterior_grad_input (void)
 {
   GafToyCnnConfig cfg;
   g_autoptr(GafNet) net = NULL;
-  InputCtx c = { 0 };
-  gsize nx;
-  g_autofree float *dx = NULL, *dt = NULL;
-  GafRng rng;
 
   gaf_toy_cnn_config_init (&cfg, 4, 5);
   cfg.hidden = 16;
@@ -970,33 +976,9 @@ test_posterior_grad_input (void)
   cfg.time_scale = 0.5;
   cfg.position_bias = TRUE;
   net = gaf_posterior_net_new (GAF_NET (new_test_net (&cfg, 423)), 0.7);
-  c.net = net;
-  c.batch = 3;
-  nx = (gsize) c.batch * cfg.n * cfg.in_channels;
-  c.nout = nx;
-  c.x = g_new (float, nx);
-  c.t = g_new (float, c.batch);
-  c.r = g_new (float, c.nout);
-  c.out = g_new (float, c.nout);
-  gaf_rng_init (&rng, 424);
-  fill_uniform (&rng, c.x, nx, 0.05, 1);
-  fill_uniform (&rng, c.t, c.batch, 0.5, 3);
-  fill_uniform (&rng, c.r, c.nout, -1, 1);
-
-  dx = g_new0 (float, nx);
-  dt = g_new0 (float, c.batch);
-  gaf_params_zero_grad (gaf_net_get_params (net));
-  input_loss (&c);
-  gaf_net_backward (net, c.r, dx, dt);
-  /* the time path of this small net bends on a scale of 1e-2 in t (ReLU kinks of the time MLP), so
-   * its difference quotient needs the smaller step */
-  check_grad ("posterior dx", input_loss, &c, c.x, dx, nx, 1e-3, 2e-2);
-  check_grad ("posterior dt", input_loss, &c, c.t, dt, c.batch, 1e-4, 2e-2);
-
-  g_free (c.x);
-  g_free (c.t);
-  g_free (c.r);
-  g_free (c.out);
+  /* inputs in [0.05, 1] (log W); the time path of this small net bends on a scale of 1e-2 in t (ReLU
+   * kinks of the time MLP), so its difference quotient needs the smaller step */
+  check_input_grads ("posterior", net, 0.05, 1e-3, 1e-4, 424);
 }
 
 /* Known answer: with the network's output equal to log q_i at every position (head weights zero,
