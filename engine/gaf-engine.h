@@ -13,6 +13,7 @@
 #include "gaf-keyfile.h"
 #include "gaf-layers.h"
 #include "gaf-layers2d.h"
+#include "gaf-winograd.h"
 #include "gaf-likelihood.h"
 #include "gaf-mlp.h"
 #include "gaf-model.h"

@@ -42,45 +42,13 @@ void  gaf_conv2d_forward_ex   (float *out, const float *in, const float *w, cons
 void  gaf_conv2d_backward     (float *din, float *dw, float *dbias, const float *dout, const float *in,
                                const float *w, int batch, int height, int width, const GafConv2dShape *s,
                                float *scratch);
+/* wf (K, K, Cout, Cin): wf[ky,kx,o,i] = w[K-1-ky, K-1-kx, i, o], the kernel of din = conv (dout). */
+void  gaf_conv2d_flip_kernel  (float *wf, const float *w, int K, int cin, int cout);
 /* Plain loops with double accumulation: the reference for the tests. */
 void  gaf_conv2d_forward_naive  (float *out, const float *in, const float *w, const float *bias,
                                  int batch, int height, int width, const GafConv2dShape *s);
 void  gaf_conv2d_backward_naive (float *din, float *dw, float *dbias, const float *dout, const float *in,
                                  const float *w, int batch, int height, int width, const GafConv2dShape *s);
-
-/* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) for 3x3, stride 1, pad 1 convolutions ------------
- * The same layer as gaf_conv2d_* with fewer multiplications: each m x m output tile (m = 2 or 4) is
- * Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A over the (m + 2)^2 input tile d around it, i.e. (m + 2)^2 products
- * (tiles, Cin) x (Cin, Cout), one per point of the transformed tile: 2.25x (m = 2) or 4x (m = 4) fewer
- * multiplications than direct. Exact in exact arithmetic; in float its error is a small multiple of the
- * direct product's. Backward runs in the same domain: din is the Winograd convolution of dout with the
- * flipped kernel, and dw = G^T [ sum_tiles (B^T d B)^T (A dY A^T) ] G. Sides must be multiples of m. */
-typedef struct {
-  float *u;        /* ((m + 2)^2, Cin, Cout) G g G^T of the current weights */
-  float *u_flip;   /* ((m + 2)^2, Cout, Cin) the same for the flipped, transposed kernel (din) */
-  int    cin, cout;
-  int    m;        /* output tile side, 2 or 4 */
-} GafWinograd;
-
-/* The largest tile the shape allows: 4 (sides divisible by 4), 2 (even sides), 0 (not a 3x3 "same" conv). */
-int      gaf_winograd_tile      (const GafConv2dShape *s, int height, int width);
-gboolean gaf_winograd_supported (const GafConv2dShape *s, int height, int width);
-/* Transforms the weights for output tiles of side `tile`; call after every weight change. Several
- * threads may then use it. flipped: also the kernel din needs. */
-void  gaf_winograd_prepare      (GafWinograd *wg, const float *w, const GafConv2dShape *s, int tile,
-                                 gboolean flipped);
-void  gaf_winograd_clear        (GafWinograd *wg);
-/* Floats of per-thread scratch, for either tile. */
-gsize gaf_winograd_scratch_len  (const GafConv2dShape *s, int height, int width);
-void  gaf_winograd_forward      (float *out, const float *in, const GafWinograd *wg, const float *bias,
-                                 int batch, int height, int width, float *scratch);
-/* bias_stride and residual as gaf_conv2d_forward_ex */
-void  gaf_winograd_forward_ex   (float *out, const float *in, const GafWinograd *wg, const float *bias,
-                                 gsize bias_stride, const float *residual, int batch, int height, int width,
-                                 float *scratch);
-/* Needs gaf_winograd_prepare (…, flipped = TRUE) when din != NULL. */
-void  gaf_winograd_backward     (float *din, float *dw, float *dbias, const float *dout, const float *in,
-                                 const GafWinograd *wg, int batch, int height, int width, float *scratch);
 
 /* ---- GroupNorm ------------------------------------------------------------------------------
  * in (B, N, C) -> out (B, N, C), statistics per sample over the N pixels and the C/G channels of each

@@ -1,0 +1,848 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+/* See gaf-simd-private.h: the dynamic cost model vectorises the channel loops, and without trapping
+ * math the clamps of the exponential become blends (nothing here reads floating-point exceptions).
+ * Before the includes, so the inline exponential is compiled the same way. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#include "gaf-blas.h"
+#include "gaf-layers.h"
+#include "gaf-layers2d.h"
+#include "gaf-simd-private.h"
+
+/* ---- conv2d by im2col ------------------------------------------------------------------------ */
+
+/* Floats of one im2col tile: big enough for efficient products, small enough for the L2 cache. */
+#define TILE_FLOATS (96 * 1024)
+
+int
+gaf_conv2d_out_size (const GafConv2dShape *s, int size)
+{
+  return (size + 2 * s->pad - s->kernel) / s->stride + 1;
+}
+
+static gboolean
+is_pointwise (const GafConv2dShape *s)
+{
+  return s->kernel == 1 && s->stride == 1 && s->pad == 0;
+}
+
+/* Stride 1 with "same" padding: din is a convolution of dout with the flipped kernel. */
+static gboolean
+is_same (const GafConv2dShape *s)
+{
+  return s->stride == 1 && 2 * s->pad == s->kernel - 1;
+}
+
+static int
+tile_rows (gsize row_len, gsize total)
+{
+  gsize r = MAX (TILE_FLOATS / MAX (row_len, 1), 16);
+  return (int) MIN (r, MAX (total, 1));
+}
+
+gsize
+gaf_conv2d_scratch_len (const GafConv2dShape *s, int height, int width)
+{
+  gsize kk = (gsize) s->kernel * s->kernel;
+  gsize kc_in = kk * s->cin, kc_out = kk * s->cout;
+  gsize need;
+
+  if (is_pointwise (s))
+    return 0;
+  /* Tiles run across the batch, so the bound does not depend on the image size: any batch fits. */
+  need = (gsize) tile_rows (kc_in, G_MAXINT) * kc_in;
+  if (is_same (s))
+    need = MAX (need, (gsize) tile_rows (kc_out, G_MAXINT) * kc_out + kk * s->cin * s->cout);
+  return need;
+}
+
+/* col (R, K K Cin): rows r0 .. r0 + R - 1 of the (B Ho Wo) output pixels, zeros where a tap is outside. */
+static void
+im2col_tile (float *col, const float *in, gsize r0, int R, int height, int width, int ho, int wo,
+             int cin, const GafConv2dShape *s)
+{
+  int K = s->kernel;
+  gsize kc = (gsize) K * K * cin;
+  gsize csz = (gsize) cin * sizeof (float);
+
+  for (int r = 0; r < R; r++)
+    {
+      gsize idx = r0 + r;
+      int b = (int) (idx / ((gsize) ho * wo));
+      int rem = (int) (idx % ((gsize) ho * wo));
+      int oy = rem / wo, ox = rem % wo;
+      int ix0 = ox * s->stride - s->pad;
+      float *dst = col + r * kc;
+
+      for (int ky = 0; ky < K; ky++)
+        {
+          int iy = oy * s->stride - s->pad + ky;
+          float *d = dst + (gsize) ky * K * cin;
+          if (iy < 0 || iy >= height)
+            {
+              memset (d, 0, K * csz);
+              continue;
+            }
+          const float *row = in + ((gsize) b * height + iy) * width * cin;
+          if (ix0 >= 0 && ix0 + K <= width)
+            {
+              memcpy (d, row + (gsize) ix0 * cin, K * csz);
+              continue;
+            }
+          for (int kx = 0; kx < K; kx++)
+            {
+              int ix = ix0 + kx;
+              if (ix < 0 || ix >= width)
+                memset (d + (gsize) kx * cin, 0, csz);
+              else
+                memcpy (d + (gsize) kx * cin, row + (gsize) ix * cin, csz);
+            }
+        }
+    }
+}
+
+/* din += col2im (dcol) for rows r0 .. r0 + R - 1 (the scatter-add of the general transposed conv). */
+static void
+col2im_tile (float *din, const float *dcol, gsize r0, int R, int height, int width, int ho, int wo,
+             const GafConv2dShape *s)
+{
+  int K = s->kernel, cin = s->cin;
+  gsize kc = (gsize) K * K * cin;
+
+  for (int r = 0; r < R; r++)
+    {
+      gsize idx = r0 + r;
+      int b = (int) (idx / ((gsize) ho * wo));
+      int rem = (int) (idx % ((gsize) ho * wo));
+      int oy = rem / wo, ox = rem % wo;
+      const float *src = dcol + r * kc;
+
+      for (int ky = 0; ky < K; ky++)
+        {
+          int iy = oy * s->stride - s->pad + ky;
+          if (iy < 0 || iy >= height)
+            continue;
+          for (int kx = 0; kx < K; kx++)
+            {
+              int ix = ox * s->stride - s->pad + kx;
+              if (ix < 0 || ix >= width)
+                continue;
+              float *restrict d = din + (((gsize) b * height + iy) * width + ix) * cin;
+              const float *restrict g = src + ((gsize) ky * K + kx) * cin;
+              for (int i = 0; i < cin; i++)
+                d[i] += g[i];
+            }
+        }
+    }
+}
+
+/* out[r] += bias (shared or per image) + res[r] over the rows of the output (res NULL or not aliasing out). */
+static void
+epilogue_rows (float *out, const float *bias, gsize bias_stride, const float *res, gsize total, gsize per_image,
+               int n)
+{
+  if (bias == NULL && res == NULL)
+    return;
+  for (gsize i = 0; i < total; i++)
+    {
+      float *restrict row = out + i * n;
+      const float *restrict bb = bias ? bias + (i / per_image) * bias_stride : NULL;
+      const float *restrict rr = res ? res + i * n : NULL;
+      if (bb && rr)
+        for (int j = 0; j < n; j++)
+          row[j] += bb[j] + rr[j];
+      else if (bb)
+        for (int j = 0; j < n; j++)
+          row[j] += bb[j];
+      else
+        for (int j = 0; j < n; j++)
+          row[j] += rr[j];
+    }
+}
+
+void
+gaf_conv2d_forward_ex (float *out, const float *in, const float *w, const float *bias, gsize bias_stride,
+                       const float *residual, int batch, int height, int width, const GafConv2dShape *s,
+                       float *scratch)
+{
+  int ho = gaf_conv2d_out_size (s, height), wo = gaf_conv2d_out_size (s, width);
+  gsize total = (gsize) batch * ho * wo;
+  gsize kc = (gsize) s->kernel * s->kernel * s->cin;
+  /* a residual that is the output itself is added by the products (beta = 1) */
+  float beta = residual == out ? 1.0f : 0.0f;
+  const float *res = residual == out ? NULL : residual;
+
+  g_assert (ho > 0 && wo > 0);
+  if (is_pointwise (s))
+    gaf_sgemm (FALSE, FALSE, (int) total, s->cout, s->cin, 1.0f, in, s->cin, w, s->cout, beta, out, s->cout);
+  else
+    {
+      int R = tile_rows (kc, total);
+      for (gsize r0 = 0; r0 < total; r0 += R)
+        {
+          int rows = (int) MIN ((gsize) R, total - r0);
+          im2col_tile (scratch, in, r0, rows, height, width, ho, wo, s->cin, s);
+          gaf_sgemm (FALSE, FALSE, rows, s->cout, (int) kc, 1.0f, scratch, (int) kc, w, s->cout,
+                     beta, out + r0 * s->cout, s->cout);
+        }
+    }
+  epilogue_rows (out, bias, bias_stride, res, total, (gsize) ho * wo, s->cout);
+}
+
+void
+gaf_conv2d_forward (float *out, const float *in, const float *w, const float *bias,
+                    int batch, int height, int width, const GafConv2dShape *s, float *scratch)
+{
+  gaf_conv2d_forward_ex (out, in, w, bias, 0, NULL, batch, height, width, s, scratch);
+}
+
+/* wf (K, K, Cout, Cin): wf[ky,kx,o,i] = w[K-1-ky, K-1-kx, i, o]. */
+void
+gaf_conv2d_flip_kernel (float *wf, const float *w, int K, int cin, int cout)
+{
+  for (int ky = 0; ky < K; ky++)
+    for (int kx = 0; kx < K; kx++)
+      {
+        const float *src = w + ((gsize) (K - 1 - ky) * K + (K - 1 - kx)) * cin * cout;
+        float *dst = wf + ((gsize) ky * K + kx) * cout * cin;
+        for (int i = 0; i < cin; i++)
+          for (int o = 0; o < cout; o++)
+            dst[(gsize) o * cin + i] = src[(gsize) i * cout + o];
+      }
+}
+
+void
+gaf_conv2d_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                     const float *w, int batch, int height, int width, const GafConv2dShape *s,
+                     float *scratch)
+{
+  int ho = gaf_conv2d_out_size (s, height), wo = gaf_conv2d_out_size (s, width);
+  gsize total = (gsize) batch * ho * wo;
+  int K = s->kernel;
+  gsize kc = (gsize) K * K * s->cin;
+
+  gaf_bias_backward (dbias, dout, (int) total, s->cout);
+  if (is_pointwise (s))
+    {
+      if (dw != NULL)
+        gaf_sgemm (TRUE, FALSE, s->cin, s->cout, (int) total, 1.0f, in, s->cin, dout, s->cout, 1.0f, dw, s->cout);
+      if (din != NULL)
+        gaf_sgemm (FALSE, TRUE, (int) total, s->cin, s->cout, 1.0f, dout, s->cout, w, s->cout, 1.0f, din, s->cin);
+      return;
+    }
+
+  if (dw != NULL)
+    {
+      int R = tile_rows (kc, total);
+      for (gsize r0 = 0; r0 < total; r0 += R)
+        {
+          int rows = (int) MIN ((gsize) R, total - r0);
+          im2col_tile (scratch, in, r0, rows, height, width, ho, wo, s->cin, s);
+          /* dw (K K Cin, Cout) += col^T (K K Cin, rows) dout (rows, Cout) */
+          gaf_sgemm (TRUE, FALSE, (int) kc, s->cout, rows, 1.0f, scratch, (int) kc, dout + r0 * s->cout, s->cout,
+                     1.0f, dw, s->cout);
+        }
+    }
+  if (din == NULL)
+    return;
+
+  if (is_same (s))
+    {
+      /* din = conv(dout, flipped kernel): gather, no scatter; each tile writes its own rows of din. */
+      GafConv2dShape t = { s->cout, s->cin, K, 1, s->pad };
+      gsize kco = (gsize) K * K * s->cout;
+      float *wf = scratch, *col = scratch + (gsize) K * K * s->cin * s->cout;
+      int R = tile_rows (kco, (gsize) batch * height * width);
+
+      gaf_conv2d_flip_kernel (wf, w, K, s->cin, s->cout);
+      total = (gsize) batch * height * width;
+      for (gsize r0 = 0; r0 < total; r0 += R)
+        {
+          int rows = (int) MIN ((gsize) R, total - r0);
+          im2col_tile (col, dout, r0, rows, height, width, height, width, s->cout, &t);
+          gaf_sgemm (FALSE, FALSE, rows, s->cin, (int) kco, 1.0f, col, (int) kco, wf, s->cin,
+                     1.0f, din + r0 * s->cin, s->cin);
+        }
+      return;
+    }
+
+  /* General case (strided): dcol = dout w^T per tile, then scatter-add. */
+  {
+    int R = tile_rows (kc, total);
+    for (gsize r0 = 0; r0 < total; r0 += R)
+      {
+        int rows = (int) MIN ((gsize) R, total - r0);
+        gaf_sgemm (FALSE, TRUE, rows, (int) kc, s->cout, 1.0f, dout + r0 * s->cout, s->cout, w, s->cout,
+                   0.0f, scratch, (int) kc);
+        col2im_tile (din, scratch, r0, rows, height, width, ho, wo, s);
+      }
+  }
+}
+
+void
+gaf_conv2d_forward_naive (float *out, const float *in, const float *w, const float *bias,
+                          int batch, int height, int width, const GafConv2dShape *s)
+{
+  int ho = gaf_conv2d_out_size (s, height), wo = gaf_conv2d_out_size (s, width), K = s->kernel;
+
+  for (int b = 0; b < batch; b++)
+    for (int y = 0; y < ho; y++)
+      for (int x = 0; x < wo; x++)
+        for (int o = 0; o < s->cout; o++)
+          {
+            double acc = bias ? bias[o] : 0.0;
+            for (int ky = 0; ky < K; ky++)
+              for (int kx = 0; kx < K; kx++)
+                {
+                  int iy = y * s->stride - s->pad + ky, ix = x * s->stride - s->pad + kx;
+                  if (iy < 0 || iy >= height || ix < 0 || ix >= width)
+                    continue;
+                  for (int i = 0; i < s->cin; i++)
+                    acc += (double) w[(((gsize) ky * K + kx) * s->cin + i) * s->cout + o] *
+                           in[(((gsize) b * height + iy) * width + ix) * s->cin + i];
+                }
+            out[(((gsize) b * ho + y) * wo + x) * s->cout + o] = (float) acc;
+          }
+}
+
+void
+gaf_conv2d_backward_naive (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                           const float *w, int batch, int height, int width, const GafConv2dShape *s)
+{
+  int ho = gaf_conv2d_out_size (s, height), wo = gaf_conv2d_out_size (s, width), K = s->kernel;
+
+  for (int b = 0; b < batch; b++)
+    for (int y = 0; y < ho; y++)
+      for (int x = 0; x < wo; x++)
+        for (int o = 0; o < s->cout; o++)
+          {
+            float g = dout[(((gsize) b * ho + y) * wo + x) * s->cout + o];
+            if (dbias != NULL)
+              dbias[o] += g;
+            for (int ky = 0; ky < K; ky++)
+              for (int kx = 0; kx < K; kx++)
+                {
+                  int iy = y * s->stride - s->pad + ky, ix = x * s->stride - s->pad + kx;
+                  if (iy < 0 || iy >= height || ix < 0 || ix >= width)
+                    continue;
+                  for (int i = 0; i < s->cin; i++)
+                    {
+                      gsize wi = (((gsize) ky * K + kx) * s->cin + i) * s->cout + o;
+                      gsize xi = (((gsize) b * height + iy) * width + ix) * s->cin + i;
+                      if (dw != NULL)
+                        dw[wi] += g * in[xi];
+                      if (din != NULL)
+                        din[xi] += g * w[wi];
+                    }
+                }
+          }
+}
+
+/* ---- GroupNorm ------------------------------------------------------------------------------- */
+
+int
+gaf_groupnorm_groups_max (int channels, int max_groups)
+{
+  for (int g = MIN (max_groups, channels); g > 1; g--)
+    if (channels % g == 0)
+      return g;
+  return 1;
+}
+
+int
+gaf_groupnorm_groups (int channels)
+{
+  return gaf_groupnorm_groups_max (channels, 32);
+}
+
+/* Per-channel sums of x and x^2 over the n pixels of one sample, in double. */
+GAF_SIMD_CLONES
+static void
+channel_moments (double *restrict s1, double *restrict s2, const float *restrict x, int n, int c)
+{
+  for (int j = 0; j < c; j++)
+    s1[j] = s2[j] = 0.0;
+  for (int p = 0; p < n; p++)
+    {
+      const float *restrict row = x + (gsize) p * c;
+      for (int j = 0; j < c; j++)
+        {
+          double v = row[j];
+          s1[j] += v;
+          s2[j] += v * v;
+        }
+    }
+}
+
+/* Per-channel sums of d and d x over one sample, in double. */
+GAF_SIMD_CLONES
+static void
+channel_grad_moments (double *restrict s1, double *restrict s2, const float *restrict d,
+                      const float *restrict x, int n, int c)
+{
+  for (int j = 0; j < c; j++)
+    s1[j] = s2[j] = 0.0;
+  for (int p = 0; p < n; p++)
+    {
+      const float *restrict dr = d + (gsize) p * c;
+      const float *restrict xr = x + (gsize) p * c;
+      for (int j = 0; j < c; j++)
+        {
+          s1[j] += dr[j];
+          s2[j] += (double) dr[j] * xr[j];
+        }
+    }
+}
+
+/* Group statistics of one sample -> per-channel scale and shift, y = x scale + shift. */
+static void
+group_affine (float *scale, float *shift, float *mean, float *rstd, const double *s1, const double *s2,
+              const float *g, const float *b, int n, int c, int groups)
+{
+  int cg = c / groups;
+  double count = (double) n * cg;
+
+  for (int k = 0; k < groups; k++)
+    {
+      double m1 = 0.0, m2 = 0.0;
+      for (int j = k * cg; j < (k + 1) * cg; j++)
+        {
+          m1 += s1[j];
+          m2 += s2[j];
+        }
+      double mu = m1 / count;
+      double var = MAX (m2 / count - mu * mu, 0.0);
+      float rs = (float) (1.0 / sqrt (var + GAF_GROUPNORM_EPS));
+      if (mean != NULL)
+        mean[k] = (float) mu;
+      if (rstd != NULL)
+        rstd[k] = rs;
+      for (int j = k * cg; j < (k + 1) * cg; j++)
+        {
+          scale[j] = rs * g[j];
+          shift[j] = b[j] - (float) mu * rs * g[j];
+        }
+    }
+}
+
+GAF_SIMD_CLONES
+static void
+affine_rows (float *restrict out, const float *restrict in, const float *restrict scale,
+             const float *restrict shift, int n, int c, gboolean silu)
+{
+  for (int p = 0; p < n; p++)
+    {
+      const float *restrict x = in + (gsize) p * c;
+      float *restrict y = out + (gsize) p * c;
+      if (silu)
+        for (int j = 0; j < c; j++)
+          {
+            float v = x[j] * scale[j] + shift[j];
+            y[j] = v * gaf_fast_sigmoidf (v);
+          }
+      else
+        for (int j = 0; j < c; j++)
+          y[j] = x[j] * scale[j] + shift[j];
+    }
+}
+
+static void
+groupnorm_forward (float *out, float *mean, float *rstd, const float *in, const float *g, const float *b,
+                   int batch, int n, int c, int groups, gboolean silu)
+{
+  double *s1 = g_new (double, 2 * (gsize) c);
+  double *s2 = s1 + c;
+  float *scale = g_new (float, 2 * (gsize) c);
+  float *shift = scale + c;
+
+  g_assert (groups >= 1 && c % groups == 0);
+  for (int bi = 0; bi < batch; bi++)
+    {
+      const float *x = in + (gsize) bi * n * c;
+      channel_moments (s1, s2, x, n, c);
+      group_affine (scale, shift, mean ? mean + (gsize) bi * groups : NULL, rstd ? rstd + (gsize) bi * groups : NULL,
+                    s1, s2, g, b, n, c, groups);
+      affine_rows (out + (gsize) bi * n * c, x, scale, shift, n, c, silu);
+    }
+  g_free (s1);
+  g_free (scale);
+}
+
+void
+gaf_groupnorm_forward (float *out, float *mean, float *rstd, const float *in, const float *g,
+                       const float *b, int batch, int n, int c, int groups)
+{
+  groupnorm_forward (out, mean, rstd, in, g, b, batch, n, c, groups, FALSE);
+}
+
+void
+gaf_groupnorm_silu_forward (float *out, float *mean, float *rstd, const float *in, const float *g,
+                            const float *b, int batch, int n, int c, int groups)
+{
+  groupnorm_forward (out, mean, rstd, in, g, b, batch, n, c, groups, TRUE);
+}
+
+/* din += dy k1[c] + x k2[c] + k3[c] */
+GAF_SIMD_CLONES
+static void
+gn_input_grad (float *restrict din, const float *restrict dy, const float *restrict x, const float *restrict k1,
+               const float *restrict k2, const float *restrict k3, int n, int c)
+{
+  for (int p = 0; p < n; p++)
+    {
+      float *restrict d = din + (gsize) p * c;
+      const float *restrict g = dy + (gsize) p * c;
+      const float *restrict xr = x + (gsize) p * c;
+      for (int j = 0; j < c; j++)
+        d[j] += g[j] * k1[j] + xr[j] * k2[j] + k3[j];
+    }
+}
+
+/* One sample: GroupNorm backward from dy (d GroupNorm-output), with the channel sums s1 = sum dy,
+ * s2 = sum dy x already formed. With xhat = (x - mu) rstd and M = pixels x channels of a group:
+ * dx = rstd (g dy - sum(g dy)/M - xhat sum(g dy xhat)/M), linear in dy and x with per-channel coefficients. */
+static void
+gn_backward_sample (float *din, float *dg, float *db, const float *dy, const float *x, const double *s1,
+                    const double *s2, const float *mean, const float *rstd, const float *g, int n, int c,
+                    int groups, float *k1, float *k2, float *k3)
+{
+  int cg = c / groups;
+  double count = (double) n * cg;
+
+  for (int k = 0; k < groups; k++)
+    {
+      double mu = mean[k], rs = rstd[k], A = 0.0, Bsum = 0.0;
+      for (int j = k * cg; j < (k + 1) * cg; j++)
+        {
+          double sxh = rs * (s2[j] - mu * s1[j]);   /* sum dy xhat over the channel */
+          if (db != NULL)
+            db[j] += (float) s1[j];
+          if (dg != NULL)
+            dg[j] += (float) sxh;
+          A += g[j] * s1[j];
+          Bsum += g[j] * sxh;
+        }
+      double c2 = -rs * rs * Bsum / count;
+      double c3 = -rs * A / count - mu * c2;
+      for (int j = k * cg; j < (k + 1) * cg; j++)
+        {
+          k1[j] = (float) (rs * g[j]);
+          k2[j] = (float) c2;
+          k3[j] = (float) c3;
+        }
+    }
+  if (din != NULL)
+    gn_input_grad (din, dy, x, k1, k2, k3, n, c);
+}
+
+void
+gaf_groupnorm_backward (float *din, float *dg, float *db, const float *dout, const float *in,
+                        const float *mean, const float *rstd, const float *g,
+                        int batch, int n, int c, int groups)
+{
+  double *s1 = g_new (double, 2 * (gsize) c);
+  double *s2 = s1 + c;
+  float *k = g_new (float, 3 * (gsize) c);
+
+  for (int bi = 0; bi < batch; bi++)
+    {
+      const float *x = in + (gsize) bi * n * c, *dy = dout + (gsize) bi * n * c;
+      channel_grad_moments (s1, s2, dy, x, n, c);
+      gn_backward_sample (din ? din + (gsize) bi * n * c : NULL, dg, db, dy, x, s1, s2,
+                          mean + (gsize) bi * groups, rstd + (gsize) bi * groups, g, n, c, groups,
+                          k, k + c, k + 2 * c);
+    }
+  g_free (s1);
+  g_free (k);
+}
+
+/* da <- d y = da silu'(y) with y = x scale + shift recomputed; channel sums of dy and dy x. */
+GAF_SIMD_CLONES
+static void
+silu_grad_moments (float *restrict da, double *restrict s1, double *restrict s2, const float *restrict x,
+                   const float *restrict scale, const float *restrict shift, int n, int c)
+{
+  for (int j = 0; j < c; j++)
+    s1[j] = s2[j] = 0.0;
+  for (int p = 0; p < n; p++)
+    {
+      float *restrict d = da + (gsize) p * c;
+      const float *restrict xr = x + (gsize) p * c;
+      for (int j = 0; j < c; j++)
+        {
+          float y = xr[j] * scale[j] + shift[j];
+          float s = gaf_fast_sigmoidf (y);
+          float gy = d[j] * s * (1.0f + y * (1.0f - s));
+          d[j] = gy;
+          s1[j] += gy;
+          s2[j] += (double) gy * xr[j];
+        }
+    }
+}
+
+void
+gaf_groupnorm_silu_backward (float *din, float *dg, float *db, float *dout, const float *in,
+                             const float *mean, const float *rstd, const float *g, const float *b,
+                             int batch, int n, int c, int groups)
+{
+  double *s1 = g_new (double, 2 * (gsize) c);
+  double *s2 = s1 + c;
+  float *k = g_new (float, 5 * (gsize) c);
+  float *scale = k + 3 * c, *shift = k + 4 * c;
+  int cg = c / groups;
+
+  for (int bi = 0; bi < batch; bi++)
+    {
+      const float *x = in + (gsize) bi * n * c;
+      float *dy = dout + (gsize) bi * n * c;
+      const float *mu = mean + (gsize) bi * groups, *rs = rstd + (gsize) bi * groups;
+      for (int j = 0; j < c; j++)
+        {
+          scale[j] = rs[j / cg] * g[j];
+          shift[j] = b[j] - mu[j / cg] * rs[j / cg] * g[j];
+        }
+      silu_grad_moments (dy, s1, s2, x, scale, shift, n, c);
+      gn_backward_sample (din ? din + (gsize) bi * n * c : NULL, dg, db, dy, x, s1, s2, mu, rs, g, n, c, groups,
+                          k, k + c, k + 2 * c);
+    }
+  g_free (s1);
+  g_free (k);
+}
+
+/* ---- SiLU ------------------------------------------------------------------------------------ */
+
+GAF_SIMD_CLONES
+void
+gaf_silu_forward (float *out, const float *in, gsize count)
+{
+  for (gsize i = 0; i < count; i++)
+    {
+      float v = in[i];
+      out[i] = v * gaf_fast_sigmoidf (v);
+    }
+}
+
+GAF_SIMD_CLONES
+void
+gaf_silu_backward (float *din, const float *dout, const float *in, gsize count)
+{
+  for (gsize i = 0; i < count; i++)
+    {
+      float s = gaf_fast_sigmoidf (in[i]);
+      din[i] += dout[i] * s * (1.0f + in[i] * (1.0f - s));
+    }
+}
+
+/* ---- upsampling -------------------------------------------------------------------------------- */
+
+void
+gaf_upsample2x_forward (float *out, const float *in, int batch, int height, int width, int c)
+{
+  gsize csz = (gsize) c * sizeof (float);
+
+  for (int b = 0; b < batch; b++)
+    for (int y = 0; y < height; y++)
+      {
+        const float *src = in + ((gsize) b * height + y) * width * c;
+        float *row0 = out + ((gsize) b * 2 * height + 2 * y) * 2 * width * c;
+        for (int x = 0; x < width; x++)
+          {
+            memcpy (row0 + (gsize) 2 * x * c, src + (gsize) x * c, csz);
+            memcpy (row0 + (gsize) (2 * x + 1) * c, src + (gsize) x * c, csz);
+          }
+        memcpy (row0 + (gsize) 2 * width * c, row0, 2 * width * csz);
+      }
+}
+
+void
+gaf_upsample2x_backward (float *din, const float *dout, int batch, int height, int width, int c)
+{
+  for (int b = 0; b < batch; b++)
+    for (int y = 0; y < height; y++)
+      for (int x = 0; x < width; x++)
+        {
+          float *restrict d = din + (((gsize) b * height + y) * width + x) * c;
+          const float *restrict g0 = dout + (((gsize) b * 2 * height + 2 * y) * 2 * width + 2 * x) * c;
+          const float *restrict g1 = g0 + (gsize) 2 * width * c;
+          for (int j = 0; j < c; j++)
+            d[j] += g0[j] + g0[c + j] + g1[j] + g1[c + j];
+        }
+}
+
+/* ---- concat ---------------------------------------------------------------------------------- */
+
+void
+gaf_concat_forward (float *out, const float *a, int ca, const float *b, int cb, gsize m)
+{
+  for (gsize i = 0; i < m; i++)
+    {
+      memcpy (out + i * (ca + cb), a + i * ca, (gsize) ca * sizeof (float));
+      memcpy (out + i * (ca + cb) + ca, b + i * cb, (gsize) cb * sizeof (float));
+    }
+}
+
+void
+gaf_concat_backward (float *da, float *db, const float *dout, int ca, int cb, gsize m)
+{
+  for (gsize i = 0; i < m; i++)
+    {
+      const float *restrict g = dout + i * (ca + cb);
+      if (da != NULL)
+        for (int j = 0; j < ca; j++)
+          da[i * ca + j] += g[j];
+      if (db != NULL)
+        for (int j = 0; j < cb; j++)
+          db[i * cb + j] += g[ca + j];
+    }
+}
+
+/* ---- attention ------------------------------------------------------------------------------- */
+
+void
+gaf_attention_forward (float *out, float *probs, const float *qkv, int batch, int n, int c)
+{
+  float scale = 1.0f / sqrtf ((float) c);
+  int ld = 3 * c;
+
+  for (int b = 0; b < batch; b++)
+    {
+      const float *q = qkv + (gsize) b * n * ld, *k = q + c, *v = q + 2 * c;
+      float *P = probs + (gsize) b * n * n;
+
+      /* S = q k^T / sqrt(C), then a row softmax */
+      gaf_sgemm (FALSE, TRUE, n, n, c, scale, q, ld, k, ld, 0.0f, P, n);
+      for (int i = 0; i < n; i++)
+        {
+          float *row = P + (gsize) i * n, mx = row[0];
+          double sum = 0.0;
+          for (int j = 1; j < n; j++)
+            mx = MAX (mx, row[j]);
+          for (int j = 0; j < n; j++)
+            {
+              row[j] = expf (row[j] - mx);
+              sum += row[j];
+            }
+          float inv = (float) (1.0 / sum);
+          for (int j = 0; j < n; j++)
+            row[j] *= inv;
+        }
+      gaf_sgemm (FALSE, FALSE, n, c, n, 1.0f, P, n, v, ld, 0.0f, out + (gsize) b * n * c, c);
+    }
+}
+
+void
+gaf_attention_backward (float *dqkv, const float *dout, const float *qkv, const float *probs,
+                        int batch, int n, int c, float *scratch)
+{
+  float scale = 1.0f / sqrtf ((float) c);
+  int ld = 3 * c;
+
+  for (int b = 0; b < batch; b++)
+    {
+      const float *q = qkv + (gsize) b * n * ld, *k = q + c, *v = q + 2 * c;
+      const float *P = probs + (gsize) b * n * n, *dO = dout + (gsize) b * n * c;
+      float *dq = dqkv + (gsize) b * n * ld, *dk = dq + c, *dv = dq + 2 * c;
+      float *dS = scratch;
+
+      /* dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(P dP)); dQ += s dS K; dK += s dS^T Q */
+      gaf_sgemm (TRUE, FALSE, n, c, n, 1.0f, P, n, dO, c, 1.0f, dv, ld);
+      gaf_sgemm (FALSE, TRUE, n, n, c, 1.0f, dO, c, v, ld, 0.0f, dS, n);
+      for (int i = 0; i < n; i++)
+        {
+          float *row = dS + (gsize) i * n;
+          const float *p = P + (gsize) i * n;
+          double dot = 0.0;
+          for (int j = 0; j < n; j++)
+            dot += (double) p[j] * row[j];
+          for (int j = 0; j < n; j++)
+            row[j] = p[j] * (row[j] - (float) dot);
+        }
+      gaf_sgemm (FALSE, FALSE, n, c, n, scale, dS, n, k, ld, 1.0f, dq, ld);
+      gaf_sgemm (TRUE, FALSE, n, c, n, scale, dS, n, q, ld, 1.0f, dk, ld);
+    }
+}
+
+void
+gaf_attention_forward_naive (float *out, const float *qkv, int batch, int n, int c)
+{
+  int ld = 3 * c;
+  double *w = g_new (double, n);
+
+  for (int b = 0; b < batch; b++)
+    for (int i = 0; i < n; i++)
+      {
+        const float *q = qkv + ((gsize) b * n + i) * ld;
+        double mx = -INFINITY, sum = 0.0;
+        for (int j = 0; j < n; j++)
+          {
+            const float *k = qkv + ((gsize) b * n + j) * ld + c;
+            double s = 0.0;
+            for (int l = 0; l < c; l++)
+              s += (double) q[l] * k[l];
+            w[j] = s / sqrt ((double) c);
+            mx = MAX (mx, w[j]);
+          }
+        for (int j = 0; j < n; j++)
+          {
+            w[j] = exp (w[j] - mx);
+            sum += w[j];
+          }
+        for (int l = 0; l < c; l++)
+          {
+            double acc = 0.0;
+            for (int j = 0; j < n; j++)
+              acc += w[j] / sum * qkv[((gsize) b * n + j) * ld + 2 * c + l];
+            out[((gsize) b * n + i) * c + l] = (float) acc;
+          }
+      }
+  g_free (w);
+}
+
+/* ---- sinusoidal time embedding ----------------------------------------------------------------- */
+
+void
+gaf_timestep_embedding_forward (float *out, const float *t, int batch, int dim)
+{
+  int half = dim / 2;
+
+  for (int b = 0; b < batch; b++)
+    {
+      float *row = out + (gsize) b * dim;
+      for (int k = 0; k < half; k++)
+        {
+          double a = (double) t[b] * exp (-log (10000.0) * k / half);
+          row[k] = (float) sin (a);
+          row[half + k] = (float) cos (a);
+        }
+      if (dim % 2)
+        row[dim - 1] = 0.0f;
+    }
+}
+
+void
+gaf_timestep_embedding_backward (float *dt, const float *dout, const float *t, int batch, int dim)
+{
+  int half = dim / 2;
+
+  if (dt == NULL)
+    return;
+  for (int b = 0; b < batch; b++)
+    {
+      const float *g = dout + (gsize) b * dim;
+      double s = 0.0;
+      for (int k = 0; k < half; k++)
+        {
+          double f = exp (-log (10000.0) * k / half), a = (double) t[b] * f;
+          s += g[k] * f * cos (a) - g[half + k] * f * sin (a);
+        }
+      dt[b] += (float) s;
+    }
+}
