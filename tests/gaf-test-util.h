@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-/* Helpers shared by the engine's gradient-check tests (test-layers, test-unet). */
+/* Helpers shared by the engine's tests: gradient checks (test-layers, test-unet), deadlines. */
 
 #include <math.h>
 #include <glib.h>
@@ -51,4 +51,15 @@ central_diff (LossFunc loss, gpointer ctx, float *x, gsize i, double h)
   lm = loss (ctx);
   x[i] = orig;
   return (lp - lm) / (hp + hm);
+}
+
+/* Deadlines in tests are multiplied by GAF_TEST_TIME_FACTOR (1 .. 1000, default 1): the sanitizer and
+ * valgrind test setups set it, since they run the same code 2-50x slower. No test asserts on a speed. */
+static inline double
+gaf_test_time_factor (void)
+{
+  const char *s = g_getenv ("GAF_TEST_TIME_FACTOR");
+  double f = s != NULL ? g_ascii_strtod (s, NULL) : 1.0;
+
+  return isfinite (f) && f >= 1.0 ? MIN (f, 1000.0) : 1.0;
 }

@@ -475,12 +475,20 @@ event_dispatch (gpointer data)
 static void
 send_event (Shared *sh, guint signal, const GError *error)
 {
+  g_autoptr(GSource) source = NULL;
   Event *ev = g_new0 (Event, 1);
 
   ev->sh = shared_ref (sh);
   ev->signal = signal;
   ev->error = error ? g_error_copy (error) : NULL;
-  g_main_context_invoke_full (sh->context, G_PRIORITY_DEFAULT, event_dispatch, ev, event_free);
+  /* A source attached to the owner's context, never g_main_context_invoke*: when nobody iterates that
+   * context at this moment (the owner blocked in gaf_runner_sync, a CLI between iterations), invoke
+   * acquires it and runs the handler inline, on this engine thread, racing with the owner. */
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, event_dispatch, ev, event_free);
+  g_source_set_static_name (source, "[gaflow] runner event");
+  g_source_attach (source, sh->context);
 }
 
 /* ---- the engine, owned by the thread ---------------------------------------------------------------- */

@@ -8,11 +8,24 @@
 G_BEGIN_DECLS
 
 /* The engine runner of ARCHITECTURE.md: one long-lived thread that owns the model, the trainer and the
- * sampler. The owner (the GTK main thread) sends commands through a GAsyncQueue and reads immutable,
- * reference-counted snapshots from a single slot swapped with g_atomic_pointer_exchange; discrete events
- * ("finished", "failed", "sweep-finished") arrive as signals on the owner's main context, guarded by a
- * GWeakRef so that a runner disposed meanwhile is never touched. Every public function is for the
- * thread that created the runner. No GTK here. */
+ * sampler. No GTK here.
+ *
+ * Threading contract
+ * - The owner is the thread that called gaf_runner_new; its thread-default main context at that moment
+ *   is the owner's context. Every public function is for the owner only.
+ * - Commands go from the owner to the engine thread through a GAsyncQueue; nothing the owner passes is
+ *   kept by reference (specs, maps and class lists are copied).
+ * - State goes back as immutable, reference-counted snapshots in a single slot swapped with
+ *   g_atomic_pointer_exchange: gaf_runner_dup_snapshot never blocks on the engine and never sees a
+ *   half-written snapshot. A snapshot may be read from any thread and outlives its runner.
+ * - Discrete events ("finished", "failed", "sweep-finished") and the completions of the async save/load
+ *   calls are delivered by a GSource attached to the owner's context: their handlers run on the owner's
+ *   thread, only while it iterates that context, and never inline on the engine thread (the engine does
+ *   not use g_main_context_invoke*, which would run a handler on the calling thread when no one owns the
+ *   context). An owner that blocks (gaf_runner_sync) receives the events queued meanwhile at its next
+ *   iteration. Each event holds a GWeakRef to the runner: one still pending when the runner is disposed
+ *   is dropped, never emitted on a finalized object.
+ * - Disposing the runner cancels the running work, joins the thread and frees what only it used. */
 
 typedef enum {
   GAF_EXPERIMENT_SCALING,   /* class-scaling target (SPEC §5), learned by the toy CNN */
