@@ -36,63 +36,13 @@
 #define TRAIN_GROUP "train"
 #define MODEL_GROUP "model"
 
-#define IMAGE_DATA_HELP "fashion-mnist[:levels=L,size=16|28|32], scenes[:classes=C,size=S] or folder:DIR[,classes=C]"
+#define IMAGE_DATA_HELP GAF_DATASET_SPEC_HELP
 
 /* Streams of the sampling RNG (the trainer uses its own, gaf-trainer.c). */
 #define STREAM_GRID        0x1a90
 #define STREAM_STATS       0x1a91
 #define STREAM_INDEPENDENT 0x1a92
 #define STREAM_TRAIN_FLOOR 0x1a93
-
-gboolean
-gaf_cli_is_image_data (const char *spec)
-{
-  if (spec == NULL)
-    return FALSE;
-  return g_str_equal (spec, "fashion-mnist") || g_str_has_prefix (spec, "fashion-mnist:") ||
-         g_str_equal (spec, "scenes") || g_str_has_prefix (spec, "scenes:") || g_str_has_prefix (spec, "folder:");
-}
-
-/* The value of --name in argv ("--name VALUE" or "--name=VALUE"), NULL when absent; *present tells
- * whether the option appears at all. */
-static const char *
-find_option (int argc, char **argv, const char *name, gboolean *present)
-{
-  gsize len = strlen (name);
-
-  *present = FALSE;
-  for (int i = 1; i < argc; i++)
-    {
-      if (g_str_equal (argv[i], "--"))
-        break;
-      if (g_str_equal (argv[i], name))
-        {
-          *present = TRUE;
-          return i + 1 < argc ? argv[i + 1] : NULL;
-        }
-      if (strncmp (argv[i], name, len) == 0 && argv[i][len] == '=')
-        {
-          *present = TRUE;
-          return argv[i] + len + 1;
-        }
-    }
-  return NULL;
-}
-
-gboolean
-gaf_cli_image_wanted (const char *command, int argc, char **argv)
-{
-  gboolean has_data, has_ck, has_resume;
-  const char *data = find_option (argc, argv, "--data", &has_data);
-
-  find_option (argc, argv, "--checkpoint", &has_ck);
-  find_option (argc, argv, "--resume", &has_resume);
-  if (g_str_equal (command, "train"))
-    return has_data ? gaf_cli_is_image_data (data) : (has_ck || has_resume);
-  if (g_str_equal (command, "sample"))
-    return has_ck;
-  return FALSE;
-}
 
 /* ---- palettes, data group ---------------------------------------------------------------------- */
 
@@ -188,7 +138,7 @@ load_image_data (const char *opt, const char *spec, GError **error)
   g_autofree char *abs = NULL;
   GafDataset *ds;
 
-  if (!gaf_cli_is_image_data (spec))
+  if (!gaf_dataset_spec_is_dataset (spec))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "%s: '%s' is not image data (" IMAGE_DATA_HELP ")",
                    opt, spec);

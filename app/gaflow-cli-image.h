@@ -17,14 +17,7 @@ G_BEGIN_DECLS
  * Each takes the command's own argv (argv[0] is the command name) and returns the exit status: 0 on
  * success, 2 after one "gaflow-cli: error: ..." line on stderr, 130 after an interrupted training run
  * whose checkpoint was saved. */
-int      gaf_cli_image_train  (int argc, char **argv);
-int      gaf_cli_image_sample (int argc, char **argv);
-
-/* Whether a spec names image data: fashion-mnist[:...], scenes[:...] or folder:DIR. */
-gboolean gaf_cli_is_image_data (const char *spec);
-/* Whether `train` / `sample` with these arguments (argv[0] is the command) is the image command:
- * train with image --data, or with --checkpoint/--resume and no --data; sample with --checkpoint.
- * Everything else stays with the joint commands (gaflow-cli-joint.h). */
-gboolean gaf_cli_image_wanted (const char *command, int argc, char **argv);
+int gaf_cli_image_train  (int argc, char **argv);
+int gaf_cli_image_sample (int argc, char **argv);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "gaf-engine.h"
+#include "gaflow-cli-commands.h"
 #include "gaflow-cli-common.h"
 #include "gaflow-cli-joint.h"
 
@@ -21,76 +22,33 @@
 
 /* ---- data ------------------------------------------------------------------------------------- */
 
-#define DATA_HELP "coupled-binary, pinwheel, gaussians, table:FILE.csv or text:FILE,length=N[,alphabet=CHARS]"
+#define DATA_HELP GAF_JOINT_SPEC_HELP
 
-/* --data SPEC. Text: "text:FILE,length=N,alphabet=CHARS"; the alphabet comes last and takes the rest
- * of the string (it may contain commas), the length may also be given by --length. */
+/* --data SPEC through the data layer (gaf_joint_new_from_spec); --length and --alphabet fill in what a
+ * text spec leaves out. */
 static GafJoint *
 load_data (const char *spec, int length_opt, const char *alphabet_opt, char **warning, GError **error)
 {
+  GafTextStats st;
+  GafJoint *joint;
+
   if (spec == NULL)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data is required (" DATA_HELP ")");
       return NULL;
     }
-  if (g_str_equal (spec, "coupled-binary"))
-    return gaf_joint_new_coupled_binary (0.9);
-  if (g_str_equal (spec, "pinwheel"))
-    return gaf_joint_new_pinwheel (GAF_JOINT_GRID);
-  if (g_str_equal (spec, "gaussians"))
-    return gaf_joint_new_gaussians (GAF_JOINT_GRID);
-  if (g_str_has_prefix (spec, "table:"))
+  joint = gaf_joint_new_from_spec (spec, length_opt, alphabet_opt, &st, error);
+  if (joint == NULL)
     {
-      if (spec[6] == '\0')
-        {
-          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data table: needs a file name");
-          return NULL;
-        }
-      return gaf_joint_load_csv (spec + 6, error);
+      g_prefix_error (error, "--data: ");
+      return NULL;
     }
-  if (g_str_has_prefix (spec, "text:"))
-    {
-      g_autofree char *file = g_strdup (spec + 5);
-      g_autofree char *alphabet = g_strdup (alphabet_opt);
-      char *a = strstr (file, ",alphabet="), *l;
-      int length = length_opt;
-      GafTextStats st;
-      GafJoint *joint;
-
-      if (a != NULL)
-        {
-          if (alphabet == NULL)
-            alphabet = g_strdup (a + strlen (",alphabet="));
-          *a = '\0';
-        }
-      l = g_strrstr (file, ",length=");
-      if (l != NULL)
-        {
-          *l = '\0';
-          if (!gaf_cli_parse_int ("--data text:...,length", l + strlen (",length="), 1, 4096, &length, error))
-            return NULL;
-        }
-      if (*file == '\0')
-        {
-          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data text: needs a file name");
-          return NULL;
-        }
-      if (length <= 0)
-        {
-          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                       "--data text:%s needs the sequence length (text:FILE,length=N or --length N)", file);
-          return NULL;
-        }
-      joint = gaf_joint_load_text (file, length, alphabet, &st, error);
-      /* printed by the caller once every option has been checked: a rejected run prints one line */
-      if (joint != NULL && st.kept < st.lines)
-        *warning = g_strdup_printf ("gaflow-cli: warning: %s: skipped %u of %u lines (%u of another length than %d, "
-                                    "%u with characters outside the alphabet)", file, st.lines - st.kept, st.lines,
-                                    st.skipped_length, length, st.skipped_alphabet);
-      return joint;
-    }
-  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--data: unknown data '%s' (" DATA_HELP ")", spec);
-  return NULL;
+  /* printed by the caller once every option has been checked: a rejected run prints one line */
+  if (st.kept < st.lines)
+    *warning = g_strdup_printf ("gaflow-cli: warning: %s: skipped %u of %u lines (%u of another length than %d, "
+                                "%u with characters outside the alphabet)", joint->name, st.lines - st.kept,
+                                st.lines, st.skipped_length, joint->n, st.skipped_alphabet);
+  return joint;
 }
 
 /* ---- metrics report --------------------------------------------------------------------------- */
@@ -609,13 +567,13 @@ train_or_sample (int argc, char **argv, Mode mode)
 }
 
 int
-gaf_cli_train (int argc, char **argv)
+gaf_cli_joint_train (int argc, char **argv)
 {
   return train_or_sample (argc, argv, MODE_TRAIN);
 }
 
 int
-gaf_cli_sample (int argc, char **argv)
+gaf_cli_joint_sample (int argc, char **argv)
 {
   return train_or_sample (argc, argv, MODE_SAMPLE);
 }
@@ -623,7 +581,7 @@ gaf_cli_sample (int argc, char **argv)
 /* ---- eval ------------------------------------------------------------------------------------- */
 
 int
-gaf_cli_eval (int argc, char **argv)
+gaf_cli_cmd_eval (int argc, char **argv)
 {
   g_autofree char *data = NULL, *input = NULL, *alphabet = NULL, *length = NULL, *seed = NULL;
   g_autofree char *plot = NULL, *csv = NULL, *warning = NULL;

@@ -10,7 +10,7 @@
 #include "gaf-engine.h"
 #include "gaf-histogram-plot.h"
 #include "gaflow-cli-common.h"
-#include "gaflow-cli-likelihood.h"
+#include "gaflow-cli-commands.h"
 
 /* gaflow-cli likelihood --checkpoint FILE --data SPEC [--ood SPEC] ...
  *
@@ -392,7 +392,7 @@ bpd_values (const GafLikelihoodItem *items, guint count)
 /* ---- the command ------------------------------------------------------------------------------ */
 
 int
-gaf_cli_likelihood (int argc, char **argv)
+gaf_cli_cmd_likelihood (int argc, char **argv)
 {
   g_autofree char *checkpoint = NULL, *data = NULL, *ood = NULL, *limit_s = NULL, *proposals = NULL;
   g_autofree char *divergence = NULL, *probes = NULL, *probe = NULL, *rtol = NULL, *atol = NULL;

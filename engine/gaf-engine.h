@@ -5,6 +5,7 @@
 #include "gaf-beta.h"
 #include "gaf-blas.h"
 #include "gaf-checkpoint.h"
+#include "gaf-data-spec.h"
 #include "gaf-dataset.h"
 #include "gaf-dopri.h"
 #include "gaf-error.h"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The command-line contract of gaflow-cli, as TAP: every mistake a user can make is rejected with
-# exactly one line on stderr starting "gaflow-cli: error:" and a non-zero exit; a tiny sweep runs,
-# prints its table and writes the CSV it promises.
+# exactly one line on stderr starting "gaflow-cli: error:" and a non-zero exit; `--help` and `help`
+# list the command table and every listed command answers --help; train/sample pick their family from
+# the data; a tiny sweep runs, prints its table and writes the CSV it promises.
 # Usage: test-cli.sh PATH/TO/gaflow-cli
 
 set -u
@@ -33,7 +34,7 @@ rejects () {
 
 mkdir "$tmp/dir"
 
-echo "1..18"
+echo "1..29"
 rejects "--classes 1" sweep --classes 1
 rejects "--classes 5,x" sweep --classes 5,x
 rejects "--steps -5" sweep --steps -5
@@ -44,9 +45,65 @@ rejects "--lr nan" sweep --lr nan
 rejects "--samples 0" sweep --samples 0
 rejects "an unknown option" sweep --no-such-option
 rejects "an unknown command" frobnicate
+rejects "no command"
+rejects "help of an unknown command" help frobnicate
+rejects "an option before the command" --steps 3 sweep
+rejects "train without --data" train --steps 1
+rejects "--data of no known kind" train --data frobnicate --steps 1
+rejects "sample of an image model given --data" sample --data scenes:classes=3,size=8 --checkpoint "$tmp/none.ck"
+rejects "train --checkpoint that is not there, without --data" train --resume --checkpoint "$tmp/none.ck"
 rejects "bench --model foo" bench --model foo
 rejects "bench --model unet --size 20" bench --model unet --size 20
 rejects "bench --size without --model unet" bench --size 32
+# The unknown-command error names the commands there are.
+"$cli" frobnicate >/dev/null 2>"$tmp/err" </dev/null
+if grep -q "unknown command 'frobnicate' (commands: sweep, .*train, sample" "$tmp/err"; then
+  ok "the unknown-command error lists the commands"
+else
+  not_ok "the unknown-command error lists the commands" "$(cat "$tmp/err")"
+fi
+
+# --help and help: the same listing on stdout, exit 0, every command of the table in it.
+"$cli" --help >"$tmp/help1" 2>"$tmp/err" </dev/null
+rc1=$?
+"$cli" help >"$tmp/help2" 2>>"$tmp/err" </dev/null
+rc2=$?
+listed=$(awk '/^Commands:/ { on = 1; next } on && /^$/ { on = 0 } on { print $1 }' "$tmp/help1")
+missing=""
+for c in sweep plot bench train sample eval likelihood; do
+  grep -qx "$c" <<<"$listed" || missing="$missing $c"
+done
+if [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/help1" "$tmp/help2" && [ -z "$missing" ]; then
+  ok "--help and help list the commands"
+else
+  not_ok "--help and help list the commands" "exit $rc1 / $rc2, missing:$missing" "$(cat "$tmp/help1" "$tmp/err")"
+fi
+
+# Every listed command answers COMMAND --help (exit 0, a usage on stdout), and help COMMAND says the same.
+bad=""
+for c in $listed; do
+  "$cli" "$c" --help >"$tmp/h1" 2>/dev/null </dev/null || bad="$bad $c(exit)"
+  grep -q "^Usage:" "$tmp/h1" || bad="$bad $c(usage)"
+  "$cli" help "$c" >"$tmp/h2" 2>/dev/null </dev/null
+  cmp -s "$tmp/h1" "$tmp/h2" || bad="$bad $c(help)"
+done
+if [ -n "$listed" ] && [ -z "$bad" ]; then
+  ok "every listed command answers --help"
+else
+  not_ok "every listed command answers --help" "bad:$bad" "listed: $listed"
+fi
+
+# train and sample: the kind of --data picks the family whose options --help shows.
+"$cli" train --data pinwheel --help >"$tmp/joint" 2>&1 </dev/null
+"$cli" train --data scenes:classes=3 --help >"$tmp/image" 2>&1 </dev/null
+"$cli" sample --data coupled-binary --help >"$tmp/joint2" 2>&1 </dev/null
+if grep -q -- "--hidden" "$tmp/joint" && ! grep -q -- "--checkpoint" "$tmp/joint" &&
+   grep -q -- "--checkpoint" "$tmp/image" && ! grep -q -- "--hidden" "$tmp/image" && grep -q -- "--output" "$tmp/joint2"; then
+  ok "train/sample --help follow the kind of --data"
+else
+  not_ok "train/sample --help follow the kind of --data" "$(head -3 "$tmp/joint" "$tmp/image" "$tmp/joint2")"
+fi
+
 # The rejected --csv runs must not have created anything.
 if [ -z "$(ls -A "$tmp/dir")" ] && [ ! -e /nonexistent-dir ]; then
   ok "rejected runs write nothing"
@@ -117,5 +174,5 @@ else
   not_ok "bench --model unet --json prints the rates" "exit $rc: $bad" "$(cat "$tmp/out" "$tmp/err")"
 fi
 
-[ "$n" -eq 18 ] || echo "# planned 18 tests, ran $n"
+[ "$n" -eq 29 ] || echo "# planned 29 tests, ran $n"
 [ "$failed" -eq 0 ]

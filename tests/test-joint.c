@@ -935,6 +935,71 @@ test_coupled_binary (void)
   g_assert_cmpfloat (m.kl, <, 0.01);
 }
 
+/* Data specs: the data layer tells joints from label maps, and reads a joint from its spec (text with
+ * the length in the spec or as the default, the alphabet last and taking the rest); one error each. */
+static void
+test_data_spec (void)
+{
+  static const struct { const char *spec; GafDataKind kind; } kinds[] = {
+    { "coupled-binary", GAF_DATA_KIND_JOINT }, { "pinwheel", GAF_DATA_KIND_JOINT },
+    { "gaussians", GAF_DATA_KIND_JOINT }, { "table:x.csv", GAF_DATA_KIND_JOINT },
+    { "text:a,b.txt,length=3", GAF_DATA_KIND_JOINT }, { "fashion-mnist", GAF_DATA_KIND_IMAGES },
+    { "fashion-mnist:levels=4", GAF_DATA_KIND_IMAGES }, { "scenes:classes=3", GAF_DATA_KIND_IMAGES },
+    { "folder:maps", GAF_DATA_KIND_IMAGES }, { "scene", GAF_DATA_KIND_UNKNOWN },
+    { "texts:x", GAF_DATA_KIND_UNKNOWN }, { "", GAF_DATA_KIND_UNKNOWN }, { NULL, GAF_DATA_KIND_UNKNOWN },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL, *path = NULL, *spec = NULL;
+  GafTextStats st;
+
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    g_assert_cmpint (gaf_data_spec_kind (kinds[i].spec), ==, kinds[i].kind);
+
+  {
+    g_autoptr(GafJoint) cb = gaf_joint_new_from_spec ("coupled-binary", 0, NULL, &st, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (cb->n, ==, 2);
+    g_assert_cmpuint (st.lines, ==, 0);
+  }
+
+  dir = g_dir_make_tmp ("gaf-joint-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "w,ords.txt", NULL);   /* a comma in the file name */
+  g_assert_true (g_file_set_contents (path, "abc\nab,\nxyz\nabcd\n", -1, &error));
+  {
+    /* the length from the spec wins over the default; the alphabet takes the rest, commas included */
+    g_autofree char *s1 = g_strdup_printf ("text:%s,length=3,alphabet=abc,", path);
+    g_autoptr(GafJoint) j = gaf_joint_new_from_spec (s1, 5, NULL, &st, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (j->n, ==, 3);
+    g_assert_cmpint (j->c, ==, 4);
+    g_assert_cmpuint (st.lines, ==, 4);
+    g_assert_cmpuint (st.kept, ==, 2);   /* "abc", "ab," */
+  }
+  {
+    /* the default length when the spec gives none */
+    g_autofree char *s2 = g_strdup_printf ("text:%s", path);
+    g_autoptr(GafJoint) j = gaf_joint_new_from_spec (s2, 4, NULL, &st, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (j->n, ==, 4);
+    g_assert_cmpuint (st.kept, ==, 1);
+  }
+  {
+    static const char *const bad[] = { "text:", "table:", "text:%s", "text:%s,length=0", "text:%s,length=x",
+                                       "pinwheel:5", "scenes" };
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autofree char *b = g_strdup_printf (bad[i], path);
+        g_autoptr(GafJoint) j = gaf_joint_new_from_spec (b, 0, NULL, NULL, &error);
+        g_assert_null (j);
+        g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+        g_clear_error (&error);
+      }
+  }
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -950,6 +1015,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/joint/metrics-outside", test_metrics_outside);
   g_test_add_func ("/engine/joint/metrics-sequences", test_metrics_sequences);
   g_test_add_func ("/engine/joint/text", test_text_loader);
+  g_test_add_func ("/engine/joint/spec", test_data_spec);
   g_test_add_func ("/engine/joint/samples-roundtrip", test_samples_roundtrip);
   g_test_add_func ("/engine/joint/densities", test_densities);
   g_test_add_func ("/engine/joint/sampling", test_sampling);

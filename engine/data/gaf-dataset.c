@@ -821,6 +821,23 @@ spec_folder (const char *spec, const char *text, GError **error)
   return ds;
 }
 
+/* The kinds gaf_dataset_new_from_spec reads, the word before the first ':' of a spec. */
+static const char *const spec_kinds[] = { "fashion-mnist", "scenes", "folder" };
+
+gboolean
+gaf_dataset_spec_is_dataset (const char *spec)
+{
+  gsize len;
+
+  if (spec == NULL)
+    return FALSE;
+  len = strcspn (spec, ":");
+  for (guint k = 0; k < G_N_ELEMENTS (spec_kinds); k++)
+    if (strlen (spec_kinds[k]) == len && strncmp (spec, spec_kinds[k], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 GafDataset *
 gaf_dataset_new_from_spec (const char *spec, GError **error)
 {

@@ -79,6 +79,11 @@ GafDataset *gaf_dataset_new_folder (const char *dir, int c, GError **error);
  * A folder path may contain commas; only trailing ",classes=C" and ",shuffle=S" are options. Any
  * mistake (unknown kind or key, repeated key, bad value) is one GAF_ERROR_INVALID_ARGUMENT error. */
 GafDataset *gaf_dataset_new_from_spec (const char *spec, GError **error);
+/* Whether spec names one of the kinds above (fashion-mnist, scenes, folder; its options are not
+ * checked: gaf_dataset_new_from_spec does that). */
+gboolean    gaf_dataset_spec_is_dataset (const char *spec);
+/* The kinds, for help texts and messages. */
+#define GAF_DATASET_SPEC_HELP "fashion-mnist[:levels=L,size=16|28|32], scenes[:classes=C,size=S] or folder:DIR[,classes=C]"
 
 static inline gsize
 gaf_dataset_pixels (const GafDataset *dataset)

@@ -561,6 +561,99 @@ gaf_joint_load_text (const char *path, int seq_len, const char *alphabet, GafTex
   return gaf_joint_parse_text (text, length, seq_len, alphabet, path, stats, error);
 }
 
+/* ---- specs ------------------------------------------------------------------------------------ */
+
+/* The kinds gaf_joint_new_from_spec reads, the word before the first ':' of a spec. */
+static const char *const spec_kinds[] = { "coupled-binary", "pinwheel", "gaussians", "table", "text" };
+
+gboolean
+gaf_joint_spec_is_joint (const char *spec)
+{
+  gsize len;
+
+  if (spec == NULL)
+    return FALSE;
+  len = strcspn (spec, ":");
+  for (guint k = 0; k < G_N_ELEMENTS (spec_kinds); k++)
+    if (strlen (spec_kinds[k]) == len && strncmp (spec, spec_kinds[k], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Text: "text:FILE,length=N,alphabet=CHARS"; the alphabet comes last and takes the rest of the string
+ * (it may contain commas). */
+static GafJoint *
+spec_text (const char *spec, int length, const char *alphabet_default, GafTextStats *stats, GError **error)
+{
+  g_autofree char *file = g_strdup (spec + strlen ("text:"));
+  g_autofree char *alphabet = g_strdup (alphabet_default);
+  char *a = strstr (file, ",alphabet="), *l;
+
+  if (a != NULL)
+    {
+      if (alphabet == NULL)
+        alphabet = g_strdup (a + strlen (",alphabet="));
+      *a = '\0';
+    }
+  l = g_strrstr (file, ",length=");
+  if (l != NULL)
+    {
+      const char *value = l + strlen (",length=");
+      guint64 v;
+
+      if (*value == '-' || *value == '+' || !g_ascii_string_to_unsigned (value, 10, 1, 4096, &v, NULL))
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       "text: length: expected an integer from 1 to 4096, got '%s'", value);
+          return NULL;
+        }
+      length = (int) v;
+      *l = '\0';
+    }
+  if (*file == '\0')
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "text: needs a file name");
+      return NULL;
+    }
+  if (length <= 0)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "text:%s needs the sequence length (text:FILE,length=N)", file);
+      return NULL;
+    }
+  return gaf_joint_load_text (file, length, alphabet, stats, error);
+}
+
+GafJoint *
+gaf_joint_new_from_spec (const char *spec, int length, const char *alphabet, GafTextStats *stats, GError **error)
+{
+  GafTextStats unused;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  if (stats == NULL)
+    stats = &unused;
+  memset (stats, 0, sizeof *stats);
+  if (g_str_equal (spec, "coupled-binary"))
+    return gaf_joint_new_coupled_binary (0.9);
+  if (g_str_equal (spec, "pinwheel"))
+    return gaf_joint_new_pinwheel (GAF_JOINT_GRID);
+  if (g_str_equal (spec, "gaussians"))
+    return gaf_joint_new_gaussians (GAF_JOINT_GRID);
+  if (g_str_has_prefix (spec, "table:"))
+    {
+      if (spec[strlen ("table:")] == '\0')
+        {
+          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "table: needs a file name");
+          return NULL;
+        }
+      return gaf_joint_load_csv (spec + strlen ("table:"), error);
+    }
+  if (g_str_has_prefix (spec, "text:"))
+    return spec_text (spec, length, alphabet, stats, error);
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unknown data '%s' (" GAF_JOINT_SPEC_HELP ")", spec);
+  return NULL;
+}
+
 /* ---- empirical joints, products, sampling ---------------------------------------------------- */
 
 GafJoint *

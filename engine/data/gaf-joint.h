@@ -72,6 +72,18 @@ GafJoint *gaf_joint_parse_text    (const char *text, gsize length, int seq_len, 
 GafJoint *gaf_joint_load_text     (const char *path, int seq_len, const char *alphabet,
                                    GafTextStats *stats, GError **error);
 
+/* A target from a spec, one of
+ *   coupled-binary | pinwheel | gaussians | table:FILE.csv | text:FILE[,length=N][,alphabet=CHARS]
+ * The alphabet comes last and takes the rest of the spec (it may contain commas). length and alphabet
+ * are used for text when the spec does not give them (0 / NULL: none; a length is required); stats
+ * receives the text file's line counts (zeros for other kinds) and may be NULL. One
+ * GAF_ERROR_INVALID_ARGUMENT per mistake in the spec; the file readers' errors otherwise. */
+GafJoint *gaf_joint_new_from_spec (const char *spec, int length, const char *alphabet, GafTextStats *stats,
+                                   GError **error);
+/* Whether spec names one of the kinds above (its options and files are not checked). */
+gboolean  gaf_joint_spec_is_joint (const char *spec);
+#define GAF_JOINT_SPEC_HELP "coupled-binary, pinwheel, gaussians, table:FILE.csv or text:FILE,length=N[,alphabet=CHARS]"
+
 /* The empirical joint of labels (count, n). */
 GafJoint *gaf_joint_new_empirical (int n, int c, const guint16 *labels, guint64 count, const char *name);
 /* The product of the marginals of joint (the best independent model) as a joint of its own; fails

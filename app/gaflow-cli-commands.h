@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The commands of gaflow-cli, one row each, in the order `gaflow-cli --help` lists them.
+ *
+ * How to add a command NAME (git's builtin/ + commands[] scheme):
+ *   1. write app/gaflow-cli-NAME.c (or add to the file of its family) defining
+ *          int gaf_cli_cmd_NAME (int argc, char **argv);
+ *      argv[0] is the command name, argv[1..] its options; parse them with a GOptionContext (so that
+ *      `gaflow-cli NAME --help` works), report every user mistake with one gaf_cli_fail () line, and
+ *      return the exit status (0 success, 2 a user mistake; gaflow-cli-common.h);
+ *   2. add one row below: ROW (NAME, "one-line summary for the listing");
+ *   3. add the file to gaflow_cli_sources in app/meson.build.
+ * The row declares the function and puts it in the table (gaflow-cli.c); nothing else dispatches.
+ * NAME must be a C identifier (it becomes part of the function name). */
+#define GAF_CLI_COMMANDS(ROW) \
+  ROW (sweep,      "KL against the number of classes (the class-scaling benchmark), table, CSV and plot") \
+  ROW (plot,       "draw the class-scaling plot of a sweep's CSV again") \
+  ROW (bench,      "engine throughput: training steps/s and sampling evaluations/s (toy CNN or UNet)") \
+  ROW (train,      "train a flow on the data --data names: a joint distribution, or image label maps") \
+  ROW (sample,     "samples of a flow: joint data (trained in the run) or an image checkpoint") \
+  ROW (eval,       "joint KL, marginal KL and mutual information of a file of samples") \
+  ROW (likelihood, "bits/dim of label maps under a trained flow; out-of-distribution ROC AUC")
+
+typedef int (*GafCliCommandFunc) (int argc, char **argv);
+
+typedef struct {
+  const char        *name;
+  const char        *summary;
+  GafCliCommandFunc  run;
+} GafCliCommand;
+
+#define GAF_CLI_DECLARE_COMMAND(name, summary) int gaf_cli_cmd_##name (int argc, char **argv);
+GAF_CLI_COMMANDS (GAF_CLI_DECLARE_COMMAND)
+#undef GAF_CLI_DECLARE_COMMAND
+
+/* The table, GAF_CLI_COMMANDS in order, and the row of a name (NULL when there is none). */
+const GafCliCommand *gaf_cli_commands (guint *n_commands);
+const GafCliCommand *gaf_cli_command_find (const char *name);
+
+G_END_DECLS
