@@ -139,7 +139,8 @@ gaf_model_config_check (const GafModelConfig *cfg, GError **error)
 
 static const char *const toy_cnn_keys[] = {
   "kind", "seed", "n", "classes", "in_channels", "out_channels",
-  "hidden", "fourier_half", "fourier_scale", "time_scale", "input_scale", "position_bias", "posterior_lambda", NULL
+  "hidden", "fourier_half", "fourier_scale", "time_scale", "input_scale", "position_bias", "posterior_lambda",
+  "fourier_freqs", NULL
 };
 
 static const char *const mlp_keys[] = {
@@ -156,6 +157,38 @@ missing (const char *what, GError **error)
 {
   g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "[" GROUP "] needs %s", what);
   return FALSE;
+}
+
+/* fourier_freqs = f1;f2;...: the toy CNN's fixed frequencies when they did not come from the seed (a model
+ * imported from PyTorch). Exactly fourier_half finite values. */
+static gboolean
+get_freqs (GKeyFile *kf, GafToyCnnConfig *c, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree double *v = NULL;
+  gsize n = 0;
+
+  c->n_freqs = 0;
+  if (!g_key_file_has_key (kf, GROUP, "fourier_freqs", NULL))
+    return TRUE;
+  v = g_key_file_get_double_list (kf, GROUP, "fourier_freqs", &n, &local);
+  if (v == NULL || n != (gsize) c->fourier_half || n > GAF_TOY_CNN_MAX_FREQS)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "[" GROUP "] fourier_freqs must be %d numbers (fourier_half), separated by ';'", c->fourier_half);
+      return FALSE;
+    }
+  for (gsize j = 0; j < n; j++)
+    {
+      if (!isfinite (v[j]) || fabs (v[j]) > 1e30)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "[" GROUP "] fourier_freqs holds %g", v[j]);
+          return FALSE;
+        }
+      c->freqs[j] = (float) v[j];
+    }
+  c->n_freqs = (int) n;
+  return TRUE;
 }
 
 gboolean
@@ -234,7 +267,8 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
           !gaf_keyfile_get_double (kf, GROUP, "fourier_scale", &c->fourier_scale, error) ||
           !gaf_keyfile_get_double (kf, GROUP, "time_scale", &c->time_scale, error) ||
           !gaf_keyfile_get_double (kf, GROUP, "input_scale", &c->input_scale, error) ||
-          !gaf_keyfile_get_bool (kf, GROUP, "position_bias", &c->position_bias, error))
+          !gaf_keyfile_get_bool (kf, GROUP, "position_bias", &c->position_bias, error) ||
+          !get_freqs (kf, c, error))
         return FALSE;
     }
   else
@@ -299,6 +333,14 @@ gaf_model_config_to_keyfile (const GafModelConfig *cfg, GKeyFile *kf)
       g_key_file_set_double (kf, GROUP, "time_scale", c->time_scale);
       g_key_file_set_double (kf, GROUP, "input_scale", c->input_scale);
       g_key_file_set_boolean (kf, GROUP, "position_bias", c->position_bias);
+      if (c->n_freqs > 0)
+        {
+          /* %.9g reads back as the same float */
+          g_autoptr(GString) s = g_string_new (NULL);
+          for (int j = 0; j < c->n_freqs; j++)
+            g_string_append_printf (s, "%s%.9g", j ? ";" : "", (double) c->freqs[j]);
+          g_key_file_set_value (kf, GROUP, "fourier_freqs", s->str);
+        }
     }
   else
     {

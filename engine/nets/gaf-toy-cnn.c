@@ -80,6 +80,7 @@ gaf_toy_cnn_config_init (GafToyCnnConfig *cfg, int n, int c)
   cfg->time_scale = 1.0;
   cfg->input_scale = 1.0;
   cfg->position_bias = FALSE;
+  cfg->n_freqs = 0;
 }
 
 gboolean
@@ -87,7 +88,8 @@ gaf_toy_cnn_config_check (const GafToyCnnConfig *cfg, GError **error)
 {
   if (cfg->n < 1 || cfg->in_channels < 1 || cfg->out_channels < 1 || cfg->hidden < 2 ||
       cfg->fourier_half * 2 != cfg->hidden || !(cfg->fourier_scale > 0) || !(cfg->time_scale > 0) || !(cfg->input_scale > 0) || !isfinite (cfg->input_scale) ||
-      !isfinite (cfg->fourier_scale) || !isfinite (cfg->time_scale))
+      !isfinite (cfg->fourier_scale) || !isfinite (cfg->time_scale) ||
+      (cfg->n_freqs != 0 && (cfg->n_freqs != cfg->fourier_half || cfg->n_freqs > GAF_TOY_CNN_MAX_FREQS)))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
                    "invalid toy CNN configuration (n %d, channels %d -> %d, hidden %d, %d frequencies)",
@@ -212,7 +214,16 @@ gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
   net->freq = g_new (float, cfg->fourier_half);
   for (int j = 0; j < cfg->fourier_half; j++)
     net->freq[j] = (float) (gaf_rng_normal (&rng) * cfg->fourier_scale);
+  if (cfg->n_freqs > 0)
+    memcpy (net->freq, cfg->freqs, (gsize) cfg->n_freqs * sizeof (float));
   return net;
+}
+
+const float *
+gaf_toy_cnn_get_freqs (GafToyCnn *net)
+{
+  g_return_val_if_fail (net != NULL, NULL);
+  return net->freq;
 }
 
 static void

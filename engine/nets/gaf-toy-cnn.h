@@ -15,6 +15,8 @@ G_BEGIN_DECLS
  * dilation 1,1,4,16,64, same padding)); feat += h;
  * head: 1x1 conv H -> H, ReLU, 1x1 conv H -> out_ch. */
 #define GAF_TOY_CNN_LAYERS 5
+/* At most this many Fourier frequencies given explicitly (GafToyCnnConfig.freqs). */
+#define GAF_TOY_CNN_MAX_FREQS 512
 
 typedef struct {
   int    n;              /* sequence length (variables) */
@@ -30,6 +32,10 @@ typedef struct {
                            * channel (n out_ch parameters, zero at the start) after the head: the trunk
                            * is translation-equivariant, so position-specific class preferences (the
                            * class-scaling target's q_i) otherwise have to be derived from padding */
+  int    n_freqs;        /* 0: the frequencies are drawn from the seed (N(0, fourier_scale^2)); else
+                          * fourier_half frequencies given in freqs (a model trained elsewhere, whose
+                          * frequencies came from another generator) */
+  float  freqs[GAF_TOY_CNN_MAX_FREQS];
 } GafToyCnnConfig;
 
 /* A GafNet (GAF_NET (cnn) gives the generic interface). */
@@ -44,6 +50,8 @@ void        gaf_toy_cnn_free          (GafToyCnn *net);
 GafParams  *gaf_toy_cnn_get_params    (GafToyCnn *net);
 const GafToyCnnConfig *gaf_toy_cnn_get_config (GafToyCnn *net);
 gsize       gaf_toy_cnn_param_count   (const GafToyCnnConfig *cfg);
+/* The fixed Fourier frequencies in use (fourier_half values, owned by net). */
+const float *gaf_toy_cnn_get_freqs    (GafToyCnn *net);
 /* Forward FLOPs per sequence (sgemm work actually done, taps on padding skipped). */
 double      gaf_toy_cnn_flops_per_seq (const GafToyCnnConfig *cfg);
 

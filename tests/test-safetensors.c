@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "gaf-error.h"
+#include "gaf-model.h"
+#include "gaf-rng.h"
+#include "gaf-safetensors.h"
+#include "gaf-torch-map.h"
+
+/* ---- the format ---------------------------------------------------------------------------------- */
+
+static GBytes *
+small_file (void)
+{
+  g_autoptr(GafSafetensorsWriter) w = gaf_safetensors_writer_new ();
+  const float a[6] = { 1, -2, 3.5f, 0, 1e-30f, -7 };
+  const float b[2] = { 0.25f, 8 };
+
+  gaf_safetensors_writer_add (w, "a", 2, (const gint64[]) { 2, 3 }, a);
+  gaf_safetensors_writer_add (w, "b.bias", 1, (const gint64[]) { 2 }, b);
+  gaf_safetensors_writer_set_metadata (w, "network", "unet");
+  return gaf_safetensors_writer_to_bytes (w);
+}
+
+static void
+test_roundtrip (void)
+{
+  g_autoptr(GBytes) bytes = small_file ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafSafetensors) st = NULL;
+  gsize n;
+  const guint8 *p = g_bytes_get_data (bytes, &n);
+  guint64 hl;
+  float a[6], b[2];
+  const char *dtype;
+  const gint64 *shape;
+  int ndim;
+
+  memcpy (&hl, p, 8);
+  g_assert_cmpuint (GUINT64_FROM_LE (hl) % 8, ==, 0);
+  st = gaf_safetensors_load_bytes (p, n, "small", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gaf_safetensors_get_n_tensors (st), ==, 2);
+  g_assert_cmpstr (gaf_safetensors_get_name (st, 0), ==, "a");
+  g_assert_true (gaf_safetensors_get_info (st, "a", &dtype, &ndim, &shape));
+  g_assert_cmpstr (dtype, ==, "F32");
+  g_assert_cmpint (ndim, ==, 2);
+  g_assert_cmpint (shape[1], ==, 3);
+  g_assert_true (gaf_safetensors_read_floats (st, "a", 2, (const gint64[]) { 2, 3 }, a, &error));
+  g_assert_true (gaf_safetensors_read_floats (st, "b.bias", 1, (const gint64[]) { 2 }, b, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (a[2], ==, 3.5f);
+  g_assert_cmpfloat (a[4], ==, 1e-30f);
+  g_assert_cmpfloat (b[1], ==, 8.0f);
+  g_assert_cmpstr (gaf_safetensors_get_metadata (st, "network"), ==, "unet");
+  g_assert_null (gaf_safetensors_get_metadata (st, "other"));
+}
+
+/* A file from a header text and a data buffer. */
+static GBytes *
+make_file (const char *header, const guint8 *data, gsize n_data)
+{
+  GByteArray *a = g_byte_array_new ();
+  guint64 hl = GUINT64_TO_LE ((guint64) strlen (header));
+
+  g_byte_array_append (a, (const guint8 *) &hl, 8);
+  g_byte_array_append (a, (const guint8 *) header, (guint) strlen (header));
+  if (n_data > 0)
+    g_byte_array_append (a, data, (guint) n_data);
+  return g_byte_array_free_to_bytes (a);
+}
+
+static void
+expect_load_error (GBytes *bytes, const char *fragment)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafSafetensors) st = NULL;
+  gsize n;
+  const guint8 *p = g_bytes_get_data (bytes, &n);
+
+  st = gaf_safetensors_load_bytes (p, n, "bad.safetensors", &error);
+  g_assert_null (st);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  if (strstr (error->message, fragment) == NULL)
+    g_error ("expected '%s' in: %s", fragment, error->message);
+}
+
+static void
+test_bad_files (void)
+{
+  static const guint8 zeros[64];
+  g_autoptr(GBytes) good = small_file ();
+  gsize n;
+  const guint8 *p = g_bytes_get_data (good, &n);
+
+  /* cut anywhere: in the length, in the header, in the data */
+  for (gsize cut = 0; cut < n; cut++)
+    {
+      g_autoptr(GBytes) b = g_bytes_new (p, cut);
+      expect_load_error (b, cut < 8 ? "truncated" : "");
+    }
+  {
+    g_autoptr(GBytes) b = g_bytes_new (p, n - 1);
+    expect_load_error (b, "truncated file?");
+  }
+  {
+    g_autoptr(GBytes) b = g_bytes_new (p, 20);
+    expect_load_error (b, "truncated");
+  }
+#define BAD(header, ndata, fragment) G_STMT_START { \
+    g_autoptr(GBytes) b = make_file (header, zeros, ndata); \
+    expect_load_error (b, fragment); } G_STMT_END
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+       "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "overlaps");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 12, "belong to no tensor");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "belong to no tensor");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "needs 12 bytes");
+  BAD ("{\"a\":{\"dtype\":\"F33\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unknown dtype 'F33'");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, "dimension 0");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8, "dimension 0");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, "outside");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "exactly dtype, shape and data_offsets");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"__metadata__\":{\"k\":3}}", 8,
+       "is not a string");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8, "dimension 0");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[65536,65536],\"data_offsets\":[0,8]}}", 8, "more elements");
+  BAD ("{\"a\": [1, 2", 8, "not JSON");
+  BAD ("[1, 2]", 0, "not a JSON object");
+  BAD ("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, "at most 8");
+#undef BAD
+}
+
+static void
+test_dtypes (void)
+{
+  /* F16: 1, -2, 65504, smallest subnormal; BF16: 1.5, -0.125; I64 refused by name; NaN refused */
+  const guint16 f16[4] = { GUINT16_TO_LE (0x3c00), GUINT16_TO_LE (0xc000), GUINT16_TO_LE (0x7bff), GUINT16_TO_LE (0x0001) };
+  const guint16 bf16[2] = { GUINT16_TO_LE (0x3fc0), GUINT16_TO_LE (0xbe00) };
+  guint8 data[8 + 4 + 8 + 4];
+  const char *header =
+    "{\"h\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]},"
+    "\"g\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[8,12]},"
+    "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[12,20]},"
+    "\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[20,24]}}";
+  const float nan = NAN;
+  g_autoptr(GBytes) b = NULL;
+  g_autoptr(GafSafetensors) st = NULL;
+  g_autoptr(GError) error = NULL;
+  float h[4], g[2], x;
+  gsize n;
+  const guint8 *p;
+
+  memcpy (data, f16, 8);
+  memcpy (data + 8, bf16, 4);
+  memset (data + 12, 0, 8);
+  memcpy (data + 20, &nan, 4);
+  b = make_file (header, data, sizeof data);
+  p = g_bytes_get_data (b, &n);
+  st = gaf_safetensors_load_bytes (p, n, "dtypes", &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_safetensors_read_floats (st, "h", 1, (const gint64[]) { 4 }, h, &error));
+  g_assert_cmpfloat (h[0], ==, 1.0f);
+  g_assert_cmpfloat (h[1], ==, -2.0f);
+  g_assert_cmpfloat (h[2], ==, 65504.0f);
+  g_assert_cmpfloat (h[3], ==, ldexpf (1.0f, -24));
+  g_assert_true (gaf_safetensors_read_floats (st, "g", 1, (const gint64[]) { 2 }, g, &error));
+  g_assert_cmpfloat (g[0], ==, 1.5f);
+  g_assert_cmpfloat (g[1], ==, -0.125f);
+  g_assert_false (gaf_safetensors_read_floats (st, "n", 0, NULL, g, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "dtype I64; gaflow reads F32, F16 and BF16"));
+  g_clear_error (&error);
+  g_assert_false (gaf_safetensors_read_floats (st, "x", 1, (const gint64[]) { 1 }, &x, &error));
+  g_assert_nonnull (strstr (error->message, "non-finite"));
+  g_clear_error (&error);
+  g_assert_false (gaf_safetensors_read_floats (st, "h", 2, (const gint64[]) { 2, 2 }, h, &error));
+  g_assert_nonnull (strstr (error->message, "has shape (4), the model needs (2, 2)"));
+}
+
+static void
+test_not_regular (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafSafetensors) st = gaf_safetensors_load (g_get_tmp_dir (), &error);
+
+  g_assert_null (st);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+}
+
+/* ---- the name tables --------------------------------------------------------------------------------- */
+
+static gint64
+table_numel (GafTorchMap *map, gboolean with_fourier)
+{
+  gint64 s = 0;
+
+  for (guint i = 0; i < gaf_torch_map_get_n (map); i++)
+    {
+      const GafTorchEntry *e = gaf_torch_map_get (map, i);
+      if (with_fourier || e->layout != GAF_TORCH_FOURIER)
+        s += e->numel;
+    }
+  return s;
+}
+
+static void
+test_unet_table (void)
+{
+  GafModelConfig cfg;
+  g_autoptr(GafTorchMap) map = NULL;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+
+  gaf_model_config_init (&cfg, GAF_MODEL_UNET, 32 * 32, 2, 1);
+  gaf_unet_config_init (&cfg.unet, 2, 32, 32);
+  map = gaf_torch_map_new (&cfg, &error);
+  g_assert_no_error (error);
+  net = gaf_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  /* every value of every view exactly once */
+  g_assert_true (gaf_torch_map_check (map, gaf_net_get_params (net), &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (table_numel (map, TRUE), ==, 2161346);
+  g_assert_cmpuint (gaf_net_get_params (net)->size, ==, 2161346);
+  for (guint i = 0; i < gaf_torch_map_get_n (map); i++)
+    g_assert_true (g_hash_table_add (names, gaf_torch_map_get (map, i)->torch));
+  /* the authors' module names */
+  for (guint k = 0; k < 8; k++)
+    {
+      static const char *const expect[] = {
+        "time_embed.0.weight", "input_blocks.0.0.weight", "input_blocks.1.0.in_layers.0.weight",
+        "input_blocks.1.0.emb_layers.1.weight", "input_blocks.3.0.op.weight", "middle_block.1.qkv.weight",
+        "output_blocks.2.1.conv.weight", "out.2.weight",
+      };
+      if (!g_hash_table_contains (names, expect[k]))
+        g_error ("no tensor %s", expect[k]);
+    }
+  g_assert_false (g_hash_table_contains (names, "output_blocks.11.1.conv.weight"));
+  g_assert_true (g_hash_table_contains (names, "output_blocks.3.0.skip_connection.weight"));
+
+  /* with attention outside the middle (feature maps 8 x 8) and another width */
+  gaf_unet_config_init (&cfg.unet, 3, 16, 16);
+  g_assert_true (gaf_unet_config_parse (&cfg.unet, "channels=32,mult=1,2,blocks=1,attn=8", &error));
+  g_clear_pointer (&map, gaf_torch_map_free);
+  g_clear_pointer (&net, gaf_net_free);
+  map = gaf_torch_map_new (&cfg, &error);
+  net = gaf_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_map_check (map, gaf_net_get_params (net), &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (table_numel (map, TRUE), ==, (gint64) gaf_net_get_params (net)->size);
+}
+
+static void
+test_toy_cnn_table (void)
+{
+  GafModelConfig cfg;
+  g_autoptr(GafTorchMap) map = NULL;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gaf_model_config_init (&cfg, GAF_MODEL_TOY_CNN, 4, 5, 1);
+  map = gaf_torch_map_new (&cfg, &error);
+  net = gaf_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_map_check (map, gaf_net_get_params (net), &error));
+  g_assert_no_error (error);
+  /* SPEC §3: 861,317 trained parameters; the 64 fixed frequencies are a tensor in PyTorch too */
+  g_assert_cmpint (table_numel (map, FALSE), ==, 861317);
+  g_assert_cmpint (table_numel (map, TRUE), ==, 861317 + 64);
+  g_assert_cmpstr (gaf_torch_map_get_network (map), ==, "cnn_dirichlet");
+
+  cfg.toy_cnn.position_bias = TRUE;
+  g_assert_null (gaf_torch_map_new (&cfg, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  gaf_model_config_init (&cfg, GAF_MODEL_MLP, 2, 2, 1);
+  g_assert_null (gaf_torch_map_new (&cfg, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+}
+
+/* The index maps against the layouts written out by hand for one element each. */
+static void
+test_layouts (void)
+{
+  GafTorchEntry lin = { .layout = GAF_TORCH_LINEAR, .offset = 3, .cols = 10, .ndim = 2, .shape = { 4, 6 } };
+  GafTorchEntry swp = { .layout = GAF_TORCH_LINEAR_SWAP, .offset = 0, .cols = 4, .ndim = 2, .shape = { 4, 6 } };
+  GafTorchEntry c2 = { .layout = GAF_TORCH_CONV, .ndim = 4, .shape = { 5, 2, 3, 3 } };
+  GafTorchEntry c1 = { .layout = GAF_TORCH_CONV, .ndim = 3, .shape = { 5, 2, 9 } };
+
+  /* torch [o=2, i=1] -> engine [i=1, col 3 + 2] */
+  g_assert_cmpuint (gaf_torch_entry_index (&lin, 2 * 6 + 1), ==, 1 * 10 + 5);
+  /* torch [o=1, i=0] (cos_0) -> engine [i=3 (cos_0 after 3 sines), o=1] */
+  g_assert_cmpuint (gaf_torch_entry_index (&swp, 1 * 6 + 0), ==, 3 * 4 + 1);
+  g_assert_cmpuint (gaf_torch_entry_index (&swp, 1 * 6 + 4), ==, 1 * 4 + 1);
+  /* torch [o=4, i=1, ky=2, kx=0] -> engine [ky=2, kx=0, i=1, o=4] */
+  g_assert_cmpuint (gaf_torch_entry_index (&c2, ((4 * 2 + 1) * 3 + 2) * 3 + 0), ==, (((2 * 3 + 0) * 2) + 1) * 5 + 4);
+  /* torch [o=3, i=1, k=7] -> engine [k=7, i=1, o=3] */
+  g_assert_cmpuint (gaf_torch_entry_index (&c1, (3 * 2 + 1) * 9 + 7), ==, (7 * 2 + 1) * 5 + 3);
+}
+
+/* ---- export and import ------------------------------------------------------------------------------- */
+
+static GafSafetensors *
+export_to_st (GafNet *net, const GafModelConfig *cfg)
+{
+  g_autoptr(GafSafetensorsWriter) w = gaf_safetensors_writer_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  GafSafetensors *st;
+  gsize n;
+  const guint8 *p;
+
+  g_assert_true (gaf_torch_export (net, cfg, gaf_net_get_params (net)->data, w, &error));
+  g_assert_no_error (error);
+  gaf_torch_write_metadata (cfg, w);
+  bytes = gaf_safetensors_writer_to_bytes (w);
+  p = g_bytes_get_data (bytes, &n);
+  st = gaf_safetensors_load_bytes (p, n, "export", &error);
+  g_assert_no_error (error);
+  return st;
+}
+
+static void
+randomize (GafNet *net, guint64 seed)
+{
+  GafParams *p = gaf_net_get_params (net);
+  GafRng rng;
+
+  gaf_rng_init (&rng, seed);
+  for (gsize i = 0; i < p->size; i++)
+    p->data[i] = (float) (gaf_rng_uniform (&rng) - 0.5);
+}
+
+static void
+check_roundtrip (GafModelConfig *cfg)
+{
+  g_autoptr(GafNet) net = NULL, back = NULL;
+  g_autoptr(GafSafetensors) st = NULL;
+  g_autoptr(GError) error = NULL;
+  GafModelConfig meta_cfg;
+  GafParams *a, *b;
+
+  net = gaf_model_new (cfg, &error);
+  g_assert_no_error (error);
+  randomize (net, 5);
+  st = export_to_st (net, cfg);
+  g_assert_true (gaf_torch_config_from_metadata (st, cfg->seed, &meta_cfg, &error));
+  g_assert_no_error (error);
+  back = gaf_torch_import (st, &meta_cfg, &error);
+  g_assert_no_error (error);
+  a = gaf_net_get_params (net);
+  b = gaf_net_get_params (back);
+  g_assert_cmpuint (a->size, ==, b->size);
+  g_assert_cmpmem (a->data, a->size * sizeof (float), b->data, b->size * sizeof (float));
+  if (cfg->kind == GAF_MODEL_TOY_CNN)
+    g_assert_cmpmem (gaf_toy_cnn_get_freqs ((GafToyCnn *) net), cfg->toy_cnn.fourier_half * sizeof (float),
+                     gaf_toy_cnn_get_freqs ((GafToyCnn *) back), cfg->toy_cnn.fourier_half * sizeof (float));
+}
+
+static void
+test_roundtrip_nets (void)
+{
+  GafModelConfig cfg;
+
+  gaf_model_config_init (&cfg, GAF_MODEL_UNET, 64, 3, 7);
+  gaf_unet_config_init (&cfg.unet, 3, 8, 8);
+  g_assert_true (gaf_unet_config_parse (&cfg.unet, "channels=8,mult=1,2,blocks=1,attn=4,groups=4", NULL));
+  check_roundtrip (&cfg);
+  gaf_model_config_init (&cfg, GAF_MODEL_TOY_CNN, 4, 3, 7);
+  cfg.toy_cnn.hidden = 16;
+  cfg.toy_cnn.fourier_half = 8;
+  check_roundtrip (&cfg);
+}
+
+/* The error a user sees for each kind of wrong file. */
+static void
+test_import_errors (void)
+{
+  GafModelConfig unet, cnn, other;
+  g_autoptr(GafNet) unet_net = NULL, cnn_net = NULL;
+  g_autoptr(GafSafetensors) st_unet = NULL, st_cnn = NULL;
+  g_autoptr(GError) error = NULL;
+  GafNet *net;
+
+  gaf_model_config_init (&unet, GAF_MODEL_UNET, 64, 3, 7);
+  gaf_unet_config_init (&unet.unet, 3, 8, 8);
+  g_assert_true (gaf_unet_config_parse (&unet.unet, "channels=8,mult=1,2,blocks=1,attn=none,groups=4", NULL));
+  unet_net = gaf_model_new (&unet, &error);
+  st_unet = export_to_st (unet_net, &unet);
+  gaf_model_config_init (&cnn, GAF_MODEL_TOY_CNN, 4, 3, 7);
+  cnn.toy_cnn.hidden = 16;
+  cnn.toy_cnn.fourier_half = 8;
+  cnn_net = gaf_model_new (&cnn, &error);
+  st_cnn = export_to_st (cnn_net, &cnn);
+
+  /* wrong network */
+  other = unet;
+  net = gaf_torch_import (st_cnn, &other, &error);
+  g_assert_null (net);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "not a unet: the file holds none of its"));
+  g_clear_error (&error);
+  /* missing tensors: a UNet with a second block per level expects more */
+  other = unet;
+  g_assert_true (gaf_unet_config_parse (&other.unet, "blocks=2", NULL));
+  net = gaf_torch_import (st_unet, &other, &error);
+  g_assert_null (net);
+  g_assert_nonnull (strstr (error->message, "missing tensor 'input_blocks.2.0.in_layers.0.weight'"));
+  g_clear_error (&error);
+  /* wrong shapes: 16 base channels instead of 8 */
+  other = unet;
+  g_assert_true (gaf_unet_config_parse (&other.unet, "channels=16", NULL));
+  net = gaf_torch_import (st_unet, &other, &error);
+  g_assert_null (net);
+  g_assert_nonnull (strstr (error->message, "has shape (32, 8), the model needs (64, 16)"));
+  g_clear_error (&error);
+  /* left-over tensors: a UNet without the attention of the file's */
+  {
+    GafModelConfig attn = unet;
+    g_autoptr(GafNet) attn_net = NULL;
+    g_autoptr(GafSafetensors) st_attn = NULL;
+    g_assert_true (gaf_unet_config_parse (&attn.unet, "attn=8", NULL));
+    attn_net = gaf_model_new (&attn, &error);
+    st_attn = export_to_st (attn_net, &attn);
+    net = gaf_torch_import (st_attn, &unet, &error);
+    g_assert_null (net);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, "unexpected tensor 'input_blocks.1.1.norm.weight': not part of a unet of this configuration"));
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/data/safetensors/roundtrip", test_roundtrip);
+  g_test_add_func ("/data/safetensors/bad-files", test_bad_files);
+  g_test_add_func ("/data/safetensors/dtypes", test_dtypes);
+  g_test_add_func ("/data/safetensors/not-regular", test_not_regular);
+  g_test_add_func ("/data/torch-map/unet-table", test_unet_table);
+  g_test_add_func ("/data/torch-map/toy-cnn-table", test_toy_cnn_table);
+  g_test_add_func ("/data/torch-map/layouts", test_layouts);
+  g_test_add_func ("/data/torch-map/roundtrip", test_roundtrip_nets);
+  g_test_add_func ("/data/torch-map/import-errors", test_import_errors);
+  return g_test_run ();
+}
