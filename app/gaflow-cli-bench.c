@@ -37,7 +37,7 @@ process_cpu_seconds (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The UNet side of bench/compare.py: training steps of the GAF loss (SPEC §2.2, image rate 0.5) on
+/* The UNet side of bench/compare.py: training steps of the GAF loss (docs/method.md §2.2, image rate 0.5) on
  * random labelings, then sampling throughput with geometric Euler (h 0.1, restarted at T = 10) as the
  * reference does, counting image-evaluations of the network. Beside the wall-clock rates it reports the
  * rates per CPU-second the process used (train_samples_per_cpu_s, evals_per_cpu_s): on a machine shared

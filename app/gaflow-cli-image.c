@@ -160,7 +160,7 @@ load_image_data (const char *opt, const char *spec, GError **error)
 
 /* "--model KIND[:key=value,...]" with n = H W pixels, c classes and the seed filled in from the data and
  * --seed. unet: the keys of gaf_unet_config_parse (channels, mult, blocks, attn, time_scale) on top of
- * SPEC §3's reference (C = 32, mult 1,2,2,2, 2 blocks). toy-cnn, mlp: the [model] keys of the factory
+ * docs/method.md §3's reference (C = 32, mult 1,2,2,2, 2 blocks). toy-cnn, mlp: the [model] keys of the factory
  * (gaf-model.h); a token without '=' extends the previous key's value. The factory rejects unknown keys
  * and bad values. */
 static gboolean
@@ -409,7 +409,7 @@ gaf_cli_image_train (int argc, char **argv)
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Training maps: " IMAGE_DATA_HELP " (the train split)", "SPEC" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model,
-      "Network (default unet, SPEC's reference): unet[:channels=32,mult=1,2,2,2,blocks=2,attn=16], "
+      "Network (default unet, the reference of docs/method.md §3): unet[:channels=32,mult=1,2,2,2,blocks=2,attn=16], "
       "toy-cnn[:hidden=32,...] or mlp[:hidden=256,...]", "SPEC" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps,
       "Train until this step (the total; with --resume the default is the checkpoint's target)", "N" },
@@ -457,7 +457,7 @@ gaf_cli_image_train (int argc, char **argv)
   gaf_trainer_config_init (&tcfg);
   tcfg.batch = 32;
   tcfg.ema_decay = 0.999;
-  tcfg.path.time_rate = 0.5;   /* SPEC §2.2: the image configurations use rate 0.5 */
+  tcfg.path.time_rate = 0.5;   /* docs/method.md §2.2: the image configurations use rate 0.5 */
   if ((steps && !gaf_cli_parse_u64 ("--steps", steps, 1, G_GUINT64_CONSTANT (1000000000), &n_steps, &error)) ||
       (every && !gaf_cli_parse_u64 ("--checkpoint-every", every, 1, G_MAXUINT64, &every_v, &error)) ||
       (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &tcfg.batch, &error)) ||
@@ -890,7 +890,7 @@ gaf_cli_image_sample (int argc, char **argv)
   gaf_sampler_config_init (&scfg);
   scfg.integrator = GAF_INTEGRATOR_EULER;
   scfg.step_size = 0.1;
-  scfg.t_end = 10.0;   /* SPEC §2.3: images integrate to T = 10 */
+  scfg.t_end = 10.0;   /* docs/method.md §2.3: images integrate to T = 10 */
   if ((count && !gaf_cli_parse_int ("--count", count, 1, 65536, &count_v, &error)) ||
       (frame_count && !gaf_cli_parse_int ("--frame-count", frame_count, 2, 100000, &frames_v, &error)) ||
       (step_size && !gaf_cli_parse_double ("--step-size", step_size, 1e-6, 1e6, &scfg.step_size, &error)) ||

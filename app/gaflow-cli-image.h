@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-/* gaflow-cli train | sample on image label maps (SPEC §5 "Images"), with checkpoints.
+/* gaflow-cli train | sample on image label maps (docs/method.md §5 "Images"), with checkpoints.
  *
  *   train  --data fashion-mnist:...|scenes:...|folder:DIR --model KIND[:key=value,...] --steps N
  *          --checkpoint FILE [--resume] ...: trains on the TRAIN split, saves the checkpoint every

@@ -16,7 +16,7 @@
 #include "gaflow-cli-common.h"
 #include "gaflow-cli-joint.h"
 
-/* gaflow-cli train | sample | eval on coupled joint distributions (SPEC §5 "coupled joints").
+/* gaflow-cli train | sample | eval on coupled joint distributions (docs/method.md §5 "coupled joints").
  * Until the checkpoint format lands, `train` trains, samples and evaluates in one run, `sample`
  * trains and writes the samples, and `eval` scores a file of samples from any source. */
 

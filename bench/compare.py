@@ -5,7 +5,7 @@
 Each side runs at 1 and 2 threads; the best setting of each side is compared, metric by metric,
 and the ratios engine / PyTorch are printed (this machine is shared and noisy: ratios, not seconds).
 --model toy-cnn (default) is the class-scaling CNN at --classes c; --model unet is the image UNet of
-SPEC 3 (--size, --channels, --mult, --blocks; defaults c = 2, 32 x 32, C = 32, (1,2,2,2), 2 blocks,
+docs/method.md §3 (--size, --channels, --mult, --blocks; defaults c = 2, 32 x 32, C = 32, (1,2,2,2), 2 blocks,
 batch 32, sample batch 32). If the engine cannot run a configuration, PyTorch is still measured and the
 engine's error is reported; the exit status is then 1.
 """

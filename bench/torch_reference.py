@@ -1,20 +1,20 @@
 #!/usr/bin/python3
 """PyTorch reference benchmark for gaflow (side-by-side reference for `gaflow-cli bench`).
 
-Measures, on the CPU, the plain PyTorch baseline of the generative assignment flow (SPEC.md).
+Measures, on the CPU, the plain PyTorch baseline of the generative assignment flow (docs/method.md).
 --model toy-cnn (default):
-  * training throughput of the GAF flow-matching step (SPEC 2.1-2.2) on the class-scaling
-    toy task (SPEC 5: n = 4 positions, targets q_i = softmax(U_i)) -> train_steps_per_s;
-  * sampling throughput of RK4 (3/8 rule, h = 0.2, SPEC 2.3) under no_grad
+  * training throughput of the GAF flow-matching step (docs/method.md §2.1-2.2) on the class-scaling
+    toy task (docs/method.md §5: n = 4 positions, targets q_i = softmax(U_i)) -> train_steps_per_s;
+  * sampling throughput of RK4 (3/8 rule, h = 0.2, docs/method.md §2.3) under no_grad
     -> evals_per_s = sequence-evaluations of the network per second.
-  The network is the toy CNN of SPEC 3, written the standard way (nn.Conv1d with dilation and
+  The network is the toy CNN of docs/method.md §3, written the standard way (nn.Conv1d with dilation and
   "same" padding; padding taps are NOT skipped), as a user of PyTorch would write it.
 --model unet:
   * training throughput of the GAF step for images (t ~ Gamma(1, rate 0.5), lambda 0.5,
     Fisher-Rao loss, Adam 3e-4) on uniformly random size x size labelings with c classes;
   * sampling throughput of geometric Euler steps (h = 0.1, T = 10) under no_grad
     -> evals_per_s = image-evaluations of the network per second.
-  The network is the guided-diffusion UNet of SPEC 3 (NCHW, as PyTorch users write it).
+  The network is the guided-diffusion UNet of docs/method.md §3 (NCHW, as PyTorch users write it).
 """
 import argparse
 import json
@@ -31,10 +31,10 @@ LAMBDA = 0.5       # field magnitude
 T_END = 15.0       # sampling horizon
 H_STEP = 0.2       # RK4 step
 EXPECTED_PARAMS = {5: 861317, 160: 1059872}
-# UNet of SPEC 3: (channels, mult, blocks, classes) -> parameter count
+# UNet of docs/method.md §3: (channels, mult, blocks, classes) -> parameter count
 EXPECTED_UNET_PARAMS = {(32, (1, 2, 2, 2), 2, 2): 2161346}
-IMG_RATE = 0.5     # Gamma rate of the image configs (SPEC 2.2)
-IMG_T_END = 10.0   # image sampling horizon (SPEC 2.3)
+IMG_RATE = 0.5     # Gamma rate of the image configs (docs/method.md §2.2)
+IMG_T_END = 10.0   # image sampling horizon (docs/method.md §2.3)
 IMG_H_STEP = 0.1   # Euler step of the image sampling benchmark
 
 
@@ -151,7 +151,7 @@ class Upsample(nn.Module):
 
 
 class UNet(nn.Module):
-    """Guided-diffusion UNet at small size (SPEC 3). Input/output (B, c, H, W)."""
+    """Guided-diffusion UNet at small size (docs/method.md §3). Input/output (B, c, H, W)."""
 
     def __init__(self, c, channels=32, mult=(1, 2, 2, 2), blocks=2):
         super().__init__()
@@ -249,7 +249,7 @@ def rk4_step(model, v, t, h):
 
 
 def image_train_step(model, opt, batch, c, size, gamma):
-    """GAF step (SPEC 2.2) on uniformly random labelings; class axis is dim 1 (NCHW)."""
+    """GAF step (docs/method.md §2.2) on uniformly random labelings; class axis is dim 1 (NCHW)."""
     beta = torch.randint(c, (batch, size, size))
     u = math.sqrt(c / (c - 1)) * (Fn.one_hot(beta, c).permute(0, 3, 1, 2).float() - 1.0 / c)
     t = gamma.sample((batch,))

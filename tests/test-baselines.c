@@ -10,7 +10,7 @@
 #include "gaf-engine.h"
 #include "gaf-scaling-plot.h"
 
-/* The baselines of SPEC §4: the incomplete beta function and the Dirichlet FM factor C(x, a), the three
+/* The baselines of docs/method.md §4: the incomplete beta function and the Dirichlet FM factor C(x, a), the three
  * probability paths, their losses (gradient checks), the samplers against exact posteriors, and each
  * baseline learning c = 5 within a small budget. Seeds fixed; tolerances stated at each check.
  * And the class-scaling plot (cairo only): data from sweep rows, SVG and PNG files. */

@@ -6,7 +6,7 @@
 
 #include "gaf-engine.h"
 
-/* Geometry of the simplex (SPEC §1, §2.1) and the random number generator.
+/* Geometry of the simplex (docs/method.md §1, §2.1) and the random number generator.
  * Every check states its tolerance; all random inputs come from fixed seeds. */
 
 static const gsize class_counts[] = { 2, 3, 5, 40, 160 };
@@ -365,7 +365,7 @@ test_target_direction (void)
           g_assert_cmpfloat_with_epsilon (sum, 0.0, 1e-6);
           g_assert_cmpuint (gaf_argmax (u, c), ==, k);
 
-          /* SPEC §2.1: normalised Pi_0 log of the eps-smoothed one-hot (1 - eps) e_k + eps/c
+          /* docs/method.md §2.1: normalised Pi_0 log of the eps-smoothed one-hot (1 - eps) e_k + eps/c
            * is the same vector (computed in float like the reference code; 1e-5). */
           for (gsize j = 0; j < c; j++)
             s[j] = logf ((float) ((j == k ? 1.0 - eps : 0.0) + eps / c));

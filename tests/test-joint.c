@@ -9,7 +9,7 @@
 #include "gaf-engine.h"
 #include "gaf-parallel.h"
 
-/* Coupled joints (SPEC §5): the small MLP of SPEC §3 (gradients against central differences, batch
+/* Coupled joints (docs/method.md §5): the small MLP of docs/method.md §3 (gradients against central differences, batch
  * split over threads), CSV tables good and bad, the text loader, the built-in 2-D densities, the
  * joint and marginal KLs and the mutual information on hand-computed examples, and a short GAF run
  * on two coupled binary variables. */
@@ -881,7 +881,7 @@ test_sampling (void)
 static void
 test_coupled_binary (void)
 {
-  /* SPEC §5: two binary variables with P(equal) = 0.9. The CLI's MLP defaults but narrower (H = 64,
+  /* docs/method.md §5: two binary variables with P(equal) = 0.9. The CLI's MLP defaults but narrower (H = 64,
    * depth 3, input W * c): 4000 steps of batch 256, lr 2e-3 on a cosine schedule, weight averaging
    * 0.999; 20,000 samples with RK4 h = 0.5 to T = 15 from the averaged weights. Measured: P(equal)
    * 0.90 (seeds 1, 2 of the CLI: 0.9024, 0.8999); the product of the marginals gives 0.5. Passes

@@ -6,7 +6,7 @@
 
 #include "gaf-engine.h"
 
-/* Likelihood of labelings (SPEC §2.4) against known answers:
+/* Likelihood of labelings (docs/method.md §2.4) against known answers:
  *  - Dormand-Prince on y' = -y and the harmonic oscillator (error shrinking with the tolerance, fifth
  *    order at fixed steps, backward in time, per-item error norm, step budget);
  *  - the special functions (regularized gamma, chi-square quantile) against closed forms and tables;

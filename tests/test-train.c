@@ -6,7 +6,7 @@
 
 #include "gaf-engine.h"
 
-/* Samplers (SPEC §2.3), the class-scaling target and its KL (SPEC §5), training (SPEC §2.2):
+/* Samplers (docs/method.md §2.3), the class-scaling target and its KL (docs/method.md §5), training (docs/method.md §2.2):
  * orders of convergence, determinism, cancellation, progress, and one short end-to-end run. */
 
 /* ---- sampler --------------------------------------------------------------------------------- */
@@ -114,7 +114,7 @@ test_sampler_last_step (void)
   {
     GafSamplerConfig cfg;
     gaf_sampler_config_init (&cfg);
-    /* defaults: RK4, h = 0.2, T = 15 -> 75 steps and 300 evaluations (SPEC §2.3) */
+    /* defaults: RK4, h = 0.2, T = 15 -> 75 steps and 300 evaluations (docs/method.md §2.3) */
     g_assert_cmpint (cfg.integrator, ==, GAF_INTEGRATOR_RK4);
     g_assert_cmpuint (gaf_sampler_n_steps (&cfg), ==, 75);
     g_assert_cmpuint (gaf_sampler_n_steps (&cfg) * gaf_sampler_evals_per_step (cfg.integrator), ==, 300);
@@ -315,7 +315,7 @@ test_target_kl (void)
     gaf_class_target_free (t);
   }
 
-  /* On the benchmark target: -ln c - (1/c) sum_j ln q_ij, averaged over positions; SPEC §5 quotes
+  /* On the benchmark target: -ln c - (1/c) sum_j ln q_ij, averaged over positions; docs/method.md §5 quotes
    * about 0.031 at c = 5 and 0.041 at c = 160. */
   {
     static const int cs[] = { 5, 160 };
@@ -338,7 +338,7 @@ test_target_kl (void)
   }
 }
 
-/* ---- path and loss (SPEC §2.1, §2.2) --------------------------------------------------------- */
+/* ---- path and loss (docs/method.md §2.1, §2.2) --------------------------------------------------------- */
 
 static void
 test_path_sample (void)
@@ -353,7 +353,7 @@ test_path_sample (void)
   GafRng rng;
 
   gaf_path_config_init (&cfg);
-  /* SPEC defaults: lambda 0.5, t ~ Gamma(1, 0.25) */
+  /* docs/method.md §2.1-2.2 defaults: lambda 0.5, t ~ Gamma(1, 0.25) */
   g_assert_cmpfloat (cfg.lambda, ==, 0.5);
   g_assert_cmpfloat (cfg.time_shape, ==, 1.0);
   g_assert_cmpfloat (cfg.time_rate, ==, 0.25);
@@ -476,7 +476,7 @@ test_path_loss (void)
   g_free (x.u);
 }
 
-/* Adam against a double-precision reference of SPEC §2.2 step 5 (PyTorch's form with bias
+/* Adam against a double-precision reference of docs/method.md §2.2 step 5 (PyTorch's form with bias
  * correction), on an arena small enough for one thread and one large enough to be split. */
 static void
 test_adam (void)

@@ -8,7 +8,7 @@
 
 #include "gaf-test-util.h"
 
-/* The image layers (engine/gaf-layers2d.c) and the UNet of SPEC §3 (engine/gaf-unet.c).
+/* The image layers (engine/gaf-layers2d.c) and the UNet of docs/method.md §3 (engine/gaf-unet.c).
  * Every backward against central finite differences of the scalar loss L = sum_i R_i out_i with a
  * fixed random R (so dL/dout = R), accumulated in double; the fast convolutions and attention
  * against plain loops. Convolutions, upsampling and concatenation are linear in each argument:
@@ -728,7 +728,7 @@ test_unet_param_count (void)
   GafUnetConfig cfg;
   GafUnetConfig small;
 
-  /* SPEC §3's reference size (C = 32, mult 1,2,2,2, 2 blocks, c = 2, 32 x 32): 2,161,346. */
+  /* docs/method.md §3's reference size (C = 32, mult 1,2,2,2, 2 blocks, c = 2, 32 x 32): 2,161,346. */
   gaf_unet_config_init (&cfg, 2, 32, 32);
   g_assert_cmpuint (gaf_unet_param_count (&cfg), ==, 2161346);
   /* The count does not depend on the image size. */
@@ -1277,7 +1277,7 @@ test_unet_train (void)
   gaf_trainer_config_init (&tcfg);
   tcfg.batch = 8;
   tcfg.adam.lr = 2e-3;
-  tcfg.path.time_rate = 0.5;   /* the image setting of SPEC §2.2 */
+  tcfg.path.time_rate = 0.5;   /* the image setting of docs/method.md §2.2 */
   tcfg.seed = 532;
   gaf_blas_set_threads (2);
   tr = gaf_trainer_new (GAF_NET (net), two_images_labels, &ti, &tcfg);

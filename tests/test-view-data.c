@@ -105,7 +105,7 @@ test_geodesics (void)
     }
 }
 
-/* The conditional e-geodesic is SPEC §2.1's path softmax(log p + s u_k): it starts at p and ends near
+/* The conditional e-geodesic is docs/method.md §2.1's path softmax(log p + s u_k): it starts at p and ends near
  * vertex k, with p_k increasing along the way. */
 static void
 test_conditional_geodesic (void)

@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* The class-scaling plot (SPEC §5): KL against the number of classes on log-log axes, one line per
+/* The class-scaling plot (docs/method.md §5): KL against the number of classes on log-log axes, one line per
  * method, the uniform-sampler and finite-sample-floor reference lines, a legend and axis labels.
  * Pure cairo (no GTK), so the CLI writes it to SVG/PNG and the desktop app can draw the same data on
  * screen. The data (GafScalingPlotData) is kept apart from the drawing (gaf_scaling_plot_draw). */

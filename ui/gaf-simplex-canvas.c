@@ -385,7 +385,7 @@ draw_geodesics (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   if (self->n_points == 1)
     {
-      /* The conditional paths of SPEC §2.1 through A: softmax(log A + s u_k), towards each vertex. */
+      /* The conditional paths of docs/method.md §2.1 through A: softmax(log A + s u_k), towards each vertex. */
       cairo_set_dash (cr, dash, 2, 0);
       cairo_set_line_width (cr, 2.2);
       for (int k = 0; k < 3; k++)

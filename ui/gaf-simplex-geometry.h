@@ -32,7 +32,7 @@ void     gaf_geodesic_m          (const double *a, const double *b, int c, guint
 void     gaf_geodesic_fisher_rao (const double *a, const double *b, int c, guint n, double *out);
 /* Fisher-Rao distance 2 arccos sum_j sqrt(a_j b_j). */
 double   gaf_fisher_rao_distance (const double *a, const double *b, int c);
-/* The conditional e-geodesic of SPEC §2.1 from p towards vertex k: softmax(log p + s u_k), u_k the unit
+/* The conditional e-geodesic of docs/method.md §2.1 from p towards vertex k: softmax(log p + s u_k), u_k the unit
  * target direction, s in [0, s_max], n points. */
 void     gaf_conditional_geodesic (const double *p, int k, int c, double s_max, guint n, double *out);
 /* The reference density of W = softmax(Pi_0 xi), xi ~ N(0, I_3), at p in S_3, relative to Lebesgue measure

@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-/* Geometry of the probability simplex S_c and the assignment manifold (SPEC §1).
+/* Geometry of the probability simplex S_c and the assignment manifold (docs/method.md §1).
  * Arrays are row-major with the class index innermost: (rows, c). Every operation is per row;
  * reductions accumulate in double. */
 

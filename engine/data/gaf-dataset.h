@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* Image datasets of label maps (SPEC §5 "Images"): `count` maps of height x width pixels, each pixel
+/* Image datasets of label maps (docs/method.md §5 "Images"): `count` maps of height x width pixels, each pixel
  * a class in [0, c) stored as guint16, laid out (count, height * width) row-major. Three sources:
  *
  * - Fashion-MNIST (Debian's dataset-fashion-mnist): gzip IDX files read through GIO's zlib

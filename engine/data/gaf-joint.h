@@ -7,7 +7,7 @@
 
 G_BEGIN_DECLS
 
-/* Coupled joint distributions of n discrete variables with c classes each (SPEC §5 "coupled joints"):
+/* Coupled joint distributions of n discrete variables with c classes each (docs/method.md §5 "coupled joints"):
  * the targets (tables, discretised 2-D densities, text sequences), empirical joints of samples, and
  * the metrics that compare them (joint KL, marginal KLs, mutual information).
  *
@@ -107,7 +107,7 @@ double    gaf_joint_marginal_entropy (const GafJoint *joint, int i);
 double    gaf_joint_mutual_information (const GafJoint *joint);
 
 /* A model (usually the empirical joint of samples) against a target of the same n and c.
- * kl is KL(model || target) = sum_x m(x) log(m(x) / p(x)), 0 log 0 = 0, the metric of SPEC §5; it is
+ * kl is KL(model || target) = sum_x m(x) log(m(x) / p(x)), 0 log 0 = 0, the metric of docs/method.md §5; it is
  * +inf when the model puts mass on sequences of target probability 0. That mass is `outside`, and
  * kl_support is the KL of the model restricted to the target's support and renormalised (equal to kl
  * when outside = 0). Marginal KLs follow the same rule, on the support of each target marginal

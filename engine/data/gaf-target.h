@@ -7,7 +7,7 @@
 
 G_BEGIN_DECLS
 
-/* The class-scaling target of SPEC §5: n independent positions, q_i = softmax(U_i),
+/* The class-scaling target of docs/method.md §5: n independent positions, q_i = softmax(U_i),
  * U_i ~ Uniform[0,1)^c, drawn once from a seed. */
 typedef struct {
   int     n;

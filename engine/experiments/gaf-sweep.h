@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-/* The class-scaling benchmark (SPEC §5): for each c, train on fresh samples of the target,
+/* The class-scaling benchmark (docs/method.md §5): for each c, train on fresh samples of the target,
  * draw N samples, report KL against the target beside the uniform-sampler KL and the floor. */
 typedef struct {
   GArray          *classes;       /* int */

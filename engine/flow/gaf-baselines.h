@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-/* The baselines of SPEC §4 beside GAF, on the same network trunk (any GafNet; the sweep uses the toy
+/* The baselines of docs/method.md §4 beside GAF, on the same network trunk (any GafNet; the sweep uses the toy
  * CNN): linear flow matching on the simplex, Dirichlet flow matching, and Fisher (sphere) flow matching.
  * Arrays are (batch, n, c) with the class index innermost, as everywhere in the engine. */
 

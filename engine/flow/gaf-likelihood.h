@@ -11,7 +11,7 @@
 
 G_BEGIN_DECLS
 
-/* Likelihood of labelings under a generative assignment flow (SPEC §2.4).
+/* Likelihood of labelings under a generative assignment flow (docs/method.md §2.4).
  *
  * Coordinates: Q (c x (c-1)) the orthonormal basis of T_0 (gaf_tangent_basis), y (n, c-1) per item with
  * v = Q y per row, W = softmax(v), D = n (c-1). The flow in these coordinates is

@@ -7,7 +7,7 @@
 
 G_BEGIN_DECLS
 
-/* The GAF conditional path (SPEC §2.1) and flow-matching loss (SPEC §2.2). */
+/* The GAF conditional path (docs/method.md §2.1) and flow-matching loss (docs/method.md §2.2). */
 typedef struct {
   double lambda;       /* field magnitude, 0.5 */
   double time_shape;   /* t ~ Gamma(shape, rate): 1 */

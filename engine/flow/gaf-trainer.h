@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-/* The GAF trainer (SPEC §2.2) for any GafNet whose input and output widths are c. */
+/* The GAF trainer (docs/method.md §2.2) for any GafNet whose input and output widths are c. */
 
 /* Draws a mini-batch of labelings (batch, n). */
 typedef void (*GafLabelFunc) (gpointer user_data, GafRng *rng, guint16 *labels, int batch);

@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-/* Layers on images, for the UNet of SPEC §3. Activations are NHWC, channel innermost:
+/* Layers on images, for the UNet of docs/method.md §3. Activations are NHWC, channel innermost:
  * (B, H, W, C) row-major, the same memory as the GafNet (B, n = H W, c) of the flows.
  * As in gaf-layers.h: paired forward/backward on flat float buffers; backward accumulates (+=)
  * into every gradient it is given (NULL skips one). */

@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* The small dense network of SPEC §3 for joint toys ("any equally small MLP with a time input"):
+/* The small dense network of docs/method.md §3 for joint toys ("any equally small MLP with a time input"):
  *   in = [input_scale flatten(W) (n c), time features (1 + 2 F)]
  *   h_1 = ReLU(LN(Linear(in -> H))), h_l = ReLU(LN(Linear(h_{l-1} -> H))) for l = 2..depth,
  *   out = Linear(h_depth -> n c_out).

@@ -9,10 +9,10 @@ G_BEGIN_DECLS
 
 /* The posterior parameterisation of the GAF affinity, around any network G with c in and out channels.
  *
- * Along the conditional path of SPEC §2.1, V_t = V_0 + lambda t u_beta with V_0 standard normal on T_0, so
+ * Along the conditional path of docs/method.md §2.1, V_t = V_0 + lambda t u_beta with V_0 standard normal on T_0, so
  * the likelihood of the final label k of one row given V_t is proportional to exp(lambda t <V_t, u_k>)
  * = exp(lambda t s log W_k) up to a row constant (s = sqrt(c / (c - 1))), whatever the data. The optimal
- * affinity lambda E[u_beta | W_t = W] (SPEC §2.2) is therefore lambda s (p - 1/c) with
+ * affinity lambda E[u_beta | W_t = W] (docs/method.md §2.2) is therefore lambda s (p - 1/c) with
  * p = softmax(lambda t s log W + log prior), where the "log prior" is the only part that depends on the data
  * (and, for coupled data, on the other rows). This network computes exactly that form with the prior part
  * learned:

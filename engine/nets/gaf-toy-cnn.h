@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* The toy CNN of SPEC §3 (from the Dirichlet FM work), used for the class-scaling benchmark:
+/* The toy CNN of docs/method.md §3 (from the Dirichlet FM work), used for the class-scaling benchmark:
  * in (B, n, in_ch) -> Conv1d(in_ch -> H, k 9, pad 4) -> ReLU;
  * time: Fourier(64 fixed w ~ N(0, scale^2)) -> Linear(H, H) -> ReLU;
  * five residual layers: h = feat + Linear_i(temb); h = LayerNorm(h); h = ReLU(Conv1d(H -> H, k 9,

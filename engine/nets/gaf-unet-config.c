@@ -2,7 +2,7 @@
 #define G_LOG_DOMAIN "gaflow-engine"
 #include "config.h"
 
-/* The UNet's configuration: defaults (SPEC §3), checks, the "key=value,..." spec of the CLI and the
+/* The UNet's configuration: defaults (docs/method.md §3), checks, the "key=value,..." spec of the CLI and the
  * [model] group of checkpoints. The network itself is gaf-unet.c. */
 
 #include <math.h>

@@ -84,7 +84,7 @@ push_op (GArray *ops, int max_groups, OpKind kind, int h, int w, int cin, int cs
   return (int) ops->len - 1;
 }
 
-/* The op list of SPEC §3 / guided diffusion, then the arena layout in the same order. */
+/* The op list of docs/method.md §3 / guided diffusion, then the arena layout in the same order. */
 static void
 layout (GafParams *p, const GafUnetConfig *cfg, Layout *lay)
 {

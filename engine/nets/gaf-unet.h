@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* The UNet of SPEC §3: OpenAI's guided-diffusion UNet at small size, on NHWC images.
+/* The UNet of docs/method.md §3: OpenAI's guided-diffusion UNet at small size, on NHWC images.
  *
  * time:    sinusoid (dim C) -> Linear(C, 4C) -> SiLU -> Linear(4C, 4C) = emb
  * input:   conv 3x3 (c -> C)
@@ -49,7 +49,7 @@ typedef struct {
 
 typedef struct _GafUnet GafUnet;
 
-/* SPEC §3's reference: C = 32, mult (1, 2, 2, 2), 2 blocks, no attention outside the middle. */
+/* docs/method.md §3's reference: C = 32, mult (1, 2, 2, 2), 2 blocks, no attention outside the middle. */
 void      gaf_unet_config_init        (GafUnetConfig *cfg, int classes, int height, int width);
 gboolean  gaf_unet_config_check       (const GafUnetConfig *cfg, GError **error);
 /* Updates cfg from a spec such as "channels=32,mult=1,2,2,2,blocks=2,attn=16": comma-separated
