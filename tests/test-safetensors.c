@@ -272,7 +272,7 @@ test_toy_cnn_table (void)
   g_assert_no_error (error);
   g_assert_true (gaf_torch_map_check (map, gaf_net_get_params (net), &error));
   g_assert_no_error (error);
-  /* SPEC §3: 861,317 trained parameters; the 64 fixed frequencies are a tensor in PyTorch too */
+  /* docs/method.md §3: 861,317 trained parameters; the 64 fixed frequencies are a tensor in PyTorch too */
   g_assert_cmpint (table_numel (map, FALSE), ==, 861317);
   g_assert_cmpint (table_numel (map, TRUE), ==, 861317 + 64);
   g_assert_cmpstr (gaf_torch_map_get_network (map), ==, "cnn_dirichlet");

@@ -593,7 +593,6 @@ gaf_checkpoint_load (const char *path, GError **error)
 {
   g_autoptr(GafCheckpoint) ck = NULL;
   g_autofree char *display = NULL;
-  g_autofree char *why = NULL;
   g_autoptr(GChecksum) sum = NULL;
   guint8 digest[DIGEST_SIZE];
   gsize digest_len = DIGEST_SIZE, n;
@@ -670,11 +669,15 @@ gaf_checkpoint_load (const char *path, GError **error)
       return NULL;
     }
 
-  if (!parse_sections (ck, &why))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "checkpoint %s is malformed: %s", display, why);
-      return NULL;
-    }
+  {
+    g_autofree char *why = NULL;
+
+    if (!parse_sections (ck, &why))
+      {
+        g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "checkpoint %s is malformed: %s", display, why);
+        return NULL;
+      }
+  }
   return g_steal_pointer (&ck);
 }
 

@@ -558,23 +558,21 @@ gaf_safetensors_read_floats (GafSafetensors *st, const char *name, int ndim, con
   p = st->bytes + st->data_at + t->begin;
   for (gint64 i = 0; i < t->numel; i++)
     {
+      /* little-endian values assembled byte by byte (any host order, no alignment needed) */
+      const guint8 *q = p + (t->dtype == 0 ? 4 : 2) * i;
       guint32 bits;
-      guint16 h;
       float f;
       switch (t->dtype)
         {
         case 0:   /* F32 */
-          memcpy (&bits, p + 4 * i, 4);
-          bits = GUINT32_FROM_LE (bits);
+          bits = (guint32) q[0] | (guint32) q[1] << 8 | (guint32) q[2] << 16 | (guint32) q[3] << 24;
           memcpy (&f, &bits, 4);
           break;
         case 1:   /* F16 */
-          memcpy (&h, p + 2 * i, 2);
-          f = half_to_float (GUINT16_FROM_LE (h));
+          f = half_to_float ((guint16) (q[0] | q[1] << 8));
           break;
         default:  /* BF16: the upper half of a float */
-          memcpy (&h, p + 2 * i, 2);
-          bits = (guint32) GUINT16_FROM_LE (h) << 16;
+          bits = ((guint32) q[0] | (guint32) q[1] << 8) << 16;
           memcpy (&f, &bits, 4);
           break;
         }

@@ -553,6 +553,8 @@ gaf_baseline_trainer_run (GafBaselineTrainer *tr, guint64 steps, GArray *loss_tr
 void
 gaf_dirichlet_table_init (GafDirichletTable *table, int c, double alpha, int size)
 {
+  /* an empty table first, so that a refused call still leaves something _clear and _eval can take */
+  memset (table, 0, sizeof *table);
   g_return_if_fail (size >= 2 && c >= 2 && alpha > 0.0);
   table->c = c;
   table->alpha = alpha;
@@ -580,6 +582,7 @@ gaf_dirichlet_table_eval (const GafDirichletTable *table, double x)
   double pos, f;
   int i;
 
+  g_return_val_if_fail (table->g != NULL, NAN);
   if (!(x > TABLE_X_MIN))
     return x > 0.0 ? gaf_dirichlet_c (x, table->alpha, table->c) : 0.0;
   if (x >= 1.0)

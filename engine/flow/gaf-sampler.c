@@ -117,34 +117,39 @@ gaf_integrate (const GafSamplerConfig *cfg, GafFieldFunc field, gpointer user_da
 {
   gsize count = rows * c;
   guint n_steps;
-  float *k1 = NULL, *k2 = NULL, *k3 = NULL, *k4 = NULL, *y = NULL;
-  gboolean ok = TRUE;
+  gboolean rk4, ok = TRUE;
+  double step_size, t_end;
+  g_autofree float *buf = NULL;
+  float *k1, *k2, *k3, *k4, *y;
 
   if (!gaf_sampler_config_check (cfg, error))
     return FALSE;
+  /* The configuration is read once: the field callback gets no say in which buffers a step uses. Euler
+   * needs k1 only; RK4 k1..k4 and the stage point y, in one block. */
   n_steps = gaf_sampler_n_steps (cfg);
-  k1 = g_new (float, count);
-  if (cfg->integrator == GAF_INTEGRATOR_RK4)
-    {
-      k2 = g_new (float, count);
-      k3 = g_new (float, count);
-      k4 = g_new (float, count);
-      y = g_new (float, count);
-    }
+  rk4 = cfg->integrator == GAF_INTEGRATOR_RK4;
+  step_size = cfg->step_size;
+  t_end = cfg->t_end;
+  buf = g_new (float, count * (rk4 ? 5 : 1));
+  k1 = buf;
+  k2 = rk4 ? buf + count : NULL;
+  k3 = rk4 ? buf + 2 * count : NULL;
+  k4 = rk4 ? buf + 3 * count : NULL;
+  y = rk4 ? buf + 4 * count : NULL;
   if (traj != NULL)
     record (traj, 0.0, v, rows, c);
 
   for (guint s = 0; s < n_steps; s++)
     {
-      double t = s * cfg->step_size;
-      double h = MIN (cfg->step_size, cfg->t_end - t);
+      double t = s * step_size;
+      double h = MIN (step_size, t_end - t);
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
           ok = FALSE;
           break;
         }
-      if (cfg->integrator == GAF_INTEGRATOR_EULER)
+      if (!rk4)
         {
           field (user_data, t, v, k1, count);
           for (gsize i = 0; i < count; i++)
@@ -169,14 +174,8 @@ gaf_integrate (const GafSamplerConfig *cfg, GafFieldFunc field, gpointer user_da
             v[i] += hf * (k1[i] + 3.0f * (k2[i] + k3[i]) + k4[i]) / 8.0f;
         }
       if (traj != NULL && ((s + 1) % traj->every == 0 || s + 1 == n_steps))
-        record (traj, MIN (t + h, cfg->t_end), v, rows, c);
+        record (traj, MIN (t + h, t_end), v, rows, c);
     }
-
-  g_free (k1);
-  g_free (k2);
-  g_free (k3);
-  g_free (k4);
-  g_free (y);
   return ok;
 }
 

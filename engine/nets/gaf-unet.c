@@ -835,12 +835,15 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
     }
   memset (c->dsemb, 0, (gsize) B * E * sizeof (float));
 
-  for (int i = n_ops - 1; i >= 0; i--)
+  /* Ops n_ops - 1 .. 1 read the output of the op before them, whose gradient buffer always exists. Op 0 is
+   * the input convolution (build_ops pushes OP_IN first, and nothing else reads the network input); it is
+   * done after the loop, because only its input gradient dx may be NULL (no input gradient wanted). */
+  for (int i = n_ops - 1; i >= 1; i--)
     {
       const Op *op = &OPS (net)[i];
       OpBuf *ob = &c->ob[i];
-      const float *in = i == 0 ? c->x : c->ob[i - 1].out;
-      float *din = i == 0 ? dx : c->ob[i - 1].dout;   /* may be NULL for the input */
+      const float *in = c->ob[i - 1].out;
+      float *din = c->ob[i - 1].dout;
       const float *dY = i == n_ops - 1 ? dnet : ob->dout;
       int n = op->h * op->w, ct = op->cin + op->cskip;
       gsize npix = (gsize) B * n;
@@ -848,6 +851,8 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
       switch (op->kind)
         {
         case OP_IN:
+          g_assert_not_reached ();
+          break;
         case OP_DOWN:
           conv_backward (net, op, 1, G, din, dY, in, B, c->conv);
           break;
@@ -921,6 +926,8 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
           break;
         }
     }
+  g_assert (n_ops >= 2 && OPS (net)[0].kind == OP_IN);
+  conv_backward (net, &OPS (net)[0], 1, G, dx, c->ob[0].dout, c->x, B, c->conv);   /* conv_backward: dx may be NULL */
 
   /* time path: SiLU(emb) <- Linear <- SiLU <- Linear <- sinusoid */
   memset (c->demb, 0, (gsize) B * E * sizeof (float));
