@@ -940,6 +940,39 @@ test_sampler_oracle (void)
   g_assert_cmpfloat (kl_flat, >, 0.5 * gaf_class_target_kl_uniform (target));
 }
 
+/* The class-scaling recipe is the sweep's: a sweep row's uniform-sampler KL is the one of the target
+ * gaf_scaling_target_new draws for the same seed and c (the app's sweep view draws its plan from it), the
+ * target changes with the seed, and the network is the toy CNN trunk wrapped in the posterior form for GAF
+ * (the sweep's default) and bare for a baseline. */
+static void
+test_scaling_recipe (void)
+{
+  GafSweepConfig cfg;
+  GafSweepRow row;
+  g_autoptr(GError) error = NULL;
+
+  gaf_sweep_config_init (&cfg);
+  cfg.steps = 2;
+  cfg.samples = 200;
+  cfg.seed = 5;
+  g_assert_true (gaf_sweep_run_one (&cfg, 3, 0, 1, &row, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GafClassTarget) t = gaf_scaling_target_new (4, 3, 5);
+    g_autoptr(GafClassTarget) other = gaf_scaling_target_new (4, 3, 6);
+    g_assert_cmpfloat (row.kl_uniform, ==, gaf_class_target_kl_uniform (t));
+    g_assert_cmpfloat (gaf_class_target_kl_uniform (other), !=, gaf_class_target_kl_uniform (t));
+  }
+  {
+    g_autoptr(GafNet) gaf = gaf_scaling_net_new (&cfg, GAF_METHOD_GAF, 3);
+    g_autoptr(GafNet) dirichlet = gaf_scaling_net_new (&cfg, GAF_METHOD_DIRICHLET, 3);
+    g_assert_true (gaf_net_is_posterior (gaf));
+    g_assert_false (gaf_net_is_posterior (dirichlet));
+    g_assert_cmpint (dirichlet->in_channels, ==, 6);   /* the expanded simplex */
+  }
+  gaf_sweep_config_clear (&cfg);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -963,6 +996,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/train/cancel", test_cancel);
   g_test_add_func ("/engine/train/diverged", test_diverged);
   g_test_add_func ("/engine/train/class-scaling", test_train_class_scaling);
+  g_test_add_func ("/engine/train/scaling-recipe", test_scaling_recipe);
 
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include "gaf-baselines.h"
 #include "gaf-draw.h"
 #include "gaf-scaling-view.h"
+#include "gaf-sweep.h"
 #include "gaf-target.h"
 
 struct _GafScalingView {
@@ -89,12 +90,12 @@ update_plan (GafScalingView *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->run_button), ok || self->sweeping);
   if (!ok)
     return;
-  /* The uniform-sampler line of the very targets the sweep will draw (as gaf_sweep_run_one seeds them). */
+  /* The uniform-sampler line of the very targets the sweep will draw (its recipe, gaf_scaling_target_new). */
   uniform = g_new (double, classes->len);
   for (guint i = 0; i < classes->len; i++)
     {
       int c = g_array_index (classes, int, i);
-      g_autoptr(GafClassTarget) t = gaf_class_target_new (4, c, sweep_seed (self) + 1000003ull * c);
+      g_autoptr(GafClassTarget) t = gaf_scaling_target_new (4, c, sweep_seed (self));
       uniform[i] = gaf_class_target_kl_uniform (t);
     }
   gaf_scaling_canvas_set_plan (self->canvas, (int *) classes->data, uniform, classes->len,

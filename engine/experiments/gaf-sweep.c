@@ -132,6 +132,56 @@ relay (const GafProgress *p, gpointer user_data)
   r->func (&q, r->data);
 }
 
+/* ---- the recipe of one class count ----------------------------------------------------------------- */
+
+GafClassTarget *
+gaf_scaling_target_new (int n, int classes, guint64 seed)
+{
+  return gaf_class_target_new (n, classes, seed + 1000003ull * (guint64) classes);
+}
+
+guint64
+gaf_scaling_net_seed (guint64 seed, int classes)
+{
+  return seed ^ (0x9e37ull * (guint64) classes);
+}
+
+guint64
+gaf_scaling_trainer_seed (guint64 seed, int classes)
+{
+  return seed * 7919ull + (guint64) classes;
+}
+
+GafNet *
+gaf_scaling_net_new (const GafSweepConfig *cfg, GafMethod method, int classes)
+{
+  GafToyCnnConfig ncfg;
+  GafNet *net;
+
+  g_return_val_if_fail (method < GAF_N_METHODS && classes >= 2, NULL);
+  gaf_toy_cnn_config_init (&ncfg, cfg->n, classes);
+  /* only the input width and the head's meaning differ between methods */
+  ncfg.in_channels = gaf_method_in_channels (method, classes);
+  /* time_scale rescales GAF's long time horizon; the baselines' time variables are already on the
+   * range their references feed to the same network */
+  if (method == GAF_METHOD_GAF)
+    ncfg.time_scale = cfg->time_scale;
+  else if (cfg->baseline_time_scale > 0.0)
+    ncfg.time_scale = cfg->baseline_time_scale / (method == GAF_METHOD_DIRICHLET ? cfg->baseline.alpha_max : 1.0);
+  else
+    ncfg.time_scale = 1.0;
+  /* input_scale 0: entries of mean (root-mean-square for the sphere's sqrt(p)) about 1 */
+  if (cfg->input_scale > 0.0)
+    ncfg.input_scale = cfg->input_scale;
+  else
+    ncfg.input_scale = method == GAF_METHOD_SPHERE ? sqrt ((double) classes) : classes;
+  ncfg.position_bias = cfg->position_bias;
+  net = GAF_NET (gaf_toy_cnn_new (&ncfg, gaf_scaling_net_seed (cfg->seed, classes)));
+  if (method == GAF_METHOD_GAF && cfg->posterior)
+    net = gaf_posterior_net_new (net, cfg->train.path.lambda);
+  return net;
+}
+
 gboolean
 gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, guint n_items,
                    GafSweepRow *row, GafProgressFunc progress, gpointer progress_data,
@@ -153,7 +203,6 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   g_autoptr(GArray) losses = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree guint16 *labels = NULL;
   g_autofree guint64 *counts = NULL;
-  GafToyCnnConfig ncfg;
   GafTrainerConfig tcfg = cfg->train;
   ProgressRelay r = { progress, progress_data, item, n_items };
   GafRng rng;
@@ -161,34 +210,16 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   double tail = 0.0;
   guint tail_n;
 
-  g_return_val_if_fail (method < GAF_N_METHODS, FALSE);
+  g_return_val_if_fail (method < GAF_N_METHODS && classes >= 2, FALSE);
   if (method != GAF_METHOD_GAF && !gaf_baseline_config_check (&cfg->baseline, error))
     return FALSE;
 
-  /* Every c has its own target, network and streams, all derived from the one seed; every method
-   * gets the same target, the same trunk (only the input width and the head's meaning differ), the
-   * same seeds and the same training and sampling budget. */
-  target = gaf_class_target_new (cfg->n, classes, cfg->seed + 1000003ull * classes);
-  gaf_toy_cnn_config_init (&ncfg, cfg->n, classes);
-  ncfg.in_channels = gaf_method_in_channels (method, classes);
-  /* time_scale rescales GAF's long time horizon; the baselines' time variables are already on the
-   * range their references feed to the same network */
-  if (method == GAF_METHOD_GAF)
-    ncfg.time_scale = cfg->time_scale;
-  else if (cfg->baseline_time_scale > 0.0)
-    ncfg.time_scale = cfg->baseline_time_scale / (method == GAF_METHOD_DIRICHLET ? cfg->baseline.alpha_max : 1.0);
-  else
-    ncfg.time_scale = 1.0;
-  /* input_scale 0: entries of mean (root-mean-square for the sphere's sqrt(p)) about 1 */
-  if (cfg->input_scale > 0.0)
-    ncfg.input_scale = cfg->input_scale;
-  else
-    ncfg.input_scale = method == GAF_METHOD_SPHERE ? sqrt ((double) classes) : classes;
-  ncfg.position_bias = cfg->position_bias;
-  net = GAF_NET (gaf_toy_cnn_new (&ncfg, cfg->seed ^ (0x9e37ull * classes)));
-  if (method == GAF_METHOD_GAF && cfg->posterior)
-    net = gaf_posterior_net_new (net, cfg->train.path.lambda);
-  tcfg.seed = cfg->seed * 7919ull + classes;
+  /* Every c has its own target, network and streams, all derived from the one seed (the recipe
+   * functions above); every method gets the same target, the same trunk, the same seeds and the same
+   * training and sampling budget. */
+  target = gaf_scaling_target_new (cfg->n, classes, cfg->seed);
+  net = gaf_scaling_net_new (cfg, method, classes);
+  tcfg.seed = gaf_scaling_trainer_seed (cfg->seed, classes);
   if (method == GAF_METHOD_GAF)
     trainer = gaf_trainer_new (net, target_labels, target, &tcfg);
   else
@@ -213,7 +244,7 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   t1 = g_get_monotonic_time ();
 
   labels = g_new (guint16, cfg->samples * cfg->n);
-  gaf_rng_init_stream (&rng, cfg->seed, 0x5a3e + classes);
+  gaf_rng_init_stream (&rng, cfg->seed, GAF_SCALING_SAMPLE_STREAM + classes);
   gaf_params_swap_ema (gaf_net_get_params (net));   /* sample with the averaged weights (every method) */
   if (method == GAF_METHOD_GAF)
     {

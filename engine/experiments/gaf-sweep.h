@@ -4,8 +4,10 @@
 #include <gio/gio.h>
 
 #include "gaf-baselines.h"
+#include "gaf-net.h"
 #include "gaf-progress.h"
 #include "gaf-sampler.h"
+#include "gaf-target.h"
 #include "gaf-trainer.h"
 
 G_BEGIN_DECLS
@@ -56,6 +58,18 @@ typedef struct {
   double  sample_seconds;
   double  final_loss;     /* mean of the last 100 training losses */
 } GafSweepRow;
+
+/* The recipe of one class count, the one copy the sweep, the app's class-scaling experiment and the sweep
+ * view share so that they draw the same targets, networks and streams from one seed:
+ * - the target q_i = softmax(U_i) of c classes at n positions (gaf_class_target_new with a seed per c);
+ * - the toy CNN trunk for `method` as cfg sets it up (input width, time and input scale, position bias;
+ *   GAF in the posterior form when cfg->posterior), made with gaf_scaling_net_seed;
+ * - the trainer's seed, and the sampling stream (gaf_rng_init_stream (seed, GAF_SCALING_SAMPLE_STREAM + c)). */
+#define GAF_SCALING_SAMPLE_STREAM 0x5a3e
+GafClassTarget *gaf_scaling_target_new   (int n, int classes, guint64 seed);
+GafNet         *gaf_scaling_net_new      (const GafSweepConfig *cfg, GafMethod method, int classes);
+guint64         gaf_scaling_net_seed     (guint64 seed, int classes);
+guint64         gaf_scaling_trainer_seed (guint64 seed, int classes);
 
 typedef void (*GafSweepRowFunc) (const GafSweepRow *row, gpointer user_data);
 
