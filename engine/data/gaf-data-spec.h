@@ -18,6 +18,9 @@ typedef enum {
 } GafDataKind;
 
 GafDataKind gaf_data_spec_kind (const char *spec);
+/* Whether the word of spec before its first ':' (all of it without one) is one of kinds (NULL-terminated):
+ * how each family's reader recognises its own specs. */
+gboolean    gaf_data_spec_has_kind (const char *spec, const char *const *kinds);
 
 #define GAF_DATA_SPEC_HELP "joint distributions: " GAF_JOINT_SPEC_HELP "; label maps: " GAF_DATASET_SPEC_HELP
 

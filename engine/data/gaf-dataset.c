@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "gaf-dataset.h"
+#include "gaf-data-spec.h"
 #include "gaf-error.h"
 
 void
@@ -822,20 +823,12 @@ spec_folder (const char *spec, const char *text, GError **error)
 }
 
 /* The kinds gaf_dataset_new_from_spec reads, the word before the first ':' of a spec. */
-static const char *const spec_kinds[] = { "fashion-mnist", "scenes", "folder" };
+static const char *const spec_kinds[] = { "fashion-mnist", "scenes", "folder", NULL };
 
 gboolean
 gaf_dataset_spec_is_dataset (const char *spec)
 {
-  gsize len;
-
-  if (spec == NULL)
-    return FALSE;
-  len = strcspn (spec, ":");
-  for (guint k = 0; k < G_N_ELEMENTS (spec_kinds); k++)
-    if (strlen (spec_kinds[k]) == len && strncmp (spec, spec_kinds[k], len) == 0)
-      return TRUE;
-  return FALSE;
+  return gaf_data_spec_has_kind (spec, spec_kinds);
 }
 
 GafDataset *

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-data-spec.h"
 #include "gaf-error.h"
 #include "gaf-joint.h"
 
@@ -564,20 +565,12 @@ gaf_joint_load_text (const char *path, int seq_len, const char *alphabet, GafTex
 /* ---- specs ------------------------------------------------------------------------------------ */
 
 /* The kinds gaf_joint_new_from_spec reads, the word before the first ':' of a spec. */
-static const char *const spec_kinds[] = { "coupled-binary", "pinwheel", "gaussians", "table", "text" };
+static const char *const spec_kinds[] = { "coupled-binary", "pinwheel", "gaussians", "table", "text", NULL };
 
 gboolean
 gaf_joint_spec_is_joint (const char *spec)
 {
-  gsize len;
-
-  if (spec == NULL)
-    return FALSE;
-  len = strcspn (spec, ":");
-  for (guint k = 0; k < G_N_ELEMENTS (spec_kinds); k++)
-    if (strlen (spec_kinds[k]) == len && strncmp (spec, spec_kinds[k], len) == 0)
-      return TRUE;
-  return FALSE;
+  return gaf_data_spec_has_kind (spec, spec_kinds);
 }
 
 /* Text: "text:FILE,length=N,alphabet=CHARS"; the alphabet comes last and takes the rest of the string
