@@ -42,6 +42,7 @@ bench: build
 	  --seconds $(BENCH_SECONDS)
 	/usr/bin/python3 bench/compare.py --engine $(BUILD)/app/gaflow-cli --model unet --classes 2 \
 	  --size $(BENCH_UNET_SIZE) --seconds $(BENCH_SECONDS)
+	/usr/bin/python3 bench/torch_interop.py --cli $(BUILD)/app/gaflow-cli
 
 # gcc's static analyzer over the engine, every finding an error (minutes: the analyzer is slow). At -O0:
 # at -O2, gcc 12 drops the NULL initialiser of a g_autofree pointer before the analyzer runs and reports its

@@ -24,7 +24,10 @@ G_BEGIN_DECLS
   ROW (train,      "train a flow on the data --data names: a joint distribution, or image label maps") \
   ROW (sample,     "samples of a flow: joint data (trained in the run) or an image checkpoint") \
   ROW (eval,       "joint KL, marginal KL and mutual information of a file of samples") \
-  ROW (likelihood, "bits/dim of label maps under a trained flow; out-of-distribution ROC AUC")
+  ROW (likelihood, "bits/dim of label maps under a trained flow; out-of-distribution ROC AUC") \
+  ROW (export,     "a checkpoint's network as safetensors under the PyTorch module names of the authors' code") \
+  ROW (import,     "a checkpoint from a safetensors file: a model trained elsewhere (PyTorch)") \
+  ROW (field,      "a network on given inputs, safetensors in and out (to check against another implementation)")
 
 typedef int (*GafCliCommandFunc) (int argc, char **argv);
 

@@ -1093,3 +1093,24 @@ gaf_cli_image_sample (int argc, char **argv)
     }
   return 0;
 }
+
+/* ---- for the other command families (gaflow-cli-image.h) ---------------------------------------------- */
+
+gboolean
+gaf_cli_image_model_config (const char *spec, int height, int width, int c, guint64 seed, GafModelConfig *out,
+                            GError **error)
+{
+  return model_config_from_spec (spec, height, width, c, seed, out, error);
+}
+
+GafDataset *
+gaf_cli_image_load_data (const char *opt, const char *spec, GError **error)
+{
+  return load_image_data (opt, spec, error);
+}
+
+void
+gaf_cli_image_data_to_keyfile (const GafDataset *ds, GKeyFile *kf)
+{
+  data_info_to_keyfile (ds, kf);
+}

@@ -3,6 +3,9 @@
 
 #include <glib.h>
 
+#include "gaf-dataset.h"
+#include "gaf-model.h"
+
 G_BEGIN_DECLS
 
 /* gaflow-cli train | sample on image label maps (docs/method.md §5 "Images"), with checkpoints.
@@ -19,5 +22,13 @@ G_BEGIN_DECLS
  * whose checkpoint was saved. */
 int gaf_cli_image_train  (int argc, char **argv);
 int gaf_cli_image_sample (int argc, char **argv);
+
+/* The pieces of `train` other commands reuse: "--model KIND[:key=value,...]" for maps of height x width with
+ * c classes; image data from a spec (a relative folder made absolute; errors prefixed with opt); the [data]
+ * group a checkpoint of an image model carries. */
+gboolean    gaf_cli_image_model_config    (const char *spec, int height, int width, int c, guint64 seed,
+                                           GafModelConfig *out, GError **error);
+GafDataset *gaf_cli_image_load_data       (const char *opt, const char *spec, GError **error);
+void        gaf_cli_image_data_to_keyfile (const GafDataset *ds, GKeyFile *kf);
 
 G_END_DECLS

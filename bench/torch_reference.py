@@ -39,49 +39,64 @@ IMG_H_STEP = 0.1   # Euler step of the image sampling benchmark
 
 
 class GaussianFourierProjection(nn.Module):
+    """[sin 2 pi t w, cos 2 pi t w] with fixed frequencies w ~ N(0, scale^2) (stored as the tensor W)."""
+
     def __init__(self, embed_dim=128, scale=30.0):
         super().__init__()
         self.W = nn.Parameter(torch.randn(embed_dim // 2) * scale, requires_grad=False)
 
     def forward(self, t):
-        x_proj = t[:, None] * self.W[None, :] * 2 * math.pi
-        return torch.cat([torch.sin(x_proj), torch.cos(x_proj)], dim=-1)
+        arg = 2 * math.pi * t[:, None] * self.W[None, :]
+        return torch.cat([torch.sin(arg), torch.cos(arg)], dim=-1)
 
+
+class Dense(nn.Module):
+    """A Linear layer under the name 'dense' (the module path time_layers.I.dense of the authors' code)."""
+
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.dense = nn.Linear(d_in, d_out)
+
+    def forward(self, x):
+        return self.dense(x)
+
+
+# The networks below carry the module names of the authors' code (IPA-HD/generative-af, the `net` of its
+# Lightning module: architecture/cnn_dirichlet.py CNNModel, architecture/unet_openai.py UNetModel), so that
+# a state_dict moves between them, this reference and gaflow (gaflow-cli export / import) with
+# load_state_dict(strict=True).
 
 class ToyCNN(nn.Module):
-    """Dilated residual CNN of the Dirichlet FM toy experiments. Input/output (B, n, c)."""
+    """Dilated residual CNN of the Dirichlet FM toy experiments (CNNModel). Input/output (B, n, c)."""
 
     def __init__(self, c, hidden=128, kernel=9, dilations=(1, 1, 4, 16, 64)):
         super().__init__()
         pad = kernel // 2
-        self.conv_in = nn.Conv1d(c, hidden, kernel, padding=pad)
-        self.time_embed = nn.Sequential(GaussianFourierProjection(hidden), nn.Linear(hidden, hidden))
-        self.time_lin = nn.ModuleList([nn.Linear(hidden, hidden) for _ in dilations])
-        self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in dilations])
+        self.linear = nn.Conv1d(c, hidden, kernel, padding=pad)
+        self.time_embedder = nn.Sequential(GaussianFourierProjection(hidden), nn.Linear(hidden, hidden))
         self.convs = nn.ModuleList([nn.Conv1d(hidden, hidden, kernel, dilation=d, padding=pad * d)
                                     for d in dilations])
-        self.head1 = nn.Conv1d(hidden, hidden, 1)
-        self.head2 = nn.Conv1d(hidden, c, 1)
+        self.time_layers = nn.ModuleList([Dense(hidden, hidden) for _ in dilations])
+        self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in dilations])
+        self.final_conv = nn.Sequential(nn.Conv1d(hidden, hidden, 1), nn.ReLU(), nn.Conv1d(hidden, c, 1))
 
     def forward(self, x, t):
-        feat = Fn.relu(self.conv_in(x.permute(0, 2, 1)))          # (B, hidden, n)
-        temb = Fn.relu(self.time_embed(t))                        # (B, hidden)
-        for lin, norm, conv in zip(self.time_lin, self.norms, self.convs):
+        temb = Fn.relu(self.time_embedder(t))                     # (B, hidden)
+        feat = Fn.relu(self.linear(x.permute(0, 2, 1)))           # (B, hidden, n)
+        for lin, norm_, conv in zip(self.time_layers, self.norms, self.convs):
             h = feat + lin(temb)[:, :, None]
-            h = norm(h.permute(0, 2, 1)).permute(0, 2, 1)
-            h = Fn.relu(conv(h))
-            feat = feat + h
-        out = self.head2(Fn.relu(self.head1(feat)))
-        return out.permute(0, 2, 1)                               # (B, n, c)
+            h = norm_(h.permute(0, 2, 1)).permute(0, 2, 1)
+            feat = feat + Fn.relu(conv(h))
+        return self.final_conv(feat).permute(0, 2, 1)             # (B, n, c)
 
 
-def group_count(ch):
-    """Largest divisor of ch that is <= 32 (GroupNorm groups)."""
-    return max(g for g in range(1, min(32, ch) + 1) if ch % g == 0)
+def group_count(ch, groups=32):
+    """Largest divisor of ch that is <= groups (GroupNorm groups; 32 for every width of the reference)."""
+    return max(g for g in range(1, min(groups, ch) + 1) if ch % g == 0)
 
 
-def norm(ch):
-    return nn.GroupNorm(group_count(ch), ch, eps=1e-5)
+def norm(ch, groups=32):
+    return nn.GroupNorm(group_count(ch, groups), ch, eps=1e-5)
 
 
 def zero_init(module):
@@ -91,54 +106,63 @@ def zero_init(module):
 
 
 def timestep_embedding(t, dim):
-    """Sinusoidal embedding: [sin(t f_k), cos(t f_k)], f_k = exp(-ln(10000) k / (dim/2))."""
+    """Sinusoidal embedding [cos(t f_k), sin(t f_k)], f_k = exp(-ln(10000) k / (dim/2)) (guided diffusion's
+    order; gaflow computes [sin, cos] and its export exchanges the halves of time_embed.0.weight)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
-    arg = t[:, None].float() * freqs[None, :]
-    return torch.cat([torch.sin(arg), torch.cos(arg)], dim=-1)
+    dtype = t.dtype if t.is_floating_point() else torch.float32
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=dtype) / half)
+    arg = t[:, None].to(dtype) * freqs[None, :]
+    return torch.cat([torch.cos(arg), torch.sin(arg)], dim=-1)
+
+
+class TimestepSequential(nn.Sequential):
+    """Children in order; residual blocks also get the time embedding."""
+
+    def forward(self, x, emb):
+        for layer in self:
+            x = layer(x, emb) if isinstance(layer, ResBlock) else layer(x)
+        return x
 
 
 class ResBlock(nn.Module):
-    def __init__(self, cin, cout, emb_dim):
+    def __init__(self, cin, cout, emb_dim, groups=32):
         super().__init__()
-        self.norm1 = norm(cin)
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
-        self.emb = nn.Linear(emb_dim, cout)
-        self.norm2 = norm(cout)
-        self.conv2 = zero_init(nn.Conv2d(cout, cout, 3, padding=1))
-        self.skip = nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1)
+        self.in_layers = nn.Sequential(norm(cin, groups), nn.SiLU(), nn.Conv2d(cin, cout, 3, padding=1))
+        self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(emb_dim, cout))
+        self.out_layers = nn.Sequential(norm(cout, groups), nn.SiLU(), nn.Dropout(0.0),
+                                        zero_init(nn.Conv2d(cout, cout, 3, padding=1)))
+        self.skip_connection = nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1)
 
     def forward(self, x, emb):
-        h = self.conv1(Fn.silu(self.norm1(x)))
-        h = h + self.emb(Fn.silu(emb))[:, :, None, None]
-        h = self.conv2(Fn.silu(self.norm2(h)))
-        return self.skip(x) + h
+        h = self.in_layers(x) + self.emb_layers(emb)[:, :, None, None]
+        return self.skip_connection(x) + self.out_layers(h)
 
 
 class AttentionBlock(nn.Module):
-    """One head of self-attention over the H W positions, residual."""
+    """One head of self-attention over the H W positions, residual; qkv and proj_out are 1x1 Conv1d."""
 
-    def __init__(self, ch):
+    def __init__(self, ch, groups=32):
         super().__init__()
-        self.norm = norm(ch)
-        self.qkv = nn.Conv2d(ch, 3 * ch, 1)
-        self.proj = zero_init(nn.Conv2d(ch, ch, 1))
+        self.norm = norm(ch, groups)
+        self.qkv = nn.Conv1d(ch, 3 * ch, 1)
+        self.proj_out = zero_init(nn.Conv1d(ch, ch, 1))
 
     def forward(self, x):
         b, ch, hh, ww = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, ch, hh * ww).unbind(1)   # (B, ch, L) each
+        flat = x.reshape(b, ch, hh * ww)
+        q, k, v = self.qkv(self.norm(flat)).split(ch, dim=1)                  # (B, ch, L) each
         a = torch.softmax(torch.einsum("bci,bcj->bij", q, k) / math.sqrt(ch), dim=-1)
-        h = torch.einsum("bij,bcj->bci", a, v).reshape(b, ch, hh, ww)
-        return x + self.proj(h)
+        h = torch.einsum("bij,bcj->bci", a, v)
+        return (flat + self.proj_out(h)).reshape(b, ch, hh, ww)
 
 
 class Downsample(nn.Module):
     def __init__(self, ch):
         super().__init__()
-        self.conv = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
+        self.op = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
 
     def forward(self, x):
-        return self.conv(x)
+        return self.op(x)
 
 
 class Upsample(nn.Module):
@@ -151,60 +175,65 @@ class Upsample(nn.Module):
 
 
 class UNet(nn.Module):
-    """Guided-diffusion UNet at small size (docs/method.md §3). Input/output (B, c, H, W)."""
+    """Guided-diffusion UNet at small size (docs/method.md §3, UNetModel's module names). Input/output
+    (B, c, H, W). attn: the downsampling rates (1, 2, 4, ...) with attention besides the middle
+    (attention_resolutions)."""
 
-    def __init__(self, c, channels=32, mult=(1, 2, 2, 2), blocks=2):
+    def __init__(self, c, channels=32, mult=(1, 2, 2, 2), blocks=2, attn=(), groups=32):
         super().__init__()
         C = channels
         self.C = C
         emb_dim = 4 * C
         self.time_embed = nn.Sequential(nn.Linear(C, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
-        self.conv_in = nn.Conv2d(c, C, 3, padding=1)
-        self.down = nn.ModuleList()
+        self.input_blocks = nn.ModuleList([TimestepSequential(nn.Conv2d(c, C, 3, padding=1))])
         skips = [C]
-        ch = C
+        ch, ds = C, 1
         for level, m in enumerate(mult):
             for _ in range(blocks):
-                self.down.append(ResBlock(ch, m * C, emb_dim))
+                layers = [ResBlock(ch, m * C, emb_dim, groups)]
                 ch = m * C
+                if ds in attn:
+                    layers.append(AttentionBlock(ch, groups))
+                self.input_blocks.append(TimestepSequential(*layers))
                 skips.append(ch)
             if level != len(mult) - 1:
-                self.down.append(Downsample(ch))
+                self.input_blocks.append(TimestepSequential(Downsample(ch)))
                 skips.append(ch)
-        self.mid1 = ResBlock(ch, ch, emb_dim)
-        self.mid_attn = AttentionBlock(ch)
-        self.mid2 = ResBlock(ch, ch, emb_dim)
-        self.up = nn.ModuleList()
+                ds *= 2
+        self.middle_block = TimestepSequential(ResBlock(ch, ch, emb_dim, groups), AttentionBlock(ch, groups),
+                                               ResBlock(ch, ch, emb_dim, groups))
+        self.output_blocks = nn.ModuleList()
         for level, m in reversed(list(enumerate(mult))):
             for i in range(blocks + 1):
-                self.up.append(ResBlock(ch + skips.pop(), m * C, emb_dim))
+                layers = [ResBlock(ch + skips.pop(), m * C, emb_dim, groups)]
                 ch = m * C
+                if ds in attn:
+                    layers.append(AttentionBlock(ch, groups))
                 if level != 0 and i == blocks:
-                    self.up.append(Upsample(ch))
+                    layers.append(Upsample(ch))
+                    ds //= 2
+                self.output_blocks.append(TimestepSequential(*layers))
         assert not skips
-        self.norm_out = norm(ch)
-        self.conv_out = zero_init(nn.Conv2d(ch, c, 3, padding=1))
+        self.out = nn.Sequential(norm(ch, groups), nn.SiLU(), zero_init(nn.Conv2d(ch, c, 3, padding=1)))
 
     def zero_init_modules(self):
         """The modules that must start at zero: every residual branch's last conv, the attention
-        projection and the output conv."""
-        mods = [m.conv2 for m in self.modules() if isinstance(m, ResBlock)]
-        return mods + [self.mid_attn.proj, self.conv_out]
+        projections and the output conv."""
+        mods = [m.out_layers[3] for m in self.modules() if isinstance(m, ResBlock)]
+        mods += [m.proj_out for m in self.modules() if isinstance(m, AttentionBlock)]
+        return mods + [self.out[2]]
 
     def forward(self, x, t):
         emb = self.time_embed(timestep_embedding(t, self.C))
-        h = self.conv_in(x)
-        hs = [h]
-        for mod in self.down:
-            h = mod(h, emb) if isinstance(mod, ResBlock) else mod(h)
+        hs = []
+        h = x
+        for mod in self.input_blocks:
+            h = mod(h, emb)
             hs.append(h)
-        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
-        for mod in self.up:
-            if isinstance(mod, ResBlock):
-                h = mod(torch.cat([h, hs.pop()], dim=1), emb)
-            else:
-                h = mod(h)
-        return self.conv_out(Fn.silu(self.norm_out(h)))
+        h = self.middle_block(h, emb)
+        for mod in self.output_blocks:
+            h = mod(torch.cat([h, hs.pop()], dim=1), emb)
+        return self.out(h)
 
 
 def build_model(name, c):

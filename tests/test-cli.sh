@@ -70,7 +70,7 @@ rc1=$?
 rc2=$?
 listed=$(awk '/^Commands:/ { on = 1; next } on && /^$/ { on = 0 } on { print $1 }' "$tmp/help1")
 missing=""
-for c in sweep plot bench train sample eval likelihood; do
+for c in sweep plot bench train sample eval likelihood export import field; do
   grep -qx "$c" <<<"$listed" || missing="$missing $c"
 done
 if [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/help1" "$tmp/help2" && [ -z "$missing" ]; then

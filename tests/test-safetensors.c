@@ -182,6 +182,37 @@ test_dtypes (void)
   g_assert_nonnull (strstr (error->message, "has shape (4), the model needs (2, 2)"));
 }
 
+/* The header alone says what a file is, and still checks the offsets against the file's size. */
+static void
+test_header_only (void)
+{
+  g_autoptr(GBytes) good = small_file ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "gaf-test-header.safetensors", NULL);
+  g_autoptr(GafSafetensors) st = NULL;
+  gsize n;
+  const guint8 *p = g_bytes_get_data (good, &n);
+
+  g_assert_true (g_file_set_contents (path, (const char *) p, (gssize) n, NULL));
+  st = gaf_safetensors_load_header (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gaf_safetensors_get_n_tensors (st), ==, 2);
+  g_assert_cmpstr (gaf_safetensors_get_metadata (st, "network"), ==, "unet");
+  g_assert_cmpint (gaf_safetensors_get_numel (st, "a"), ==, 6);
+  g_clear_pointer (&st, gaf_safetensors_free);
+  g_assert_true (g_file_set_contents (path, (const char *) p, (gssize) n - 4, NULL));
+  st = gaf_safetensors_load_header (path, &error);
+  g_assert_null (st);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "truncated file?"));
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (path, (const char *) p, 12, NULL));
+  st = gaf_safetensors_load_header (path, &error);
+  g_assert_null (st);
+  g_assert_nonnull (strstr (error->message, "is truncated or not safetensors"));
+  g_unlink (path);
+}
+
 static void
 test_not_regular (void)
 {
@@ -352,7 +383,7 @@ check_roundtrip (GafModelConfig *cfg)
   g_assert_no_error (error);
   randomize (net, 5);
   st = export_to_st (net, cfg);
-  g_assert_true (gaf_torch_config_from_metadata (st, cfg->seed, &meta_cfg, &error));
+  g_assert_true (gaf_torch_config_from_metadata (st, cfg->seed, 0, 0, 0, &meta_cfg, &error));
   g_assert_no_error (error);
   back = gaf_torch_import (st, &meta_cfg, &error);
   g_assert_no_error (error);
@@ -437,6 +468,85 @@ test_import_errors (void)
   }
 }
 
+/* ---- PyTorch's numbers (tests/data, written by tools/make-torch-fixtures.py) ------------------------- */
+
+/* gaflow's forward (training and sampling paths) on the fixture's weights and inputs against the output
+ * PyTorch computed in float64: within 1e-5 of the largest output. */
+static void
+check_fixture (const char *stem)
+{
+  g_autofree char *wname = g_strdup_printf ("torch-%s.safetensors", stem);
+  g_autofree char *ioname = g_strdup_printf ("torch-%s-io.safetensors", stem);
+  g_autofree char *wpath = g_test_build_filename (G_TEST_DIST, "data", wname, NULL);
+  g_autofree char *iopath = g_test_build_filename (G_TEST_DIST, "data", ioname, NULL);
+  g_autoptr(GafSafetensors) st = NULL, io = NULL;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *x = NULL, *xt = NULL, *ref = NULL, *y = NULL, *y2 = NULL, *t = NULL;
+  GafModelConfig cfg;
+  const gint64 *shape;
+  int ndim, B, n, c;
+  gboolean unet;
+  double dmax = 0.0, ymax = 0.0;
+
+  st = gaf_safetensors_load (wpath, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_config_from_metadata (st, 1, 0, 0, 0, &cfg, &error));
+  g_assert_no_error (error);
+  net = gaf_torch_import (st, &cfg, &error);
+  g_assert_no_error (error);
+  io = gaf_safetensors_load (iopath, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_safetensors_get_info (io, "W", NULL, &ndim, &shape));
+  unet = cfg.kind == GAF_MODEL_UNET;
+  n = net->n;
+  c = net->in_channels;
+  B = (int) shape[0];
+  g_assert_cmpint (gaf_safetensors_get_numel (io, "W"), ==, (gint64) B * n * c);
+  x = g_new (float, (gsize) B * n * c);
+  ref = g_new (float, (gsize) B * n * c);
+  t = g_new (float, B);
+  g_assert_true (gaf_safetensors_read_floats (io, "W", ndim, shape, x, &error));
+  g_assert_true (gaf_safetensors_read_floats (io, "output", ndim, shape, ref, &error));
+  g_assert_true (gaf_safetensors_read_floats (io, "t", 1, (const gint64[]) { B }, t, &error));
+  g_assert_no_error (error);
+  /* (B, c, H W) -> (B, H W, c) for the UNet; the toy CNN's layout is the engine's */
+  xt = g_new (float, (gsize) B * n * c);
+  for (int b = 0; b < B; b++)
+    for (int p = 0; p < n; p++)
+      for (int k = 0; k < c; k++)
+        xt[((gsize) b * n + p) * c + k] = unet ? x[((gsize) b * c + k) * n + p] : x[((gsize) b * n + p) * c + k];
+  y = g_new (float, (gsize) B * n * c);
+  y2 = g_new (float, (gsize) B * n * c);
+  gaf_net_infer (net, xt, t, B, y);
+  gaf_net_forward (net, xt, t, B, y2);
+  for (int b = 0; b < B; b++)
+    for (int p = 0; p < n; p++)
+      for (int k = 0; k < c; k++)
+        {
+          gsize e = ((gsize) b * n + p) * c + k;
+          double r = unet ? ref[((gsize) b * c + k) * n + p] : ref[e];
+          dmax = MAX (dmax, MAX (fabs (y[e] - r), fabs (y2[e] - r)));
+          ymax = MAX (ymax, fabs (r));
+        }
+  g_test_message ("%s: largest difference to PyTorch %.3g (%.3g of the largest output %.3g)", stem, dmax,
+                  dmax / ymax, ymax);
+  g_assert_cmpfloat (ymax, >, 0.1);
+  g_assert_cmpfloat (dmax, <=, 1e-5 * ymax);
+}
+
+static void
+test_fixture_unet (void)
+{
+  check_fixture ("unet");
+}
+
+static void
+test_fixture_cnn (void)
+{
+  check_fixture ("cnn");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -444,11 +554,14 @@ main (int argc, char **argv)
   g_test_add_func ("/data/safetensors/roundtrip", test_roundtrip);
   g_test_add_func ("/data/safetensors/bad-files", test_bad_files);
   g_test_add_func ("/data/safetensors/dtypes", test_dtypes);
+  g_test_add_func ("/data/safetensors/header-only", test_header_only);
   g_test_add_func ("/data/safetensors/not-regular", test_not_regular);
   g_test_add_func ("/data/torch-map/unet-table", test_unet_table);
   g_test_add_func ("/data/torch-map/toy-cnn-table", test_toy_cnn_table);
   g_test_add_func ("/data/torch-map/layouts", test_layouts);
   g_test_add_func ("/data/torch-map/roundtrip", test_roundtrip_nets);
   g_test_add_func ("/data/torch-map/import-errors", test_import_errors);
+  g_test_add_func ("/data/torch-fixtures/unet", test_fixture_unet);
+  g_test_add_func ("/data/torch-fixtures/toy-cnn", test_fixture_cnn);
   return g_test_run ();
 }

@@ -42,7 +42,8 @@ typedef struct {
 struct _GafSafetensors {
   char       *display;
   guint8     *bytes;       /* the whole file */
-  gsize       n_bytes;
+  gsize       n_bytes;     /* the file's size (bytes holds only the header when header_only) */
+  gboolean    header_only;
   gsize       data_at;     /* 8 + N */
   GArray     *tensors;     /* of Tensor, by ascending begin */
   GHashTable *index;       /* name -> index + 1 */
@@ -308,8 +309,9 @@ parse_header (GafSafetensors *st, const char *json, gsize len, char **why)
   return TRUE;
 }
 
+/* bytes: n bytes read from the start of a file of file_size bytes (n == file_size, or at least the header). */
 static GafSafetensors *
-parse (guint8 *bytes, gsize n, const char *display, GError **error)
+parse (guint8 *bytes, gsize n, gsize file_size, const char *display, GError **error)
 {
   g_autoptr(GafSafetensors) st = g_new0 (GafSafetensors, 1);
   g_autofree char *why = NULL;
@@ -317,7 +319,8 @@ parse (guint8 *bytes, gsize n, const char *display, GError **error)
 
   st->display = g_strdup (display);
   st->bytes = bytes;
-  st->n_bytes = n;
+  st->n_bytes = file_size;
+  st->header_only = n < file_size;
   st->tensors = g_array_new (FALSE, TRUE, sizeof (Tensor));
   g_array_set_clear_func (st->tensors, tensor_clear);
   st->index = g_hash_table_new (g_str_hash, g_str_equal);
@@ -335,7 +338,7 @@ parse (guint8 *bytes, gsize n, const char *display, GError **error)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
                    "%s is truncated or not safetensors: its header length %" G_GUINT64_FORMAT " exceeds the %"
-                   G_GSIZE_FORMAT " bytes that follow", display, header_len, n - 8);
+                   G_GSIZE_FORMAT " bytes that follow", display, header_len, MAX (n, file_size) - 8);
       return NULL;
     }
   if (header_len < 2 || header_len > GAF_SAFETENSORS_MAX_HEADER)
@@ -370,17 +373,39 @@ gaf_safetensors_load_bytes (const guint8 *bytes, gsize n, const char *name, GErr
   copy = g_malloc (MAX (n, 1));
   if (n > 0)
     memcpy (copy, bytes, n);
-  st = parse (copy, n, name, error);   /* owns copy from here on, also on failure */
+  st = parse (copy, n, n, name, error);   /* owns copy from here on, also on failure */
   return st;
 }
 
-GafSafetensors *
-gaf_safetensors_load (const char *path, GError **error)
+/* Reads up to want bytes from fd into bytes + *n. */
+static gboolean
+read_more (int fd, guint8 *bytes, gsize want, gsize *n, const char *display, GError **error)
+{
+  while (*n < want)
+    {
+      gssize r = read (fd, bytes + *n, want - *n);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int saved = errno;
+          g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read %s: %s", display, g_strerror (saved));
+          return FALSE;
+        }
+      if (r == 0)
+        break;   /* shrank meanwhile: checked like any short file */
+      *n += (gsize) r;
+    }
+  return TRUE;
+}
+
+static GafSafetensors *
+load_file (const char *path, gboolean header_only, GError **error)
 {
   g_autofree char *display = NULL;
   struct stat sb;
   guint8 *bytes;
-  gsize n = 0, want;
+  gsize n = 0, want, size;
   int fd, saved;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -407,7 +432,8 @@ gaf_safetensors_load (const char *path, GError **error)
       close (fd);
       return NULL;
     }
-  want = (gsize) sb.st_size;
+  size = (gsize) sb.st_size;
+  want = header_only ? MIN (size, 8) : size;
   bytes = g_try_malloc (MAX (want, 1));
   if (bytes == NULL)
     {
@@ -416,25 +442,44 @@ gaf_safetensors_load (const char *path, GError **error)
       close (fd);
       return NULL;
     }
-  while (n < want)
+  if (!read_more (fd, bytes, want, &n, display, error))
     {
-      gssize r = read (fd, bytes + n, want - n);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
+      g_free (bytes);
+      close (fd);
+      return NULL;
+    }
+  if (header_only && n == 8)
+    {
+      /* then the header itself, when its length is plausible (parse judges the rest) */
+      guint64 hl;
+      memcpy (&hl, bytes, 8);
+      hl = GUINT64_FROM_LE (hl);
+      if (hl <= GAF_SAFETENSORS_MAX_HEADER && hl <= size - 8)
         {
-          saved = errno;
-          g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read %s: %s", display, g_strerror (saved));
-          g_free (bytes);
-          close (fd);
-          return NULL;
+          want = 8 + (gsize) hl;
+          bytes = g_realloc (bytes, want);
+          if (!read_more (fd, bytes, want, &n, display, error))
+            {
+              g_free (bytes);
+              close (fd);
+              return NULL;
+            }
         }
-      if (r == 0)
-        break;   /* shrank meanwhile: checked like any short file */
-      n += (gsize) r;
     }
   close (fd);
-  return parse (bytes, n, display, error);
+  return parse (bytes, n, header_only ? size : n, display, error);
+}
+
+GafSafetensors *
+gaf_safetensors_load (const char *path, GError **error)
+{
+  return load_file (path, FALSE, error);
+}
+
+GafSafetensors *
+gaf_safetensors_load_header (const char *path, GError **error)
+{
+  return load_file (path, TRUE, error);
 }
 
 guint
@@ -531,10 +576,11 @@ gaf_safetensors_read_floats (GafSafetensors *st, const char *name, int ndim, con
   gboolean same;
 
   g_return_val_if_fail (st != NULL && name != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (!st->header_only, FALSE);
   t = lookup (st, name);
   if (t == NULL)
     {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s has no tensor '%s'", st->display, name);
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "no tensor '%s'", name);
       return FALSE;
     }
   same = t->ndim == ndim;
@@ -544,14 +590,13 @@ gaf_safetensors_read_floats (GafSafetensors *st, const char *name, int ndim, con
     {
       g_autofree char *have = gaf_safetensors_shape_string (t->ndim, t->shape);
       g_autofree char *want = gaf_safetensors_shape_string (ndim, shape);
-      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
-                   st->display, name, have, want);
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "tensor '%s' has shape %s, the model needs %s", name, have, want);
       return FALSE;
     }
   if (t->dtype >= N_FLOAT_DTYPES)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
-                   "%s: tensor '%s' has dtype %s; gaflow reads F32, F16 and BF16", st->display, name,
+                   "tensor '%s' has dtype %s; gaflow reads F32, F16 and BF16", name,
                    dtypes[t->dtype].name);
       return FALSE;
     }
@@ -578,8 +623,8 @@ gaf_safetensors_read_floats (GafSafetensors *st, const char *name, int ndim, con
         }
       if (!isfinite (f))
         {
-          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: tensor '%s' holds a non-finite value (%g at element %"
-                       G_GINT64_FORMAT ")", st->display, name, (double) f, i);
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "tensor '%s' holds a non-finite value (%g at element %"
+                       G_GINT64_FORMAT ")", name, (double) f, i);
           return FALSE;
         }
       out[i] = f;

@@ -22,7 +22,7 @@ G_BEGIN_DECLS
  * GAF_SAFETENSORS_MAX_DIMS non-negative dimensions) and offsets (end - begin = elements x element size,
  * inside the buffer, tensors not overlapping and together covering the whole buffer), the metadata
  * (strings only). Values are checked when read: gaf_safetensors_read_floats refuses a shape other than
- * the expected one and any NaN or infinity. */
+ * the expected one and any NaN or infinity (messages name the tensor, not the file: callers prefix it). */
 
 #define GAF_SAFETENSORS_MAX_BYTES   (G_GUINT64_CONSTANT (1) << 31)   /* 2 GiB: 4 x the largest model */
 #define GAF_SAFETENSORS_MAX_HEADER  (100u << 20)                     /* as the reference implementation */
@@ -32,6 +32,9 @@ G_BEGIN_DECLS
 typedef struct _GafSafetensors GafSafetensors;
 
 GafSafetensors *gaf_safetensors_load          (const char *path, GError **error);
+/* The header only (names, dtypes, shapes, offsets against the file size, metadata), without reading the
+ * data: to see what a file is. gaf_safetensors_read_floats must not be called on the result. */
+GafSafetensors *gaf_safetensors_load_header   (const char *path, GError **error);
 /* The same from bytes in memory (copied); name is used in messages. */
 GafSafetensors *gaf_safetensors_load_bytes    (const guint8 *bytes, gsize n, const char *name, GError **error);
 void            gaf_safetensors_free          (GafSafetensors *st);

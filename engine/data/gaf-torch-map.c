@@ -506,7 +506,8 @@ meta_int_list (GafSafetensors *st, const char *key, int max, int lo, int hi, int
 }
 
 gboolean
-gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, GafModelConfig *cfg, GError **error)
+gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, int height, int width, int classes,
+                                GafModelConfig *cfg, GError **error)
 {
   const char *model = gaf_safetensors_get_metadata (st, "gaflow.model");
   const char *network = gaf_safetensors_get_metadata (st, "network");
@@ -544,11 +545,18 @@ gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, GafModelConfig
         return FALSE;
       if (w == 0)
         w = h;
+      if (h == 0)
+        {
+          h = height;
+          w = width;
+        }
+      if (c == 0)
+        c = classes;
       if (c == 0 || h == 0)
         {
           g_set_error_literal (error, GAF_ERROR, GAF_ERROR_FORMAT,
                                "the metadata names a unet but not its classes and image size (num_classes, "
-                               "image_height, image_width)");
+                               "image_height, image_width): give the data");
           return FALSE;
         }
       gaf_model_config_init (&out, GAF_MODEL_UNET, h * w, c, seed);
@@ -586,6 +594,8 @@ gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, GafModelConfig
       if (!meta_int (st, "alphabet_size", 2, 1 << 16, &c, error) || !meta_int (st, "num_classes", 2, 1 << 16, &c, error) ||
           !meta_int (st, "seq_len", 1, 1 << 20, &n, error))
         return FALSE;
+      if (c == 0)
+        c = classes;
       if (c == 0)
         {
           g_set_error_literal (error, GAF_ERROR, GAF_ERROR_FORMAT,

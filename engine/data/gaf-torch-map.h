@@ -68,9 +68,10 @@ gboolean             gaf_torch_map_check       (GafTorchMap *map, GafParams *par
  * and gaflow's own [model] group (key "gaflow.model") into w's metadata. */
 void                 gaf_torch_write_metadata  (const GafModelConfig *cfg, GafSafetensorsWriter *w);
 /* The configuration a file's metadata describes: "gaflow.model" when present (exact), else the authors'
- * hyper-parameters (network, ... as above). FALSE with GAF_ERROR_FORMAT saying what is missing. */
-gboolean             gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, GafModelConfig *cfg,
-                                                     GError **error);
+ * hyper-parameters (network, ... as above); the image size and classes, when the metadata lacks them, from
+ * height, width and classes (0: unknown). FALSE with GAF_ERROR_FORMAT saying what is missing. */
+gboolean             gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, int height, int width,
+                                                     int classes, GafModelConfig *cfg, GError **error);
 
 /* Adds the network's tensors (weights: the arena's data or EMA, params->size floats) under the PyTorch
  * names. */
