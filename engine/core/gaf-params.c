@@ -20,6 +20,7 @@ gaf_params_new (void)
 {
   GafParams *p = g_new0 (GafParams, 1);
 
+  p->n_ranks = 1;
   p->views = g_array_new (FALSE, TRUE, sizeof (GafParamView));
   g_array_set_clear_func (p->views, clear_view);
   return p;
@@ -55,7 +56,7 @@ gaf_params_alloc (GafParams *params)
 {
   g_return_if_fail (params->data == NULL);
   params->data = g_new0 (float, MAX (params->size, 1));
-  params->grad = g_new0 (float, MAX (params->size, 1));
+  params->grad = g_new0 (float, params->size + 1);
   params->m = g_new0 (float, MAX (params->size, 1));
   params->v = g_new0 (float, MAX (params->size, 1));
   params->step = 0;
@@ -77,6 +78,35 @@ void
 gaf_params_zero_grad (GafParams *params)
 {
   memset (params->grad, 0, params->size * sizeof (float));
+}
+
+void
+gaf_params_set_reducer (GafParams *params, GafReduceFunc func, gpointer user_data, int n_ranks)
+{
+  g_return_if_fail (params != NULL && (func == NULL || n_ranks >= 1));
+  params->reduce = func;
+  params->reduce_data = func != NULL ? user_data : NULL;
+  params->n_ranks = func != NULL ? n_ranks : 1;
+}
+
+gboolean
+gaf_params_reduce_grad (GafParams *params, double *loss, GError **error)
+{
+  float inv;
+
+  g_return_val_if_fail (params != NULL && params->grad != NULL && loss != NULL, FALSE);
+  if (params->reduce == NULL)
+    return TRUE;
+  /* One collective per step: the loss (in float; a non-finite loss stays non-finite in the sum) rides in
+   * the slot after the gradient, so every rank sees the same mean loss and takes the same decision. */
+  params->grad[params->size] = (float) *loss;
+  if (!params->reduce (params->grad, params->size + 1, params->reduce_data, error))
+    return FALSE;
+  inv = 1.0f / (float) params->n_ranks;   /* exact for a power-of-two rank count */
+  for (gsize i = 0; i <= params->size; i++)
+    params->grad[i] *= inv;
+  *loss = params->grad[params->size];
+  return TRUE;
 }
 
 typedef struct {

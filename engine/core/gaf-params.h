@@ -13,15 +13,23 @@ typedef struct {
   gsize  size;
 } GafParamView;
 
+/* Data parallelism (docs/scaling-out.md): a collective that sums `count` floats of `data` in place over every
+ * process training one model (MPI_Allreduce with MPI_SUM in gaflow-cli). Fails with a GError. */
+typedef gboolean (*GafReduceFunc) (float *data, gsize count, gpointer user_data, GError **error);
+
 typedef struct {
   float   *data;
-  float   *grad;
+  float   *grad;    /* size + 1 floats: grad[size] is the slot the loss rides in through the reduction */
   float   *m;       /* Adam first moment */
   float   *v;       /* Adam second moment */
   float   *ema;     /* exponential moving average of data, NULL until the first update */
   gsize    size;
   guint64  step;    /* Adam steps taken */
   GArray  *views;   /* of GafParamView */
+  /* NULL: one process. Else the gradient is summed over n_ranks processes after every backward. */
+  GafReduceFunc reduce;
+  gpointer      reduce_data;
+  int           n_ranks;
 } GafParams;
 
 typedef struct {
@@ -39,6 +47,12 @@ gsize      gaf_params_add       (GafParams *params, const char *name, gsize size
 void       gaf_params_alloc     (GafParams *params);
 const GafParamView *gaf_params_find (GafParams *params, const char *name);
 void       gaf_params_zero_grad (GafParams *params);
+/* Installs (func != NULL, n_ranks >= 1) or removes (func == NULL) the gradient reduction. */
+void       gaf_params_set_reducer (GafParams *params, GafReduceFunc func, gpointer user_data, int n_ranks);
+/* With a reducer: grad <- (sum over the ranks of grad) / n_ranks and *loss <- the mean of the ranks' losses, in
+ * one reduction of size + 1 floats (the loss travels in grad[size], in float). Without one: nothing. Every rank
+ * must call it once per step, whatever its loss: that is what lets all of them agree on a divergence. */
+gboolean   gaf_params_reduce_grad (GafParams *params, double *loss, GError **error);
 /* One Adam step with bias correction over the whole arena. */
 void       gaf_adam_step        (GafParams *params, const GafAdamConfig *cfg);
 /* ema <- d ema + (1 - d) data with d = min(decay, (1 + step) / (10 + step)) (warm-up). */

@@ -488,6 +488,7 @@ gaf_baseline_trainer_step (GafBaselineTrainer *tr, double *loss_out, GError **er
   GafParams *params = tr->net->params;
   int B = tr->cfg.batch, n = tr->n, c = tr->c;
   double loss;
+  gboolean ok;
 
   if (tr->cosine_lr > 0.0 && tr->cosine_total > 0)
     {
@@ -517,9 +518,10 @@ gaf_baseline_trainer_step (GafBaselineTrainer *tr, double *loss_out, GError **er
     default:
       g_assert_not_reached ();
     }
+  ok = gaf_net_optimizer_step (tr->net, tr->dout, &loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
   if (loss_out != NULL)
     *loss_out = loss;
-  return gaf_net_optimizer_step (tr->net, tr->dout, loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
+  return ok;
 }
 
 gboolean

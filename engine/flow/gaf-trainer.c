@@ -13,7 +13,8 @@ struct _GafTrainer {
   GafLabelFunc     labels_func;
   gpointer         labels_data;
   GafTrainerConfig cfg;
-  GafRng           rng;
+  GafRng           rng;       /* one draw per step: the key of that step's per-sample streams */
+  int              rank, n_ranks;   /* data parallelism: this process draws samples [rank B/R, (rank+1) B/R) */
   int              n, c;
   guint16         *labels;   /* (B, n) */
   float           *t, *w, *u, *f, *df;
@@ -72,6 +73,8 @@ gaf_trainer_new (GafNet *net, GafLabelFunc labels, gpointer labels_data, const G
   tr->n = net->n;
   tr->c = net->out_channels;
   gaf_rng_init_stream (&tr->rng, cfg->seed, 0x7a1);
+  tr->rank = 0;
+  tr->n_ranks = 1;
   size = (gsize) cfg->batch * tr->n * tr->c;
   tr->labels = g_new (guint16, (gsize) cfg->batch * tr->n);
   tr->t = g_new (float, cfg->batch);
@@ -123,20 +126,34 @@ gaf_trainer_get_step (GafTrainer *trainer)
 }
 
 gboolean
-gaf_net_optimizer_step (GafNet *net, const float *dout, double loss, const GafAdamConfig *adam,
+gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafAdamConfig *adam,
                         double ema_decay, GError **error)
 {
   GafParams *params = net->params;
+  gboolean reduced = params->reduce != NULL;
 
-  if (!isfinite (loss))
+  /* Data parallel: every rank runs its backward and the one reduction whatever its own loss, and decides
+   * on the mean loss that all ranks then share (a rank that returned early would leave the others
+   * waiting in the collective). One process checks first and skips the backward of a diverged step. */
+  if (reduced)
+    {
+      gaf_params_zero_grad (params);
+      gaf_net_backward (net, dout, NULL, NULL);
+      if (!gaf_params_reduce_grad (params, loss, error))
+        return FALSE;
+    }
+  if (!isfinite (*loss))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
                    "training diverged at step %" G_GUINT64_FORMAT " (loss is %g); lower the learning rate",
-                   params->step + 1, loss);
+                   params->step + 1, *loss);
       return FALSE;
     }
-  gaf_params_zero_grad (params);
-  gaf_net_backward (net, dout, NULL, NULL);
+  if (!reduced)
+    {
+      gaf_params_zero_grad (params);
+      gaf_net_backward (net, dout, NULL, NULL);
+    }
   gaf_adam_step (params, adam);
   if (ema_decay > 0.0)
     gaf_params_ema_update (params, ema_decay);
@@ -144,11 +161,51 @@ gaf_net_optimizer_step (GafNet *net, const float *dout, double loss, const GafAd
 }
 
 gboolean
+gaf_trainer_set_data_parallel (GafTrainer *tr, int rank, int n_ranks, GafReduceFunc reduce, gpointer reduce_data,
+                               GError **error)
+{
+  g_return_val_if_fail (tr != NULL && n_ranks >= 1 && rank >= 0 && rank < n_ranks, FALSE);
+  g_return_val_if_fail (n_ranks == 1 || reduce != NULL, FALSE);
+
+  if (tr->cfg.batch % n_ranks != 0)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "the batch (%d) must be a multiple of the number of processes (%d): each draws batch / %d "
+                   "samples", tr->cfg.batch, n_ranks, n_ranks);
+      return FALSE;
+    }
+  tr->rank = rank;
+  tr->n_ranks = n_ranks;
+  gaf_params_set_reducer (tr->net->params, n_ranks > 1 ? reduce : NULL, reduce_data, n_ranks);
+  return TRUE;
+}
+
+/* This process's share of the global batch: sample g (global index) from the stream (key, g) alone, so that
+ * R processes drawing [rank B/R, (rank+1) B/R) each draw together what one process draws for g in [0, B).
+ * labels (b, n), t (b), w and u (b, n, c) with b = B / R. */
+static void
+draw_batch (GafTrainer *tr, guint64 key)
+{
+  int b = tr->cfg.batch / tr->n_ranks, first = tr->rank * b, n = tr->n, c = tr->c;
+
+  for (int k = 0; k < b; k++)
+    {
+      GafRng srng;
+      gsize row = (gsize) k * n;
+      gaf_rng_init_stream (&srng, key, (guint64) (first + k));
+      tr->labels_func (tr->labels_data, &srng, tr->labels + row, 1);
+      gaf_path_sample (&tr->cfg.path, &srng, tr->labels + row, 1, n, c, tr->t + k, tr->w + row * c,
+                       tr->u + row * c);
+    }
+}
+
+gboolean
 gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
 {
   GafParams *params = tr->net->params;
-  int B = tr->cfg.batch;
+  int b = tr->cfg.batch / tr->n_ranks;
   double loss;
+  gboolean ok;
 
   if (tr->cosine_lr > 0.0 && tr->cosine_total > 0)
     {
@@ -156,13 +213,15 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
       if (s < tr->cosine_total)
         tr->cfg.adam.lr = tr->cosine_lr * 0.5 * (1.0 + cos (G_PI * (double) s / (double) tr->cosine_total));
     }
-  tr->labels_func (tr->labels_data, &tr->rng, tr->labels, B);
-  gaf_path_sample (&tr->cfg.path, &tr->rng, tr->labels, B, tr->n, tr->c, tr->t, tr->w, tr->u);
-  gaf_net_forward (tr->net, tr->w, tr->t, B, tr->f);
-  loss = gaf_path_loss (&tr->cfg.path, tr->w, tr->f, tr->u, B, tr->n, tr->c, tr->df);
+  /* The trainer's RNG advances by one draw per step on every rank alike: its state is all a checkpoint
+   * needs, whatever the number of processes before and after. */
+  draw_batch (tr, gaf_rng_next (&tr->rng));
+  gaf_net_forward (tr->net, tr->w, tr->t, b, tr->f);
+  loss = gaf_path_loss (&tr->cfg.path, tr->w, tr->f, tr->u, b, tr->n, tr->c, tr->df);
+  ok = gaf_net_optimizer_step (tr->net, tr->df, &loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
   if (loss_out != NULL)
     *loss_out = loss;
-  return gaf_net_optimizer_step (tr->net, tr->df, loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
+  return ok;
 }
 
 gboolean

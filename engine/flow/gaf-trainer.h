@@ -40,12 +40,22 @@ guint64     gaf_trainer_get_step (GafTrainer *trainer);
 /* lr(s) = base_lr (1 + cos(pi s / total)) / 2 for the steps s < total that follow; constant after. */
 void        gaf_trainer_set_cosine_schedule (GafTrainer *trainer, double base_lr, guint64 total);
 /* One step: sample the path, forward, loss, backward, Adam. Fails with GAF_ERROR_DIVERGED on a
- * non-finite loss (parameters are left as they were before the step). */
+ * non-finite loss (parameters are left as they were before the step). Sample g of a step's batch comes
+ * from its own stream (gaf_trainer_set_data_parallel), so the batch is the same however it is split. */
 gboolean    gaf_trainer_step  (GafTrainer *trainer, double *loss, GError **error);
-/* What every flow-matching step shares after its loss: refuse a non-finite loss with GAF_ERROR_DIVERGED
- * (parameters untouched), else zero-grad, backward from dout, Adam, EMA update (ema_decay > 0). */
-gboolean    gaf_net_optimizer_step (GafNet *net, const float *dout, double loss, const GafAdamConfig *adam,
+/* What every flow-matching step shares after its loss: zero-grad, backward from dout, the gradient reduction
+ * of a data-parallel run (gaf_params_reduce_grad: *loss in is this process's mean loss, out the mean over all
+ * processes), refuse a non-finite loss with GAF_ERROR_DIVERGED (parameters untouched), Adam, EMA update
+ * (ema_decay > 0). A method whose step ends here is data parallel for free once its sampling is split. */
+gboolean    gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafAdamConfig *adam,
                                     double ema_decay, GError **error);
+/* Data parallelism: this trainer is process `rank` of n_ranks that train one model with the global batch
+ * cfg->batch (docs/scaling-out.md). Each step draws global samples g in [rank B/R, (rank+1) B/R), sample g
+ * from its own stream (the step's key from the trainer's RNG, g): the R processes together draw exactly
+ * the batch one process draws. reduce sums over the processes (installed on the network's arena; called
+ * once per step on grad and loss). GAF_ERROR_INVALID_ARGUMENT unless n_ranks divides the batch. */
+gboolean    gaf_trainer_set_data_parallel (GafTrainer *trainer, int rank, int n_ranks, GafReduceFunc reduce,
+                                           gpointer reduce_data, GError **error);
 /* `steps` steps with progress every `report_every` steps; loss_trace (double) gets every loss. */
 gboolean    gaf_trainer_run   (GafTrainer *trainer, guint64 steps, GArray *loss_trace,
                                GafProgressFunc progress, gpointer progress_data,
