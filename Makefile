@@ -2,7 +2,8 @@
 BUILD ?= build
 DEB_PACKAGES = gcc libc6-dev make pkg-config meson ninja-build libglib2.0-dev libgtk-4-dev \
                libopenblas-dev xvfb xauth desktop-file-utils appstream gettext \
-               libcairo2-dev adwaita-icon-theme libpng-dev libjson-glib-dev dataset-fashion-mnist
+               libcairo2-dev adwaita-icon-theme libpng-dev libjson-glib-dev dataset-fashion-mnist \
+               libopenmpi-dev openmpi-bin
 BENCH_PACKAGES = python3-torch python3-numpy
 BENCH_CLASSES ?= 160
 BENCH_SECONDS ?= 10

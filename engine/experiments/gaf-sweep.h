@@ -91,4 +91,11 @@ gboolean gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int 
 gboolean gaf_sweep_run (const GafSweepConfig *cfg, GafSweepRowFunc on_row, GafProgressFunc progress,
                         gpointer user_data, GCancellable *cancellable, GError **error);
 
+/* The sweep's items (item = class index * n_methods + method index, as gaf_sweep_run numbers them) dealt over
+ * n_ranks processes (a distributed sweep, docs/scaling-out.md): largest class count first, each to the
+ * process with the least estimated work so far (lowest rank on a tie); the estimate is 300 + c per item,
+ * from the measured training time of the toy CNN against c. Returns the items of `rank`, in the order it
+ * runs them. Every item goes to exactly one rank; with one rank, all of them, largest first. */
+GArray  *gaf_sweep_deal (const GafSweepConfig *cfg, int n_ranks, int rank);
+
 G_END_DECLS
