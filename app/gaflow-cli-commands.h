@@ -13,31 +13,34 @@ G_BEGIN_DECLS
  *      argv[0] is the command name, argv[1..] its options; parse them with a GOptionContext (so that
  *      `gaflow-cli NAME --help` works), report every user mistake with one gaf_cli_fail () line, and
  *      return the exit status (0 success, 2 a user mistake; gaflow-cli-common.h);
- *   2. add one row below: ROW (NAME, "one-line summary for the listing");
+ *   2. add one row below: ROW (NAME, MPI, "one-line summary for the listing"), MPI TRUE when the command
+ *      runs under `mpirun -np R` with R > 1 (it then splits its work over the processes itself,
+ *      gaflow-cli-mpi.h), FALSE when it runs as one process only (R > 1 is refused before any work);
  *   3. add the file to gaflow_cli_sources in app/meson.build.
  * The row declares the function and puts it in the table (gaflow-cli.c); nothing else dispatches.
  * NAME must be a C identifier (it becomes part of the function name). */
 #define GAF_CLI_COMMANDS(ROW) \
-  ROW (sweep,      "KL against the number of classes (the class-scaling benchmark), table, CSV and plot") \
-  ROW (plot,       "draw the class-scaling plot of a sweep's CSV again") \
-  ROW (bench,      "engine throughput: training steps/s and sampling evaluations/s (toy CNN or UNet)") \
-  ROW (train,      "train a flow on the data --data names: a joint distribution, or image label maps") \
-  ROW (sample,     "samples of a flow: joint data (trained in the run) or an image checkpoint") \
-  ROW (eval,       "joint KL, marginal KL and mutual information of a file of samples") \
-  ROW (likelihood, "bits/dim of label maps under a trained flow; out-of-distribution ROC AUC") \
-  ROW (export,     "a checkpoint's network as safetensors under the PyTorch module names of the authors' code") \
-  ROW (import,     "a checkpoint from a safetensors file: a model trained elsewhere (PyTorch)") \
-  ROW (field,      "a network on given inputs, safetensors in and out (to check against another implementation)")
+  ROW (sweep,      TRUE,  "KL against the number of classes (the class-scaling benchmark), table, CSV and plot") \
+  ROW (plot,       FALSE, "draw the class-scaling plot of a sweep's CSV again") \
+  ROW (bench,      FALSE, "engine throughput: training steps/s and sampling evaluations/s (toy CNN or UNet)") \
+  ROW (train,      TRUE,  "train a flow on the data --data names: a joint distribution, or image label maps") \
+  ROW (sample,     FALSE, "samples of a flow: joint data (trained in the run) or an image checkpoint") \
+  ROW (eval,       FALSE, "joint KL, marginal KL and mutual information of a file of samples") \
+  ROW (likelihood, FALSE, "bits/dim of label maps under a trained flow; out-of-distribution ROC AUC") \
+  ROW (export,     FALSE, "a checkpoint's network as safetensors under the PyTorch module names of the authors' code") \
+  ROW (import,     FALSE, "a checkpoint from a safetensors file: a model trained elsewhere (PyTorch)") \
+  ROW (field,      FALSE, "a network on given inputs, safetensors in and out (to check against another implementation)")
 
 typedef int (*GafCliCommandFunc) (int argc, char **argv);
 
 typedef struct {
   const char        *name;
+  gboolean           mpi;       /* runs as several MPI processes (docs/scaling-out.md) */
   const char        *summary;
   GafCliCommandFunc  run;
 } GafCliCommand;
 
-#define GAF_CLI_DECLARE_COMMAND(name, summary) int gaf_cli_cmd_##name (int argc, char **argv);
+#define GAF_CLI_DECLARE_COMMAND(name, mpi, summary) int gaf_cli_cmd_##name (int argc, char **argv);
 GAF_CLI_COMMANDS (GAF_CLI_DECLARE_COMMAND)
 #undef GAF_CLI_DECLARE_COMMAND
 

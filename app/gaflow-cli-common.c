@@ -11,6 +11,7 @@
 
 #include "gaf-error.h"
 #include "gaflow-cli-common.h"
+#include "gaflow-cli-mpi.h"
 
 /* One clear line on stderr and a non-zero exit for anything a user can get wrong. */
 int
@@ -22,7 +23,12 @@ gaf_cli_fail (const char *fmt, ...)
   va_start (ap, fmt);
   msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  fprintf (stderr, "gaflow-cli: error: %s\n", msg);
+  /* Under MPI, every process says what went wrong: most errors are the same on all (the same options),
+   * but a file missing on one node is that node's alone. */
+  if (gaf_cli_mpi_size () > 1)
+    fprintf (stderr, "gaflow-cli: error (process %d of %d): %s\n", gaf_cli_mpi_rank (), gaf_cli_mpi_size (), msg);
+  else
+    fprintf (stderr, "gaflow-cli: error: %s\n", msg);
   return 2;
 }
 

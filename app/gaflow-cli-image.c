@@ -16,6 +16,7 @@
 #include "gaf-parallel.h"
 #include "gaflow-cli-common.h"
 #include "gaflow-cli-image.h"
+#include "gaflow-cli-mpi.h"
 
 /* gaflow-cli train | sample on image label maps. A checkpoint written by `train` carries everything
  * `sample` needs: [model] (the network), [train] (the trainer, schedule and the step target) and
@@ -441,7 +442,7 @@ gaf_cli_image_train (int argc, char **argv)
   guint64 n_steps = 0, every_v = 1000, seed_v = 1, step;
   double lr_v = 2e-4, base_lr;
   int n_threads = 2;
-  gboolean cosine = FALSE, interrupted = FALSE;
+  gboolean cosine = FALSE, interrupted = FALSE, root;
   guint sigint_id, sigterm_id;
   FILE *log = NULL;
   gint64 t0;
@@ -576,12 +577,18 @@ gaf_cli_image_train (int argc, char **argv)
                              n_steps, checkpoint, sched_start + sched_steps);
       if (gaf_checkpoint_get_step (ck) >= n_steps)
         {
-          printf ("%s is at step %" G_GUINT64_FORMAT ", the target is %" G_GUINT64_FORMAT ": nothing to train\n",
-                  checkpoint, gaf_checkpoint_get_step (ck), n_steps);
+          if (gaf_cli_mpi_is_root ())
+            printf ("%s is at step %" G_GUINT64_FORMAT ", the target is %" G_GUINT64_FORMAT ": nothing to train\n",
+                    checkpoint, gaf_checkpoint_get_step (ck), n_steps);
           return 0;
         }
     }
 
+  /* Data parallel (docs/scaling-out.md): each of the R processes draws batch / R samples of every step. A
+   * resumed run may use any R that divides its batch: the trainer's RNG state is the same on every process. */
+  if (tcfg.batch % gaf_cli_mpi_size () != 0)
+    return gaf_cli_fail ("%s%d: under MPI the batch must be a multiple of the number of processes (%d)",
+                         resume ? "the batch of the checkpoint is " : "--batch ", tcfg.batch, gaf_cli_mpi_size ());
   net = gaf_model_new (&mcfg, &error);
   if (net == NULL)
     return gaf_cli_fail ("--model: %s", error->message);
@@ -590,6 +597,10 @@ gaf_cli_image_train (int argc, char **argv)
                          net->n, net->out_channels, ds->height, ds->width, ds->c);
   gaf_blas_set_threads (n_threads);
   trainer = gaf_trainer_new (net, gaf_dataset_sample, ds, &tcfg);
+  if (gaf_cli_mpi_size () > 1 &&
+      !gaf_trainer_set_data_parallel (trainer, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum, NULL,
+                                      &error))
+    return gaf_cli_fail ("%s", error->message);
   if (ck != NULL)
     {
       if (!gaf_trainer_restore_checkpoint (trainer, ck, &error))
@@ -603,20 +614,23 @@ gaf_cli_image_train (int argc, char **argv)
   data_info_to_keyfile (ds, config);
   g_key_file_set_uint64 (config, TRAIN_GROUP, "steps", n_steps);
 
-  if (loss_log && (log = loss_log_open (loss_log, ck != NULL, step, &error)) == NULL)
+  /* Rank 0 alone writes (checkpoints, loss log) and reports; every process trains. */
+  root = gaf_cli_mpi_is_root ();
+  if (root && loss_log && (log = loss_log_open (loss_log, ck != NULL, step, &error)) == NULL)
     return gaf_cli_fail ("%s", error->message);
   g_clear_pointer (&ck, gaf_checkpoint_free);
 
-  if (step > 0)
+  if (root && step > 0)
     fprintf (stderr, "train: resuming %s at step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT "\n", checkpoint, step,
              n_steps);
-  fprintf (stderr, "train: %s; %s, %" G_GSIZE_FORMAT " parameters; batch %d, lr %g %s, EMA %g, lambda %g, time rate %g, "
-           "seed %" G_GUINT64_FORMAT "; %d threads; checkpoint every %" G_GUINT64_FORMAT " steps to %s\n",
-           ds->description, gaf_model_kind_to_string (mcfg.kind), net->params->size, tcfg.batch,
-           base_lr, cosine ? "cosine" : "constant", tcfg.ema_decay, tcfg.path.lambda,
-           tcfg.path.time_rate, tcfg.seed, n_threads, every_v, checkpoint);
+  if (root)
+    fprintf (stderr, "train: %s; %s, %" G_GSIZE_FORMAT " parameters; batch %d, lr %g %s, EMA %g, lambda %g, time "
+             "rate %g, seed %" G_GUINT64_FORMAT "; %d threads x %d processes; checkpoint every %" G_GUINT64_FORMAT
+             " steps to %s\n", ds->description, gaf_model_kind_to_string (mcfg.kind), net->params->size, tcfg.batch,
+             base_lr, cosine ? "cosine" : "constant", tcfg.ema_decay, tcfg.path.lambda, tcfg.path.time_rate,
+             tcfg.seed, n_threads, gaf_cli_mpi_size (), every_v, checkpoint);
 
-  prog.tty = isatty (fileno (stderr));
+  prog.tty = root && isatty (fileno (stderr));
   prog.start_us = prog.last_us = g_get_monotonic_time ();
   prog.first_step = step;
   prog.target = n_steps;
@@ -632,6 +646,9 @@ gaf_cli_image_train (int argc, char **argv)
       /* Signals arrive through the main context: dispatch them between steps. */
       while (g_main_context_iteration (NULL, FALSE))
         ;
+      /* Under MPI all processes stop at the same step, or the others would wait in the reduction. */
+      if (gaf_cli_mpi_size () > 1)
+        interrupted = gaf_cli_mpi_any (interrupted);
       if (interrupted)
         break;
       if (!gaf_trainer_step (trainer, &loss, &error))
@@ -650,8 +667,9 @@ gaf_cli_image_train (int argc, char **argv)
           fprintf (log, "%" G_GUINT64_FORMAT "\t%.9g\n", step, loss);
           fflush (log);
         }
-      train_progress (&prog, step, loss, FALSE);
-      if (step % every_v == 0 && step < n_steps)
+      if (root)
+        train_progress (&prog, step, loss, FALSE);
+      if (root && step % every_v == 0 && step < n_steps)
         {
           if (!gaf_trainer_save_checkpoint (trainer, checkpoint, config, &error))
             {
@@ -667,10 +685,12 @@ gaf_cli_image_train (int argc, char **argv)
   if (log)
     fclose (log);
   train_progress_line_end (&prog);
-  if (rc == 0 && !gaf_trainer_save_checkpoint (trainer, checkpoint, config, &error))
+  if (root && rc == 0 && !gaf_trainer_save_checkpoint (trainer, checkpoint, config, &error))
     rc = 2;
   if (rc != 0)
     return gaf_cli_fail ("%s", error->message);
+  if (!root)
+    return interrupted ? 130 : 0;
   if (interrupted)
     {
       fprintf (stderr, "gaflow-cli: interrupted at step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT

@@ -15,6 +15,7 @@
 #include "gaflow-cli-commands.h"
 #include "gaflow-cli-common.h"
 #include "gaflow-cli-joint.h"
+#include "gaflow-cli-mpi.h"
 
 /* gaflow-cli train | sample | eval on coupled joint distributions (docs/method.md §5 "coupled joints").
  * Until the checkpoint format lands, `train` trains, samples and evaluates in one run, `sample`
@@ -347,7 +348,7 @@ train_or_sample (int argc, char **argv, Mode mode)
   g_autofree char *ema = NULL, *lambda = NULL, *time_rate = NULL, *samples = NULL, *integrator = NULL;
   g_autofree char *step_size = NULL, *t_end = NULL, *seed = NULL, *threads = NULL, *chunk = NULL;
   g_autofree char *hidden = NULL, *depth = NULL, *input_scale = NULL, *time_scale = NULL, *alphabet = NULL, *length = NULL;
-  g_autofree char *plot = NULL, *output = NULL, *csv = NULL, *warning = NULL;
+  g_autofree char *plot = NULL, *output = NULL, *csv = NULL, *warning = NULL, *loss_log = NULL;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Target: " DATA_HELP, "SPEC" },
     { "length", 0, 0, G_OPTION_ARG_STRING, &length, "Sequence length of text data", "N" },
@@ -374,6 +375,7 @@ train_or_sample (int argc, char **argv, Mode mode)
     { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot, "PNG heatmaps of target, samples and product of marginals (n = 2)", "FILE" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, "Write the samples, one per line", "FILE" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the metrics as CSV", "FILE" },
+    { "loss-log", 0, 0, G_OPTION_ARG_FILENAME, &loss_log, "Write 'step<TAB>loss' (%.9g) for every step", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new (mode == MODE_TRAIN ?
@@ -383,7 +385,7 @@ train_or_sample (int argc, char **argv, Mode mode)
   g_autoptr(GafJoint) target = NULL;
   g_autoptr(GafNet) net = NULL;
   g_autoptr(GafTrainer) trainer = NULL;
-  g_autoptr(GArray) rows = NULL;
+  g_autoptr(GArray) rows = NULL, losses = NULL;
   g_autofree guint16 *labels = NULL;
   GafTrainerConfig tcfg;
   GafSamplerConfig scfg;
@@ -437,8 +439,13 @@ train_or_sample (int argc, char **argv, Mode mode)
   if (!gaf_sampler_config_check (&scfg, &error) || !gaf_trainer_config_check (&tcfg, &error) ||
       (plot && !gaf_cli_check_output_path ("--plot", plot, &error)) ||
       (output && !gaf_cli_check_output_path ("--output", output, &error)) ||
-      (csv && !gaf_cli_check_output_path ("--csv", csv, &error)))
+      (csv && !gaf_cli_check_output_path ("--csv", csv, &error)) ||
+      (loss_log && !gaf_cli_check_output_path ("--loss-log", loss_log, &error)))
     return gaf_cli_fail ("%s", error->message);
+  /* Data parallel (docs/scaling-out.md): each of the R processes draws batch / R samples of every step. */
+  if (tcfg.batch % gaf_cli_mpi_size () != 0)
+    return gaf_cli_fail ("--batch %d: under MPI the batch must be a multiple of the number of processes (%d)",
+                         tcfg.batch, gaf_cli_mpi_size ());
   if (n_samples > G_MAXINT / 2)
     return gaf_cli_fail ("--samples: at most %d", G_MAXINT / 2);
 
@@ -488,27 +495,46 @@ train_or_sample (int argc, char **argv, Mode mode)
         return gaf_cli_fail ("%s", error->message);
       net = GAF_NET (gaf_toy_cnn_new (&ccfg, seed_v));
     }
-  if (warning)
+  if (warning && gaf_cli_mpi_is_root ())
     fprintf (stderr, "%s\n", warning);
 
   gaf_blas_set_threads (n_threads);
   ps.tty = isatty (fileno (stderr));
   tcfg.seed = seed_v;
   trainer = gaf_trainer_new (net, gaf_joint_sample, target, &tcfg);
+  if (gaf_cli_mpi_size () > 1 &&
+      !gaf_trainer_set_data_parallel (trainer, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum, NULL,
+                                      &error))
+    return gaf_cli_fail ("%s", error->message);
   if (cosine)
     gaf_trainer_set_cosine_schedule (trainer, tcfg.adam.lr, n_steps);
-  fprintf (stderr, "%s: %s (n = %d, c = %d, %u sequences of positive probability); %s, %" G_GSIZE_FORMAT
-           " parameters, input scale %g; %" G_GUINT64_FORMAT " steps, batch %d, lr %g %s, EMA %g; %d threads\n",
-           argv[0], target->name, target->n, target->c, target->n_atoms, net->klass->name, net->params->size,
-           in_scale, n_steps, tcfg.batch, tcfg.adam.lr, cosine ? "cosine" : "constant", tcfg.ema_decay, n_threads);
+  if (gaf_cli_mpi_is_root ())
+    fprintf (stderr, "%s: %s (n = %d, c = %d, %u sequences of positive probability); %s, %" G_GSIZE_FORMAT
+             " parameters, input scale %g; %" G_GUINT64_FORMAT " steps, batch %d, lr %g %s, EMA %g; %d threads"
+             " x %d processes\n", argv[0], target->name, target->n, target->c, target->n_atoms, net->klass->name,
+             net->params->size, in_scale, n_steps, tcfg.batch, tcfg.adam.lr, cosine ? "cosine" : "constant",
+             tcfg.ema_decay, n_threads, gaf_cli_mpi_size ());
+  if (loss_log)
+    losses = g_array_new (FALSE, FALSE, sizeof (double));
   t0 = g_get_monotonic_time ();
-  if (!gaf_trainer_run (trainer, n_steps, NULL, progress_cb, &ps, NULL, &error))
+  if (!gaf_trainer_run (trainer, n_steps, losses, gaf_cli_mpi_is_root () ? progress_cb : NULL, &ps, NULL, &error))
     {
       if (ps.tty)
         fprintf (stderr, "\n");
       return gaf_cli_fail ("%s", error->message);
     }
   train_s = (g_get_monotonic_time () - t0) * 1e-6;
+  /* Every process holds the same weights now: rank 0 alone samples, evaluates and writes. */
+  if (!gaf_cli_mpi_is_root ())
+    return 0;
+  if (loss_log)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+      for (guint i = 0; i < losses->len; i++)
+        g_string_append_printf (s, "%u\t%.9g\n", i + 1, g_array_index (losses, double, i));
+      if (!g_file_set_contents (loss_log, s->str, s->len, &error))   /* atomic: temp file + rename */
+        return gaf_cli_fail ("%s", error->message);
+    }
 
   /* Sample with the averaged weights. */
   gaf_params_swap_ema (net->params);

@@ -11,6 +11,7 @@
 #include "gaf-scaling-plot.h"
 #include "gaflow-cli-commands.h"
 #include "gaflow-cli-common.h"
+#include "gaflow-cli-mpi.h"
 
 /* gaflow-cli sweep | plot: the class-scaling benchmark (docs/method.md §5) and its plot. */
 
@@ -96,8 +97,77 @@ sweep_row (const GafSweepRow *row, gpointer user_data)
   g_array_append_val (st->rows, *row);
   if (st->tty)
     fprintf (stderr, "\r%-100s\r", "");
+  if (gaf_cli_mpi_size () > 1)
+    fprintf (stderr, "process %d: ", gaf_cli_mpi_rank ());
   fprintf (stderr, "%s c=%d: KL %.5f (uniform %.5f, floor %.5f), train %.1f s, sample %.1f s\n", row->method,
            row->classes, row->kl, row->kl_uniform, row->kl_floor, row->train_seconds, row->sample_seconds);
+}
+
+/* ---- the sweep over MPI processes --------------------------------------------------------------- */
+
+/* What a process sends rank 0 for each item it ran (every process runs the same binary, so the struct's
+ * bytes mean the same on all). */
+typedef struct {
+  guint       item;
+  GafSweepRow row;
+} ItemRow;
+
+/* Under MPI (docs/scaling-out.md): the items dealt over the processes, largest class count first
+ * (gaf_sweep_deal); each process runs its own with the same seeds a one-process sweep uses (each item's
+ * target, network and streams derive from the seed and c alone), and rank 0 gathers the rows into
+ * st->rows in the one-process order. */
+static gboolean
+sweep_distributed (const GafSweepConfig *cfg, SweepState *st, GError **error)
+{
+  int rank = gaf_cli_mpi_rank (), size = gaf_cli_mpi_size ();
+  guint n_methods = cfg->methods->len, n_items = cfg->classes->len * n_methods;
+  g_autoptr(GArray) mine = gaf_sweep_deal (cfg, size, rank);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree ItemRow *ordered = NULL;
+
+  if (!gaf_sweep_config_check (cfg, error))
+    return FALSE;
+  for (guint k = 0; k < mine->len; k++)
+    {
+      ItemRow ir;
+      memset (&ir, 0, sizeof ir);
+      ir.item = g_array_index (mine, guint, k);
+      if (!gaf_sweep_run_method (cfg, g_array_index (cfg->methods, GafMethod, ir.item % n_methods),
+                                 g_array_index (cfg->classes, int, ir.item / n_methods), ir.item, n_items, &ir.row,
+                                 sweep_progress, st, NULL, error))
+        return FALSE;
+      sweep_row (&ir.row, st);
+      g_byte_array_append (out, (const guint8 *) &ir, sizeof ir);
+    }
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&out));
+  if (!gaf_cli_mpi_gather (bytes, &all, error))
+    return FALSE;
+  if (rank != 0)
+    return TRUE;
+  ordered = g_new0 (ItemRow, MAX (n_items, 1));
+  for (guint r = 0; r < all->len; r++)
+    {
+      gsize len;
+      const ItemRow *got = g_bytes_get_data (g_ptr_array_index (all, r), &len);
+      for (gsize k = 0; len % sizeof (ItemRow) == 0 && k < len / sizeof (ItemRow); k++)
+        if (got[k].item < n_items && ordered[got[k].item].row.classes == 0)
+          ordered[got[k].item] = got[k];
+    }
+  g_array_set_size (st->rows, 0);
+  for (guint i = 0; i < n_items; i++)
+    {
+      if (ordered[i].row.classes == 0)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "the row of item %u (%s, c = %d) never arrived", i,
+                       gaf_method_to_string (g_array_index (cfg->methods, GafMethod, i % n_methods)),
+                       g_array_index (cfg->classes, int, i / n_methods));
+          return FALSE;
+        }
+      g_array_append_val (st->rows, ordered[i].row);
+    }
+  return TRUE;
 }
 
 /* The documented CSV columns (tests/test-cli.sh checks them). */
@@ -274,16 +344,25 @@ gaf_cli_cmd_sweep (int argc, char **argv)
     }
 
   gaf_blas_set_threads (n_threads);
-  st.tty = isatty (fileno (stderr));
+  /* Under MPI only rank 0 draws the progress bar, prints the table and writes files. */
+  st.tty = gaf_cli_mpi_is_root () && isatty (fileno (stderr));
   st.rows = rows;
   st.methods = cfg.methods;
-  fprintf (stderr, "sweep: %u class counts x %u methods, %" G_GUINT64_FORMAT " steps, batch %d, %" G_GUINT64_FORMAT
-           " samples, %s h=%g T=%g, %d threads, toy CNN%s%s\n", cfg.classes->len, cfg.methods->len, cfg.steps,
-           cfg.train.batch, cfg.samples, gaf_integrator_to_string (cfg.sampler.integrator), cfg.sampler.step_size,
-           cfg.sampler.t_end, n_threads, cfg.position_bias ? " + per-position output bias" : " (reference)",
-           cfg.posterior ? ", GAF affinity in the posterior form" : ", GAF affinity = network output (reference)");
-  if (!gaf_sweep_run (&cfg, sweep_row, sweep_progress, &st, NULL, &error))
+  if (gaf_cli_mpi_is_root ())
+    fprintf (stderr, "sweep: %u class counts x %u methods, %" G_GUINT64_FORMAT " steps, batch %d, %" G_GUINT64_FORMAT
+             " samples, %s h=%g T=%g, %d threads x %d processes, toy CNN%s%s\n", cfg.classes->len, cfg.methods->len,
+             cfg.steps, cfg.train.batch, cfg.samples, gaf_integrator_to_string (cfg.sampler.integrator),
+             cfg.sampler.step_size, cfg.sampler.t_end, n_threads, gaf_cli_mpi_size (),
+             cfg.position_bias ? " + per-position output bias" : " (reference)",
+             cfg.posterior ? ", GAF affinity in the posterior form" : ", GAF affinity = network output (reference)");
+  if (gaf_cli_mpi_size () > 1 ? !sweep_distributed (&cfg, &st, &error)
+                              : !gaf_sweep_run (&cfg, sweep_row, sweep_progress, &st, NULL, &error))
     goto out_fail;
+  if (!gaf_cli_mpi_is_root ())
+    {
+      gaf_sweep_config_clear (&cfg);
+      return 0;
+    }
 
   print_table (rows);
   print_decoding (cfg.methods);

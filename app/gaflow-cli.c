@@ -8,11 +8,12 @@
 
 #include "gaflow-cli-commands.h"
 #include "gaflow-cli-common.h"
+#include "gaflow-cli-mpi.h"
 
 /* gaflow-cli COMMAND [OPTIONS]: looks the command up in the table (gaflow-cli-commands.h, which says how to
  * add one) and hands it the rest of the command line. */
 
-#define GAF_CLI_ROW(name, summary) { #name, summary, gaf_cli_cmd_##name },
+#define GAF_CLI_ROW(name, mpi, summary) { #name, mpi, summary, gaf_cli_cmd_##name },
 static const GafCliCommand commands[] = {
   GAF_CLI_COMMANDS (GAF_CLI_ROW)
 };
@@ -66,12 +67,11 @@ unknown_command (const char *name)
   return gaf_cli_fail ("unknown command '%s' (commands: %s; see 'gaflow-cli --help')", name, names);
 }
 
-int
-main (int argc, char **argv)
+static int
+run (int argc, char **argv)
 {
   const GafCliCommand *cmd;
 
-  setlocale (LC_ALL, "");
   if (argc < 2)
     {
       g_autofree char *names = command_names ();
@@ -105,5 +105,18 @@ main (int argc, char **argv)
   cmd = gaf_cli_command_find (argv[1]);
   if (cmd == NULL)
     return unknown_command (argv[1]);
+  if (gaf_cli_mpi_size () > 1 && !cmd->mpi)
+    return gaf_cli_fail ("%s runs as one process, not under MPI (%d processes here): run it without mpirun "
+                         "(train and sweep are the commands that split their work over processes)",
+                         cmd->name, gaf_cli_mpi_size ());
   return cmd->run (argc - 1, argv + 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  /* Under mpirun every process runs this whole program; the commands split the work (gaflow-cli-mpi.h). */
+  gaf_cli_mpi_init (&argc, &argv);
+  return gaf_cli_mpi_finish (run (argc, argv));
 }
