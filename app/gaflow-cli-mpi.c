@@ -14,9 +14,7 @@
 #include "gaflow-cli-mpi.h"
 
 static int mpi_rank = 0, mpi_size = 1;
-
-#if GAF_HAVE_MPI
-static gboolean mpi_active = FALSE;
+static int launcher_size = 1;   /* processes the launcher says it started */
 
 /* Started by a launcher? Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE; PMIx and PMI launchers (srun, hydra)
  * set PMIX_RANK or PMI_SIZE. A plain start stays one process and never initialises MPI: that keeps the
@@ -27,6 +25,19 @@ launched_by_mpi (void)
   return g_getenv ("OMPI_COMM_WORLD_SIZE") != NULL || g_getenv ("PMIX_RANK") != NULL ||
          g_getenv ("PMI_SIZE") != NULL;
 }
+
+static int
+launched_size (void)
+{
+  const char *s = g_getenv ("OMPI_COMM_WORLD_SIZE");
+
+  if (s == NULL)
+    s = g_getenv ("PMI_SIZE");
+  return s != NULL ? (int) CLAMP (g_ascii_strtoll (s, NULL, 10), 1, G_MAXINT) : 1;
+}
+
+#if GAF_HAVE_MPI
+static gboolean mpi_active = FALSE;
 
 static gboolean
 check (int rc, const char *what, GError **error)
@@ -47,9 +58,12 @@ gaf_cli_mpi_init (int *argc, char ***argv)
 {
 #if GAF_HAVE_MPI
   int provided = 0;
+#endif
 
   if (!launched_by_mpi ())
     return;
+  launcher_size = launched_size ();
+#if GAF_HAVE_MPI
   /* Only the main thread calls MPI; the engine's worker threads compute. */
   MPI_Init_thread (argc, argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_rank (MPI_COMM_WORLD, &mpi_rank);
@@ -73,6 +87,21 @@ gaf_cli_mpi_finish (int rc)
     }
 #endif
   return rc;
+}
+
+gboolean
+gaf_cli_mpi_check_launch (GError **error)
+{
+  if (!GAF_HAVE_MPI && launcher_size > 1)
+    {
+      /* R copies that each think they are alone would each train the whole model and write the same files. */
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "this gaflow-cli was built without MPI but started as %d processes by an MPI launcher: run it "
+                   "as one process, or build it with MPI (meson setup -Dmpi=enabled; Debian: libopenmpi-dev)",
+                   launcher_size);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 int

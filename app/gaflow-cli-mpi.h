@@ -15,6 +15,8 @@ void     gaf_cli_mpi_init   (int *argc, char ***argv);
 /* Ends the run with exit status rc: MPI_Finalize after success; after a failure of a multi-process run,
  * MPI_Abort, so that no other process waits forever in a collective this one will never join. */
 int      gaf_cli_mpi_finish (int rc);
+/* FALSE with a GError when an MPI launcher started several copies of a gaflow-cli built without MPI. */
+gboolean gaf_cli_mpi_check_launch (GError **error);
 int      gaf_cli_mpi_rank   (void);
 int      gaf_cli_mpi_size   (void);
 /* Rank 0: the one process that prints progress and results and writes files. */

@@ -71,7 +71,10 @@ static int
 run (int argc, char **argv)
 {
   const GafCliCommand *cmd;
+  g_autoptr(GError) error = NULL;
 
+  if (!gaf_cli_mpi_check_launch (&error))
+    return gaf_cli_fail ("%s", error->message);
   if (argc < 2)
     {
       g_autofree char *names = command_names ();
