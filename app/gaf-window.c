@@ -16,6 +16,7 @@
 #include "gaf-settings.h"
 #include "gaf-simplex-geometry.h"
 #include "gaf-simplex-view.h"
+#include "gaf-torch-map.h"
 #include "gaf-training-view.h"
 #include "gaf-window.h"
 
@@ -581,13 +582,78 @@ file_op_new (GafWindow *self, const char *path)
   return op;
 }
 
+static void
+start_open_model (GafWindow *self, const char *path)
+{
+  gaf_runner_load_model_async (self->runner, path, NULL, model_loaded, file_op_new (self, path));
+  wake_views (self);
+}
+
+static void
+on_data_answer (GtkDialog *dialog, int response, GafWindow *self)
+{
+  const char *path = g_object_get_data (G_OBJECT (dialog), "gaf-path");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    start_open_model (self, path);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+/* A model trained elsewhere (.safetensors) opens directly when its metadata names its data; an image model
+ * that does not is opened with the current label maps once the user agrees (the runner fills them in). Only
+ * the file's header is read here. */
 void
 gaf_window_open_model (GafWindow *self, const char *path)
 {
+  g_autoptr(GafSafetensors) st = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *dialog;
+  g_autofree char *name = NULL;
+
   g_return_if_fail (GAF_IS_WINDOW (self));
   g_return_if_fail (path != NULL);
-  gaf_runner_load_model_async (self->runner, path, NULL, model_loaded, file_op_new (self, path));
-  wake_views (self);
+  if (!g_str_has_suffix (path, ".safetensors"))
+    {
+      start_open_model (self, path);
+      return;
+    }
+  st = gaf_safetensors_load_header (path, &error);
+  if (st == NULL)
+    {
+      show_error (self, _("Could not open the model"), error);
+      return;
+    }
+  if (gaf_torch_names_data (st) || g_strcmp0 (gaf_safetensors_get_metadata (st, "network"), "unet") != 0)
+    {
+      start_open_model (self, path);
+      return;
+    }
+  name = g_filename_display_basename (path);
+  dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                   _("Which label maps was this model trained on?"));
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            _("“%s” does not say. Open it with the current label maps (%s)?"),
+                                            name, gaf_runner_get_params (self->runner)->image_data);
+  gtk_dialog_add_buttons (GTK_DIALOG (dialog), _("_Cancel"), GTK_RESPONSE_CANCEL, _("_Open"), GTK_RESPONSE_ACCEPT,
+                          NULL);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_object_set_data_full (G_OBJECT (dialog), "gaf-path", g_strdup (path), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_data_answer), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Model files dropped on the window (label maps dropped on the likelihood view go to the view). */
+static gboolean
+on_drop_model (GtkDropTarget *target, const GValue *value, double x, double y, GafWindow *self)
+{
+  GFile *file = g_value_get_object (value);
+  g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+  if (path == NULL || !(g_str_has_suffix (path, GAF_MODEL_SUFFIX) || g_str_has_suffix (path, ".safetensors")))
+    return FALSE;
+  gaf_window_open_model (self, path);
+  return TRUE;
 }
 
 void
@@ -694,6 +760,8 @@ choose (GafWindow *self, ChooseKind kind)
   else if (kind == CHOOSE_OPEN_MODEL || kind == CHOOSE_SAVE_MODEL)
     {
       add_filter (GTK_FILE_CHOOSER (self->chooser), _("Gaflow models"), "*" GAF_MODEL_SUFFIX);
+      if (kind == CHOOSE_OPEN_MODEL)
+        add_filter (GTK_FILE_CHOOSER (self->chooser), _("Models trained elsewhere (safetensors)"), "*.safetensors");
       if (kind == CHOOSE_SAVE_MODEL)
         suggested = g_strdup_printf ("gaflow-%s" GAF_MODEL_SUFFIX,
                                      gaf_experiment_to_string (gaf_runner_get_params (self->runner)->experiment));
@@ -1051,10 +1119,13 @@ gaf_window_init (GafWindow *self)
 {
   GafRunnerParams params;
   GtkEventController *keys = gtk_event_controller_key_new ();
+  GtkDropTarget *drop = gtk_drop_target_new (G_TYPE_FILE, GDK_ACTION_COPY);
   g_autofree char *view = NULL;
 
   load_style (GTK_WIDGET (self));
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop_model), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   self->settings = gaf_settings_new ();
   gaf_settings_read_params (self->settings, &params);

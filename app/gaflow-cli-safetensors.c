@@ -142,7 +142,6 @@ gaf_cli_cmd_import (int argc, char **argv)
   g_autoptr(GafDataset) ds = NULL;
   g_autoptr(GafNet) net = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
-  const char *config_text, *lambda;
   GafModelConfig cfg;
   GafRng rng;
   guint64 seed = 1;
@@ -187,24 +186,13 @@ gaf_cli_cmd_import (int argc, char **argv)
 
   /* The checkpoint's configuration: gaflow's own when the file was exported by gaflow, then [model] as
    * imported, [data] from --data, lambda from the metadata when nothing else gave it. */
-  config_text = gaf_safetensors_get_metadata (st, "gaflow.config");
-  if (config_text != NULL && !g_key_file_load_from_data (kf, config_text, (gsize) -1, G_KEY_FILE_NONE, &error))
-    return gaf_cli_fail ("%s: metadata gaflow.config: %s", argv[1], error->message);
-  gaf_model_config_to_keyfile (&cfg, kf);
+  if (!gaf_torch_checkpoint_config (st, &cfg, kf, &error))
+    return gaf_cli_fail ("%s: %s", argv[1], error->message);
   if (ds != NULL)
     gaf_cli_image_data_to_keyfile (ds, kf);
   if (cfg.kind == GAF_MODEL_UNET && !g_key_file_has_group (kf, "data"))
     return gaf_cli_fail ("import: %s does not say which label maps the model was trained on: give --data SPEC",
                          argv[1]);
-  lambda = gaf_safetensors_get_metadata (st, "field_magnitude");
-  if (lambda != NULL && !g_key_file_has_key (kf, TRAIN_GROUP, "lambda", NULL))
-    {
-      char *end = NULL;
-      double l = g_ascii_strtod (lambda, &end);
-      if (end == lambda || *end != '\0' || !(l > 0) || !isfinite (l))
-        return gaf_cli_fail ("%s: metadata field_magnitude = '%s' is not a positive number", argv[1], lambda);
-      g_key_file_set_double (kf, TRAIN_GROUP, "lambda", l);
-    }
   gaf_rng_init (&rng, seed);
   if (!gaf_checkpoint_save (out, kf, gaf_net_get_params (net), &rng, 0, &error))
     return gaf_cli_fail ("--out: %s", error->message);

@@ -20,6 +20,7 @@
 #include "gaf-settings.h"
 #include "gaf-simplex-geometry.h"
 #include "gaf-simplex-view.h"
+#include "gaf-torch-map.h"
 #include "gaf-training-view.h"
 #include "gaf-window.h"
 
@@ -530,9 +531,9 @@ operations_reach (gpointer data)
   return gaf_window_get_file_operations (window) >= GPOINTER_TO_UINT (data);
 }
 
-/* The error dialogs shown for the window now. */
+/* The message dialogs of one type shown for the window now. */
 static GList *
-error_dialogs (void)
+dialogs_of_type (GtkMessageType want)
 {
   GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
   GList *found = NULL;
@@ -545,10 +546,17 @@ error_dialogs (void)
           !gtk_widget_get_visible (GTK_WIDGET (w)))
         continue;
       g_object_get (w, "message-type", &type, NULL);
-      if (type == GTK_MESSAGE_ERROR)
+      if (type == want)
         found = g_list_prepend (found, w);
     }
   return found;
+}
+
+/* The error dialogs shown for the window now. */
+static GList *
+error_dialogs (void)
+{
+  return dialogs_of_type (GTK_MESSAGE_ERROR);
 }
 
 static void
@@ -657,6 +665,94 @@ test_model_corrupt (void)
   g_assert_cmpuint (s1->model_params, ==, s0->model_params);
   g_assert_cmpuint (s1->step, >=, s0->step);
   g_unlink (bad);
+}
+
+/* The question dialog shown for the window now, or NULL. */
+static GtkWidget *
+question_dialog (void)
+{
+  GList *found = dialogs_of_type (GTK_MESSAGE_QUESTION);
+  GtkWidget *w = found ? found->data : NULL;
+
+  g_list_free (found);
+  return w;
+}
+
+static gboolean
+question_shown (gpointer data)
+{
+  return question_dialog () != NULL;
+}
+
+/* The saved model as safetensors under the PyTorch names (as gaflow-cli export writes it), with gaflow's
+ * configuration in the metadata or without it. */
+static void
+export_model (const char *gafck, const char *out, gboolean with_config)
+{
+  g_autoptr(GafCheckpoint) ck = gaf_checkpoint_load (gafck, NULL);
+  g_autoptr(GafSafetensorsWriter) w = gaf_safetensors_writer_new ();
+  g_autoptr(GafNet) net = NULL;
+  g_autofree char *text = NULL;
+  GafModelConfig cfg;
+
+  g_assert_nonnull (ck);
+  g_assert_true (gaf_model_config_from_keyfile (&cfg, gaf_checkpoint_get_config (ck), NULL));
+  net = gaf_model_new (&cfg, NULL);
+  g_assert_true (gaf_checkpoint_restore (ck, gaf_net_get_params (net), NULL, NULL, NULL));
+  gaf_params_swap_ema (gaf_net_get_params (net));
+  g_assert_true (gaf_torch_export (net, &cfg, gaf_net_get_params (net)->data, w, NULL));
+  gaf_torch_write_metadata (&cfg, w);
+  text = g_key_file_to_data (gaf_checkpoint_get_config (ck), NULL, NULL);
+  if (with_config)
+    gaf_safetensors_writer_set_metadata (w, "gaflow.config", text);
+  g_assert_true (gaf_safetensors_writer_save (w, out, NULL));
+}
+
+/* A model trained elsewhere: a .safetensors file that names its data opens at once (step 0, the same
+ * network); one that does not asks first, and opens with the current label maps when the user agrees. */
+static void
+test_model_safetensors (void)
+{
+  const char *a = g_object_get_data (G_OBJECT (window), "test-model");
+  const char *dir = g_object_get_data (G_OBJECT (window), "test-dir");
+  g_autofree char *named = g_build_filename (dir, "named.safetensors", NULL);
+  g_autofree char *bare = g_build_filename (dir, "bare.safetensors", NULL);
+  g_autoptr(GafSnapshot) s0 = NULL, s1 = NULL, s2 = NULL;
+  GtkWidget *question;
+  guint ops;
+
+  g_assert_nonnull (a);
+  export_model (a, named, TRUE);
+  export_model (a, bare, FALSE);
+  gaf_window_set_training (window, FALSE);
+  gaf_runner_sync (gaf_window_get_runner (window));
+  s0 = snapshot ();
+
+  ops = gaf_window_get_file_operations (window);
+  gaf_window_open_model (window, named);
+  g_assert_null (question_dialog ());
+  g_assert_true (wait_until (operations_reach, GUINT_TO_POINTER (ops + 1), 30));
+  g_assert_null (error_dialogs ());
+  s1 = snapshot ();
+  g_test_message ("opened %s: step %u, %u parameters", named, (guint) s1->step, (guint) s1->model_params);
+  g_assert_cmpint (s1->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_cmpuint (s1->step, ==, 0);
+  g_assert_cmpuint (s1->model_params, ==, s0->model_params);
+
+  ops = gaf_window_get_file_operations (window);
+  gaf_window_open_model (window, bare);
+  g_assert_true (wait_until (question_shown, NULL, 10));
+  question = question_dialog ();
+  g_assert_cmpuint (gaf_window_get_file_operations (window), ==, ops);   /* nothing opened before the answer */
+  gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_ACCEPT);
+  g_assert_true (wait_until (operations_reach, GUINT_TO_POINTER (ops + 1), 30));
+  g_assert_null (error_dialogs ());
+  g_assert_null (question_dialog ());
+  s2 = snapshot ();
+  g_assert_cmpuint (s2->model_params, ==, s0->model_params);
+  g_unlink (named);
+  g_unlink (bare);
+  gaf_window_set_training (window, TRUE);
 }
 
 static gboolean
@@ -903,6 +999,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/labelmaps/renders", test_label_maps_render);
   g_test_add_func ("/ui/model/save-open-round-trip", test_model_round_trip);
   g_test_add_func ("/ui/model/corrupt-file-keeps-model", test_model_corrupt);
+  g_test_add_func ("/ui/model/safetensors", test_model_safetensors);
   g_test_add_func ("/ui/likelihood/scores-a-test-map", test_likelihood_scores_map);
   g_test_add_func ("/ui/export/views-and-frames", test_export);
   g_test_add_func ("/ui/screenshot/png", test_screenshot);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gaf-checkpoint.h"
 #include "gaf-error.h"
 #include "gaf-torch-map.h"
 
@@ -737,4 +738,73 @@ gaf_torch_import (GafSafetensors *st, GafModelConfig *cfg, GError **error)
         dst[gaf_torch_entry_index (e, k)] = buf[k];
     }
   return g_steal_pointer (&net);
+}
+
+/* ---- checkpoints of imported models ------------------------------------------------------------------- */
+
+gboolean
+gaf_torch_checkpoint_config (GafSafetensors *st, const GafModelConfig *cfg, GKeyFile *kf, GError **error)
+{
+  const char *config_text = gaf_safetensors_get_metadata (st, "gaflow.config");
+  const char *lambda = gaf_safetensors_get_metadata (st, "field_magnitude");
+  g_autoptr(GError) local = NULL;
+
+  g_return_val_if_fail (st != NULL && cfg != NULL && kf != NULL, FALSE);
+  if (config_text != NULL && !g_key_file_load_from_data (kf, config_text, (gsize) -1, G_KEY_FILE_NONE, &local))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "metadata gaflow.config: %s", local->message);
+      return FALSE;
+    }
+  gaf_model_config_to_keyfile (cfg, kf);
+  if (lambda != NULL && !g_key_file_has_key (kf, "train", "lambda", NULL))
+    {
+      char *end = NULL;
+      double l = g_ascii_strtod (lambda, &end);
+      if (end == lambda || *end != '\0' || !(l > 0) || !isfinite (l) || l > 1e3)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "metadata field_magnitude = '%s' is not a positive number",
+                       lambda);
+          return FALSE;
+        }
+      g_key_file_set_double (kf, "train", "lambda", l);
+    }
+  return TRUE;
+}
+
+gboolean
+gaf_torch_names_data (GafSafetensors *st)
+{
+  const char *config_text = gaf_safetensors_get_metadata (st, "gaflow.config");
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+
+  if (config_text == NULL || !g_key_file_load_from_data (kf, config_text, (gsize) -1, G_KEY_FILE_NONE, NULL))
+    return FALSE;
+  return g_key_file_has_group (kf, "app") || g_key_file_has_key (kf, "data", "spec", NULL);
+}
+
+gboolean
+gaf_torch_write_checkpoint (const char *path, const char *data_spec, const char *out, GError **error)
+{
+  g_autoptr(GafSafetensors) st = NULL;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  GafModelConfig cfg;
+  GafRng rng;
+
+  g_return_val_if_fail (path != NULL && out != NULL, FALSE);
+  st = gaf_safetensors_load (path, error);
+  if (st == NULL)
+    return FALSE;
+  if (!gaf_torch_config_from_metadata (st, 1, 0, 0, 0, &cfg, error) ||
+      (net = gaf_torch_import (st, &cfg, error)) == NULL ||
+      !gaf_torch_checkpoint_config (st, &cfg, kf, error))
+    {
+      g_autofree char *display = g_filename_display_name (path);
+      g_prefix_error (error, "%s: ", display);
+      return FALSE;
+    }
+  if (!gaf_torch_names_data (st) && data_spec != NULL)
+    g_key_file_set_string (kf, "data", "spec", data_spec);
+  gaf_rng_init (&rng, 1);
+  return gaf_checkpoint_save (out, kf, gaf_net_get_params (net), &rng, 0, error);
 }

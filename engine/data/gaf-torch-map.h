@@ -83,6 +83,22 @@ gboolean             gaf_torch_export          (GafNet *net, const GafModelConfi
  * copied into cfg. Adam moments are zero, no EMA. */
 GafNet              *gaf_torch_import          (GafSafetensors *st, GafModelConfig *cfg, GError **error);
 
+/* The configuration of a checkpoint of the model in st (configuration cfg) into kf: the groups of the
+ * metadata's gaflow.config when present (a file gaflow exported), [model] from cfg, [train] lambda from the
+ * metadata's field_magnitude unless a group gave it. GAF_ERROR_FORMAT for a bad gaflow.config or
+ * field_magnitude. */
+gboolean             gaf_torch_checkpoint_config (GafSafetensors *st, const GafModelConfig *cfg, GKeyFile *kf,
+                                                  GError **error);
+/* Whether the file says which data its model was trained on: a gaflow.config with a [data] spec or the app's
+ * [app] group. Works on gaf_safetensors_load_header too. */
+gboolean             gaf_torch_names_data      (GafSafetensors *st);
+
+/* A checkpoint at out (step 0, no Adam state, no EMA, RNG seed 1) of the model in the safetensors file at
+ * path: the configuration from its metadata (gaf_torch_config_from_metadata, gaf_torch_checkpoint_config);
+ * when the file does not name its data, [data] spec = data_spec (NULL: none). */
+gboolean             gaf_torch_write_checkpoint (const char *path, const char *data_spec, const char *out,
+                                                 GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafTorchMap, gaf_torch_map_free)
 
 G_END_DECLS

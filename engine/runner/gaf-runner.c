@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <glib/gstdio.h>
 #endif
 
 #include "gaf-blas.h"
@@ -24,6 +26,7 @@
 #include "gaf-sampler.h"
 #include "gaf-simplex.h"
 #include "gaf-target.h"
+#include "gaf-torch-map.h"
 #include "gaf-toy-cnn.h"
 #include "gaf-trainer.h"
 
@@ -1038,8 +1041,31 @@ experiment_shape (const GafRunnerParams *p, const ImageData *data, int *n, int *
 /* Opens a checkpoint and makes it the model: everything that can fail (the file, its groups, the network,
  * the data it names, the shapes) is checked before anything is replaced, so a bad file leaves the model
  * as it was. Training resumes from the saved step, Adam state, EMA and RNG. */
+static gboolean engine_load_checkpoint (Engine *e, const char *path, GError **error);
+
+/* A checkpoint or a model trained elsewhere (.safetensors, gaf-torch-map.h), imported through a temporary
+ * checkpoint; a file that names no data gets the current image data (the window asked first). */
 static gboolean
 engine_load_model (Engine *e, const char *path, GError **error)
+{
+  g_autofree char *dir = NULL, *base = NULL, *tmp = NULL;
+  gboolean ok;
+
+  if (!g_str_has_suffix (path, ".safetensors"))
+    return engine_load_checkpoint (e, path, error);
+  dir = g_dir_make_tmp ("gaflow-import-XXXXXX", error);
+  if (dir == NULL)
+    return FALSE;
+  base = g_path_get_basename (path);
+  tmp = g_strconcat (dir, G_DIR_SEPARATOR_S, base, ".gafck", NULL);
+  ok = gaf_torch_write_checkpoint (path, e->p.image_data, tmp, error) && engine_load_checkpoint (e, tmp, error);
+  g_unlink (tmp);
+  g_rmdir (dir);
+  return ok;
+}
+
+static gboolean
+engine_load_checkpoint (Engine *e, const char *path, GError **error)
 {
   g_autoptr(GafCheckpoint) ck = NULL;
   g_autoptr(GafTrainer) probe = NULL;

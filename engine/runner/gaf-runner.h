@@ -258,7 +258,8 @@ void         gaf_runner_cancel_sweep   (GafRunner *self);
  * network, the trainer's state and the experiment with its parameters, atomically. Opening replaces the
  * model (and the experiment, its parameters and data) only when everything in the file checks out; else
  * the error (GAF_ERROR_FORMAT, GAF_ERROR_IO, ...) names the file and the model stays as it was. It opens
- * the app's files and gaflow-cli's image checkpoints. After a successful open gaf_runner_get_params has
+ * the app's files and gaflow-cli's image checkpoints, and .safetensors files whose metadata says what they are
+ * (gaf_torch_write_checkpoint; one that names no data takes the current image data). After a successful open gaf_runner_get_params has
  * the model's parameters. The callback runs on the thread that made the runner; a runner disposed before
  * the command ran completes it with G_IO_ERROR_CANCELLED. */
 void         gaf_runner_save_model_async  (GafRunner *self, const char *path, GCancellable *cancellable,
