@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "gaf-application.h"
+#include "gaf-parameter-panel.h"
 #include "gaf-window.h"
 
 struct _GafApplication {
@@ -22,6 +23,10 @@ struct _GafApplication {
   double         frame_stats;
   gboolean       sweep;
   char          *points;
+  gboolean       presentation;
+  char          *change;        /* --change KEY=VALUE@SECONDS */
+  int            change_param;
+  double         change_value, change_at;
   double         time;
   double         point_a[3], point_b[3];
   int            n_points;
@@ -32,7 +37,34 @@ struct _GafApplication {
 
 G_DEFINE_FINAL_TYPE (GafApplication, gaf_application, GTK_TYPE_APPLICATION)
 
-static const char *views[] = { "simplex", "training", "joint", "labelmaps", "likelihood", "scaling", NULL };
+static const char *views[] = { "simplex", "training", "runs", "joint", "labelmaps", "likelihood", "scaling", NULL };
+
+/* --change KEY=VALUE@SECONDS: a parameter of the table by its key, a value in its range, 0..3600 s. */
+static gboolean
+parse_change (GafApplication *self)
+{
+  g_auto(GStrv) kv = g_strsplit (self->change, "=", 2);
+  g_auto(GStrv) vt = NULL;
+  char *end = NULL;
+
+  if (g_strv_length (kv) != 2)
+    return FALSE;
+  vt = g_strsplit (kv[1], "@", 2);
+  if (g_strv_length (vt) != 2)
+    return FALSE;
+  self->change_param = -1;
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    if (g_strcmp0 (kv[0], gaf_param_info (p)->key) == 0)
+      self->change_param = (int) p;
+  if (self->change_param < 0)
+    return FALSE;
+  self->change_value = g_ascii_strtod (vt[0], &end);
+  if (end == vt[0] || *end != '\0' || !(self->change_value >= gaf_param_info (self->change_param)->min &&
+                                        self->change_value <= gaf_param_info (self->change_param)->max))
+    return FALSE;
+  self->change_at = g_ascii_strtod (vt[1], &end);
+  return end != vt[1] && *end == '\0' && self->change_at >= 0 && self->change_at <= 3600;
+}
 
 static int
 fail (const char *message)
@@ -94,11 +126,13 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "frame-stats", "d", &self->frame_stats);
   g_variant_dict_lookup (options, "sweep", "b", &self->sweep);
   g_variant_dict_lookup (options, "points", "s", &self->points);
+  g_variant_dict_lookup (options, "presentation", "b", &self->presentation);
+  g_variant_dict_lookup (options, "change", "s", &self->change);
   if (!g_variant_dict_lookup (options, "time", "d", &self->time))
     self->time = -1.0;
 
   if (self->view != NULL && !g_strv_contains (views, self->view))
-    return fail (_("--view must be simplex, training, joint, labelmaps, likelihood or scaling"));
+    return fail (_("--view must be simplex, training, runs, joint, labelmaps, likelihood or scaling"));
   if (self->experiment != NULL && !gaf_experiment_from_string (self->experiment, &experiment))
     return fail (_("--experiment must be scaling, exact, coupled, pinwheel or images"));
   if (!(self->after >= 0 && self->after <= 3600))
@@ -107,6 +141,8 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
     return fail (_("--frame-stats must be between 0 and 3600 seconds"));
   if (self->points != NULL && !parse_points (self))
     return fail (_("--points needs one or two points of three positive numbers, like 0.6,0.35,0.05;0.05,0.35,0.6"));
+  if (self->change != NULL && !parse_change (self))
+    return fail (_("--change needs a parameter key, a value in its range and seconds, like learning-rate=0.003@20"));
   if (self->time != -1.0 && !(self->time >= 0 && self->time <= 100))
     return fail (_("--time must be between 0 and 100"));
   if (self->model != NULL && !g_file_test (self->model, G_FILE_TEST_IS_REGULAR))
@@ -123,6 +159,18 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
       g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
     }
   return -1;
+}
+
+static gboolean
+change_param (gpointer data)
+{
+  GafApplication *self = data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window != NULL)
+    gaf_parameter_panel_set_value (GAF_PARAMETER_PANEL (gaf_window_get_panel (GAF_WINDOW (window))),
+                                   self->change_param, self->change_value);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -256,6 +304,13 @@ gaf_application_activate (GApplication *app)
       self->map_deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
       g_timeout_add (250, score_map, self);
     }
+  if (self->presentation)
+    gaf_window_set_presentation (GAF_WINDOW (window), TRUE);
+  if (self->change != NULL)
+    g_timeout_add ((guint) (self->change_at * 1000), change_param, self);
+  /* A one-shot run keeps the run history in memory unless GAFLOW_RUNS_FILE names a file for it. */
+  if ((self->screenshot != NULL || self->frame_stats > 0) && g_getenv ("GAFLOW_RUNS_FILE") == NULL)
+    gaf_window_set_history_file (GAF_WINDOW (window), NULL);
   if (self->screenshot != NULL)
     g_timeout_add ((guint) (self->after * 1000), take_screenshot, self);
   if (self->frame_stats > 0)
@@ -340,6 +395,7 @@ gaf_application_finalize (GObject *object)
   g_free (self->model);
   g_free (self->map);
   g_free (self->points);
+  g_free (self->change);
   g_array_unref (self->intervals);
   G_OBJECT_CLASS (gaf_application_parent_class)->finalize (object);
 }
@@ -363,7 +419,7 @@ gaf_application_init (GafApplication *self)
   const GOptionEntry entries[] = {
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
-    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, joint, labelmaps, likelihood or scaling"), N_("NAME") },
+    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, runs, joint, labelmaps, likelihood or scaling"), N_("NAME") },
     { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling, exact, coupled, pinwheel or images"), N_("NAME") },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Open a model file (.gafck) at the start"), N_("FILE") },
     { "map", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Score a label map (PGM or PNG) in the Likelihood view"), N_("FILE") },
@@ -374,6 +430,9 @@ gaf_application_init (GafApplication *self)
     { "points", 0, 0, G_OPTION_ARG_STRING, NULL,
       N_("Teaching overlay points of the simplex view, as if clicked"), N_("A1,A2,A3[;B1,B2,B3]") },
     { "time", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Pause the simplex animation at this flow time"), N_("T") },
+    { "presentation", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start in presentation mode (larger text and strokes)"), NULL },
+    { "change", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Move a parameter's slider after some seconds, as if by hand (learning-rate=0.003@20)"), N_("KEY=VALUE@SECONDS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and quit"), NULL },
     { NULL }
   };

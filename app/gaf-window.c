@@ -12,12 +12,17 @@
 #include "gaf-label-map-view.h"
 #include "gaf-likelihood-view.h"
 #include "gaf-parameter-panel.h"
+#include "gaf-presets.h"
+#include "gaf-run-history.h"
+#include "gaf-runs-view.h"
 #include "gaf-scaling-view.h"
 #include "gaf-settings.h"
 #include "gaf-simplex-geometry.h"
 #include "gaf-simplex-view.h"
 #include "gaf-torch-map.h"
+#include "gaf-train-state.h"
 #include "gaf-training-view.h"
+#include "gaf-view-switcher.h"
 #include "gaf-window.h"
 
 struct _GafWindow {
@@ -25,11 +30,11 @@ struct _GafWindow {
 
   GtkDropDown          *experiment_dropdown;
   GtkToggleButton      *train_button;
-  GtkImage             *train_icon;
   GtkLabel             *train_label;
   GtkStack             *stack;
   GafSimplexView       *simplex_view;
   GafTrainingView      *training_view;
+  GafRunsView          *runs_view;
   GafJointView         *joint_view;
   GafLabelMapView      *label_map_view;
   GafLikelihoodView    *likelihood_view;
@@ -41,17 +46,26 @@ struct _GafWindow {
   GtkLabel             *rate_label;
   GtkLabel             *loss_label;
   GtkLabel             *metric_label;
+  GtkMenuButton        *info_button;
+  GtkLabel             *info_label;
 
   GSettings            *settings;
   GafRunner            *runner;
   GafFollower           follower;
   gboolean              training;
+  GafTrainState         train_state;
+  gboolean              train_state_shown;
+  gboolean              presentation;
   gboolean              loading;
   char                 *failure;
   char                 *notice;          /* a passing message in the status line (a model saved, opened) */
   gint64                notice_until;
   guint                 file_operations; /* model files opened or saved (or refused) so far */
   GtkFileChooserNative *chooser;
+  GafRunHistory        *history;
+  char                 *history_path;    /* NULL: not written (screenshots, frame statistics) */
+  guint64               history_saved;   /* serial of the history when last written */
+  gint64                history_saved_at;
 };
 
 G_DEFINE_FINAL_TYPE (GafWindow, gaf_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -60,6 +74,7 @@ enum {
   PROP_0,
   PROP_TRAINING,
   PROP_PANEL_VISIBLE,
+  PROP_PRESENTATION,
   N_PROPS
 };
 
@@ -71,22 +86,43 @@ wake_views (GafWindow *self)
   gaf_follower_wake (&self->follower);
   gaf_simplex_view_wake (self->simplex_view);
   gaf_training_view_wake (self->training_view);
+  gaf_runs_view_wake (self->runs_view);
   gaf_joint_view_wake (self->joint_view);
   gaf_label_map_view_wake (self->label_map_view);
   gaf_likelihood_view_wake (self->likelihood_view);
   gaf_scaling_view_wake (self->scaling_view);
 }
 
+/* The Train button shows the row of the state table (gaf-train-state.h) that the status line shows. */
 static void
-update_train_button (GafWindow *self)
+update_train_button (GafWindow *self, const GafSnapshot *s)
 {
-  gtk_image_set_from_icon_name (self->train_icon, self->training ? "media-playback-pause-symbolic"
-                                                                 : "media-playback-start-symbolic");
-  gtk_label_set_label (self->train_label, self->training ? _("Pause") : _("Train"));
-  if (self->training)
-    gtk_widget_remove_css_class (GTK_WIDGET (self->train_button), "suggested-action");
-  else
+  const GafTrainStateInfo *info;
+  GafTrainState state = gaf_train_state_from (s, self->training, gaf_runner_get_params (self->runner));
+
+  if (state == self->train_state && self->train_state_shown)
+    return;   /* every frame brings a snapshot: touch the widgets only when the row changes */
+  self->train_state = state;
+  self->train_state_shown = TRUE;
+  info = gaf_train_state_info (self->train_state);
+  gtk_label_set_label (self->train_label, _(info->button));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->train_button), _(info->tooltip));
+  if (info->suggested)
     gtk_widget_add_css_class (GTK_WIDGET (self->train_button), "suggested-action");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->train_button), "suggested-action");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", info->sensitive);
+}
+
+static void status_changed (GtkWidget *widget, GafSnapshot *s);
+
+/* The button and the status line at once after a command (the engine may be busy in a sampling round
+ * for a while before its next snapshot). */
+static void
+update_train_button_now (GafWindow *self)
+{
+  g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (self->runner);
+  status_changed (GTK_WIDGET (self), s);
 }
 
 void
@@ -96,6 +132,16 @@ gaf_window_set_training (GafWindow *self, gboolean training)
   training = !!training;
   if (training && gaf_runner_get_params (self->runner)->experiment == GAF_EXPERIMENT_EXACT)
     training = FALSE;   /* nothing to train */
+  if (training && self->train_state == GAF_TRAIN_STATE_DONE_MAX)
+    training = FALSE;   /* no budget left to give */
+  if (training && self->train_state == GAF_TRAIN_STATE_DONE)
+    {
+      /* Train On: the budget is reached; twice the budget, through the panel (shown and stored). */
+      const GafParamInfo *info = gaf_param_info (GAF_PARAM_BUDGET);
+      double budget = gaf_runner_get_params (self->runner)->value[GAF_PARAM_BUDGET];
+      gaf_parameter_panel_set_value (self->panel, GAF_PARAM_BUDGET,
+                                     gaf_train_state_extended_budget (budget, info->max));
+    }
   if (training)
     g_clear_pointer (&self->failure, g_free);
   gaf_runner_train (self->runner, training);
@@ -104,8 +150,38 @@ gaf_window_set_training (GafWindow *self, gboolean training)
       self->training = training;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
     }
-  update_train_button (self);
+  update_train_button_now (self);
   wake_views (self);
+}
+
+/* Every snapshot goes into the run history; it is written when a run starts and at most every 20 s. */
+static void
+record_run (GafWindow *self, const GafSnapshot *s)
+{
+  guint n_before = gaf_run_history_get_n_runs (self->history);
+  guint64 last_before = n_before ? gaf_run_history_get_run (self->history, n_before - 1)->id : 0;
+  gint64 now = g_get_monotonic_time ();
+  gboolean new_run;
+
+  if (!gaf_run_history_feed (self->history, s))
+    return;
+  new_run = gaf_run_history_get_run (self->history, gaf_run_history_get_n_runs (self->history) - 1)->id != last_before;
+  if (self->history_path != NULL && (new_run || now - self->history_saved_at > 20 * G_USEC_PER_SEC))
+    gaf_window_save_history (self);
+}
+
+void
+gaf_window_save_history (GafWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  if (self->history_path == NULL || gaf_run_history_get_serial (self->history) == self->history_saved)
+    return;
+  self->history_saved = gaf_run_history_get_serial (self->history);
+  self->history_saved_at = g_get_monotonic_time ();
+  if (!gaf_run_history_save (self->history, self->history_path, &error))
+    g_warning ("%s", error->message);
 }
 
 static void
@@ -115,26 +191,29 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
   g_autoptr(GString) state = g_string_new (NULL);
   g_autofree char *step = NULL, *rate = NULL, *loss = NULL, *metric = NULL;
 
-  switch (s->state)
+  /* The runner stops by itself at the budget or on failure: the toggle follows. */
+  if (self->training && gaf_runner_get_training (self->runner) &&
+      (s->state == GAF_RUNNER_FAILED ||
+       (s->state == GAF_RUNNER_DONE &&   /* not when Train On raised the budget and the runner has yet to see it */
+        s->step >= (guint64) gaf_runner_get_params (self->runner)->value[GAF_PARAM_BUDGET])))
     {
-    case GAF_RUNNER_TRAINING:
-      g_string_append (state, s->sweeping ? _("Training waits for the sweep") : _("Training"));
-      break;
-    case GAF_RUNNER_PAUSED:   g_string_append (state, _("Paused")); break;
-    case GAF_RUNNER_DONE:     g_string_append (state, _("Done: budget reached")); break;
-    case GAF_RUNNER_EXACT:    g_string_append (state, _("Exact field")); break;
-    case GAF_RUNNER_FAILED:
-    default:
-      g_string_append (state, self->failure ? self->failure : _("Failed"));
-      break;
+      gaf_runner_train (self->runner, FALSE);
+      self->training = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
     }
+  update_train_button (self, s);
+  record_run (self, s);
+  if (self->train_state == GAF_TRAIN_STATE_FAILED && self->failure != NULL)
+    g_string_append (state, self->failure);
+  else
+    g_string_append (state, _(gaf_train_state_info (self->train_state)->status));
   if (s->loading_data)
     g_string_append_printf (state, " · %s", _("reading the label maps"));
   if (self->notice != NULL && g_get_monotonic_time () < self->notice_until)
     g_string_append_printf (state, " · %s", self->notice);
   if (s->sampling)
     g_string_append_printf (state, " · %s", _("sampling"));
-  if (s->sweeping && s->state != GAF_RUNNER_TRAINING)
+  if (s->sweeping && self->train_state != GAF_TRAIN_STATE_WAIT_SWEEP)
     g_string_append_printf (state, " · %s", _("sweep running"));
   if (s->state == GAF_RUNNER_FAILED)
     gtk_widget_add_css_class (GTK_WIDGET (self->state_label), "error");
@@ -160,16 +239,6 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
   gtk_label_set_text (self->rate_label, rate);
   gtk_label_set_text (self->loss_label, loss);
   gtk_label_set_text (self->metric_label, metric ? metric : "");
-
-  /* The runner stops by itself at the budget or on failure: the toggle follows. */
-  if (self->training && (s->state == GAF_RUNNER_DONE || s->state == GAF_RUNNER_FAILED) &&
-      gaf_runner_get_training (self->runner))
-    {
-      gaf_runner_train (self->runner, FALSE);
-      self->training = FALSE;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
-      update_train_button (self);
-    }
 }
 
 static void
@@ -177,6 +246,7 @@ on_runner_failed (GafRunner *runner, GError *error, GafWindow *self)
 {
   g_free (self->failure);
   self->failure = g_strdup_printf (_("Failed: %s"), error->message);
+  gaf_label_map_canvas_set_error (gaf_label_map_view_get_canvas (self->label_map_view), error->message);
   g_warning ("%s", error->message);
   wake_views (self);
 }
@@ -227,7 +297,10 @@ gaf_window_set_experiment (GafWindow *self, GafExperiment experiment)
     gaf_window_set_view (self, "labelmaps");
   else if (experiment != GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "labelmaps") == 0)
     gaf_window_set_view (self, "simplex");
-  /* A learned experiment trains at once; the exact field has nothing to train. */
+  /* A learned experiment trains at once; the exact field has nothing to train. The old experiment's
+   * state (done, say) says nothing about the new one. */
+  self->train_state = GAF_TRAIN_STATE_PAUSED;
+  self->train_state_shown = FALSE;
   gaf_window_set_training (self, experiment != GAF_EXPERIMENT_EXACT);
 }
 
@@ -241,10 +314,65 @@ on_experiment_selected (GafWindow *self)
   gaf_window_set_experiment (self, (GafExperiment) selected);
 }
 
+/* What each view draws, for a first-time viewer (the info button beside the view switcher). */
+static const struct { const char *view; const char *text; } view_notes[] = {
+  { "simplex", N_("Each dot is one position of one sampled sequence. Where it sits in the triangle is W(t): the "
+                  "probabilities it gives the three classes, so a corner means one class for sure. The trail behind "
+                  "a dot is where it came from, in the colour of the class it ends in; the dot itself mixes the class "
+                  "colours by W. The grey arrows are the field that moves the dots at this time t, the shading is "
+                  "where they start.") },
+  { "training", N_("The curve is the training loss: how far the network's field is from the paths it learns, step "
+                   "by step, on a log scale (each grid line is ten times smaller). The KL compares how often the last "
+                   "samples chose each class with the target: 0 is perfect, the uniform value is what guessing gives, "
+                   "the floor is the least a KL from this many samples can show.") },
+  { "joint", N_("Two variables sampled together. Left: the target table, a cell's colour is its probability (colour "
+                "bar); middle: how often the last samples landed in each cell, on the same colours. For the coupled "
+                "pair, each moving dot is one sample's pair (W₁, W₂); it should end in a corner where the variables "
+                "agree.") },
+  { "labelmaps", N_("Sixteen label maps drawn out of noise. Every pixel is a point moving on the simplex of the "
+                    "classes, shown as the mix of the class colours it leans to (or, with Entropy, how undecided it "
+                    "still is). Click a pixel to follow its path on the small simplex at the right.") },
+  { "likelihood", N_("How probable the model finds a label map, in bits per pixel: fewer bits, more probable. The "
+                     "bars are maps of the data the model did not train on; the marker is the map you scored. "
+                     "Each score is an estimate: the same map scored again can move by a tenth of a bit or more, far "
+                     "more than the ± shown, so read a marker as “about here”.") },
+  { "runs", N_("Every training run is recorded: its settings, its loss and KL curves, the changes made while it "
+               "ran. Tick runs to draw their curves over each other, in one colour each; the settings in which "
+               "the ticked runs differ are in bold. Restore Settings puts a run's settings back.") },
+  { "scaling", N_("For each class count c a fresh network is trained and sampled, and the KL between sample and "
+                  "target frequencies is plotted (log scale, lower is better) for GAF and the baselines. The dashed "
+                  "lines are what guessing gives and the floor that the number of samples allows.") },
+};
+
+static void
+update_info (GafWindow *self)
+{
+  const char *name = gtk_stack_get_visible_child_name (self->stack);
+
+  for (guint i = 0; i < G_N_ELEMENTS (view_notes); i++)
+    if (g_strcmp0 (name, view_notes[i].view) == 0)
+      gtk_label_set_text (self->info_label, _(view_notes[i].text));
+}
+
+const char *
+gaf_window_get_info_text (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return gtk_label_get_text (self->info_label);
+}
+
+static void
+info_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  gtk_menu_button_popup (GAF_WINDOW (widget)->info_button);
+}
+
 static void
 on_view_changed (GafWindow *self)
 {
   const char *name = gtk_stack_get_visible_child_name (self->stack);
+
+  update_info (self);
 
   if (!self->loading && self->settings != NULL && name != NULL)
     g_settings_set_string (self->settings, "view", name);
@@ -274,6 +402,26 @@ on_pixel_selected (GafWindow *self)
   gaf_simplex_canvas_set_selected_row (gaf_simplex_view_get_canvas (self->simplex_view), row);
 }
 
+/* A run's settings back into the panel (the Runs view's Restore Settings): its experiment first, then
+ * every parameter (model ones wait in the panel's bar for Apply). */
+static void
+on_restore_run (GafWindow *self, guint64 id)
+{
+  const GafRun *run = gaf_run_history_find (self->history, id);
+
+  if (run == NULL)
+    return;
+  if (run->params.experiment != gaf_runner_get_params (self->runner)->experiment)
+    gaf_window_set_experiment (self, run->params.experiment);
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    gaf_parameter_panel_set_value (self->panel, p, run->params.value[p]);
+  g_free (self->notice);
+  self->notice = g_strdup_printf (_("the settings of run %u are in the panel"), (guint) id);
+  self->notice_until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  g_object_set (self, "panel-visible", TRUE, NULL);
+  wake_views (self);
+}
+
 static void
 on_panel_applied (GafParameterPanel *panel, int param, GafWindow *self)
 {
@@ -293,6 +441,12 @@ static void
 draw_training (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
   gaf_training_view_draw (widget, cr, width, height, theme);
+}
+
+static void
+draw_runs (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_runs_view_draw (widget, cr, width, height, theme);
 }
 
 static void
@@ -329,6 +483,11 @@ current_drawing (GafWindow *self, GafDrawFunc *draw, GtkWidget **widget)
     {
       *draw = draw_training;
       *widget = GTK_WIDGET (self->training_view);
+    }
+  else if (g_strcmp0 (name, "runs") == 0)
+    {
+      *draw = draw_runs;
+      *widget = GTK_WIDGET (self->runs_view);
     }
   else if (g_strcmp0 (name, "joint") == 0)
     {
@@ -389,6 +548,8 @@ gaf_window_export_view (GafWindow *self, const char *path, GError **error)
       g_autofree char *text = NULL;
       if (g_strcmp0 (name, "training") == 0)
         text = gaf_training_view_to_csv (self->training_view);
+      else if (g_strcmp0 (name, "runs") == 0)
+        text = gaf_run_history_to_csv (self->history);
       else if (g_strcmp0 (name, "joint") == 0)
         text = gaf_joint_view_to_csv (self->joint_view);
       else if (g_strcmp0 (name, "scaling") == 0)
@@ -876,13 +1037,120 @@ sample_action (GtkWidget *widget, const char *name, GVariant *param)
   wake_views (self);
 }
 
+void
+gaf_window_reset_model (GafWindow *self)
+{
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  g_clear_pointer (&self->failure, g_free);
+  gaf_runner_reset (self->runner);
+  wake_views (self);
+}
+
+static void
+on_reset_response (GtkDialog *dialog, int response, GafWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    gaf_window_reset_model (self);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+/* A reset throws the trained weights away: ask first. */
 static void
 reset_action (GtkWidget *widget, const char *name, GVariant *param)
 {
   GafWindow *self = GAF_WINDOW (widget);
-  g_clear_pointer (&self->failure, g_free);
-  gaf_runner_reset (self->runner);
+  g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (self->runner);
+  GtkWidget *dialog;
+
+  dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, _("Reset the model?"));
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            _("The network starts over from fresh weights with the current parameters; "
+                                              "the %u training steps so far are lost unless the model was saved."),
+                                            (guint) s->step);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), _("_Cancel"), GTK_RESPONSE_CANCEL);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), _("_Reset"), GTK_RESPONSE_ACCEPT);
+  gtk_widget_add_css_class (gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT),
+                            "destructive-action");
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_reset_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* A named preset of the current experiment (resources/presets.ini): its parameters through the panel (a
+ * model parameter waits for Apply), then the display. */
+gboolean
+gaf_window_apply_preset (GafWindow *self, const char *name, GError **error)
+{
+  g_autoptr(GKeyFile) presets = NULL;
+  GafPreset preset;
+
+  g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
+  presets = gaf_presets_load_resource (error);
+  if (presets == NULL ||
+      !gaf_presets_get (presets, gaf_runner_get_params (self->runner)->experiment, name, &preset, error))
+    return FALSE;
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    if (preset.set[p])
+      gaf_parameter_panel_set_value (self->panel, p, preset.value[p]);
+  if (preset.presentation >= 0)
+    gaf_window_set_presentation (self, preset.presentation);
+  if (preset.speed > 0)
+    gaf_simplex_view_set_speed (self->simplex_view, preset.speed);
+  gaf_simplex_view_set_overlays (self->simplex_view, preset.field, preset.density);
   wake_views (self);
+  return TRUE;
+}
+
+static void
+preset_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!gaf_window_apply_preset (GAF_WINDOW (widget), g_variant_get_string (param, NULL), &error))
+    g_warning ("%s", error->message);
+}
+
+static void
+restore_defaults_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  gaf_parameter_panel_restore_defaults (GAF_WINDOW (widget)->panel);
+}
+
+/* Ctrl+N: the N-th view in the switcher's order. */
+static void
+view_index_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GafWindow *self = GAF_WINDOW (widget);
+  g_autoptr(GtkSelectionModel) pages = gtk_stack_get_pages (self->stack);
+  int index = g_variant_get_int32 (param);
+  g_autoptr(GObject) page = NULL;
+
+  if (index < 0 || (guint) index >= g_list_model_get_n_items (G_LIST_MODEL (pages)))
+    return;
+  page = g_list_model_get_item (G_LIST_MODEL (pages), index);
+  gaf_window_set_view (self, gtk_stack_page_get_name (GTK_STACK_PAGE (page)));
+}
+
+void
+gaf_window_set_presentation (GafWindow *self, gboolean presentation)
+{
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  presentation = !!presentation;
+  if (self->presentation == presentation)
+    return;
+  self->presentation = presentation;
+  /* Larger text everywhere (style.css), thicker strokes in the drawings (GafTheme.stroke). */
+  if (presentation)
+    gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
+  if (presentation)
+    gtk_window_fullscreen (GTK_WINDOW (self));
+  else
+    gtk_window_unfullscreen (GTK_WINDOW (self));
+  wake_views (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
 }
 
 static void
@@ -927,11 +1195,37 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, 
 {
   GtkWidget *focus;
 
-  /* Space trains or pauses wherever the focus is, except where it types a space. */
-  if (keyval != GDK_KEY_space || (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK | GDK_SUPER_MASK)))
+  if (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SUPER_MASK))
     return FALSE;
   focus = gtk_root_get_focus (GTK_ROOT (self));
   if (focus != NULL && GTK_IS_EDITABLE (focus))
+    return FALSE;
+  /* The animation of the simplex view: P plays or pauses, comma and full stop step a frame, [ and ]
+   * change the speed. */
+  if (g_strcmp0 (gaf_window_get_view (self), "simplex") == 0)
+    switch (keyval)
+      {
+      case GDK_KEY_p:
+      case GDK_KEY_P:
+        gaf_simplex_view_set_playing (self->simplex_view, !gaf_simplex_view_get_playing (self->simplex_view));
+        return TRUE;
+      case GDK_KEY_comma:
+        gaf_simplex_view_step (self->simplex_view, -1);
+        return TRUE;
+      case GDK_KEY_period:
+        gaf_simplex_view_step (self->simplex_view, +1);
+        return TRUE;
+      case GDK_KEY_bracketleft:
+        gaf_simplex_view_change_speed (self->simplex_view, -1);
+        return TRUE;
+      case GDK_KEY_bracketright:
+        gaf_simplex_view_change_speed (self->simplex_view, +1);
+        return TRUE;
+      default:
+        break;
+      }
+  /* Space trains or pauses wherever the focus is, except where it types a space. */
+  if (keyval != GDK_KEY_space || (state & GDK_SHIFT_MASK))
     return FALSE;
   if (gaf_runner_get_params (self->runner)->experiment == GAF_EXPERIMENT_EXACT)
     return FALSE;
@@ -963,6 +1257,9 @@ gaf_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_PANEL_VISIBLE:
       g_value_set_boolean (value, self->panel_revealer == NULL || gtk_revealer_get_reveal_child (self->panel_revealer));
       break;
+    case PROP_PRESENTATION:
+      g_value_set_boolean (value, self->presentation);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -984,6 +1281,9 @@ gaf_window_set_property (GObject *object, guint prop_id, const GValue *value, GP
           gtk_revealer_set_reveal_child (self->panel_revealer, g_value_get_boolean (value));
           g_object_notify_by_pspec (object, pspec);
         }
+      break;
+    case PROP_PRESENTATION:
+      gaf_window_set_presentation (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1009,6 +1309,8 @@ gaf_window_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   gaf_follower_clear (&self->follower);
+  if (self->history != NULL)
+    gaf_window_save_history (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), GAF_TYPE_WINDOW);
   g_clear_object (&self->runner);
   g_clear_object (&self->settings);
@@ -1022,6 +1324,8 @@ gaf_window_finalize (GObject *object)
 
   g_free (self->failure);
   g_free (self->notice);
+  g_free (self->history_path);
+  gaf_run_history_free (self->history);
   G_OBJECT_CLASS (gaf_window_parent_class)->finalize (object);
 }
 
@@ -1043,23 +1347,28 @@ gaf_window_class_init (GafWindowClass *klass)
   properties[PROP_PANEL_VISIBLE] =
     g_param_spec_boolean ("panel-visible", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PRESENTATION] =
+    g_param_spec_boolean ("presentation", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (GAF_TYPE_SIMPLEX_VIEW);
   g_type_ensure (GAF_TYPE_TRAINING_VIEW);
+  g_type_ensure (GAF_TYPE_RUNS_VIEW);
   g_type_ensure (GAF_TYPE_JOINT_VIEW);
   g_type_ensure (GAF_TYPE_LABEL_MAP_VIEW);
   g_type_ensure (GAF_TYPE_LIKELIHOOD_VIEW);
   g_type_ensure (GAF_TYPE_SCALING_VIEW);
   g_type_ensure (GAF_TYPE_PARAMETER_PANEL);
+  g_type_ensure (GAF_TYPE_VIEW_SWITCHER);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gaflow/Gaflow/gaf-window.ui");
   gtk_widget_class_bind_template_child (widget_class, GafWindow, experiment_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, train_button);
-  gtk_widget_class_bind_template_child (widget_class, GafWindow, train_icon);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, train_label);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, simplex_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, training_view);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, runs_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, joint_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, label_map_view);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, likelihood_view);
@@ -1071,6 +1380,8 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GafWindow, rate_label);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, loss_label);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, metric_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, info_button);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, info_label);
   gtk_widget_class_bind_template_callback (widget_class, on_experiment_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_view_changed);
 
@@ -1078,6 +1389,11 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_install_property_action (widget_class, "win.show-panel", "panel-visible");
   gtk_widget_class_install_action (widget_class, "win.sample", NULL, sample_action);
   gtk_widget_class_install_action (widget_class, "win.reset", NULL, reset_action);
+  gtk_widget_class_install_action (widget_class, "win.restore-defaults", NULL, restore_defaults_action);
+  gtk_widget_class_install_action (widget_class, "win.preset", "s", preset_action);
+  gtk_widget_class_install_property_action (widget_class, "win.presentation", "presentation");
+  gtk_widget_class_install_action (widget_class, "win.view-index", "i", view_index_action);
+  gtk_widget_class_install_action (widget_class, "win.info", NULL, info_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
   gtk_widget_class_install_action (widget_class, "win.save-model", NULL, save_model_action);
@@ -1089,12 +1405,10 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-model", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save-model", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-panel", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.view", "s", "simplex");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK, "win.view", "s", "training");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK, "win.view", "s", "joint");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_CONTROL_MASK, "win.view", "s", "scaling");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_5, GDK_CONTROL_MASK, "win.view", "s", "labelmaps");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_6, GDK_CONTROL_MASK, "win.view", "s", "likelihood");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F1, 0, "win.info", NULL);
+  for (int i = 0; i < 9; i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_CONTROL_MASK, "win.view-index", "i", i);
 }
 
 /* The app's style sheet, once per display. (GtkApplication does not load style.css by itself: that is
@@ -1128,6 +1442,20 @@ gaf_window_init (GafWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   self->settings = gaf_settings_new ();
+  /* The run history of earlier sessions (GAFLOW_RUNS_FILE overrides where it is kept). */
+  self->history = gaf_run_history_new ();
+  self->history_path = g_strdup (g_getenv ("GAFLOW_RUNS_FILE"));
+  if (self->history_path == NULL)
+    self->history_path = gaf_run_history_default_path ();
+  {
+    g_autoptr(GError) error = NULL;
+    if (!gaf_run_history_load (self->history, self->history_path, &error))
+      {
+        /* A damaged file is kept for the user to look at; this session does not overwrite it. */
+        g_warning ("%s", error->message);
+        g_clear_pointer (&self->history_path, g_free);
+      }
+  }
   gaf_settings_read_params (self->settings, &params);
   self->runner = gaf_runner_new (&params, engine_threads ());
   g_signal_connect_object (self->runner, "failed", G_CALLBACK (on_runner_failed), self, 0);
@@ -1136,6 +1464,10 @@ gaf_window_init (GafWindow *self)
 
   gaf_simplex_view_set_runner (self->simplex_view, self->runner);
   gaf_training_view_set_runner (self->training_view, self->runner);
+  gaf_training_view_set_history (self->training_view, self->history);
+  gaf_runs_view_set_history (self->runs_view, self->history);
+  gaf_runs_view_set_runner (self->runs_view, self->runner);
+  g_signal_connect_object (self->runs_view, "restore", G_CALLBACK (on_restore_run), self, G_CONNECT_SWAPPED);
   gaf_joint_view_set_runner (self->joint_view, self->runner);
   gaf_label_map_view_set_runner (self->label_map_view, self->runner);
   gaf_likelihood_view_set_runner (self->likelihood_view, self->runner);
@@ -1156,6 +1488,7 @@ gaf_window_init (GafWindow *self)
   gtk_drop_down_set_selected (self->experiment_dropdown, params.experiment);
   view = g_settings_get_string (self->settings, "view");
   gaf_window_set_view (self, view);
+  update_info (self);
   self->loading = FALSE;
 
   g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
@@ -1231,4 +1564,34 @@ gaf_window_get_panel (GafWindow *self)
 {
   g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
   return GTK_WIDGET (self->panel);
+}
+
+GtkWidget *
+gaf_window_get_train_button (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->train_button);
+}
+
+GtkWidget *
+gaf_window_get_status_label (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->state_label);
+}
+
+
+void
+gaf_window_set_history_file (GafWindow *self, const char *path)
+{
+  g_return_if_fail (GAF_IS_WINDOW (self));
+  g_free (self->history_path);
+  self->history_path = g_strdup (path);
+}
+
+GafRunHistory *
+gaf_window_get_history (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return self->history;
 }

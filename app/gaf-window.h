@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "gaf-run-history.h"
 #include "gaf-runner.h"
 
 G_BEGIN_DECLS
@@ -10,16 +11,34 @@ G_BEGIN_DECLS
 #define GAF_TYPE_WINDOW (gaf_window_get_type ())
 G_DECLARE_FINAL_TYPE (GafWindow, gaf_window, GAF, WINDOW, GtkApplicationWindow)
 
-/* The main window: header bar (experiment, Train/Pause, Sample, Reset, views, menu), the views in a
- * stack, the parameter panel and a status line. Owns the engine runner; training starts at once. */
+/* The main window: header bar (experiment, Train/Pause, Sample, views in a switcher that wraps, menu),
+ * the views in a stack, the parameter panel and a status line. Owns the engine runner; training starts
+ * at once. Fits 1024 x 768 and 800 x 600. */
 GafWindow *gaf_window_new             (GtkApplication *application);
 GafRunner *gaf_window_get_runner      (GafWindow *self);
 /* "simplex", "training", "joint", "labelmaps", "likelihood" or "scaling"; FALSE for an unknown name. */
 gboolean   gaf_window_set_view        (GafWindow *self, const char *name);
 const char *gaf_window_get_view       (GafWindow *self);
 void       gaf_window_set_experiment  (GafWindow *self, GafExperiment experiment);
+/* With training at a reached budget this is Train On: the budget is doubled first (at most its maximum). */
 void       gaf_window_set_training    (GafWindow *self, gboolean training);
-/* Teaching overlay points of the simplex view (c = 3; b may be NULL) and a fixed flow time (the
+/* A named preset ("lecture", "fast-tuning") of the current experiment from the app's presets. */
+gboolean   gaf_window_apply_preset    (GafWindow *self, const char *name, GError **error);
+/* A fresh model now, without asking (the menu's Reset Model… asks first). */
+void       gaf_window_reset_model     (GafWindow *self);
+/* Presentation mode (F11): full screen, larger text and thicker strokes. */
+void       gaf_window_set_presentation (GafWindow *self, gboolean presentation);
+/* The Train button's label and the head of the status line (tests compare them with the state table). */
+GtkWidget *gaf_window_get_train_button (GafWindow *self);
+GtkWidget *gaf_window_get_status_label (GafWindow *self);
+/* The run history (the Runs view) and where it is written: path NULL keeps it in memory (screenshots). */
+GafRunHistory *gaf_window_get_history  (GafWindow *self);
+void       gaf_window_set_history_file (GafWindow *self, const char *path);
+/* Writes the history now if it changed since it was last written (also done when a run starts, every
+ * 20 s while it changes, and when the window goes). */
+void       gaf_window_save_history    (GafWindow *self);
+/* The current view's note in the info popover (F1): what its points, trails, arrows and colours are. */
+const char *gaf_window_get_info_text  (GafWindow *self);/* Teaching overlay points of the simplex view (c = 3; b may be NULL) and a fixed flow time (the
  * animations of the simplex and label-map views pause there); t < 0 leaves them playing. */
 void       gaf_window_set_overlay     (GafWindow *self, const double *a, const double *b, double t);
 /* Starts the class-scaling sweep with the settings of the class-scaling view. */

@@ -987,6 +987,13 @@ main (int argc, char **argv)
       return 0;
     }
   g_test_init (&argc, &argv, NULL);
+  {
+    /* The run history goes to a file of this test, not to the user's data folder. */
+    g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
+    g_autofree char *runs = g_build_filename (dir, "runs.ini", NULL);
+    g_assert_nonnull (dir);
+    g_setenv ("GAFLOW_RUNS_FILE", runs, TRUE);
+  }
   /* One window for all, so the order matters: GLib runs tests grouped by path, in order of first use. */
   g_test_add_func ("/ui/window/opens-on-default-experiment", test_window_default);
   g_test_add_func ("/ui/simplex/renders", test_simplex_renders);

@@ -2,11 +2,14 @@
 #define G_LOG_DOMAIN "gaflow-test"
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 
 #include "gaf-label-map-data.h"
 #include "gaf-plot-data.h"
 #include "gaf-rng.h"
+#include "gaf-run-history.h"
 #include "gaf-scaling-view.h"
 #include "gaf-simplex.h"
 #include "gaf-simplex-geometry.h"
@@ -343,6 +346,102 @@ test_histogram_counts (void)
   g_assert_true (isnan (gaf_fraction_above (v, 0, 0.0)));
 }
 
+/* The run history from synthetic snapshots: a run per model, parameter changes, KL rounds, the loss
+ * decimated, a save/load round trip, and refused files (damaged, not regular). */
+static void
+feed (GafRunHistory *h, GafSnapshot *s, guint64 step, double loss, guint64 eval_step, double kl)
+{
+  s->step = step;
+  s->elapsed = step * 0.01;
+  s->loss_smooth = loss;
+  s->eval_step = eval_step;
+  s->eval_kl = kl;
+  s->eval_samples = eval_step > 0 ? 128 : 0;
+  gaf_run_history_feed (h, s);
+}
+
+static void
+test_run_history (void)
+{
+  g_autoptr(GafRunHistory) h = gaf_run_history_new ();
+  g_autoptr(GafRunHistory) back = gaf_run_history_new ();
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-runs-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "runs.ini", NULL);
+  g_autofree char *csv = NULL, *text = NULL;
+  g_autoptr(GError) error = NULL;
+  GafSnapshot s = { 0 };
+  const GafRun *run;
+  gboolean diff[GAF_N_PARAMS];
+  guint64 ids[2];
+
+  gaf_runner_params_init (&s.params);
+  s.model_kind = "toy-cnn";
+  s.model_serial = 1;
+  s.eval_kl_uniform = 0.0187;
+  s.eval_kl_floor = 0.0078;
+  for (guint64 k = 1; k <= 5000; k++)
+    feed (h, &s, k, 1.0 / k, k >= 100 ? k / 100 * 100 : 0, 0.5 / (1 + k / 100));
+  g_assert_cmpuint (gaf_run_history_get_n_runs (h), ==, 1);
+  run = gaf_run_history_get_run (h, 0);
+  g_assert_cmpfloat (run->steps, ==, 5000);
+  g_assert_cmpuint (run->kl->len, ==, 50);                 /* one point per round */
+  g_assert_cmpuint (run->loss->len, <, GAF_RUN_MAX_POINTS);
+  g_assert_cmpuint (run->loss->len, >, GAF_RUN_MAX_POINTS / 4);
+  /* A learning-rate change while training: marked at its step. */
+  s.params.value[GAF_PARAM_LEARNING_RATE] = 0.003;
+  feed (h, &s, 5001, 1e-4, 5000, 0.01);
+  g_assert_cmpuint (run->changes->len, ==, 1);
+  g_assert_cmpint (g_array_index (run->changes, GafRunChange, 0).param, ==, GAF_PARAM_LEARNING_RATE);
+  g_assert_cmpfloat (g_array_index (run->changes, GafRunChange, 0).step, ==, 5001);
+  /* A new model is a new run, with its own settings. */
+  s.model_serial = 2;
+  s.params.value[GAF_PARAM_LEARNING_RATE] = 0.01;
+  feed (h, &s, 10, 0.5, 0, 0);
+  g_assert_cmpuint (gaf_run_history_get_n_runs (h), ==, 2);
+  ids[0] = gaf_run_history_get_run (h, 0)->id;
+  ids[1] = gaf_run_history_get_run (h, 1)->id;
+  g_assert_cmpuint (ids[1], >, ids[0]);
+  gaf_run_history_differing (h, ids, 2, diff);
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    g_assert_cmpint (diff[p], ==, p == GAF_PARAM_LEARNING_RATE);
+  csv = gaf_run_history_to_csv (h);
+  g_assert_nonnull (strstr (csv, "learning-rate"));
+
+  /* Round trip. */
+  g_assert_true (gaf_run_history_save (h, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (gaf_run_history_load (back, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gaf_run_history_get_n_runs (back), ==, 2);
+  run = gaf_run_history_get_run (back, 0);
+  g_assert_cmpuint (run->id, ==, ids[0]);
+  g_assert_cmpuint (run->kl->len, ==, gaf_run_history_get_run (h, 0)->kl->len);
+  g_assert_cmpuint (run->loss->len, ==, gaf_run_history_get_run (h, 0)->loss->len);
+  g_assert_cmpuint (run->changes->len, ==, 1);
+  g_assert_cmpfloat (run->params.value[GAF_PARAM_LEARNING_RATE], ==, 0.001);
+  g_assert_cmpfloat (gaf_run_history_get_run (back, 1)->params.value[GAF_PARAM_LEARNING_RATE], ==, 0.01);
+
+  /* A damaged value is refused whole, and the history stays as it was. */
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  {
+    g_autoptr(GString) bad = g_string_new (text);
+    g_string_replace (bad, "param-learning-rate=0.001", "param-learning-rate=7", 1);
+    g_assert_true (g_file_set_contents (path, bad->str, -1, NULL));
+  }
+  g_assert_false (gaf_run_history_load (back, path, &error));
+  g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpuint (gaf_run_history_get_n_runs (back), ==, 2);
+  /* Not a regular file; a missing file is an empty history. */
+  g_assert_false (gaf_run_history_load (back, dir, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_clear_error (&error);
+  g_remove (path);
+  g_assert_true (gaf_run_history_load (back, path, &error));
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -358,5 +457,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/data/label-grid", test_label_grid);
   g_test_add_func ("/ui/data/pixel-colors", test_pixel_colors);
   g_test_add_func ("/ui/data/histogram-counts", test_histogram_counts);
+  g_test_add_func ("/ui/data/run-history", test_run_history);
   return g_test_run ();
 }

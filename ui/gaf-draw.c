@@ -2,8 +2,10 @@
 #define G_LOG_DOMAIN "gaflow-draw"
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 
+#include "gaf-dataset.h"
 #include "gaf-draw.h"
 
 void
@@ -31,6 +33,16 @@ gaf_theme_from_widget (GafTheme *theme, GtkWidget *widget)
   theme->bg[3] = 1.0;
   theme->dark = 0.299 * fg.red + 0.587 * fg.green + 0.114 * fg.blue > 0.5;
   theme->font = pango_font_description_copy (pango_context_get_font_description (pc));
+  {
+    GtkRoot *root = gtk_widget_get_root (widget);
+    theme->stroke = root != NULL && gtk_widget_has_css_class (GTK_WIDGET (root), "presentation") ? 1.6 : 1.0;
+  }
+}
+
+double
+gaf_stroke (const GafTheme *theme)
+{
+  return theme != NULL && theme->stroke > 0 ? theme->stroke : 1.0;
 }
 
 void
@@ -99,6 +111,23 @@ gaf_draw_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x,
   cairo_new_path (cr);
   g_object_unref (layout);
   return w;
+}
+
+double
+gaf_draw_text_wrapped (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
+                       double ax, double ay, double scale, double max_width)
+{
+  PangoLayout *layout = make_layout (cr, theme, markup, scale);
+  int w, h;
+
+  pango_layout_set_width (layout, (int) (MAX (max_width, 20) * PANGO_SCALE));
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_get_pixel_size (layout, &w, &h);
+  cairo_move_to (cr, round (x - ax * w), round (y - ay * h));
+  pango_cairo_show_layout (cr, layout);
+  cairo_new_path (cr);
+  g_object_unref (layout);
+  return h;
 }
 
 void
@@ -232,4 +261,23 @@ gaf_follower_clear (GafFollower *f)
     }
   g_clear_pointer (&f->snapshot, gaf_snapshot_unref);
   g_clear_object (&f->runner);
+}
+
+/* The scene classes (gaf-dataset.h), marked for translation here: the engine names them in English. */
+static const char *const scene_class_names[] = {
+  N_("sky"), N_("ground"), N_("road"), N_("building"), N_("tree"), N_("water"), N_("cloud"), N_("sun"),
+};
+
+char *
+gaf_class_name (const GafSnapshot *s, int k)
+{
+  if (s != NULL && s->params.experiment == GAF_EXPERIMENT_IMAGES && g_str_has_prefix (s->params.image_data, "scenes"))
+    {
+      g_autofree char *name = gaf_scene_class_name (k);
+      for (guint i = 0; i < G_N_ELEMENTS (scene_class_names); i++)
+        if (g_strcmp0 (name, scene_class_names[i]) == 0)
+          return g_strdup (_(scene_class_names[i]));
+      return g_steal_pointer (&name);
+    }
+  return g_strdup_printf (_("class %d"), k + 1);
 }

@@ -14,10 +14,13 @@ typedef struct {
   double                bg[4];      /* the window background, for exports */
   gboolean              dark;
   PangoFontDescription *font;       /* owned */
+  double                stroke;     /* line widths are multiplied by it: 1, or 1.6 in presentation mode */
 } GafTheme;
 
 void    gaf_theme_from_widget (GafTheme *theme, GtkWidget *widget);
 void    gaf_theme_clear       (GafTheme *theme);
+/* The line-width factor of a theme (1 when it was not read from a widget). */
+double  gaf_stroke            (const GafTheme *theme);
 
 /* Theme foreground at `alpha` times its own alpha. */
 void    gaf_set_fg            (cairo_t *cr, const GafTheme *theme, double alpha);
@@ -26,6 +29,10 @@ void    gaf_set_rgb           (cairo_t *cr, const double rgb[3], double alpha);
  * (0, 0 top left; 0.5, 0.5 centre). scale multiplies the theme font size. Returns the text width. */
 double  gaf_draw_text         (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
                                double ax, double ay, double scale);
+/* The same, wrapped at word boundaries to at most max_width pixels (text that must not be cut off at
+ * the edge of a narrow area). Returns the text height. */
+double  gaf_draw_text_wrapped (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
+                               double ax, double ay, double scale, double max_width);
 /* Width and height of markup as gaf_draw_text would draw it. */
 void    gaf_measure_text      (cairo_t *cr, const GafTheme *theme, const char *markup, double scale,
                                double *width, double *height);
@@ -35,6 +42,9 @@ void    gaf_arrow_path        (cairo_t *cr, double x0, double y0, double x1, dou
                                gboolean head);
 /* A line from (x0, y0) to (x1, y1) with a filled head of size `head` at the end. */
 void    gaf_draw_arrow        (cairo_t *cr, double x0, double y0, double x1, double y1, double head);
+
+/* A class's name for legends and labels: the scene classes by name (sky, ground, ...), else "class k+1". */
+char   *gaf_class_name        (const GafSnapshot *snapshot, int k);
 
 /* Follows a runner from a widget: a tick callback takes the newest snapshot each frame and calls
  * `changed` when it is new, and `frame` while animating; it removes itself when the runner is idle, the

@@ -77,6 +77,69 @@ draw_heatmap (cairo_t *cr, const GafTheme *theme, const double *table, int c, do
   cairo_restore (cr);
 }
 
+/* The colour scale of both heatmaps: probability from 0 to pmax, on the square-root scale they use. */
+static void
+draw_color_bar (cairo_t *cr, const GafTheme *theme, double pmax, double x0, double y0, double height)
+{
+  const int steps = 64;
+  const double width = 14;
+  static const double fractions[] = { 0.0, 0.25, 1.0 };
+
+  for (int i = 0; i < steps; i++)
+    {
+      double rgb[3];
+      gaf_heat_color ((double) i / (steps - 1), rgb);
+      cairo_rectangle (cr, x0, y0 + height - (i + 1) * height / steps, width, height / steps + 0.5);
+      gaf_set_rgb (cr, rgb, 1.0);
+      cairo_fill (cr);
+    }
+  gaf_set_fg (cr, theme, 0.5);
+  cairo_set_line_width (cr, 1.0);
+  cairo_rectangle (cr, x0 + 0.5, y0 + 0.5, width - 1, height - 1);
+  cairo_stroke (cr);
+  /* Ticks at p = 0, pmax / 4 and pmax: at 0, 1/2 and 1 of the bar (colour follows sqrt (p / pmax)). */
+  gaf_set_fg (cr, theme, 0.8);
+  for (guint i = 0; i < G_N_ELEMENTS (fractions); i++)
+    {
+      double yy = y0 + height - sqrt (fractions[i]) * height;
+      g_autofree char *text = g_strdup_printf ("%.1f %%", 100 * fractions[i] * pmax);
+      cairo_move_to (cr, x0 + width, yy);
+      cairo_line_to (cr, x0 + width + 4, yy);
+      cairo_stroke (cr);
+      gaf_draw_text (cr, theme, text, x0 + width + 6, yy, 0, 0.5, 0.8);
+    }
+  cairo_save (cr);
+  cairo_translate (cr, x0 - 4, y0 + height / 2);
+  cairo_rotate (cr, -G_PI / 2);
+  gaf_draw_text (cr, theme, _("probability of a cell"), 0, 0, 0.5, 1.0, 0.8);
+  cairo_restore (cr);
+}
+
+/* What the pairs' colours and discs mean, under the unit square. */
+static void
+draw_pairs_legend (cairo_t *cr, const GafTheme *theme, double x0, double y0)
+{
+  double rgb[3];
+
+  gaf_class_color (0, rgb);
+  cairo_arc (cr, x0 + 5, y0 + 8, 4, 0, 2 * G_PI);
+  gaf_set_rgb (cr, rgb, 1.0);
+  cairo_fill (cr);
+  gaf_set_fg (cr, theme, 0.8);
+  gaf_draw_text (cr, theme, _("the pair ends equal (colour of its class)"), x0 + 14, y0 + 8, 0, 0.5, 0.8);
+  cairo_arc (cr, x0 + 5, y0 + 26, 4, 0, 2 * G_PI);
+  cairo_set_source_rgb (cr, 0.55, 0.55, 0.55);
+  cairo_fill (cr);
+  gaf_set_fg (cr, theme, 0.8);
+  gaf_draw_text (cr, theme, _("the pair ends unequal"), x0 + 14, y0 + 26, 0, 0.5, 0.8);
+  gaf_heat_color (0.9, rgb);
+  cairo_arc (cr, x0 + 5, y0 + 44, 6, 0, 2 * G_PI);
+  gaf_set_rgb (cr, rgb, 0.35);
+  cairo_fill (cr);
+  gaf_set_fg (cr, theme, 0.8);
+  gaf_draw_text (cr, theme, _("halo at a corner: its target probability (area)"), x0 + 14, y0 + 44, 0, 0.5, 0.8);
+}
+
 /* Two binary variables: each recorded sequence as the point (W_2(class 2), W_1(class 2)) of the unit
  * square, moving with its trail; the target's corner masses as discs. */
 static void
@@ -175,8 +238,8 @@ gaf_joint_view_draw (GafJointView *self, cairo_t *cr, int width, int height, con
   gaf_set_fg (cr, theme, 1.0);
   gaf_draw_text (cr, theme, _("<b>Joint distribution of the two variables</b>"), 28, 18, 0, 0, 1.3);
   gaf_set_fg (cr, theme, 0.7);
-  gaf_draw_text (cr, theme, _("The target beside the histogram of the last round of samples, on one colour scale "
-                              "(square root of the probability)"), 28, 44, 0, 0, 0.9);
+  gaf_draw_text_wrapped (cr, theme, _("The target beside the histogram of the last round of samples, on one colour scale "
+                                      "(square root of the probability)"), 28, 44, 0, 0, 0.85, width - 56);
   if (s == NULL || !gaf_experiment_is_joint (s->params.experiment))
     {
       gaf_set_fg (cr, theme, 0.65);
@@ -204,17 +267,23 @@ gaf_joint_view_draw (GafJointView *self, cairo_t *cr, int width, int height, con
   for (int i = 0; i < c * c; i++)
     pmax = MAX (pmax, MAX (s->joint->target[i], s->joint->model[i]));
   k = c == 2 ? 3 : 2;
-  size = MIN ((width - 2 * 48.0 - (k - 1) * 64.0) / k, height - y - 48);
+  /* Room for the colour bar on the right and, with the pairs, their legend below. */
+  size = MIN ((width - 2 * 28.0 - 64.0 - 80.0 - (k == 3 ? 48.0 : 0.0)) / k, height - y - (k == 3 ? 110 : 48));
   if (size < 60)
     return;
-  x = (width - (k * size + (k - 1) * 64.0)) / 2;
+  x = (width - (k * size + 64.0 + 80.0 + (k == 3 ? 48.0 : 0.0))) / 2;
   draw_heatmap (cr, theme, s->joint->target, c, pmax, x, y, size, _("target"));
   {
     g_autofree char *title = g_strdup_printf (_("%u samples"), (guint) s->joint->samples);
     draw_heatmap (cr, theme, s->joint->model, c, pmax, x + size + 64, y, size, title);
   }
+  /* The colour bar right of the two heatmaps it belongs to; the pairs after it. */
+  draw_color_bar (cr, theme, pmax, x + 2 * size + 64.0 + 26, y, size);
   if (k == 3)
-    draw_pairs (self, cr, theme, x + 2 * (size + 64), y, size);
+    {
+      draw_pairs (self, cr, theme, x + 2 * size + 64.0 + 80 + 48, y, size);
+      draw_pairs_legend (cr, theme, x + 2 * size + 64.0 + 80 + 48 - 40, y + size + 30);
+    }
 }
 
 char *

@@ -22,6 +22,7 @@ struct _GafLabelMapCanvas {
   GafLabelGrid  grid;            /* of the last draw, for clicks */
   gboolean      grid_valid;
   guint         draws;
+  char         *error;           /* why the runner failed (the data could not be read), or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (GafLabelMapCanvas, gaf_label_map_canvas, GTK_TYPE_WIDGET)
@@ -130,9 +131,19 @@ draw_legend (GafLabelMapCanvas *self, cairo_t *cr, int width, int height, const 
       gaf_draw_text (cr, theme, _("1 (undecided)"), x + 168, y, 0, 0.5, 0.9);
       return;
     }
-  for (int k = 0; k < s->c && x < width - 300; k++)
+  /* Every class, on as many lines as it takes. */
+  y = height - LEGEND_HEIGHT + 14;
+  for (int k = 0; k < s->c; k++)
     {
-      g_autofree char *name = g_strdup_printf (_("class %d"), k + 1);
+      g_autofree char *name = gaf_class_name (s, k);
+      double tw, th;
+
+      gaf_measure_text (cr, theme, name, 0.9, &tw, &th);
+      if (x > MARGIN && x + 22 + tw > width - MARGIN)
+        {
+          x = MARGIN;
+          y += 22;
+        }
       cairo_rectangle (cr, x + 0.5, y - 7.5, 15, 15);
       cairo_set_source_rgb (cr, s->palette[k * 3] / 255.0, s->palette[k * 3 + 1] / 255.0, s->palette[k * 3 + 2] / 255.0);
       cairo_fill_preserve (cr);
@@ -165,6 +176,19 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
                      width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
       return;
     }
+  if (s->state == GAF_RUNNER_FAILED && self->error != NULL)
+    {
+      /* The error where the maps would be, with what to do about it. */
+      g_autofree char *what = g_markup_printf_escaped ("<b>%s</b>\n%s\n\n%s", _("These label maps cannot be used"),
+                                                       self->error,
+                                                       _("Choose other data under Data in the parameters, or fix "
+                                                         "the folder (PGM or PNG files of one size whose pixel values "
+                                                         "are the classes) and choose it again."));
+      gaf_draw_text (cr, theme, _("<b>Label maps</b>"), MARGIN, 10, 0, 0, 1.35);
+      cairo_set_source_rgb (cr, 0.75, 0.11, 0.16);
+      gaf_draw_text_wrapped (cr, theme, what, width / 2.0, height / 2.0, 0.5, 0.5, 1.0, MIN (width - 2 * MARGIN, 560));
+      return;
+    }
   if (tr == NULL)
     {
       gaf_draw_text (cr, theme, _("<b>Label maps</b>"), MARGIN, 10, 0, 0, 1.35);
@@ -178,9 +202,10 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
     /* Translators: the end time of the flow */
     g_autofree char *of = g_strdup_printf (_("of T = %g"), tr->times[tr->n_times - 1]);
     title = g_strdup_printf ("<b>t = %.2f</b>  <span alpha='70%%'>%s</span>", self->time, of);
-    /* Translators: maps, their size, classes, the training step */
-    detail = g_strdup_printf (_("%u maps of %d × %d pixels, %d classes · weights of step %u"),
-                              tr->n_rows / tr->n, s->width, s->height, s->c, (guint) tr->step);
+    g_autofree char *spec = g_markup_escape_text (s->params.image_data, -1);
+    /* Translators: maps, their size, classes, the training step, the data */
+    detail = g_strdup_printf (_("%u maps of %d × %d pixels, %d classes · weights of step %u · %s"),
+                              tr->n_rows / tr->n, s->width, s->height, s->c, (guint) tr->step, spec);
   }
   gaf_draw_text (cr, theme, title, MARGIN, 10, 0, 0, 1.35);
   gaf_set_fg (cr, theme, 0.75);
@@ -193,11 +218,6 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
   self->grid_valid = TRUE;
   draw_maps (self, cr, theme, tr);
   draw_legend (self, cr, width, height, theme);
-  {
-    g_autofree char *spec = g_markup_escape_text (s->params.image_data, -1);
-    gaf_set_fg (cr, theme, 0.6);
-    gaf_draw_text (cr, theme, spec, width - MARGIN, height - LEGEND_HEIGHT / 2, 1.0, 0.5, 0.85);
-  }
 }
 
 static void
@@ -309,6 +329,7 @@ gaf_label_map_canvas_finalize (GObject *object)
   GafLabelMapCanvas *self = GAF_LABEL_MAP_CANVAS (object);
 
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
+  g_free (self->error);
   G_OBJECT_CLASS (gaf_label_map_canvas_parent_class)->finalize (object);
 }
 
@@ -415,4 +436,13 @@ gaf_label_map_canvas_get_draw_count (GafLabelMapCanvas *self)
 {
   g_return_val_if_fail (GAF_IS_LABEL_MAP_CANVAS (self), 0);
   return self->draws;
+}
+
+void
+gaf_label_map_canvas_set_error (GafLabelMapCanvas *self, const char *message)
+{
+  g_return_if_fail (GAF_IS_LABEL_MAP_CANVAS (self));
+  g_free (self->error);
+  self->error = g_strdup (message);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }

@@ -29,4 +29,7 @@ void       gaf_label_map_canvas_draw         (GafLabelMapCanvas *self, cairo_t *
                                               const GafTheme *theme);
 guint      gaf_label_map_canvas_get_draw_count (GafLabelMapCanvas *self);
 
+/* The runner's failure to show in place of the maps while it has failed (NULL clears it). */
+void gaf_label_map_canvas_set_error (GafLabelMapCanvas *self, const char *message);
+
 G_END_DECLS

@@ -40,11 +40,34 @@ struct _GafLikelihoodView {
   guint64               query_model;    /* the model it was asked of */
   gboolean              have_score;
   double                bpd, bpd_se;
+  GArray               *estimates;      /* double: bits/dim of the repeated scores of this map and model */
   guint64               requested_model;  /* the held-out maps were asked for this model */
   guint                 next_held_out, next_sample;
 };
 
 G_DEFINE_FINAL_TYPE (GafLikelihoodView, gaf_likelihood_view, GTK_TYPE_WIDGET)
+
+guint
+gaf_likelihood_spread (const double *values, guint n, double *mean, double *lo, double *hi, double *sd)
+{
+  double sum = 0, ss = 0;
+
+  *mean = *lo = *hi = *sd = NAN;
+  if (n == 0)
+    return 0;
+  *lo = *hi = values[0];
+  for (guint i = 0; i < n; i++)
+    {
+      sum += values[i];
+      *lo = MIN (*lo, values[i]);
+      *hi = MAX (*hi, values[i]);
+    }
+  *mean = sum / n;
+  for (guint i = 0; i < n; i++)
+    ss += (values[i] - *mean) * (values[i] - *mean);
+  *sd = n > 1 ? sqrt (ss / (n - 1)) : 0.0;
+  return n;
+}
 
 static gboolean
 has_image_model (const GafSnapshot *s)
@@ -87,6 +110,7 @@ set_map (GafLikelihoodView *self, const guint16 *labels, int height, int width, 
   self->map_classes = top + 1;
   self->map_name = g_strdup (name);
   show_error (self, NULL);
+  g_array_set_size (self->estimates, 0);
   ask (self);
 }
 
@@ -138,6 +162,7 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
       /* A new model: the map is scored again if it fits. */
       if (self->map != NULL && self->query != 0 && snapshot->model_serial != self->query_model)
         {
+          g_array_set_size (self->estimates, 0);
           if (self->map_height == snapshot->height && self->map_width == snapshot->width &&
               self->map_classes <= snapshot->c)
             ask (self);
@@ -147,11 +172,18 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
               self->query = 0;
             }
         }
-      if (l != NULL && self->query != 0 && l->query == self->query && l->model == self->query_model)
+      if (l != NULL && self->query != 0 && l->query == self->query && l->model == self->query_model &&
+          !self->have_score)
         {
           self->have_score = TRUE;
           self->bpd = l->query_bpd;
           self->bpd_se = l->query_bpd_se;
+          /* One estimate is noisy far beyond its importance-sampling error (the Hutchinson divergence and
+           * the proposals vary): the map is scored GAF_LIKELIHOOD_REPEATS times and the spread shown. */
+          if (isfinite (l->query_bpd))
+            g_array_append_val (self->estimates, l->query_bpd);
+          if (self->estimates->len > 0 && self->estimates->len < GAF_LIKELIHOOD_REPEATS)
+            ask (self);
         }
     }
   update_controls (self);
@@ -310,10 +342,24 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
         score = g_strdup_printf ("<b>%s</b>", _("scoring…"));
       else if (isfinite (self->bpd))
         {
-          /* Translators: bits per dimension */
-          score = g_strdup_printf (_("<b>%.3f bits/dim</b>"), self->bpd);
-          /* Translators: the importance-sampling standard error of a bits/dim */
-          error = g_strdup_printf (_("± %.3f (importance sampling)"), self->bpd_se);
+          double mean, lo, hi, sd;
+          guint n = gaf_likelihood_spread ((const double *) self->estimates->data, self->estimates->len,
+                                           &mean, &lo, &hi, &sd);
+          if (n >= 2)
+            {
+              /* Translators: bits per dimension, the mean of repeated estimates */
+              score = g_strdup_printf (_("<b>%.2f bits/dim</b>"), mean);
+              /* Translators: how many estimates of one map, their range and standard deviation */
+              error = g_strdup_printf (_("%u estimates from %.2f to %.2f (s.d. %.2f);\none alone has ± %.3f from importance sampling"),
+                                       n, lo, hi, sd, self->bpd_se);
+            }
+          else
+            {
+              /* Translators: bits per dimension */
+              score = g_strdup_printf (_("<b>%.3f bits/dim</b>"), self->bpd);
+              /* Translators: the importance-sampling standard error of a bits/dim */
+              error = g_strdup_printf (_("± %.3f (importance sampling only;\nscoring it again for the spread…)"), self->bpd_se);
+            }
         }
       else
         score = g_strdup_printf ("<b>%s</b>", _("too unlikely: no proposal\nrounded to this map"));
@@ -356,8 +402,28 @@ area_draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer da
 
 /* ---- input ------------------------------------------------------------------------------------------- */
 
+static gboolean open_file (GafLikelihoodView *self, GFile *file, GError **error);
+
+/* Every way a map comes in (the chooser, a drop, --map) shows its error in this pane, with what to do. */
 gboolean
 gaf_likelihood_view_open_file (GafLikelihoodView *self, GFile *file, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *message = NULL;
+
+  g_return_val_if_fail (GAF_IS_LIKELIHOOD_VIEW (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+  if (open_file (self, file, &local))
+    return TRUE;
+  message = g_strdup_printf (_("%s Open a PGM or PNG label map whose pixel values are the classes (0, 1, …), of the "
+                               "size of the model's maps, or take a held-out or a sampled map."), local->message);
+  show_error (self, message);
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
+static gboolean
+open_file (GafLikelihoodView *self, GFile *file, GError **error)
 {
   const GafSnapshot *s;
   g_autofree char *contents = NULL, *name = NULL;
@@ -365,8 +431,6 @@ gaf_likelihood_view_open_file (GafLikelihoodView *self, GFile *file, GError **er
   gsize length;
   gboolean ok = FALSE;
 
-  g_return_val_if_fail (GAF_IS_LIKELIHOOD_VIEW (self), FALSE);
-  g_return_val_if_fail (G_IS_FILE (file), FALSE);
   gaf_follower_poll (&self->follower);
   s = self->snapshot;
   name = g_file_get_basename (file);
@@ -427,8 +491,7 @@ open_from (GafLikelihoodView *self, GFile *file)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!gaf_likelihood_view_open_file (self, file, &error))
-    show_error (self, error->message);
+  gaf_likelihood_view_open_file (self, file, &error);
 }
 
 static void
@@ -511,7 +574,6 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, GafLike
     return FALSE;
   if (!gaf_likelihood_view_open_file (self, g_value_get_object (value), &error))
     {
-      show_error (self, error->message);
       return FALSE;
     }
   return TRUE;
@@ -542,6 +604,7 @@ gaf_likelihood_view_finalize (GObject *object)
 
   g_free (self->map);
   g_free (self->map_name);
+  g_clear_pointer (&self->estimates, g_array_unref);
   G_OBJECT_CLASS (gaf_likelihood_view_parent_class)->finalize (object);
 }
 
@@ -576,6 +639,7 @@ gaf_likelihood_view_init (GafLikelihoodView *self)
 {
   GtkDropTarget *target;
 
+  self->estimates = g_array_new (FALSE, FALSE, sizeof (double));
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_orientable_set_orientation (GTK_ORIENTABLE (gtk_widget_get_layout_manager (GTK_WIDGET (self))),
                                   GTK_ORIENTATION_VERTICAL);

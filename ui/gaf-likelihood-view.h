@@ -35,4 +35,9 @@ void       gaf_likelihood_view_draw       (GafLikelihoodView *self, cairo_t *cr,
 extern const double gaf_likelihood_bar_color[3];
 extern const double gaf_likelihood_marker_color[3];
 
+/* Each map is scored this many times: the view shows the estimates' mean, range and standard deviation. */
+#define GAF_LIKELIHOOD_REPEATS 3
+/* Mean, range and sample standard deviation of n estimates (NAN for n = 0, sd 0 for n = 1); returns n. */
+guint gaf_likelihood_spread (const double *values, guint n, double *mean, double *lo, double *hi, double *sd);
+
 G_END_DECLS

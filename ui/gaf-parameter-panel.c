@@ -22,6 +22,7 @@ struct _GafParameterPanel {
 
   GtkWidget  *controls[GAF_N_PARAMS];
   GtkWidget  *labels[GAF_N_PARAMS];
+  GtkWidget  *values[GAF_N_PARAMS];   /* a slider's value, written by the panel (NULL for the others) */
   GtkWidget  *data_label;
   GtkDropDown *data_dropdown;
   GtkStringList *data_names;
@@ -114,6 +115,8 @@ param_digits (GafParam param)
   return info->integer ? 0 : 2;
 }
 
+static void update_value_label (GafParameterPanel *self, GafParam param);
+
 static double
 control_value (GafParameterPanel *self, GafParam param)
 {
@@ -146,6 +149,7 @@ set_control_value (GafParameterPanel *self, GafParam param, double value)
   else
     gtk_range_set_value (GTK_RANGE (w), slider_is_log (param) ? log10 (value) : value);
   self->loading = FALSE;
+  update_value_label (self, param);
 }
 
 gboolean
@@ -191,7 +195,10 @@ on_control_changed (GafParameterPanel *self, GafParam param)
 static void
 on_range_changed (GtkRange *range, GafParameterPanel *self)
 {
-  on_control_changed (self, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (range), "gaf-param")));
+  GafParam param = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (range), "gaf-param"));
+
+  update_value_label (self, param);
+  on_control_changed (self, param);
 }
 
 static void
@@ -206,19 +213,31 @@ on_drop_down_changed (GtkDropDown *drop, GParamSpec *pspec, GafParameterPanel *s
   on_control_changed (self, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (drop), "gaf-param")));
 }
 
-static char *
-format_scale_value (GtkScale *scale, double value, gpointer data)
+char *
+gaf_param_format_value (GafParam param, double value)
 {
-  GafParam param = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (scale), "gaf-param"));
-  const GafParamInfo *info = gaf_param_info (param);
+  const GafParamInfo *info;
 
-  if (slider_is_log (param))
-    value = pow (10.0, value);
+  g_return_val_if_fail ((guint) param < GAF_N_PARAMS, NULL);
+  info = gaf_param_info (param);
   if (info->integer)
     return g_strdup_printf ("%.0f", round (value));
-  if (slider_is_log (param))
+  if (info->log_scale)
     return g_strdup_printf ("%.1e", value);
   return g_strdup_printf ("%.*f", param_digits (param), value);
+}
+
+/* The value label is the panel's own, written whenever the value is set or changed: GtkScale's drawn
+ * value showed the slider's position (log10 of the value) until the first change. */
+static void
+update_value_label (GafParameterPanel *self, GafParam param)
+{
+  g_autofree char *text = NULL;
+
+  if (self->values[param] == NULL)
+    return;
+  text = gaf_param_format_value (param, control_value (self, param));
+  gtk_label_set_text (GTK_LABEL (self->values[param]), text);
 }
 
 void
@@ -288,11 +307,9 @@ make_control (GafParameterPanel *self, GafParam param)
       else if (param == GAF_PARAM_BATCH || param == GAF_PARAM_SAMPLES)
         step = 8;
       w = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, lo, hi, step);
-      gtk_scale_set_draw_value (GTK_SCALE (w), TRUE);
-      gtk_scale_set_value_pos (GTK_SCALE (w), GTK_POS_RIGHT);
+      gtk_scale_set_draw_value (GTK_SCALE (w), FALSE);
       gtk_scale_set_digits (GTK_SCALE (w), slider_is_log (param) ? 2 : info->integer ? 0 : 2);
-      gtk_scale_set_format_value_func (GTK_SCALE (w), format_scale_value, NULL, NULL);
-      gtk_widget_set_size_request (w, 130, -1);
+      gtk_widget_set_size_request (w, 110, -1);
       g_signal_connect (w, "value-changed", G_CALLBACK (on_range_changed), self);
     }
   g_object_set_data (G_OBJECT (w), "gaf-param", GINT_TO_POINTER (param));
@@ -381,7 +398,7 @@ build_rows (GafParameterPanel *self)
       gtk_label_set_markup (GTK_LABEL (heading), markup);
       gtk_label_set_xalign (GTK_LABEL (heading), 0);
       gtk_widget_set_margin_top (heading, s ? 14 : 4);
-      gtk_grid_attach (self->grid, heading, 0, row++, 2, 1);
+      gtk_grid_attach (self->grid, heading, 0, row++, 3, 1);
       if (s == 0)
         {
           /* The data of the image experiment, shown with it. */
@@ -394,7 +411,7 @@ build_rows (GafParameterPanel *self)
           g_signal_connect_swapped (self->data_dropdown, "notify::selected", G_CALLBACK (on_data_selected), self);
           gtk_label_set_mnemonic_widget (GTK_LABEL (self->data_label), GTK_WIDGET (self->data_dropdown));
           gtk_grid_attach (self->grid, self->data_label, 0, row, 1, 1);
-          gtk_grid_attach (self->grid, GTK_WIDGET (self->data_dropdown), 1, row++, 1, 1);
+          gtk_grid_attach (self->grid, GTK_WIDGET (self->data_dropdown), 1, row++, 2, 1);
         }
       for (guint i = 0; i < sections[s].n; i++)
         {
@@ -409,7 +426,18 @@ build_rows (GafParameterPanel *self)
           self->labels[p] = label;
           gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->controls[p]);
           gtk_grid_attach (self->grid, label, 0, row, 1, 1);
-          gtk_grid_attach (self->grid, self->controls[p], 1, row++, 1, 1);
+          if (GTK_IS_SCALE (self->controls[p]))
+            {
+              self->values[p] = gtk_label_new (NULL);
+              gtk_label_set_xalign (GTK_LABEL (self->values[p]), 1);
+              gtk_label_set_width_chars (GTK_LABEL (self->values[p]), 7);
+              gtk_widget_add_css_class (self->values[p], "numeric");
+              gtk_grid_attach (self->grid, self->controls[p], 1, row, 1, 1);
+              gtk_grid_attach (self->grid, self->values[p], 2, row++, 1, 1);
+              update_value_label (self, p);
+            }
+          else
+            gtk_grid_attach (self->grid, self->controls[p], 1, row++, 2, 1);
         }
     }
 }
@@ -505,17 +533,16 @@ void
 gaf_parameter_panel_set_experiment (GafParameterPanel *self, GafExperiment experiment)
 {
   g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
-  /* Only the rows the experiment uses, and c of a joint (fixed by its data). */
+  /* Only the rows the experiment uses (a joint's c is fixed by its data: not shown). */
   for (guint i = 0; i < GAF_N_PARAMS; i++)
     if (self->labels[i] != NULL)
       {
-        gboolean shown = gaf_param_applies (i, experiment) ||
-                         (i == GAF_PARAM_CLASSES && gaf_experiment_is_joint (experiment));
+        gboolean shown = gaf_param_applies (i, experiment);
         gtk_widget_set_visible (self->labels[i], shown);
         gtk_widget_set_visible (self->controls[i], shown);
+        if (self->values[i] != NULL)
+          gtk_widget_set_visible (self->values[i], shown);
       }
-  /* A joint's c comes from its data: shown, not changeable. */
-  gtk_widget_set_sensitive (self->controls[GAF_PARAM_CLASSES], gaf_param_applies (GAF_PARAM_CLASSES, experiment));
   gtk_widget_set_visible (self->data_label, experiment == GAF_EXPERIMENT_IMAGES);
   gtk_widget_set_visible (GTK_WIDGET (self->data_dropdown), experiment == GAF_EXPERIMENT_IMAGES);
 }
@@ -526,4 +553,32 @@ gaf_parameter_panel_get_control (GafParameterPanel *self, GafParam param)
   g_return_val_if_fail (GAF_IS_PARAMETER_PANEL (self), NULL);
   g_return_val_if_fail ((guint) param < GAF_N_PARAMS, NULL);
   return self->controls[param];
+}
+
+GtkWidget *
+gaf_parameter_panel_get_value_label (GafParameterPanel *self, GafParam param)
+{
+  g_return_val_if_fail (GAF_IS_PARAMETER_PANEL (self), NULL);
+  g_return_val_if_fail ((guint) param < GAF_N_PARAMS, NULL);
+  return self->values[param];
+}
+
+void
+gaf_parameter_panel_set_value (GafParameterPanel *self, GafParam param, double value)
+{
+  g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
+  g_return_if_fail ((guint) param < GAF_N_PARAMS);
+  set_control_value (self, param, value);
+  if (gaf_param_info (param)->kind == GAF_PARAM_KIND_MODEL)
+    update_bar (self);
+  else
+    apply (self, param, control_value (self, param));
+}
+
+void
+gaf_parameter_panel_restore_defaults (GafParameterPanel *self)
+{
+  g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    gaf_parameter_panel_set_value (self, i, gaf_param_info (i)->def);
 }

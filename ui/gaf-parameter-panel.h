@@ -18,7 +18,7 @@ GtkWidget *gaf_parameter_panel_new          (void);
 void       gaf_parameter_panel_set_runner   (GafParameterPanel *self, GafRunner *runner);
 void       gaf_parameter_panel_set_settings (GafParameterPanel *self, GSettings *settings);
 /* Shows the rows that apply to the experiment (gaf_param_applies) and the data choice of the image
- * experiment; joint experiments take c from their data: the c control is then insensitive. */
+ * experiment; the others are hidden (a joint's c comes from its data). */
 void       gaf_parameter_panel_set_experiment (GafParameterPanel *self, GafExperiment experiment);
 /* Shows the runner's requested parameters, data and experiment (after a model was loaded). */
 void       gaf_parameter_panel_sync         (GafParameterPanel *self);
@@ -28,7 +28,16 @@ GtkWidget *gaf_parameter_panel_get_control  (GafParameterPanel *self, GafParam p
 void       gaf_parameter_panel_apply_model  (GafParameterPanel *self);
 void       gaf_parameter_panel_revert_model (GafParameterPanel *self);
 gboolean   gaf_parameter_panel_has_pending  (GafParameterPanel *self);
+/* Shows a value and applies it like a change by hand (a model parameter waits in the bar). */
+void       gaf_parameter_panel_set_value    (GafParameterPanel *self, GafParam param, double value);
+/* Every parameter back to its default: the sampler and training ones at once, the model ones after Apply. */
+void       gaf_parameter_panel_restore_defaults (GafParameterPanel *self);
+/* The label beside a slider that shows its value (NULL for the drop-down and the spin button). */
+GtkWidget *gaf_parameter_panel_get_value_label (GafParameterPanel *self, GafParam param);
 
+/* A parameter's value as the panel shows it: integers whole, log-scale values as 1.0e-05, others with
+ * two decimals. */
+char       *gaf_param_format_value (GafParam param, double value);
 /* One sentence on what a parameter does to the flow (translated). */
 const char *gaf_param_tooltip (GafParam param);
 const char *gaf_param_label   (GafParam param);

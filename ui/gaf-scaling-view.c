@@ -9,6 +9,7 @@
 #include "gaf-draw.h"
 #include "gaf-scaling-view.h"
 #include "gaf-sweep.h"
+#include "gaf-wrap-box.h"
 #include "gaf-target.h"
 
 struct _GafScalingView {
@@ -211,6 +212,7 @@ gaf_scaling_view_class_init (GafScalingViewClass *klass)
 
   object_class->dispose = gaf_scaling_view_dispose;
   g_type_ensure (GAF_TYPE_SCALING_CANVAS);
+  g_type_ensure (GAF_TYPE_WRAP_BOX);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gaflow/Gaflow/gaf-scaling-view.ui");
   gtk_widget_class_bind_template_child (widget_class, GafScalingView, classes_entry);
   gtk_widget_class_bind_template_child (widget_class, GafScalingView, steps_spin);

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "gaf-simplex-canvas.h"
 #include "gaf-simplex-geometry.h"
@@ -39,6 +40,8 @@ struct _GafSimplexCanvas {
   const GafFieldGrid *field_seen;  /* the grid whose maximum speed is cached */
   double           field_max;
 
+  char            *fit_key;        /* the size and vertex labels the frame was fitted to (a cache) */
+  GafSimplexFrame  fit_frame;
   int              selected_row;   /* label maps: the pixel whose trajectory is shown, -1 for none */
 
   guint            draws;
@@ -453,51 +456,129 @@ draw_geodesics (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   point_marker (self, cr, theme, self->b, "B");
 }
 
+/* A vertex's label (markup), its anchor direction (ux, uy: away from the centre) and the disc radius. */
+static char *
+vertex_label (GafSimplexCanvas *self, int k, int c, double *ux, double *uy)
+{
+  GafSnapshot *s = self->snapshot;
+  GafPoint v = gaf_polygon_vertex (c, k);
+  double len = hypot (v.x, v.y);
+  g_autofree char *name = gaf_class_name (s, k);
+
+  *ux = len > 0 ? v.x / len : 0;
+  *uy = len > 0 ? v.y / len : 1;
+  /* The segment's labels go below its ends, where there is room for them. */
+  if (c == 2)
+    {
+      *ux = 0.0;
+      *uy = -1.0;
+    }
+  if (s != NULL && s->eval_freq != NULL && c <= 6)
+    {
+      /* Averaged over positions: how often samples end here, against the target. */
+      double got = 0, want = 0;
+      g_autofree char *freq = NULL;
+      for (int i = 0; i < s->n; i++)
+        {
+          got += s->eval_freq[i * c + k] / s->n;
+          want += s->target_q[i * c + k] / s->n;
+        }
+      /* Translators: sample and target frequencies of a class, in percent (the second on two lines,
+       * under the ends of the two-class segment and beside the lower vertices of the triangle) */
+      freq = c == 2 || (c == 3 && k > 0) ? g_strdup_printf (_("samples %.0f %%\ntarget %.0f %%"), 100 * got, 100 * want)
+                                         : g_strdup_printf (_("samples %.0f %% · target %.0f %%"), 100 * got, 100 * want);
+      return g_strdup_printf ("<b>%s</b>\n<small>%s</small>", name, freq);
+    }
+  return g_strdup_printf ("<b>%s</b>", name);
+}
+
+static double
+vertex_radius (int c)
+{
+  return c <= 6 ? 11.0 : 8.0;
+}
+
+/* Fits the polygon into the area so that every vertex label stays inside it: after a first fit, the
+ * overflow of the labels on each side shrinks the area by as much. */
+static void
+fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, double width, double height)
+{
+  double margin = c == 2 ? 1.6 * MARGIN : MARGIN;
+  double left = 0, right = 0, top = 0, bottom = 0;
+  double area_h = height - CAPTION_HEIGHT - LEGEND_HEIGHT;
+  GString *key = g_string_new (NULL);
+
+  /* Measuring the labels every frame would cost the animation: the fit is kept until they change. */
+  g_string_printf (key, "%d %g %g %g", c, width, height, gaf_stroke (theme));
+  for (int k = 0; k < c; k++)
+    {
+      double ux, uy;
+      g_autofree char *label = vertex_label (self, k, c, &ux, &uy);
+      g_string_append_printf (key, "|%s", label);
+    }
+  if (self->fit_key != NULL && strcmp (self->fit_key, key->str) == 0)
+    {
+      self->frame = self->fit_frame;
+      g_string_free (key, TRUE);
+      return;
+    }
+  g_free (self->fit_key);
+  self->fit_key = g_string_free (key, FALSE);
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      double w = MAX (width - left - right, 1), h = MAX (area_h - top - bottom, 1);
+      double over_l = 0, over_r = 0, over_t = 0, over_b = 0;
+
+      gaf_simplex_frame_fit (&self->frame, c, w, h, margin);
+      self->frame.cx += left;
+      self->frame.cy += CAPTION_HEIGHT + top;
+      self->fit_frame = self->frame;
+      if (pass == 1)
+        break;
+      for (int k = 0; k < c; k++)
+        {
+          GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (c, k));
+          double ux, uy, lw, lh, r = vertex_radius (c) + 8, x0, y0;
+          g_autofree char *label = vertex_label (self, k, c, &ux, &uy);
+
+          gaf_measure_text (cr, theme, label, 1.0, &lw, &lh);
+          x0 = p.x + ux * r - (0.5 - 0.5 * ux) * lw;
+          y0 = p.y - uy * r - (0.5 + 0.5 * uy) * lh;
+          over_l = MAX (over_l, 4 - x0);
+          over_r = MAX (over_r, x0 + lw - (width - 4));
+          over_t = MAX (over_t, CAPTION_HEIGHT - y0);
+          over_b = MAX (over_b, y0 + lh - (CAPTION_HEIGHT + area_h));
+        }
+      left = over_l;
+      right = over_r;
+      top = over_t;
+      bottom = over_b;
+      if (left + right + top + bottom <= 0)
+        break;
+      /* The polygon shrinks about its centre: each side gains its own overflow. */
+    }
+}
+
 static void
 draw_vertices (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
 {
   int c = canvas_classes (self);
-  GafSnapshot *s = self->snapshot;
-  double radius = c <= 6 ? 11.0 : 8.0;
+  double radius = vertex_radius (c);
 
   for (int k = 0; k < c; k++)
     {
-      GafPoint v = gaf_polygon_vertex (c, k), p = gaf_simplex_frame_map (&self->frame, v);
-      double rgb[3], len = hypot (v.x, v.y), ux = len > 0 ? v.x / len : 0, uy = len > 0 ? v.y / len : 1;
-      /* The segment's labels go below its ends, where there is room for them. */
-      if (c == 2)
-        {
-          ux = 0.0;
-          uy = -1.0;
-        }
-      g_autofree char *label = NULL;
-      g_autofree char *name = g_strdup_printf (_("class %d"), k + 1);
+      GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (c, k));
+      double rgb[3], ux, uy;
+      g_autofree char *label = vertex_label (self, k, c, &ux, &uy);
 
       class_color (self, k, rgb);
       cairo_arc (cr, p.x, p.y, radius, 0, 2 * G_PI);
       gaf_set_rgb (cr, rgb, 1.0);
       cairo_fill_preserve (cr);
       gaf_set_fg (cr, theme, 0.8);
-      cairo_set_line_width (cr, 1.2);
+      cairo_set_line_width (cr, 1.2 * gaf_stroke (theme));
       cairo_stroke (cr);
-
-      if (s != NULL && s->eval_freq != NULL && c <= 6)
-        {
-          /* Averaged over positions: how often samples end here, against the target. */
-          double got = 0, want = 0;
-          for (int i = 0; i < s->n; i++)
-            {
-              got += s->eval_freq[i * c + k] / s->n;
-              want += s->target_q[i * c + k] / s->n;
-            }
-          /* Translators: sample and target frequencies of a class, in percent (the second on two lines,
-           * under the ends of the two-class segment) */
-          g_autofree char *freq = c == 2 ? g_strdup_printf (_("samples %.0f %%\ntarget %.0f %%"), 100 * got, 100 * want)
-                                         : g_strdup_printf (_("samples %.0f %% · target %.0f %%"), 100 * got, 100 * want);
-          label = g_strdup_printf ("<b>%s</b>\n<small>%s</small>", name, freq);
-        }
-      else
-        label = g_strdup_printf ("<b>%s</b>", name);
       gaf_draw_text (cr, theme, label, p.x + ux * (radius + 8), p.y - uy * (radius + 8),
                      0.5 - 0.5 * ux, 0.5 + 0.5 * uy, 1.0);
     }
@@ -559,9 +640,11 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       title = g_strdup_printf ("<b>%s</b>", _("Waiting for the first samples…"));
       detail = g_strdup ("");
     }
-  gaf_draw_text (cr, theme, title, 16, 10, 0, 0, 1.35);
-  gaf_set_fg (cr, theme, 0.75);
-  gaf_draw_text (cr, theme, detail, 16, 36, 0, 0, 0.9);
+  {
+    double th = gaf_draw_text_wrapped (cr, theme, title, 16, 10, 0, 0, width < 320 ? 1.1 : 1.35, width - 32);
+    gaf_set_fg (cr, theme, 0.75);
+    gaf_draw_text_wrapped (cr, theme, detail, 16, 10 + th + 2, 0, 0, 0.9, width - 32);
+  }
   if (self->hover_inside && c == 3)
     {
       g_autofree char *h = g_strdup_printf ("W = (%.2f, %.2f, %.2f)", self->hover[0], self->hover[1], self->hover[2]);
@@ -584,9 +667,9 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       g_autofree char *what = g_strdup_printf (_("W ↦ Σⱼ Wⱼ vⱼ onto a regular %d-gon: a linear shadow of the simplex, "
                                                  "so distinct points may overlap. Field and overlays need c = 3."), c);
       gaf_set_fg (cr, theme, 0.9);
-      gaf_draw_text (cr, theme, proj, 16, y - 4, 0, 0.5, 0.95);
+      gaf_draw_text_wrapped (cr, theme, proj, 16, y - 14, 0, 0, 0.95, width - 32);
       gaf_set_fg (cr, theme, 0.75);
-      gaf_draw_text (cr, theme, what, 16, y + 16, 0, 0.5, 0.85);
+      gaf_draw_text_wrapped (cr, theme, what, 16, y + 6, 0, 0, 0.85, width - 32);
       return;
     }
   if (self->show_geodesics && self->n_points == 2)
@@ -629,8 +712,7 @@ gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int hei
 
   g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
 
-  gaf_simplex_frame_fit (&self->frame, c, width, height - CAPTION_HEIGHT - LEGEND_HEIGHT, c == 2 ? 1.6 * MARGIN : MARGIN);
-  self->frame.cy += CAPTION_HEIGHT;
+  fit_frame (self, cr, theme, c, width, height);
   self->frame_c = c;
 
   if (c >= 3)
@@ -802,6 +884,7 @@ gaf_simplex_canvas_finalize (GObject *object)
 
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
   g_clear_pointer (&self->density, cairo_surface_destroy);
+  g_free (self->fit_key);
   G_OBJECT_CLASS (gaf_simplex_canvas_parent_class)->finalize (object);
 }
 

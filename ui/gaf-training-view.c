@@ -6,6 +6,8 @@
 #include <math.h>
 
 #include "gaf-plot-data.h"
+#include "gaf-run-plot.h"
+#include "gaf-train-state.h"
 #include "gaf-training-view.h"
 
 const double gaf_training_raw_color[3] = { 0.55, 0.62, 0.72 };
@@ -19,9 +21,10 @@ smoothing (guint n_bins)
 }
 
 struct _GafTrainingView {
-  GtkWidget    parent_instance;
-  GafFollower  follower;
-  GafSnapshot *snapshot;
+  GtkWidget      parent_instance;
+  GafFollower    follower;
+  GafSnapshot   *snapshot;
+  GafRunHistory *history;   /* not owned: the window's */
 };
 
 G_DEFINE_FINAL_TYPE (GafTrainingView, gaf_training_view, GTK_TYPE_WIDGET)
@@ -40,7 +43,7 @@ stat_width (cairo_t *cr, const GafTheme *theme, const Stat *st)
 
   gaf_measure_text (cr, theme, c, 0.9, &w, NULL);
   width = MAX (width, w);
-  gaf_measure_text (cr, theme, v, 1.45, &w, NULL);
+  gaf_measure_text (cr, theme, v, 1.25, &w, NULL);
   width = MAX (width, w);
   if (st->detail != NULL)
     {
@@ -59,7 +62,7 @@ stat_block (cairo_t *cr, const GafTheme *theme, double x, double y, const Stat *
   gaf_set_fg (cr, theme, 0.65);
   gaf_draw_text (cr, theme, c, x, y, 0, 0, 0.9);
   gaf_set_fg (cr, theme, 1.0);
-  gaf_draw_text (cr, theme, v, x, y + 18, 0, 0, 1.45);
+  gaf_draw_text (cr, theme, v, x, y + 18, 0, 0, 1.25);
   if (st->detail != NULL)
     {
       g_autofree char *d = g_markup_escape_text (st->detail, -1);
@@ -72,12 +75,12 @@ stat_block (cairo_t *cr, const GafTheme *theme, double x, double y, const Stat *
 static double
 draw_stats (cairo_t *cr, const GafTheme *theme, double x0, double y0, double width, const Stat *stats, guint n)
 {
-  const double gap = 30, row_h = 84;
+  const double gap = 20, row_h = 78;
   double x = x0, y = y0;
 
   for (guint i = 0; i < n; i++)
     {
-      double w = MAX (stat_width (cr, theme, &stats[i]), 90);
+      double w = MAX (stat_width (cr, theme, &stats[i]), 70);
       if (x > x0 && x + w > x0 + width)
         {
           x = x0;
@@ -89,6 +92,65 @@ draw_stats (cairo_t *cr, const GafTheme *theme, double x0, double y0, double wid
   return y + row_h - y0;
 }
 
+/* The loss (raw bins and smoothed) and the KL of every sampling round against the step, side by side
+ * (stacked when narrow), both on log axes, with the parameter changes of the current run as markers and
+ * the uniform-sampler KL and the finite-sample floor as reference lines. */
+static void
+draw_plots (GafTrainingView *self, cairo_t *cr, const GafTheme *theme, double x0, double y0, double width,
+            double height)
+{
+  static const double dash[] = { 6.0, 4.0 }, dots[] = { 1.5, 3.0 };
+  GafSnapshot *s = self->snapshot;
+  const GafRun *run = NULL;
+  g_autofree GafRunPoint *raw = g_new (GafRunPoint, MAX (s->n_loss, 1));
+  g_autofree GafRunPoint *smooth = g_new (GafRunPoint, MAX (s->n_loss, 1));
+  g_autofree double *sm = g_new (double, MAX (s->n_loss, 1));
+  GafPlotMarker *markers = NULL;
+  guint n_markers = 0;
+  gboolean side = width >= 640;
+  double w = side ? (width - 24) / 2 : width, h = side ? height : (height - 12) / 2;
+  g_autofree char *uniform = NULL, *floor = NULL;
+  GafPlotSeries loss[2] = { 0 }, kl = { 0 };
+  GafPlotReference refs[2];
+  double x_max = MAX ((double) s->step, s->n_loss ? s->loss_x[s->n_loss - 1] : 0);
+
+  if (self->history != NULL && gaf_run_history_get_n_runs (self->history) > 0)
+    {
+      run = gaf_run_history_get_run (self->history, gaf_run_history_get_n_runs (self->history) - 1);
+      if (run->model_serial != s->model_serial)
+        run = NULL;
+    }
+  if (run != NULL)
+    markers = gaf_run_plot_markers (run, &n_markers);
+
+  gaf_series_smooth (s->loss_y, s->n_loss, smoothing (s->n_loss), sm);
+  for (guint i = 0; i < s->n_loss; i++)
+    {
+      raw[i] = (GafRunPoint) { s->loss_x[i], 0, s->loss_y[i] };
+      smooth[i] = (GafRunPoint) { s->loss_x[i], 0, sm[i] };
+    }
+  loss[0] = (GafPlotSeries) { raw, s->n_loss, { 0 }, 1.2, FALSE };
+  loss[1] = (GafPlotSeries) { smooth, s->n_loss, { 0 }, 2.8, FALSE };
+  for (int j = 0; j < 3; j++)
+    {
+      loss[0].rgb[j] = gaf_training_raw_color[j];
+      loss[1].rgb[j] = gaf_training_smooth_color[j];
+    }
+  gaf_run_plot_draw (cr, theme, x0, y0, w, h, _("<b>Loss</b> (raw bins, and smoothed in bold)"), _("training step"),
+                     _("loss (log scale)"), TRUE, loss, 2, NULL, 0, markers, n_markers, x_max);
+
+  uniform = g_strdup_printf (_("uniform sampler %.4f"), s->eval_kl_uniform);
+  floor = g_strdup_printf (_("finite-sample floor %.4f"), s->eval_kl_floor);
+  refs[0] = (GafPlotReference) { s->eval_samples > 0 ? s->eval_kl_uniform : NAN, uniform, dash, 2 };
+  refs[1] = (GafPlotReference) { s->eval_samples > 0 ? s->eval_kl_floor : NAN, floor, dots, 2 };
+  if (run != NULL)
+    kl = (GafPlotSeries) { (const GafRunPoint *) run->kl->data, run->kl->len, { 0.85, 0.19, 0.16 }, 1.6, TRUE };
+  gaf_run_plot_draw (cr, theme, side ? x0 + w + 24 : x0, side ? y0 : y0 + h + 12, w, h,
+                     _("<b>KL of each sampling round</b> (samples against the target)"), _("training step"),
+                     _("KL (nats, log scale)"), TRUE, &kl, run != NULL ? 1 : 0, refs, 2, markers, n_markers, x_max);
+  gaf_run_plot_markers_free (markers, n_markers);
+}
+
 void
 gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
@@ -96,19 +158,15 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
   double left = 72, right = width - 28, top = 176, bottom = height - 52;
   double x = 28;
   g_autofree char *step = NULL, *rate = NULL, *elapsed = NULL, *loss = NULL, *kl = NULL, *kl_detail = NULL;
-  g_autofree double *smooth = NULL;
-  GafAxis ax, ay;
-  double ticks[12];
-  guint n_ticks;
 
   g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
 
   gaf_set_fg (cr, theme, 1.0);
   gaf_draw_text (cr, theme, _("<b>Training</b>"), x, 18, 0, 0, 1.3);
   gaf_set_fg (cr, theme, 0.7);
-  gaf_draw_text (cr, theme,
-                 _("Flow-matching loss: the squared Fisher–Rao norm of the velocity error, summed over rows, mean over the batch"),
-                 x, 44, 0, 0, 0.9);
+  gaf_draw_text_wrapped (cr, theme,
+                         _("Flow-matching loss: the squared Fisher–Rao norm of the velocity error, summed over rows, mean over the batch"),
+                         x, 44, 0, 0, 0.85, width - 2 * x);
 
   if (s == NULL)
     return;
@@ -142,115 +200,18 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
 
   if (bottom - top < 60 || right - left < 80)
     return;
-
-  /* Axes: step linear, loss logarithmic (the loss falls over decades early on and flattens later). */
-  smooth = g_new (double, MAX (s->n_loss, 1));
-  gaf_series_smooth (s->loss_y, s->n_loss, smoothing (s->n_loss), smooth);
-  if (!gaf_axis_fit (&ax, s->loss_x, s->n_loss, FALSE))
-    ax.max = MAX (100, s->params.value[GAF_PARAM_BUDGET] / 20);
-  ax.min = 0;
-  gaf_axis_fit (&ay, s->loss_y, s->n_loss, TRUE);
-
-  gaf_set_fg (cr, theme, 0.035);
-  cairo_rectangle (cr, left, top, right - left, bottom - top);
-  cairo_fill (cr);
-  cairo_set_line_width (cr, 1.0);
-  n_ticks = gaf_axis_ticks (&ay, ticks, 8);
-  for (guint i = 0; i < n_ticks; i++)
-    {
-      double y = round (gaf_axis_map (&ay, ticks[i], bottom, top)) + 0.5;
-      g_autofree char *label = gaf_format_value (ticks[i]);
-      gaf_set_fg (cr, theme, 0.12);
-      cairo_move_to (cr, left, y);
-      cairo_line_to (cr, right, y);
-      cairo_stroke (cr);
-      gaf_set_fg (cr, theme, 0.7);
-      gaf_draw_text (cr, theme, label, left - 8, y, 1.0, 0.5, 0.85);
-    }
-  n_ticks = gaf_axis_ticks (&ax, ticks, MAX (2, (guint) ((right - left) / 110)));
-  for (guint i = 0; i < n_ticks; i++)
-    {
-      double xx = round (gaf_axis_map (&ax, ticks[i], left, right)) + 0.5;
-      g_autofree char *label = gaf_format_value (ticks[i]);
-      gaf_set_fg (cr, theme, 0.12);
-      cairo_move_to (cr, xx, top);
-      cairo_line_to (cr, xx, bottom);
-      cairo_stroke (cr);
-      gaf_set_fg (cr, theme, 0.7);
-      gaf_draw_text (cr, theme, label, xx, bottom + 6, 0.5, 0.0, 0.85);
-    }
-  gaf_set_fg (cr, theme, 0.7);
-  gaf_draw_text (cr, theme, _("training step"), (left + right) / 2, height - 8, 0.5, 1.0, 0.9);
-  gaf_set_fg (cr, theme, 0.45);
-  cairo_rectangle (cr, left + 0.5, top + 0.5, right - left - 1, bottom - top - 1);
-  cairo_stroke (cr);
-
   if (s->n_loss == 0)
     {
+      gaf_set_fg (cr, theme, 0.45);
+      cairo_set_line_width (cr, 1.0);
+      cairo_rectangle (cr, left + 0.5, top + 0.5, right - left - 1, bottom - top - 1);
+      cairo_stroke (cr);
       gaf_set_fg (cr, theme, 0.6);
-      gaf_draw_text (cr, theme,
-                     s->params.experiment == GAF_EXPERIMENT_EXACT
-                       ? _("The exact field needs no training: switch to the learned experiment to train a network.")
-                       : _("No training steps yet: press Train."),
-                     (left + right) / 2, (top + bottom) / 2, 0.5, 0.5, 1.0);
+      gaf_draw_text_wrapped (cr, theme, _(gaf_training_view_get_hint (self)), (left + right) / 2, (top + bottom) / 2,
+                             0.5, 0.5, 1.0, right - left - 24);
       return;
     }
-
-  cairo_save (cr);
-  cairo_rectangle (cr, left, top, right - left, bottom - top);
-  cairo_clip (cr);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  for (int pass = 0; pass < 2; pass++)
-    {
-      const double *y = pass == 0 ? s->loss_y : smooth;
-      gboolean started = FALSE;
-      for (guint i = 0; i < s->n_loss; i++)
-        {
-          double px, py;
-          if (!isfinite (y[i]) || y[i] <= 0)
-            continue;
-          px = gaf_axis_map (&ax, s->loss_x[i], left, right);
-          py = gaf_axis_map (&ay, y[i], bottom, top);
-          if (!started)
-            cairo_move_to (cr, px, py);
-          else
-            cairo_line_to (cr, px, py);
-          started = TRUE;
-        }
-      if (pass == 0)
-        {
-          gaf_set_rgb (cr, gaf_training_raw_color, 0.8);
-          cairo_set_line_width (cr, 1.2);
-        }
-      else
-        {
-          gaf_set_rgb (cr, gaf_training_smooth_color, 1.0);
-          cairo_set_line_width (cr, 2.8);
-        }
-      cairo_stroke (cr);
-    }
-  cairo_restore (cr);
-
-  /* Legend. */
-  {
-    double lx = right - 250, ly = top + 16;
-    g_autofree char *raw = s->n_loss && s->loss_x[s->n_loss - 1] > s->n_loss
-      ? g_strdup (_("raw (mean per bin of steps)")) : g_strdup (_("raw (every step)"));
-    cairo_set_line_width (cr, 1.4);
-    gaf_set_rgb (cr, gaf_training_raw_color, 1.0);
-    cairo_move_to (cr, lx, ly);
-    cairo_line_to (cr, lx + 24, ly);
-    cairo_stroke (cr);
-    gaf_set_fg (cr, theme, 0.85);
-    gaf_draw_text (cr, theme, raw, lx + 32, ly, 0, 0.5, 0.85);
-    cairo_set_line_width (cr, 2.8);
-    gaf_set_rgb (cr, gaf_training_smooth_color, 1.0);
-    cairo_move_to (cr, lx, ly + 20);
-    cairo_line_to (cr, lx + 24, ly + 20);
-    cairo_stroke (cr);
-    gaf_set_fg (cr, theme, 0.85);
-    gaf_draw_text (cr, theme, _("smoothed"), lx + 32, ly + 20, 0, 0.5, 0.85);
-  }
+  draw_plots (self, cr, theme, x, top, width - 2 * x, height - top - 8);
 }
 
 char *
@@ -349,4 +310,26 @@ gaf_training_view_wake (GafTrainingView *self)
 {
   g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
   gaf_follower_wake (&self->follower);
+}
+
+const char *
+gaf_training_view_get_hint (GafTrainingView *self)
+{
+  GafRunner *runner;
+
+  g_return_val_if_fail (GAF_IS_TRAINING_VIEW (self), NULL);
+  if (self->snapshot == NULL || self->snapshot->n_loss > 0)
+    return NULL;
+  runner = self->follower.runner;
+  /* The row of the state table the window's button and status line show. */
+  return gaf_train_state_info (gaf_train_state_from (self->snapshot, runner && gaf_runner_get_training (runner),
+                                                     runner ? gaf_runner_get_params (runner) : NULL))->hint;
+}
+
+void
+gaf_training_view_set_history (GafTrainingView *self, GafRunHistory *history)
+{
+  g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
+  self->history = history;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }

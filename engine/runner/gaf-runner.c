@@ -114,14 +114,20 @@ gboolean
 gaf_param_applies (GafParam param, GafExperiment experiment)
 {
   gboolean images = experiment == GAF_EXPERIMENT_IMAGES;
+  gboolean exact = experiment == GAF_EXPERIMENT_EXACT;
 
   g_return_val_if_fail ((guint) param < GAF_N_PARAMS, FALSE);
   switch (param)
     {
     case GAF_PARAM_CLASSES:
-      return experiment == GAF_EXPERIMENT_SCALING || experiment == GAF_EXPERIMENT_EXACT;
+      return experiment == GAF_EXPERIMENT_SCALING || exact;
     case GAF_PARAM_WIDTH:
     case GAF_PARAM_BATCH:
+      return !images && !exact;   /* the exact field has no network to train */
+    case GAF_PARAM_TIME_RATE:
+    case GAF_PARAM_LEARNING_RATE:
+    case GAF_PARAM_BUDGET:
+      return !exact;
     case GAF_PARAM_SAMPLES:
       return !images;
     case GAF_PARAM_IMAGE_WIDTH:

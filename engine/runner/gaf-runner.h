@@ -78,9 +78,10 @@ typedef struct {
 } GafParamInfo;
 
 const GafParamInfo *gaf_param_info (GafParam param);
-/* Whether a parameter means anything for an experiment (the panel hides or greys out the others):
- * classes only where c is free (scaling, exact); width and batch for the sequence networks, image width
- * and image batch for label maps; samples per round not for label maps (a grid of GAF_IMAGE_MAPS). */
+/* Whether a parameter means anything for an experiment (the panel hides the others): classes only where
+ * c is free (scaling, exact); width and batch for the sequence networks, image width and image batch for
+ * label maps; none of the training parameters but lambda for the exact field (lambda shapes its field);
+ * samples per round not for label maps (a grid of GAF_IMAGE_MAPS). */
 gboolean            gaf_param_applies (GafParam param, GafExperiment experiment);
 
 /* Label maps drawn per sampling round of an image experiment, every pixel's trajectory recorded. */

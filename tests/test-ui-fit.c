@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-test"
+#include "config.h"
+
+#include <gtk/gtk.h>
+#include <math.h>
+#include <string.h>
+
+#include "gaf-parameter-panel.h"
+#include "gaf-presets.h"
+#include "gaf-settings.h"
+#include "gaf-simplex-view.h"
+#include "gaf-train-state.h"
+#include "gaf-training-view.h"
+#include "gaf-view-switcher.h"
+#include "gaf-window.h"
+
+/* The window on a projector and at the extremes of its parameters (issue 13): it fits 1024 x 768 and
+ * 800 x 600 with the simplex keeping most of the height; every slider's label reads the value at its
+ * minimum, default and maximum, stored before the window opens; the Train button, the status line and
+ * the training view show the same row of the state table in every state the test can reach. */
+
+static void
+iterate_for (double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+
+  while (g_get_monotonic_time () < end)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (4000);
+    }
+}
+
+typedef gboolean (*Predicate) (gpointer data);
+
+static gboolean
+wait_until (Predicate pred, gpointer data, double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+
+  while (!pred (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (4000);
+    }
+  return TRUE;
+}
+
+static void
+destroy_window (GafWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate_for (0.1);
+}
+
+/* Opens a window of the default size width x height (what the settings store) and lets it lay out. */
+static GafWindow *
+open_window (int width, int height)
+{
+  g_autoptr(GSettings) settings = gaf_settings_new ();
+  GafWindow *window;
+
+  g_settings_set_int (settings, "window-width", width);
+  g_settings_set_int (settings, "window-height", height);
+  window = gaf_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  iterate_for (1.0);
+  return window;
+}
+
+static void
+check_fit (int width, int height, gboolean panel)
+{
+  GafWindow *window;
+  GtkWidget *canvas;
+  int w, h, ch;
+
+  window = open_window (width, height);
+  g_object_set (window, "panel-visible", panel, NULL);
+  iterate_for (0.6);
+  canvas = GTK_WIDGET (gaf_simplex_view_get_canvas (GAF_SIMPLEX_VIEW (gaf_window_get_view_widget (window, "simplex"))));
+  w = gtk_widget_get_width (GTK_WIDGET (window));
+  h = gtk_widget_get_height (GTK_WIDGET (window));
+  ch = gtk_widget_get_height (canvas);
+  g_test_message ("%d x %d, panel %s: window %d x %d, simplex canvas %d x %d (%.0f %% of the height)", width, height,
+                  panel ? "shown" : "hidden", w, h, gtk_widget_get_width (canvas), ch, 100.0 * ch / height);
+  g_assert_cmpint (w, <=, width);
+  g_assert_cmpint (h, <=, height);
+  g_assert_cmpfloat ((double) ch, >=, 0.6 * height);
+  destroy_window (window);
+}
+
+static void
+test_fit_1024 (void)
+{
+  check_fit (1024, 768, TRUE);
+}
+
+static void
+test_fit_800 (void)
+{
+  check_fit (800, 600, TRUE);
+  check_fit (800, 600, FALSE);
+}
+
+/* The views' switcher wraps instead of widening the window: at 800 px with the panel it still has all
+ * its buttons, and Ctrl+1..7 follow their order. */
+static void
+test_switcher_order (void)
+{
+  GafWindow *window = open_window (1024, 768);
+  static const char *order[] = { "simplex", "training", "runs", "joint", "labelmaps", "likelihood", "scaling" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.view-index", "i", (int) i);
+      g_assert_cmpstr (gaf_window_get_view (window), ==, order[i]);
+    }
+  gaf_window_set_view (window, "simplex");
+  destroy_window (window);
+}
+
+/* ---- value labels at the extremes ------------------------------------------------------------------ */
+
+typedef enum { AT_MIN, AT_DEFAULT, AT_MAX } Where;
+
+static double
+value_at (GafParam p, Where where)
+{
+  const GafParamInfo *info = gaf_param_info (p);
+  return where == AT_MIN ? info->min : where == AT_MAX ? info->max : info->def;
+}
+
+static void
+check_labels (Where where)
+{
+  static const char *names[] = { "minimum", "default", "maximum" };
+  g_autoptr(GSettings) settings = gaf_settings_new ();
+  GafRunnerParams params;
+  GafParameterPanel *panel;
+  GafWindow *window;
+
+  /* Stored before the window opens: the labels must be right without any change by hand. */
+  gaf_runner_params_init (&params);
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    params.value[p] = value_at (p, where);
+  params.experiment = GAF_EXPERIMENT_EXACT;   /* nothing trains: the heaviest settings stay cheap */
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    gaf_settings_write_param (settings, p, params.value[p]);
+  g_settings_set_string (settings, "experiment", gaf_experiment_to_string (params.experiment));
+
+  window = open_window (1024, 768);
+  panel = GAF_PARAMETER_PANEL (gaf_window_get_panel (window));
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    {
+      GtkWidget *label = gaf_parameter_panel_get_value_label (panel, p);
+      GtkWidget *control = gaf_parameter_panel_get_control (panel, p);
+      double want = value_at (p, where), shown;
+      const char *text;
+      char *end = NULL;
+
+      if (label == NULL)
+        {
+          /* The seed's spin button and the integrator's drop-down show their values themselves. */
+          if (GTK_IS_SPIN_BUTTON (control))
+            g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (control)), ==, want);
+          else
+            g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (control)), ==, want == 0 ? 0 : 1);
+          continue;
+        }
+      text = gtk_label_get_text (GTK_LABEL (label));
+      shown = g_ascii_strtod (text, &end);
+      g_test_message ("%s at its %s %g: label \"%s\"", gaf_param_info (p)->key, names[where], want, text);
+      g_assert_true (end != text && *end == '\0');
+      if (gaf_param_info (p)->integer)
+        g_assert_cmpfloat (shown, ==, want);
+      else
+        g_assert_cmpfloat (fabs (shown - want), <=, 0.006 * fabs (want) + 0.005);   /* two digits, or 1.0e-05 */
+    }
+  destroy_window (window);
+  g_settings_reset (settings, "experiment");
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    g_settings_reset (settings, gaf_param_info (p)->key);
+}
+
+static void
+test_labels_min (void)
+{
+  check_labels (AT_MIN);
+}
+
+static void
+test_labels_default (void)
+{
+  check_labels (AT_DEFAULT);
+}
+
+static void
+test_labels_max (void)
+{
+  check_labels (AT_MAX);
+}
+
+/* ---- the state table ------------------------------------------------------------------------------- */
+
+static GafTrainState seen_state;
+
+static gboolean
+window_in_state (gpointer data)
+{
+  GafWindow *window = data;
+  g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (gaf_window_get_runner (window));
+  gboolean training;
+
+  g_object_get (window, "training", &training, NULL);
+  return gaf_train_state_from (s, training, gaf_runner_get_params (gaf_window_get_runner (window))) == seen_state;
+}
+
+/* The button, the status line and the training view's hint read the state's row of the table. */
+static void
+check_shows (GafWindow *window, GafTrainState state)
+{
+  const GafTrainStateInfo *info = gaf_train_state_info (state);
+  GtkWidget *button = gaf_window_get_train_button (window);
+  GtkWidget *label = gtk_button_get_child (GTK_BUTTON (button));
+  const char *status = gtk_label_get_text (GTK_LABEL (gaf_window_get_status_label (window)));
+  GafTrainingView *view = GAF_TRAINING_VIEW (gaf_window_get_view_widget (window, "training"));
+  gboolean training;
+
+  seen_state = state;
+  g_assert_true (wait_until (window_in_state, window, 30));
+  iterate_for (0.3);   /* a frame for the views to follow */
+  status = gtk_label_get_text (GTK_LABEL (gaf_window_get_status_label (window)));
+  g_test_message ("state %s: button \"%s\", status \"%s\"", gaf_train_state_name (state),
+                  gtk_label_get_text (GTK_LABEL (label)), status);
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, info->button);
+  g_assert_true (g_str_has_prefix (status, info->status));
+  g_assert_cmpint (gtk_widget_has_css_class (button, "suggested-action"), ==, info->suggested);
+  g_assert_cmpint (gtk_widget_is_sensitive (button), ==, info->sensitive);
+  g_object_get (window, "training", &training, NULL);
+  g_assert_cmpint (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (button)), ==, info->pressed);
+  g_assert_cmpint (training, ==, info->pressed);
+  if (gaf_training_view_get_hint (view) != NULL)
+    g_assert_cmpstr (gaf_training_view_get_hint (view), ==, info->hint);
+}
+
+static gboolean
+has_steps (gpointer data)
+{
+  g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (gaf_window_get_runner (data));
+  return s->step > 0;
+}
+
+static void
+test_state_table_window (void)
+{
+  GafWindow *window = open_window (1024, 768);
+  GafParameterPanel *panel = GAF_PARAMETER_PANEL (gaf_window_get_panel (window));
+  g_autoptr(GafSnapshot) s = NULL;
+  double budget;
+
+  gaf_window_set_view (window, "training");
+  g_assert_true (wait_until (has_steps, window, 30));
+  check_shows (window, GAF_TRAIN_STATE_TRAINING);
+  gaf_window_set_training (window, FALSE);
+  check_shows (window, GAF_TRAIN_STATE_PAUSED);
+
+  /* The budget at its minimum: done at once; Train On doubles it and trains on. */
+  gaf_parameter_panel_set_value (panel, GAF_PARAM_BUDGET, gaf_param_info (GAF_PARAM_BUDGET)->min);
+  gaf_window_set_training (window, TRUE);
+  check_shows (window, GAF_TRAIN_STATE_DONE);
+  budget = gaf_runner_get_params (gaf_window_get_runner (window))->value[GAF_PARAM_BUDGET];
+  gaf_window_set_training (window, TRUE);
+  g_assert_cmpfloat (gaf_runner_get_params (gaf_window_get_runner (window))->value[GAF_PARAM_BUDGET], ==,
+                     gaf_train_state_extended_budget (budget, gaf_param_info (GAF_PARAM_BUDGET)->max));
+  check_shows (window, GAF_TRAIN_STATE_DONE);   /* 200 steps go by in well under a second */
+  s = gaf_runner_dup_snapshot (gaf_window_get_runner (window));
+  g_assert_cmpuint (s->step, ==, 2 * (guint64) budget);
+
+  gaf_window_set_experiment (window, GAF_EXPERIMENT_EXACT);
+  check_shows (window, GAF_TRAIN_STATE_EXACT);
+  gaf_window_set_experiment (window, GAF_EXPERIMENT_SCALING);
+  gaf_parameter_panel_restore_defaults (panel);
+  destroy_window (window);
+}
+
+/* Every state from the snapshot's fields (the table as data, including states a test window does not
+ * reach on its own: failed, waiting for a sweep or for scores, starting). */
+static void
+test_state_table_data (void)
+{
+  GafSnapshot s = { 0 };
+  GafRunnerParams requested;
+
+  gaf_runner_params_init (&s.params);
+  requested = s.params;
+  s.state = GAF_RUNNER_PAUSED;
+  g_assert_cmpint (gaf_train_state_from (&s, FALSE, NULL), ==, GAF_TRAIN_STATE_PAUSED);
+  /* Train pressed while the engine draws its first round: starting, not "paused · sampling". */
+  s.sampling = TRUE;
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_STARTING);
+  s.state = GAF_RUNNER_TRAINING;
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_STARTING);
+  s.step = 10;
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_TRAINING);
+  g_assert_cmpint (gaf_train_state_from (&s, FALSE, NULL), ==, GAF_TRAIN_STATE_PAUSED);
+  s.sweeping = TRUE;
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_WAIT_SWEEP);
+  s.sweeping = FALSE;
+  s.likelihood_busy = 1;
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_WAIT_SCORES);
+  s.likelihood_busy = 0;
+  s.state = GAF_RUNNER_DONE;
+  s.step = (guint64) s.params.value[GAF_PARAM_BUDGET];
+  g_assert_cmpint (gaf_train_state_from (&s, FALSE, NULL), ==, GAF_TRAIN_STATE_DONE);
+  /* Train On sent a larger budget the snapshot has yet to show. */
+  requested.value[GAF_PARAM_BUDGET] = 2 * s.params.value[GAF_PARAM_BUDGET];
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, &requested), ==, GAF_TRAIN_STATE_STARTING);
+  s.params.value[GAF_PARAM_BUDGET] = gaf_param_info (GAF_PARAM_BUDGET)->max;
+  g_assert_cmpint (gaf_train_state_from (&s, FALSE, NULL), ==, GAF_TRAIN_STATE_DONE_MAX);
+  s.state = GAF_RUNNER_EXACT;
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_EXACT);
+  s.state = GAF_RUNNER_FAILED;
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_FAILED);
+
+  /* The rows are consistent: a pressed button offers to pause; a highlighted one is sensitive. */
+  for (guint i = 0; i < GAF_N_TRAIN_STATES; i++)
+    {
+      const GafTrainStateInfo *info = gaf_train_state_info (i);
+      g_assert_nonnull (info->button);
+      g_assert_nonnull (info->status);
+      g_assert_nonnull (info->hint);
+      g_assert_true (!info->suggested || info->sensitive);
+      g_assert_cmpint (info->pressed, ==, strstr (info->button, "Pause") != NULL);
+      g_assert_true (!info->pressed || !info->suggested);
+    }
+  g_assert_cmpfloat (gaf_train_state_extended_budget (100, 200000), ==, 200);
+  g_assert_cmpfloat (gaf_train_state_extended_budget (150000, 200000), ==, 200000);
+}
+
+/* ---- presets ----------------------------------------------------------------------------------------- */
+
+/* The shipped presets check out, every experiment has a lecture and a fast-tuning preset, broken ones are
+ * refused, and applying one moves the panel (shown and sent) and the display. */
+static void
+test_presets (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GKeyFile) presets = gaf_presets_load_resource (&error);
+  g_autoptr(GKeyFile) bad = g_key_file_new ();
+  GafPreset preset;
+  GafWindow *window;
+  GafParameterPanel *panel;
+  gboolean presentation;
+
+  g_assert_no_error (error);
+  for (guint e = 0; e < GAF_N_EXPERIMENTS; e++)
+    {
+      g_assert_true (gaf_presets_get (presets, e, GAF_PRESET_LECTURE, &preset, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (preset.presentation, ==, 1);
+      g_assert_true (gaf_presets_get (presets, e, GAF_PRESET_FAST_TUNING, &preset, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (g_key_file_load_from_data (bad, "[scaling/x]\nlearning-rate=5\n", -1, 0, NULL));
+  g_assert_false (gaf_presets_check (bad, &error));
+  g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+  g_clear_error (&error);
+  g_assert_true (g_key_file_load_from_data (bad, "[scaling/x]\nlerning-rate=0.001\n", -1, 0, NULL));
+  g_assert_false (gaf_presets_check (bad, &error));
+  g_clear_error (&error);
+  g_assert_true (g_key_file_load_from_data (bad, "[nosuch/x]\nbatch=8\n", -1, 0, NULL));
+  g_assert_false (gaf_presets_check (bad, &error));
+  g_clear_error (&error);
+
+  window = open_window (1024, 768);
+  panel = GAF_PARAMETER_PANEL (gaf_window_get_panel (window));
+  g_assert_true (gaf_window_apply_preset (window, GAF_PRESET_LECTURE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (gaf_runner_get_params (gaf_window_get_runner (window))->value[GAF_PARAM_SAMPLES], ==, 16);
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gaf_parameter_panel_get_value_label (panel, GAF_PARAM_SAMPLES))), ==, "16");
+  g_object_get (window, "presentation", &presentation, NULL);
+  g_assert_true (presentation);
+  g_assert_cmpfloat (gaf_simplex_view_get_speed (GAF_SIMPLEX_VIEW (gaf_window_get_view_widget (window, "simplex"))), ==, 0.5);
+  g_assert_true (gaf_window_apply_preset (window, GAF_PRESET_FAST_TUNING, &error));
+  g_object_get (window, "presentation", &presentation, NULL);
+  g_assert_false (presentation);
+  gaf_parameter_panel_restore_defaults (panel);
+  g_assert_cmpfloat (gaf_runner_get_params (gaf_window_get_runner (window))->value[GAF_PARAM_SAMPLES], ==,
+                     gaf_param_info (GAF_PARAM_SAMPLES)->def);
+  destroy_window (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  if (!gtk_init_check ())
+    {
+      g_print ("1..0 # SKIP no display\n");
+      return 0;
+    }
+  g_test_init (&argc, &argv, NULL);
+  {
+    /* The run history goes to a file of this test, not to the user's data folder. */
+    g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
+    g_autofree char *runs = g_build_filename (dir, "runs.ini", NULL);
+    g_assert_nonnull (dir);
+    g_setenv ("GAFLOW_RUNS_FILE", runs, TRUE);
+  }
+  g_test_add_func ("/ui-fit/size/1024x768", test_fit_1024);
+  g_test_add_func ("/ui-fit/size/800x600", test_fit_800);
+  g_test_add_func ("/ui-fit/views/ctrl-digits-follow-the-switcher", test_switcher_order);
+  g_test_add_func ("/ui-fit/labels/at-minimum", test_labels_min);
+  g_test_add_func ("/ui-fit/labels/at-default", test_labels_default);
+  g_test_add_func ("/ui-fit/labels/at-maximum", test_labels_max);
+  g_test_add_func ("/ui-fit/state/table", test_state_table_data);
+  g_test_add_func ("/ui-fit/state/window", test_state_table_window);
+  g_test_add_func ("/ui-fit/presets/lecture-and-fast-tuning", test_presets);
+  return g_test_run ();
+}
