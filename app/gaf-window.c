@@ -56,6 +56,7 @@ struct _GafWindow {
   GafTrainState         train_state;
   gboolean              train_state_shown;
   gboolean              presentation;
+  gboolean              panel_before_presentation;
   gboolean              loading;
   char                 *failure;
   char                 *notice;          /* a passing message in the status line (a model saved, opened) */
@@ -220,7 +221,7 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self->state_label), "error");
 
-  if (s->params.experiment != GAF_EXPERIMENT_EXACT)
+  if (gaf_runner_get_params (self->runner)->experiment != GAF_EXPERIMENT_EXACT)
     step = g_strdup_printf (_("Step %u of %.0f"), (guint) s->step, s->params.value[GAF_PARAM_BUDGET]);
   rate = s->state == GAF_RUNNER_TRAINING && s->steps_per_second > 0
     ? g_strdup_printf (_("%.1f steps/s"), s->steps_per_second) : g_strdup ("");
@@ -1145,10 +1146,18 @@ gaf_window_set_presentation (GafWindow *self, gboolean presentation)
     gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
+  /* A lecture shows the drawing, not the knobs: the parameters hide and come back after. */
   if (presentation)
-    gtk_window_fullscreen (GTK_WINDOW (self));
+    {
+      self->panel_before_presentation = gtk_revealer_get_reveal_child (self->panel_revealer);
+      g_object_set (self, "panel-visible", FALSE, NULL);
+      gtk_window_fullscreen (GTK_WINDOW (self));
+    }
   else
-    gtk_window_unfullscreen (GTK_WINDOW (self));
+    {
+      g_object_set (self, "panel-visible", self->panel_before_presentation, NULL);
+      gtk_window_unfullscreen (GTK_WINDOW (self));
+    }
   wake_views (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
 }

@@ -14,42 +14,13 @@
 #include "gaf-training-view.h"
 #include "gaf-view-switcher.h"
 #include "gaf-window.h"
+#include "gaf-test-window.h"
 
 /* The window on a projector and at the extremes of its parameters (issue 13): it fits 1024 x 768 and
  * 800 x 600 with the simplex keeping most of the height; every slider's label reads the value at its
  * minimum, default and maximum, stored before the window opens; the Train button, the status line and
  * the training view show the same row of the state table in every state the test can reach. */
 
-static void
-iterate_for (double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-
-  while (g_get_monotonic_time () < end)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (4000);
-    }
-}
-
-typedef gboolean (*Predicate) (gpointer data);
-
-static gboolean
-wait_until (Predicate pred, gpointer data, double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-
-  while (!pred (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (4000);
-    }
-  return TRUE;
-}
 
 static void
 destroy_window (GafWindow *window)
@@ -405,13 +376,7 @@ main (int argc, char **argv)
       return 0;
     }
   g_test_init (&argc, &argv, NULL);
-  {
-    /* The run history goes to a file of this test, not to the user's data folder. */
-    g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
-    g_autofree char *runs = g_build_filename (dir, "runs.ini", NULL);
-    g_assert_nonnull (dir);
-    g_setenv ("GAFLOW_RUNS_FILE", runs, TRUE);
-  }
+  use_test_runs_file ();
   g_test_add_func ("/ui-fit/size/1024x768", test_fit_1024);
   g_test_add_func ("/ui-fit/size/800x600", test_fit_800);
   g_test_add_func ("/ui-fit/views/ctrl-digits-follow-the-switcher", test_switcher_order);

@@ -23,42 +23,13 @@
 #include "gaf-torch-map.h"
 #include "gaf-training-view.h"
 #include "gaf-window.h"
+#include "gaf-test-window.h"
 
 /* The desktop app in a real window (Xvfb under `make test`): one window shared by the tests in order,
  * pixels asserted on, the engine thread checked through snapshots. Every wait has a deadline. */
 
 static GafWindow *window;
 
-typedef gboolean (*Predicate) (gpointer data);
-
-static void
-iterate_for (double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-
-  while (g_get_monotonic_time () < end)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (4000);
-    }
-}
-
-static gboolean
-wait_until (Predicate pred, gpointer data, double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-
-  while (!pred (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (4000);
-    }
-  return TRUE;
-}
 
 static GafSnapshot *
 snapshot (void)
@@ -987,13 +958,7 @@ main (int argc, char **argv)
       return 0;
     }
   g_test_init (&argc, &argv, NULL);
-  {
-    /* The run history goes to a file of this test, not to the user's data folder. */
-    g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
-    g_autofree char *runs = g_build_filename (dir, "runs.ini", NULL);
-    g_assert_nonnull (dir);
-    g_setenv ("GAFLOW_RUNS_FILE", runs, TRUE);
-  }
+  use_test_runs_file ();
   /* One window for all, so the order matters: GLib runs tests grouped by path, in order of first use. */
   g_test_add_func ("/ui/window/opens-on-default-experiment", test_window_default);
   g_test_add_func ("/ui/simplex/renders", test_simplex_renders);

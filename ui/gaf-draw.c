@@ -45,6 +45,12 @@ gaf_stroke (const GafTheme *theme)
   return theme != NULL && theme->stroke > 0 ? theme->stroke : 1.0;
 }
 
+double
+gaf_text_factor (const GafTheme *theme)
+{
+  return gaf_stroke (theme) > 1.0 ? 1.5 : 1.0;   /* style.css: window.presentation { font-size: 150% } */
+}
+
 void
 gaf_theme_clear (GafTheme *theme)
 {
@@ -98,18 +104,32 @@ gaf_measure_text (cairo_t *cr, const GafTheme *theme, const char *markup, double
   g_object_unref (layout);
 }
 
+/* Shows markup with its anchor at (x, y), wrapped to max_width when that is > 0; its size in w, h. */
+static void
+show_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y, double ax, double ay,
+           double scale, double max_width, int *w, int *h)
+{
+  PangoLayout *layout = make_layout (cr, theme, markup, scale);
+
+  if (max_width > 0)
+    {
+      pango_layout_set_width (layout, (int) (MAX (max_width, 20) * PANGO_SCALE));
+      pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+    }
+  pango_layout_get_pixel_size (layout, w, h);
+  cairo_move_to (cr, round (x - ax * *w), round (y - ay * *h));
+  pango_cairo_show_layout (cr, layout);
+  cairo_new_path (cr);
+  g_object_unref (layout);
+}
+
 double
 gaf_draw_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
                double ax, double ay, double scale)
 {
-  PangoLayout *layout = make_layout (cr, theme, markup, scale);
   int w, h;
 
-  pango_layout_get_pixel_size (layout, &w, &h);
-  cairo_move_to (cr, round (x - ax * w), round (y - ay * h));
-  pango_cairo_show_layout (cr, layout);
-  cairo_new_path (cr);
-  g_object_unref (layout);
+  show_text (cr, theme, markup, x, y, ax, ay, scale, 0, &w, &h);
   return w;
 }
 
@@ -117,17 +137,21 @@ double
 gaf_draw_text_wrapped (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
                        double ax, double ay, double scale, double max_width)
 {
-  PangoLayout *layout = make_layout (cr, theme, markup, scale);
   int w, h;
 
-  pango_layout_set_width (layout, (int) (MAX (max_width, 20) * PANGO_SCALE));
-  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
-  pango_layout_get_pixel_size (layout, &w, &h);
-  cairo_move_to (cr, round (x - ax * w), round (y - ay * h));
-  pango_cairo_show_layout (cr, layout);
-  cairo_new_path (cr);
-  g_object_unref (layout);
+  show_text (cr, theme, markup, x, y, ax, ay, scale, MAX (max_width, 20), &w, &h);
   return h;
+}
+
+void
+gaf_draw_text_vertical (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y, double ay,
+                        double scale)
+{
+  cairo_save (cr);
+  cairo_translate (cr, x, y);
+  cairo_rotate (cr, -G_PI / 2);
+  gaf_draw_text (cr, theme, markup, 0, 0, 0.5, ay, scale);
+  cairo_restore (cr);
 }
 
 void

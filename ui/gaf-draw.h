@@ -21,6 +21,8 @@ void    gaf_theme_from_widget (GafTheme *theme, GtkWidget *widget);
 void    gaf_theme_clear       (GafTheme *theme);
 /* The line-width factor of a theme (1 when it was not read from a widget). */
 double  gaf_stroke            (const GafTheme *theme);
+/* How much larger the text is than usual: 1.5 in presentation mode, else 1 (room for captions scales). */
+double  gaf_text_factor       (const GafTheme *theme);
 
 /* Theme foreground at `alpha` times its own alpha. */
 void    gaf_set_fg            (cairo_t *cr, const GafTheme *theme, double alpha);
@@ -33,6 +35,9 @@ double  gaf_draw_text         (cairo_t *cr, const GafTheme *theme, const char *m
  * the edge of a narrow area). Returns the text height. */
 double  gaf_draw_text_wrapped (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
                                double ax, double ay, double scale, double max_width);
+/* Reading upwards (an axis title), centred on (x, y); ay 1 puts it left of x, 0 right of it. */
+void    gaf_draw_text_vertical (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
+                                double ay, double scale);
 /* Width and height of markup as gaf_draw_text would draw it. */
 void    gaf_measure_text      (cairo_t *cr, const GafTheme *theme, const char *markup, double scale,
                                double *width, double *height);

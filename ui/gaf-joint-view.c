@@ -70,11 +70,7 @@ draw_heatmap (cairo_t *cr, const GafTheme *theme, const double *table, int c, do
   cairo_stroke (cr);
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text (cr, theme, _("second variable →"), x0 + size / 2, y0 + size + 6, 0.5, 0.0, 0.85);
-  cairo_save (cr);
-  cairo_translate (cr, x0 - 8, y0 + size / 2);
-  cairo_rotate (cr, -G_PI / 2);
-  gaf_draw_text (cr, theme, _("← first variable"), 0, 0, 0.5, 1.0, 0.85);
-  cairo_restore (cr);
+  gaf_draw_text_vertical (cr, theme, _("← first variable"), x0 - 8, y0 + size / 2, 1.0, 0.85);
 }
 
 /* The colour scale of both heatmaps: probability from 0 to pmax, on the square-root scale they use. */
@@ -108,11 +104,7 @@ draw_color_bar (cairo_t *cr, const GafTheme *theme, double pmax, double x0, doub
       cairo_stroke (cr);
       gaf_draw_text (cr, theme, text, x0 + width + 6, yy, 0, 0.5, 0.8);
     }
-  cairo_save (cr);
-  cairo_translate (cr, x0 - 4, y0 + height / 2);
-  cairo_rotate (cr, -G_PI / 2);
-  gaf_draw_text (cr, theme, _("probability of a cell"), 0, 0, 0.5, 1.0, 0.8);
-  cairo_restore (cr);
+  gaf_draw_text_vertical (cr, theme, _("probability of a cell"), x0 - 4, y0 + height / 2, 1.0, 0.8);
 }
 
 /* What the pairs' colours and discs mean, under the unit square. */
@@ -177,11 +169,7 @@ draw_pairs (GafJointView *self, cairo_t *cr, const GafTheme *theme, double x0, d
         }
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text (cr, theme, _("W₂ of class 2 →"), x0 + size / 2, y0 + size + 6, 0.5, 0.0, 0.85);
-  cairo_save (cr);
-  cairo_translate (cr, x0 - 8, y0 + size / 2);
-  cairo_rotate (cr, -G_PI / 2);
-  gaf_draw_text (cr, theme, _("W₁ of class 2 →"), 0, 0, 0.5, 1.0, 0.85);
-  cairo_restore (cr);
+  gaf_draw_text_vertical (cr, theme, _("W₁ of class 2 →"), x0 - 8, y0 + size / 2, 1.0, 0.85);
   if (tr == NULL || tr->n != 2 || tr->c != 2)
     return;
 

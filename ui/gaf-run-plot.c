@@ -124,11 +124,7 @@ gaf_run_plot_draw (cairo_t *cr, const GafTheme *theme, double x0, double y0, dou
     }
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text (cr, theme, xlabel, (left + right) / 2, y0 + height, 0.5, 1.0, 0.85);
-  cairo_save (cr);
-  cairo_translate (cr, x0 + 2, (top + bottom) / 2);
-  cairo_rotate (cr, -G_PI / 2);
-  gaf_draw_text (cr, theme, ylabel, 0, 0, 0.5, 0.0, 0.85);
-  cairo_restore (cr);
+  gaf_draw_text_vertical (cr, theme, ylabel, x0 + 2, (top + bottom) / 2, 0.0, 0.85);
   gaf_set_fg (cr, theme, 0.45);
   cairo_rectangle (cr, left + 0.5, top + 0.5, right - left - 1, bottom - top - 1);
   cairo_stroke (cr);

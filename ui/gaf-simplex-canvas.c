@@ -11,8 +11,11 @@
 
 /* Length of the fading trail behind each moving row, in flow time. */
 #define TRAIL_TIME 3.0
-#define CAPTION_HEIGHT 52.0
-#define LEGEND_HEIGHT 80.0
+/* At the normal text size; presentation mode's larger text gets proportionally more (text_room). */
+#define CAPTION_HEIGHT_1 52.0
+#define LEGEND_HEIGHT_1 80.0
+#define CAPTION_HEIGHT (CAPTION_HEIGHT_1 * gaf_text_factor (theme))
+#define LEGEND_HEIGHT (LEGEND_HEIGHT_1 * gaf_text_factor (theme))
 #define MARGIN 64.0
 
 struct _GafSimplexCanvas {
@@ -40,6 +43,7 @@ struct _GafSimplexCanvas {
   const GafFieldGrid *field_seen;  /* the grid whose maximum speed is cached */
   double           field_max;
 
+  double           caption_inset;  /* pixels at the top right the captions leave free (at text factor 1) */
   char            *fit_key;        /* the size and vertex labels the frame was fitted to (a cache) */
   GafSimplexFrame  fit_frame;
   int              selected_row;   /* label maps: the pixel whose trajectory is shown, -1 for none */
@@ -550,10 +554,11 @@ fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, do
           over_t = MAX (over_t, CAPTION_HEIGHT - y0);
           over_b = MAX (over_b, y0 + lh - (CAPTION_HEIGHT + area_h));
         }
-      left = over_l;
-      right = over_r;
-      top = over_t;
-      bottom = over_b;
+      /* Never more than half the area for labels: a narrow canvas keeps a drawing it can show. */
+      left = MIN (over_l, 0.25 * width);
+      right = MIN (over_r, 0.25 * width);
+      top = MIN (over_t, 0.25 * area_h);
+      bottom = MIN (over_b, 0.25 * area_h);
       if (left + right + top + bottom <= 0)
         break;
       /* The polygon shrinks about its centre: each side gains its own overflow. */
@@ -641,9 +646,11 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       detail = g_strdup ("");
     }
   {
-    double th = gaf_draw_text_wrapped (cr, theme, title, 16, 10, 0, 0, width < 320 ? 1.1 : 1.35, width - 32);
+    /* Left of what the view lays over the canvas's top right corner (the overlay toggles). */
+    double room = width - 32 - self->caption_inset * gaf_text_factor (theme);
+    double th = gaf_draw_text_wrapped (cr, theme, title, 16, 10, 0, 0, width < 320 ? 1.1 : 1.35, room);
     gaf_set_fg (cr, theme, 0.75);
-    gaf_draw_text_wrapped (cr, theme, detail, 16, 10 + th + 2, 0, 0, 0.9, width - 32);
+    gaf_draw_text_wrapped (cr, theme, detail, 16, 10 + th + 2, 0, 0, 0.9, room);
   }
   if (self->hover_inside && c == 3)
     {
@@ -656,9 +663,10 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       /* The segment is the whole simplex: nothing is hidden by the picture. */
       g_autofree char *what = g_strdup_printf ("<b>%s</b>", _("The simplex of two classes is this segment"));
       gaf_set_fg (cr, theme, 0.9);
-      gaf_draw_text (cr, theme, what, 16, y - 4, 0, 0.5, 0.95);
+      gaf_draw_text_wrapped (cr, theme, what, 16, y - 14, 0, 0, 0.95, width - 32);
       gaf_set_fg (cr, theme, 0.75);
-      gaf_draw_text (cr, theme, _("W₁ is how far a point is from the class 2 end."), 16, y + 16, 0, 0.5, 0.85);
+      gaf_draw_text_wrapped (cr, theme, _("W₁ is how far a point is from the class 2 end."), 16, y + 6, 0, 0, 0.85,
+                             width - 32);
       return;
     }
   if (c != 3)
@@ -691,8 +699,8 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
   else if (self->show_geodesics)
     {
       gaf_set_fg (cr, theme, 0.7);
-      gaf_draw_text (cr, theme, _("Click a point for the GAF paths through it, a second one for three geodesics."),
-                     16, y, 0, 0.5, 0.9);
+      gaf_draw_text_wrapped (cr, theme, _("Click a point for the GAF paths through it, a second one for three geodesics."),
+                             16, y, 0, 0.5, 0.9, width - 32);
     }
   if (self->show_field && s != NULL && s->field != NULL)
     {
@@ -700,7 +708,7 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
         ? g_strdup (_("arrows: the exact field R_W F(W, t) of position 1"))
         : g_strdup (_("arrows: the learned field R_W F(W, t) of position 1, the others at the barycentre"));
       gaf_set_fg (cr, theme, 0.7);
-      gaf_draw_text (cr, theme, what, 16, height - 12, 0, 1.0, 0.85);
+      gaf_draw_text_wrapped (cr, theme, what, 16, height - 12, 0, 1.0, 0.85, width - 32);
     }
 }
 
@@ -1017,4 +1025,12 @@ gaf_simplex_canvas_get_draw_count (GafSimplexCanvas *self)
 {
   g_return_val_if_fail (GAF_IS_SIMPLEX_CANVAS (self), 0);
   return self->draws;
+}
+
+void
+gaf_simplex_canvas_set_caption_inset (GafSimplexCanvas *self, double inset)
+{
+  g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
+  self->caption_inset = MAX (inset, 0);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }

@@ -30,4 +30,7 @@ int        gaf_simplex_canvas_get_selected_row (GafSimplexCanvas *self);
 /* How many times the widget was drawn (tests: frames keep coming while training). */
 guint      gaf_simplex_canvas_get_draw_count (GafSimplexCanvas *self);
 
+/* Width at the top right that the captions leave free for what the view lays over the canvas. */
+void gaf_simplex_canvas_set_caption_inset (GafSimplexCanvas *self, double inset);
+
 G_END_DECLS

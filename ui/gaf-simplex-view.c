@@ -306,6 +306,7 @@ gaf_simplex_view_init (GafSimplexView *self)
   g_signal_connect (press, "pressed", G_CALLBACK (on_scrub_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self->time_scale), GTK_EVENT_CONTROLLER (press));
   gtk_scale_set_draw_value (self->time_scale, FALSE);
+  gaf_simplex_canvas_set_caption_inset (self->canvas, 130);   /* the overlay toggles */
   self->marks_upper = -1;
   update_marks (self, gtk_adjustment_get_upper (self->time_adjustment));
   on_time_changed (self->time_adjustment, self);

@@ -57,6 +57,9 @@ gaf_train_state_from (const GafSnapshot *s, gboolean want_training, const GafRun
 
   g_return_val_if_fail (s != NULL, GAF_TRAIN_STATE_PAUSED);
   budget = (requested ? requested : &s->params)->value[GAF_PARAM_BUDGET];
+  /* The exact field was asked for: nothing to train, whatever the engine still shows. */
+  if (requested != NULL && requested->experiment == GAF_EXPERIMENT_EXACT)
+    return GAF_TRAIN_STATE_EXACT;
 
   switch (s->state)
     {
