@@ -139,7 +139,9 @@ gaf_window_set_training (GafWindow *self, gboolean training)
     {
       /* Train On: the budget is reached; twice the budget, through the panel (shown and stored). */
       const GafParamInfo *info = gaf_param_info (GAF_PARAM_BUDGET);
-      double budget = gaf_runner_get_params (self->runner)->value[GAF_PARAM_BUDGET];
+      g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (self->runner);
+      /* From the steps made, which may exceed a budget lowered below them. */
+      double budget = MAX (gaf_runner_get_params (self->runner)->value[GAF_PARAM_BUDGET], (double) s->step);
       gaf_parameter_panel_set_value (self->panel, GAF_PARAM_BUDGET,
                                      gaf_train_state_extended_budget (budget, info->max));
     }

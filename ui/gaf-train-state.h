@@ -38,7 +38,8 @@ GafTrainState            gaf_train_state_from (const GafSnapshot *snapshot, gboo
                                                const GafRunnerParams *requested);
 const GafTrainStateInfo *gaf_train_state_info (GafTrainState state);
 const char              *gaf_train_state_name (GafTrainState state);
-/* The budget "Train On" extends to from a budget that is reached: twice as many steps, at most max. */
+/* The budget "Train On" extends to from a budget that is reached (or the steps made, if more): twice as
+ * many steps, at most max. */
 double                   gaf_train_state_extended_budget (double budget, double max);
 
 G_END_DECLS
