@@ -39,11 +39,13 @@ test: build
 
 bench: build
 	@.ci/install-deps $(BENCH_PACKAGES)
+	@uptime
 	/usr/bin/python3 bench/compare.py --engine $(BUILD)/app/gaflow-cli --classes $(BENCH_CLASSES) \
-	  --seconds $(BENCH_SECONDS)
+	  --seconds $(BENCH_SECONDS) --env both
 	/usr/bin/python3 bench/compare.py --engine $(BUILD)/app/gaflow-cli --model unet --classes 2 \
-	  --size $(BENCH_UNET_SIZE) --seconds $(BENCH_SECONDS)
+	  --size $(BENCH_UNET_SIZE) --seconds $(BENCH_SECONDS) --env both --attn-check
 	/usr/bin/python3 bench/torch_interop.py --cli $(BUILD)/app/gaflow-cli
+	@uptime
 
 # gcc's static analyzer over the engine, every finding an error (minutes: the analyzer is slow). At -O0:
 # at -O2, gcc 12 drops the NULL initialiser of a g_autofree pointer before the analyzer runs and reports its

@@ -37,6 +37,56 @@ process_cpu_seconds (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The profile of one phase: per layer kind, CPU milliseconds per step (the threads' CPU seconds / threads /
+ * steps, so the kinds add up to the process's CPU time per step over the threads; on a loaded machine that
+ * is what the step would take on cores of its own) and the rate of the products counted in it (flops per
+ * CPU second x threads). */
+typedef struct {
+  double seconds[GAF_PROF_N_KINDS], flops[GAF_PROF_N_KINDS];
+} BenchProfile;
+
+static void
+bench_profile_take (BenchProfile *p)
+{
+  for (int k = 0; k < GAF_PROF_N_KINDS; k++)
+    gaf_profile_get ((GafProfKind) k, &p->seconds[k], &p->flops[k]);
+  gaf_profile_reset ();
+}
+
+static void
+bench_profile_print (const BenchProfile *p, const char *what, double cpu_s, guint64 steps, int threads,
+                     const char *unit)
+{
+  double sum = 0.0, wall_ms = cpu_s / threads / steps * 1e3;
+
+  printf ("  profile, %s (CPU ms per %s / %d threads; GFLOP/s of the products inside, x threads):\n",
+          what, unit, threads);
+  printf ("    %-24s %9s %6s %9s\n", "layer kind", "ms", "share", "GFLOP/s");
+  for (int k = 0; k < GAF_PROF_N_KINDS; k++)
+    {
+      double ms = p->seconds[k] / threads / steps * 1e3, wall = p->seconds[k] / threads;
+      sum += ms;
+      if (p->flops[k] > 0.0)
+        printf ("    %-24s %9.2f %5.1f%% %9.1f\n", gaf_profile_name ((GafProfKind) k), ms, 100.0 * ms / wall_ms,
+                p->flops[k] / wall * 1e-9);
+      else
+        printf ("    %-24s %9.2f %5.1f%% %9s\n", gaf_profile_name ((GafProfKind) k), ms, 100.0 * ms / wall_ms, "-");
+    }
+  printf ("    %-24s %9.2f %5.1f%%\n", "rest (loss, concat, ...)", wall_ms - sum, 100.0 - 100.0 * sum / wall_ms);
+  printf ("    %-24s %9.2f\n", "all (process CPU)", wall_ms);
+}
+
+static void
+bench_profile_json (const BenchProfile *p, const char *key, double cpu_s, guint64 steps, int threads)
+{
+  printf (", \"%s\": {", key);
+  for (int k = 0; k < GAF_PROF_N_KINDS; k++)
+    printf ("%s\"%s\": [%.4f, %.3f]", k ? ", " : "", gaf_profile_name ((GafProfKind) k),
+            p->seconds[k] / threads / steps * 1e3,
+            p->flops[k] > 0.0 ? p->flops[k] / (p->seconds[k] / threads) * 1e-9 : 0.0);
+  printf (", \"all\": [%.4f, 0]}", cpu_s / threads / steps * 1e3);
+}
+
 /* The UNet side of bench/compare.py: training steps of the GAF loss (docs/method.md §2.2, image rate 0.5) on
  * random labelings, then sampling throughput with geometric Euler (h 0.1, restarted at T = 10) as the
  * reference does, counting image-evaluations of the network. Beside the wall-clock rates it reports the
@@ -44,8 +94,9 @@ process_cpu_seconds (void)
  * with other work, threads x those is what the same threads would reach on cores of their own (the engine
  * never spins: its threads wait on a condition variable and run single-threaded BLAS). */
 static int
-bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolean json)
+bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolean json, gboolean profile)
 {
+  BenchProfile prof_train, prof_sample;
   g_autoptr(GafUnet) net = NULL;
   g_autoptr(GafTrainer) trainer = NULL;
   g_autoptr(GError) error = NULL;
@@ -73,6 +124,8 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
     if (!gaf_trainer_step (trainer, i == 0 ? &loss_first : &loss, &error))
       return gaf_cli_fail ("%s", error->message);
   gaf_blas_flops_reset ();
+  gaf_profile_enable (profile);
+  gaf_profile_reset ();
   start = g_get_monotonic_time ();
   cpu0 = process_cpu_seconds ();
   do
@@ -85,6 +138,7 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
   train_s = (g_get_monotonic_time () - start) * 1e-6;
   train_cpu = process_cpu_seconds () - cpu0;
   train_flops = gaf_blas_flops ();
+  bench_profile_take (&prof_train);
 
   v = g_new (float, count);
   w = g_new (float, count);
@@ -96,6 +150,7 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
       if (phase == 1)
         {
           gaf_blas_flops_reset ();
+          gaf_profile_reset ();
           start = g_get_monotonic_time ();
           cpu0 = process_cpu_seconds ();
         }
@@ -127,6 +182,8 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
   sample_s = (g_get_monotonic_time () - start) * 1e-6;
   sample_cpu = process_cpu_seconds () - cpu0;
   sample_flops = gaf_blas_flops ();
+  bench_profile_take (&prof_sample);
+  gaf_profile_enable (FALSE);
 
   if (json)
     printf ("{\"impl\": \"gaflow\", \"model\": \"unet\", \"classes\": %d, \"size\": %d, \"channels\": %d, "
@@ -135,12 +192,20 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
             "\"train_steps_per_s\": %.4f, \"train_samples_per_s\": %.3f, \"evals_per_s\": %.3f, "
             "\"train_samples_per_cpu_s\": %.3f, \"evals_per_cpu_s\": %.3f, "
             "\"gflops\": %.3f, \"sample_gflops\": %.3f, \"gemm_gflops\": %.3f, \"sample_gemm_gflops\": %.3f, "
-            "\"sgemm_gflops\": %.3f, \"blas_core\": \"%s\", \"loss_first\": %.6f, \"loss_last\": %.6f}\n",
+            "\"sgemm_gflops\": %.3f, \"blas_core\": \"%s\", \"loss_first\": %.6f, \"loss_last\": %.6f",
             c, ucfg->height, ucfg->channels, spec, B, S, T, gaf_unet_get_params (net)->size, fwd,
             train_steps / train_s, train_steps * B / train_s, evals / sample_s, train_steps * B / train_cpu,
             evals / sample_cpu, 3.0 * fwd * train_steps * B / train_s * 1e-9, fwd * evals / sample_s * 1e-9,
             train_flops / train_s * 1e-9, sample_flops / sample_s * 1e-9, sgemm, gaf_blas_core_name (),
             loss_first, loss);
+  if (json && profile)
+    {
+      /* per step of B images (training) and per evaluation of S images (sampling) */
+      bench_profile_json (&prof_train, "profile_train", train_cpu, train_steps, T);
+      bench_profile_json (&prof_sample, "profile_sample", sample_cpu, evals / S, T);
+    }
+  if (json)
+    printf ("}\n");
   else
     {
       printf ("UNet %s, c = %d, %d x %d, %" G_GSIZE_FORMAT " parameters, %.3f GFLOP per image forward, "
@@ -155,6 +220,11 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
       printf ("  per CPU-second of the process: %.1f training samples, %.1f image-evaluations "
               "(x %d threads on otherwise idle cores)\n", train_steps * B / train_cpu, evals / sample_cpu, T);
       printf ("  sgemm 1024^3: %.1f GFLOP/s; loss %.4f -> %.4f\n", sgemm, loss_first, loss);
+      if (profile)
+        {
+          bench_profile_print (&prof_train, "training", train_cpu, train_steps, T, "step");
+          bench_profile_print (&prof_sample, "sampling", sample_cpu, evals / S, T, "evaluation");
+        }
     }
   return 0;
 }
@@ -164,7 +234,7 @@ gaf_cli_cmd_bench (int argc, char **argv)
 {
   g_autofree char *model = NULL, *classes = NULL, *batch = NULL, *threads = NULL, *sample_batch = NULL;
   g_autofree char *seconds = NULL, *size = NULL, *channels = NULL, *mult = NULL, *blocks = NULL, *attn = NULL;
-  gboolean json = FALSE;
+  gboolean json = FALSE, profile = FALSE;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_STRING, &model, "Network (toy-cnn, unet)", "NAME" },
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes, "Classes c (default 160; unet 2)", "C" },
@@ -179,6 +249,8 @@ gaf_cli_cmd_bench (int argc, char **argv)
     { "blocks", 0, 0, G_OPTION_ARG_STRING, &blocks, "unet: residual blocks per level (default 2)", "N" },
     { "attn", 0, 0, G_OPTION_ARG_STRING, &attn, "unet: attention resolutions (default none)", "LIST" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &profile,
+      "unet: time and GFLOP/s per layer kind (training step and sampling evaluation)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- engine throughput");
@@ -227,10 +299,10 @@ gaf_cli_cmd_bench (int argc, char **argv)
         g_string_truncate (spec, spec->len - 1);
       if (!gaf_unet_config_parse (&ucfg, spec->str, &error))
         return gaf_cli_fail ("%s", error->message);
-      return bench_unet (&ucfg, ub, us, ut, secs, json);
+      return bench_unet (&ucfg, ub, us, ut, secs, json, profile);
     }
-  if (size || channels || mult || blocks || attn)
-    return gaf_cli_fail ("--size, --channels, --mult, --blocks and --attn are options of --model unet");
+  if (size || channels || mult || blocks || attn || profile)
+    return gaf_cli_fail ("--size, --channels, --mult, --blocks, --attn and --profile are options of --model unet");
   if ((classes && !gaf_cli_parse_int ("--classes", classes, 2, 4096, &c, &error)) ||
       (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &B, &error)) ||
       (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &T, &error)) ||

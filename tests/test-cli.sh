@@ -157,7 +157,7 @@ fi
 
 # A tiny UNet bench: one JSON object with the rates compare.py reads, all positive and finite.
 "$cli" bench --model unet --classes 3 --size 8 --channels 8 --mult 1,2 --blocks 1 --attn 4 --batch 2 \
-  --sample-batch 2 --threads 2 --seconds 0.05 --json >"$tmp/out" 2>"$tmp/err" </dev/null
+  --sample-batch 2 --threads 2 --seconds 0.05 --json --profile >"$tmp/out" 2>"$tmp/err" </dev/null
 rc=$?
 bad=$(python3 -c '
 import json, math, sys
@@ -167,11 +167,16 @@ keys = ["train_steps_per_s", "train_samples_per_s", "evals_per_s", "train_sample
 bad = [k for k in keys if not (isinstance(d.get(k), (int, float)) and math.isfinite(d[k]) and d[k] > 0)]
 if d.get("model") != "unet" or d.get("threads") != 2 or d.get("spec") != "channels=8,mult=1,2,blocks=1,attn=4":
     bad.append("model/threads/spec")
+for part in ("profile_train", "profile_sample"):   # --profile: [ms, GFLOP/s] per layer kind, and all
+    p = d.get(part, {})
+    if len(p) != 10 or "all" not in p or not all(len(v) == 2 and all(math.isfinite(x) and x >= 0 for x in v)
+                                                 for v in p.values()) or p["Winograd 3x3 products"][1] <= 0:
+        bad.append(part)
 print(" ".join(bad))' "$tmp/out" 2>&1)
 if [ "$rc" -eq 0 ] && [ -z "$bad" ]; then
-  ok "bench --model unet --json prints the rates"
+  ok "bench --model unet --json --profile prints the rates and the profile"
 else
-  not_ok "bench --model unet --json prints the rates" "exit $rc: $bad" "$(cat "$tmp/out" "$tmp/err")"
+  not_ok "bench --model unet --json --profile prints the rates and the profile" "exit $rc: $bad" "$(cat "$tmp/out" "$tmp/err")"
 fi
 
 [ "$n" -eq 29 ] || echo "# planned 29 tests, ran $n"

@@ -1197,6 +1197,73 @@ test_toy_cnn_infer_threads (void)
   gaf_blas_set_threads (1);
 }
 
+/* The engine's own small-shape kernels (every one this CPU runs, and OpenBLAS) against the naive loops and
+ * against OpenBLAS's sgemm: row-major A and A^T (strided), column tails that are not multiples of 16 or 32,
+ * row counts around the register blocks, C = A B and C += A B; columns beyond n are never written. */
+static void
+test_gemm_small (void)
+{
+  static const char *const names[] = { "avx512", "avx2", "blas" };
+  static const int ms[] = { 1, 5, 6, 7, 8, 9, 13, 64 }, ns[] = { 16, 32, 48, 64, 80, 96, 17, 3 }, ks[] = { 1, 9, 64, 131 };
+  GafRng rng;
+  int tested = 0;
+
+  gaf_rng_init (&rng, 307);
+  for (guint kn = 0; kn < G_N_ELEMENTS (names); kn++)
+    {
+      if (!gaf_gemm_small_available (names[kn]))
+        {
+          g_test_message ("kernel %s: not on this CPU", names[kn]);
+          continue;
+        }
+      g_assert_true (gaf_gemm_small_use (names[kn]));
+      g_assert_cmpstr (gaf_gemm_small_kernel (), ==, names[kn]);
+      tested++;
+      for (guint mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+        for (guint ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+          for (guint ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+            for (int mode = 0; mode < 4; mode++)
+              {
+                int m = ms[mi], n = ns[ni], k = ks[ki];
+                gboolean ta = mode & 1, acc = mode >> 1;
+                int lda = (ta ? m : k) + 5, ldb = n + 3, ldc = n + 2;
+                gsize na = (gsize) (ta ? k : m) * lda, nb = (gsize) k * ldb, nc = (gsize) m * ldc;
+                g_autofree float *a = g_new (float, na);
+                g_autofree float *b = g_new (float, nb);
+                g_autofree float *c0 = g_new (float, nc);
+                g_autofree float *c1 = g_new (float, nc);
+                g_autofree float *c2 = g_new (float, nc);
+                double tol = 2e-7 * k + 1e-7;
+
+                fill_uniform (&rng, a, na, -1, 1);
+                fill_uniform (&rng, b, nb, -1, 1);
+                fill_uniform (&rng, c0, nc, -1, 1);
+                memcpy (c1, c0, nc * sizeof (float));
+                memcpy (c2, c0, nc * sizeof (float));
+                gaf_gemm_small (m, n, k, a, ta ? 1 : (gsize) lda, ta ? (gsize) lda : 1, b, ldb, c1, ldc, acc);
+                gaf_sgemm_naive (ta, FALSE, m, n, k, 1.0f, a, lda, b, ldb, acc ? 1.0f : 0.0f, c2, ldc);
+                for (int i = 0; i < m; i++)
+                  for (int j = 0; j < ldc; j++)
+                    {
+                      float got = c1[i * ldc + j];
+                      if (j >= n)
+                        g_assert_cmpfloat (got, ==, c0[i * ldc + j]);
+                      else if (!(fabs (got - c2[i * ldc + j]) <= tol))
+                        g_error ("%s m %d n %d k %d ta %d acc %d: C[%d][%d] = %.9g, naive %.9g", names[kn], m, n, k,
+                                 ta, acc, i, j, got, c2[i * ldc + j]);
+                    }
+                /* and the same as OpenBLAS's sgemm within rounding */
+                memcpy (c2, c0, nc * sizeof (float));
+                gaf_sgemm (ta, FALSE, m, n, k, 1.0f, a, lda, b, ldb, acc ? 1.0f : 0.0f, c2, ldc);
+                for (int i = 0; i < m; i++)
+                  for (int j = 0; j < n; j++)
+                    g_assert_cmpfloat (fabs (c1[i * ldc + j] - c2[i * ldc + j]), <=, 2 * tol);
+              }
+    }
+  g_assert_cmpint (tested, >=, 1);
+  g_assert_true (gaf_gemm_small_use (NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1205,6 +1272,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/engine/blas/sgemm-hand", test_sgemm_hand);
   g_test_add_func ("/engine/blas/sgemm-vs-naive", test_sgemm_vs_naive);
+  g_test_add_func ("/engine/blas/gemm-small", test_gemm_small);
   g_test_add_func ("/engine/layers/linear", test_linear);
   g_test_add_func ("/engine/layers/relu", test_relu);
   g_test_add_func ("/engine/layers/layernorm", test_layernorm);

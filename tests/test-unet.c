@@ -636,6 +636,28 @@ test_attention (void)
   g_free (x.r);
 }
 
+/* The tiled attention at sizes where the engine's own kernels run (N = 80: two full tiles of 32 query rows
+ * and a part tile; C = 32), with and without the saved probabilities, against the double loops. */
+static void
+test_attention_tiled (void)
+{
+  const int batch = 2, n = 80, c = 32;
+  gsize nq = (gsize) batch * n * 3 * c, no = (gsize) batch * n * c;
+  GafRng rng;
+  g_autofree float *qkv = NULL, *ref = g_new (float, no), *out = g_new (float, no), *out2 = g_new (float, no);
+  g_autofree float *probs = g_new (float, (gsize) batch * n * n);
+  g_autofree float *scratch = g_new (float, gaf_attention_scratch_len (n, c));
+
+  gaf_rng_init (&rng, 452);
+  qkv = new_uniform (&rng, nq, -1.5, 1.5);
+  gaf_attention_forward_naive (ref, qkv, batch, n, c);
+  gaf_attention_forward (out, probs, qkv, batch, n, c);
+  check_close ("attention forward, N = 80", out, ref, no, 1e-5);
+  gaf_attention_infer (out2, qkv, batch, n, c, scratch);
+  check_close ("attention infer, N = 80", out2, ref, no, 1e-5);
+  g_assert_cmpint (gaf_attention_scratch_len (n, c), <, (gsize) n * n + (gsize) n * c);
+}
+
 /* ---- time embedding and its MLP -------------------------------------------------------------- */
 
 typedef struct {
@@ -1295,6 +1317,60 @@ test_unet_train (void)
   gaf_blas_set_threads (1);
 }
 
+/* The profile attributes every product of a training step to a layer kind (the flops of the kinds add up to
+ * all the flops of the step) and times each kind the network has; switched off, it records nothing. */
+static void
+test_unet_profile (void)
+{
+  TwoImages ti;
+  GafUnetConfig cfg;
+  GafTrainerConfig tcfg;
+  g_autoptr(GafUnet) net = NULL;
+  g_autoptr(GafTrainer) tr = NULL;
+  g_autoptr(GError) error = NULL;
+  double loss, sum = 0.0, s, f;
+  guint64 all;
+
+  for (int i = 0; i < 64; i++)
+    ti.lab[0][i] = ti.lab[1][i] = (guint16) (i % 3);
+  gaf_unet_config_init (&cfg, 3, 8, 8);
+  g_assert_true (gaf_unet_config_parse (&cfg, "channels=8,mult=1,2,blocks=1,attn=4", &error));
+  net = gaf_unet_new (&cfg, 5);
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = 4;
+  tcfg.ema_decay = 0.99;
+  gaf_blas_set_threads (2);
+  tr = gaf_trainer_new (GAF_NET (net), two_images_labels, &ti, &tcfg);
+
+  gaf_profile_reset ();
+  g_assert_true (gaf_trainer_step (tr, &loss, &error));
+  for (int k = 0; k < GAF_PROF_N_KINDS; k++)
+    {
+      gaf_profile_get ((GafProfKind) k, &s, &f);
+      g_assert_cmpfloat (s, ==, 0.0);
+      g_assert_cmpfloat (f, ==, 0.0);
+    }
+
+  gaf_profile_enable (TRUE);
+  gaf_blas_flops_reset ();
+  g_assert_true (gaf_trainer_step (tr, &loss, &error));
+  g_assert_no_error (error);
+  all = gaf_blas_flops ();
+  gaf_profile_enable (FALSE);
+  for (int k = 0; k < GAF_PROF_N_KINDS; k++)
+    {
+      gaf_profile_get ((GafProfKind) k, &s, &f);
+      g_test_message ("%-24s %.6f s %.0f flops", gaf_profile_name ((GafProfKind) k), s, f);
+      sum += f;
+      /* this network has every kind (a 1x1 skip convolution where the width goes from 8 to 16) */
+      g_assert_cmpfloat (s, >, 0.0);
+    }
+  g_assert_cmpuint (all, >, 0);
+  g_assert_cmpfloat (fabs (sum - (double) all), <=, 1e-9 * (double) all);
+  gaf_profile_reset ();
+  gaf_blas_set_threads (1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1314,8 +1390,10 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/unet/config", test_unet_config);
   g_test_add_func ("/engine/unet/zero-init", test_unet_zero_init);
   g_test_add_func ("/engine/unet/time-groups", test_unet_time_groups);
+  g_test_add_func ("/engine/layers2d/attention-tiled", test_attention_tiled);
   g_test_add_func ("/engine/unet/grad", test_unet_grad);
   g_test_add_func ("/engine/unet/paths", test_unet_paths);
   g_test_add_func ("/engine/unet/train", test_unet_train);
+  g_test_add_func ("/engine/unet/profile", test_unet_profile);
   return g_test_run ();
 }

@@ -6,6 +6,7 @@
 
 #include "gaf-blas.h"
 #include "gaf-parallel.h"
+#include "gaf-profile.h"
 
 static guint64 flop_count; /* atomically updated; only an estimate for reports */
 
@@ -26,7 +27,14 @@ gaf_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     }
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  g_atomic_pointer_add ((gsize *) &flop_count, (gssize) 2 * m * n * k);
+  gaf_blas_count_flops (2.0 * m * n * k);
+}
+
+void
+gaf_blas_count_flops (double flops)
+{
+  g_atomic_pointer_add ((gsize *) &flop_count, (gssize) flops);
+  gaf_profile_count_flops (flops);
 }
 
 void

@@ -21,8 +21,9 @@ const char *gaf_blas_core_name (void);
 /* Measured sgemm rate (GFLOP/s) on square matrices of the given size for about `seconds`. */
 double gaf_blas_measure_gflops (int size, double seconds);
 
-/* Floating point operations counter for the engine's own throughput reports (sgemm only). */
+/* Floating point operations counter for the engine's own throughput reports (sgemm and the engine's own products). */
 void    gaf_blas_flops_reset (void);
+void    gaf_blas_count_flops (double flops);   /* products outside gaf_sgemm report here */
 guint64 gaf_blas_flops       (void);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 
 #include "gaf-error.h"
 #include "gaf-keyfile.h"
+#include "gaf-profile.h"
 #include "gaf-trainer.h"
 
 struct _GafTrainer {
@@ -131,6 +132,7 @@ gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafA
 {
   GafParams *params = net->params;
   gboolean reduced = params->reduce != NULL;
+  GafProfMark mark;
 
   /* Data parallel: every rank runs its backward and the one reduction whatever its own loss, and decides
    * on the mean loss that all ranks then share (a rank that returned early would leave the others
@@ -154,9 +156,11 @@ gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafA
       gaf_params_zero_grad (params);
       gaf_net_backward (net, dout, NULL, NULL);
     }
+  gaf_profile_begin (&mark);
   gaf_adam_step (params, adam);
   if (ema_decay > 0.0)
     gaf_params_ema_update (params, ema_decay);
+  gaf_profile_end (GAF_PROF_ADAM, &mark);
   return TRUE;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gaf-blas.h"
+#include "gaf-gemm-small.h"
 #include "gaf-layers.h"
 #include "gaf-layers2d.h"
 #include "gaf-simd-private.h"
@@ -706,36 +707,96 @@ gaf_concat_backward (float *da, float *db, const float *dout, int ca, int cb, gs
 
 /* ---- attention ------------------------------------------------------------------------------- */
 
+/* Query rows per tile of the tiled attention: a (R, N) tile of scores stays in L1/L2 for N up to 1024. */
+#define ATT_ROWS 32
+
+/* Row softmax of scale * s for a (rows, n) block of scores s in place (scale > 0): max, e^(scale (s - max))
+ * and the sum in 16 partial sums (so the loops vectorise over the row), then the normalisation. */
+GAF_SIMD_CLONES
+static void
+softmax_rows_block (float *p, int rows, int n, float scale)
+{
+  for (int i = 0; i < rows; i++)
+    {
+      float *restrict row = p + (gsize) i * n, mx = row[0], part[16] = { 0 }, sum = 0.0f, inv;
+      int j = 0;
+
+      for (int l = 1; l < n; l++)
+        mx = row[l] > mx ? row[l] : mx;
+      for (; j + 16 <= n; j += 16)
+        for (int v = 0; v < 16; v++)
+          {
+            float e = gaf_fast_expf (scale * (row[j + v] - mx));
+            row[j + v] = e;
+            part[v] += e;
+          }
+      for (; j < n; j++)
+        {
+          row[j] = gaf_fast_expf (scale * (row[j] - mx));
+          sum += row[j];
+        }
+      for (int v = 0; v < 16; v++)
+        sum += part[v];
+      inv = 1.0f / sum;
+      for (int l = 0; l < n; l++)
+        row[l] *= inv;
+    }
+}
+
+/* kt (C, N) = K^T of one sample's keys (rows of qkv, stride 3C), so the scores are a plain product. */
+static void
+keys_transposed (float *restrict kt, const float *restrict k, int n, int c)
+{
+  for (int j = 0; j < n; j++)
+    for (int l = 0; l < c; l++)
+      kt[(gsize) l * n + j] = k[(gsize) j * 3 * c + l];
+}
+
+gsize
+gaf_attention_scratch_len (int n, int c)
+{
+  return (gsize) c * n + (gsize) ATT_ROWS * n;
+}
+
+/* One sample: out (N, C) = softmax (q k^T / sqrt C) v, in tiles of ATT_ROWS query rows. The probabilities
+ * go to probs (N, N) when it is not NULL (training keeps them for the backward pass), else each tile lives
+ * in the scratch only. */
+static void
+attention_sample (float *out, float *probs, const float *qkv, int n, int c, float *scratch)
+{
+  float scale = 1.0f / sqrtf ((float) c);
+  gsize ld = 3 * (gsize) c;
+  const float *q = qkv, *v = qkv + 2 * c;
+  float *kt = scratch, *tile = scratch + (gsize) c * n;
+
+  keys_transposed (kt, qkv + c, n, c);
+  for (int i0 = 0; i0 < n; i0 += ATT_ROWS)
+    {
+      int r = MIN (ATT_ROWS, n - i0);
+      float *S = probs ? probs + (gsize) i0 * n : tile;
+      /* S (r, N) = q_tile (r, C) K^T (C, N), scaled, then softmax; out_tile (r, C) = S V (N, C) */
+      gaf_gemm_small (r, n, c, q + (gsize) i0 * ld, ld, 1, kt, n, S, n, FALSE);
+      softmax_rows_block (S, r, n, scale);
+      gaf_gemm_small (r, c, n, S, n, 1, v, (int) ld, out + (gsize) i0 * c, c, FALSE);
+    }
+}
+
 void
 gaf_attention_forward (float *out, float *probs, const float *qkv, int batch, int n, int c)
 {
-  float scale = 1.0f / sqrtf ((float) c);
-  int ld = 3 * c;
+  float *scratch = g_new (float, gaf_attention_scratch_len (n, c));
 
   for (int b = 0; b < batch; b++)
-    {
-      const float *q = qkv + (gsize) b * n * ld, *k = q + c, *v = q + 2 * c;
-      float *P = probs + (gsize) b * n * n;
+    attention_sample (out + (gsize) b * n * c, probs + (gsize) b * n * n, qkv + (gsize) b * n * 3 * c, n, c,
+                      scratch);
+  g_free (scratch);
+}
 
-      /* S = q k^T / sqrt(C), then a row softmax */
-      gaf_sgemm (FALSE, TRUE, n, n, c, scale, q, ld, k, ld, 0.0f, P, n);
-      for (int i = 0; i < n; i++)
-        {
-          float *row = P + (gsize) i * n, mx = row[0];
-          double sum = 0.0;
-          for (int j = 1; j < n; j++)
-            mx = MAX (mx, row[j]);
-          for (int j = 0; j < n; j++)
-            {
-              row[j] = expf (row[j] - mx);
-              sum += row[j];
-            }
-          float inv = (float) (1.0 / sum);
-          for (int j = 0; j < n; j++)
-            row[j] *= inv;
-        }
-      gaf_sgemm (FALSE, FALSE, n, c, n, 1.0f, P, n, v, ld, 0.0f, out + (gsize) b * n * c, c);
-    }
+void
+gaf_attention_infer (float *out, const float *qkv, int batch, int n, int c, float *scratch)
+{
+  for (int b = 0; b < batch; b++)
+    attention_sample (out + (gsize) b * n * c, NULL, qkv + (gsize) b * n * 3 * c, n, c, scratch);
 }
 
 void

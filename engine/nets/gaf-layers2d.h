@@ -88,6 +88,10 @@ void  gaf_concat_backward (float *da, float *db, const float *dout, int ca, int 
  * qkv (B, N, 3C) holding [q | k | v] per token -> out (B, N, C), out = softmax(q k^T / sqrt(C)) v;
  * probs (B, N, N) receives the softmax (saved for backward). dqkv accumulates. */
 void  gaf_attention_forward        (float *out, float *probs, const float *qkv, int batch, int n, int c);
+/* The same without keeping the probabilities (inference): tiles of query rows in scratch, of
+ * gaf_attention_scratch_len (n, c) floats (no (N, N) buffer). */
+gsize gaf_attention_scratch_len    (int n, int c);
+void  gaf_attention_infer          (float *out, const float *qkv, int batch, int n, int c, float *scratch);
 void  gaf_attention_backward       (float *dqkv, const float *dout, const float *qkv, const float *probs,
                                     int batch, int n, int c, float *scratch /* (N, N) */);
 void  gaf_attention_forward_naive  (float *out, const float *qkv, int batch, int n, int c);

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "gaf-blas.h"
+#include "gaf-gemm-small.h"
 #include "gaf-error.h"
 #include "gaf-layers.h"
 #include "gaf-layers2d.h"
 #include "gaf-winograd.h"
 #include "gaf-parallel.h"
+#include "gaf-profile.h"
 #include "gaf-rng.h"
 #include "gaf-unet.h"
 
@@ -356,7 +358,8 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
         {
           m_xn = MAX (m_xn, n * op->cin);
           m_qkv = MAX (m_qkv, n * 3 * op->cin);
-          m_pp = MAX (m_pp, n * n);
+          /* training keeps the probabilities (B, N, N); inference needs a tile of them and K^T */
+          m_pp = MAX (m_pp, train ? n * n : gaf_attention_scratch_len ((int) n, op->cin));
           m_nn = MAX (m_nn, n * n);
           m_st = MAX (m_st, (gsize) op->g1);
         }
@@ -382,7 +385,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
       sh_e = cache_new (c, B * m_e);
       sh_xn = cache_new (c, B * m_xn);
       sh_qkv = cache_new (c, B * m_qkv);
-      sh_pp = cache_new (c, B * m_pp);
+      sh_pp = cache_new (c, m_pp);   /* the attention's scratch, one for the chunk */
       sh_att = cache_new (c, B * m_xn);
       sh_u = cache_new (c, B * m_u);
     }
@@ -680,6 +683,13 @@ gaf_unet_get_config (GafUnet *net)
 /* ---- forward ------------------------------------------------------------------------------------- */
 
 /* out = conv (in) + bias (shared, or per image with bias_stride) + residual (NULL, or possibly out) */
+/* One statement timed as a layer kind of the profile (gaf-profile.h). */
+#define PROF(kind, stmt) G_STMT_START { \
+    GafProfMark prof_mark_; \
+    gaf_profile_begin (&prof_mark_); \
+    stmt; \
+    gaf_profile_end ((kind), &prof_mark_); } G_STMT_END
+
 static void
 conv_forward (const GafUnet *net, const Op *op, int which, float *out, const float *in, int B, const float *bias,
               gsize bias_stride, const float *residual, float *scratch)
@@ -692,7 +702,8 @@ conv_forward (const GafUnet *net, const Op *op, int which, float *out, const flo
     gaf_winograd_forward_ex (out, in, which == 1 ? &op->wg1 : &op->wg2, bias, bias_stride, residual, B, op->ch,
                              op->cw, scratch);
   else
-    gaf_conv2d_forward_ex (out, in, P + w, bias, bias_stride, residual, B, op->ch, op->cw, s, scratch);
+    PROF (op->kind == OP_DOWN ? GAF_PROF_RESAMPLE : GAF_PROF_CONV_IM2COL,
+          gaf_conv2d_forward_ex (out, in, P + w, bias, bias_stride, residual, B, op->ch, op->cw, s, scratch));
 }
 
 static void
@@ -707,7 +718,8 @@ conv_backward (const GafUnet *net, const Op *op, int which, float *G, float *din
     gaf_winograd_backward (din, G + w, G + b, dout, in, which == 1 ? &op->wg1 : &op->wg2, B, op->ch, op->cw,
                            scratch);
   else
-    gaf_conv2d_backward (din, G + w, G + b, dout, in, P + w, B, op->ch, op->cw, s, scratch);
+    PROF (op->kind == OP_DOWN ? GAF_PROF_RESAMPLE : GAF_PROF_CONV_IM2COL,
+          gaf_conv2d_backward (din, G + w, G + b, dout, in, P + w, B, op->ch, op->cw, s, scratch));
 }
 
 /* out (M, N) += bias per row */
@@ -729,8 +741,10 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
   const float *P = net->parent.params->data;
   const Layout *L = &net->lay;
   int C = cfg->channels, E = 4 * C, n_ops = N_OPS (net);
+  GafProfMark mark;
 
   /* time: sinusoid -> Linear -> SiLU -> Linear = emb; every ResBlock reads SiLU(emb) */
+  gaf_profile_begin (&mark);
   for (int b = 0; b < B; b++)
     c->tt[b] = (float) (t[b] * cfg->time_scale);
   gaf_timestep_embedding_forward (c->temb, c->tt, B, C);
@@ -738,6 +752,7 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
   gaf_silu_forward (c->s1, c->z1, (gsize) B * E);
   gaf_linear_forward (c->emb, c->s1, P + L->t2_w, P + L->t2_b, B, E, E);
   gaf_silu_forward (c->semb, c->emb, (gsize) B * E);
+  gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
   if (train)
     {
       memcpy (c->x, x, (gsize) B * cfg->height * cfg->width * cfg->classes * sizeof (float));
@@ -759,22 +774,31 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
           conv_forward (net, op, 1, ob->out, in, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_UP:
-          gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin);
+          PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin));
           conv_forward (net, op, 1, ob->out, ob->u, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_OUT:
-          gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
-                                      op->g1);
+          PROF (GAF_PROF_GN_SILU,
+                gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n,
+                                            op->cin, op->g1));
           conv_forward (net, op, 1, out, ob->a1, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_ATTN:
-          gaf_groupnorm_forward (ob->xn, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
-                                 op->g1);
-          gaf_linear_forward (ob->qkv, ob->xn, P + op->c1_w, P + op->c1_b, (int) npix, op->cin, 3 * op->cin);
-          gaf_attention_forward (ob->att, ob->probs, ob->qkv, B, n, op->cin);
+          PROF (GAF_PROF_GN_SILU,
+                gaf_groupnorm_forward (ob->xn, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
+                                       op->g1));
+          gaf_profile_begin (&mark);
+          /* qkv (B N, 3C) = xn W + b as one product */
+          gaf_gemm_small ((int) npix, 3 * op->cin, op->cin, ob->xn, op->cin, 1, P + op->c1_w, 3 * op->cin, ob->qkv,
+                          3 * op->cin, FALSE);
+          add_rows (ob->qkv, P + op->c1_b, npix, 3 * op->cin);
+          if (train)
+            gaf_attention_forward (ob->att, ob->probs, ob->qkv, B, n, op->cin);
+          else
+            gaf_attention_infer (ob->att, ob->qkv, B, n, op->cin, ob->probs);
           /* out = x + proj(att) */
-          gaf_sgemm (FALSE, FALSE, (int) npix, op->cin, op->cin, 1.0f, ob->att, op->cin, P + op->c2_w, op->cin,
-                     0.0f, ob->out, op->cin);
+          gaf_gemm_small ((int) npix, op->cin, op->cin, ob->att, op->cin, 1, P + op->c2_w, op->cin, ob->out, op->cin,
+                          FALSE);
           for (gsize r = 0; r < npix; r++)
             {
               float *restrict o = ob->out + r * op->cin;
@@ -782,6 +806,7 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               for (int j = 0; j < op->cin; j++)
                 o[j] += xr[j] + bb[j];
             }
+          gaf_profile_end (GAF_PROF_ATTENTION, &mark);
           break;
         case OP_RES:
           {
@@ -791,23 +816,28 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
                 gaf_concat_forward (ob->cat, in, op->cin, c->ob[op->skip_src].out, op->cskip, npix);
                 xin = ob->cat;
               }
-            gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, xin, P + op->gn1_g, P + op->gn1_b, B, n, ct,
-                                        op->g1);
+            PROF (GAF_PROF_GN_SILU,
+                  gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, xin, P + op->gn1_g, P + op->gn1_b, B, n,
+                                              ct, op->g1));
             /* h = conv1 (a1) + Linear(SiLU(emb)), one value per sample and channel: the projection plus the
              * conv bias is the conv's per-image bias */
+            gaf_profile_begin (&mark);
             gaf_linear_forward (ob->e, c->semb, P + op->e_w, P + op->e_b, B, E, op->cout);
             for (int b = 0; b < B; b++)
               add_rows (ob->e + (gsize) b * op->cout, P + op->c1_b, 1, op->cout);
+            gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
             conv_forward (net, op, 1, ob->h1, ob->a1, B, ob->e, op->cout, NULL, c->conv);
-            gaf_groupnorm_silu_forward (ob->a2, ob->mean2, ob->rstd2, ob->h1, P + op->gn2_g, P + op->gn2_b, B, n,
-                                        op->cout, op->g2);
+            PROF (GAF_PROF_GN_SILU,
+                  gaf_groupnorm_silu_forward (ob->a2, ob->mean2, ob->rstd2, ob->h1, P + op->gn2_g, P + op->gn2_b, B,
+                                              n, op->cout, op->g2));
             /* out = skip(x) + conv2 (a2): the skip goes first, conv2 adds itself and both biases */
             if (op->has_skip_conv)
               {
                 for (int j = 0; j < op->cout; j++)
                   c->bias[j] = P[op->c2_b + j] + P[op->s_b + j];
-                gaf_sgemm (FALSE, FALSE, (int) npix, op->cout, ct, 1.0f, xin, ct, P + op->s_w, op->cout, 0.0f,
-                           ob->out, op->cout);
+                PROF (GAF_PROF_CONV1X1,
+                      gaf_gemm_small ((int) npix, op->cout, ct, xin, ct, 1, P + op->s_w, op->cout, ob->out, op->cout,
+                                      FALSE));
                 conv_forward (net, op, 2, ob->out, ob->a2, B, c->bias, 0, ob->out, c->conv);
               }
             else
@@ -827,6 +857,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
   const float *P = net->parent.params->data;
   const Layout *L = &net->lay;
   int C = cfg->channels, E = 4 * C, n_ops = N_OPS (net);
+  GafProfMark tmark;
 
   for (int i = 0; i < n_ops - 1; i++)
     {
@@ -859,18 +890,22 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
         case OP_UP:
           memset (c->d_u, 0, (gsize) B * op->ch * op->cw * op->cin * sizeof (float));
           conv_backward (net, op, 1, G, c->d_u, dY, ob->u, B, c->conv);
-          gaf_upsample2x_backward (din, c->d_u, B, op->h, op->w, op->cin);
+          PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_backward (din, c->d_u, B, op->h, op->w, op->cin));
           break;
         case OP_OUT:
           memset (c->d_a1, 0, npix * op->cin * sizeof (float));
           conv_backward (net, op, 1, G, c->d_a1, dY, ob->a1, B, c->conv);
-          gaf_groupnorm_silu_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_a1, in, ob->mean1, ob->rstd1,
-                                       P + op->gn1_g, P + op->gn1_b, B, n, op->cin, op->g1);
+          PROF (GAF_PROF_GN_SILU,
+                gaf_groupnorm_silu_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_a1, in, ob->mean1, ob->rstd1,
+                                             P + op->gn1_g, P + op->gn1_b, B, n, op->cin, op->g1));
           break;
         case OP_ATTN:
           {
             float *restrict d = din;
             const float *restrict g = dY;
+            GafProfMark mark;
+
+            gaf_profile_begin (&mark);
             for (gsize j = 0; j < npix * op->cin; j++)   /* residual */
               d[j] += g[j];
             memset (c->d_att, 0, npix * op->cin * sizeof (float));
@@ -881,14 +916,17 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             memset (c->d_xn, 0, npix * op->cin * sizeof (float));
             gaf_linear_backward (c->d_xn, G + op->c1_w, G + op->c1_b, c->d_qkv, ob->xn, P + op->c1_w, (int) npix,
                                  op->cin, 3 * op->cin);
-            gaf_groupnorm_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_xn, in, ob->mean1, ob->rstd1,
-                                    P + op->gn1_g, B, n, op->cin, op->g1);
+            gaf_profile_end (GAF_PROF_ATTENTION, &mark);
+            PROF (GAF_PROF_GN_SILU,
+                  gaf_groupnorm_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_xn, in, ob->mean1, ob->rstd1,
+                                          P + op->gn1_g, B, n, op->cin, op->g1));
           }
           break;
         case OP_RES:
           {
             const float *xin = op->cskip ? ob->cat : in;
             float *dxin = din;
+            GafProfMark mark;
             if (op->cskip)
               {
                 dxin = c->d_cat;
@@ -896,7 +934,9 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
               }
             /* skip path */
             if (op->has_skip_conv)
-              gaf_linear_backward (dxin, G + op->s_w, G + op->s_b, dY, xin, P + op->s_w, (int) npix, ct, op->cout);
+              PROF (GAF_PROF_CONV1X1,
+                    gaf_linear_backward (dxin, G + op->s_w, G + op->s_b, dY, xin, P + op->s_w, (int) npix, ct,
+                                         op->cout));
             else
               {
                 float *restrict d = dxin;
@@ -908,18 +948,22 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             memset (c->d_a2, 0, npix * op->cout * sizeof (float));
             conv_backward (net, op, 2, G, c->d_a2, dY, ob->a2, B, c->conv);
             memset (c->d_h1, 0, npix * op->cout * sizeof (float));
-            gaf_groupnorm_silu_backward (c->d_h1, G + op->gn2_g, G + op->gn2_b, c->d_a2, ob->h1, ob->mean2, ob->rstd2,
-                                         P + op->gn2_g, P + op->gn2_b, B, n, op->cout, op->g2);
+            PROF (GAF_PROF_GN_SILU,
+                  gaf_groupnorm_silu_backward (c->d_h1, G + op->gn2_g, G + op->gn2_b, c->d_a2, ob->h1, ob->mean2,
+                                               ob->rstd2, P + op->gn2_g, P + op->gn2_b, B, n, op->cout, op->g2));
             /* the time projection: de[b] = sum over pixels of d h1 */
+            gaf_profile_begin (&mark);
             memset (c->d_e, 0, (gsize) B * op->cout * sizeof (float));
             for (int b = 0; b < B; b++)
               gaf_bias_backward (c->d_e + (gsize) b * op->cout, c->d_h1 + (gsize) b * n * op->cout, n, op->cout);
             gaf_linear_backward (c->dsemb, G + op->e_w, G + op->e_b, c->d_e, c->semb, P + op->e_w, B, E, op->cout);
+            gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
             /* conv1, GN1 + SiLU */
             memset (c->d_a1, 0, npix * ct * sizeof (float));
             conv_backward (net, op, 1, G, c->d_a1, c->d_h1, ob->a1, B, c->conv);
-            gaf_groupnorm_silu_backward (dxin, G + op->gn1_g, G + op->gn1_b, c->d_a1, xin, ob->mean1, ob->rstd1,
-                                         P + op->gn1_g, P + op->gn1_b, B, n, ct, op->g1);
+            PROF (GAF_PROF_GN_SILU,
+                  gaf_groupnorm_silu_backward (dxin, G + op->gn1_g, G + op->gn1_b, c->d_a1, xin, ob->mean1,
+                                               ob->rstd1, P + op->gn1_g, P + op->gn1_b, B, n, ct, op->g1));
             if (op->cskip)
               gaf_concat_backward (din, c->ob[op->skip_src].dout, c->d_cat, op->cin, op->cskip, npix);
           }
@@ -930,6 +974,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
   conv_backward (net, &OPS (net)[0], 1, G, dx, c->ob[0].dout, c->x, B, c->conv);   /* conv_backward: dx may be NULL */
 
   /* time path: SiLU(emb) <- Linear <- SiLU <- Linear <- sinusoid */
+  gaf_profile_begin (&tmark);
   memset (c->demb, 0, (gsize) B * E * sizeof (float));
   gaf_silu_backward (c->demb, c->dsemb, c->emb, (gsize) B * E);
   memset (c->ds1, 0, (gsize) B * E * sizeof (float));
@@ -939,6 +984,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
   if (dt == NULL)
     {
       gaf_linear_backward (NULL, G + L->t1_w, G + L->t1_b, c->dz1, c->temb, P + L->t1_w, B, C, E);
+      gaf_profile_end (GAF_PROF_TIME_EMB, &tmark);
       return;
     }
   memset (c->dtemb, 0, (gsize) B * C * sizeof (float));
@@ -947,6 +993,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
   gaf_timestep_embedding_backward (c->dtt, c->dtemb, c->tt, B, C);
   for (int b = 0; b < B; b++)   /* the network saw t * time_scale */
     dt[b] += (float) (c->dtt[b] * cfg->time_scale);
+  gaf_profile_end (GAF_PROF_TIME_EMB, &tmark);
 }
 
 /* ---- batch split over the engine's threads -------------------------------------------------------- */

@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "gaf-blas.h"
+#include "gaf-gemm-small.h"
 #include "gaf-layers.h"
 #include "gaf-layers2d.h"
 #include "gaf-winograd.h"
+#include "gaf-profile.h"
 #include "gaf-simd-private.h"
 
 /* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) ------------------------------------------------------
@@ -153,6 +155,7 @@ gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, 
 {
   gsize n = (gsize) (tile + 2) * (tile + 2) * s->cin * s->cout;
   gsize tap = (gsize) s->cin * s->cout;
+  GafProfMark mark;
 
   g_return_if_fail (s->kernel == 3 && s->stride == 1 && s->pad == 1 && (tile == 2 || tile == 4));
   if (wg->cin != s->cin || wg->cout != s->cout || wg->m != tile)
@@ -164,7 +167,9 @@ gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, 
     }
   if (wg->u == NULL)
     wg->u = g_new (float, n);
+  gaf_profile_begin (&mark);
   kernel_transform (wg->u, w, s->cin, s->cout, tile);
+  gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
   if (!flipped)
     return;
   if (wg->u_flip == NULL)
@@ -173,7 +178,9 @@ gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, 
   {
     float *wf = g_new (float, 9 * tap);
     gaf_conv2d_flip_kernel (wf, w, 3, s->cin, s->cout);
+    gaf_profile_begin (&mark);
     kernel_transform (wg->u_flip, wf, s->cout, s->cin, tile);
+    gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
     g_free (wf);
   }
 }
@@ -678,17 +685,25 @@ winograd_conv (float *out, const float *in, const float *U, const float *bias, g
   for (gsize t0 = 0; t0 < total; t0 += w.T)
     {
       int n = (int) MIN ((gsize) w.T, total - t0);
+      GafProfMark mark;
+
+      gaf_profile_begin (&mark);
       if (m == 2)
         input_transform2 (w.V, in, w.zero, t0, n, height, width, cin);
       else
         input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin);
+      gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
+      gaf_profile_begin (&mark);
       for (int xi = 0; xi < w.P; xi++)
-        gaf_sgemm (FALSE, FALSE, n, cout, cin, 1.0f, w.V + (gsize) xi * cin, w.P * cin,
-                   U + (gsize) xi * cin * cout, cout, 0.0f, w.M + (gsize) xi * cout, w.P * cout);
+        gaf_gemm_small (n, cout, cin, w.V + (gsize) xi * cin, (gsize) w.P * cin, 1, U + (gsize) xi * cin * cout, cout,
+                        w.M + (gsize) xi * cout, w.P * cout, FALSE);
+      gaf_profile_end (GAF_PROF_WINO_GEMM, &mark);
+      gaf_profile_begin (&mark);
       if (m == 2)
         output_transform2 (out, w.M, bias, bias_stride, res, w.zero, t0, n, height, width, cout);
       else
         output_transform4 (out, w.M, bias, bias_stride, res, w.zero, w.tmp, t0, n, height, width, cout);
+      gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
     }
 }
 
@@ -725,6 +740,9 @@ gaf_winograd_backward (float *din, float *dw, float *dbias, const float *dout, c
       for (gsize t0 = 0; t0 < total; t0 += w.T)
         {
           int n = (int) MIN ((gsize) w.T, total - t0);
+          GafProfMark mark;
+
+          gaf_profile_begin (&mark);
           if (m == 2)
             {
               input_transform2 (w.V, in, w.zero, t0, n, height, width, cin);
@@ -735,12 +753,20 @@ gaf_winograd_backward (float *din, float *dw, float *dbias, const float *dout, c
               input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin);
               output_transform_adjoint4 (w.M, dout, w.tmp, t0, n, height, width, cout);
             }
+          gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
+          gaf_profile_begin (&mark);
           /* dU[xi] (Cin, Cout) += V[:, xi]^T (Cin, n) dM[:, xi] (n, Cout) */
           for (int xi = 0; xi < w.P; xi++)
-            gaf_sgemm (TRUE, FALSE, cin, cout, n, 1.0f, w.V + (gsize) xi * cin, w.P * cin,
-                       w.M + (gsize) xi * cout, w.P * cout, 1.0f, w.dU + (gsize) xi * cin * cout, cout);
+            gaf_gemm_small (cin, cout, n, w.V + (gsize) xi * cin, 1, (gsize) w.P * cin, w.M + (gsize) xi * cout,
+                            w.P * cout, w.dU + (gsize) xi * cin * cout, cout, TRUE);
+          gaf_profile_end (GAF_PROF_WINO_GEMM, &mark);
         }
-      kernel_transform_adjoint (dw, w.dU, cin, cout, m, w.tmp);
+      {
+        GafProfMark mark;
+        gaf_profile_begin (&mark);
+        kernel_transform_adjoint (dw, w.dU, cin, cout, m, w.tmp);
+        gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
+      }
     }
   if (din != NULL)
     {

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-engine"
+#include "config.h"
+
+#include <string.h>
+
+#include "gaf-blas.h"
+#include "gaf-gemm-small.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GAF_GEMM_X86 1
+#include <immintrin.h>
+#endif
+
+typedef void (*PanelFunc) (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
+                           float *c, int ldc, gboolean accumulate);
+
+/* Columns [0, n16) with n16 a multiple of 16 go to the kernel; the rest to OpenBLAS. */
+static void
+blas_rest (int m, int n0, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
+           float *c, int ldc, gboolean accumulate)
+{
+  if (n0 >= n)
+    return;
+  if (csa == 1)
+    gaf_sgemm (FALSE, FALSE, m, n - n0, k, 1.0f, a, (int) rsa, b + n0, ldb, accumulate ? 1.0f : 0.0f, c + n0, ldc);
+  else
+    {
+      g_assert (rsa == 1);
+      gaf_sgemm (TRUE, FALSE, m, n - n0, k, 1.0f, a, (int) csa, b + n0, ldb, accumulate ? 1.0f : 0.0f, c + n0, ldc);
+    }
+}
+
+#ifdef GAF_GEMM_X86
+
+/* ---- AVX-512: MR x 32 blocks of C in 2 MR zmm accumulators (MR = 8: 16 accumulators, 2 loads of B and 8
+ * broadcasts of A per 16 FMAs), MR x 16 for the last 16 columns. Each block of C is one pass over k with
+ * B's 32-column panel in L1. */
+
+#define GAF_TARGET_512 __attribute__ ((target ("avx512f,avx2,fma")))
+#define GAF_TARGET_256 __attribute__ ((target ("avx2,fma")))
+
+static inline __attribute__ ((always_inline)) GAF_TARGET_512 void
+block512 (const int mr, const int nv, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
+          float *c, int ldc, gboolean accumulate)
+{
+  __m512 acc[8][2];
+
+#pragma GCC unroll 8
+  for (int i = 0; i < mr; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++)
+      acc[i][v] = accumulate ? _mm512_loadu_ps (c + (gsize) i * ldc + 16 * v) : _mm512_setzero_ps ();
+  for (int l = 0; l < k; l++)
+    {
+      const float *al = a + (gsize) l * csa;
+      __m512 b0 = _mm512_loadu_ps (b + (gsize) l * ldb);
+      __m512 b1 = nv > 1 ? _mm512_loadu_ps (b + (gsize) l * ldb + 16) : b0;
+#pragma GCC unroll 8
+      for (int i = 0; i < mr; i++)
+        {
+          __m512 ai = _mm512_set1_ps (al[(gsize) i * rsa]);
+          acc[i][0] = _mm512_fmadd_ps (ai, b0, acc[i][0]);
+          if (nv > 1)
+            acc[i][1] = _mm512_fmadd_ps (ai, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < mr; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++)
+      _mm512_storeu_ps (c + (gsize) i * ldc + 16 * v, acc[i][v]);
+}
+
+#define ROWS512(NV) \
+  switch (mr) \
+    { \
+    case 8: block512 (8, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    case 7: block512 (7, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    case 6: block512 (6, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    case 5: block512 (5, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    case 4: block512 (4, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    case 3: block512 (3, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    case 2: block512 (2, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    default: block512 (1, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    }
+
+GAF_TARGET_512 static void
+panel512 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb, float *c, int ldc,
+          gboolean accumulate)
+{
+  for (int j = 0; j < n; j += 32)
+    {
+      const float *bj = b + j;
+      for (int i = 0; i < m; i += 8)
+        {
+          int mr = MIN (8, m - i);
+          const float *ai = a + (gsize) i * rsa;
+          float *cij = c + (gsize) i * ldc + j;
+          if (n - j >= 32)
+            ROWS512 (2)
+          else
+            ROWS512 (1)
+        }
+    }
+}
+
+/* ---- AVX2: MR x 16 blocks in 2 MR ymm accumulators (MR = 6: 12 of the 16 registers). */
+
+static inline __attribute__ ((always_inline)) GAF_TARGET_256 void
+block256 (const int mr, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb, float *c, int ldc,
+          gboolean accumulate)
+{
+  __m256 acc[6][2];
+
+#pragma GCC unroll 6
+  for (int i = 0; i < mr; i++)
+    {
+      acc[i][0] = accumulate ? _mm256_loadu_ps (c + (gsize) i * ldc) : _mm256_setzero_ps ();
+      acc[i][1] = accumulate ? _mm256_loadu_ps (c + (gsize) i * ldc + 8) : _mm256_setzero_ps ();
+    }
+  for (int l = 0; l < k; l++)
+    {
+      const float *al = a + (gsize) l * csa;
+      __m256 b0 = _mm256_loadu_ps (b + (gsize) l * ldb), b1 = _mm256_loadu_ps (b + (gsize) l * ldb + 8);
+#pragma GCC unroll 6
+      for (int i = 0; i < mr; i++)
+        {
+          __m256 ai = _mm256_broadcast_ss (al + (gsize) i * rsa);
+          acc[i][0] = _mm256_fmadd_ps (ai, b0, acc[i][0]);
+          acc[i][1] = _mm256_fmadd_ps (ai, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 6
+  for (int i = 0; i < mr; i++)
+    {
+      _mm256_storeu_ps (c + (gsize) i * ldc, acc[i][0]);
+      _mm256_storeu_ps (c + (gsize) i * ldc + 8, acc[i][1]);
+    }
+}
+
+GAF_TARGET_256 static void
+panel256 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb, float *c, int ldc,
+          gboolean accumulate)
+{
+  for (int j = 0; j < n; j += 16)
+    for (int i = 0; i < m; i += 6)
+      {
+        const float *ai = a + (gsize) i * rsa, *bj = b + j;
+        float *cij = c + (gsize) i * ldc + j;
+        switch (MIN (6, m - i))
+          {
+          case 6: block256 (6, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break;
+          case 5: block256 (5, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break;
+          case 4: block256 (4, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break;
+          case 3: block256 (3, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break;
+          case 2: block256 (2, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break;
+          default: block256 (1, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break;
+          }
+      }
+}
+
+#endif /* GAF_GEMM_X86 */
+
+typedef struct {
+  const char *name;
+  PanelFunc   panel;   /* NULL: OpenBLAS */
+} Kernel;
+
+static const Kernel kernels[] = {
+#ifdef GAF_GEMM_X86
+  { "avx512", panel512 },
+  { "avx2", panel256 },
+#endif
+  { "blas", NULL },
+};
+
+static gboolean
+cpu_has (const char *name)
+{
+#ifdef GAF_GEMM_X86
+  __builtin_cpu_init ();
+  if (g_str_equal (name, "avx512"))
+    return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+  if (g_str_equal (name, "avx2"))
+    return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+#endif
+  return g_str_equal (name, "blas");
+}
+
+static const Kernel *current;   /* set once (g_once) or by gaf_gemm_small_use */
+
+static const Kernel *
+kernel (void)
+{
+  static gsize init = 0;
+
+  if (g_once_init_enter (&init))
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
+        if (cpu_has (kernels[i].name))
+          {
+            g_atomic_pointer_set (&current, &kernels[i]);
+            break;
+          }
+      g_once_init_leave (&init, 1);
+    }
+  return g_atomic_pointer_get (&current);
+}
+
+gboolean
+gaf_gemm_small_available (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
+    if (g_str_equal (kernels[i].name, name))
+      return cpu_has (name);
+  return FALSE;
+}
+
+const char *
+gaf_gemm_small_kernel (void)
+{
+  return kernel ()->name;
+}
+
+gboolean
+gaf_gemm_small_use (const char *name)
+{
+  kernel ();
+  if (name == NULL)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
+        if (cpu_has (kernels[i].name))
+          {
+            g_atomic_pointer_set (&current, &kernels[i]);
+            return TRUE;
+          }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
+    if (name != NULL && g_str_equal (kernels[i].name, name) && cpu_has (name))
+      {
+        g_atomic_pointer_set (&current, &kernels[i]);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+void
+gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
+                float *c, int ldc, gboolean accumulate)
+{
+  const Kernel *kn = kernel ();
+  int n16 = n - n % 16;
+
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0 || kn->panel == NULL || n16 == 0)
+    {
+      blas_rest (m, 0, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
+      return;
+    }
+  kn->panel (m, n16, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
+  gaf_blas_count_flops (2.0 * m * n16 * k);
+  blas_rest (m, n16, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The engine's own register-blocked products for the shapes of the image layers: few columns (the output
+ * channels, n a multiple of 16, up to a few hundred), short sums (k = input channels), any number of rows.
+ * OpenBLAS's speed on these shapes depends on the kernel the environment makes it pick (OPENBLAS_CORETYPE),
+ * and its packing costs as much as the product when m is a few dozen rows; these kernels read A and B in
+ * place. The kernel is chosen once from the CPU's features at run time (AVX-512F, else AVX2 + FMA, else
+ * OpenBLAS).
+ *
+ * C (m, n) = A (m, k) B (k, n), or C += A B when accumulate; A's element (i, l) is a[i * rsa + l * csa]
+ * (rsa = k, csa = 1 for a row-major A; rsa = 1, csa = lda for A^T), B and C row-major with row strides
+ * ldb and ldc. Any n works; columns beyond the last multiple of 16 go through OpenBLAS. */
+void        gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
+                            float *c, int ldc, gboolean accumulate);
+
+/* The kernels this CPU can run: "avx512", "avx2", "blas" (always). */
+gboolean    gaf_gemm_small_available (const char *kernel);
+/* The kernel in use; gaf_gemm_small_use() picks one of the available ones (tests compare them all),
+ * NULL returns to the CPU's best. */
+const char *gaf_gemm_small_kernel (void);
+gboolean    gaf_gemm_small_use (const char *kernel);
+
+G_END_DECLS
