@@ -2,10 +2,13 @@
 #pragma once
 
 /* Helpers shared by the tests that run the app in a real window (test-ui, test-ui-fit): iterating the
- * main context for a while or until a condition holds (every wait has a deadline), and a run history
- * file of the test's own instead of the user's. */
+ * main context for a while or until a condition holds (every wait has a deadline, scaled by
+ * GAF_TEST_TIME_FACTOR for slow setups and loaded machines), and a run history file of the test's own
+ * instead of the user's. */
 
 #include <glib.h>
+
+#include "gaf-test-util.h"
 
 typedef gboolean (*Predicate) (gpointer data);
 
@@ -25,7 +28,7 @@ iterate_for (double seconds)
 static inline gboolean
 wait_until (Predicate pred, gpointer data, double seconds)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * gaf_test_time_factor () * G_USEC_PER_SEC);
 
   while (!pred (data))
     {
