@@ -6,6 +6,7 @@
 #include "gaf-blas.h"
 #include "gaf-checkpoint.h"
 #include "gaf-data-spec.h"
+#include "gaf-dense.h"
 #include "gaf-dataset.h"
 #include "gaf-dopri.h"
 #include "gaf-error.h"

@@ -720,6 +720,14 @@ test_model_keyfile (void)
           cfg.toy_cnn.time_scale = 1.0 / 15.0;
           cfg.toy_cnn.input_scale = 4.0;
         }
+      else if (kind == GAF_MODEL_DENSE)
+        {
+          cfg.dense.n_hidden = 3;
+          cfg.dense.hidden[0] = 6;
+          cfg.dense.hidden[1] = 5;
+          cfg.dense.hidden[2] = 7;
+          cfg.dense.bias = FALSE;
+        }
       else
         {
           cfg.mlp.hidden = 10;
@@ -742,10 +750,12 @@ test_model_keyfile (void)
         b = GAF_NET (gaf_toy_cnn_new (&cfg.toy_cnn, cfg.seed));
       else if (kind == GAF_MODEL_MLP)
         b = GAF_NET (gaf_mlp_new (&cfg.mlp, cfg.seed));
+      else if (kind == GAF_MODEL_DENSE)
+        b = GAF_NET (gaf_dense_new (&cfg.dense, cfg.seed));
       else
         b = GAF_NET (gaf_unet_new (&cfg.unet, cfg.seed));
       g_assert_cmpstr (a->klass->name, ==, gaf_model_kind_to_string (kind));
-      g_assert_cmpuint (a->params->size, ==, gaf_model_param_count (&cfg));
+      g_assert_cmpuint (a->params->trained, ==, gaf_model_param_count (&cfg));
       g_assert_cmpmem (a->params->data, a->params->size * sizeof (float), b->params->data, b->params->size * sizeof (float));
       count = (gsize) 2 * a->n * a->in_channels;
       x = g_new (float, count);

@@ -46,6 +46,19 @@ gaf_params_add (GafParams *params, const char *name, gsize size)
   GafParamView v = { g_strdup (name), params->size, size };
 
   g_return_val_if_fail (params->data == NULL, 0);
+  g_return_val_if_fail (params->trained == params->size, 0);
+  g_array_append_val (params->views, v);
+  params->size += size;
+  params->trained += size;
+  return v.offset;
+}
+
+gsize
+gaf_params_add_buffer (GafParams *params, const char *name, gsize size)
+{
+  GafParamView v = { g_strdup (name), params->size, size };
+
+  g_return_val_if_fail (params->data == NULL, 0);
   g_array_append_val (params->views, v);
   params->size += size;
   return v.offset;
@@ -119,7 +132,7 @@ adam_task (guint k, guint n_tasks, gpointer data)
 {
   AdamJob *job = data;
   GafParams *params = job->params;
-  gsize lo = params->size * k / n_tasks, hi = params->size * (k + 1) / n_tasks;
+  gsize lo = params->trained * k / n_tasks, hi = params->trained * (k + 1) / n_tasks;
   const float b1 = job->b1, b2 = job->b2, step_size = job->step_size, eps_hat = job->eps;
   const float inv_sqrt_bc2 = job->inv_sqrt_bc2;
   float *restrict w = params->data, *restrict g = params->grad;
@@ -159,7 +172,7 @@ gaf_adam_step (GafParams *params, const GafAdamConfig *cfg)
   job.step_size = (float) (cfg->lr / bc1);
   job.eps = (float) cfg->eps;
   job.inv_sqrt_bc2 = (float) (1.0 / sqrt (bc2));
-  gaf_parallel_run (params->size > 65536 ? gaf_parallel_get_threads () : 1, adam_task, &job);
+  gaf_parallel_run (params->trained > 65536 ? gaf_parallel_get_threads () : 1, adam_task, &job);
 }
 
 void
@@ -174,8 +187,11 @@ gaf_params_ema_update (GafParams *params, double decay)
     }
   d = (float) MIN (decay, (1.0 + params->step) / (10.0 + params->step));
   e = 1.0f - d;
-  for (gsize i = 0; i < params->size; i++)
+  for (gsize i = 0; i < params->trained; i++)
     params->ema[i] = d * params->ema[i] + e * params->data[i];
+  if (params->size > params->trained)
+    memcpy (params->ema + params->trained, params->data + params->trained,
+            (params->size - params->trained) * sizeof (float));
 }
 
 void

@@ -6,7 +6,11 @@
 G_BEGIN_DECLS
 
 /* One arena for all trainable parameters of a model, their gradients and Adam moments, with
- * named views. Layout first (gaf_params_add), then gaf_params_alloc; offsets stay valid. */
+ * named views. Layout first (gaf_params_add), then gaf_params_alloc; offsets stay valid.
+ * Buffers (gaf_params_add_buffer: values a network updates itself, such as BatchNorm's running
+ * statistics) come after every trained view, in [trained, size): they are saved in checkpoints and
+ * exported like parameters, but Adam and the weight average leave them alone (the average copies them,
+ * so that sampling with the averaged weights sees the current ones) and nothing writes a gradient there. */
 typedef struct {
   char  *name;
   gsize  offset;
@@ -24,6 +28,7 @@ typedef struct {
   float   *v;       /* Adam second moment */
   float   *ema;     /* exponential moving average of data, NULL until the first update */
   gsize    size;
+  gsize    trained; /* floats [0, trained) are trained; [trained, size) are buffers */
   guint64  step;    /* Adam steps taken */
   GArray  *views;   /* of GafParamView */
   /* NULL: one process. Else the gradient is summed over n_ranks processes after every backward. */
@@ -44,6 +49,8 @@ typedef struct {
 GafParams *gaf_params_new       (void);
 void       gaf_params_free      (GafParams *params);
 gsize      gaf_params_add       (GafParams *params, const char *name, gsize size);
+/* A view of buffer values; every gaf_params_add comes before the first buffer. */
+gsize      gaf_params_add_buffer (GafParams *params, const char *name, gsize size);
 void       gaf_params_alloc     (GafParams *params);
 const GafParamView *gaf_params_find (GafParams *params, const char *name);
 void       gaf_params_zero_grad (GafParams *params);
@@ -53,9 +60,9 @@ void       gaf_params_set_reducer (GafParams *params, GafReduceFunc func, gpoint
  * one reduction of size + 1 floats (the loss travels in grad[size], in float). Without one: nothing. Every rank
  * must call it once per step, whatever its loss: that is what lets all of them agree on a divergence. */
 gboolean   gaf_params_reduce_grad (GafParams *params, double *loss, GError **error);
-/* One Adam step with bias correction over the whole arena. */
+/* One Adam step with bias correction over the trained values of the arena. */
 void       gaf_adam_step        (GafParams *params, const GafAdamConfig *cfg);
-/* ema <- d ema + (1 - d) data with d = min(decay, (1 + step) / (10 + step)) (warm-up). */
+/* ema <- d ema + (1 - d) data with d = min(decay, (1 + step) / (10 + step)) (warm-up); buffers copied. */
 void       gaf_params_ema_update (GafParams *params, double decay);
 /* Exchanges data and ema (no-op without ema): sample with the averaged weights, swap back to train on. */
 void       gaf_params_swap_ema  (GafParams *params);

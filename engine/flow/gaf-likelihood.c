@@ -468,7 +468,12 @@ gaf_cnf_field (GafCnf *cnf, const double *y, double t, int batch, double *f, dou
   for (int b = 0; b < batch; b++)
     cnf->t[b] = (float) t;
   if (div != NULL)
-    gaf_net_forward (cnf->net, cnf->w, cnf->t, batch, cnf->F);
+    {
+      /* The trained model's density: BatchNorm with its running statistics, not this batch's. */
+      gaf_net_set_training (cnf->net, FALSE);
+      gaf_net_forward (cnf->net, cnf->w, cnf->t, batch, cnf->F);
+      gaf_net_set_training (cnf->net, TRUE);
+    }
   else
     gaf_net_infer (cnf->net, cnf->w, cnf->t, batch, cnf->F);
   cnf->evals++;

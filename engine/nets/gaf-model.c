@@ -12,7 +12,7 @@
 
 #define GROUP "model"
 
-static const char *const kind_names[GAF_N_MODEL_KINDS] = { "toy-cnn", "mlp", "unet" };
+static const char *const kind_names[GAF_N_MODEL_KINDS] = { "toy-cnn", "mlp", "unet", "dense" };
 
 /* Each dimension bounded before the parameter count is formed, so the count cannot overflow. */
 #define MAX_DIM (1 << 20)
@@ -44,6 +44,7 @@ gaf_model_config_init (GafModelConfig *cfg, GafModelKind kind, int n, int c, gui
   cfg->seed = seed;
   gaf_toy_cnn_config_init (&cfg->toy_cnn, n, c);
   gaf_mlp_config_init (&cfg->mlp, n, c);
+  gaf_dense_config_init (&cfg->dense, n, c);
   {
     int side = (int) lround (sqrt ((double) MAX (n, 1)));
     gaf_unet_config_init (&cfg->unet, c, side * side == n ? side : 1, side * side == n ? side : n);
@@ -61,6 +62,8 @@ gaf_model_param_count (const GafModelConfig *cfg)
       return gaf_mlp_param_count (&cfg->mlp);
     case GAF_MODEL_UNET:
       return gaf_unet_param_count (&cfg->unet);
+    case GAF_MODEL_DENSE:
+      return gaf_dense_param_count (&cfg->dense);
     default:
       g_return_val_if_reached (0);
     }
@@ -82,6 +85,8 @@ posterior_channels_ok (const GafModelConfig *cfg)
       return cfg->toy_cnn.in_channels == cfg->toy_cnn.out_channels && cfg->toy_cnn.out_channels >= 2;
     case GAF_MODEL_MLP:
       return cfg->mlp.in_channels == cfg->mlp.out_channels && cfg->mlp.out_channels >= 2;
+    case GAF_MODEL_DENSE:
+      return cfg->dense.in_channels == cfg->dense.out_channels && cfg->dense.out_channels >= 2;
     default:
       return cfg->unet.classes >= 2;
     }
@@ -109,6 +114,12 @@ gaf_model_config_check (const GafModelConfig *cfg, GError **error)
       /* gaf_unet_config_check bounds every dimension */
       dims = TRUE;
       if (!gaf_unet_config_check (&cfg->unet, error))
+        return FALSE;
+      break;
+    case GAF_MODEL_DENSE:
+      /* gaf_dense_config_check bounds every dimension */
+      dims = TRUE;
+      if (!gaf_dense_config_check (&cfg->dense, error))
         return FALSE;
       break;
     default:
@@ -146,6 +157,10 @@ static const char *const toy_cnn_keys[] = {
 static const char *const mlp_keys[] = {
   "kind", "seed", "n", "classes", "in_channels", "out_channels",
   "hidden", "depth", "layernorm", "time_freqs", "input_scale", "posterior_lambda", NULL
+};
+
+static const char *const dense_keys[] = {
+  "kind", "seed", "n", "classes", "in_channels", "out_channels", "hidden", "bias", "posterior_lambda", NULL
 };
 
 static const char *const unet_keys[] = {
@@ -212,7 +227,7 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
   if (!gaf_model_kind_from_string (kind_name, &kind))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                   "[" GROUP "] kind = %s is not a known network (toy-cnn, mlp, unet)", kind_name);
+                   "[" GROUP "] kind = %s is not a known network (toy-cnn, mlp, unet, dense)", kind_name);
       return FALSE;
     }
   if (kind == GAF_MODEL_UNET)
@@ -236,7 +251,8 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
       *out = cfg;
       return TRUE;
     }
-  if (!gaf_keyfile_check_keys (kf, GROUP, kind == GAF_MODEL_TOY_CNN ? toy_cnn_keys : mlp_keys, error) ||
+  if (!gaf_keyfile_check_keys (kf, GROUP, kind == GAF_MODEL_TOY_CNN ? toy_cnn_keys :
+                                          kind == GAF_MODEL_DENSE ? dense_keys : mlp_keys, error) ||
       !gaf_keyfile_get_uint64 (kf, GROUP, "seed", &seed, error) ||
       !gaf_keyfile_get_int (kf, GROUP, "n", &n, error) ||
       !gaf_keyfile_get_int (kf, GROUP, "classes", &classes, error) ||
@@ -269,6 +285,16 @@ gaf_model_config_from_keyfile (GafModelConfig *out, GKeyFile *kf, GError **error
           !gaf_keyfile_get_double (kf, GROUP, "input_scale", &c->input_scale, error) ||
           !gaf_keyfile_get_bool (kf, GROUP, "position_bias", &c->position_bias, error) ||
           !get_freqs (kf, c, error))
+        return FALSE;
+    }
+  else if (kind == GAF_MODEL_DENSE)
+    {
+      GafDenseConfig *c = &cfg.dense;
+      g_autofree char *hidden = g_key_file_get_value (kf, GROUP, "hidden", NULL);
+      c->in_channels = in;
+      c->out_channels = out_ch;
+      if ((hidden != NULL && !gaf_dense_config_parse_hidden (c, hidden, error)) ||
+          !gaf_keyfile_get_bool (kf, GROUP, "bias", &c->bias, error))
         return FALSE;
     }
   else
@@ -342,6 +368,14 @@ gaf_model_config_to_keyfile (const GafModelConfig *cfg, GKeyFile *kf)
           g_key_file_set_value (kf, GROUP, "fourier_freqs", s->str);
         }
     }
+  else if (cfg->kind == GAF_MODEL_DENSE)
+    {
+      const GafDenseConfig *c = &cfg->dense;
+      g_autofree char *hidden = gaf_dense_config_hidden_string (c);
+      set_channels (kf, c->n, c->in_channels, c->out_channels);
+      g_key_file_set_value (kf, GROUP, "hidden", hidden);
+      g_key_file_set_boolean (kf, GROUP, "bias", c->bias);
+    }
   else
     {
       const GafMlpConfig *c = &cfg->mlp;
@@ -382,6 +416,13 @@ gaf_model_config_from_net (GafModelConfig *cfg, GafNet *net, guint64 seed)
       cfg->mlp = *c;
       return TRUE;
     }
+  if (g_strcmp0 (net->klass->name, "dense") == 0)
+    {
+      const GafDenseConfig *c = gaf_dense_get_config ((GafDense *) net);
+      gaf_model_config_init (cfg, GAF_MODEL_DENSE, c->n, c->out_channels, seed);
+      cfg->dense = *c;
+      return TRUE;
+    }
   if (g_strcmp0 (net->klass->name, "unet") == 0)
     {
       const GafUnetConfig *c = gaf_unet_get_config ((GafUnet *) net);
@@ -411,6 +452,9 @@ gaf_model_new (const GafModelConfig *cfg, GError **error)
       break;
     case GAF_MODEL_UNET:
       net = GAF_NET (gaf_unet_new (&cfg->unet, cfg->seed));
+      break;
+    case GAF_MODEL_DENSE:
+      net = GAF_NET (gaf_dense_new (&cfg->dense, cfg->seed));
       break;
     default:
       g_return_val_if_reached (NULL);

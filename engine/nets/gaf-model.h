@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "gaf-dense.h"
 #include "gaf-mlp.h"
 #include "gaf-net.h"
 #include "gaf-toy-cnn.h"
@@ -14,13 +15,15 @@ G_BEGIN_DECLS
  * checkpoint names the network its parameters belong to.
  *
  *   [model]
- *   kind = toy-cnn | mlp | unet
+ *   kind = toy-cnn | mlp | unet | dense
  *   seed = 1            initialisation seed (the toy CNN's fixed Fourier frequencies come from it, so it is
  *                       part of the function, not only of the starting point)
  *   n = 4               variables
  *   classes = 5         in and out channels; or in_channels = ... and out_channels = ... when they differ
  *   toy-cnn: hidden, fourier_half (default hidden / 2), fourier_scale, time_scale, input_scale, position_bias
  *   mlp:     hidden, depth, layernorm, time_freqs, input_scale
+ *   dense:   hidden (the authors' hidden_dims: widths separated by ',' or ';', empty for none; default
+ *            256,256), bias (default true)
  *   unet:    instead of n and classes: classes, height, width (n = height width), channels, mult, blocks,
  *            attn, time_scale (gaf_unet_config_from_keyfile; all required but attn)
  *   every kind: posterior_lambda = L (absent or 0: the network's output is the affinity, the reference;
@@ -34,6 +37,7 @@ typedef enum {
   GAF_MODEL_TOY_CNN,
   GAF_MODEL_MLP,
   GAF_MODEL_UNET,
+  GAF_MODEL_DENSE,
   GAF_N_MODEL_KINDS
 } GafModelKind;
 
@@ -43,6 +47,7 @@ typedef struct {
   GafToyCnnConfig toy_cnn;   /* kind GAF_MODEL_TOY_CNN */
   GafMlpConfig    mlp;       /* kind GAF_MODEL_MLP */
   GafUnetConfig   unet;      /* kind GAF_MODEL_UNET */
+  GafDenseConfig  dense;     /* kind GAF_MODEL_DENSE */
   double          posterior_lambda;   /* > 0: wrapped by gaf_posterior_net_new with this lambda */
 } GafModelConfig;
 

@@ -20,6 +20,11 @@ typedef struct {
   /* Accumulates parameter gradients of the last forward; dx, dt accumulated when not NULL. */
   void (*backward) (GafNet *net, const float *dout, float *dx, float *dt);
   void (*free)     (GafNet *net);
+  /* Optional; NULL for a network that computes the same in both modes. In training mode (every network
+   * starts in it) forward normalises with the batch's own statistics and updates running ones (BatchNorm);
+   * otherwise forward uses the running statistics, as infer always does. backward follows the mode of the
+   * forward it goes back through. */
+  void (*set_training) (GafNet *net, gboolean training);
 } GafNetClass;
 
 struct _GafNet {
@@ -48,6 +53,13 @@ static inline void
 gaf_net_backward (GafNet *net, const float *dout, float *dx, float *dt)
 {
   net->klass->backward (net, dout, dx, dt);
+}
+
+static inline void
+gaf_net_set_training (GafNet *net, gboolean training)
+{
+  if (net->klass->set_training != NULL)
+    net->klass->set_training (net, training);
 }
 
 static inline GafParams *

@@ -158,8 +158,14 @@ net_free (GafNet *net)
   g_free (pn);
 }
 
+static void
+net_set_training (GafNet *net, gboolean training)
+{
+  gaf_net_set_training (((GafPosteriorNet *) net)->inner, training);
+}
+
 static const GafNetClass posterior_class = {
-  "posterior", net_forward, net_infer, net_backward, net_free,
+  "posterior", net_forward, net_infer, net_backward, net_free, net_set_training,
 };
 
 GafNet *
