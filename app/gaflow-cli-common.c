@@ -107,3 +107,24 @@ gaf_cli_check_output_path (const char *opt, const char *path, GError **error)
   return TRUE;
 }
 
+
+gboolean
+gaf_cli_parse_kappa (const char *s, GafJumpConfig *cfg, GError **error)
+{
+  GafJumpConfig c = *cfg;
+
+  if (g_str_has_prefix (s, "poly:"))
+    {
+      if (!gaf_cli_parse_double ("--kappa poly:A", s + 5, 1e-3, 100.0, &c.exponent, error))
+        return FALSE;
+      c.kappa = GAF_KAPPA_POLY;
+    }
+  else if (!gaf_kappa_from_string (s, &c.kappa))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "--kappa: unknown scheduler '%s' (expected linear, poly, poly:A or cosine)", s);
+      return FALSE;
+    }
+  *cfg = c;
+  return TRUE;
+}

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "gaf-jump.h"
+
 G_BEGIN_DECLS
 
 /* Shared by every gaflow-cli command: one clear error line, strict option values, output paths
@@ -13,6 +15,8 @@ gboolean gaf_cli_parse_u64         (const char *opt, const char *s, guint64 min,
 gboolean gaf_cli_parse_int         (const char *opt, const char *s, int min, int max, int *out, GError **error);
 gboolean gaf_cli_parse_double      (const char *opt, const char *s, double min, double max, double *out,
                                     GError **error);
+/* --kappa: linear, cosine, poly or poly:A (kappa = t^A, A in (0, 100]) into cfg's scheduler. */
+gboolean gaf_cli_parse_kappa       (const char *s, GafJumpConfig *cfg, GError **error);
 gboolean gaf_cli_check_output_path (const char *opt, const char *path, GError **error);
 
 G_END_DECLS

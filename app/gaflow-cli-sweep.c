@@ -204,15 +204,19 @@ print_table (GArray *rows)
     }
 }
 
-/* The decoding rule of each method in the table (the CSV keeps its documented columns). */
+/* The decoding rule and the network evaluations per sample of each method in the table (the CSV keeps its
+ * documented columns). */
 static void
-print_decoding (GArray *methods)
+print_decoding (const GafSweepConfig *cfg)
 {
-  printf ("decoding:\n");
-  for (guint i = 0; i < methods->len; i++)
+  printf ("decoding (network evaluations per sample):\n");
+  for (guint i = 0; i < cfg->methods->len; i++)
     {
-      GafMethod m = g_array_index (methods, GafMethod, i);
-      printf ("  %-9s %s\n", gaf_method_to_string (m), gaf_method_decoding (m));
+      GafMethod m = g_array_index (cfg->methods, GafMethod, i);
+      GafSamplerConfig scfg;
+      GafBaselineConfig bcfg;
+      guint evals = gaf_sweep_method_sampling (cfg, m, &scfg, &bcfg);
+      printf ("  %-9s %4u  %s\n", gaf_method_to_string (m), evals, gaf_method_decoding (m));
     }
 }
 
@@ -226,11 +230,14 @@ gaf_cli_cmd_sweep (int argc, char **argv)
   g_autofree char *lambda = NULL, *time_rate = NULL, *seed = NULL, *threads = NULL, *csv = NULL;
   g_autofree char *time_scale = NULL, *chunk = NULL, *ema = NULL, *schedule = NULL, *input_scale = NULL;
   gboolean no_position_bias = FALSE;
-  g_autofree char *baseline_time_scale = NULL, *head = NULL;
+  g_autofree char *baseline_time_scale = NULL, *head = NULL, *evals = NULL, *kappa = NULL;
   g_auto(GStrv) plot = NULL;
   GOptionEntry entries[] = {
     { "method", 0, 0, G_OPTION_ARG_STRING, &method,
-      "Methods, comma separated, from gaf, dirichlet, linear, sphere (default gaf)", "LIST" },
+      "Methods, comma separated, from gaf, dirichlet, linear, sphere, masked, uniform (default gaf)", "LIST" },
+    { "evals", 0, 0, G_OPTION_ARG_STRING, &evals,
+      "Network evaluations per sample for every method (default: each method's own: GAF T/h, linear and Dirichlet FM 19, sphere FM 100, jump flows 20)", "N" },
+    { "kappa", 0, 0, G_OPTION_ARG_STRING, &kappa, "Jump flows' scheduler: linear (kappa = t, default), poly[:A] (t^A, A = 2) or cosine", "NAME" },
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes, "Class counts (default 5,10,20,40,60,80,100,120,140,160)", "LIST" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps, "Training steps per class count (default 5000)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch, "Mini-batch size (default 128)", "B" },
@@ -264,6 +271,7 @@ gaf_cli_cmd_sweep (int argc, char **argv)
   g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (GafSweepRow));
   GafSweepConfig cfg;
   SweepState st = { 0 };
+  guint64 evals_v = 0;
   int n_threads = 2;
   int rc = 0;
 
@@ -295,8 +303,11 @@ gaf_cli_cmd_sweep (int argc, char **argv)
       (ema && !gaf_cli_parse_double ("--ema", ema, 0.0, 0.999999, &cfg.train.ema_decay, &error)) ||
       (seed && !gaf_cli_parse_u64 ("--seed", seed, 0, G_MAXUINT64, &cfg.seed, &error)) ||
       (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &n_threads, &error)) ||
-      (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)))
+      (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &cfg.sample_chunk, &error)) ||
+      (evals && !gaf_cli_parse_u64 ("--evals", evals, 1, 1000000, &evals_v, &error)) ||
+      (kappa && !gaf_cli_parse_kappa (kappa, &cfg.baseline.jump, &error)))
     goto out_fail;
+  cfg.evals = (guint) evals_v;
   cfg.position_bias = !no_position_bias;
   if (head)
     {
@@ -365,7 +376,7 @@ gaf_cli_cmd_sweep (int argc, char **argv)
     }
 
   print_table (rows);
-  print_decoding (cfg.methods);
+  print_decoding (&cfg);
   if (csv)
     {
       g_autoptr(GString) s = g_string_new (NULL);

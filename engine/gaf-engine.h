@@ -13,6 +13,7 @@
 #include "gaf-gemm-small.h"
 #include "gaf-image-io.h"
 #include "gaf-joint.h"
+#include "gaf-jump.h"
 #include "gaf-keyfile.h"
 #include "gaf-layers.h"
 #include "gaf-layers2d.h"

@@ -68,7 +68,7 @@ selected_methods (GafScalingView *self)
   GArray *methods = g_array_new (FALSE, FALSE, sizeof (int));
 
   for (int m = 0; m < GAF_N_METHODS; m++)
-    if (gtk_toggle_button_get_active (self->methods[m]))
+    if (self->methods[m] != NULL && gtk_toggle_button_get_active (self->methods[m]))
       g_array_append_val (methods, m);
   return methods;
 }
@@ -277,7 +277,8 @@ gaf_scaling_view_set_settings (GafScalingView *self, GSettings *settings)
           gboolean on = FALSE;
           for (guint i = 0; i < methods->len; i++)
             on |= g_array_index (methods, GafMethod, i) == (GafMethod) m;
-          gtk_toggle_button_set_active (self->methods[m], on);
+          if (self->methods[m] != NULL)
+            gtk_toggle_button_set_active (self->methods[m], on);
         }
       self->settings = keep;
     }

@@ -105,8 +105,45 @@ gaf_sweep_config_check (const GafSweepConfig *cfg, GError **error)
         g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unknown method");
         return FALSE;
       }
+  if (cfg->evals > 1000000)
+    {
+      g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                           "network evaluations per sample must be at most 10^6");
+      return FALSE;
+    }
+  if (cfg->evals > 0 && cfg->evals % gaf_sampler_evals_per_step (cfg->sampler.integrator) != 0)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "%u network evaluations are not a whole number of %s steps (%u evaluations each)", cfg->evals,
+                   gaf_integrator_to_string (cfg->sampler.integrator),
+                   gaf_sampler_evals_per_step (cfg->sampler.integrator));
+      return FALSE;
+    }
   return gaf_trainer_config_check (&cfg->train, error) && gaf_sampler_config_check (&cfg->sampler, error) &&
          gaf_baseline_config_check (&cfg->baseline, error);
+}
+
+guint
+gaf_sweep_method_sampling (const GafSweepConfig *cfg, GafMethod method, GafSamplerConfig *sampler,
+                           GafBaselineConfig *baseline)
+{
+  guint per_step = gaf_sampler_evals_per_step (cfg->sampler.integrator);
+
+  *sampler = cfg->sampler;
+  *baseline = cfg->baseline;
+  if (cfg->evals > 0)
+    {
+      guint steps = MAX (1u, cfg->evals / per_step);
+      /* h = T / steps: gaf_sampler_n_steps gives back exactly `steps` (its tolerance absorbs the rounding) */
+      sampler->step_size = sampler->t_end / steps;
+      baseline->linear_points = (int) cfg->evals + 1;
+      baseline->dirichlet_points = (int) cfg->evals + 1;
+      baseline->sphere_steps = (int) cfg->evals;
+      baseline->jump.steps = (int) cfg->evals;
+    }
+  if (method == GAF_METHOD_GAF)
+    return gaf_sampler_n_steps (sampler) * per_step;
+  return gaf_baseline_evals (method, baseline);
 }
 
 static void
@@ -170,11 +207,12 @@ gaf_scaling_net_new (const GafSweepConfig *cfg, GafMethod method, int classes)
     ncfg.time_scale = cfg->baseline_time_scale / (method == GAF_METHOD_DIRICHLET ? cfg->baseline.alpha_max : 1.0);
   else
     ncfg.time_scale = 1.0;
-  /* input_scale 0: entries of mean (root-mean-square for the sphere's sqrt(p)) about 1 */
+  /* input_scale 0: entries of mean (root-mean-square for the sphere's sqrt(p) and the jump flows' one-hot
+   * states) about 1 */
   if (cfg->input_scale > 0.0)
     ncfg.input_scale = cfg->input_scale;
   else
-    ncfg.input_scale = method == GAF_METHOD_SPHERE ? sqrt ((double) classes) : classes;
+    ncfg.input_scale = method == GAF_METHOD_SPHERE || gaf_method_is_jump (method) ? sqrt ((double) classes) : classes;
   ncfg.position_bias = cfg->position_bias;
   net = GAF_NET (gaf_toy_cnn_new (&ncfg, gaf_scaling_net_seed (cfg->seed, classes)));
   if (method == GAF_METHOD_GAF && cfg->posterior)
@@ -204,6 +242,8 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   g_autofree guint16 *labels = NULL;
   g_autofree guint64 *counts = NULL;
   GafTrainerConfig tcfg = cfg->train;
+  GafSamplerConfig scfg;
+  GafBaselineConfig bcfg;
   ProgressRelay r = { progress, progress_data, item, n_items };
   GafRng rng;
   gint64 t0, t1, t2;
@@ -211,7 +251,10 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   guint tail_n;
 
   g_return_val_if_fail (method < GAF_N_METHODS && classes >= 2, FALSE);
-  if (method != GAF_METHOD_GAF && !gaf_baseline_config_check (&cfg->baseline, error))
+  gaf_sweep_method_sampling (cfg, method, &scfg, &bcfg);
+  if (method != GAF_METHOD_GAF && !gaf_baseline_config_check (&bcfg, error))
+    return FALSE;
+  if (method == GAF_METHOD_GAF && !gaf_sampler_config_check (&scfg, error))
     return FALSE;
 
   /* Every c has its own target, network and streams, all derived from the one seed (the recipe
@@ -223,7 +266,7 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   if (method == GAF_METHOD_GAF)
     trainer = gaf_trainer_new (net, target_labels, target, &tcfg);
   else
-    btrainer = gaf_baseline_trainer_new (method, &cfg->baseline, net, target_labels, target, &tcfg);
+    btrainer = gaf_baseline_trainer_new (method, &bcfg, net, target_labels, target, &tcfg);
 
   t0 = g_get_monotonic_time ();
   if (trainer != NULL)
@@ -248,11 +291,11 @@ gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, 
   gaf_params_swap_ema (gaf_net_get_params (net));   /* sample with the averaged weights (every method) */
   if (method == GAF_METHOD_GAF)
     {
-      if (!gaf_sample_flow (net, &cfg->sampler, &rng, cfg->samples, cfg->sample_chunk, labels, NULL,
+      if (!gaf_sample_flow (net, &scfg, &rng, cfg->samples, cfg->sample_chunk, labels, NULL,
                             NULL, progress ? relay : NULL, &r, cancellable, error))
         return FALSE;
     }
-  else if (!gaf_baseline_sample (method, &cfg->baseline, net, &rng, cfg->samples, cfg->sample_chunk,
+  else if (!gaf_baseline_sample (method, &bcfg, net, &rng, cfg->samples, cfg->sample_chunk,
                                  labels, NULL, progress ? relay : NULL, &r, cancellable, error))
     return FALSE;
   t2 = g_get_monotonic_time ();

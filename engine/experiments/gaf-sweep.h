@@ -37,13 +37,18 @@ typedef struct {
    * time t in [0, T]; the baselines feed their own time variable as their references do (t in [0, 1),
    * alpha in [1, alpha_max]). input_scale applies to every method's network input; input_scale 0 means
    * c for the simplex-valued inputs (GAF, linear, Dirichlet: mean entry 1) and sqrt(c) for sphere FM,
-   * whose input sqrt(p) then has root-mean-square entry 1. */
+   * whose input sqrt(p) then has root-mean-square entry 1, and for the jump flows, whose one-hot input then
+   * has root-mean-square entry 1 as well. The jump flows' time is t in [0, 1), treated as linear FM's. */
   GArray          *methods;
   GafBaselineConfig baseline;
   /* 0: each baseline's time input as in its reference (t in [0, 1), alpha unscaled). > 0: the baseline's
    * time normalised to at most 1 (t, or alpha / alpha_max) times this; time_scale * t_end puts every
    * method's sampling times on the same range of network inputs as GAF's. */
   double           baseline_time_scale;
+  /* > 0: every method samples with this many network evaluations (GAF: the integrator's steps to t_end with
+   * evals / evals-per-step steps, which must divide; linear and Dirichlet FM: evals + 1 grid points; sphere
+   * FM and the jump flows: evals steps). 0: each method's own setting (sampler, baseline). */
+  guint            evals;
 } GafSweepConfig;
 
 typedef struct {
@@ -86,6 +91,9 @@ gboolean gaf_sweep_run_one (const GafSweepConfig *cfg, int classes, guint item, 
 gboolean gaf_sweep_run_method (const GafSweepConfig *cfg, GafMethod method, int classes, guint item,
                                guint n_items, GafSweepRow *row, GafProgressFunc progress,
                                gpointer progress_data, GCancellable *cancellable, GError **error);
+/* The sampler settings one method uses under cfg (cfg->evals applied) and its network evaluations per sample. */
+guint    gaf_sweep_method_sampling (const GafSweepConfig *cfg, GafMethod method, GafSamplerConfig *sampler,
+                                    GafBaselineConfig *baseline);
 /* Runs every class count in order, and every method for each class count (item = class index *
  * n_methods + method index); on_row is called as each finishes. */
 gboolean gaf_sweep_run (const GafSweepConfig *cfg, GafSweepRowFunc on_row, GafProgressFunc progress,

@@ -22,6 +22,8 @@ static const struct {
   [GAF_METHOD_DIRICHLET] = { "dirichlet", "Dirichlet FM", "argmax of the last predicted class probabilities" },
   [GAF_METHOD_LINEAR]    = { "linear", "linear FM", "argmax of the final state x(1)" },
   [GAF_METHOD_SPHERE]    = { "sphere", "sphere FM", "argmax of x(1)^2 (the final state on the simplex)" },
+  [GAF_METHOD_MASKED]    = { "masked", "masked DFM", "the final state of the jump process (discrete, no decoding)" },
+  [GAF_METHOD_UNIFORM]   = { "uniform", "uniform DFM", "the final state of the jump process (discrete, no decoding)" },
 };
 
 gboolean
@@ -60,7 +62,48 @@ gaf_method_decoding (GafMethod method)
 int
 gaf_method_in_channels (GafMethod method, int c)
 {
-  return method == GAF_METHOD_DIRICHLET ? 2 * c : c;
+  switch (method)
+    {
+    case GAF_METHOD_DIRICHLET:
+      return 2 * c;
+    case GAF_METHOD_MASKED:
+    case GAF_METHOD_UNIFORM:
+      return gaf_jump_in_channels (gaf_method_jump_source (method), c);
+    default:
+      return c;
+    }
+}
+
+gboolean
+gaf_method_is_jump (GafMethod method)
+{
+  return method == GAF_METHOD_MASKED || method == GAF_METHOD_UNIFORM;
+}
+
+GafJumpSource
+gaf_method_jump_source (GafMethod method)
+{
+  g_return_val_if_fail (gaf_method_is_jump (method), GAF_JUMP_MASKED);
+  return method == GAF_METHOD_MASKED ? GAF_JUMP_MASKED : GAF_JUMP_UNIFORM;
+}
+
+guint
+gaf_baseline_evals (GafMethod method, const GafBaselineConfig *bcfg)
+{
+  switch (method)
+    {
+    case GAF_METHOD_LINEAR:
+      return bcfg->linear_points - 1;
+    case GAF_METHOD_DIRICHLET:
+      return bcfg->dirichlet_points - 1;
+    case GAF_METHOD_SPHERE:
+      return bcfg->sphere_steps;
+    case GAF_METHOD_MASKED:
+    case GAF_METHOD_UNIFORM:
+      return bcfg->jump.steps;
+    default:
+      g_return_val_if_reached (0);
+    }
 }
 
 gboolean
@@ -77,7 +120,7 @@ gaf_method_list_parse (const char *list, GArray *out, GError **error)
       if (!gaf_method_from_string (name, &m))
         {
           g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                       "unknown method '%s' (available: gaf, dirichlet, linear, sphere)", name);
+                       "unknown method '%s' (available: gaf, dirichlet, linear, sphere, masked, uniform)", name);
           return FALSE;
         }
       if (seen[m])
@@ -105,6 +148,7 @@ gaf_baseline_config_init (GafBaselineConfig *cfg)
   cfg->dirichlet_points = 20;
   cfg->pseudocount = 2.0;
   cfg->sphere_steps = 100;
+  gaf_jump_config_init (&cfg->jump);
 }
 
 gboolean
@@ -129,7 +173,7 @@ gaf_baseline_config_check (const GafBaselineConfig *cfg, GError **error)
       g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, what);
       return FALSE;
     }
-  return TRUE;
+  return gaf_jump_config_check (&cfg->jump, error);
 }
 
 /* ---- paths --------------------------------------------------------------------------------------- */
@@ -415,6 +459,7 @@ struct _GafBaselineTrainer {
   GafRng            rng;
   int               n, c, in_ch;
   guint16          *labels;
+  guint16          *xt;       /* jump flows: the state x_t (B, n) */
   float            *t, *x, *in, *u, *out, *dout;
   double            cosine_lr;
   guint64           cosine_start, cosine_total;
@@ -446,7 +491,9 @@ gaf_baseline_trainer_new (GafMethod method, const GafBaselineConfig *bcfg, GafNe
   tr->labels = g_new (guint16, (gsize) cfg->batch * tr->n);
   tr->t = g_new (float, cfg->batch);
   tr->x = g_new (float, size);
-  tr->in = method == GAF_METHOD_DIRICHLET ? g_new (float, 2 * size) : NULL;
+  tr->in = method == GAF_METHOD_DIRICHLET ? g_new (float, 2 * size)
+           : gaf_method_is_jump (method) ? g_new (float, (gsize) cfg->batch * tr->n * tr->in_ch) : NULL;
+  tr->xt = gaf_method_is_jump (method) ? g_new (guint16, (gsize) cfg->batch * tr->n) : NULL;
   tr->u = method == GAF_METHOD_SPHERE ? g_new (float, size) : NULL;
   tr->out = g_new (float, size);
   tr->dout = g_new (float, size);
@@ -459,6 +506,7 @@ gaf_baseline_trainer_free (GafBaselineTrainer *tr)
   if (tr == NULL)
     return;
   g_free (tr->labels);
+  g_free (tr->xt);
   g_free (tr->t);
   g_free (tr->x);
   g_free (tr->in);
@@ -514,6 +562,17 @@ gaf_baseline_trainer_step (GafBaselineTrainer *tr, double *loss_out, GError **er
       gaf_sphere_path_sample (&tr->rng, tr->labels, B, n, c, tr->t, tr->x, tr->u);
       gaf_net_forward (tr->net, tr->x, tr->t, B, tr->out);
       loss = gaf_sphere_loss (tr->x, tr->out, tr->u, B, n, c, tr->dout);
+      break;
+    case GAF_METHOD_MASKED:
+    case GAF_METHOD_UNIFORM:
+      {
+        GafJumpSource source = gaf_method_jump_source (tr->method);
+        gaf_jump_path_sample (&tr->bcfg.jump, source, &tr->rng, tr->labels, B, n, c, tr->t, tr->xt);
+        gaf_jump_encode (tr->xt, (gsize) B * n, tr->in_ch, tr->in);
+        gaf_net_forward (tr->net, tr->in, tr->t, B, tr->out);
+        loss = gaf_jump_cross_entropy (tr->out, tr->labels, source == GAF_JUMP_MASKED ? tr->xt : NULL, B, n, c,
+                                       tr->dout);
+      }
       break;
     default:
       g_assert_not_reached ();
@@ -778,6 +837,9 @@ gaf_baseline_sample (GafMethod method, const GafBaselineConfig *bcfg, GafNet *ne
   g_return_val_if_fail (net->in_channels == gaf_method_in_channels (method, c), FALSE);
   if (!gaf_baseline_config_check (bcfg, error))
     return FALSE;
+  if (gaf_method_is_jump (method))
+    return gaf_jump_sample (gaf_method_jump_source (method), &bcfg->jump, net, rng, count, chunk, labels, x_final,
+                            NULL, progress, progress_data, cancellable, error);
   chunk = (int) MAX (1, MIN ((guint64) chunk, count));
   s.method = method;
   s.bcfg = bcfg;
@@ -790,8 +852,7 @@ gaf_baseline_sample (GafMethod method, const GafBaselineConfig *bcfg, GafNet *ne
   s.step = method == GAF_METHOD_SPHERE ? g_new (float, (gsize) chunk * n * c) : NULL;
   s.t = g_new (float, chunk);
   s.last = g_new (guint16, (gsize) chunk * n);
-  s.evals_per_seq = method == GAF_METHOD_LINEAR ? bcfg->linear_points - 1
-                    : method == GAF_METHOD_DIRICHLET ? bcfg->dirichlet_points - 1 : bcfg->sphere_steps;
+  s.evals_per_seq = gaf_baseline_evals (method, bcfg);
   s.total_seqs = count;
   s.progress = progress;
   s.progress_data = progress_data;

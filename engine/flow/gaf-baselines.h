@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "gaf-jump.h"
 #include "gaf-net.h"
 #include "gaf-progress.h"
 #include "gaf-rng.h"
@@ -19,20 +20,27 @@ typedef enum {
   GAF_METHOD_DIRICHLET,
   GAF_METHOD_LINEAR,
   GAF_METHOD_SPHERE,
+  GAF_METHOD_MASKED,    /* jump flow, masked source (gaf-jump.h) */
+  GAF_METHOD_UNIFORM,   /* jump flow, uniform source */
   GAF_N_METHODS
 } GafMethod;
 
 gboolean    gaf_method_from_string (const char *name, GafMethod *out);
-/* "gaf", "dirichlet", "linear", "sphere" */
+/* "gaf", "dirichlet", "linear", "sphere", "masked", "uniform" */
 const char *gaf_method_to_string   (GafMethod method);
 /* Human name for legends ("GAF", "Dirichlet FM", ...). */
 const char *gaf_method_title       (GafMethod method);
 /* The decoding rule of a sample, one short phrase, for tables and plot legends. */
 const char *gaf_method_decoding    (GafMethod method);
-/* Network input width for c classes: 2c for Dirichlet FM (expanded simplex), c otherwise. */
+/* Network input width for c classes: 2c for Dirichlet FM (expanded simplex), c + 1 for the masked jump flow
+ * (one-hot with the mask channel), c otherwise. */
 int         gaf_method_in_channels (GafMethod method, int c);
-/* Parses "gaf,dirichlet,linear,sphere" (any order, no repeats) into an array of GafMethod. */
+/* Parses "gaf,dirichlet,linear,sphere,masked,uniform" (any order, no repeats) into an array of GafMethod. */
 gboolean    gaf_method_list_parse  (const char *list, GArray *methods, GError **error);
+/* TRUE for the jump flows (masked, uniform), whose state is discrete and whose input is one-hot. */
+gboolean    gaf_method_is_jump     (GafMethod method);
+/* The jump flow's source of a jump method. */
+GafJumpSource gaf_method_jump_source (GafMethod method);
 
 typedef struct {
   /* Linear FM: Euler on linspace(0, 1, linear_points), the last grid point excluded from evaluation. */
@@ -44,10 +52,14 @@ typedef struct {
   double pseudocount;        /* 2: expanded-simplex weight w = pc / (alpha + pc - 1) */
   /* Sphere FM: exp-map Euler steps on [0, 1]. */
   int    sphere_steps;       /* 100 */
+  /* Jump flows (masked and uniform source): scheduler kappa_t and Euler steps on [0, 1]. */
+  GafJumpConfig jump;
 } GafBaselineConfig;
 
 void     gaf_baseline_config_init  (GafBaselineConfig *cfg);
 gboolean gaf_baseline_config_check (const GafBaselineConfig *cfg, GError **error);
+/* Network evaluations of one sample (every method but GAF, whose sampler configuration decides). */
+guint    gaf_baseline_evals        (GafMethod method, const GafBaselineConfig *bcfg);
 
 /* ---- paths (training targets) ------------------------------------------------------------------- */
 
@@ -115,8 +127,10 @@ gboolean gaf_baseline_trainer_run           (GafBaselineTrainer *trainer, guint6
  * linear FM: x0 ~ Dir(1), Euler with v = (p_hat - x) / (1 - t) on the grid, argmax of the final x;
  * Dirichlet FM: x ~ Dir(1), Euler in alpha with v = sum_k p_hat_k C(x_k, alpha) (e_k - x), rows that leave
  *   the simplex projected back onto it, argmax of the last predicted class probabilities;
- * sphere FM: x0 = |g| / |g|, exp-map Euler with the tangent-projected output, argmax of x^2.
- * labels (count, n) out; x_final (count, n, c) optional: the final point on the simplex (x^2 for sphere). */
+ * sphere FM: x0 = |g| / |g|, exp-map Euler with the tangent-projected output, argmax of x^2;
+ * masked, uniform: gaf_jump_sample (the final state of the chain, no decoding).
+ * labels (count, n) out; x_final (count, n, c) optional: the final point on the simplex (x^2 for sphere; the
+ * last denoiser prediction for the jump flows). */
 gboolean gaf_baseline_sample (GafMethod method, const GafBaselineConfig *bcfg, GafNet *net, GafRng *rng,
                               guint64 count, int chunk, guint16 *labels, float *x_final,
                               GafProgressFunc progress, gpointer progress_data,
