@@ -1047,6 +1047,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/engine/baselines/learn-c5/linear", GINT_TO_POINTER (GAF_METHOD_LINEAR), learn_c5);
   g_test_add_data_func ("/engine/baselines/learn-c5/dirichlet", GINT_TO_POINTER (GAF_METHOD_DIRICHLET), learn_c5);
   g_test_add_data_func ("/engine/baselines/learn-c5/sphere", GINT_TO_POINTER (GAF_METHOD_SPHERE), learn_c5);
+  g_test_add_data_func ("/engine/baselines/learn-c5/masked", GINT_TO_POINTER (GAF_METHOD_MASKED), learn_c5);
+  g_test_add_data_func ("/engine/baselines/learn-c5/uniform", GINT_TO_POINTER (GAF_METHOD_UNIFORM), learn_c5);
 
   g_test_add_func ("/plot/scaling/data", test_plot_data);
   g_test_add_func ("/plot/scaling/svg", test_plot_svg);

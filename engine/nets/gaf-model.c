@@ -88,7 +88,7 @@ posterior_channels_ok (const GafModelConfig *cfg)
     case GAF_MODEL_DENSE:
       return cfg->dense.in_channels == cfg->dense.out_channels && cfg->dense.out_channels >= 2;
     default:
-      return cfg->unet.classes >= 2;
+      return cfg->unet.classes >= 2 && gaf_unet_config_in_channels (&cfg->unet) == cfg->unet.classes;
     }
 }
 
@@ -164,7 +164,7 @@ static const char *const dense_keys[] = {
 };
 
 static const char *const unet_keys[] = {
-  "kind", "seed", "classes", "height", "width", "channels", "mult", "blocks", "attn", "time_scale", "groups", "posterior_lambda", NULL
+  "kind", "seed", "classes", "height", "width", "channels", "mult", "blocks", "attn", "time_scale", "groups", "in_channels", "posterior_lambda", NULL
 };
 
 static gboolean

@@ -32,6 +32,12 @@ gaf_unet_config_init (GafUnetConfig *cfg, int classes, int height, int width)
   cfg->groups = 32;
 }
 
+int
+gaf_unet_config_in_channels (const GafUnetConfig *cfg)
+{
+  return cfg->in_channels > 0 ? cfg->in_channels : cfg->classes;
+}
+
 gboolean
 gaf_unet_config_check (const GafUnetConfig *cfg, GError **error)
 {
@@ -41,6 +47,8 @@ gaf_unet_config_check (const GafUnetConfig *cfg, GError **error)
                                   return FALSE; } G_STMT_END
   if (cfg->classes < 2 || cfg->classes > 4096)
     FAIL ("unet: classes must be from 2 to 4096, got %d", cfg->classes);
+  if (cfg->in_channels != 0 && (cfg->in_channels < 1 || cfg->in_channels > 4097))
+    FAIL ("unet: in_channels must be 0 (= classes) or from 1 to 4097, got %d", cfg->in_channels);
   if (cfg->channels < 2 || cfg->channels > 4096 || cfg->channels % 2 != 0)
     FAIL ("unet: channels must be even and from 2 to 4096, got %d", cfg->channels);
   if (cfg->n_levels < 1 || cfg->n_levels > GAF_UNET_MAX_LEVELS)
@@ -244,6 +252,10 @@ gaf_unet_config_to_keyfile (const GafUnetConfig *cfg, GKeyFile *kf)
   g_key_file_set_integer_list (kf, KF_GROUP, "attn", (int *) cfg->attn, cfg->n_attn);
   g_key_file_set_double (kf, KF_GROUP, "time_scale", cfg->time_scale);
   g_key_file_set_integer (kf, KF_GROUP, "groups", cfg->groups);
+  if (gaf_unet_config_in_channels (cfg) != cfg->classes)
+    g_key_file_set_integer (kf, KF_GROUP, "in_channels", cfg->in_channels);
+  else
+    g_key_file_remove_key (kf, KF_GROUP, "in_channels", NULL);
 }
 
 gboolean
@@ -276,6 +288,8 @@ gaf_unet_config_from_keyfile (GafUnetConfig *cfg, GKeyFile *kf, GError **error)
   c.groups = 32;
   if (g_key_file_has_key (kf, KF_GROUP, "groups", NULL))
     GET_INT (groups, "groups");
+  if (g_key_file_has_key (kf, KF_GROUP, "in_channels", NULL))
+    GET_INT (in_channels, "in_channels");
 #undef GET_INT
   mult = g_key_file_get_integer_list (kf, KF_GROUP, "mult", &n_mult, &local);
   if (local != NULL || n_mult < 1 || n_mult > GAF_UNET_MAX_LEVELS)

@@ -94,7 +94,7 @@ layout (GafParams *p, const GafUnetConfig *cfg, Layout *lay)
   int stack[1 + GAF_UNET_MAX_LEVELS * 18], top = 0;
   GArray *ops = g_array_new (FALSE, TRUE, sizeof (Op));
 
-  stack[top++] = push_op (ops, cfg->groups, OP_IN, h, w, cfg->classes, 0, C, -1);
+  stack[top++] = push_op (ops, cfg->groups, OP_IN, h, w, gaf_unet_config_in_channels (cfg), 0, C, -1);
   for (int l = 0; l < cfg->n_levels; l++)
     {
       for (int b = 0; b < cfg->blocks; b++)
@@ -456,7 +456,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
   c->bias = cache_new (c, m_e);
   if (!train)
     return;
-  c->x = cache_new (c, (gsize) B * cfg->height * cfg->width * cfg->classes);
+  c->x = cache_new (c, (gsize) B * cfg->height * cfg->width * gaf_unet_config_in_channels (cfg));
   c->dsemb = cache_new (c, (gsize) B * E);
   c->demb = cache_new (c, (gsize) B * E);
   c->ds1 = cache_new (c, (gsize) B * E);
@@ -553,7 +553,7 @@ gaf_unet_new (const GafUnetConfig *cfg, guint64 seed)
   net->cfg = *cfg;
   net->parent.klass = &unet_class;
   net->parent.n = cfg->height * cfg->width;
-  net->parent.in_channels = cfg->classes;
+  net->parent.in_channels = gaf_unet_config_in_channels (cfg);
   net->parent.out_channels = cfg->classes;
   net->parent.params = gaf_params_new ();
   net->winograd = 4;
@@ -755,7 +755,7 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
   gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
   if (train)
     {
-      memcpy (c->x, x, (gsize) B * cfg->height * cfg->width * cfg->classes * sizeof (float));
+      memcpy (c->x, x, (gsize) B * cfg->height * cfg->width * gaf_unet_config_in_channels (cfg) * sizeof (float));
       x = c->x;
     }
 
@@ -1011,12 +1011,13 @@ forward_task (guint k, guint n_tasks, gpointer data)
   Job *job = data;
   GafUnet *net = job->net;
   Part *part = &net->parts[k];
-  gsize row = (gsize) net->cfg.height * net->cfg.width * net->cfg.classes;
+  gsize pixels = (gsize) net->cfg.height * net->cfg.width;
+  gsize row = pixels * net->cfg.classes, in_row = pixels * gaf_unet_config_in_channels (&net->cfg);
 
   if (!job->infer)
     {
       ensure_cache (net, &part->train, part->batch, TRUE);
-      forward_part (net, &part->train, part->batch, job->x + part->start * row, job->t + part->start,
+      forward_part (net, &part->train, part->batch, job->x + part->start * in_row, job->t + part->start,
                     job->out + part->start * row, TRUE);
       return;
     }
@@ -1024,7 +1025,7 @@ forward_task (guint k, guint n_tasks, gpointer data)
   for (int off = part->start; off < part->start + part->batch; off += net->infer_chunk)
     {
       int b = MIN (net->infer_chunk, part->start + part->batch - off);
-      forward_part (net, &part->infer, b, job->x + off * row, job->t + off, job->out + off * row, FALSE);
+      forward_part (net, &part->infer, b, job->x + off * in_row, job->t + off, job->out + off * row, FALSE);
     }
 }
 
@@ -1105,12 +1106,13 @@ backward_task (guint k, guint n_tasks, gpointer data)
   Job *job = data;
   GafUnet *net = job->net;
   Part *part = &net->parts[k];
-  gsize row = (gsize) net->cfg.height * net->cfg.width * net->cfg.classes;
+  gsize pixels = (gsize) net->cfg.height * net->cfg.width;
+  gsize row = pixels * net->cfg.classes, in_row = pixels * gaf_unet_config_in_channels (&net->cfg);
   float *G;
 
   G = gaf_parallel_part_grad (k, net->parent.params->grad, &part->grad, net->parent.params->size);
   backward_part (net, &part->train, G, part->batch, job->dout + part->start * row,
-                 job->dx ? job->dx + part->start * row : NULL, job->dt ? job->dt + part->start : NULL);
+                 job->dx ? job->dx + part->start * in_row : NULL, job->dt ? job->dt + part->start : NULL);
 }
 
 void

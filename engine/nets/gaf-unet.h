@@ -35,7 +35,9 @@ G_BEGIN_DECLS
 #define GAF_UNET_MAX_ATTN   6
 
 typedef struct {
-  int    classes;                      /* c: input and output channels */
+  int    classes;                      /* c: output channels, and input channels unless in_channels */
+  int    in_channels;                  /* 0: classes; else the input's width (c + 1 for the masked
+                                        * jump flow's one-hot with the mask channel) */
   int    height, width;                /* divisible by 2^(levels - 1) */
   int    channels;                     /* C (even: half sines, half cosines) */
   int    n_levels;
@@ -52,6 +54,8 @@ typedef struct _GafUnet GafUnet;
 /* docs/method.md §3's reference: C = 32, mult (1, 2, 2, 2), 2 blocks, no attention outside the middle. */
 void      gaf_unet_config_init        (GafUnetConfig *cfg, int classes, int height, int width);
 gboolean  gaf_unet_config_check       (const GafUnetConfig *cfg, GError **error);
+/* The input width: in_channels, or classes when it is 0. */
+int       gaf_unet_config_in_channels (const GafUnetConfig *cfg);
 /* Updates cfg from a spec such as "channels=32,mult=1,2,2,2,blocks=2,attn=16": comma-separated
  * key=value tokens; a token without '=' extends the previous key's list (mult, attn); a list key
  * replaces the whole list ("attn=" or "attn=none" for none). Keys: classes, size (height and width),
@@ -60,7 +64,7 @@ gboolean  gaf_unet_config_parse       (GafUnetConfig *cfg, const char *spec, GEr
 /* The spec string of cfg (without classes and sizes), e.g. "channels=32,mult=1,2,2,2,blocks=2,attn=none". */
 char     *gaf_unet_config_to_string   (const GafUnetConfig *cfg);
 /* Group "model": kind=unet, classes, height, width, channels, mult, blocks, attn, time_scale, groups
- * (absent: 32). */
+ * (absent: 32), in_channels (written only when it differs from classes; absent: classes). */
 void      gaf_unet_config_to_keyfile  (const GafUnetConfig *cfg, GKeyFile *kf);
 gboolean  gaf_unet_config_from_keyfile (GafUnetConfig *cfg, GKeyFile *kf, GError **error);
 
