@@ -134,7 +134,7 @@ print_rows (const GafJoint *target, GArray *rows)
   for (guint i = 0; i < rows->len; i++)
     any_outside = any_outside || g_array_index (rows, Row, i).m.outside > 0.0;
   printf ("%-24s %9s %9s %9s %9s %9s %9s%s\n", "model", "samples", "joint_kl", "marg_kl", "marg_max", "mi",
-          "p_equal", any_outside ? "   outside kl_support" : "");
+          "p_equal", any_outside ? "   outside kl_support precision" : "");
   for (guint i = 0; i < rows->len; i++)
     {
       const Row *r = &g_array_index (rows, Row, i);
@@ -152,7 +152,7 @@ print_rows (const GafJoint *target, GArray *rows)
         g_snprintf (ns, sizeof ns, "%" G_GUINT64_FORMAT, r->samples);
       printf ("%-24s %9s %9s %9s %9s %9s %9s", r->label, ns, kl, mk, mm, mi, pe);
       if (any_outside)
-        printf (" %9.5f %10s", r->m.outside, ks);
+        printf (" %9.5f %10s %9.5f", r->m.outside, ks, 1.0 - r->m.outside);
       printf ("\n");
     }
   printf ("target: mutual information %.4f nats", gaf_joint_mutual_information (target));
@@ -349,10 +349,16 @@ train_or_sample (int argc, char **argv, Mode mode)
   g_autofree char *step_size = NULL, *t_end = NULL, *seed = NULL, *threads = NULL, *chunk = NULL;
   g_autofree char *hidden = NULL, *depth = NULL, *input_scale = NULL, *time_scale = NULL, *alphabet = NULL, *length = NULL;
   g_autofree char *plot = NULL, *output = NULL, *csv = NULL, *warning = NULL, *loss_log = NULL;
+  g_autofree char *method = NULL, *evals = NULL, *kappa = NULL;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Target: " DATA_HELP, "SPEC" },
     { "length", 0, 0, G_OPTION_ARG_STRING, &length, "Sequence length of text data", "N" },
     { "alphabet", 0, 0, G_OPTION_ARG_STRING, &alphabet, "Alphabet of text data (default: the file's characters)", "CHARS" },
+    { "method", 0, 0, G_OPTION_ARG_STRING, &method,
+      "gaf (default), dirichlet, linear, sphere, masked or uniform (the jump flows)", "NAME" },
+    { "evals", 0, 0, G_OPTION_ARG_STRING, &evals,
+      "Network evaluations per sample of a method other than GAF (default: as many as GAF's sampler makes)", "N" },
+    { "kappa", 0, 0, G_OPTION_ARG_STRING, &kappa, "Jump flows' scheduler: linear (kappa = t, default), poly[:A] or cosine", "NAME" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model, "mlp or toy-cnn (default mlp for n = 2, toy-cnn for text)", "NAME" },
     { "hidden", 0, 0, G_OPTION_ARG_STRING, &hidden, "Network width (default 256 for the MLP, 128 for the toy CNN)", "H" },
     { "depth", 0, 0, G_OPTION_ARG_STRING, &depth, "MLP: hidden layers (default 3)", "N" },
@@ -385,10 +391,15 @@ train_or_sample (int argc, char **argv, Mode mode)
   g_autoptr(GafJoint) target = NULL;
   g_autoptr(GafNet) net = NULL;
   g_autoptr(GafTrainer) trainer = NULL;
+  g_autoptr(GafBaselineTrainer) btrainer = NULL;
   g_autoptr(GArray) rows = NULL, losses = NULL;
   g_autofree guint16 *labels = NULL;
   GafTrainerConfig tcfg;
   GafSamplerConfig scfg;
+  GafBaselineConfig bcfg;
+  GafMethod method_v = GAF_METHOD_GAF;
+  guint64 evals_v = 0;
+  guint n_evals;
   ProgressState ps = { 0 };
   guint64 n_steps = 4000, n_samples = 100000, seed_v = 1;
   int n_threads = 2, chunk_v = 4096, hidden_v = 0, depth_v = 0, length_v = 0;
@@ -425,7 +436,14 @@ train_or_sample (int argc, char **argv, Mode mode)
       (depth && !gaf_cli_parse_int ("--depth", depth, 1, GAF_MLP_MAX_DEPTH, &depth_v, &error)) ||
       (input_scale && !gaf_cli_parse_double ("--input-scale", input_scale, 0.0, 1e6, &in_scale, &error)) ||
       (time_scale && !gaf_cli_parse_double ("--time-scale", time_scale, 1e-6, 1e6, &t_scale, &error)) ||
-      (length && !gaf_cli_parse_int ("--length", length, 1, 4096, &length_v, &error)))
+      (length && !gaf_cli_parse_int ("--length", length, 1, 4096, &length_v, &error)) ||
+      (evals && !gaf_cli_parse_u64 ("--evals", evals, 1, 1000000, &evals_v, &error)))
+    return gaf_cli_fail ("%s", error->message);
+  gaf_baseline_config_init (&bcfg);
+  if (method && !gaf_method_from_string (method, &method_v))
+    return gaf_cli_fail ("--method: unknown method '%s' (expected gaf, dirichlet, linear, sphere, masked or uniform)",
+                         method);
+  if (kappa && !gaf_cli_parse_kappa (kappa, &bcfg.jump, &error))
     return gaf_cli_fail ("%s", error->message);
   if (schedule && !g_str_equal (schedule, "cosine") && !g_str_equal (schedule, "constant"))
     return gaf_cli_fail ("--schedule: unknown schedule '%s' (expected constant or cosine)", schedule);
@@ -459,16 +477,27 @@ train_or_sample (int argc, char **argv, Mode mode)
 
   use_mlp = model ? g_str_equal (model, "mlp") : target->alphabet == NULL;
   /* Defaults that differ by model (docs/joint.md): the MLP sees W * c (entries of order 1, as the
-   * reference's input BatchNorm would make them) and learns faster at lr 2e-3. */
+   * reference's input BatchNorm would make them) and learns faster at lr 2e-3. Inputs that are one-hot (jump
+   * flows) or square roots of probabilities (sphere FM) get sqrt(c): root-mean-square entry 1. */
   if (in_scale == 0.0 || (in_scale < 0.0 && use_mlp))
-    in_scale = target->c;
+    in_scale = gaf_method_is_jump (method_v) || method_v == GAF_METHOD_SPHERE ? sqrt ((double) target->c) : target->c;
   else if (in_scale < 0.0)
     in_scale = 1.0;
+  /* the same number of network evaluations as GAF's sampler unless --evals says otherwise */
+  n_evals = gaf_sampler_n_steps (&scfg) * gaf_sampler_evals_per_step (scfg.integrator);
+  if (method_v != GAF_METHOD_GAF)
+    {
+      gaf_baseline_config_set_evals (&bcfg, evals_v > 0 ? (guint) evals_v : n_evals);
+      n_evals = gaf_baseline_evals (method_v, &bcfg);
+    }
+  else if (evals_v > 0)
+    return gaf_cli_fail ("--evals: GAF's evaluations follow from --integrator, --step-size and --t-end");
   tcfg.adam.lr = lr_v > 0.0 ? lr_v : use_mlp ? 2e-3 : 1e-3;
   if (use_mlp)
     {
       GafMlpConfig mcfg;
       gaf_mlp_config_init (&mcfg, target->n, target->c);
+      mcfg.in_channels = gaf_method_in_channels (method_v, target->c);
       if (hidden_v)
         mcfg.hidden = hidden_v;
       if (depth_v)
@@ -482,6 +511,7 @@ train_or_sample (int argc, char **argv, Mode mode)
     {
       GafToyCnnConfig ccfg;
       gaf_toy_cnn_config_init (&ccfg, target->n, target->c);
+      ccfg.in_channels = gaf_method_in_channels (method_v, target->c);
       if (hidden_v)
         {
           if (hidden_v % 2 != 0)
@@ -501,23 +531,34 @@ train_or_sample (int argc, char **argv, Mode mode)
   gaf_blas_set_threads (n_threads);
   ps.tty = isatty (fileno (stderr));
   tcfg.seed = seed_v;
-  trainer = gaf_trainer_new (net, gaf_joint_sample, target, &tcfg);
-  if (gaf_cli_mpi_size () > 1 &&
-      !gaf_trainer_set_data_parallel (trainer, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum, NULL,
-                                      &error))
-    return gaf_cli_fail ("%s", error->message);
-  if (cosine)
-    gaf_trainer_set_cosine_schedule (trainer, tcfg.adam.lr, n_steps);
+  if (method_v == GAF_METHOD_GAF)
+    {
+      trainer = gaf_trainer_new (net, gaf_joint_sample, target, &tcfg);
+      if (gaf_cli_mpi_size () > 1 &&
+          !gaf_trainer_set_data_parallel (trainer, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum, NULL,
+                                          &error))
+        return gaf_cli_fail ("%s", error->message);
+      if (cosine)
+        gaf_trainer_set_cosine_schedule (trainer, tcfg.adam.lr, n_steps);
+    }
+  else
+    {
+      btrainer = gaf_baseline_trainer_new (method_v, &bcfg, net, gaf_joint_sample, target, &tcfg);
+      if (cosine)
+        gaf_baseline_trainer_set_cosine_schedule (btrainer, tcfg.adam.lr, n_steps);
+    }
   if (gaf_cli_mpi_is_root ())
-    fprintf (stderr, "%s: %s (n = %d, c = %d, %u sequences of positive probability); %s, %" G_GSIZE_FORMAT
+    fprintf (stderr, "%s: %s (n = %d, c = %d, %u sequences of positive probability); %s, %s, %" G_GSIZE_FORMAT
              " parameters, input scale %g; %" G_GUINT64_FORMAT " steps, batch %d, lr %g %s, EMA %g; %d threads"
-             " x %d processes\n", argv[0], target->name, target->n, target->c, target->n_atoms, net->klass->name,
-             net->params->size, in_scale, n_steps, tcfg.batch, tcfg.adam.lr, cosine ? "cosine" : "constant",
-             tcfg.ema_decay, n_threads, gaf_cli_mpi_size ());
+             " x %d processes\n", argv[0], target->name, target->n, target->c, target->n_atoms,
+             gaf_method_title (method_v), net->klass->name, net->params->size, in_scale, n_steps, tcfg.batch,
+             tcfg.adam.lr, cosine ? "cosine" : "constant", tcfg.ema_decay, n_threads, gaf_cli_mpi_size ());
   if (loss_log)
     losses = g_array_new (FALSE, FALSE, sizeof (double));
   t0 = g_get_monotonic_time ();
-  if (!gaf_trainer_run (trainer, n_steps, losses, gaf_cli_mpi_is_root () ? progress_cb : NULL, &ps, NULL, &error))
+  if (trainer != NULL
+      ? !gaf_trainer_run (trainer, n_steps, losses, gaf_cli_mpi_is_root () ? progress_cb : NULL, &ps, NULL, &error)
+      : !gaf_baseline_trainer_run (btrainer, n_steps, losses, progress_cb, &ps, NULL, &error))
     {
       if (ps.tty)
         fprintf (stderr, "\n");
@@ -541,7 +582,10 @@ train_or_sample (int argc, char **argv, Mode mode)
   labels = g_new (guint16, n_samples * target->n);
   gaf_rng_init_stream (&rng, seed_v, 0x7a2);
   t0 = g_get_monotonic_time ();
-  if (!gaf_sample_flow (net, &scfg, &rng, n_samples, chunk_v, labels, NULL, NULL, progress_cb, &ps, NULL, &error))
+  if (method_v == GAF_METHOD_GAF
+      ? !gaf_sample_flow (net, &scfg, &rng, n_samples, chunk_v, labels, NULL, NULL, progress_cb, &ps, NULL, &error)
+      : !gaf_baseline_sample (method_v, &bcfg, net, &rng, n_samples, chunk_v, labels, NULL, progress_cb, &ps, NULL,
+                              &error))
     {
       if (ps.tty)
         fprintf (stderr, "\n");
@@ -550,9 +594,13 @@ train_or_sample (int argc, char **argv, Mode mode)
   sample_s = (g_get_monotonic_time () - t0) * 1e-6;
   if (ps.tty)
     fprintf (stderr, "\r%-60s\r", "");
-  fprintf (stderr, "%s: trained in %.1f s, drew %" G_GUINT64_FORMAT " samples (%s h=%g T=%g) in %.1f s\n",
-           argv[0], train_s, n_samples, gaf_integrator_to_string (scfg.integrator), scfg.step_size, scfg.t_end,
-           sample_s);
+  if (method_v == GAF_METHOD_GAF)
+    fprintf (stderr, "%s: trained in %.1f s, drew %" G_GUINT64_FORMAT " samples (%s h=%g T=%g, %u network evaluations) in %.1f s\n",
+             argv[0], train_s, n_samples, gaf_integrator_to_string (scfg.integrator), scfg.step_size, scfg.t_end,
+             n_evals, sample_s);
+  else
+    fprintf (stderr, "%s: trained in %.1f s, drew %" G_GUINT64_FORMAT " samples (%s, %u network evaluations) in %.1f s\n",
+             argv[0], train_s, n_samples, gaf_method_title (method_v), n_evals, sample_s);
 
   if (output)
     {
@@ -573,9 +621,11 @@ train_or_sample (int argc, char **argv, Mode mode)
   rows = g_array_new (FALSE, FALSE, sizeof (Row));
   g_array_set_clear_func (rows, row_clear);
   {
-    g_autoptr(GafJoint) emp = gaf_joint_new_empirical (target->n, target->c, labels, n_samples, "gaf");
-    g_autofree char *title = g_strdup_printf ("GAF (%s), %" G_GUINT64_FORMAT " samples", net->klass->name, n_samples);
-    add_row (rows, "gaf", n_samples, emp, target);
+    const char *name = gaf_method_to_string (method_v);
+    g_autoptr(GafJoint) emp = gaf_joint_new_empirical (target->n, target->c, labels, n_samples, name);
+    g_autofree char *title = g_strdup_printf ("%s (%s), %" G_GUINT64_FORMAT " samples", gaf_method_title (method_v),
+                                              net->klass->name, n_samples);
+    add_row (rows, name, n_samples, emp, target);
     add_reference_rows (rows, target, n_samples, seed_v);
     if (mode == MODE_TRAIN)
       print_rows (target, rows);

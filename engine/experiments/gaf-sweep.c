@@ -136,10 +136,7 @@ gaf_sweep_method_sampling (const GafSweepConfig *cfg, GafMethod method, GafSampl
       guint steps = MAX (1u, cfg->evals / per_step);
       /* h = T / steps: gaf_sampler_n_steps gives back exactly `steps` (its tolerance absorbs the rounding) */
       sampler->step_size = sampler->t_end / steps;
-      baseline->linear_points = (int) cfg->evals + 1;
-      baseline->dirichlet_points = (int) cfg->evals + 1;
-      baseline->sphere_steps = (int) cfg->evals;
-      baseline->jump.steps = (int) cfg->evals;
+      gaf_baseline_config_set_evals (baseline, cfg->evals);
     }
   if (method == GAF_METHOD_GAF)
     return gaf_sampler_n_steps (sampler) * per_step;

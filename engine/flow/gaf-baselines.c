@@ -151,6 +151,16 @@ gaf_baseline_config_init (GafBaselineConfig *cfg)
   gaf_jump_config_init (&cfg->jump);
 }
 
+void
+gaf_baseline_config_set_evals (GafBaselineConfig *cfg, guint evals)
+{
+  g_return_if_fail (evals >= 1 && evals <= 1000000);
+  cfg->linear_points = (int) evals + 1;
+  cfg->dirichlet_points = (int) evals + 1;
+  cfg->sphere_steps = (int) evals;
+  cfg->jump.steps = (int) evals;
+}
+
 gboolean
 gaf_baseline_config_check (const GafBaselineConfig *cfg, GError **error)
 {

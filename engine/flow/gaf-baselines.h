@@ -60,6 +60,9 @@ void     gaf_baseline_config_init  (GafBaselineConfig *cfg);
 gboolean gaf_baseline_config_check (const GafBaselineConfig *cfg, GError **error);
 /* Network evaluations of one sample (every method but GAF, whose sampler configuration decides). */
 guint    gaf_baseline_evals        (GafMethod method, const GafBaselineConfig *bcfg);
+/* Every baseline samples with `evals` network evaluations: linear and Dirichlet FM on evals + 1 grid points,
+ * sphere FM and the jump flows with evals steps. */
+void     gaf_baseline_config_set_evals (GafBaselineConfig *cfg, guint evals);
 
 /* ---- paths (training targets) ------------------------------------------------------------------- */
 
