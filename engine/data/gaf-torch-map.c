@@ -211,7 +211,7 @@ unet_table (GafTorchMap *map, const GafUnetConfig *cfg)
   add (map, GAF_TORCH_LINEAR, "time.lin2.w", 0, (gsize) E, 2, SHAPE (E, E), "time_embed.2.weight");
   VEC ("time.lin2.b", E, "time_embed.2.bias");
 
-  unet_conv (&u, "in", "conv", cfg->classes, C, 3, "input_blocks.0.0");
+  unet_conv (&u, "in", "conv", gaf_unet_config_in_channels (cfg), C, 3, "input_blocks.0.0");
   u.op++;
   chans[top++] = C;
   k = 1;
@@ -437,7 +437,7 @@ gaf_torch_write_metadata (const GafModelConfig *cfg, GafSafetensorsWriter *w)
       gaf_safetensors_writer_set_metadata (w, "channel_mult", mult);
       set_int (w, "num_res_blocks", u->blocks);
       gaf_safetensors_writer_set_metadata (w, "attention_resolutions", attn);
-      set_int (w, "in_channels", u->classes);
+      set_int (w, "in_channels", gaf_unet_config_in_channels (u));
       set_int (w, "out_channels", u->classes);
       set_int (w, "num_classes", u->classes);
       set_int (w, "image_height", u->height);
@@ -535,7 +535,7 @@ gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, int height, in
     }
   if (g_str_equal (network, "unet"))
     {
-      int c = 0, h = 0, w = 0, ds[GAF_UNET_MAX_ATTN], n_ds = 0;
+      int c = 0, h = 0, w = 0, in_ch = 0, ds[GAF_UNET_MAX_ATTN], n_ds = 0;
       GafUnetConfig *u = &out.unet;
       if (!meta_int (st, "num_classes", 2, 1 << 16, &c, error) ||
           !meta_int (st, "out_channels", 2, 1 << 16, &c, error) ||
@@ -566,8 +566,11 @@ gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, int height, in
           !meta_int_list (st, "channel_mult", GAF_UNET_MAX_LEVELS, 1, 64, u->mult, &u->n_levels, error) ||
           !meta_int (st, "num_res_blocks", 1, 64, &u->blocks, error) ||
           !meta_int (st, "groups", 1, 1 << 12, &u->groups, error) ||
-          !meta_int_list (st, "attention_resolutions", GAF_UNET_MAX_ATTN, 1, 1 << 14, ds, &n_ds, error))
+          !meta_int_list (st, "attention_resolutions", GAF_UNET_MAX_ATTN, 1, 1 << 14, ds, &n_ds, error) ||
+          !meta_int (st, "in_channels", 1, 4097, &in_ch, error))
         return FALSE;
+      /* an input wider than the classes: the masked jump flow's mask channel */
+      u->in_channels = in_ch > 0 && in_ch != c ? in_ch : 0;
       if (gaf_safetensors_get_metadata (st, "attention_resolutions") != NULL)
         {
           /* downsampling rates -> the feature-map heights that have them (rates never reached drop out) */
