@@ -400,12 +400,77 @@ same_double (const char *opt, const char *given, double value, double saved, con
   return TRUE;
 }
 
+/* The network's input width for a method: the mask channel of the masked jump flow, the expanded simplex of
+ * Dirichlet FM. GAF's posterior form belongs to GAF alone. */
+static gboolean
+model_config_for_method (GafModelConfig *cfg, GafMethod method, int c, GError **error)
+{
+  int in = gaf_method_in_channels (method, c);
+
+  if (method != GAF_METHOD_GAF && cfg->posterior_lambda > 0.0)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "--model: the posterior form (posterior_lambda) is GAF's; %s has its own head",
+                   gaf_method_to_string (method));
+      return FALSE;
+    }
+  switch (cfg->kind)
+    {
+    case GAF_MODEL_UNET:
+      cfg->unet.in_channels = in != c ? in : 0;
+      break;
+    case GAF_MODEL_TOY_CNN:
+      cfg->toy_cnn.in_channels = in;
+      break;
+    case GAF_MODEL_MLP:
+      cfg->mlp.in_channels = in;
+      break;
+    default:
+      break;
+    }
+  return gaf_model_config_check (cfg, error);
+}
+
+/* GAF's trainer or a baseline's (jump flows among them), behind one face for the loop below. */
+typedef struct {
+  GafTrainer         *gaf;
+  GafBaselineTrainer *base;
+} ImageTrainer;
+
+static void
+image_trainer_clear (ImageTrainer *t)
+{
+  g_clear_pointer (&t->gaf, gaf_trainer_free);
+  g_clear_pointer (&t->base, gaf_baseline_trainer_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ImageTrainer, image_trainer_clear)
+
+static guint64
+image_trainer_step_count (ImageTrainer *t)
+{
+  return t->gaf ? gaf_trainer_get_step (t->gaf) : gaf_baseline_trainer_get_step (t->base);
+}
+
+static gboolean
+image_trainer_step (ImageTrainer *t, double *loss, GError **error)
+{
+  return t->gaf ? gaf_trainer_step (t->gaf, loss, error) : gaf_baseline_trainer_step (t->base, loss, error);
+}
+
+static gboolean
+image_trainer_save (ImageTrainer *t, const char *path, GKeyFile *config, GError **error)
+{
+  return t->gaf ? gaf_trainer_save_checkpoint (t->gaf, path, config, error)
+                : gaf_baseline_trainer_save_checkpoint (t->base, path, config, error);
+}
+
 int
 gaf_cli_image_train (int argc, char **argv)
 {
   g_autofree char *data = NULL, *model = NULL, *steps = NULL, *checkpoint = NULL, *every = NULL, *batch = NULL;
   g_autofree char *lr = NULL, *schedule = NULL, *ema = NULL, *lambda = NULL, *time_rate = NULL, *seed = NULL;
-  g_autofree char *threads = NULL, *loss_log = NULL;
+  g_autofree char *threads = NULL, *loss_log = NULL, *method = NULL;
   gboolean resume = FALSE;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Training maps: " IMAGE_DATA_HELP " (the train split)", "SPEC" },
@@ -415,6 +480,9 @@ gaf_cli_image_train (int argc, char **argv)
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps,
       "Train until this step (the total; with --resume the default is the checkpoint's target)", "N" },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Checkpoint file (written atomically)", "FILE" },
+    { "method", 0, 0, G_OPTION_ARG_STRING, &method,
+      "gaf (default) or another method of the sweep: masked and uniform are the jump flows (the network's input "
+      "gets the mask channel for masked)", "NAME" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume,
       "Continue the run saved in --checkpoint (--data and --model may be left out; given, they must match)", NULL },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_STRING, &every, "Save every N steps (default 1000)", "N" },
@@ -434,8 +502,10 @@ gaf_cli_image_train (int argc, char **argv)
   g_autoptr(GafCheckpoint) ck = NULL;
   g_autoptr(GafDataset) ds = NULL;
   g_autoptr(GafNet) net = NULL;
-  g_autoptr(GafTrainer) trainer = NULL;
+  g_auto(ImageTrainer) trainer = { NULL, NULL };
   g_autoptr(GKeyFile) config = g_key_file_new ();
+  GafBaselineConfig bcfg;
+  GafMethod method_v = GAF_METHOD_GAF;
   GafModelConfig mcfg;
   GafTrainerConfig tcfg;
   TrainProgress prog = { 0 };
@@ -472,6 +542,10 @@ gaf_cli_image_train (int argc, char **argv)
   tcfg.adam.lr = lr_v;
   tcfg.seed = seed_v;
   base_lr = lr_v;
+  gaf_baseline_config_init (&bcfg);
+  if (method && !gaf_method_from_string (method, &method_v))
+    return gaf_cli_fail ("--method: unknown method '%s' (expected gaf, dirichlet, linear, sphere, masked or uniform)",
+                         method);
   if (schedule && !g_str_equal (schedule, "cosine") && !g_str_equal (schedule, "constant"))
     return gaf_cli_fail ("--schedule: unknown schedule '%s' (expected constant or cosine)", schedule);
   cosine = schedule != NULL && g_str_equal (schedule, "cosine");
@@ -494,7 +568,8 @@ gaf_cli_image_train (int argc, char **argv)
       ds = load_image_data ("--data", data, &error);
       if (ds == NULL)
         return gaf_cli_fail ("%s", error->message);
-      if (!model_config_from_spec (model ? model : "unet", ds->height, ds->width, ds->c, seed_v, &mcfg, &error))
+      if (!model_config_from_spec (model ? model : "unet", ds->height, ds->width, ds->c, seed_v, &mcfg, &error) ||
+          !model_config_for_method (&mcfg, method_v, ds->c, &error))
         return gaf_cli_fail ("%s", error->message);
     }
   else
@@ -524,13 +599,23 @@ gaf_cli_image_train (int argc, char **argv)
                              saved.width);
       if (!gaf_model_config_from_keyfile (&mcfg, kf, &error))
         return gaf_cli_fail ("--resume: %s: %s", checkpoint, error->message);
+      {
+        GafMethod saved_method;
+        if (!gaf_method_from_keyfile (kf, &saved_method, &error))
+          return gaf_cli_fail ("--resume: %s: %s", checkpoint, error->message);
+        if (method != NULL && saved_method != method_v)
+          return gaf_cli_fail ("--method %s differs from the method of %s (%s)", method, checkpoint,
+                               gaf_method_to_string (saved_method));
+        method_v = saved_method;
+      }
       if (model != NULL)
         {
           GafModelConfig given;
           g_autofree char *diff = NULL;
           g_autoptr(GKeyFile) a = g_key_file_new ();
           if (!model_config_from_spec (model, ds->height, ds->width, ds->c, seed ? seed_v : mcfg.seed, &given,
-                                       &error))
+                                       &error) ||
+              !model_config_for_method (&given, method_v, ds->c, &error))
             return gaf_cli_fail ("%s", error->message);
           gaf_model_config_to_keyfile (&given, a);
           gaf_model_config_to_keyfile (&mcfg, mine);
@@ -592,23 +677,35 @@ gaf_cli_image_train (int argc, char **argv)
   net = gaf_model_new (&mcfg, &error);
   if (net == NULL)
     return gaf_cli_fail ("--model: %s", error->message);
-  if (net->n != (int) gaf_dataset_pixels (ds) || net->in_channels != ds->c || net->out_channels != ds->c)
+  if (net->n != (int) gaf_dataset_pixels (ds) || net->in_channels != gaf_method_in_channels (method_v, ds->c) ||
+      net->out_channels != ds->c)
     return gaf_cli_fail ("--model: the network takes %d variables of %d classes, the data has %d x %d maps of %d",
                          net->n, net->out_channels, ds->height, ds->width, ds->c);
   gaf_blas_set_threads (n_threads);
-  trainer = gaf_trainer_new (net, gaf_dataset_sample, ds, &tcfg);
-  if (gaf_cli_mpi_size () > 1 &&
-      !gaf_trainer_set_data_parallel (trainer, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum, NULL,
-                                      &error))
-    return gaf_cli_fail ("%s", error->message);
+  if (method_v == GAF_METHOD_GAF)
+    {
+      trainer.gaf = gaf_trainer_new (net, gaf_dataset_sample, ds, &tcfg);
+      if (gaf_cli_mpi_size () > 1 &&
+          !gaf_trainer_set_data_parallel (trainer.gaf, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum,
+                                          NULL, &error))
+        return gaf_cli_fail ("%s", error->message);
+    }
+  else
+    trainer.base = gaf_baseline_trainer_new (method_v, &bcfg, net, gaf_dataset_sample, ds, &tcfg);
   if (ck != NULL)
     {
-      if (!gaf_trainer_restore_checkpoint (trainer, ck, &error))
+      if (trainer.gaf ? !gaf_trainer_restore_checkpoint (trainer.gaf, ck, &error)
+                      : !gaf_baseline_trainer_restore_checkpoint (trainer.base, ck, &error))
         return gaf_cli_fail ("--resume: %s: %s", checkpoint, error->message);
     }
   else if (cosine)
-    gaf_trainer_set_cosine_schedule (trainer, tcfg.adam.lr, n_steps);
-  step = gaf_trainer_get_step (trainer);
+    {
+      if (trainer.gaf)
+        gaf_trainer_set_cosine_schedule (trainer.gaf, tcfg.adam.lr, n_steps);
+      else
+        gaf_baseline_trainer_set_cosine_schedule (trainer.base, tcfg.adam.lr, n_steps);
+    }
+  step = image_trainer_step_count (&trainer);
 
   gaf_model_config_to_keyfile (&mcfg, config);
   data_info_to_keyfile (ds, config);
@@ -624,11 +721,11 @@ gaf_cli_image_train (int argc, char **argv)
     fprintf (stderr, "train: resuming %s at step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT "\n", checkpoint, step,
              n_steps);
   if (root)
-    fprintf (stderr, "train: %s; %s, %" G_GSIZE_FORMAT " parameters; batch %d, lr %g %s, EMA %g, lambda %g, time "
+    fprintf (stderr, "train: %s; %s, %s, %" G_GSIZE_FORMAT " parameters; batch %d, lr %g %s, EMA %g, lambda %g, time "
              "rate %g, seed %" G_GUINT64_FORMAT "; %d threads x %d processes; checkpoint every %" G_GUINT64_FORMAT
-             " steps to %s\n", ds->description, gaf_model_kind_to_string (mcfg.kind), net->params->size, tcfg.batch,
-             base_lr, cosine ? "cosine" : "constant", tcfg.ema_decay, tcfg.path.lambda, tcfg.path.time_rate,
-             tcfg.seed, n_threads, gaf_cli_mpi_size (), every_v, checkpoint);
+             " steps to %s\n", ds->description, gaf_method_title (method_v), gaf_model_kind_to_string (mcfg.kind),
+             net->params->size, tcfg.batch, base_lr, cosine ? "cosine" : "constant", tcfg.ema_decay,
+             tcfg.path.lambda, tcfg.path.time_rate, tcfg.seed, n_threads, gaf_cli_mpi_size (), every_v, checkpoint);
 
   prog.tty = root && isatty (fileno (stderr));
   prog.start_us = prog.last_us = g_get_monotonic_time ();
@@ -651,7 +748,7 @@ gaf_cli_image_train (int argc, char **argv)
         interrupted = gaf_cli_mpi_any (interrupted);
       if (interrupted)
         break;
-      if (!gaf_trainer_step (trainer, &loss, &error))
+      if (!image_trainer_step (&trainer, &loss, &error))
         {
           if (log)
             fclose (log);
@@ -660,7 +757,7 @@ gaf_cli_image_train (int argc, char **argv)
           g_source_remove (sigterm_id);
           return gaf_cli_fail ("%s (the last checkpoint in %s is kept)", error->message, checkpoint);
         }
-      step = gaf_trainer_get_step (trainer);
+      step = image_trainer_step_count (&trainer);
       last_loss = loss;
       if (log)
         {
@@ -671,7 +768,7 @@ gaf_cli_image_train (int argc, char **argv)
         train_progress (&prog, step, loss, FALSE);
       if (root && step % every_v == 0 && step < n_steps)
         {
-          if (!gaf_trainer_save_checkpoint (trainer, checkpoint, config, &error))
+          if (!image_trainer_save (&trainer, checkpoint, config, &error))
             {
               rc = 2;
               break;
@@ -685,7 +782,7 @@ gaf_cli_image_train (int argc, char **argv)
   if (log)
     fclose (log);
   train_progress_line_end (&prog);
-  if (root && rc == 0 && !gaf_trainer_save_checkpoint (trainer, checkpoint, config, &error))
+  if (root && rc == 0 && !image_trainer_save (&trainer, checkpoint, config, &error))
     rc = 2;
   if (rc != 0)
     return gaf_cli_fail ("%s", error->message);
@@ -840,12 +937,23 @@ format_value (char *buf, gsize size, const char *fmt, double v)
 
 #define STATS_CSV_HEADER "data,held_out,model,maps,marginal_kl,neighbour_agreement,mean_regions"
 
+/* Maps from GAF's flow or another method's sampler (the jump flows: the final state of the chain). */
+static gboolean
+draw_maps (GafMethod method, const GafBaselineConfig *bcfg, GafNet *net, const GafSamplerConfig *scfg, GafRng *rng,
+           guint64 count, int chunk, guint16 *labels, GafTrajectory *traj, SampleProgress *sp, GError **error)
+{
+  if (method == GAF_METHOD_GAF)
+    return gaf_sample_flow (net, scfg, rng, count, chunk, labels, NULL, traj, sample_progress, sp, NULL, error);
+  g_assert (traj == NULL);
+  return gaf_baseline_sample (method, bcfg, net, rng, count, chunk, labels, NULL, sample_progress, sp, NULL, error);
+}
+
 int
 gaf_cli_image_sample (int argc, char **argv)
 {
   g_autofree char *checkpoint = NULL, *count = NULL, *out = NULL, *frames = NULL, *frame_count = NULL;
   g_autofree char *integrator = NULL, *step_size = NULL, *t_end = NULL, *seed = NULL, *labels_dir = NULL;
-  g_autofree char *stats = NULL, *held_out = NULL, *csv = NULL, *threads = NULL, *chunk = NULL;
+  g_autofree char *stats = NULL, *held_out = NULL, *csv = NULL, *threads = NULL, *chunk = NULL, *evals = NULL;
   gboolean use_ema = FALSE, no_ema = FALSE;
   GOptionEntry entries[] = {
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "A checkpoint written by 'gaflow-cli train'", "FILE" },
@@ -859,6 +967,9 @@ gaf_cli_image_sample (int argc, char **argv)
     { "integrator", 0, 0, G_OPTION_ARG_STRING, &integrator, "euler or rk4 (default euler)", "NAME" },
     { "step-size", 0, 0, G_OPTION_ARG_STRING, &step_size, "Step h (default 0.1)", "H" },
     { "t-end", 0, 0, G_OPTION_ARG_STRING, &t_end, "End time T (default 10)", "T" },
+    { "evals", 0, 0, G_OPTION_ARG_STRING, &evals,
+      "Network evaluations per map of a model trained with another method than GAF (default: as many as GAF's "
+      "sampler makes, 100)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Seed of the sampler (default 1)", "N" },
     { "ema", 0, 0, G_OPTION_ARG_NONE, &use_ema, "Sample with the averaged weights (default when the checkpoint has them)", NULL },
     { "no-ema", 0, 0, G_OPTION_ARG_NONE, &no_ema, "Sample with the raw weights", NULL },
@@ -884,10 +995,12 @@ gaf_cli_image_sample (int argc, char **argv)
   g_auto(DataInfo) info = { 0 };
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
   GafSamplerConfig scfg;
+  GafBaselineConfig bcfg;
+  GafMethod method_v;
   SampleProgress sp = { 0 };
   GafRng rng;
   GKeyFile *kf;
-  guint64 seed_v = 1;
+  guint64 seed_v = 1, evals_v = 0;
   int count_v = 64, frames_v = 40, n_threads = 2, chunk_v = 256, stats_v = 0, n, c;
   gboolean ema;
 
@@ -918,7 +1031,8 @@ gaf_cli_image_sample (int argc, char **argv)
       (seed && !gaf_cli_parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
       (stats && !gaf_cli_parse_int ("--stats", stats, 1, 1000000, &stats_v, &error)) ||
       (threads && !gaf_cli_parse_int ("--threads", threads, 1, GAF_MAX_THREADS, &n_threads, &error)) ||
-      (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &chunk_v, &error)))
+      (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &chunk_v, &error)) ||
+      (evals && !gaf_cli_parse_u64 ("--evals", evals, 1, 1000000, &evals_v, &error)))
     return gaf_cli_fail ("%s", error->message);
   if (integrator && !gaf_integrator_from_string (integrator, &scfg.integrator))
     return gaf_cli_fail ("--integrator: unknown integrator '%s' (expected euler or rk4)", integrator);
@@ -944,12 +1058,22 @@ gaf_cli_image_sample (int argc, char **argv)
   kf = gaf_checkpoint_get_config (ck);
   if (!data_info_from_keyfile (kf, checkpoint, &info, &error))
     return gaf_cli_fail ("--checkpoint: %s", error->message);
+  if (!gaf_method_from_keyfile (kf, &method_v, &error))
+    return gaf_cli_fail ("--checkpoint: %s: %s", checkpoint, error->message);
+  if (method_v != GAF_METHOD_GAF && frames != NULL)
+    return gaf_cli_fail ("--frames: the soft states W(t) are GAF's; %s was trained with %s", checkpoint,
+                         gaf_method_to_string (method_v));
+  if (method_v == GAF_METHOD_GAF && evals != NULL)
+    return gaf_cli_fail ("--evals: GAF's evaluations follow from --integrator, --step-size and --t-end");
+  gaf_baseline_config_init (&bcfg);
+  gaf_baseline_config_set_evals (&bcfg, evals_v > 0 ? (guint) evals_v
+                                                    : gaf_sampler_n_steps (&scfg) * gaf_sampler_evals_per_step (scfg.integrator));
   net = gaf_model_new_from_keyfile (kf, &error);
   if (net == NULL)
     return gaf_cli_fail ("--checkpoint: %s: %s", checkpoint, error->message);
   n = net->n;
   c = net->out_channels;
-  if (n != info.height * info.width || c != info.c || net->in_channels != c)
+  if (n != info.height * info.width || c != info.c || net->in_channels != gaf_method_in_channels (method_v, c))
     return gaf_cli_fail ("--checkpoint: %s: its network takes %d variables of %d classes, its [data] says %d x %d "
                          "maps of %d", checkpoint, n, c, info.height, info.width, info.c);
   if (!gaf_checkpoint_restore (ck, net->params, NULL, NULL, &error))
@@ -990,9 +1114,14 @@ gaf_cli_image_sample (int argc, char **argv)
   gaf_blas_set_threads (n_threads);
   palette = gaf_palette_new (info.palette, c);
   sp.tty = isatty (fileno (stderr));
-  fprintf (stderr, "sample: %s at step %" G_GUINT64_FORMAT " (%s weights), %d x %d maps of %d classes; %s h=%g T=%g\n",
-           checkpoint, gaf_checkpoint_get_step (ck), ema ? "averaged" : "raw", info.height, info.width, c,
-           gaf_integrator_to_string (scfg.integrator), scfg.step_size, scfg.t_end);
+  if (method_v == GAF_METHOD_GAF)
+    fprintf (stderr, "sample: %s at step %" G_GUINT64_FORMAT " (%s weights), %d x %d maps of %d classes; %s h=%g T=%g\n",
+             checkpoint, gaf_checkpoint_get_step (ck), ema ? "averaged" : "raw", info.height, info.width, c,
+             gaf_integrator_to_string (scfg.integrator), scfg.step_size, scfg.t_end);
+  else
+    fprintf (stderr, "sample: %s at step %" G_GUINT64_FORMAT " (%s weights), %d x %d maps of %d classes; %s, %u network "
+             "evaluations\n", checkpoint, gaf_checkpoint_get_step (ck), ema ? "averaged" : "raw", info.height,
+             info.width, c, gaf_method_title (method_v), gaf_baseline_evals (method_v, &bcfg));
 
   if (out != NULL || frames != NULL || labels_dir != NULL)
     {
@@ -1010,8 +1139,8 @@ gaf_cli_image_sample (int argc, char **argv)
       gaf_rng_init_stream (&rng, seed_v, STREAM_GRID);
       sp.what = "sample";
       /* the trajectory covers the first chunk: with frames, all maps go in one */
-      if (!gaf_sample_flow (net, &scfg, &rng, (guint64) count_v, frames ? count_v : chunk_v, labels, NULL, traj,
-                            sample_progress, &sp, NULL, &error))
+      if (!draw_maps (method_v, &bcfg, net, &scfg, &rng, (guint64) count_v, frames ? count_v : chunk_v, labels, traj,
+                      &sp, &error))
         {
           sample_progress_end (&sp);
           return gaf_cli_fail ("%s", error->message);
@@ -1063,8 +1192,7 @@ gaf_cli_image_sample (int argc, char **argv)
 
       gaf_rng_init_stream (&rng, seed_v, STREAM_STATS);
       sp.what = "stats: sample";
-      if (!gaf_sample_flow (net, &scfg, &rng, (guint64) stats_v, chunk_v, gen, NULL, NULL, sample_progress, &sp, NULL,
-                            &error))
+      if (!draw_maps (method_v, &bcfg, net, &scfg, &rng, (guint64) stats_v, chunk_v, gen, NULL, &sp, &error))
         {
           sample_progress_end (&sp);
           return gaf_cli_fail ("%s", error->message);

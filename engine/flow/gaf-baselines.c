@@ -617,6 +617,59 @@ gaf_baseline_trainer_run (GafBaselineTrainer *tr, guint64 steps, GArray *loss_tr
   return TRUE;
 }
 
+guint64
+gaf_baseline_trainer_get_step (GafBaselineTrainer *tr)
+{
+  return tr->net->params->step;
+}
+
+gboolean
+gaf_baseline_trainer_save_checkpoint (GafBaselineTrainer *tr, const char *path, GKeyFile *config, GError **error)
+{
+  g_return_val_if_fail (tr != NULL && path != NULL && config != NULL, FALSE);
+
+  g_key_file_set_string (config, "train", "method", gaf_method_to_string (tr->method));
+  return gaf_train_state_save (tr->net, &tr->cfg, &tr->rng, tr->cosine_lr, tr->cosine_start, tr->cosine_total, path,
+                               config, error);
+}
+
+gboolean
+gaf_baseline_trainer_restore_checkpoint (GafBaselineTrainer *tr, GafCheckpoint *ck, GError **error)
+{
+  GafMethod m;
+
+  g_return_val_if_fail (tr != NULL && ck != NULL, FALSE);
+  if (!gaf_method_from_keyfile (gaf_checkpoint_get_config (ck), &m, error))
+    return FALSE;
+  if (m != tr->method)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "the checkpoint was trained with %s, not %s",
+                   gaf_method_to_string (m), gaf_method_to_string (tr->method));
+      return FALSE;
+    }
+  return gaf_train_state_restore (tr->net, &tr->rng, &tr->cosine_lr, &tr->cosine_start, &tr->cosine_total, ck,
+                                  error);
+}
+
+gboolean
+gaf_method_from_keyfile (GKeyFile *kf, GafMethod *out, GError **error)
+{
+  g_autofree char *name = g_key_file_get_string (kf, "train", "method", NULL);
+
+  if (name == NULL)
+    {
+      *out = GAF_METHOD_GAF;
+      return TRUE;
+    }
+  if (!gaf_method_from_string (g_strstrip (name), out))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                   "[train] method = %s is not a known method (gaf, dirichlet, linear, sphere, masked, uniform)", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- Dirichlet C table --------------------------------------------------------------------------- */
 
 #define TABLE_X_MIN 1e-12

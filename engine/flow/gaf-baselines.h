@@ -123,6 +123,15 @@ gboolean gaf_baseline_trainer_step          (GafBaselineTrainer *trainer, double
 gboolean gaf_baseline_trainer_run           (GafBaselineTrainer *trainer, guint64 steps, GArray *loss_trace,
                                              GafProgressFunc progress, gpointer progress_data,
                                              GCancellable *cancellable, GError **error);
+guint64  gaf_baseline_trainer_get_step      (GafBaselineTrainer *trainer);
+/* Checkpoints as gaf_trainer_save_checkpoint / gaf_trainer_restore_checkpoint (gaf_train_state_save): [train]
+ * with the schedule, arena, RNG and step; [train] method = the method's name besides. The caller provides
+ * [model] and [data]. */
+gboolean gaf_baseline_trainer_save_checkpoint    (GafBaselineTrainer *trainer, const char *path, GKeyFile *config,
+                                                  GError **error);
+gboolean gaf_baseline_trainer_restore_checkpoint (GafBaselineTrainer *trainer, GafCheckpoint *ck, GError **error);
+/* [train] method of a checkpoint's configuration: absent means gaf (checkpoints older than the key). */
+gboolean gaf_method_from_keyfile (GKeyFile *kf, GafMethod *out, GError **error);
 
 /* ---- samplers ------------------------------------------------------------------------------------ */
 

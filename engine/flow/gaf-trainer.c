@@ -323,17 +323,16 @@ gaf_trainer_set_rng (GafTrainer *trainer, const GafRng *rng)
 }
 
 gboolean
-gaf_trainer_save_checkpoint (GafTrainer *tr, const char *path, GKeyFile *config, GError **error)
+gaf_train_state_save (GafNet *net, const GafTrainerConfig *cfg, const GafRng *rng, double cosine_lr,
+                      guint64 cosine_start, guint64 cosine_total, const char *path, GKeyFile *config, GError **error)
 {
-  g_return_val_if_fail (tr != NULL && path != NULL && config != NULL, FALSE);
-
-  gaf_trainer_config_to_keyfile (&tr->cfg, config);
-  if (tr->cosine_lr > 0.0 && tr->cosine_total > 0)
+  gaf_trainer_config_to_keyfile (cfg, config);
+  if (cosine_lr > 0.0 && cosine_total > 0)
     {
       g_key_file_set_string (config, TRAIN_GROUP, "schedule", "cosine");
-      g_key_file_set_double (config, TRAIN_GROUP, "schedule_lr", tr->cosine_lr);
-      g_key_file_set_uint64 (config, TRAIN_GROUP, "schedule_start", tr->cosine_start);
-      g_key_file_set_uint64 (config, TRAIN_GROUP, "schedule_steps", tr->cosine_total);
+      g_key_file_set_double (config, TRAIN_GROUP, "schedule_lr", cosine_lr);
+      g_key_file_set_uint64 (config, TRAIN_GROUP, "schedule_start", cosine_start);
+      g_key_file_set_uint64 (config, TRAIN_GROUP, "schedule_steps", cosine_total);
     }
   else
     {
@@ -342,21 +341,18 @@ gaf_trainer_save_checkpoint (GafTrainer *tr, const char *path, GKeyFile *config,
       g_key_file_remove_key (config, TRAIN_GROUP, "schedule_start", NULL);
       g_key_file_remove_key (config, TRAIN_GROUP, "schedule_steps", NULL);
     }
-  return gaf_checkpoint_save (path, config, tr->net->params, &tr->rng, gaf_trainer_get_step (tr), error);
+  return gaf_checkpoint_save (path, config, net->params, rng, net->params->step, error);
 }
 
 gboolean
-gaf_trainer_restore_checkpoint (GafTrainer *tr, GafCheckpoint *ck, GError **error)
+gaf_train_state_restore (GafNet *net, GafRng *rng, double *cosine_lr_out, guint64 *start_out, guint64 *total_out,
+                         GafCheckpoint *ck, GError **error)
 {
-  GKeyFile *kf;
-  g_autofree char *schedule = NULL;
+  GKeyFile *kf = gaf_checkpoint_get_config (ck);
+  g_autofree char *schedule = g_key_file_get_string (kf, TRAIN_GROUP, "schedule", NULL);
   double cosine_lr = 0.0;
   guint64 start = 0, total = 0;
 
-  g_return_val_if_fail (tr != NULL && ck != NULL, FALSE);
-
-  kf = gaf_checkpoint_get_config (ck);
-  schedule = g_key_file_get_string (kf, TRAIN_GROUP, "schedule", NULL);
   if (schedule != NULL && g_strcmp0 (g_strstrip (schedule), "cosine") == 0)
     {
       if (!gaf_keyfile_get_double (kf, TRAIN_GROUP, "schedule_lr", &cosine_lr, error) ||
@@ -376,10 +372,28 @@ gaf_trainer_restore_checkpoint (GafTrainer *tr, GafCheckpoint *ck, GError **erro
                    "[" TRAIN_GROUP "] schedule = %s is not constant or cosine", schedule);
       return FALSE;
     }
-  if (!gaf_checkpoint_restore (ck, tr->net->params, &tr->rng, NULL, error))
+  if (!gaf_checkpoint_restore (ck, net->params, rng, NULL, error))
     return FALSE;
-  tr->cosine_lr = cosine_lr;
-  tr->cosine_start = start;
-  tr->cosine_total = total;
+  *cosine_lr_out = cosine_lr;
+  *start_out = start;
+  *total_out = total;
   return TRUE;
+}
+
+gboolean
+gaf_trainer_save_checkpoint (GafTrainer *tr, const char *path, GKeyFile *config, GError **error)
+{
+  g_return_val_if_fail (tr != NULL && path != NULL && config != NULL, FALSE);
+
+  return gaf_train_state_save (tr->net, &tr->cfg, &tr->rng, tr->cosine_lr, tr->cosine_start, tr->cosine_total, path,
+                               config, error);
+}
+
+gboolean
+gaf_trainer_restore_checkpoint (GafTrainer *tr, GafCheckpoint *ck, GError **error)
+{
+  g_return_val_if_fail (tr != NULL && ck != NULL, FALSE);
+
+  return gaf_train_state_restore (tr->net, &tr->rng, &tr->cosine_lr, &tr->cosine_start, &tr->cosine_total, ck,
+                                  error);
 }

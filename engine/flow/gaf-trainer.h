@@ -87,6 +87,15 @@ gboolean    gaf_trainer_save_checkpoint    (GafTrainer *trainer, const char *pat
  * the checkpoint's architecture, else GAF_ERROR_INVALID_ARGUMENT and nothing changes). */
 gboolean    gaf_trainer_restore_checkpoint (GafTrainer *trainer, GafCheckpoint *ck, GError **error);
 
+/* What the two trainers (this one and gaf-baselines.h's) share in a checkpoint: [train] from cfg with the
+ * cosine schedule (cosine_lr > 0 and total > 0: schedule = cosine, schedule_lr/start/steps; else constant), then
+ * the network's arena, the RNG and the step; and back: the schedule read and checked, then arena and RNG. */
+gboolean    gaf_train_state_save    (GafNet *net, const GafTrainerConfig *cfg, const GafRng *rng, double cosine_lr,
+                                     guint64 cosine_start, guint64 cosine_total, const char *path, GKeyFile *config,
+                                     GError **error);
+gboolean    gaf_train_state_restore (GafNet *net, GafRng *rng, double *cosine_lr, guint64 *cosine_start,
+                                     guint64 *cosine_total, GafCheckpoint *ck, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GafTrainer, gaf_trainer_free)
 
 G_END_DECLS
