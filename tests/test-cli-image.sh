@@ -56,7 +56,7 @@ for k in 0 1 2 3 4 5; do
     done; } >"$tmp/maps/m$k.pgm"
 done
 
-echo "1..51"
+echo "1..55"
 
 # ---- train: mistakes --------------------------------------------------------------------------------
 rejects "a bad data spec" train --data scenes:classes=1,size=8 "${tiny[@]}" --steps 2 --checkpoint "$out/a.ck"
@@ -273,5 +273,17 @@ else
     "$(cat "$tmp/err")" "$(cat "$tmp/out")"
 fi
 
-[ "$n" -eq 51 ] || echo "# planned 51 tests, ran $n"
+# the masked jump flow on label maps: the method in the checkpoint, the mask channel in the UNet's input,
+# sampling from the chain's final state, no W(t) frames
+run train --data $scenes --model unet:channels=8,mult=1,2,blocks=1,groups=4 --batch 4 --threads 1 --method masked \
+  --steps 3 --checkpoint "$tmp/masked.ck"
+check "train --method masked writes a checkpoint" [ -s "$tmp/masked.ck" ]
+check "the checkpoint records the method and the mask channel" \
+  sh -c "head -c 4000 '$tmp/masked.ck' | grep -a -q '^method=masked' && head -c 4000 '$tmp/masked.ck' | grep -a -q '^in_channels=4'"
+run sample --checkpoint "$tmp/masked.ck" --count 4 --stats 4 --evals 5 --out "$tmp/m.png" --threads 1
+check "sample of a masked model: a grid and statistics, 5 network evaluations" [ "$(png_size "$tmp/m.png")" != "not-png" \
+  -a -n "$(grep -E '^generated +4 ' "$tmp/out")" -a -n "$(grep 'masked DFM, 5 network evaluations' "$tmp/err")" ]
+rejects "--frames of a masked model" sample --checkpoint "$tmp/masked.ck" --frames "$tmp/mf" --threads 1
+
+[ "$n" -eq 55 ] || echo "# planned 55 tests, ran $n"
 [ "$failed" -eq 0 ]

@@ -39,7 +39,7 @@ printf 'abc\nabd\nab\nbca\nabcd\ncab\n' >"$tmp/words.txt"
 printf '0,1\n1,2\n' >"$tmp/bad-samples.txt"
 tiny=(--steps 20 --hidden 16 --samples 500 --step-size 1 --threads 1)
 
-echo "1..24"
+echo "1..28"
 rejects "train without --data" train "${tiny[@]}"
 rejects "--data foo" train --data foo "${tiny[@]}"
 rejects "a missing table" train --data table:"$tmp/missing.csv" "${tiny[@]}"
@@ -127,5 +127,21 @@ else
   not_ok "train --model toy-cnn on text" "exit $rc" "$(cat "$tmp/cnn.err")" "$(cat "$tmp/cnn.out")"
 fi
 
-[ "$n" -eq 24 ] || echo "# planned 24 tests, ran $n"
+# the jump flows on the same commands: a row named after the method, samples without a mask
+rejects "--method foo" train --data coupled-binary --method foo "${tiny[@]}"
+rejects "--evals for GAF" train --data coupled-binary --evals 4 "${tiny[@]}"
+for m in masked uniform; do
+  "$cli" sample --data text:"$tmp/words.txt",length=3 --model mlp --method $m --evals 3 "${tiny[@]}" \
+    --output "$tmp/dir/$m.txt" --csv "$tmp/dir/$m.csv" >"$tmp/$m.out" 2>"$tmp/$m.err" </dev/null
+  rc=$?
+  if [ "$rc" -eq 0 ] && grep -q "^text:.*,$m,500," "$tmp/dir/$m.csv" && grep -q "$m DFM, 3 network evaluations" "$tmp/$m.err" &&
+     [ "$(wc -l <"$tmp/dir/$m.txt")" -eq 500 ] && ! grep -qv '^[abcd]\{3\}$' "$tmp/dir/$m.txt"; then
+    ok "sample --method $m writes 500 words over the alphabet, 3 network evaluations"
+  else
+    not_ok "sample --method $m writes 500 words over the alphabet, 3 network evaluations" "exit $rc" \
+      "$(cat "$tmp/$m.err")" "$(cat "$tmp/dir/$m.csv" 2>/dev/null)"
+  fi
+done
+
+[ "$n" -eq 28 ] || echo "# planned 28 tests, ran $n"
 [ "$failed" -eq 0 ]
