@@ -13,6 +13,17 @@
 #include "gaflow-cli-common.h"
 #include "gaflow-cli-mpi.h"
 
+gboolean
+gaf_cli_check_method_processes (GafMethod method, GError **error)
+{
+  if (method == GAF_METHOD_GAF || gaf_cli_mpi_size () == 1)
+    return TRUE;
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+               "--method %s: data-parallel training under MPI is implemented for GAF only; run this method as one "
+               "process (without mpirun)", gaf_method_to_string (method));
+  return FALSE;
+}
+
 /* One clear line on stderr and a non-zero exit for anything a user can get wrong. */
 int
 gaf_cli_fail (const char *fmt, ...)

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "gaf-baselines.h"
 #include "gaf-jump.h"
 
 G_BEGIN_DECLS
@@ -18,5 +19,8 @@ gboolean gaf_cli_parse_double      (const char *opt, const char *s, double min, 
 /* --kappa: linear, cosine, poly or poly:A (kappa = t^A, A in (0, 100]) into cfg's scheduler. */
 gboolean gaf_cli_parse_kappa       (const char *s, GafJumpConfig *cfg, GError **error);
 gboolean gaf_cli_check_output_path (const char *opt, const char *path, GError **error);
+/* Data-parallel training under MPI is GAF's trainer alone (its per-sample random streams make R processes
+ * draw one process's batch); another method under more than one process gets this one error. */
+gboolean gaf_cli_check_method_processes (GafMethod method, GError **error);
 
 G_END_DECLS

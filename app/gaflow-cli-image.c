@@ -674,6 +674,8 @@ gaf_cli_image_train (int argc, char **argv)
   if (tcfg.batch % gaf_cli_mpi_size () != 0)
     return gaf_cli_fail ("%s%d: under MPI the batch must be a multiple of the number of processes (%d)",
                          resume ? "the batch of the checkpoint is " : "--batch ", tcfg.batch, gaf_cli_mpi_size ());
+  if (!gaf_cli_check_method_processes (method_v, &error))
+    return gaf_cli_fail ("%s", error->message);
   net = gaf_model_new (&mcfg, &error);
   if (net == NULL)
     return gaf_cli_fail ("--model: %s", error->message);

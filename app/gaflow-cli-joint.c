@@ -443,7 +443,8 @@ train_or_sample (int argc, char **argv, Mode mode)
   if (method && !gaf_method_from_string (method, &method_v))
     return gaf_cli_fail ("--method: unknown method '%s' (expected gaf, dirichlet, linear, sphere, masked or uniform)",
                          method);
-  if (kappa && !gaf_cli_parse_kappa (kappa, &bcfg.jump, &error))
+  if ((kappa && !gaf_cli_parse_kappa (kappa, &bcfg.jump, &error)) ||
+      !gaf_cli_check_method_processes (method_v, &error))
     return gaf_cli_fail ("%s", error->message);
   if (schedule && !g_str_equal (schedule, "cosine") && !g_str_equal (schedule, "constant"))
     return gaf_cli_fail ("--schedule: unknown schedule '%s' (expected constant or cosine)", schedule);

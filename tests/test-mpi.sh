@@ -7,8 +7,8 @@
 #  - two -np 2 runs with the same seed are bit-identical (checkpoint: weights, EMA, moments, RNG);
 #  - --resume with another number of processes continues the same run;
 #  - `sweep` over two processes writes the one-process sweep's CSV rows (all but the two timing columns);
-#  - a batch not divisible by the process count, and a command that runs as one process only, are refused
-#    before any work.
+#  - a batch not divisible by the process count, a command that runs as one process only, and a method other
+#    than GAF in data-parallel training (joints and label maps) are refused before any work.
 # Skipped (TAP "1..0 # SKIP") when gaflow-cli was built without MPI or mpirun is missing.
 # Usage: test-mpi.sh PATH/TO/gaflow-cli PATH/TO/checkpoint-diff mpi|no-mpi PATH/TO/mpirun
 
@@ -71,7 +71,7 @@ scenes=scenes:classes=3,size=8
 nets=("toy-cnn:hidden=8" "mlp:hidden=32" "unet:channels=8,mult=1,2,blocks=1")
 names=("toy CNN" "MLP" "UNet")
 
-echo "1..12"
+echo "1..14"
 
 # 1-3: equivalence after 100 steps, global batch 8 = 2 x 4
 for k in 0 1 2; do
@@ -182,6 +182,26 @@ if [ $rc2 -ne 0 ] && grep -q "eval runs as one process, not under MPI" err2; the
   ok "eval under mpirun is refused with a clear message"
 else
   not_ok "eval under mpirun is refused with a clear message" "exit $rc2" "$(cat err2)"
+fi
+
+# 13-14: the other methods train as one process only: refused under mpirun with one error, before any work
+np2 train --data $scenes --model "${nets[0]}" --method masked --batch 8 --steps 5 --threads 1 --checkpoint jump.ck \
+  >/dev/null 2>err2 </dev/null
+rc2=$?
+if [ $rc2 -ne 0 ] && grep -q "method masked: data-parallel training under MPI is implemented for GAF only" err2 &&
+   [ ! -e jump.ck ]; then
+  ok "label maps: --method masked under mpirun is refused before any work"
+else
+  not_ok "label maps: --method masked under mpirun is refused before any work" "exit $rc2" "$(cat err2)"
+fi
+np2 train --data text:text.txt --length 3 --hidden 16 --method uniform --steps 5 --batch 16 --samples 10 --threads 1 \
+  >tout2 2>err2 </dev/null
+rc2=$?
+if [ $rc2 -ne 0 ] && grep -q "method uniform: data-parallel training under MPI is implemented for GAF only" err2 &&
+   [ ! -s tout2 ] && ! grep -q "^train" err2; then
+  ok "joints: --method uniform under mpirun is refused before any work"
+else
+  not_ok "joints: --method uniform under mpirun is refused before any work" "exit $rc2" "$(cat tout2 err2)"
 fi
 
 exit $((failed > 0))
