@@ -441,6 +441,136 @@ test_groupnorm_silu (void)
   norm_ctx_clear (&x);
 }
 
+/* The one-pass GroupNorm + SiLU of a decoder block: two inputs side by side, their per-channel sums given or
+ * not, against the concatenation normalised by the plain layer; a group straddles the two inputs. */
+typedef struct {
+  int batch, n, ca, cb, groups;
+  float *a, *b, *g, *beta, *r, *out, *mean, *rstd;
+  double *sums;
+} Norm2Ctx;
+
+static double
+norm2_loss (gpointer data)
+{
+  Norm2Ctx *x = data;
+  int c = x->ca + x->cb;
+  g_autofree float *cat = g_new (float, (gsize) x->batch * x->n * c);
+
+  /* the sums as the layers before would give them: those of a and of b side by side */
+  gaf_concat_forward (cat, x->a, x->ca, x->b, x->cb, (gsize) x->batch * x->n);
+  gaf_channel_sums (x->sums, cat, x->batch, x->n, c);
+  gaf_groupnorm_silu_forward_sums (x->out, x->mean, x->rstd, x->a, x->ca, x->b, x->cb, x->sums, x->g, x->beta,
+                                   x->batch, x->n, x->groups);
+  return dot_f (x->out, x->r, (gsize) x->batch * x->n * c);
+}
+
+static void
+test_groupnorm_silu_sums (void)
+{
+  Norm2Ctx x = { 2, 12, 6, 10, 4 };
+  int c = x.ca + x.cb;
+  gsize m = (gsize) x.batch * x.n, count = m * c;
+  GafRng rng;
+
+  gaf_rng_init (&rng, 423);
+  x.a = new_uniform (&rng, m * x.ca, -1, 3);
+  x.b = new_uniform (&rng, m * x.cb, -2, 1);
+  x.g = new_uniform (&rng, c, 0.5, 1.5);
+  x.beta = new_uniform (&rng, c, -0.5, 0.5);
+  x.r = new_uniform (&rng, count, -1, 1);
+  x.out = g_new (float, count);
+  x.mean = g_new (float, (gsize) x.batch * x.groups);
+  x.rstd = g_new (float, (gsize) x.batch * x.groups);
+  x.sums = g_new (double, (gsize) x.batch * 2 * c);
+  g_autofree float *cat = g_new (float, count), *ref = g_new (float, count), *out2 = g_new (float, count);
+  g_autofree float *mean = g_new (float, (gsize) x.batch * x.groups), *rstd = g_new (float, (gsize) x.batch * x.groups);
+  g_autofree float *dcat = g_new0 (float, count), *dg = g_new0 (float, c), *db = g_new0 (float, c);
+  g_autofree float *da = g_new0 (float, m * x.ca), *dbb = g_new0 (float, m * x.cb);
+  g_autofree float *dout = g_memdup2 (x.r, count * sizeof (float));
+
+  gaf_concat_forward (cat, x.a, x.ca, x.b, x.cb, m);
+  gaf_groupnorm_silu_forward (ref, mean, rstd, cat, x.g, x.beta, x.batch, x.n, c, x.groups);
+  norm2_loss (&x);
+  /* the sums: per sample and channel, sum x and sum x^2 */
+  for (int bi = 0; bi < x.batch; bi++)
+    for (int j = 0; j < c; j++)
+      {
+        double s1 = 0.0, s2 = 0.0;
+        for (int p = 0; p < x.n; p++)
+          {
+            double v = cat[((gsize) bi * x.n + p) * c + j];
+            s1 += v;
+            s2 += v * v;
+          }
+        g_assert_cmpfloat_with_epsilon (x.sums[(gsize) bi * 2 * c + j], s1, 1e-9 * MAX (1.0, fabs (s1)));
+        g_assert_cmpfloat_with_epsilon (x.sums[(gsize) bi * 2 * c + c + j], s2, 1e-9 * MAX (1.0, s2));
+      }
+  check_close ("groupnorm-silu [a | b] with sums", x.out, ref, count, 1e-6);
+  check_close ("groupnorm-silu [a | b] mean", x.mean, mean, (gsize) x.batch * x.groups, 1e-6);
+  check_close ("groupnorm-silu [a | b] rstd", x.rstd, rstd, (gsize) x.batch * x.groups, 1e-6);
+  /* without sums the layer forms them itself; with b NULL it is the plain layer on one input */
+  gaf_groupnorm_silu_forward_sums (out2, NULL, NULL, x.a, x.ca, x.b, x.cb, NULL, x.g, x.beta, x.batch, x.n, x.groups);
+  check_close ("groupnorm-silu [a | b] without sums", out2, ref, count, 1e-6);
+  gaf_groupnorm_silu_forward_sums (out2, NULL, NULL, cat, c, NULL, 0, NULL, x.g, x.beta, x.batch, x.n, x.groups);
+  check_close ("groupnorm-silu one input", out2, ref, count, 1e-6);
+
+  /* central differences through the one-pass forward, the gradient from the layer's backward, split */
+  gaf_groupnorm_silu_backward (dcat, dg, db, dout, cat, x.mean, x.rstd, x.g, x.beta, x.batch, x.n, c, x.groups);
+  gaf_concat_backward (da, dbb, dcat, x.ca, x.cb, m);
+  check_grad ("groupnorm-silu [a | b] da (fd)", norm2_loss, &x, x.a, da, m * x.ca, 1e-2, 2e-2);
+  check_grad ("groupnorm-silu [a | b] db (fd)", norm2_loss, &x, x.b, dbb, m * x.cb, 1e-2, 2e-2);
+  check_grad ("groupnorm-silu [a | b] dg (fd)", norm2_loss, &x, x.g, dg, c, 1e-2, 2e-2);
+  check_grad ("groupnorm-silu [a | b] dbeta (fd)", norm2_loss, &x, x.beta, db, c, 1e-2, 2e-2);
+  g_free (x.a);
+  g_free (x.b);
+  g_free (x.g);
+  g_free (x.beta);
+  g_free (x.r);
+  g_free (x.out);
+  g_free (x.mean);
+  g_free (x.rstd);
+  g_free (x.sums);
+}
+
+/* The Winograd output transform's per-channel sums of what it writes, with a per-image bias and a residual as
+ * in a residual block, for both tiles, against a pass over the output. */
+static void
+test_winograd_sums (void)
+{
+  const int batch = 3, h = 8, w = 12, cin = 32, cout = 48;
+  GafConv2dShape s = { cin, cout, 3, 1, 1 };
+  gsize nin = (gsize) batch * h * w * cin, nout = (gsize) batch * h * w * cout;
+  GafRng rng;
+  g_autofree float *in = NULL, *wt = NULL, *bias = NULL, *res = NULL;
+  g_autofree float *out = g_new (float, nout), *out2 = g_new (float, nout);
+  g_autofree float *scratch = g_new (float, gaf_winograd_scratch_len (&s, h, w));
+  g_autofree double *sums = g_new (double, (gsize) batch * 2 * cout), *ref = g_new (double, (gsize) batch * 2 * cout);
+  g_autofree float *sf = g_new (float, (gsize) batch * 2 * cout), *rf = g_new (float, (gsize) batch * 2 * cout);
+
+  gaf_rng_init (&rng, 424);
+  in = new_uniform (&rng, nin, -1, 1);
+  wt = new_uniform (&rng, (gsize) 9 * cin * cout, -0.2, 0.2);
+  bias = new_uniform (&rng, (gsize) batch * cout, 0, 2);
+  res = new_uniform (&rng, nout, -1, 1);
+  for (int m = 2; m <= 4; m += 2)
+    {
+      GafWinograd wg = { 0 };
+      gaf_winograd_prepare (&wg, wt, &s, m, FALSE);
+      gaf_winograd_forward_ex (out2, in, &wg, bias, cout, res, batch, h, w, scratch);
+      memset (sums, 0xff, (gsize) batch * 2 * cout * sizeof (double));   /* written, not accumulated */
+      gaf_winograd_forward_sums (out, sums, in, &wg, bias, cout, res, batch, h, w, scratch);
+      check_close ("winograd with sums: out", out, out2, nout, 1e-6);
+      gaf_channel_sums (ref, out, batch, h * w, cout);
+      for (gsize i = 0; i < (gsize) batch * 2 * cout; i++)
+        {
+          sf[i] = (float) sums[i];
+          rf[i] = (float) ref[i];
+        }
+      check_close (m == 4 ? "winograd F(4x4) sums" : "winograd F(2x2) sums", sf, rf, (gsize) batch * 2 * cout, 1e-5);
+      gaf_winograd_clear (&wg);
+    }
+}
+
 /* ---- SiLU ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -591,7 +721,7 @@ test_concat (void)
 
 typedef struct {
   int batch, n, c;
-  float *qkv, *out, *probs, *r;
+  float *qkv, *out, *lse, *r, *scratch;
 } AttnCtx;
 
 static double
@@ -599,8 +729,83 @@ attn_loss (gpointer data)
 {
   AttnCtx *x = data;
 
-  gaf_attention_forward (x->out, x->probs, x->qkv, x->batch, x->n, x->c);
+  gaf_attention_forward (x->out, x->lse, x->qkv, x->batch, x->n, x->c, x->scratch);
   return dot_f (x->out, x->r, (gsize) x->batch * x->n * x->c);
+}
+
+/* The plain attention and its gradient in double loops with the (N, N) probabilities: the reference for the
+ * tiled layer. lse (B, N) = log sum_j e^(q_i k_j / sqrt C); dqkv = the gradient of sum out . dout. */
+static void
+attention_reference (double *out, double *lse, double *dqkv, const float *qkv, const float *dout, int batch, int n,
+                     int c)
+{
+  int ld = 3 * c;
+  double s = 1.0 / sqrt ((double) c);
+  g_autofree double *P = g_new (double, (gsize) n * n), *dP = g_new (double, (gsize) n * n);
+
+  memset (dqkv, 0, (gsize) batch * n * ld * sizeof (double));
+  for (int b = 0; b < batch; b++)
+    {
+      const float *x = qkv + (gsize) b * n * ld, *g = dout + (gsize) b * n * c;
+      double *dx = dqkv + (gsize) b * n * ld;
+      for (int i = 0; i < n; i++)
+        {
+          double mx = -INFINITY, sum = 0.0;
+          for (int j = 0; j < n; j++)
+            {
+              double a = 0.0;
+              for (int l = 0; l < c; l++)
+                a += (double) x[i * ld + l] * x[j * ld + c + l];
+              P[i * n + j] = a * s;
+              mx = MAX (mx, a * s);
+            }
+          for (int j = 0; j < n; j++)
+            sum += exp (P[i * n + j] - mx);
+          lse[(gsize) b * n + i] = mx + log (sum);
+          for (int j = 0; j < n; j++)
+            P[i * n + j] = exp (P[i * n + j] - mx) / sum;
+          for (int l = 0; l < c; l++)
+            {
+              double a = 0.0;
+              for (int j = 0; j < n; j++)
+                a += P[i * n + j] * x[j * ld + 2 * c + l];
+              out[((gsize) b * n + i) * c + l] = a;
+            }
+        }
+      /* dV = P^T dO; dP = dO V^T; dS = P (dP - rowsum (P dP)); dQ = s dS K; dK = s dS^T Q */
+      for (int i = 0; i < n; i++)
+        {
+          double rs = 0.0;
+          for (int j = 0; j < n; j++)
+            {
+              double a = 0.0;
+              for (int l = 0; l < c; l++)
+                a += (double) g[i * c + l] * x[j * ld + 2 * c + l];
+              dP[i * n + j] = a;
+              rs += P[i * n + j] * a;
+            }
+          for (int j = 0; j < n; j++)
+            dP[i * n + j] = P[i * n + j] * (dP[i * n + j] - rs);
+        }
+      for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+          for (int l = 0; l < c; l++)
+            {
+              dx[j * ld + 2 * c + l] += P[i * n + j] * g[i * c + l];
+              dx[i * ld + l] += s * dP[i * n + j] * x[j * ld + c + l];
+              dx[j * ld + c + l] += s * dP[i * n + j] * x[i * ld + l];
+            }
+    }
+}
+
+static void
+check_close_d (const char *what, const float *a, const double *b, gsize n, double tol)
+{
+  g_autofree float *bf = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++)
+    bf[i] = (float) b[i];
+  check_close (what, a, bf, n, tol);
 }
 
 static void
@@ -613,49 +818,59 @@ test_attention (void)
   gaf_rng_init (&rng, 451);
   x.qkv = new_uniform (&rng, nq, -1.5, 1.5);
   x.out = g_new (float, no);
-  x.probs = g_new (float, (gsize) x.batch * x.n * x.n);
+  x.lse = g_new (float, (gsize) x.batch * x.n);
   x.r = new_uniform (&rng, no, -1, 1);
-  g_autofree float *ref = g_new (float, no), *dqkv = g_new0 (float, nq), *scratch = g_new (float, x.n * x.n);
+  x.scratch = g_new (float, gaf_attention_scratch_len (x.n, x.c));
+  g_autofree float *ref = g_new (float, no), *dqkv = g_new0 (float, nq);
+  g_autofree double *ro = g_new (double, no), *rl = g_new (double, (gsize) x.batch * x.n);
+  g_autofree double *rd = g_new (double, nq);
 
   attn_loss (&x);
   gaf_attention_forward_naive (ref, x.qkv, x.batch, x.n, x.c);
   check_close ("attention forward", x.out, ref, no, 1e-5);
-  /* every row of the saved softmax sums to one */
-  for (int i = 0; i < x.batch * x.n; i++)
-    {
-      double s = 0.0;
-      for (int j = 0; j < x.n; j++)
-        s += x.probs[(gsize) i * x.n + j];
-      g_assert_cmpfloat_with_epsilon (s, 1.0, 1e-6);
-    }
-  gaf_attention_backward (dqkv, x.r, x.qkv, x.probs, x.batch, x.n, x.c, scratch);
+  attention_reference (ro, rl, rd, x.qkv, x.r, x.batch, x.n, x.c);
+  check_close_d ("attention lse", x.lse, rl, (gsize) x.batch * x.n, 1e-5);
+  gaf_attention_backward (dqkv, x.r, x.out, x.qkv, x.lse, x.batch, x.n, x.c, x.scratch);
+  check_close_d ("attention dqkv (reference)", dqkv, rd, nq, 1e-4);
   check_grad ("attention dqkv", attn_loss, &x, x.qkv, dqkv, nq, 1e-2, 2e-2);
   g_free (x.qkv);
   g_free (x.out);
-  g_free (x.probs);
+  g_free (x.lse);
   g_free (x.r);
+  g_free (x.scratch);
 }
 
 /* The tiled attention at sizes where the engine's own kernels run (N = 80: two full tiles of 32 query rows
- * and a part tile; C = 32), with and without the saved probabilities, against the double loops. */
+ * and a part tile; C = 32), training forward, inference and backward against the plain double loops with the
+ * (N, N) probabilities; its scratch grows linearly with N. */
 static void
 test_attention_tiled (void)
 {
   const int batch = 2, n = 80, c = 32;
   gsize nq = (gsize) batch * n * 3 * c, no = (gsize) batch * n * c;
   GafRng rng;
-  g_autofree float *qkv = NULL, *ref = g_new (float, no), *out = g_new (float, no), *out2 = g_new (float, no);
-  g_autofree float *probs = g_new (float, (gsize) batch * n * n);
+  g_autofree float *qkv = NULL, *dout = NULL, *out = g_new (float, no), *out2 = g_new (float, no);
+  g_autofree float *lse = g_new (float, (gsize) batch * n), *dqkv = NULL;
   g_autofree float *scratch = g_new (float, gaf_attention_scratch_len (n, c));
+  g_autofree double *ro = g_new (double, no), *rl = g_new (double, (gsize) batch * n), *rd = g_new (double, nq);
 
   gaf_rng_init (&rng, 452);
   qkv = new_uniform (&rng, nq, -1.5, 1.5);
-  gaf_attention_forward_naive (ref, qkv, batch, n, c);
-  gaf_attention_forward (out, probs, qkv, batch, n, c);
-  check_close ("attention forward, N = 80", out, ref, no, 1e-5);
+  dout = new_uniform (&rng, no, -1, 1);
+  dqkv = new_uniform (&rng, nq, -1, 1);
+  attention_reference (ro, rl, rd, qkv, dout, batch, n, c);
+  gaf_attention_forward (out, lse, qkv, batch, n, c, scratch);
+  check_close_d ("attention forward, N = 80", out, ro, no, 1e-5);
+  check_close_d ("attention lse, N = 80", lse, rl, (gsize) batch * n, 1e-5);
   gaf_attention_infer (out2, qkv, batch, n, c, scratch);
-  check_close ("attention infer, N = 80", out2, ref, no, 1e-5);
-  g_assert_cmpint (gaf_attention_scratch_len (n, c), <, (gsize) n * n + (gsize) n * c);
+  check_close_d ("attention infer, N = 80", out2, ro, no, 1e-5);
+  /* backward accumulates into what dqkv held */
+  for (gsize i = 0; i < nq; i++)
+    rd[i] += dqkv[i];
+  gaf_attention_backward (dqkv, dout, out, qkv, lse, batch, n, c, scratch);
+  check_close_d ("attention backward, N = 80", dqkv, rd, nq, 1e-4);
+  g_assert_cmpint (gaf_attention_scratch_len (2 * n, c), ==, 2 * gaf_attention_scratch_len (n, c));
+  g_assert_cmpint (gaf_attention_scratch_len (1024, 64), <, (gsize) 1024 * 1024 / 4);
 }
 
 /* ---- time embedding and its MLP -------------------------------------------------------------- */
@@ -1381,6 +1596,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/groupnorm-groups", test_groupnorm_groups);
   g_test_add_func ("/engine/layers2d/groupnorm", test_groupnorm);
   g_test_add_func ("/engine/layers2d/groupnorm-silu", test_groupnorm_silu);
+  g_test_add_func ("/engine/layers2d/groupnorm-silu-sums", test_groupnorm_silu_sums);
+  g_test_add_func ("/engine/layers2d/winograd-sums", test_winograd_sums);
   g_test_add_func ("/engine/layers2d/silu", test_silu);
   g_test_add_func ("/engine/layers2d/upsample", test_upsample);
   g_test_add_func ("/engine/layers2d/concat", test_concat);

@@ -434,15 +434,16 @@ group_affine (float *scale, float *shift, float *mean, float *rstd, const double
     }
 }
 
+/* y[p, 0 .. c) = f (x[p, 0 .. c) scale + shift) for the n rows of x (row stride xs) into y (row stride ys). */
 GAF_SIMD_CLONES
 static void
-affine_rows (float *restrict out, const float *restrict in, const float *restrict scale,
+affine_rows (float *restrict out, gsize ys, const float *restrict in, gsize xs, const float *restrict scale,
              const float *restrict shift, int n, int c, gboolean silu)
 {
   for (int p = 0; p < n; p++)
     {
-      const float *restrict x = in + (gsize) p * c;
-      float *restrict y = out + (gsize) p * c;
+      const float *restrict x = in + (gsize) p * xs;
+      float *restrict y = out + (gsize) p * ys;
       if (silu)
         for (int j = 0; j < c; j++)
           {
@@ -455,25 +456,58 @@ affine_rows (float *restrict out, const float *restrict in, const float *restric
     }
 }
 
-static void
-groupnorm_forward (float *out, float *mean, float *rstd, const float *in, const float *g, const float *b,
-                   int batch, int n, int c, int groups, gboolean silu)
+void
+gaf_channel_sums (double *sums, const float *in, int batch, int n, int c)
 {
-  double *s1 = g_new (double, 2 * (gsize) c);
-  double *s2 = s1 + c;
-  float *scale = g_new (float, 2 * (gsize) c);
-  float *shift = scale + c;
+  for (int bi = 0; bi < batch; bi++)
+    channel_moments (sums + (gsize) bi * 2 * c, sums + (gsize) bi * 2 * c + c, in + (gsize) bi * n * c, n, c);
+}
+
+/* The one GroupNorm forward: the input [a | b] of ca + cb channels (b may be NULL), its per-channel sums
+ * given or formed here, the affine and optional SiLU in one pass over the input. */
+static void
+groupnorm_forward2 (float *out, float *mean, float *rstd, const float *a, int ca, const float *bsrc, int cb,
+                    const double *sums, const float *g, const float *b, int batch, int n, int groups, gboolean silu)
+{
+  int c;
+  /* own: the sums of one sample (2 c), then those of b alone (2 cb) */
+  double *own;
+  float *scale, *shift;
+
+  cb = bsrc != NULL ? cb : 0;
+  c = ca + cb;
+  own = sums == NULL ? g_new (double, 2 * (gsize) c + 2 * (gsize) cb) : NULL;
+  scale = g_new (float, 2 * (gsize) c);
+  shift = scale + c;
 
   g_assert (groups >= 1 && c % groups == 0);
   for (int bi = 0; bi < batch; bi++)
     {
-      const float *x = in + (gsize) bi * n * c;
-      channel_moments (s1, s2, x, n, c);
+      const float *xa = a + (gsize) bi * n * ca, *xb = bsrc != NULL ? bsrc + (gsize) bi * n * cb : NULL;
+      float *y = out + (gsize) bi * n * c;
+      const double *s;
+      if (sums != NULL)
+        s = sums + (gsize) bi * 2 * c;
+      else
+        {
+          /* the sums of [a | b] are those of a and those of b side by side */
+          double *t = own + 2 * c;
+          channel_moments (own, own + c, xa, n, ca);
+          if (xb != NULL)
+            {
+              channel_moments (t, t + cb, xb, n, cb);
+              memcpy (own + ca, t, cb * sizeof (double));
+              memcpy (own + c + ca, t + cb, cb * sizeof (double));
+            }
+          s = own;
+        }
       group_affine (scale, shift, mean ? mean + (gsize) bi * groups : NULL, rstd ? rstd + (gsize) bi * groups : NULL,
-                    s1, s2, g, b, n, c, groups);
-      affine_rows (out + (gsize) bi * n * c, x, scale, shift, n, c, silu);
+                    s, s + c, g, b, n, c, groups);
+      affine_rows (y, c, xa, ca, scale, shift, n, ca, silu);
+      if (xb != NULL)
+        affine_rows (y + ca, c, xb, cb, scale + ca, shift + ca, n, cb, silu);
     }
-  g_free (s1);
+  g_free (own);
   g_free (scale);
 }
 
@@ -481,14 +515,22 @@ void
 gaf_groupnorm_forward (float *out, float *mean, float *rstd, const float *in, const float *g,
                        const float *b, int batch, int n, int c, int groups)
 {
-  groupnorm_forward (out, mean, rstd, in, g, b, batch, n, c, groups, FALSE);
+  groupnorm_forward2 (out, mean, rstd, in, c, NULL, 0, NULL, g, b, batch, n, groups, FALSE);
 }
 
 void
 gaf_groupnorm_silu_forward (float *out, float *mean, float *rstd, const float *in, const float *g,
                             const float *b, int batch, int n, int c, int groups)
 {
-  groupnorm_forward (out, mean, rstd, in, g, b, batch, n, c, groups, TRUE);
+  groupnorm_forward2 (out, mean, rstd, in, c, NULL, 0, NULL, g, b, batch, n, groups, TRUE);
+}
+
+void
+gaf_groupnorm_silu_forward_sums (float *out, float *mean, float *rstd, const float *a, int ca, const float *b_in,
+                                 int cb, const double *sums, const float *g, const float *b, int batch, int n,
+                                 int groups)
+{
+  groupnorm_forward2 (out, mean, rstd, a, ca, b_in, cb, sums, g, b, batch, n, groups, TRUE);
 }
 
 /* din += dy k1[c] + x k2[c] + k3[c] */
@@ -710,86 +752,122 @@ gaf_concat_backward (float *da, float *db, const float *dout, int ca, int cb, gs
 /* Query rows per tile of the tiled attention: a (R, N) tile of scores stays in L1/L2 for N up to 1024. */
 #define ATT_ROWS 32
 
-/* Row softmax of scale * s for a (rows, n) block of scores s in place (scale > 0): max, e^(scale (s - max))
- * and the sum in 16 partial sums (so the loops vectorise over the row), then the normalisation. */
+/* For each row of a (rows, n) block of scores s (already scaled): s <- e^(s - max), inv[i] = 1 / sum of the
+ * row, lse[i] (if not NULL) = max + ln sum, the row's log-sum-exp. Max and sum in 16 partial lanes, so the
+ * loops vectorise over the row. The normalisation is left to the caller: it scales the (rows, C) output
+ * instead of the (rows, N) probabilities. */
 GAF_SIMD_CLONES
 static void
-softmax_rows_block (float *p, int rows, int n, float scale)
+softmax_rows_block (float *p, float *inv, float *lse, int rows, int n)
 {
   for (int i = 0; i < rows; i++)
     {
-      float *restrict row = p + (gsize) i * n, mx = row[0], part[16] = { 0 }, sum = 0.0f, inv;
-      int j = 0;
+      float *restrict row = p + (gsize) i * n, mxp[16], part[16] = { 0 }, mx, sum = 0.0f;
+      int n16 = n - n % 16, j;
 
-      for (int l = 1; l < n; l++)
-        mx = row[l] > mx ? row[l] : mx;
-      for (; j + 16 <= n; j += 16)
+      mx = row[0];
+      for (int v = 0; v < 16; v++)
+        mxp[v] = mx;
+      for (j = 0; j < n16; j += 16)
+        for (int v = 0; v < 16; v++)
+          mxp[v] = row[j + v] > mxp[v] ? row[j + v] : mxp[v];
+      for (; j < n; j++)
+        mx = row[j] > mx ? row[j] : mx;
+      for (int v = 0; v < 16; v++)
+        mx = mxp[v] > mx ? mxp[v] : mx;
+      for (j = 0; j < n16; j += 16)
         for (int v = 0; v < 16; v++)
           {
-            float e = gaf_fast_expf (scale * (row[j + v] - mx));
+            float e = gaf_fast_expf (row[j + v] - mx);
             row[j + v] = e;
             part[v] += e;
           }
       for (; j < n; j++)
         {
-          row[j] = gaf_fast_expf (scale * (row[j] - mx));
+          row[j] = gaf_fast_expf (row[j] - mx);
           sum += row[j];
         }
       for (int v = 0; v < 16; v++)
         sum += part[v];
-      inv = 1.0f / sum;
-      for (int l = 0; l < n; l++)
-        row[l] *= inv;
+      inv[i] = 1.0f / sum;
+      if (lse != NULL)
+        lse[i] = mx + logf (sum);
     }
 }
 
-/* kt (C, N) = K^T of one sample's keys (rows of qkv, stride 3C), so the scores are a plain product. */
+/* p <- e^(s - lse_row) (the probabilities again, from the scores and the saved log-sum-exp) */
+GAF_SIMD_CLONES
 static void
-keys_transposed (float *restrict kt, const float *restrict k, int n, int c)
+probs_from_lse (float *restrict p, const float *restrict lse, int rows, int n)
+{
+  for (int i = 0; i < rows; i++)
+    {
+      float *restrict row = p + (gsize) i * n, l = lse[i];
+      for (int j = 0; j < n; j++)
+        row[j] = gaf_fast_expf (row[j] - l);
+    }
+}
+
+/* ds <- scale p (dp - d_row): the gradient of the scaled scores, times the scale of the scores */
+GAF_SIMD_CLONES
+static void
+score_grad (float *restrict ds, const float *restrict p, const float *restrict d, int rows, int n, float scale)
+{
+  for (int i = 0; i < rows; i++)
+    {
+      float *restrict g = ds + (gsize) i * n, di = d[i];
+      const float *restrict pr = p + (gsize) i * n;
+      for (int j = 0; j < n; j++)
+        g[j] = scale * pr[j] * (g[j] - di);
+    }
+}
+
+/* t (C, N) = s X^T for the rows of X (N, C), row stride ld: keys (scaled) or values transposed, so the
+ * products with them are plain row-major products. */
+static void
+transpose_rows (float *restrict t, const float *restrict x, gsize ld, int n, int c, float s)
 {
   for (int j = 0; j < n; j++)
     for (int l = 0; l < c; l++)
-      kt[(gsize) l * n + j] = k[(gsize) j * 3 * c + l];
+      t[(gsize) l * n + j] = s * x[(gsize) j * ld + l];
 }
 
 gsize
 gaf_attention_scratch_len (int n, int c)
 {
-  return (gsize) c * n + (gsize) ATT_ROWS * n;
+  /* K^T, V^T (C, N); two tiles of scores (R, N); the rows' 1 / sum and dO.O (N) */
+  return (gsize) 2 * c * n + (gsize) 2 * ATT_ROWS * n + (gsize) 2 * n;
 }
 
-/* One sample: out (N, C) = softmax (q k^T / sqrt C) v, in tiles of ATT_ROWS query rows. The probabilities
- * go to probs (N, N) when it is not NULL (training keeps them for the backward pass), else each tile lives
- * in the scratch only. */
+/* One sample: out (N, C) = softmax (q k^T / sqrt C) v in tiles of ATT_ROWS query rows, nothing of (N, N) size:
+ * S = q_tile (scaled K^T), e^(S - max), out_tile = e^(...) V scaled by 1 / sum. lse (N) receives each row's
+ * log-sum-exp (training), or NULL. */
 static void
-attention_sample (float *out, float *probs, const float *qkv, int n, int c, float *scratch)
+attention_sample (float *out, float *lse, const float *qkv, int n, int c, float *scratch)
 {
-  float scale = 1.0f / sqrtf ((float) c);
   gsize ld = 3 * (gsize) c;
   const float *q = qkv, *v = qkv + 2 * c;
-  float *kt = scratch, *tile = scratch + (gsize) c * n;
+  float *kt = scratch, *tile = kt + (gsize) 2 * c * n, *inv = tile + (gsize) 2 * ATT_ROWS * n;
 
-  keys_transposed (kt, qkv + c, n, c);
+  transpose_rows (kt, qkv + c, ld, n, c, 1.0f / sqrtf ((float) c));
   for (int i0 = 0; i0 < n; i0 += ATT_ROWS)
     {
       int r = MIN (ATT_ROWS, n - i0);
-      float *S = probs ? probs + (gsize) i0 * n : tile;
-      /* S (r, N) = q_tile (r, C) K^T (C, N), scaled, then softmax; out_tile (r, C) = S V (N, C) */
-      gaf_gemm_small (r, n, c, q + (gsize) i0 * ld, ld, 1, kt, n, S, n, FALSE);
-      softmax_rows_block (S, r, n, scale);
-      gaf_gemm_small (r, c, n, S, n, 1, v, (int) ld, out + (gsize) i0 * c, c, FALSE);
+      float *o = out + (gsize) i0 * c;
+      gaf_gemm_small (r, n, c, q + (gsize) i0 * ld, ld, 1, kt, n, tile, n, FALSE);
+      softmax_rows_block (tile, inv, lse != NULL ? lse + i0 : NULL, r, n);
+      gaf_gemm_small (r, c, n, tile, n, 1, v, (int) ld, o, c, FALSE);
+      for (int i = 0; i < r; i++)
+        for (int l = 0; l < c; l++)
+          o[(gsize) i * c + l] *= inv[i];
     }
 }
 
 void
-gaf_attention_forward (float *out, float *probs, const float *qkv, int batch, int n, int c)
+gaf_attention_forward (float *out, float *lse, const float *qkv, int batch, int n, int c, float *scratch)
 {
-  float *scratch = g_new (float, gaf_attention_scratch_len (n, c));
-
   for (int b = 0; b < batch; b++)
-    attention_sample (out + (gsize) b * n * c, probs + (gsize) b * n * n, qkv + (gsize) b * n * 3 * c, n, c,
-                      scratch);
-  g_free (scratch);
+    attention_sample (out + (gsize) b * n * c, lse + (gsize) b * n, qkv + (gsize) b * n * 3 * c, n, c, scratch);
 }
 
 void
@@ -799,36 +877,51 @@ gaf_attention_infer (float *out, const float *qkv, int batch, int n, int c, floa
     attention_sample (out + (gsize) b * n * c, NULL, qkv + (gsize) b * n * 3 * c, n, c, scratch);
 }
 
-void
-gaf_attention_backward (float *dqkv, const float *dout, const float *qkv, const float *probs,
-                        int batch, int n, int c, float *scratch)
+/* One sample's backward in tiles of query rows, the probabilities recomputed from the scores and lse:
+ *   P = e^(s q K^T - lse), dV += P^T dO, dP = dO V^T, dS = s P (dP - D) with D_i = dO_i . O_i,
+ *   dQ_tile += dS K, dK += dS^T Q_tile   (s = 1 / sqrt C). */
+static void
+attention_backward_sample (float *dqkv, const float *dout, const float *out, const float *qkv, const float *lse,
+                           int n, int c, float *scratch)
 {
   float scale = 1.0f / sqrtf ((float) c);
-  int ld = 3 * c;
+  gsize ld = 3 * (gsize) c;
+  const float *q = qkv, *k = qkv + c, *v = qkv + 2 * c;
+  float *dq = dqkv, *dk = dqkv + c, *dv = dqkv + 2 * c;
+  float *kt = scratch, *vt = kt + (gsize) c * n, *P = vt + (gsize) c * n, *dS = P + (gsize) ATT_ROWS * n;
+  float *D = dS + (gsize) ATT_ROWS * n;
 
-  for (int b = 0; b < batch; b++)
+  transpose_rows (kt, k, ld, n, c, scale);
+  transpose_rows (vt, v, ld, n, c, 1.0f);
+  for (int i = 0; i < n; i++)
     {
-      const float *q = qkv + (gsize) b * n * ld, *k = q + c, *v = q + 2 * c;
-      const float *P = probs + (gsize) b * n * n, *dO = dout + (gsize) b * n * c;
-      float *dq = dqkv + (gsize) b * n * ld, *dk = dq + c, *dv = dq + 2 * c;
-      float *dS = scratch;
-
-      /* dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(P dP)); dQ += s dS K; dK += s dS^T Q */
-      gaf_sgemm (TRUE, FALSE, n, c, n, 1.0f, P, n, dO, c, 1.0f, dv, ld);
-      gaf_sgemm (FALSE, TRUE, n, n, c, 1.0f, dO, c, v, ld, 0.0f, dS, n);
-      for (int i = 0; i < n; i++)
-        {
-          float *row = dS + (gsize) i * n;
-          const float *p = P + (gsize) i * n;
-          double dot = 0.0;
-          for (int j = 0; j < n; j++)
-            dot += (double) p[j] * row[j];
-          for (int j = 0; j < n; j++)
-            row[j] = p[j] * (row[j] - (float) dot);
-        }
-      gaf_sgemm (FALSE, FALSE, n, c, n, scale, dS, n, k, ld, 1.0f, dq, ld);
-      gaf_sgemm (TRUE, FALSE, n, c, n, scale, dS, n, q, ld, 1.0f, dk, ld);
+      double s = 0.0;
+      for (int l = 0; l < c; l++)
+        s += (double) dout[(gsize) i * c + l] * out[(gsize) i * c + l];
+      D[i] = (float) s;
     }
+  for (int i0 = 0; i0 < n; i0 += ATT_ROWS)
+    {
+      int r = MIN (ATT_ROWS, n - i0);
+      const float *qt = q + (gsize) i0 * ld, *dO = dout + (gsize) i0 * c;
+      gaf_gemm_small (r, n, c, qt, ld, 1, kt, n, P, n, FALSE);
+      probs_from_lse (P, lse + i0, r, n);
+      /* dV (N, C) += P^T (N, r) dO (r, C): P read transposed */
+      gaf_gemm_small (n, c, r, P, 1, n, dO, c, dv, (int) ld, TRUE);
+      gaf_gemm_small (r, n, c, dO, c, 1, vt, n, dS, n, FALSE);
+      score_grad (dS, P, D + i0, r, n, scale);
+      gaf_gemm_small (r, c, n, dS, n, 1, k, (int) ld, dq + (gsize) i0 * ld, (int) ld, TRUE);
+      gaf_gemm_small (n, c, r, dS, 1, n, qt, (int) ld, dk, (int) ld, TRUE);
+    }
+}
+
+void
+gaf_attention_backward (float *dqkv, const float *dout, const float *out, const float *qkv, const float *lse,
+                        int batch, int n, int c, float *scratch)
+{
+  for (int b = 0; b < batch; b++)
+    attention_backward_sample (dqkv + (gsize) b * n * 3 * c, dout + (gsize) b * n * c, out + (gsize) b * n * c,
+                               qkv + (gsize) b * n * 3 * c, lse + (gsize) b * n, n, c, scratch);
 }
 
 void

@@ -67,6 +67,17 @@ void  gaf_groupnorm_backward        (float *din, float *dg, float *db, const flo
 /* out = SiLU(GroupNorm(in)) in two passes over the data (the UNet's "GN, SiLU" pairs). */
 void  gaf_groupnorm_silu_forward    (float *out, float *mean, float *rstd, const float *in, const float *g,
                                      const float *b, int batch, int n, int c, int groups);
+/* Per-channel sums of one sample's pixels: in (B, N, C) -> sums (B, 2, C) doubles, [sum x | sum x^2] per
+ * sample. The statistics GroupNorm needs; a layer that writes its output can form them on the way
+ * (gaf_winograd_forward_sums) so the normalisation does not read its input twice. */
+void  gaf_channel_sums              (double *sums, const float *in, int batch, int n, int c);
+/* out (B, N, ca + cb) = SiLU (GroupNorm ([a | b])) with a (B, N, ca) and b (B, N, cb) side by side as one
+ * input of ca + cb channels (b NULL, cb ignored: a alone), so a channel concatenation is never written;
+ * sums (B, 2, ca + cb) the per-channel sums of [a | b] as gaf_channel_sums gives them, or NULL (formed
+ * here). With the sums given it is one pass: the affine and SiLU, nothing else reads the input. */
+void  gaf_groupnorm_silu_forward_sums (float *out, float *mean, float *rstd, const float *a, int ca,
+                                       const float *b_in, int cb, const double *sums, const float *g,
+                                       const float *b, int batch, int n, int groups);
 /* The GroupNorm output is recomputed from in, mean, rstd. dout is OVERWRITTEN (with d GroupNorm-output). */
 void  gaf_groupnorm_silu_backward   (float *din, float *dg, float *db, float *dout, const float *in,
                                      const float *mean, const float *rstd, const float *g, const float *b,
@@ -85,15 +96,17 @@ void  gaf_concat_forward  (float *out, const float *a, int ca, const float *b, i
 void  gaf_concat_backward (float *da, float *db, const float *dout, int ca, int cb, gsize m);
 
 /* ---- single-head self-attention over the N tokens of each sample -----------------------------
- * qkv (B, N, 3C) holding [q | k | v] per token -> out (B, N, C), out = softmax(q k^T / sqrt(C)) v;
- * probs (B, N, N) receives the softmax (saved for backward). dqkv accumulates. */
-void  gaf_attention_forward        (float *out, float *probs, const float *qkv, int batch, int n, int c);
-/* The same without keeping the probabilities (inference): tiles of query rows in scratch, of
- * gaf_attention_scratch_len (n, c) floats (no (N, N) buffer). */
+ * qkv (B, N, 3C) holding [q | k | v] per token -> out (B, N, C), out = softmax(q k^T / sqrt(C)) v.
+ * Everything runs in tiles of query rows with per-thread scratch of gaf_attention_scratch_len (n, c) floats,
+ * linear in N: no (N, N) buffer, forward or backward. Training saves lse (B, N), the log-sum-exp of each
+ * query row's scaled scores, and backward recomputes the probabilities a tile at a time from it. */
 gsize gaf_attention_scratch_len    (int n, int c);
+void  gaf_attention_forward        (float *out, float *lse, const float *qkv, int batch, int n, int c,
+                                    float *scratch);
 void  gaf_attention_infer          (float *out, const float *qkv, int batch, int n, int c, float *scratch);
-void  gaf_attention_backward       (float *dqkv, const float *dout, const float *qkv, const float *probs,
-                                    int batch, int n, int c, float *scratch /* (N, N) */);
+/* dqkv += the gradient from dout, given the forward's out and lse. */
+void  gaf_attention_backward       (float *dqkv, const float *dout, const float *out, const float *qkv,
+                                    const float *lse, int batch, int n, int c, float *scratch);
 void  gaf_attention_forward_naive  (float *out, const float *qkv, int batch, int n, int c);
 
 /* ---- sinusoidal time embedding (guided diffusion's timestep_embedding) -----------------------

@@ -260,8 +260,12 @@ typedef struct {
   float *a1;                          /* RES, OUT: SiLU(GN(input)) */
   float *h1, *a2, *e;                 /* RES: conv1 + emb, SiLU(GN(h1)), emb projection (B, cout) */
   float *mean1, *rstd1, *mean2, *rstd2;
-  float *xn, *qkv, *probs, *att;      /* ATTN: GN(x), (B, N, 3C), (B, N, N), (B, N, C) */
+  float *xn, *qkv, *lse, *att;        /* ATTN: GN(x), (B, N, 3C), rows' log-sum-exp (B, N) (training), (B, N, C) */
   float *u;                           /* UP: upsampled input (B, 2h, 2w, C) */
+  /* Per-channel sums of out (B, 2, cout) and of h1 (RES), the GroupNorm statistics: formed by the Winograd
+   * output transforms that write them, else on first use (sums_ok tells which). */
+  double *sums, *hsums;
+  gboolean sums_ok;
 } OpBuf;
 
 typedef struct {
@@ -272,9 +276,11 @@ typedef struct {
   float     *tt, *temb, *z1, *s1, *emb, *semb;   /* time path (B, C), (B, 4C) x 4 */
   /* backward scratch (training), sized for the largest op */
   float     *dsemb, *demb, *ds1, *dz1, *dtemb, *dtt;
-  float     *d_cat, *d_a1, *d_h1, *d_a2, *d_e, *d_att, *d_qkv, *d_xn, *d_u, *nn;
+  float     *d_cat, *d_a1, *d_h1, *d_a2, *d_e, *d_att, *d_qkv, *d_xn, *d_u;
   float     *conv;           /* convolution scratch (per thread, not per image) */
+  float     *att_scratch;    /* the attention's tiles (per thread) */
   float     *bias;           /* a combined bias (max channels) */
+  double    *cat_sums;       /* the sums of a decoder block's [input | skip] (B, 2, max channels) */
 } Cache;
 
 typedef struct {
@@ -327,10 +333,10 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
 {
   const GafUnetConfig *cfg = &net->cfg;
   int n_ops = N_OPS (net), C = cfg->channels, E = 4 * C;
-  gsize m_cat = 0, m_a1 = 0, m_h = 0, m_e = 0, m_xn = 0, m_qkv = 0, m_pp = 0, m_u = 0, m_nn = 0, m_st = 0;
-  gsize m_conv = 0;
+  gsize m_cat = 0, m_a1 = 0, m_h = 0, m_e = 0, m_xn = 0, m_qkv = 0, m_u = 0, m_as = 0, m_st = 0;
+  gsize m_conv = 0, m_ct = 1;
   float *sh_cat = NULL, *sh_a1 = NULL, *sh_h1 = NULL, *sh_a2 = NULL, *sh_e = NULL, *sh_xn = NULL;
-  float *sh_qkv = NULL, *sh_pp = NULL, *sh_att = NULL, *sh_u = NULL;
+  float *sh_qkv = NULL, *sh_att = NULL, *sh_u = NULL;
 
   if (c->capacity >= B)
     return;
@@ -343,6 +349,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
     {
       const Op *op = &OPS (net)[i];
       gsize n = (gsize) op->h * op->w, ct = op->cin + op->cskip;
+      m_ct = MAX (m_ct, ct);
       if (op->kind == OP_RES)
         {
           if (op->cskip)
@@ -358,9 +365,8 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
         {
           m_xn = MAX (m_xn, n * op->cin);
           m_qkv = MAX (m_qkv, n * 3 * op->cin);
-          /* training keeps the probabilities (B, N, N); inference needs a tile of them and K^T */
-          m_pp = MAX (m_pp, train ? n * n : gaf_attention_scratch_len ((int) n, op->cin));
-          m_nn = MAX (m_nn, n * n);
+          /* tiles of scores, K^T and V^T: one per thread, linear in N */
+          m_as = MAX (m_as, gaf_attention_scratch_len ((int) n, op->cin));
           m_st = MAX (m_st, (gsize) op->g1);
         }
       else
@@ -385,7 +391,6 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
       sh_e = cache_new (c, B * m_e);
       sh_xn = cache_new (c, B * m_xn);
       sh_qkv = cache_new (c, B * m_qkv);
-      sh_pp = cache_new (c, m_pp);   /* the attention's scratch, one for the chunk */
       sh_att = cache_new (c, B * m_xn);
       sh_u = cache_new (c, B * m_u);
     }
@@ -401,7 +406,10 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
           ob->out = cache_new (c, nout);
           if (train)
             ob->dout = cache_new (c, nout);
+          ob->sums = (double *) cache_new (c, (gsize) 4 * B * op->cout);
         }
+      if (op->kind == OP_RES)
+        ob->hsums = (double *) cache_new (c, (gsize) 4 * B * op->cout);
       switch (op->kind)
         {
         case OP_RES:
@@ -422,7 +430,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
         case OP_ATTN:
           ob->xn = train ? cache_new (c, B * n * op->cin) : sh_xn;
           ob->qkv = train ? cache_new (c, B * n * 3 * op->cin) : sh_qkv;
-          ob->probs = train ? cache_new (c, B * n * n) : sh_pp;
+          ob->lse = train ? cache_new (c, B * n) : NULL;
           ob->att = train ? cache_new (c, B * n * op->cin) : sh_att;
           if (train)
             {
@@ -454,6 +462,8 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
   c->semb = cache_new (c, (gsize) B * E);
   c->conv = cache_new (c, m_conv);
   c->bias = cache_new (c, m_e);
+  c->att_scratch = cache_new (c, m_as);
+  c->cat_sums = (double *) cache_new (c, (gsize) 4 * B * m_ct);
   if (!train)
     return;
   c->x = cache_new (c, (gsize) B * cfg->height * cfg->width * gaf_unet_config_in_channels (cfg));
@@ -472,7 +482,6 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
   c->d_qkv = cache_new (c, B * m_qkv);
   c->d_xn = cache_new (c, B * m_xn);
   c->d_u = cache_new (c, B * m_u);
-  c->nn = cache_new (c, m_nn);
 }
 
 /* ---- construction -------------------------------------------------------------------------------- */
@@ -690,20 +699,40 @@ gaf_unet_get_config (GafUnet *net)
     stmt; \
     gaf_profile_end ((kind), &prof_mark_); } G_STMT_END
 
-static void
-conv_forward (const GafUnet *net, const Op *op, int which, float *out, const float *in, int B, const float *bias,
-              gsize bias_stride, const float *residual, float *scratch)
+/* Returns whether sums (B, 2, Cout) now hold the per-channel sums of out (the Winograd output transform forms
+ * them on the way; sums NULL: not wanted). */
+static gboolean
+conv_forward (const GafUnet *net, const Op *op, int which, float *out, double *sums, const float *in, int B,
+              const float *bias, gsize bias_stride, const float *residual, float *scratch)
 {
   const float *P = net->parent.params->data;
   const GafConv2dShape *s = which == 1 ? &op->conv1 : &op->conv2;
   gsize w = which == 1 ? op->c1_w : op->c2_w;
 
   if (which == 1 ? op->wino1 : op->wino2)
-    gaf_winograd_forward_ex (out, in, which == 1 ? &op->wg1 : &op->wg2, bias, bias_stride, residual, B, op->ch,
-                             op->cw, scratch);
-  else
-    PROF (op->kind == OP_DOWN ? GAF_PROF_RESAMPLE : GAF_PROF_CONV_IM2COL,
-          gaf_conv2d_forward_ex (out, in, P + w, bias, bias_stride, residual, B, op->ch, op->cw, s, scratch));
+    {
+      gaf_winograd_forward_sums (out, sums, in, which == 1 ? &op->wg1 : &op->wg2, bias, bias_stride, residual, B,
+                                 op->ch, op->cw, scratch);
+      return sums != NULL;
+    }
+  PROF (op->kind == OP_DOWN ? GAF_PROF_RESAMPLE : GAF_PROF_CONV_IM2COL,
+        gaf_conv2d_forward_ex (out, in, P + w, bias, bias_stride, residual, B, op->ch, op->cw, s, scratch));
+  return FALSE;
+}
+
+/* The per-channel sums of op i's output, formed now if its layer did not. */
+static const double *
+op_sums (GafUnet *net, Cache *c, int i, int B)
+{
+  const Op *op = &OPS (net)[i];
+  OpBuf *ob = &c->ob[i];
+
+  if (!ob->sums_ok)
+    {
+      PROF (GAF_PROF_GN_SILU, gaf_channel_sums (ob->sums, ob->out, B, op->ho * op->wo, op->cout));
+      ob->sums_ok = TRUE;
+    }
+  return ob->sums;
 }
 
 static void
@@ -760,6 +789,8 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
     }
 
   for (int i = 0; i < n_ops; i++)
+    c->ob[i].sums_ok = FALSE;
+  for (int i = 0; i < n_ops; i++)
     {
       const Op *op = &OPS (net)[i];
       OpBuf *ob = &c->ob[i];
@@ -771,17 +802,20 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
         {
         case OP_IN:
         case OP_DOWN:
-          conv_forward (net, op, 1, ob->out, in, B, P + op->c1_b, 0, NULL, c->conv);
+          ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, in, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_UP:
           PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin));
-          conv_forward (net, op, 1, ob->out, ob->u, B, P + op->c1_b, 0, NULL, c->conv);
+          ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, ob->u, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_OUT:
-          PROF (GAF_PROF_GN_SILU,
-                gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n,
-                                            op->cin, op->g1));
-          conv_forward (net, op, 1, out, ob->a1, B, P + op->c1_b, 0, NULL, c->conv);
+          {
+            const double *sums = op_sums (net, c, i - 1, B);
+            PROF (GAF_PROF_GN_SILU,
+                  gaf_groupnorm_silu_forward_sums (ob->a1, ob->mean1, ob->rstd1, in, op->cin, NULL, 0, sums,
+                                                   P + op->gn1_g, P + op->gn1_b, B, n, op->g1));
+            conv_forward (net, op, 1, out, NULL, ob->a1, B, P + op->c1_b, 0, NULL, c->conv);
+          }
           break;
         case OP_ATTN:
           PROF (GAF_PROF_GN_SILU,
@@ -793,9 +827,9 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
                           3 * op->cin, FALSE);
           add_rows (ob->qkv, P + op->c1_b, npix, 3 * op->cin);
           if (train)
-            gaf_attention_forward (ob->att, ob->probs, ob->qkv, B, n, op->cin);
+            gaf_attention_forward (ob->att, ob->lse, ob->qkv, B, n, op->cin, c->att_scratch);
           else
-            gaf_attention_infer (ob->att, ob->qkv, B, n, op->cin, ob->probs);
+            gaf_attention_infer (ob->att, ob->qkv, B, n, op->cin, c->att_scratch);
           /* out = x + proj(att) */
           gaf_gemm_small ((int) npix, op->cin, op->cin, ob->att, op->cin, 1, P + op->c2_w, op->cin, ob->out, op->cin,
                           FALSE);
@@ -810,15 +844,33 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
           break;
         case OP_RES:
           {
-            const float *xin = in;
-            if (op->cskip)
+            const float *xin = in, *skip = op->cskip ? c->ob[op->skip_src].out : NULL;
+            const double *xsums = op_sums (net, c, i - 1, B);
+            /* Inference never writes the concatenation [in | skip] of a decoder block: the normalisation reads
+             * both halves and the 1x1 skip convolution is two products. Training keeps it for backward. */
+            gboolean split = skip != NULL && !train && op->has_skip_conv;
+            gboolean hsums_ok;
+            if (skip != NULL)
               {
-                gaf_concat_forward (ob->cat, in, op->cin, c->ob[op->skip_src].out, op->cskip, npix);
+                const double *ssums = op_sums (net, c, op->skip_src, B);
+                for (int b = 0; b < B; b++)
+                  for (int h = 0; h < 2; h++)
+                    {
+                      double *d = c->cat_sums + ((gsize) b * 2 + h) * ct;
+                      memcpy (d, xsums + ((gsize) b * 2 + h) * op->cin, op->cin * sizeof (double));
+                      memcpy (d + op->cin, ssums + ((gsize) b * 2 + h) * op->cskip, op->cskip * sizeof (double));
+                    }
+                xsums = c->cat_sums;
+              }
+            if (skip != NULL && !split)
+              {
+                gaf_concat_forward (ob->cat, in, op->cin, skip, op->cskip, npix);
                 xin = ob->cat;
               }
             PROF (GAF_PROF_GN_SILU,
-                  gaf_groupnorm_silu_forward (ob->a1, ob->mean1, ob->rstd1, xin, P + op->gn1_g, P + op->gn1_b, B, n,
-                                              ct, op->g1));
+                  gaf_groupnorm_silu_forward_sums (ob->a1, ob->mean1, ob->rstd1, xin, split ? op->cin : ct,
+                                                   split ? skip : NULL, op->cskip, xsums, P + op->gn1_g,
+                                                   P + op->gn1_b, B, n, op->g1));
             /* h = conv1 (a1) + Linear(SiLU(emb)), one value per sample and channel: the projection plus the
              * conv bias is the conv's per-image bias */
             gaf_profile_begin (&mark);
@@ -826,22 +878,31 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
             for (int b = 0; b < B; b++)
               add_rows (ob->e + (gsize) b * op->cout, P + op->c1_b, 1, op->cout);
             gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
-            conv_forward (net, op, 1, ob->h1, ob->a1, B, ob->e, op->cout, NULL, c->conv);
+            /* the conv's output transform adds the bias and time embedding and forms GN2's statistics */
+            hsums_ok = conv_forward (net, op, 1, ob->h1, ob->hsums, ob->a1, B, ob->e, op->cout, NULL, c->conv);
             PROF (GAF_PROF_GN_SILU,
-                  gaf_groupnorm_silu_forward (ob->a2, ob->mean2, ob->rstd2, ob->h1, P + op->gn2_g, P + op->gn2_b, B,
-                                              n, op->cout, op->g2));
+                  gaf_groupnorm_silu_forward_sums (ob->a2, ob->mean2, ob->rstd2, ob->h1, op->cout, NULL, 0,
+                                                   hsums_ok ? ob->hsums : NULL, P + op->gn2_g, P + op->gn2_b, B, n,
+                                                   op->g2));
             /* out = skip(x) + conv2 (a2): the skip goes first, conv2 adds itself and both biases */
             if (op->has_skip_conv)
               {
                 for (int j = 0; j < op->cout; j++)
                   c->bias[j] = P[op->c2_b + j] + P[op->s_b + j];
-                PROF (GAF_PROF_CONV1X1,
-                      gaf_gemm_small ((int) npix, op->cout, ct, xin, ct, 1, P + op->s_w, op->cout, ob->out, op->cout,
-                                      FALSE));
-                conv_forward (net, op, 2, ob->out, ob->a2, B, c->bias, 0, ob->out, c->conv);
+                if (split)   /* [in | skip] W = in W[0 .. cin) + skip W[cin .. ct) */
+                  PROF (GAF_PROF_CONV1X1,
+                        gaf_gemm_small ((int) npix, op->cout, op->cin, in, op->cin, 1, P + op->s_w, op->cout, ob->out,
+                                        op->cout, FALSE);
+                        gaf_gemm_small ((int) npix, op->cout, op->cskip, skip, op->cskip, 1,
+                                        P + op->s_w + (gsize) op->cin * op->cout, op->cout, ob->out, op->cout, TRUE));
+                else
+                  PROF (GAF_PROF_CONV1X1,
+                        gaf_gemm_small ((int) npix, op->cout, ct, xin, ct, 1, P + op->s_w, op->cout, ob->out,
+                                        op->cout, FALSE));
+                ob->sums_ok = conv_forward (net, op, 2, ob->out, ob->sums, ob->a2, B, c->bias, 0, ob->out, c->conv);
               }
             else
-              conv_forward (net, op, 2, ob->out, ob->a2, B, P + op->c2_b, 0, xin, c->conv);
+              ob->sums_ok = conv_forward (net, op, 2, ob->out, ob->sums, ob->a2, B, P + op->c2_b, 0, xin, c->conv);
           }
           break;
         }
@@ -912,7 +973,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             gaf_linear_backward (c->d_att, G + op->c2_w, G + op->c2_b, dY, ob->att, P + op->c2_w, (int) npix,
                                  op->cin, op->cin);
             memset (c->d_qkv, 0, npix * 3 * op->cin * sizeof (float));
-            gaf_attention_backward (c->d_qkv, c->d_att, ob->qkv, ob->probs, B, n, op->cin, c->nn);
+            gaf_attention_backward (c->d_qkv, c->d_att, ob->att, ob->qkv, ob->lse, B, n, op->cin, c->att_scratch);
             memset (c->d_xn, 0, npix * op->cin * sizeof (float));
             gaf_linear_backward (c->d_xn, G + op->c1_w, G + op->c1_b, c->d_qkv, ob->xn, P + op->c1_w, (int) npix,
                                  op->cin, 3 * op->cin);

@@ -531,9 +531,41 @@ input_transform4 (float *V, const float *in, const float *zero, float *tmp, gsiz
     }
 }
 
+/* sums (B, 2, c) += the per-channel sum and sum of squares of the 4 x 4 output pixels at o (row stride rs),
+ * which were just written (in L1): the GroupNorm statistics of the output, formed while it is produced.
+ * Floats over the 16 pixels of a tile, doubles across tiles. */
+static inline __attribute__ ((always_inline)) void
+tile_sums4 (double *restrict sums, float *restrict acc, const float *o, gsize rs, int c)
+{
+  float *restrict a1 = acc, *restrict a2 = acc + c;
+
+  /* a row of 4 pixels at a time, so each accumulator is read and written 4 times per tile, not 16 */
+  for (int p = 0; p < 4; p++)
+    {
+      const float *restrict y0 = o + p * rs, *restrict y1 = y0 + c, *restrict y2 = y1 + c, *restrict y3 = y2 + c;
+      if (p == 0)
+        for (int k = 0; k < c; k++)
+          {
+            a1[k] = (y0[k] + y1[k]) + (y2[k] + y3[k]);
+            a2[k] = (y0[k] * y0[k] + y1[k] * y1[k]) + (y2[k] * y2[k] + y3[k] * y3[k]);
+          }
+      else
+        for (int k = 0; k < c; k++)
+          {
+            a1[k] += (y0[k] + y1[k]) + (y2[k] + y3[k]);
+            a2[k] += (y0[k] * y0[k] + y1[k] * y1[k]) + (y2[k] * y2[k] + y3[k] * y3[k]);
+          }
+    }
+  for (int k = 0; k < c; k++)
+    {
+      sums[k] += a1[k];
+      sums[c + k] += a2[k];
+    }
+}
+
 static inline __attribute__ ((always_inline)) void
 output_transform4_body (float *out, const float *M, const float *bias, gsize bias_stride, const float *res,
-                        const float *zero, float *tmp, gsize t0, int T, int height, int width, int c)
+                        double *sums, const float *zero, float *tmp, gsize t0, int T, int height, int width, int c)
 {
   int th = height / 4, tw = width / 4;
   int b = (int) (t0 / ((gsize) th * tw));
@@ -547,6 +579,7 @@ output_transform4_body (float *out, const float *M, const float *bias, gsize bia
       float *o = out + off;
       const float *rr = res ? res + off : NULL;
       const float *bb = bias ? bias + b * bias_stride : zero;
+      double *ss = sums ? sums + (gsize) b * 2 * c : NULL;
       gsize rs = (gsize) width * c;
 
       if (++tx == tw)
@@ -574,6 +607,8 @@ output_transform4_body (float *out, const float *M, const float *bias, gsize bia
           at6_out (oj, oj + rs, oj + 2 * rs, oj + 3 * rs, rj, rj ? rj + rs : NULL, rj ? rj + 2 * rs : NULL,
                    rj ? rj + 3 * rs : NULL, q, q + s4, q + 2 * s4, q + 3 * s4, q + 4 * s4, q + 5 * s4, bb, c);
         }
+      if (ss != NULL)   /* tmp holds 6 x 4 rows of c; the accumulators go after them */
+        tile_sums4 (ss, tmp + (gsize) 24 * c, o, rs, c);
     }
 }
 
@@ -582,16 +617,22 @@ output_transform4_body (float *out, const float *M, const float *bias, gsize bia
 GAF_SIMD_CLONES
 static void
 output_transform4 (float *out, const float *M, const float *bias, gsize bias_stride, const float *res,
-                   const float *zero, float *tmp, gsize t0, int T, int height, int width, int c)
+                   double *sums, const float *zero, float *tmp, gsize t0, int T, int height, int width, int c)
 {
   switch (c)
     {
-    case 16: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 16); break;
-    case 32: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 32); break;
-    case 64: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 64); break;
-    case 96: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 96); break;
-    case 128: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, 128); break;
-    default: output_transform4_body (out, M, bias, bias_stride, res, zero, tmp, t0, T, height, width, c); break;
+    case 16: output_transform4_body (out, M, bias, bias_stride, res, sums, zero, tmp, t0, T, height, width,
+                                       16); break;
+    case 32: output_transform4_body (out, M, bias, bias_stride, res, sums, zero, tmp, t0, T, height, width,
+                                       32); break;
+    case 64: output_transform4_body (out, M, bias, bias_stride, res, sums, zero, tmp, t0, T, height, width,
+                                       64); break;
+    case 96: output_transform4_body (out, M, bias, bias_stride, res, sums, zero, tmp, t0, T, height, width,
+                                       96); break;
+    case 128: output_transform4_body (out, M, bias, bias_stride, res, sums, zero, tmp, t0, T, height, width,
+                                       128); break;
+    default: output_transform4_body (out, M, bias, bias_stride, res, sums, zero, tmp, t0, T, height, width, c);
+      break;
     }
 }
 
@@ -674,13 +715,18 @@ wino_scratch (float *scratch, int m, int cin, int cout)
   return w;
 }
 
-/* out = winograd conv of in (Cin channels) with U (P, Cin, Cout) + bias (+ res). */
+/* out = winograd conv of in (Cin channels) with U (P, Cin, Cout) + bias (+ res); sums (B, 2, Cout) of out, or
+ * NULL. */
 static void
 winograd_conv (float *out, const float *in, const float *U, const float *bias, gsize bias_stride, const float *res,
-               int cin, int cout, int m, int batch, int height, int width, float *scratch)
+               double *sums, int cin, int cout, int m, int batch, int height, int width, float *scratch)
 {
   WinoScratch w = wino_scratch (scratch, m, cin, cout);
   gsize total = (gsize) batch * (height / m) * (width / m);
+  double *sums4 = m == 4 ? sums : NULL;
+
+  if (sums4 != NULL)
+    memset (sums4, 0, (gsize) batch * 2 * cout * sizeof (double));
 
   for (gsize t0 = 0; t0 < total; t0 += w.T)
     {
@@ -702,8 +748,15 @@ winograd_conv (float *out, const float *in, const float *U, const float *bias, g
       if (m == 2)
         output_transform2 (out, w.M, bias, bias_stride, res, w.zero, t0, n, height, width, cout);
       else
-        output_transform4 (out, w.M, bias, bias_stride, res, w.zero, w.tmp, t0, n, height, width, cout);
+        output_transform4 (out, w.M, bias, bias_stride, res, sums4, w.zero, w.tmp, t0, n, height, width, cout);
       gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
+    }
+  if (sums != NULL && sums4 == NULL)   /* F(2x2): a pass over the output */
+    {
+      GafProfMark mark;
+      gaf_profile_begin (&mark);
+      gaf_channel_sums (sums, out, batch, height * width, cout);
+      gaf_profile_end (GAF_PROF_GN_SILU, &mark);
     }
 }
 
@@ -712,7 +765,16 @@ gaf_winograd_forward_ex (float *out, const float *in, const GafWinograd *wg, con
                          const float *residual, int batch, int height, int width, float *scratch)
 {
   g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
-  winograd_conv (out, in, wg->u, bias, bias_stride, residual, wg->cin, wg->cout, wg->m, batch, height, width,
+  winograd_conv (out, in, wg->u, bias, bias_stride, residual, NULL, wg->cin, wg->cout, wg->m, batch, height, width,
+                 scratch);
+}
+
+void
+gaf_winograd_forward_sums (float *out, double *sums, const float *in, const GafWinograd *wg, const float *bias,
+                           gsize bias_stride, const float *residual, int batch, int height, int width, float *scratch)
+{
+  g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
+  winograd_conv (out, in, wg->u, bias, bias_stride, residual, sums, wg->cin, wg->cout, wg->m, batch, height, width,
                  scratch);
 }
 
@@ -771,7 +833,7 @@ gaf_winograd_backward (float *din, float *dw, float *dbias, const float *dout, c
   if (din != NULL)
     {
       g_assert (wg->u_flip != NULL);
-      winograd_conv (din, dout, wg->u_flip, NULL, 0, din, cout, cin, m, batch, height, width, scratch);
+      winograd_conv (din, dout, wg->u_flip, NULL, 0, din, NULL, cout, cin, m, batch, height, width, scratch);
     }
 }
 

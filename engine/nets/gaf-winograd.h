@@ -37,6 +37,11 @@ void  gaf_winograd_forward      (float *out, const float *in, const GafWinograd 
 void  gaf_winograd_forward_ex   (float *out, const float *in, const GafWinograd *wg, const float *bias,
                                  gsize bias_stride, const float *residual, int batch, int height, int width,
                                  float *scratch);
+/* The same, also writing sums (B, 2, Cout): the per-channel sums of out as gaf_channel_sums gives them (the
+ * GroupNorm statistics of out), formed in the output transform while each tile is in L1. */
+void  gaf_winograd_forward_sums (float *out, double *sums, const float *in, const GafWinograd *wg,
+                                 const float *bias, gsize bias_stride, const float *residual, int batch,
+                                 int height, int width, float *scratch);
 /* Needs gaf_winograd_prepare (…, flipped = TRUE) when din != NULL. */
 void  gaf_winograd_backward     (float *din, float *dw, float *dbias, const float *dout, const float *in,
                                  const GafWinograd *wg, int batch, int height, int width, float *scratch);
