@@ -14,6 +14,7 @@
 #include "gaf-engine.h"
 #include "gaflow-cli-commands.h"
 #include "gaflow-cli-common.h"
+#include "gaflow-cli-image.h"
 #include "gaflow-cli-joint.h"
 #include "gaflow-cli-mpi.h"
 
@@ -359,7 +360,9 @@ train_or_sample (int argc, char **argv, Mode mode)
     { "evals", 0, 0, G_OPTION_ARG_STRING, &evals,
       "Network evaluations per sample of a method other than GAF (default: as many as GAF's sampler makes)", "N" },
     { "kappa", 0, 0, G_OPTION_ARG_STRING, &kappa, "Jump flows' scheduler: linear (kappa = t, default), poly[:A] or cosine", "NAME" },
-    { "model", 0, 0, G_OPTION_ARG_STRING, &model, "mlp or toy-cnn (default mlp for n = 2, toy-cnn for text)", "NAME" },
+    { "model", 0, 0, G_OPTION_ARG_STRING, &model,
+      "mlp, toy-cnn or dense[:hidden=256,256,bias=true] (the authors' DenseNet; default mlp for n = 2, toy-cnn "
+      "for text)", "NAME" },
     { "hidden", 0, 0, G_OPTION_ARG_STRING, &hidden, "Network width (default 256 for the MLP, 128 for the toy CNN)", "H" },
     { "depth", 0, 0, G_OPTION_ARG_STRING, &depth, "MLP: hidden layers (default 3)", "N" },
     { "input-scale", 0, 0, G_OPTION_ARG_STRING, &input_scale, "Scale of the network's input W, 0 = c (default c for the MLP, 1 for the toy CNN)", "S" },
@@ -404,7 +407,7 @@ train_or_sample (int argc, char **argv, Mode mode)
   guint64 n_steps = 4000, n_samples = 100000, seed_v = 1;
   int n_threads = 2, chunk_v = 4096, hidden_v = 0, depth_v = 0, length_v = 0;
   double in_scale = -1.0, t_scale = 1.0, lr_v = 0.0, train_s, sample_s;
-  gboolean cosine = TRUE, use_mlp;
+  gboolean cosine = TRUE, use_mlp, use_dense;
   gint64 t0;
   GafRng rng;
 
@@ -451,8 +454,12 @@ train_or_sample (int argc, char **argv, Mode mode)
   cosine = schedule == NULL || g_str_equal (schedule, "cosine");
   if (integrator && !gaf_integrator_from_string (integrator, &scfg.integrator))
     return gaf_cli_fail ("--integrator: unknown integrator '%s' (expected euler or rk4)", integrator);
-  if (model && !g_str_equal (model, "mlp") && !g_str_equal (model, "toy-cnn"))
-    return gaf_cli_fail ("--model: unknown model '%s' (expected mlp or toy-cnn)", model);
+  use_dense = model && (g_str_equal (model, "dense") || g_str_has_prefix (model, "dense:"));
+  if (model && !use_dense && !g_str_equal (model, "mlp") && !g_str_equal (model, "toy-cnn"))
+    return gaf_cli_fail ("--model: unknown model '%s' (expected mlp, toy-cnn or dense[:hidden=...])", model);
+  if (use_dense && (hidden || depth || input_scale))
+    return gaf_cli_fail ("--model dense: its widths are --model dense:hidden=W1,W2,... (--hidden, --depth and "
+                         "--input-scale are the MLP's; BatchNorm scales the dense network's input)");
   if (mode == MODE_SAMPLE && output == NULL)
     return gaf_cli_fail ("sample: --output FILE is required");
   if (!gaf_sampler_config_check (&scfg, &error) || !gaf_trainer_config_check (&tcfg, &error) ||
@@ -476,7 +483,7 @@ train_or_sample (int argc, char **argv, Mode mode)
   if ((gint64) target->n * target->c > 1 << 20)
     return gaf_cli_fail ("--data: %d variables of %d classes is too large for these networks", target->n, target->c);
 
-  use_mlp = model ? g_str_equal (model, "mlp") : target->alphabet == NULL;
+  use_mlp = !use_dense && (model ? g_str_equal (model, "mlp") : target->alphabet == NULL);
   /* Defaults that differ by model (docs/joint.md): the MLP sees W * c (entries of order 1, as the
    * reference's input BatchNorm would make them) and learns faster at lr 2e-3. Inputs that are one-hot (jump
    * flows) or square roots of probabilities (sphere FM) get sqrt(c): root-mean-square entry 1. */
@@ -493,8 +500,18 @@ train_or_sample (int argc, char **argv, Mode mode)
     }
   else if (evals_v > 0)
     return gaf_cli_fail ("--evals: GAF's evaluations follow from --integrator, --step-size and --t-end");
-  tcfg.adam.lr = lr_v > 0.0 ? lr_v : use_mlp ? 2e-3 : 1e-3;
-  if (use_mlp)
+  tcfg.adam.lr = lr_v > 0.0 ? lr_v : use_mlp || use_dense ? 2e-3 : 1e-3;
+  if (use_dense)
+    {
+      /* the factory's keys (hidden, bias) on n variables of c classes, the method's input channels */
+      GafModelConfig mc;
+      if (!gaf_cli_image_model_config (model, 1, target->n, target->c, seed_v, &mc, &error))
+        return gaf_cli_fail ("%s", error->message);
+      mc.dense.in_channels = gaf_method_in_channels (method_v, target->c);
+      if ((net = gaf_model_new (&mc, &error)) == NULL)
+        return gaf_cli_fail ("%s", error->message);
+    }
+  else if (use_mlp)
     {
       GafMlpConfig mcfg;
       gaf_mlp_config_init (&mcfg, target->n, target->c);
@@ -552,7 +569,7 @@ train_or_sample (int argc, char **argv, Mode mode)
     fprintf (stderr, "%s: %s (n = %d, c = %d, %u sequences of positive probability); %s, %s, %" G_GSIZE_FORMAT
              " parameters, input scale %g; %" G_GUINT64_FORMAT " steps, batch %d, lr %g %s, EMA %g; %d threads"
              " x %d processes\n", argv[0], target->name, target->n, target->c, target->n_atoms,
-             gaf_method_title (method_v), net->klass->name, net->params->size, in_scale, n_steps, tcfg.batch,
+             gaf_method_title (method_v), net->klass->name, net->params->trained, in_scale, n_steps, tcfg.batch,
              tcfg.adam.lr, cosine ? "cosine" : "constant", tcfg.ema_decay, n_threads, gaf_cli_mpi_size ());
   if (loss_log)
     losses = g_array_new (FALSE, FALSE, sizeof (double));

@@ -20,7 +20,8 @@
  *          checkpoint from a safetensors file; the configuration from its metadata unless --model is given.
  *   field  --checkpoint F.gafck|F.safetensors --input X.safetensors --time T --out Y.safetensors
  *          [--raw-output] [--raw]: the network on the inputs W of X (PyTorch layout: (B, c, H, W) for the
- *          UNet, (B, n, c) for the toy CNN), the vector field Pi_0 f(W, t) or the raw output f(W, t).
+ *          UNet, (B, n, c) for the toy CNN, (B, c, n) for the dense network), the vector field Pi_0 f(W, t)
+ *          or the raw output f(W, t).
  *
  * Each takes the command's own argv (argv[0] is the command name) and returns the exit status (0, or 2
  * after one "gaflow-cli: error: ..." line). */
@@ -116,7 +117,7 @@ gaf_cli_cmd_export (int argc, char **argv)
   if (!gaf_safetensors_writer_save (w, out, &error))
     return gaf_cli_fail ("--out: %s", error->message);
   printf ("exported the %s weights of a %s (%" G_GSIZE_FORMAT " parameters) to %s\n", ema ? "averaged" : "trained",
-          gaf_model_kind_to_string (cfg.kind), gaf_net_get_params (net)->size, out);
+          gaf_model_kind_to_string (cfg.kind), gaf_net_get_params (net)->trained, out);
   return 0;
 }
 
@@ -160,7 +161,12 @@ gaf_cli_cmd_import (int argc, char **argv)
   st = gaf_safetensors_load (argv[1], &error);
   if (st == NULL)
     return gaf_cli_fail ("%s", error->message);
-  if (data != NULL)
+  /* A joint distribution (the dense network's data) is recorded as given; label maps are read for their
+   * sizes and classes. */
+  if (data != NULL && gaf_data_spec_kind (data) == GAF_DATA_KIND_JOINT && model != NULL)
+    return gaf_cli_fail ("import: --model takes its sizes from image data; for a joint distribution the "
+                         "file's metadata gives the network");
+  if (data != NULL && gaf_data_spec_kind (data) != GAF_DATA_KIND_JOINT)
     {
       ds = gaf_cli_image_load_data ("--data", data, &error);
       if (ds == NULL)
@@ -190,6 +196,8 @@ gaf_cli_cmd_import (int argc, char **argv)
     return gaf_cli_fail ("%s: %s", argv[1], error->message);
   if (ds != NULL)
     gaf_cli_image_data_to_keyfile (ds, kf);
+  else if (data != NULL)
+    g_key_file_set_string (kf, "data", "spec", data);
   if (cfg.kind == GAF_MODEL_UNET && !g_key_file_has_group (kf, "data"))
     return gaf_cli_fail ("import: %s does not say which label maps the model was trained on: give --data SPEC",
                          argv[1]);
@@ -197,7 +205,7 @@ gaf_cli_cmd_import (int argc, char **argv)
   if (!gaf_checkpoint_save (out, kf, gaf_net_get_params (net), &rng, 0, &error))
     return gaf_cli_fail ("--out: %s", error->message);
   printf ("imported a %s (%" G_GSIZE_FORMAT " parameters) from %s to %s\n", gaf_model_kind_to_string (cfg.kind),
-          gaf_net_get_params (net)->size, argv[1], out);
+          gaf_net_get_params (net)->trained, argv[1], out);
   return 0;
 }
 
@@ -211,8 +219,8 @@ gaf_cli_cmd_field (int argc, char **argv)
   GOptionEntry entries[] = {
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "The model (.gafck or .safetensors)", "FILE" },
     { "input", 0, 0, G_OPTION_ARG_FILENAME, &input,
-      "Inputs W (tensor 'W', PyTorch layout: (B, c, H, W) for the UNet, (B, n, c) for the toy CNN) and "
-      "optionally times 't' (B)", "FILE" },
+      "Inputs W (tensor 'W', PyTorch layout: (B, c, H, W) for the UNet, (B, n, c) for the toy CNN, (B, c, n) "
+      "for the dense network) and optionally times 't' (B)", "FILE" },
     { "time", 0, 0, G_OPTION_ARG_STRING, &time_s, "The time t of every input (instead of a tensor 't')", "T" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Where to write the tensor 'field' (or 'output')", "FILE" },
     { "raw-output", 0, 0, G_OPTION_ARG_NONE, &raw_output,
@@ -232,7 +240,7 @@ gaf_cli_cmd_field (int argc, char **argv)
   GafModelConfig cfg;
   double time_v = 0.0;
   int ndim, B, n, c, H = 0, W = 0;
-  gboolean unet;
+  gboolean unet, channels_first;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -262,6 +270,7 @@ gaf_cli_cmd_field (int argc, char **argv)
     return gaf_cli_fail ("--checkpoint: the network maps %d to %d channels; field needs a flow's network",
                          net->in_channels, net->out_channels);
   unet = cfg.kind == GAF_MODEL_UNET;
+  channels_first = unet || cfg.kind == GAF_MODEL_DENSE;
   n = net->n;
   c = net->in_channels;
   if (unet)
@@ -279,10 +288,12 @@ gaf_cli_cmd_field (int argc, char **argv)
     return gaf_cli_fail ("--input: %s has no tensor 'W'", input);
   if (ndim != (unet ? 4 : 3) || shape[0] < 1 || shape[0] * (gint64) n * c > MAX_INPUT_FLOATS)
     return gaf_cli_fail ("--input: tensor '%s' must be (B, %s) with 1 <= B <= %d", wname,
-                         unet ? "c, H, W" : "n, c", MAX_INPUT_FLOATS / (n * c));
+                         unet ? "c, H, W" : channels_first ? "c, n" : "n, c", MAX_INPUT_FLOATS / (n * c));
   B = (int) shape[0];
   if (unet)
     memcpy (oshape, (const gint64[]) { B, c, H, W }, sizeof oshape);
+  else if (channels_first)
+    memcpy (oshape, (const gint64[]) { B, c, n }, 3 * sizeof (gint64));
   else
     memcpy (oshape, (const gint64[]) { B, n, c }, 3 * sizeof (gint64));
   x = g_new (float, (gsize) B * n * c);
@@ -300,7 +311,7 @@ gaf_cli_cmd_field (int argc, char **argv)
   /* PyTorch layout -> the engine's (B, n, c); the toy CNN's is the same */
   xt = g_new (float, (gsize) B * n * c);
   y = g_new (float, (gsize) B * n * c);
-  if (unet)
+  if (channels_first)
     for (int b = 0; b < B; b++)
       for (int k = 0; k < c; k++)
         for (int p = 0; p < n; p++)
@@ -310,7 +321,7 @@ gaf_cli_cmd_field (int argc, char **argv)
   gaf_net_infer (net, xt, t, B, y);
   if (!raw_output)
     gaf_project_tangent_rows (y, (gsize) B * n, (gsize) c);
-  if (unet)
+  if (channels_first)
     for (int b = 0; b < B; b++)
       for (int k = 0; k < c; k++)
         for (int p = 0; p < n; p++)

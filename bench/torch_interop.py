@@ -8,7 +8,8 @@
   2. a state_dict saved by the reference (torch.save, random weights everywhere) converts
      (tools/torch2safetensors.py), imports (gaflow-cli import) and gives the same field in gaflow.
 
-For the UNet and the toy CNN. The reference computes in float64 from the same float32 weights; the
+For the UNet, the toy CNN and the dense network (in evaluation mode: BatchNorm with its running
+statistics, which travel with the weights). The reference computes in float64 from the same float32 weights; the
 numbers are max |gaflow - torch| and that over max |torch| (the authors' own modules cast to float32 inside,
 so they run in float32). With --authors DIR (a checkout of
 IPA-HD/generative-af) the exported weights also load strictly into the authors' own UNetModel / CNNModel
@@ -41,6 +42,7 @@ def run(*args):
 
 
 def field_torch(model, x, t, class_dim, dtype=torch.float64):
+    model.eval()
     with torch.no_grad():
         y = model.to(dtype)(x.to(dtype), t.to(dtype)).double()
     return y - y.mean(class_dim, keepdim=True)
@@ -146,6 +148,19 @@ def main():
             ok &= report("toy CNN gaflow export -> the authors' CNNModel (float32), field", fgc,
                          field_torch(ac, xc, tc, 2, torch.float32), tol=1e-4)
 
+        # The dense network (the authors' DenseNet) on 2 x 2 maps of 3 classes: n = 4, c = 3.
+        run(cli, "train", "--data", "scenes:classes=3,size=2,count=64", "--model", "dense:hidden=32,32",
+            "--steps", "30", "--checkpoint", p("d.gafck"))
+        run(cli, "export", "--checkpoint", p("d.gafck"), "--out", p("d.safetensors"))
+        sdd = {k: st.to_torch(v) for k, v in st.read(p("d.safetensors"))[0].items()}
+        dense = ref.DenseNet(3, 4, hidden_dims=(32, 32))
+        dense.load_state_dict(sdd, strict=True)
+        print(f"dense: {len(sdd)} tensors loaded with strict=True into bench/torch_reference.py DenseNet "
+              f"(num_batches_tracked {int(sdd['layers.0.0.num_batches_tracked'])})")
+        xd, td = inputs((4, 3, 4), 1, gen)
+        fgd = field_gaflow(cli, p("d.gafck"), xd, td, tmp)
+        ok &= report("dense gaflow export -> PyTorch reference, field", fgd, field_torch(dense, xd, td, 1))
+
         # -- 2. PyTorch -> gaflow: random weights everywhere, torch.save'd state_dict, converted, imported.
         unet2 = ref.UNet(3, channels=32, mult=(1, 2), blocks=1)
         randomize(unet2, gen)
@@ -168,6 +183,32 @@ def main():
         xc, tc = inputs((4, 4, 3), 2, gen)
         ok &= report("toy CNN Lightning-style .ckpt -> gaflow import, field",
                      field_gaflow(cli, p("refc.gafck"), xc, tc, tmp), field_torch(cnn2, xc, tc, 2))
+        # The dense network: random weights, running statistics from a few training-mode forwards,
+        # a Lightning-style .ckpt whose hyper-parameters name it; c and n given to the converter.
+        dense2 = ref.DenseNet(3, 4, hidden_dims=(32, 16))
+        randomize(dense2, gen)
+        dense2.train()
+        with torch.no_grad():
+            for _ in range(5):
+                dense2(*inputs((16, 3, 4), 1, gen)[:1], torch.rand(16, generator=gen) * 10)
+        torch.save({"state_dict": {"net." + k: v for k, v in dense2.state_dict().items()},
+                    "hyper_parameters": {"hparams": {"model": {"name": "dense",
+                                                               "params": {"hidden_dims": [32, 16], "bias": True}},
+                                                     "data": {"dataset": "pinwheel"},
+                                                     "training": {"field_magnitude": 0.5}}}}, p("refd.ckpt"))
+        print(run(sys.executable, os.path.join(here, "..", "tools", "torch2safetensors.py"), p("refd.ckpt"),
+                  p("refd.safetensors"), "--classes", "3").strip())
+        print(run(cli, "import", p("refd.safetensors"), "--out", p("refd.gafck")).strip())
+        xd, td = inputs((4, 3, 4), 1, gen)
+        ok &= report("dense Lightning-style .ckpt -> gaflow import, field",
+                     field_gaflow(cli, p("refd.gafck"), xd, td, tmp), field_torch(dense2, xd, td, 1))
+        # and back: gaflow's export of the imported model equals the PyTorch state_dict, buffers included
+        run(cli, "export", "--checkpoint", p("refd.gafck"), "--out", p("refd2.safetensors"))
+        back = {k: st.to_torch(v) for k, v in st.read(p("refd2.safetensors"))[0].items()}
+        same = back.keys() == dense2.state_dict().keys() and all(
+            torch.equal(back[k], v) for k, v in dense2.state_dict().items())
+        print(f"dense PyTorch -> gaflow -> PyTorch: {len(back)} tensors {'identical' if same else 'DIFFER'}")
+        ok &= same
     sys.exit(0 if ok else 1)
 
 

@@ -62,7 +62,8 @@ class Dense(nn.Module):
 
 
 # The networks below carry the module names of the authors' code (IPA-HD/generative-af, the `net` of its
-# Lightning module: architecture/cnn_dirichlet.py CNNModel, architecture/unet_openai.py UNetModel), so that
+# Lightning module: architecture/cnn_dirichlet.py CNNModel, architecture/unet_openai.py UNetModel,
+# architecture/dense.py DenseNet), so that
 # a state_dict moves between them, this reference and gaflow (gaflow-cli export / import) with
 # load_state_dict(strict=True).
 
@@ -88,6 +89,32 @@ class ToyCNN(nn.Module):
             h = norm_(h.permute(0, 2, 1)).permute(0, 2, 1)
             feat = feat + Fn.relu(conv(h))
         return self.final_conv(feat).permute(0, 2, 1)             # (B, n, c)
+
+
+class DenseNet(nn.Module):
+    """The authors' DenseNet (architecture/dense.py) under its module names. W (B, c, n), channels first as
+    the authors' data tensors are, is flattened to c n features and t (zeros without one) appended; each
+    layer is BatchNorm1d -> Linear -> ReLU, the last one too, so the output (B, c, n) is never negative.
+    Without hidden layers the norm and the ReLU are Identity modules and a single Linear is left."""
+
+    def __init__(self, c, n, hidden_dims=(256, 256), bias=True):
+        super().__init__()
+        self.c, self.n = c, n
+        widths = [c * n + 1] + list(hidden_dims) + [c * n]
+        deep = len(hidden_dims) > 0
+        self.layers = nn.ModuleList()
+        for d_in, d_out in zip(widths[:-1], widths[1:]):
+            self.layers.append(nn.Sequential(nn.BatchNorm1d(d_in) if deep else nn.Identity(),
+                                             nn.Linear(d_in, d_out, bias=bias),
+                                             nn.ReLU() if deep else nn.Identity()))
+
+    def forward(self, x, t=None):
+        b = x.shape[0]
+        time = torch.zeros(b, 1, dtype=x.dtype) if t is None else t.reshape(b, 1).to(x.dtype)
+        h = torch.cat([x.reshape(b, -1), time], dim=1)
+        for layer in self.layers:
+            h = layer(h)
+        return h.reshape(x.shape)
 
 
 def group_count(ch, groups=32):

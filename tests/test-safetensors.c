@@ -317,6 +317,93 @@ test_toy_cnn_table (void)
   g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
 }
 
+static gboolean
+is_buffer (const GafTorchEntry *e)
+{
+  return strstr (e->torch, "running_") != NULL || e->layout == GAF_TORCH_COUNT;
+}
+
+static void
+test_dense_table (void)
+{
+  GafModelConfig cfg;
+  g_autoptr(GafTorchMap) map = NULL;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  gint64 trained = 0;
+
+  /* the authors' default, hidden_dims [256, 256], for n = c = 2 */
+  gaf_model_config_init (&cfg, GAF_MODEL_DENSE, 2, 2, 1);
+  map = gaf_torch_map_new (&cfg, &error);
+  g_assert_no_error (error);
+  net = gaf_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_map_check (map, gaf_net_get_params (net), &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (gaf_torch_map_get_network (map), ==, "dense");
+  for (guint i = 0; i < gaf_torch_map_get_n (map); i++)
+    {
+      const GafTorchEntry *e = gaf_torch_map_get (map, i);
+      g_assert_true (g_hash_table_add (names, e->torch));
+      if (!is_buffer (e))
+        trained += e->numel;
+    }
+  /* docs/method.md §3: 69,390 parameters; the buffers besides them, 2 (5 + 256 + 256) + 3 */
+  g_assert_cmpint (trained, ==, 69390);
+  g_assert_cmpint (table_numel (map, TRUE), ==, 69390 + 1037);
+  g_assert_cmpuint (gaf_torch_map_get_n (map), ==, 3 * 7);
+  for (guint k = 0; k < 6; k++)
+    {
+      static const char *const expect[] = {
+        "layers.0.0.weight", "layers.0.0.running_mean", "layers.0.0.num_batches_tracked", "layers.0.1.weight",
+        "layers.2.0.running_var", "layers.2.1.bias",
+      };
+      if (!g_hash_table_contains (names, expect[k]))
+        g_error ("no tensor %s", expect[k]);
+    }
+  g_assert_false (g_hash_table_contains (names, "layers.3.0.weight"));
+  {
+    const GafTorchEntry *last = gaf_torch_map_get (map, gaf_torch_map_get_n (map) - 2);
+    const GafTorchEntry *count = gaf_torch_map_get (map, 4);
+    g_assert_cmpstr (last->torch, ==, "layers.2.1.weight");
+    g_assert_cmpint (last->shape[0], ==, 4);
+    g_assert_cmpint (last->shape[1], ==, 256);
+    g_assert_cmpstr (count->torch, ==, "layers.0.0.num_batches_tracked");
+    g_assert_cmpint (count->ndim, ==, 0);
+  }
+
+  /* no hidden layer: one Linear (n c + 1 -> n c), nothing else; another size without biases */
+  g_clear_pointer (&map, gaf_torch_map_free);
+  g_clear_pointer (&net, gaf_net_free);
+  gaf_model_config_init (&cfg, GAF_MODEL_DENSE, 3, 5, 1);
+  cfg.dense.n_hidden = 0;
+  map = gaf_torch_map_new (&cfg, &error);
+  net = gaf_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_map_check (map, gaf_net_get_params (net), &error));
+  g_assert_cmpuint (gaf_torch_map_get_n (map), ==, 2);
+  g_assert_cmpstr (gaf_torch_map_get (map, 0)->torch, ==, "layers.0.1.weight");
+  g_assert_cmpint (gaf_torch_map_get (map, 0)->shape[1], ==, 16);
+  g_clear_pointer (&map, gaf_torch_map_free);
+  g_clear_pointer (&net, gaf_net_free);
+  gaf_model_config_init (&cfg, GAF_MODEL_DENSE, 3, 5, 1);
+  g_assert_true (gaf_dense_config_parse_hidden (&cfg.dense, "7,6,5", &error));
+  cfg.dense.bias = FALSE;
+  map = gaf_torch_map_new (&cfg, &error);
+  net = gaf_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_map_check (map, gaf_net_get_params (net), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gaf_torch_map_get_n (map), ==, 4 * 6);
+  g_clear_pointer (&map, gaf_torch_map_free);
+
+  /* the authors' network maps c channels to c */
+  cfg.dense.out_channels = 4;
+  g_assert_null (gaf_torch_map_new (&cfg, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+}
+
 /* The index maps against the layouts written out by hand for one element each. */
 static void
 test_layouts (void)
@@ -382,6 +469,10 @@ check_roundtrip (GafModelConfig *cfg)
   net = gaf_model_new (cfg, &error);
   g_assert_no_error (error);
   randomize (net, 5);
+  a = gaf_net_get_params (net);
+  for (guint v = 0; v < a->views->len; v++)   /* counters (num_batches_tracked) are whole numbers */
+    if (g_str_has_suffix (g_array_index (a->views, GafParamView, v).name, ".count"))
+      a->data[g_array_index (a->views, GafParamView, v).offset] = (float) (1000 + v);
   st = export_to_st (net, cfg);
   g_assert_true (gaf_torch_config_from_metadata (st, cfg->seed, 0, 0, 0, &meta_cfg, &error));
   g_assert_no_error (error);
@@ -409,6 +500,111 @@ test_roundtrip_nets (void)
   cfg.toy_cnn.hidden = 16;
   cfg.toy_cnn.fourier_half = 8;
   check_roundtrip (&cfg);
+  gaf_model_config_init (&cfg, GAF_MODEL_DENSE, 3, 4, 7);
+  g_assert_true (gaf_dense_config_parse_hidden (&cfg.dense, "9,8", NULL));
+  check_roundtrip (&cfg);
+  cfg.dense.bias = FALSE;
+  check_roundtrip (&cfg);
+  cfg.dense.n_hidden = 0;
+  check_roundtrip (&cfg);
+}
+
+/* st with tensor `name` replaced by an F32 (ints NULL) or I64 tensor of shape (ndim, shape). */
+static GafSafetensors *
+replace_tensor (GafSafetensors *st, const char *name, int ndim, const gint64 *shape, const float *floats,
+                const gint64 *ints)
+{
+  g_autoptr(GafSafetensorsWriter) w = gaf_safetensors_writer_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  GafSafetensors *out;
+  const guint8 *p;
+  gsize n;
+
+  for (guint i = 0; i < gaf_safetensors_get_n_tensors (st); i++)
+    {
+      const char *tname = gaf_safetensors_get_name (st, i), *dtype;
+      const gint64 *tshape;
+      int tdim;
+      g_assert_true (gaf_safetensors_get_info (st, tname, &dtype, &tdim, &tshape));
+      if (g_str_equal (tname, name))
+        {
+          if (ints != NULL)
+            gaf_safetensors_writer_add_i64 (w, name, ndim, shape, ints);
+          else
+            gaf_safetensors_writer_add (w, name, ndim, shape, floats);
+        }
+      else if (g_str_equal (dtype, "I64"))
+        {
+          gint64 v[1];
+          g_assert_cmpint (gaf_safetensors_get_numel (st, tname), ==, 1);
+          g_assert_true (gaf_safetensors_read_i64 (st, tname, tdim, tshape, v, &error));
+          gaf_safetensors_writer_add_i64 (w, tname, tdim, tshape, v);
+        }
+      else
+        {
+          g_autofree float *v = g_new (float, gaf_safetensors_get_numel (st, tname));
+          g_assert_true (gaf_safetensors_read_floats (st, tname, tdim, tshape, v, &error));
+          gaf_safetensors_writer_add (w, tname, tdim, tshape, v);
+        }
+    }
+  bytes = gaf_safetensors_writer_to_bytes (w);
+  p = g_bytes_get_data (bytes, &n);
+  out = gaf_safetensors_load_bytes (p, n, "replaced", &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+/* num_batches_tracked must be an I64 scalar holding a count. */
+static void
+test_dense_count (void)
+{
+  GafModelConfig cfg;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GafSafetensors) st = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name = "layers.1.0.num_batches_tracked";
+  const char *dtype;
+  const gint64 *shape;
+  gint64 v;
+  int ndim;
+  struct {
+    int ndim;
+    gint64 value;
+    gboolean as_float;
+    const char *fragment;
+  } cases[] = {
+    { 0, 3, TRUE, "has dtype F32; gaflow reads it as I64" },
+    { 1, 3, FALSE, "has shape (1), the model needs ()" },
+    { 0, -1, FALSE, "= -1 is not a count from 0 to 2^53" },
+    { 0, (G_GINT64_CONSTANT (1) << 53) + 1, FALSE, "is not a count from 0 to 2^53" },
+  };
+
+  gaf_model_config_init (&cfg, GAF_MODEL_DENSE, 2, 3, 1);
+  g_assert_true (gaf_dense_config_parse_hidden (&cfg.dense, "4", NULL));
+  net = gaf_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  gaf_net_get_params (net)->data[gaf_params_find (gaf_net_get_params (net), "bn1.count")->offset] = 16777216.0f;
+  st = export_to_st (net, &cfg);
+  /* written as PyTorch writes it: an I64 scalar */
+  g_assert_true (gaf_safetensors_get_info (st, name, &dtype, &ndim, &shape));
+  g_assert_cmpstr (dtype, ==, "I64");
+  g_assert_cmpint (ndim, ==, 0);
+  g_assert_true (gaf_safetensors_read_i64 (st, name, 0, NULL, &v, &error));
+  g_assert_cmpint (v, ==, 16777216);
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(GafSafetensors) bad = NULL;
+      GafModelConfig c = cfg;
+      float f = (float) cases[k].value;
+      bad = replace_tensor (st, name, cases[k].ndim, (const gint64[]) { 1 }, &f,
+                            cases[k].as_float ? NULL : &cases[k].value);
+      g_assert_null (gaf_torch_import (bad, &c, &error));
+      g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+      if (strstr (error->message, cases[k].fragment) == NULL)
+        g_error ("expected '%s' in: %s", cases[k].fragment, error->message);
+      g_clear_error (&error);
+    }
 }
 
 /* The error a user sees for each kind of wrong file. */
@@ -498,7 +694,8 @@ check_fixture (const char *stem)
   io = gaf_safetensors_load (iopath, &error);
   g_assert_no_error (error);
   g_assert_true (gaf_safetensors_get_info (io, "W", NULL, &ndim, &shape));
-  unet = cfg.kind == GAF_MODEL_UNET;
+  /* (B, c, H, W) and the dense network's (B, c, n) are channels first */
+  unet = cfg.kind == GAF_MODEL_UNET || cfg.kind == GAF_MODEL_DENSE;
   n = net->n;
   c = net->in_channels;
   B = (int) shape[0];
@@ -518,6 +715,8 @@ check_fixture (const char *stem)
         xt[((gsize) b * n + p) * c + k] = unet ? x[((gsize) b * c + k) * n + p] : x[((gsize) b * n + p) * c + k];
   y = g_new (float, (gsize) B * n * c);
   y2 = g_new (float, (gsize) B * n * c);
+  /* the output PyTorch gave in evaluation mode (BatchNorm with running statistics); forward too */
+  gaf_net_set_training (net, FALSE);
   gaf_net_infer (net, xt, t, B, y);
   gaf_net_forward (net, xt, t, B, y2);
   for (int b = 0; b < B; b++)
@@ -547,6 +746,69 @@ test_fixture_cnn (void)
   check_fixture ("cnn");
 }
 
+/* The dense network also in training mode: the output with the batch's statistics and the running
+ * statistics that forward leaves, as PyTorch computed them. */
+static void
+test_fixture_dense (void)
+{
+  g_autofree char *wpath = g_test_build_filename (G_TEST_DIST, "data", "torch-dense.safetensors", NULL);
+  g_autofree char *iopath = g_test_build_filename (G_TEST_DIST, "data", "torch-dense-io.safetensors", NULL);
+  g_autoptr(GafSafetensors) st = NULL, io = NULL;
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GError) error = NULL;
+  enum { B = 5, C = 3, N = 4 };
+  float x[B * C * N], xt[B * N * C], ref[B * C * N], y[B * N * C], t[B];
+  double dmax = 0.0, ymax = 0.0, smax = 0.0;
+  GafModelConfig cfg;
+  GafParams *p;
+
+  check_fixture ("dense");
+  st = gaf_safetensors_load (wpath, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_config_from_metadata (st, 1, 0, 0, 0, &cfg, &error));
+  net = gaf_torch_import (st, &cfg, &error);
+  g_assert_no_error (error);
+  p = gaf_net_get_params (net);
+  g_assert_cmpfloat (p->data[gaf_params_find (p, "bn1.count")->offset], ==, 12345.0f);
+  io = gaf_safetensors_load (iopath, &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_safetensors_read_floats (io, "W", 3, (const gint64[]) { B, C, N }, x, &error));
+  g_assert_true (gaf_safetensors_read_floats (io, "t", 1, (const gint64[]) { B }, t, &error));
+  g_assert_true (gaf_safetensors_read_floats (io, "output_train", 3, (const gint64[]) { B, C, N }, ref, &error));
+  g_assert_no_error (error);
+  for (int b = 0; b < B; b++)
+    for (int k = 0; k < C; k++)
+      for (int i = 0; i < N; i++)
+        xt[(b * N + i) * C + k] = x[(b * C + k) * N + i];
+  gaf_net_forward (net, xt, t, B, y);
+  for (int b = 0; b < B; b++)
+    for (int k = 0; k < C; k++)
+      for (int i = 0; i < N; i++)
+        {
+          dmax = MAX (dmax, fabs (y[(b * N + i) * C + k] - ref[(b * C + k) * N + i]));
+          ymax = MAX (ymax, fabs (ref[(b * C + k) * N + i]));
+        }
+  /* the running statistics after that forward */
+  for (int l = 0; l < 3; l++)
+    for (int which = 0; which < 2; which++)
+      {
+        g_autofree char *torch = g_strdup_printf ("after.layers.%d.0.running_%s", l, which ? "var" : "mean");
+        g_autofree char *name = g_strdup_printf ("bn%d.%s", l, which ? "var" : "mean");
+        const GafParamView *v = gaf_params_find (p, name);
+        g_autofree float *want = g_new (float, v->size);
+        g_assert_true (gaf_safetensors_read_floats (io, torch, 1, (const gint64[]) { (gint64) v->size }, want, &error));
+        g_assert_no_error (error);
+        for (gsize f = 0; f < v->size; f++)
+          smax = MAX (smax, fabs (p->data[v->offset + f] - want[f]) / MAX (1.0, fabs (want[f])));
+      }
+  g_test_message ("dense, training mode: largest difference to PyTorch %.3g (%.3g of the largest output %.3g); "
+                  "running statistics %.3g", dmax, dmax / ymax, ymax, smax);
+  g_assert_cmpfloat (ymax, >, 0.1);
+  g_assert_cmpfloat (dmax, <=, 1e-5 * ymax);
+  g_assert_cmpfloat (smax, <=, 1e-6);
+  g_assert_cmpfloat (p->data[gaf_params_find (p, "bn1.count")->offset], ==, 12346.0f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -558,10 +820,13 @@ main (int argc, char **argv)
   g_test_add_func ("/data/safetensors/not-regular", test_not_regular);
   g_test_add_func ("/data/torch-map/unet-table", test_unet_table);
   g_test_add_func ("/data/torch-map/toy-cnn-table", test_toy_cnn_table);
+  g_test_add_func ("/data/torch-map/dense-table", test_dense_table);
   g_test_add_func ("/data/torch-map/layouts", test_layouts);
   g_test_add_func ("/data/torch-map/roundtrip", test_roundtrip_nets);
   g_test_add_func ("/data/torch-map/import-errors", test_import_errors);
+  g_test_add_func ("/data/torch-map/dense-count", test_dense_count);
   g_test_add_func ("/data/torch-fixtures/unet", test_fixture_unet);
   g_test_add_func ("/data/torch-fixtures/toy-cnn", test_fixture_cnn);
+  g_test_add_func ("/data/torch-fixtures/dense", test_fixture_dense);
   return g_test_run ();
 }

@@ -10,6 +10,12 @@
   tests/data/torch-cnn.safetensors      the toy CNN (CNNModel's names): 3 classes, n = 4, hidden 16,
                                         8 Fourier frequencies of scale 30; random weights
   tests/data/torch-cnn-io.safetensors   W (3, 4, 3), t (3), output (3, 4, 3)
+  tests/data/torch-dense.safetensors    the authors' DenseNet (DenseNet's names): c = 3, n = 4, hidden
+                                        16, 12; random weights and random running statistics
+  tests/data/torch-dense-io.safetensors W (5, 3, 4), t (5), output (5, 3, 4) in evaluation mode (running
+                                        statistics); output_train, the output in training mode (the
+                                        batch's statistics), and the running statistics that forward
+                                        leaves (after.layers.I.0.running_mean, ...)
 
 Every parameter is random (also the zero-initialised convolutions, which would otherwise hide errors in
 their mapping). The outputs are the raw network outputs computed by PyTorch in float64 from the float32
@@ -75,6 +81,46 @@ def main():
     write_pair(out_dir, "cnn", cnn, x, {
         "network": "cnn_dirichlet", "alphabet_size": "3", "hidden_dim": "16", "seq_len": "4",
         "layout": "W (B, n, c)"})
+
+    write_dense(out_dir, gen)
+
+
+def write_dense(out_dir, gen):
+    import copy
+    dense = ref.DenseNet(3, 4, hidden_dims=(16, 12))
+    with torch.no_grad():
+        for name, v in dense.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                v.fill_(12345)
+                continue
+            r = torch.rand(v.shape, generator=gen, dtype=torch.float64)
+            if name.endswith("running_var"):
+                r = 0.3 + r            # positive
+            elif name.endswith(".0.weight"):
+                r = 0.5 + r            # BatchNorm gains around 1
+            else:
+                r = (r * 2 - 1) * 0.5
+            v.copy_(r.to(v.dtype))
+    weights = {k: st.from_torch(v) for k, v in dense.state_dict().items()}
+    st.write(os.path.join(out_dir, "torch-dense.safetensors"), weights, {
+        "network": "dense", "c": "3", "n": "4", "hidden_dims": "[16, 12]", "bias": "true",
+        "layout": "W (B, c, n)"})
+    x = torch.softmax(torch.randn(5, 3, 4, generator=gen) * 2, dim=1)
+    t = torch.tensor([0.3, 2.0, 7.5, 0.05, 14.0], dtype=torch.float32)
+    evaluating = copy.deepcopy(dense).double().eval()
+    training = copy.deepcopy(dense).double().train()
+    with torch.no_grad():
+        y = evaluating(x.double(), t.double())
+        y_train = training(x.double(), t.double())
+    io = {"W": st.from_torch(x), "t": st.from_torch(t), "output": st.from_torch(y),
+          "output_train": st.from_torch(y_train)}
+    for name, v in training.state_dict().items():
+        if "running" in name:
+            io["after." + name] = st.from_torch(v)
+    st.write(os.path.join(out_dir, "torch-dense-io.safetensors"), io,
+             {"computed_by": f"PyTorch {torch.__version__}, float64", "layout": "W (B, c, n)"})
+    print(f"dense: {sum(p.numel() for p in dense.parameters())} parameters, output max |y| "
+          f"{y.abs().max().item():.4g}, in training mode {y_train.abs().max().item():.4g}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ Lightning module is stripped; when the checkpoint also has averaged weights ("em
 under "ema.", "net_ema.", "ema_net." or "model_ema."), those are written, unless --raw. The
 hyper-parameters found (the model's name and params, data.num_classes, training.field_magnitude, ...) go
 into __metadata__ under the authors' names: network, model_channels, channel_mult, num_res_blocks,
-attention_resolutions, num_classes, field_magnitude, plus in/out channels read off the weights.
+attention_resolutions, num_classes, field_magnitude, plus in/out channels read off the weights (for the
+DenseNet: c, n, hidden_dims and bias; its num_batches_tracked buffers are written as I64).
 
 Needs only Debian's python3-torch (the file is written with the standard library).
 
   tools/torch2safetensors.py model.ckpt model.safetensors [--raw] [--image-size 32] [--network unet]
+  tools/torch2safetensors.py pinwheel.ckpt pinwheel.safetensors --classes 91     (a DenseNet: c = 91, n = 2)
 """
 import argparse
 import os
@@ -138,6 +140,19 @@ def metadata(ckpt, sd, args):
         meta["alphabet_size"] = str(sd["linear.weight"].shape[1])
         meta["hidden_dim"] = str(sd["linear.weight"].shape[0])
         meta.setdefault("num_classes", meta["alphabet_size"])
+    if name == "dense" and "layers.0.1.weight" in sd:
+        # DenseNet(c, n, hidden_dims, bias): c n + 1 inputs; c or n from the command line, the other one
+        # from the tensors; hidden_dims and bias read off the tensors too (a plain state_dict has no
+        # hyper-parameters)
+        last = max(int(k.split(".")[1]) for k in sd if k.startswith("layers.") and k.endswith(".1.weight"))
+        cn = sd["layers.0.1.weight"].shape[1] - 1
+        c = args.classes or (cn // args.variables if args.variables else None)
+        if c is None or cn % c != 0:
+            sys.exit(f"torch2safetensors: the dense network has c n = {cn} inputs; give --classes C "
+                     f"(or --variables N) so that gaflow knows which is which")
+        meta["c"], meta["n"] = str(c), str(cn // c)
+        meta["hidden_dims"] = "[" + ", ".join(str(sd[f"layers.{i}.1.weight"].shape[0]) for i in range(last)) + "]"
+        meta["bias"] = "true" if "layers.0.1.bias" in sd else "false"
     if args.image_size:
         h, _, w = args.image_size.partition("x")
         meta["image_height"], meta["image_width"] = h, w or h
@@ -151,6 +166,8 @@ def main():
     ap.add_argument("--raw", action="store_true", help="the trained weights even when averaged ones exist")
     ap.add_argument("--image-size", help="H or HxW of the images (the UNet; the checkpoint does not say)")
     ap.add_argument("--network", choices=["unet", "cnn_dirichlet", "dense"], help="when the checkpoint does not say")
+    ap.add_argument("--classes", type=int, help="the dense network's classes c (its inputs are c n + 1)")
+    ap.add_argument("--variables", type=int, help="the dense network's variables n (instead of --classes)")
     args = ap.parse_args()
     import torch
     ckpt = torch.load(args.input, map_location="cpu")

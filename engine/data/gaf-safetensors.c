@@ -567,21 +567,17 @@ half_to_float (guint16 h)
   return f;
 }
 
-gboolean
-gaf_safetensors_read_floats (GafSafetensors *st, const char *name, int ndim, const gint64 *shape, float *out,
-                             GError **error)
+/* The tensor name when it exists with exactly this shape, else NULL with an error. */
+static const Tensor *
+lookup_shaped (GafSafetensors *st, const char *name, int ndim, const gint64 *shape, GError **error)
 {
-  const Tensor *t;
-  const guint8 *p;
+  const Tensor *t = lookup (st, name);
   gboolean same;
 
-  g_return_val_if_fail (st != NULL && name != NULL && out != NULL, FALSE);
-  g_return_val_if_fail (!st->header_only, FALSE);
-  t = lookup (st, name);
   if (t == NULL)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "no tensor '%s'", name);
-      return FALSE;
+      return NULL;
     }
   same = t->ndim == ndim;
   for (int d = 0; same && d < ndim; d++)
@@ -591,8 +587,52 @@ gaf_safetensors_read_floats (GafSafetensors *st, const char *name, int ndim, con
       g_autofree char *have = gaf_safetensors_shape_string (t->ndim, t->shape);
       g_autofree char *want = gaf_safetensors_shape_string (ndim, shape);
       g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "tensor '%s' has shape %s, the model needs %s", name, have, want);
+      return NULL;
+    }
+  return t;
+}
+
+gboolean
+gaf_safetensors_read_i64 (GafSafetensors *st, const char *name, int ndim, const gint64 *shape, gint64 *out,
+                          GError **error)
+{
+  const Tensor *t;
+  const guint8 *p;
+
+  g_return_val_if_fail (st != NULL && name != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (!st->header_only, FALSE);
+  t = lookup_shaped (st, name, ndim, shape, error);
+  if (t == NULL)
+    return FALSE;
+  if (!g_str_equal (dtypes[t->dtype].name, "I64"))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "tensor '%s' has dtype %s; gaflow reads it as I64", name,
+                   dtypes[t->dtype].name);
       return FALSE;
     }
+  p = st->bytes + st->data_at + t->begin;
+  for (gint64 i = 0; i < t->numel; i++)
+    {
+      guint64 u = 0;
+      for (int b = 7; b >= 0; b--)   /* little-endian, byte by byte */
+        u = u << 8 | p[8 * i + b];
+      out[i] = (gint64) u;
+    }
+  return TRUE;
+}
+
+gboolean
+gaf_safetensors_read_floats (GafSafetensors *st, const char *name, int ndim, const gint64 *shape, float *out,
+                             GError **error)
+{
+  const Tensor *t;
+  const guint8 *p;
+
+  g_return_val_if_fail (st != NULL && name != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (!st->header_only, FALSE);
+  t = lookup_shaped (st, name, ndim, shape, error);
+  if (t == NULL)
+    return FALSE;
   if (t->dtype >= N_FLOAT_DTYPES)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
@@ -645,7 +685,8 @@ typedef struct {
   char   *name;
   int     ndim;
   gint64  shape[GAF_SAFETENSORS_MAX_DIMS];
-  float  *data;
+  float  *data;     /* F32, or NULL */
+  gint64 *ints;     /* I64, or NULL */
   gsize   numel;
 } WTensor;
 
@@ -661,6 +702,7 @@ wtensor_clear (gpointer p)
   WTensor *t = p;
   g_free (t->name);
   g_free (t->data);
+  g_free (t->ints);
 }
 
 GafSafetensorsWriter *
@@ -686,9 +728,9 @@ gaf_safetensors_writer_free (GafSafetensorsWriter *w)
   g_free (w);
 }
 
-void
-gaf_safetensors_writer_add (GafSafetensorsWriter *w, const char *name, int ndim, const gint64 *shape,
-                            const float *data)
+static void
+writer_add (GafSafetensorsWriter *w, const char *name, int ndim, const gint64 *shape, const float *data,
+            const gint64 *ints)
 {
   WTensor t = { 0 };
 
@@ -705,8 +747,27 @@ gaf_safetensors_writer_add (GafSafetensorsWriter *w, const char *name, int ndim,
       t.shape[d] = shape[d];
       t.numel *= (gsize) shape[d];
     }
-  t.data = g_memdup2 (data, MAX (t.numel, 1) * sizeof (float));
+  if (data != NULL)
+    t.data = g_memdup2 (data, MAX (t.numel, 1) * sizeof (float));
+  else
+    t.ints = g_memdup2 (ints, MAX (t.numel, 1) * sizeof (gint64));
   g_array_append_val (w->tensors, t);
+}
+
+void
+gaf_safetensors_writer_add (GafSafetensorsWriter *w, const char *name, int ndim, const gint64 *shape,
+                            const float *data)
+{
+  g_return_if_fail (data != NULL);
+  writer_add (w, name, ndim, shape, data, NULL);
+}
+
+void
+gaf_safetensors_writer_add_i64 (GafSafetensorsWriter *w, const char *name, int ndim, const gint64 *shape,
+                                const gint64 *data)
+{
+  g_return_if_fail (data != NULL);
+  writer_add (w, name, ndim, shape, NULL, data);
 }
 
 void
@@ -745,10 +806,11 @@ gaf_safetensors_writer_to_bytes (GafSafetensorsWriter *w)
   for (guint i = 0; i < w->tensors->len; i++)
     {
       const WTensor *t = &g_array_index (w->tensors, WTensor, i);
+      gsize size = t->ints != NULL ? 8 : 4;
       json_builder_set_member_name (b, t->name);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "dtype");
-      json_builder_add_string_value (b, "F32");
+      json_builder_add_string_value (b, t->ints != NULL ? "I64" : "F32");
       json_builder_set_member_name (b, "shape");
       json_builder_begin_array (b);
       for (int d = 0; d < t->ndim; d++)
@@ -757,10 +819,10 @@ gaf_safetensors_writer_to_bytes (GafSafetensorsWriter *w)
       json_builder_set_member_name (b, "data_offsets");
       json_builder_begin_array (b);
       json_builder_add_int_value (b, (gint64) at);
-      json_builder_add_int_value (b, (gint64) (at + 4 * t->numel));
+      json_builder_add_int_value (b, (gint64) (at + size * t->numel));
       json_builder_end_array (b);
       json_builder_end_object (b);
-      at += 4 * t->numel;
+      at += size * t->numel;
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
@@ -778,7 +840,12 @@ gaf_safetensors_writer_to_bytes (GafSafetensorsWriter *w)
   for (guint i = 0; i < w->tensors->len; i++)
     {
       const WTensor *t = &g_array_index (w->tensors, WTensor, i);
-      for (gsize k = 0; k < t->numel; k++)
+      for (gsize k = 0; t->ints != NULL && k < t->numel; k++)
+        {
+          guint64 v = GUINT64_TO_LE ((guint64) t->ints[k]);
+          g_byte_array_append (out, (const guint8 *) &v, 8);
+        }
+      for (gsize k = 0; t->data != NULL && k < t->numel; k++)
         {
           guint32 bits;
           memcpy (&bits, &t->data[k], 4);
@@ -801,7 +868,7 @@ gaf_safetensors_writer_save (GafSafetensorsWriter *w, const char *path, GError *
   for (guint i = 0; i < w->tensors->len; i++)
     {
       const WTensor *t = &g_array_index (w->tensors, WTensor, i);
-      for (gsize k = 0; k < t->numel; k++)
+      for (gsize k = 0; t->data != NULL && k < t->numel; k++)
         if (!isfinite (t->data[k]))
           {
             g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,

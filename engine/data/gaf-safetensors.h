@@ -53,12 +53,17 @@ gint64          gaf_safetensors_get_numel     (GafSafetensors *st, const char *n
  * is not finite. */
 gboolean        gaf_safetensors_read_floats   (GafSafetensors *st, const char *name, int ndim, const gint64 *shape,
                                                float *out, GError **error);
+/* An I64 tensor (PyTorch's int64 buffers: BatchNorm's num_batches_tracked) into out (prod(shape) values).
+ * Fails (GAF_ERROR_FORMAT) when the tensor is absent, its shape is not exactly (ndim, shape) or its dtype
+ * is not I64. Range checks are the caller's. */
+gboolean        gaf_safetensors_read_i64      (GafSafetensors *st, const char *name, int ndim, const gint64 *shape,
+                                               gint64 *out, GError **error);
 /* The value of a metadata key (owned by st) or NULL. */
 const char     *gaf_safetensors_get_metadata  (GafSafetensors *st, const char *key);
 /* A string describing a shape, "(2, 3, 3)" (for messages). */
 char           *gaf_safetensors_shape_string  (int ndim, const gint64 *shape);
 
-/* Writing: F32 tensors in the order they are added, metadata strings. */
+/* Writing: F32 (and I64) tensors in the order they are added, metadata strings. */
 typedef struct _GafSafetensorsWriter GafSafetensorsWriter;
 
 GafSafetensorsWriter *gaf_safetensors_writer_new  (void);
@@ -66,6 +71,9 @@ void            gaf_safetensors_writer_free       (GafSafetensorsWriter *w);
 /* Copies prod(shape) floats from data. A name given twice is a programming error. */
 void            gaf_safetensors_writer_add        (GafSafetensorsWriter *w, const char *name, int ndim,
                                                    const gint64 *shape, const float *data);
+/* The same for an I64 tensor. */
+void            gaf_safetensors_writer_add_i64    (GafSafetensorsWriter *w, const char *name, int ndim,
+                                                   const gint64 *shape, const gint64 *data);
 void            gaf_safetensors_writer_set_metadata (GafSafetensorsWriter *w, const char *key, const char *value);
 /* The whole file in memory. */
 GBytes         *gaf_safetensors_writer_to_bytes   (GafSafetensorsWriter *w);

@@ -93,6 +93,7 @@ gaf_torch_entry_index (const GafTorchEntry *e, gsize k)
     {
     case GAF_TORCH_COPY:
     case GAF_TORCH_FOURIER:
+    case GAF_TORCH_COUNT:
       return e->offset + k;
     case GAF_TORCH_LINEAR:
     case GAF_TORCH_LINEAR_SWAP:
@@ -301,6 +302,39 @@ toy_cnn_table (GafTorchMap *map, const GafToyCnnConfig *cfg)
   VEC ("head2.b", cfg->out_channels, "final_conv.2.bias");
 }
 
+/* ---- the dense network (DenseNet) ---------------------------------------------------------------------- */
+
+/* Module order of DenseNet's state_dict: per layer the BatchNorm (weight, bias, running_mean, running_var,
+ * num_batches_tracked), then the Linear (weight, bias). */
+static void
+dense_table (GafTorchMap *map, const GafDenseConfig *cfg)
+{
+  int dim[GAF_DENSE_MAX_HIDDEN + 2], L = cfg->n_hidden + 1;
+
+  dim[0] = cfg->n * cfg->in_channels + 1;
+  for (int l = 0; l < cfg->n_hidden; l++)
+    dim[l + 1] = cfg->hidden[l];
+  dim[L] = cfg->n * cfg->out_channels;
+  for (int l = 0; l < L; l++)
+    {
+      g_autofree char *w = g_strdup_printf ("fc%d.w", l), *b = g_strdup_printf ("fc%d.b", l);
+      g_autofree char *g = g_strdup_printf ("bn%d.g", l), *nb = g_strdup_printf ("bn%d.b", l);
+      g_autofree char *m = g_strdup_printf ("bn%d.mean", l), *v = g_strdup_printf ("bn%d.var", l);
+      g_autofree char *c = g_strdup_printf ("bn%d.count", l);
+      if (cfg->n_hidden > 0)
+        {
+          VEC (g, dim[l], "layers.%d.0.weight", l);
+          VEC (nb, dim[l], "layers.%d.0.bias", l);
+          VEC (m, dim[l], "layers.%d.0.running_mean", l);
+          VEC (v, dim[l], "layers.%d.0.running_var", l);
+          add (map, GAF_TORCH_COUNT, c, 0, 0, 0, SHAPE (1), "layers.%d.0.num_batches_tracked", l);
+        }
+      add (map, GAF_TORCH_LINEAR, w, 0, dim[l + 1], 2, SHAPE (dim[l + 1], dim[l]), "layers.%d.1.weight", l);
+      if (cfg->bias)
+        VEC (b, dim[l + 1], "layers.%d.1.bias", l);
+    }
+}
+
 GafTorchMap *
 gaf_torch_map_new (const GafModelConfig *cfg, GError **error)
 {
@@ -330,10 +364,20 @@ gaf_torch_map_new (const GafModelConfig *cfg, GError **error)
       map->network = "cnn_dirichlet";
       toy_cnn_table (map, &cfg->toy_cnn);
       break;
+    case GAF_MODEL_DENSE:
+      if (cfg->dense.in_channels != cfg->dense.out_channels)
+        {
+          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                               "the authors' DenseNet has as many output channels as input channels");
+          return NULL;
+        }
+      map->network = "dense";
+      dense_table (map, &cfg->dense);
+      break;
     default:
       g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                           "gaflow's MLP (LayerNorm, log-time features) is not the authors' DenseNet; only the UNet "
-                           "and the toy CNN have PyTorch names");
+                           "gaflow's MLP (LayerNorm, log-time features) is not the authors' DenseNet (model kind "
+                           "'dense' is); only the UNet, the toy CNN and the dense network have PyTorch names");
       return NULL;
     }
   return g_steal_pointer (&map);
@@ -453,6 +497,16 @@ gaf_torch_write_metadata (const GafModelConfig *cfg, GafSafetensorsWriter *w)
       set_int (w, "num_classes", c->out_channels);
       set_int (w, "hidden_dim", c->hidden);
       set_int (w, "seq_len", c->n);
+    }
+  else if (cfg->kind == GAF_MODEL_DENSE)
+    {
+      const GafDenseConfig *d = &cfg->dense;
+      g_autofree char *hidden = int_list (d->hidden, d->n_hidden);
+      gaf_safetensors_writer_set_metadata (w, "network", "dense");
+      set_int (w, "c", d->in_channels);
+      set_int (w, "n", d->n);
+      gaf_safetensors_writer_set_metadata (w, "hidden_dims", hidden);
+      gaf_safetensors_writer_set_metadata (w, "bias", d->bias ? "true" : "false");
     }
   gaf_model_config_to_keyfile (cfg, kf);
   model = g_key_file_to_data (kf, NULL, NULL);
@@ -611,10 +665,41 @@ gaf_torch_config_from_metadata (GafSafetensors *st, guint64 seed, int height, in
         return FALSE;
       t->fourier_half = t->hidden / 2;
     }
+  else if (g_str_equal (network, "dense"))
+    {
+      int c = 0, n = 0;
+      const char *bias = gaf_safetensors_get_metadata (st, "bias");
+      GafDenseConfig *d = &out.dense;
+      if (!meta_int (st, "num_classes", 1, 1 << 16, &c, error) || !meta_int (st, "c", 1, 1 << 16, &c, error) ||
+          !meta_int (st, "n", 1, 1 << 20, &n, error))
+        return FALSE;
+      if (c == 0)
+        c = classes;
+      if (n == 0 && height > 0)
+        n = height * width;
+      if (c == 0 || n == 0)
+        {
+          g_set_error_literal (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                               "the metadata names a dense network but not its classes and variables (c, n)");
+          return FALSE;
+        }
+      gaf_model_config_init (&out, GAF_MODEL_DENSE, n, c, seed);
+      if (!meta_int_list (st, "hidden_dims", GAF_DENSE_MAX_HIDDEN, 1, 1 << 14, d->hidden, &d->n_hidden, error))
+        return FALSE;
+      if (bias != NULL)
+        {
+          if (g_ascii_strcasecmp (bias, "true") != 0 && g_ascii_strcasecmp (bias, "false") != 0)
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "metadata bias = '%s' is not true or false", bias);
+              return FALSE;
+            }
+          d->bias = g_ascii_strcasecmp (bias, "true") == 0;
+        }
+    }
   else
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
-                   "metadata network = '%s': gaflow reads unet and cnn_dirichlet", network);
+                   "metadata network = '%s': gaflow reads unet, cnn_dirichlet and dense", network);
       return FALSE;
     }
   if (!gaf_model_config_check (&out, error))
@@ -643,6 +728,13 @@ gaf_torch_export (GafNet *net, const GafModelConfig *cfg, const float *weights, 
     {
       const GafTorchEntry *e = map->entries->pdata[i];
       g_autofree float *buf = g_new (float, MAX (e->numel, 1));
+      if (e->layout == GAF_TORCH_COUNT)
+        {
+          /* a count of forwards, kept in a float: whole and non-negative */
+          gint64 count = (gint64) MAX (0.0, rint (weights[gaf_params_find (params, e->view)->offset]));
+          gaf_safetensors_writer_add_i64 (w, e->torch, e->ndim, e->shape, &count);
+          continue;
+        }
       if (e->layout == GAF_TORCH_FOURIER)
         memcpy (buf, gaf_toy_cnn_get_freqs ((GafToyCnn *) net), (gsize) e->numel * sizeof (float));
       else
@@ -733,6 +825,20 @@ gaf_torch_import (GafSafetensors *st, GafModelConfig *cfg, GError **error)
       float *dst;
       if (e->layout == GAF_TORCH_FOURIER)
         continue;
+      if (e->layout == GAF_TORCH_COUNT)
+        {
+          gint64 count;
+          if (!gaf_safetensors_read_i64 (st, e->torch, e->ndim, e->shape, &count, error))
+            return NULL;
+          if (count < 0 || count > (G_GINT64_CONSTANT (1) << 53))
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "tensor '%s' = %" G_GINT64_FORMAT
+                           " is not a count from 0 to 2^53", e->torch, count);
+              return NULL;
+            }
+          params->data[gaf_params_find (params, e->view)->offset] = (float) count;
+          continue;
+        }
       buf = g_new (float, MAX (e->numel, 1));
       if (!gaf_safetensors_read_floats (st, e->torch, e->ndim, e->shape, buf, error))
         return NULL;

@@ -19,6 +19,10 @@ G_BEGIN_DECLS
  *   toy-cnn  architecture/cnn_dirichlet.py CNNModel: linear, time_embedder.0.W (the fixed Fourier
  *            frequencies, a tensor there, part of the configuration here), time_embedder.1,
  *            time_layers.I.dense, norms.I, convs.I, final_conv.{0,2}.
+ *   dense    architecture/dense.py DenseNet: layers.I.0 (BatchNorm1d: weight, bias and the buffers
+ *            running_mean, running_var, num_batches_tracked, an I64 scalar), layers.I.1 (Linear); without
+ *            hidden layers only layers.0.1. gaflow's flattening order is PyTorch's (gaf-dense.h), so the
+ *            tables need no permutation.
  *   mlp      no table: gaflow's MLP (LayerNorm after each Linear, log-time features) is not the
  *            authors' DenseNet (BatchNorm before each Linear, raw t, ReLU on the output).
  *
@@ -34,6 +38,7 @@ typedef enum {
   GAF_TORCH_LINEAR_SWAP,  /* LINEAR with the input halves exchanged */
   GAF_TORCH_CONV,         /* torch (O, I, K...) <- engine (K..., I, O) */
   GAF_TORCH_FOURIER,      /* the toy CNN's frequencies (the configuration, not the arena) */
+  GAF_TORCH_COUNT,        /* an I64 scalar there (num_batches_tracked), one float buffer value here */
 } GafTorchLayout;
 
 typedef struct {
@@ -55,7 +60,7 @@ GafTorchMap         *gaf_torch_map_new         (const GafModelConfig *cfg, GErro
 void                 gaf_torch_map_free        (GafTorchMap *map);
 guint                gaf_torch_map_get_n       (GafTorchMap *map);
 const GafTorchEntry *gaf_torch_map_get         (GafTorchMap *map, guint i);
-/* The authors' name of the network ("unet", "cnn_dirichlet"), as in their config/model/NAME.yaml. */
+/* The authors' name of the network ("unet", "cnn_dirichlet", "dense"), as in their config/model/NAME.yaml. */
 const char          *gaf_torch_map_get_network (GafTorchMap *map);
 /* Index into the view (floats) of element k (C order of the PyTorch shape) of entry e. */
 gsize                gaf_torch_entry_index     (const GafTorchEntry *e, gsize k);
@@ -64,7 +69,8 @@ gsize                gaf_torch_entry_index     (const GafTorchEntry *e, gsize k)
 gboolean             gaf_torch_map_check       (GafTorchMap *map, GafParams *params, GError **error);
 
 /* The hyper-parameters of cfg under the authors' names (network, model_channels, channel_mult,
- * num_res_blocks, attention_resolutions, image_size, in_channels, out_channels, num_classes, hidden_dim)
+ * num_res_blocks, attention_resolutions, image_size, in_channels, out_channels, num_classes, hidden_dim;
+ * the dense network's c, n, hidden_dims, bias)
  * and gaflow's own [model] group (key "gaflow.model") into w's metadata. */
 void                 gaf_torch_write_metadata  (const GafModelConfig *cfg, GafSafetensorsWriter *w);
 /* The configuration a file's metadata describes: "gaflow.model" when present (exact), else the authors'
