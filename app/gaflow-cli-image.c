@@ -161,7 +161,7 @@ load_image_data (const char *opt, const char *spec, GError **error)
 
 /* "--model KIND[:key=value,...]" with n = H W pixels, c classes and the seed filled in from the data and
  * --seed. unet: the keys of gaf_unet_config_parse (channels, mult, blocks, attn, time_scale) on top of
- * docs/method.md §3's reference (C = 32, mult 1,2,2,2, 2 blocks). toy-cnn, mlp: the [model] keys of the factory
+ * docs/method.md §3's reference (C = 32, mult 1,2,2,2, 2 blocks). toy-cnn, mlp, dense: the [model] keys of the factory
  * (gaf-model.h); a token without '=' extends the previous key's value. The factory rejects unknown keys
  * and bad values. */
 static gboolean
@@ -476,7 +476,7 @@ gaf_cli_image_train (int argc, char **argv)
     { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Training maps: " IMAGE_DATA_HELP " (the train split)", "SPEC" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model,
       "Network (default unet, the reference of docs/method.md §3): unet[:channels=32,mult=1,2,2,2,blocks=2,attn=16], "
-      "toy-cnn[:hidden=32,...] or mlp[:hidden=256,...]", "SPEC" },
+      "toy-cnn[:hidden=32,...], mlp[:hidden=256,...] or dense[:hidden=256,256]", "SPEC" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps,
       "Train until this step (the total; with --resume the default is the checkpoint's target)", "N" },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Checkpoint file (written atomically)", "FILE" },
