@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "gaf-application.h"
+#include "gaf-label-map-experiment.h"
 #include "gaf-parameter-panel.h"
 #include "gaf-window.h"
 
@@ -52,11 +53,8 @@ parse_change (GafApplication *self)
   vt = g_strsplit (kv[1], "@", 2);
   if (g_strv_length (vt) != 2)
     return FALSE;
-  self->change_param = -1;
-  for (guint p = 0; p < GAF_N_PARAMS; p++)
-    if (g_strcmp0 (kv[0], gaf_param_info (p)->key) == 0)
-      self->change_param = (int) p;
-  if (self->change_param < 0)
+  self->change_param = gaf_param_from_key (kv[0]);
+  if (self->change_param < 0 || gaf_param_info (self->change_param)->type == GAF_PARAM_TEXT)
     return FALSE;
   self->change_value = g_ascii_strtod (vt[0], &end);
   if (end == vt[0] || *end != '\0' || !(self->change_value >= gaf_param_info (self->change_param)->min &&
@@ -107,7 +105,6 @@ static int
 gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
 {
   GafApplication *self = GAF_APPLICATION (app);
-  GafExperiment experiment;
   gboolean version = FALSE;
 
   g_variant_dict_lookup (options, "version", "b", &version);
@@ -133,8 +130,13 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
 
   if (self->view != NULL && !g_strv_contains (views, self->view))
     return fail (_("--view must be simplex, training, runs, joint, labelmaps, likelihood or scaling"));
-  if (self->experiment != NULL && !gaf_experiment_from_string (self->experiment, &experiment))
-    return fail (_("--experiment must be scaling, exact, coupled, pinwheel or images"));
+  if (self->experiment != NULL && gaf_experiment_lookup_legacy (self->experiment) == NULL)
+    {
+      g_autofree char *ids = gaf_experiment_list_ids (_(" or "));
+      /* Translators: the experiments' names, like "scaling, exact or text" */
+      g_autofree char *message = g_strdup_printf (_("--experiment must be %s"), ids);
+      return fail (message);
+    }
   if (!(self->after >= 0 && self->after <= 3600))
     return fail (_("--after must be between 0 and 3600 seconds"));
   if (!(self->frame_stats >= 0 && self->frame_stats <= 3600))
@@ -269,7 +271,8 @@ score_map (gpointer data)
   if (window == NULL)
     return G_SOURCE_REMOVE;
   s = gaf_runner_dup_snapshot (gaf_window_get_runner (GAF_WINDOW (window)));
-  if ((s->height == 0 || s->model_kind == NULL || (self->model != NULL && gaf_window_get_file_operations (GAF_WINDOW (window)) == 0)) &&
+  if ((gaf_label_map_payload (s->payload) == NULL || gaf_label_map_payload (s->payload)->height == 0 ||
+       s->model_kind == NULL || (self->model != NULL && gaf_window_get_file_operations (GAF_WINDOW (window)) == 0)) &&
       g_get_monotonic_time () < self->map_deadline)
     return G_SOURCE_CONTINUE;
   if (!gaf_window_score_map_file (GAF_WINDOW (window), self->map, &error))
@@ -282,12 +285,10 @@ gaf_application_activate (GApplication *app)
 {
   GafApplication *self = GAF_APPLICATION (app);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
-  GafExperiment experiment;
-
   if (window == NULL)
     window = GTK_WINDOW (gaf_window_new (GTK_APPLICATION (app)));
-  if (self->experiment != NULL && gaf_experiment_from_string (self->experiment, &experiment))
-    gaf_window_set_experiment (GAF_WINDOW (window), experiment);
+  if (self->experiment != NULL)
+    gaf_window_set_experiment (GAF_WINDOW (window), gaf_experiment_lookup_legacy (self->experiment));
   if (self->model != NULL)
     gaf_window_open_model (GAF_WINDOW (window), self->model);
   if (self->view != NULL)
@@ -413,6 +414,20 @@ gaf_application_class_init (GafApplicationClass *klass)
   app_class->shutdown = gaf_application_shutdown;
 }
 
+/* --experiment's help, from the registry: "Experiment to open: scaling, exact, ... or label-maps". */
+static const char *
+experiment_help (void)
+{
+  static char *help;
+
+  if (help == NULL)
+    {
+      g_autofree char *ids = gaf_experiment_list_ids (_(" or "));
+      help = g_strdup_printf (_("Experiment to open: %s"), ids);
+    }
+  return help;
+}
+
 static void
 gaf_application_init (GafApplication *self)
 {
@@ -420,7 +435,7 @@ gaf_application_init (GafApplication *self)
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
     { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, runs, joint, labelmaps, likelihood or scaling"), N_("NAME") },
-    { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Experiment to open: scaling, exact, coupled, pinwheel or images"), N_("NAME") },
+    { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, experiment_help (), N_("NAME") },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Open a model file (.gafck) at the start"), N_("FILE") },
     { "map", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Score a label map (PGM or PNG) in the Likelihood view"), N_("FILE") },
     { "after", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Seconds to run before the screenshot (default 3)"), N_("SECONDS") },

@@ -81,17 +81,10 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void
-wake_views (GafWindow *self)
+static const GafExperimentClass *
+experiment (GafWindow *self)
 {
-  gaf_follower_wake (&self->follower);
-  gaf_simplex_view_wake (self->simplex_view);
-  gaf_training_view_wake (self->training_view);
-  gaf_runs_view_wake (self->runs_view);
-  gaf_joint_view_wake (self->joint_view);
-  gaf_label_map_view_wake (self->label_map_view);
-  gaf_likelihood_view_wake (self->likelihood_view);
-  gaf_scaling_view_wake (self->scaling_view);
+  return gaf_runner_get_params (self->runner)->experiment;
 }
 
 /* The Train button shows the row of the state table (gaf-train-state.h) that the status line shows. */
@@ -116,6 +109,7 @@ update_train_button (GafWindow *self, const GafSnapshot *s)
 }
 
 static void status_changed (GtkWidget *widget, GafSnapshot *s);
+static void set_notice (GafWindow *self, const char *text);
 
 /* The button and the status line at once after a command (the engine may be busy in a sampling round
  * for a while before its next snapshot). */
@@ -126,12 +120,30 @@ update_train_button_now (GafWindow *self)
   status_changed (GTK_WIDGET (self), s);
 }
 
+static void
+queue_draw_tree (GtkWidget *widget)
+{
+  gtk_widget_queue_draw (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    queue_draw_tree (child);
+}
+
+/* After a change of the display alone (presentation mode, a preset's overlays, a notice): the views follow
+ * the runner by themselves, but this changes nothing the runner publishes, so they draw again now. */
+static void
+refresh_display (GafWindow *self)
+{
+  queue_draw_tree (GTK_WIDGET (self->stack));
+  update_train_button_now (self);
+}
+
 void
 gaf_window_set_training (GafWindow *self, gboolean training)
 {
   g_return_if_fail (GAF_IS_WINDOW (self));
   training = !!training;
-  if (training && gaf_runner_get_params (self->runner)->experiment == GAF_EXPERIMENT_EXACT)
+  if (training && experiment (self)->untrained)
     training = FALSE;   /* nothing to train */
   if (training && self->train_state == GAF_TRAIN_STATE_DONE_MAX)
     training = FALSE;   /* no budget left to give */
@@ -154,7 +166,6 @@ gaf_window_set_training (GafWindow *self, gboolean training)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
     }
   update_train_button_now (self);
-  wake_views (self);
 }
 
 /* Every snapshot goes into the run history; it is written when a run starts and at most every 20 s. */
@@ -168,6 +179,9 @@ record_run (GafWindow *self, const GafSnapshot *s)
 
   if (!gaf_run_history_feed (self->history, s))
     return;
+  /* The views of the history may have taken this snapshot before the history had it. */
+  gaf_runs_view_wake (self->runs_view);
+  gtk_widget_queue_draw (GTK_WIDGET (self->training_view));
   new_run = gaf_run_history_get_run (self->history, gaf_run_history_get_n_runs (self->history) - 1)->id != last_before;
   if (self->history_path != NULL && (new_run || now - self->history_saved_at > 20 * G_USEC_PER_SEC))
     gaf_window_save_history (self);
@@ -210,32 +224,24 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
     g_string_append (state, self->failure);
   else
     g_string_append (state, _(gaf_train_state_info (self->train_state)->status));
-  if (s->loading_data)
-    g_string_append_printf (state, " · %s", _("reading the label maps"));
+  /* What the engine does besides training (reading data, a sweep, scoring maps). */
+  if (s->work_label != NULL)
+    g_string_append_printf (state, " · %s", _(s->work_label));
   if (self->notice != NULL && g_get_monotonic_time () < self->notice_until)
     g_string_append_printf (state, " · %s", self->notice);
   if (s->sampling)
     g_string_append_printf (state, " · %s", _("sampling"));
-  if (s->sweeping && self->train_state != GAF_TRAIN_STATE_WAIT_SWEEP)
-    g_string_append_printf (state, " · %s", _("sweep running"));
   if (s->state == GAF_RUNNER_FAILED)
     gtk_widget_add_css_class (GTK_WIDGET (self->state_label), "error");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self->state_label), "error");
 
-  if (gaf_runner_get_params (self->runner)->experiment != GAF_EXPERIMENT_EXACT)
+  if (!experiment (self)->untrained)
     step = g_strdup_printf (_("Step %u of %.0f"), (guint) s->step, s->params.value[GAF_PARAM_BUDGET]);
   rate = s->state == GAF_RUNNER_TRAINING && s->steps_per_second > 0
     ? g_strdup_printf (_("%.1f steps/s"), s->steps_per_second) : g_strdup ("");
   loss = isfinite (s->loss_smooth) ? g_strdup_printf (_("Loss %.4f"), s->loss_smooth) : g_strdup ("");
-  if (s->eval_samples > 0 && s->height > 0)
-    /* Translators: a KL between the class frequencies of each pixel, averaged over the pixels */
-    metric = g_strdup_printf (_("pixel KL %.3f (held-out maps %.3f, uniform %.3f) · neighbours agree %.0f %% (data %.0f %%)"),
-                              s->eval_kl, s->eval_kl_floor, s->eval_kl_uniform, 100 * s->agreement,
-                              100 * s->agreement_data);
-  else if (s->eval_samples > 0)
-    metric = g_strdup_printf (_("KL %.4f (uniform %.4f, floor %.4f) from %u samples"),
-                              s->eval_kl, s->eval_kl_uniform, s->eval_kl_floor, (guint) s->eval_samples);
+  metric = gaf_experiment_summary (s->params.experiment, s->payload);
 
   gtk_label_set_text (self->state_label, state->str);
   gtk_label_set_text (self->step_label, step ? step : "");
@@ -251,60 +257,80 @@ on_runner_failed (GafRunner *runner, GError *error, GafWindow *self)
   self->failure = g_strdup_printf (_("Failed: %s"), error->message);
   gaf_label_map_canvas_set_error (gaf_label_map_view_get_canvas (self->label_map_view), error->message);
   g_warning ("%s", error->message);
-  wake_views (self);
 }
 
-static void
-on_runner_finished (GafRunner *runner, GafWindow *self)
-{
-  wake_views (self);
-}
 
-static void
-on_sweep_finished (GafRunner *runner, GafWindow *self)
-{
-  wake_views (self);
-}
-
-/* The image experiment on its default data starts from the pretrained model when it is there. */
+/* An experiment with a shipped model starts from it while its data are the default ones. */
 static void
 maybe_open_default_model (GafWindow *self)
 {
   const GafRunnerParams *params = gaf_runner_get_params (self->runner);
+  const GafExperimentClass *klass = params->experiment;
   g_autofree char *path = NULL;
 
-  if (params->experiment != GAF_EXPERIMENT_IMAGES || g_strcmp0 (params->image_data, GAF_IMAGE_DATA_DEFAULT) != 0)
+  if (klass->default_model == NULL)
     return;
-  path = gaf_default_image_model ();
+  for (const GafParam *p = klass->params; *p != GAF_N_PARAMS; p++)
+    if (gaf_param_info (*p)->type == GAF_PARAM_TEXT && g_strcmp0 (params->text[*p], gaf_param_info (*p)->def_text) != 0)
+      return;
+  path = gaf_default_model (klass->default_model);
   if (path != NULL)
     gaf_window_open_model (self, path);
 }
 
+static guint
+experiment_index (const GafExperimentClass *klass)
+{
+  const GafExperimentClass *const *all = gaf_experiments ();
+
+  for (guint i = 0; all[i] != NULL; i++)
+    if (all[i] == klass)
+      return i;
+  return 0;
+}
+
+/* Shows the experiment's own view when the one on screen is another experiment's own. */
+static void
+follow_default_view (GafWindow *self, const GafExperimentClass *klass)
+{
+  const char *view = gaf_window_get_view (self);
+
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    if (g_strcmp0 (view, (*k)->default_view) == 0 && g_strcmp0 (view, klass->default_view) != 0)
+      {
+        gaf_window_set_view (self, klass->default_view);
+        return;
+      }
+}
+
+/* The window's controls for the experiment that runs now. */
+static void
+show_experiment (GafWindow *self, const GafExperimentClass *klass)
+{
+  self->loading = TRUE;
+  gtk_drop_down_set_selected (self->experiment_dropdown, experiment_index (klass));
+  self->loading = FALSE;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", !klass->untrained);
+  gaf_parameter_panel_set_experiment (self->panel, klass);
+  follow_default_view (self, klass);
+}
+
 void
-gaf_window_set_experiment (GafWindow *self, GafExperiment experiment)
+gaf_window_set_experiment (GafWindow *self, const GafExperimentClass *klass)
 {
   g_return_if_fail (GAF_IS_WINDOW (self));
-  g_return_if_fail ((guint) experiment < GAF_N_EXPERIMENTS);
+  g_return_if_fail (klass != NULL && gaf_experiment_lookup (klass->id) == klass);
 
-  self->loading = TRUE;
-  gtk_drop_down_set_selected (self->experiment_dropdown, experiment);
-  self->loading = FALSE;
-  g_settings_set_string (self->settings, "experiment", gaf_experiment_to_string (experiment));
+  g_settings_set_string (self->settings, "experiment", klass->id);
   g_clear_pointer (&self->failure, g_free);
-  gaf_runner_set_experiment (self->runner, experiment);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", experiment != GAF_EXPERIMENT_EXACT);
-  gaf_parameter_panel_set_experiment (self->panel, experiment);
+  gaf_runner_set_experiment (self->runner, klass);
+  show_experiment (self, klass);
   maybe_open_default_model (self);
-  /* The label maps have a view of their own; other experiments have none there. */
-  if (experiment == GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "simplex") == 0)
-    gaf_window_set_view (self, "labelmaps");
-  else if (experiment != GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "labelmaps") == 0)
-    gaf_window_set_view (self, "simplex");
-  /* A learned experiment trains at once; the exact field has nothing to train. The old experiment's
+  /* A learned experiment trains at once; an exact field has nothing to train. The old experiment's
    * state (done, say) says nothing about the new one. */
   self->train_state = GAF_TRAIN_STATE_PAUSED;
   self->train_state_shown = FALSE;
-  gaf_window_set_training (self, experiment != GAF_EXPERIMENT_EXACT);
+  gaf_window_set_training (self, !klass->untrained);
 }
 
 static void
@@ -312,9 +338,9 @@ on_experiment_selected (GafWindow *self)
 {
   guint selected = gtk_drop_down_get_selected (self->experiment_dropdown);
 
-  if (self->loading || selected >= GAF_N_EXPERIMENTS)
+  if (self->loading || selected >= g_strv_length ((char **) gaf_experiments ()))
     return;
-  gaf_window_set_experiment (self, (GafExperiment) selected);
+  gaf_window_set_experiment (self, gaf_experiments ()[selected]);
 }
 
 /* What each view draws, for a first-time viewer (the info button beside the view switcher). */
@@ -417,19 +443,21 @@ on_restore_run (GafWindow *self, guint64 id)
   if (run->params.experiment != gaf_runner_get_params (self->runner)->experiment)
     gaf_window_set_experiment (self, run->params.experiment);
   for (guint p = 0; p < GAF_N_PARAMS; p++)
-    gaf_parameter_panel_set_value (self->panel, p, run->params.value[p]);
-  g_free (self->notice);
-  self->notice = g_strdup_printf (_("the settings of run %u are in the panel"), (guint) id);
-  self->notice_until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+    if (gaf_param_info (p)->type == GAF_PARAM_TEXT)
+      gaf_parameter_panel_set_text (self->panel, p, run->params.text[p]);
+    else
+      gaf_parameter_panel_set_value (self->panel, p, run->params.value[p]);
+  {
+    g_autofree char *notice = g_strdup_printf (_("the settings of run %u are in the panel"), (guint) id);
+    set_notice (self, notice);
+  }
   g_object_set (self, "panel-visible", TRUE, NULL);
-  wake_views (self);
 }
 
 static void
 on_panel_applied (GafParameterPanel *panel, int param, GafWindow *self)
 {
   g_clear_pointer (&self->failure, g_free);
-  wake_views (self);
 }
 
 /* ---- export ---------------------------------------------------------------------------------------- */
@@ -562,12 +590,12 @@ gaf_window_export_view (GafWindow *self, const char *path, GError **error)
       else
         {
           g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (self->runner);
-          if (s->trajectories == NULL)
+          if (gaf_payload_trajectories (s->payload) == NULL)
             {
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There are no trajectories yet"));
               return FALSE;
             }
-          text = gaf_trajectories_to_csv (s->trajectories);
+          text = gaf_trajectories_to_csv (gaf_payload_trajectories (s->payload));
         }
       return gaf_export_text (path, text, error);
     }
@@ -600,7 +628,7 @@ gaf_window_export_frames (GafWindow *self, const char *directory, guint n, GErro
   g_return_val_if_fail (GAF_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (n >= 2, FALSE);
   s = gaf_runner_dup_snapshot (self->runner);
-  if (s->trajectories == NULL)
+  if (gaf_payload_trajectories (s->payload) == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There are no trajectories yet"));
       return FALSE;
@@ -614,7 +642,7 @@ gaf_window_export_frames (GafWindow *self, const char *directory, guint n, GErro
   gaf_simplex_view_set_playing (self->simplex_view, FALSE);
   gaf_simplex_canvas_set_snapshot (canvas, s);
   saved = gaf_simplex_canvas_get_time (canvas);
-  t_end = s->trajectories->times[s->trajectories->n_times - 1];
+  t_end = gaf_payload_trajectories (s->payload)->times[gaf_payload_trajectories (s->payload)->n_times - 1];
   widget_size (GTK_WIDGET (canvas), &width, &height);
   gaf_theme_from_widget (&theme, GTK_WIDGET (canvas));
   for (guint i = 0; i < n && ok; i++)
@@ -670,7 +698,7 @@ set_notice (GafWindow *self, const char *text)
   g_free (self->notice);
   self->notice = g_strdup (text);
   self->notice_until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  wake_views (self);
+  update_train_button_now (self);
 }
 
 static void
@@ -712,19 +740,9 @@ model_loaded (GObject *source, GAsyncResult *result, gpointer data)
           g_autofree char *text = g_strdup_printf (_("Opened the model “%s”"), op->name);
 
           /* The window follows the model's experiment, parameters and data, and remembers them. */
-          self->loading = TRUE;
-          gtk_drop_down_set_selected (self->experiment_dropdown, params->experiment);
-          self->loading = FALSE;
-          g_settings_set_string (self->settings, "experiment", gaf_experiment_to_string (params->experiment));
-          g_settings_set_string (self->settings, "image-data", params->image_data);
-          for (guint i = 0; i < GAF_N_PARAMS; i++)
-            gaf_settings_write_param (self->settings, i, params->value[i]);
+          gaf_settings_write_params (self->settings, params);
           gaf_parameter_panel_sync (self->panel);
-          gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", params->experiment != GAF_EXPERIMENT_EXACT);
-          if (params->experiment == GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "simplex") == 0)
-            gaf_window_set_view (self, "labelmaps");
-          else if (params->experiment != GAF_EXPERIMENT_IMAGES && g_strcmp0 (gaf_window_get_view (self), "labelmaps") == 0)
-            gaf_window_set_view (self, "simplex");
+          show_experiment (self, params->experiment);
           g_clear_pointer (&self->failure, g_free);
           set_notice (self, text);
         }
@@ -750,7 +768,6 @@ static void
 start_open_model (GafWindow *self, const char *path)
 {
   gaf_runner_load_model_async (self->runner, path, NULL, model_loaded, file_op_new (self, path));
-  wake_views (self);
 }
 
 static void
@@ -798,7 +815,7 @@ gaf_window_open_model (GafWindow *self, const char *path)
                                    _("Which label maps was this model trained on?"));
   gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
                                             _("“%s” does not say. Open it with the current label maps (%s)?"),
-                                            name, gaf_runner_get_params (self->runner)->image_data);
+                                            name, gaf_runner_get_params (self->runner)->text[GAF_PARAM_IMAGE_DATA]);
   gtk_dialog_add_buttons (GTK_DIALOG (dialog), _("_Cancel"), GTK_RESPONSE_CANCEL, _("_Open"), GTK_RESPONSE_ACCEPT,
                           NULL);
   gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
@@ -928,7 +945,7 @@ choose (GafWindow *self, ChooseKind kind)
         add_filter (GTK_FILE_CHOOSER (self->chooser), _("Models trained elsewhere (safetensors)"), "*.safetensors");
       if (kind == CHOOSE_SAVE_MODEL)
         suggested = g_strdup_printf ("gaflow-%s" GAF_MODEL_SUFFIX,
-                                     gaf_experiment_to_string (gaf_runner_get_params (self->runner)->experiment));
+                                     experiment (self)->id);
     }
   if (suggested != NULL)
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested);
@@ -1037,7 +1054,6 @@ sample_action (GtkWidget *widget, const char *name, GVariant *param)
 {
   GafWindow *self = GAF_WINDOW (widget);
   gaf_runner_sample (self->runner);
-  wake_views (self);
 }
 
 void
@@ -1046,7 +1062,7 @@ gaf_window_reset_model (GafWindow *self)
   g_return_if_fail (GAF_IS_WINDOW (self));
   g_clear_pointer (&self->failure, g_free);
   gaf_runner_reset (self->runner);
-  wake_views (self);
+  update_train_button_now (self);
 }
 
 static void
@@ -1101,7 +1117,7 @@ gaf_window_apply_preset (GafWindow *self, const char *name, GError **error)
   if (preset.speed > 0)
     gaf_simplex_view_set_speed (self->simplex_view, preset.speed);
   gaf_simplex_view_set_overlays (self->simplex_view, preset.field, preset.density);
-  wake_views (self);
+  refresh_display (self);
   return TRUE;
 }
 
@@ -1160,7 +1176,7 @@ gaf_window_set_presentation (GafWindow *self, gboolean presentation)
       g_object_set (self, "panel-visible", self->panel_before_presentation, NULL);
       gtk_window_unfullscreen (GTK_WINDOW (self));
     }
-  wake_views (self);
+  refresh_display (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
 }
 
@@ -1238,7 +1254,7 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, 
   /* Space trains or pauses wherever the focus is, except where it types a space. */
   if (keyval != GDK_KEY_space || (state & GDK_SHIFT_MASK))
     return FALSE;
-  if (gaf_runner_get_params (self->runner)->experiment == GAF_EXPERIMENT_EXACT)
+  if (experiment (self)->untrained)
     return FALSE;
   gaf_window_set_training (self, !self->training);
   return TRUE;
@@ -1439,6 +1455,22 @@ load_style (GtkWidget *widget)
   g_object_set_data_full (G_OBJECT (display), "gaf-style", provider, g_object_unref);
 }
 
+/* The experiment list of the registry, in its order. */
+static void
+fill_experiments (GafWindow *self)
+{
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+  g_autoptr(GString) tooltip = g_string_new (_("The experiment:"));
+
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    {
+      gtk_string_list_append (names, _((*k)->label));
+      g_string_append_printf (tooltip, "\n• %s: %s", _((*k)->label), _((*k)->description));
+    }
+  gtk_drop_down_set_model (self->experiment_dropdown, G_LIST_MODEL (names));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->experiment_dropdown), tooltip->str);
+}
+
 static void
 gaf_window_init (GafWindow *self)
 {
@@ -1470,8 +1502,6 @@ gaf_window_init (GafWindow *self)
   gaf_settings_read_params (self->settings, &params);
   self->runner = gaf_runner_new (&params, engine_threads ());
   g_signal_connect_object (self->runner, "failed", G_CALLBACK (on_runner_failed), self, 0);
-  g_signal_connect_object (self->runner, "finished", G_CALLBACK (on_runner_finished), self, 0);
-  g_signal_connect_object (self->runner, "sweep-finished", G_CALLBACK (on_sweep_finished), self, 0);
 
   gaf_simplex_view_set_runner (self->simplex_view, self->runner);
   gaf_training_view_set_runner (self->training_view, self->runner);
@@ -1489,14 +1519,13 @@ gaf_window_init (GafWindow *self)
   gaf_scaling_view_set_settings (self->scaling_view, self->settings);
   gaf_parameter_panel_set_settings (self->panel, self->settings);
   gaf_parameter_panel_set_runner (self->panel, self->runner);
-  gaf_parameter_panel_set_experiment (self->panel, params.experiment);
   g_signal_connect_object (self->panel, "applied", G_CALLBACK (on_panel_applied), self, 0);
 
   gaf_follower_init (&self->follower, GTK_WIDGET (self), status_changed, NULL);
   gaf_follower_set_runner (&self->follower, self->runner);
 
   self->loading = TRUE;
-  gtk_drop_down_set_selected (self->experiment_dropdown, params.experiment);
+  fill_experiments (self);
   view = g_settings_get_string (self->settings, "view");
   gaf_window_set_view (self, view);
   update_info (self);
@@ -1510,10 +1539,10 @@ gaf_window_init (GafWindow *self)
   g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", params.experiment != GAF_EXPERIMENT_EXACT);
+  show_experiment (self, params.experiment);
   maybe_open_default_model (self);
   /* A learned experiment trains at once, in the background. */
-  gaf_window_set_training (self, params.experiment != GAF_EXPERIMENT_EXACT);
+  gaf_window_set_training (self, !params.experiment->untrained);
 }
 
 GafWindow *

@@ -19,7 +19,7 @@ GafRunner *gaf_window_get_runner      (GafWindow *self);
 /* "simplex", "training", "joint", "labelmaps", "likelihood" or "scaling"; FALSE for an unknown name. */
 gboolean   gaf_window_set_view        (GafWindow *self, const char *name);
 const char *gaf_window_get_view       (GafWindow *self);
-void       gaf_window_set_experiment  (GafWindow *self, GafExperiment experiment);
+void       gaf_window_set_experiment  (GafWindow *self, const GafExperimentClass *experiment);
 /* With training at a reached budget this is Train On: the budget is doubled first (at most its maximum). */
 void       gaf_window_set_training    (GafWindow *self, gboolean training);
 /* A named preset ("lecture", "fast-tuning") of the current experiment from the app's presets. */

@@ -8,14 +8,24 @@
 
 #include "gaf-baselines.h"
 #include "gaf-error.h"
+#include "gaf-joint-experiment.h"
+#include "gaf-label-map-experiment.h"
 #include "gaf-runner.h"
+#include "gaf-scaling-experiment.h"
+#include "gaf-sweep-job.h"
 #include "gaf-test-util.h"
 
 /* The engine runner thread: commands in, snapshots out, events on the main context. Small models and
  * short waits: every test finishes in a few seconds on one engine thread. */
 
+#define TRAJ(s)  gaf_payload_trajectories ((s)->payload)
+#define FIELD(s) gaf_payload_field ((s)->payload)
+#define ROUND(s) ((s)->payload->round)
+#define MAPS(s)  gaf_label_map_payload ((s)->payload)
+#define JOINT(s) gaf_joint_payload ((s)->payload)
+
 static GafRunnerParams
-small_params (GafExperiment experiment)
+small_params (const GafExperimentClass *experiment)
 {
   GafRunnerParams p;
 
@@ -55,13 +65,13 @@ wait_for (GafRunner *runner, SnapshotPredicate pred, gpointer data)
 static gboolean
 has_step (GafSnapshot *s, gpointer data)
 {
-  return s->step >= GPOINTER_TO_UINT (data) && s->trajectories != NULL;
+  return s->step >= GPOINTER_TO_UINT (data) && TRAJ (s) != NULL;
 }
 
 static gboolean
 has_trajectories (GafSnapshot *s, gpointer data)
 {
-  return s->trajectories != NULL && !s->sampling;
+  return TRAJ (s) != NULL && !s->sampling;
 }
 
 static void
@@ -88,20 +98,20 @@ test_params_clamp (void)
 static void
 test_train_and_sample (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  GafRunnerParams p = small_params (&gaf_scaling_experiment);
   g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
   g_autoptr(GafSnapshot) s = NULL;
-  GafTrajectories *tr;
-  GafFieldGrid *f;
+  const GafTrajectories *tr;
+  const GafFieldGrid *f;
 
   gaf_runner_train (runner, TRUE);
   s = wait_for (runner, has_step, GUINT_TO_POINTER (30));
   g_assert_cmpint (s->state, ==, GAF_RUNNER_TRAINING);
   g_assert_true (isfinite (s->loss) && s->loss > 0.0);
   g_assert_cmpuint (s->n_loss, >, 0);
-  g_assert_cmpint (s->c, ==, 3);
+  g_assert_cmpint (s->payload->c, ==, 3);
 
-  tr = s->trajectories;
+  tr = TRAJ (s);
   g_assert_cmpuint (tr->n_rows, ==, 32 * 4);
   g_assert_cmpuint (tr->n_times, ==, 31);   /* T = 15, h = 0.5, every step and t = 0 */
   g_assert_cmpfloat (tr->times[0], ==, 0.0);
@@ -114,10 +124,10 @@ test_train_and_sample (void)
       }
   for (guint r = 0; r < tr->n_rows; r++)
     g_assert_cmpuint (tr->labels[r], <, 3);
-  g_assert_cmpuint (s->eval_samples, ==, 64);
-  g_assert_true (s->eval_kl >= 0.0 && isfinite (s->eval_kl));
+  g_assert_cmpuint (ROUND (s)->samples, ==, 64);
+  g_assert_true (ROUND (s)->kl >= 0.0 && isfinite (ROUND (s)->kl));
 
-  f = s->field;
+  f = FIELD (s);
   g_assert_nonnull (f);
   g_assert_cmpuint (f->n_points, ==, 45);
   for (guint i = 0; i < f->n_times * f->n_points; i++)
@@ -136,14 +146,14 @@ lambda_applied (GafSnapshot *s, gpointer data)
 static gboolean
 is_paused (GafSnapshot *s, gpointer data)
 {
-  return s->state == GAF_RUNNER_PAUSED && s->params.value[GAF_PARAM_CLASSES] == 4 && s->c == 4;
+  return s->state == GAF_RUNNER_PAUSED && s->params.value[GAF_PARAM_CLASSES] == 4 && s->payload->c == 4;
 }
 
 /* Parameter changes reach the engine; a model change rebuilds it (step back to 0); pausing stops steps. */
 static void
 test_params_apply (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  GafRunnerParams p = small_params (&gaf_scaling_experiment);
   g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
   g_autoptr(GafSnapshot) a = NULL, b = NULL, c = NULL;
 
@@ -157,7 +167,7 @@ test_params_apply (void)
   gaf_runner_set_param (runner, GAF_PARAM_CLASSES, 4);
   b = wait_for (runner, is_paused, NULL);
   g_assert_cmpuint (b->step, ==, 0);
-  g_assert_null (b->field);   /* c != 3: no field grid */
+  g_assert_null (FIELD (b));   /* c != 3: no field grid */
   gaf_runner_sync (runner);
   g_usleep (100 * 1000);
   gaf_runner_sync (runner);
@@ -168,7 +178,7 @@ test_params_apply (void)
 static gboolean
 exact_ready (GafSnapshot *s, gpointer data)
 {
-  return s->state == GAF_RUNNER_EXACT && s->trajectories != NULL && !s->sampling;
+  return s->state == GAF_RUNNER_EXACT && TRAJ (s) != NULL && !s->sampling;
 }
 
 /* The exact field samples the target: with 1024 sequences the histogram KL is well below the uniform
@@ -176,20 +186,20 @@ exact_ready (GafSnapshot *s, gpointer data)
 static void
 test_exact (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_EXACT);
+  GafRunnerParams p = small_params (&gaf_exact_experiment);
   g_autoptr(GafRunner) runner = NULL;
   g_autoptr(GafSnapshot) s = NULL;
-  GafTrajectories *tr;
+  const GafTrajectories *tr;
   guint near = 0;
 
   p.value[GAF_PARAM_SAMPLES] = 1024;
   runner = gaf_runner_new (&p, 1);
   s = wait_for (runner, exact_ready, NULL);
   g_assert_cmpuint (s->step, ==, 0);
-  g_test_message ("exact field: KL %.5f, uniform %.5f, floor %.5f", s->eval_kl, s->eval_kl_uniform,
-                  s->eval_kl_floor);
-  g_assert_cmpfloat (s->eval_kl, <, 0.5 * s->eval_kl_uniform);
-  tr = s->trajectories;
+  g_test_message ("exact field: KL %.5f, uniform %.5f, floor %.5f", ROUND (s)->kl, ROUND (s)->kl_uniform,
+                  ROUND (s)->kl_floor);
+  g_assert_cmpfloat (ROUND (s)->kl, <, 0.5 * ROUND (s)->kl_uniform);
+  tr = TRAJ (s);
   for (guint r = 0; r < tr->n_rows; r++)
     {
       const float *w = tr->w + ((gsize) (tr->n_times - 1) * tr->n_rows + r) * 3;
@@ -202,14 +212,14 @@ test_exact (void)
 static gboolean
 joint_ready (GafSnapshot *s, gpointer data)
 {
-  return s->joint != NULL && s->step >= 20 && !s->sampling;
+  return JOINT (s) != NULL && JOINT (s)->model != NULL && s->step >= 20 && !s->sampling;
 }
 
 /* The coupled pair trains an MLP; each round publishes the target and the samples' joint tables. */
 static void
 test_joint (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_COUPLED);
+  GafRunnerParams p = small_params (&gaf_coupled_experiment);
   g_autoptr(GafRunner) runner = NULL;
   g_autoptr(GafSnapshot) s = NULL;
   double target = 0, model = 0;
@@ -218,29 +228,27 @@ test_joint (void)
   runner = gaf_runner_new (&p, 1);
   gaf_runner_train (runner, TRUE);
   s = wait_for (runner, joint_ready, NULL);
-  g_assert_cmpint (s->n, ==, 2);
-  g_assert_cmpint (s->c, ==, 2);
-  g_assert_cmpint (s->joint->c, ==, 2);
+  g_assert_cmpint (s->payload->n, ==, 2);
+  g_assert_cmpint (s->payload->c, ==, 2);
+  g_assert_cmpint (JOINT (s)->c, ==, 2);
   for (int i = 0; i < 4; i++)
     {
-      target += s->joint->target[i];
-      model += s->joint->model[i];
+      target += JOINT (s)->target[i];
+      model += JOINT (s)->model[i];
     }
   g_assert_cmpfloat_with_epsilon (target, 1.0, 1e-12);
   g_assert_cmpfloat_with_epsilon (model, 1.0, 1e-12);
-  g_assert_cmpuint (s->joint->samples, >=, 64);
-  g_assert_true (isfinite (s->joint->kl) && s->joint->kl >= 0.0);
-  g_assert_cmpfloat_with_epsilon (s->joint->mi_target, 0.368, 1e-3);   /* I = log 2 - H(0.9) nats */
-  g_assert_cmpfloat (s->eval_kl, ==, s->joint->kl);
-  g_assert_null (s->field);
-  g_assert_true (gaf_experiment_is_joint (GAF_EXPERIMENT_PINWHEEL));
-  g_assert_false (gaf_experiment_is_joint (GAF_EXPERIMENT_EXACT));
+  g_assert_cmpuint (JOINT (s)->samples, >=, 64);
+  g_assert_true (isfinite (JOINT (s)->kl) && JOINT (s)->kl >= 0.0);
+  g_assert_cmpfloat_with_epsilon (JOINT (s)->mi_target, 0.368, 1e-3);   /* I = log 2 - H(0.9) nats */
+  g_assert_cmpfloat (ROUND (s)->kl, ==, JOINT (s)->kl);
+  g_assert_null (FIELD (s));
 }
 
 static gboolean
 images_ready (GafSnapshot *s, gpointer data)
 {
-  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->height > 0 && s->trajectories != NULL &&
+  return s->params.experiment == &gaf_label_map_experiment && MAPS (s) != NULL && MAPS (s)->height > 0 && TRAJ (s) != NULL &&
          s->step >= GPOINTER_TO_UINT (data) && !s->sampling;
 }
 
@@ -262,13 +270,13 @@ count_failure (GafRunner *runner, GError *error, gpointer data)
 static void
 test_images (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_IMAGES);
+  GafRunnerParams p = small_params (&gaf_label_map_experiment);
   g_autoptr(GafRunner) runner = NULL;
   g_autoptr(GafSnapshot) s = NULL, f = NULL;
-  GafTrajectories *tr;
+  const GafTrajectories *tr;
   int failed = 0;
 
-  g_strlcpy (p.image_data, "scenes:classes=4,size=8,count=300", sizeof p.image_data);
+  gaf_runner_params_set_text (&p, GAF_PARAM_IMAGE_DATA, "scenes:classes=4,size=8,count=300");
   p.value[GAF_PARAM_IMAGE_WIDTH] = 8;
   p.value[GAF_PARAM_IMAGE_BATCH] = 8;
   p.value[GAF_PARAM_CLASSES] = 9;   /* ignored: the data decide c */
@@ -276,14 +284,14 @@ test_images (void)
   g_signal_connect (runner, "failed", G_CALLBACK (count_failure), &failed);
   gaf_runner_train (runner, TRUE);
   s = wait_for (runner, images_ready, GUINT_TO_POINTER (10));
-  g_assert_cmpint (s->height, ==, 8);
-  g_assert_cmpint (s->width, ==, 8);
-  g_assert_cmpint (s->n, ==, 64);
-  g_assert_cmpint (s->c, ==, 4);
-  g_assert_nonnull (s->palette);
+  g_assert_cmpint (MAPS (s)->height, ==, 8);
+  g_assert_cmpint (MAPS (s)->width, ==, 8);
+  g_assert_cmpint (s->payload->n, ==, 64);
+  g_assert_cmpint (s->payload->c, ==, 4);
+  g_assert_nonnull (MAPS (s)->palette);
   g_assert_cmpstr (s->model_kind, ==, "unet");
   g_assert_cmpuint (s->model_params, >, 1000);
-  tr = s->trajectories;
+  tr = TRAJ (s);
   g_assert_cmpint (tr->n, ==, 64);
   g_assert_cmpuint (tr->n_rows, ==, GAF_IMAGE_MAPS * 64);
   g_assert_cmpuint (tr->n_times, ==, 31);   /* T = 15, h = 0.5: every step recorded */
@@ -293,29 +301,29 @@ test_images (void)
       g_assert_cmpuint (tr->labels[r], <, 4);
       g_assert_cmpfloat_with_epsilon (w[0] + w[1] + w[2] + w[3], 1.0, 1e-5);
     }
-  g_assert_null (s->field);
-  g_assert_cmpuint (s->eval_samples, ==, GAF_IMAGE_MAPS);
+  g_assert_null (FIELD (s));
+  g_assert_cmpuint (ROUND (s)->samples, ==, GAF_IMAGE_MAPS);
   g_test_message ("images: KL %.4f, uniform %.4f, held-out floor %.4f; agreement %.3f (data %.3f)",
-                  s->eval_kl, s->eval_kl_uniform, s->eval_kl_floor, s->agreement, s->agreement_data);
-  g_assert_true (isfinite (s->eval_kl) && s->eval_kl >= 0.0);
-  g_assert_cmpfloat (s->eval_kl_floor, <, s->eval_kl_uniform);
-  g_assert_cmpfloat (s->agreement_data, >, 0.7);   /* scenes are regions */
-  g_assert_true (s->agreement >= 0.0 && s->agreement <= 1.0);
-  g_assert_true (gaf_param_applies (GAF_PARAM_IMAGE_BATCH, GAF_EXPERIMENT_IMAGES));
-  g_assert_false (gaf_param_applies (GAF_PARAM_BATCH, GAF_EXPERIMENT_IMAGES));
-  g_assert_false (gaf_param_applies (GAF_PARAM_CLASSES, GAF_EXPERIMENT_COUPLED));
+                  ROUND (s)->kl, ROUND (s)->kl_uniform, ROUND (s)->kl_floor, MAPS (s)->agreement, MAPS (s)->agreement_data);
+  g_assert_true (isfinite (ROUND (s)->kl) && ROUND (s)->kl >= 0.0);
+  g_assert_cmpfloat (ROUND (s)->kl_floor, <, ROUND (s)->kl_uniform);
+  g_assert_cmpfloat (MAPS (s)->agreement_data, >, 0.7);   /* scenes are regions */
+  g_assert_true (MAPS (s)->agreement >= 0.0 && MAPS (s)->agreement <= 1.0);
+  g_assert_true (gaf_experiment_uses (&gaf_label_map_experiment, GAF_PARAM_IMAGE_BATCH));
+  g_assert_false (gaf_experiment_uses (&gaf_label_map_experiment, GAF_PARAM_BATCH));
+  g_assert_false (gaf_experiment_uses (&gaf_coupled_experiment, GAF_PARAM_CLASSES));
   g_assert_cmpint (failed, ==, 0);
 
-  gaf_runner_set_image_data (runner, "scenes:classes=4,size=8,split=train");
+  gaf_runner_set_text (runner, GAF_PARAM_IMAGE_DATA, "scenes:classes=4,size=8,split=train");
   f = wait_for (runner, is_failed, NULL);
-  g_assert_null (f->trajectories);
-  g_assert_cmpint (f->height, ==, 0);
+  g_assert_null (TRAJ (f));
+  g_assert_true (MAPS (f) == NULL || MAPS (f)->height == 0);
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_assert_cmpint (failed, ==, 1);
 
   /* Maps the UNet cannot take (a side not divisible by 4): an error, not a crash. */
-  gaf_runner_set_image_data (runner, "scenes:classes=4,size=6,count=50");
+  gaf_runner_set_text (runner, GAF_PARAM_IMAGE_DATA, "scenes:classes=4,size=6,count=50");
   gaf_runner_sync (runner);
   g_clear_pointer (&f, gaf_snapshot_unref);
   f = wait_for (runner, is_failed, NULL);
@@ -383,7 +391,7 @@ file_bytes (const char *path)
 static void
 test_model_files (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  GafRunnerParams p = small_params (&gaf_scaling_experiment);
   g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
   g_autofree char *dir = g_dir_make_tmp ("gaflow-runner-XXXXXX", NULL);
   g_autofree char *a = g_build_filename (dir, "a.gafck", NULL);
@@ -416,7 +424,7 @@ test_model_files (void)
   s2 = gaf_runner_dup_snapshot (runner);
   g_assert_cmpuint (s2->step, ==, saved_step);
   g_assert_cmpfloat (s2->params.value[GAF_PARAM_LAMBDA], ==, 0.5);
-  g_assert_cmpint (s2->params.experiment, ==, GAF_EXPERIMENT_SCALING);
+  g_assert_true (s2->params.experiment == &gaf_scaling_experiment);
   g_assert_true (save_model (runner, b, &error));
   g_assert_no_error (error);
   ba = file_bytes (a);
@@ -449,9 +457,9 @@ test_model_files (void)
   g_clear_pointer (&s3, gaf_snapshot_unref);
 
   /* Label maps: saved with their data, opened from another experiment. */
-  gaf_runner_set_image_data (runner, "scenes:classes=4,size=8,count=300");
+  gaf_runner_set_text (runner, GAF_PARAM_IMAGE_DATA, "scenes:classes=4,size=8,count=300");
   gaf_runner_set_param (runner, GAF_PARAM_IMAGE_WIDTH, 8);
-  gaf_runner_set_experiment (runner, GAF_EXPERIMENT_IMAGES);
+  gaf_runner_set_experiment (runner, &gaf_label_map_experiment);
   gaf_runner_train (runner, TRUE);
   g_clear_pointer (&s1, gaf_snapshot_unref);
   s1 = wait_for (runner, images_ready, GUINT_TO_POINTER (5));
@@ -459,19 +467,19 @@ test_model_files (void)
   gaf_runner_sync (runner);
   g_assert_true (save_model (runner, img, &error));
   g_assert_no_error (error);
-  gaf_runner_set_experiment (runner, GAF_EXPERIMENT_COUPLED);
+  gaf_runner_set_experiment (runner, &gaf_coupled_experiment);
   gaf_runner_sync (runner);
   g_assert_true (load_model (runner, img, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (gaf_runner_get_params (runner)->experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_true (gaf_runner_get_params (runner)->experiment == &gaf_label_map_experiment);
   s3 = gaf_runner_dup_snapshot (runner);
-  g_assert_cmpint (s3->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
-  g_assert_cmpint (s3->height, ==, 8);
-  g_assert_cmpint (s3->c, ==, 4);
+  g_assert_true (s3->params.experiment == &gaf_label_map_experiment);
+  g_assert_cmpint (MAPS (s3)->height, ==, 8);
+  g_assert_cmpint (s3->payload->c, ==, 4);
   g_assert_cmpstr (s3->model_kind, ==, "unet");
-  g_assert_cmpstr (s3->params.image_data, ==, "scenes:classes=4,size=8,count=300");
+  g_assert_cmpstr (s3->params.text[GAF_PARAM_IMAGE_DATA], ==, "scenes:classes=4,size=8,count=300");
 
-  gaf_runner_set_experiment (runner, GAF_EXPERIMENT_EXACT);
+  gaf_runner_set_experiment (runner, &gaf_exact_experiment);
   g_assert_false (save_model (runner, b, &error));
   g_test_message ("exact: %s", error->message);
   g_clear_error (&error);
@@ -486,13 +494,13 @@ test_model_files (void)
 static gboolean
 held_out_scored (GafSnapshot *s, gpointer data)
 {
-  return s->likelihood != NULL && s->likelihood->n_held_out > 0 && s->likelihood_busy == 0;
+  return MAPS (s) != NULL && MAPS (s)->likelihood != NULL && MAPS (s)->likelihood->n_held_out > 0 && s->work == NULL;
 }
 
 static gboolean
 query_answered (GafSnapshot *s, gpointer data)
 {
-  return s->likelihood != NULL && s->likelihood->query == GPOINTER_TO_UINT (data);
+  return MAPS (s) != NULL && MAPS (s)->likelihood != NULL && MAPS (s)->likelihood->query == GPOINTER_TO_UINT (data);
 }
 
 /* Likelihood of label maps: the held-out maps are scored once for the model (finite bits/dim, below the
@@ -501,7 +509,7 @@ query_answered (GafSnapshot *s, gpointer data)
 static void
 test_likelihood (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_IMAGES);
+  GafRunnerParams p = small_params (&gaf_label_map_experiment);
   g_autoptr(GafRunner) runner = NULL;
   g_autoptr(GafSnapshot) s = NULL, q = NULL, r = NULL;
   const GafLikelihoodScores *l;
@@ -509,7 +517,7 @@ test_likelihood (void)
   guint16 wrong[9] = { 0 };
   guint64 bad, id;
 
-  g_strlcpy (p.image_data, "scenes:classes=4,size=8,count=300", sizeof p.image_data);
+  gaf_runner_params_set_text (&p, GAF_PARAM_IMAGE_DATA, "scenes:classes=4,size=8,count=300");
   p.value[GAF_PARAM_IMAGE_WIDTH] = 8;
   p.value[GAF_PARAM_IMAGE_BATCH] = 16;
   runner = gaf_runner_new (&p, 1);
@@ -517,10 +525,10 @@ test_likelihood (void)
   g_clear_pointer (&s, gaf_snapshot_unref);
   s = wait_for (runner, images_ready, GUINT_TO_POINTER (800));
   gaf_runner_train (runner, FALSE);
-  gaf_runner_score_held_out (runner, FALSE);
+  gaf_runner_call (runner, gaf_label_maps_score_held_out, GINT_TO_POINTER (FALSE), NULL);
   g_clear_pointer (&s, gaf_snapshot_unref);
   s = wait_for (runner, held_out_scored, NULL);
-  l = s->likelihood;
+  l = MAPS (s)->likelihood;
   g_assert_cmpuint (l->n_held_out, ==, GAF_LIKELIHOOD_HELD_OUT);
   g_assert_cmpint (l->height, ==, 8);
   g_assert_cmpint (l->c, ==, 4);
@@ -535,32 +543,35 @@ test_likelihood (void)
   g_assert_cmpuint (finite, >=, l->n_held_out * 3 / 4);
   g_assert_cmpuint (below, >=, l->n_held_out / 2);
 
-  bad = gaf_runner_score_map (runner, wrong, 3, 3);
-  id = gaf_runner_score_map (runner, l->held_out + 64 * 5, 8, 8);
+  gaf_runner_call (runner, gaf_label_maps_score_map, gaf_map_query_new (wrong, 3, 3, &bad), gaf_map_query_free);
+  gaf_runner_call (runner, gaf_label_maps_score_map, gaf_map_query_new (l->held_out + 64 * 5, 8, 8, &id),
+                   gaf_map_query_free);
   g_assert_cmpuint (id, ==, bad + 1);
   q = wait_for (runner, query_answered, GUINT_TO_POINTER ((guint) id));
-  g_test_message ("held-out map 6: %.3f +- %.3f bits/dim (histogram: %.3f), hit fraction %.2f", q->likelihood->query_bpd,
-                  q->likelihood->query_bpd_se, l->held_out_bpd[5], q->likelihood->query_hit_fraction);
-  g_assert_true (isfinite (q->likelihood->query_bpd) && q->likelihood->query_bpd > 0);
-  g_assert_cmpuint (q->likelihood->n_held_out, ==, GAF_LIKELIHOOD_HELD_OUT);   /* kept */
+  g_test_message ("held-out map 6: %.3f +- %.3f bits/dim (histogram: %.3f), hit fraction %.2f", MAPS (q)->likelihood->query_bpd,
+                  MAPS (q)->likelihood->query_bpd_se, l->held_out_bpd[5], MAPS (q)->likelihood->query_hit_fraction);
+  g_assert_true (isfinite (MAPS (q)->likelihood->query_bpd) && MAPS (q)->likelihood->query_bpd > 0);
+  g_assert_cmpuint (MAPS (q)->likelihood->n_held_out, ==, GAF_LIKELIHOOD_HELD_OUT);   /* kept */
 
   gaf_runner_reset (runner);
   gaf_runner_sync (runner);
   r = gaf_runner_dup_snapshot (runner);
-  g_assert_null (r->likelihood);
+  g_assert_null (MAPS (r)->likelihood);
   g_assert_cmpuint (r->model_serial, >, s->model_serial);
 }
 
 static void
-on_sweep_finished (GafRunner *runner, gpointer data)
+on_job_finished (GafRunner *runner, const char *name, GError *error, gpointer data)
 {
+  g_assert_no_error (error);
+  g_assert_cmpstr (name, ==, GAF_SWEEP_JOB);
   *(gboolean *) data = TRUE;
 }
 
 static void
 test_sweep (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_EXACT);
+  GafRunnerParams p = small_params (&gaf_exact_experiment);
   g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
   g_autoptr(GafSnapshot) s = NULL;
   const int classes[] = { 2, 3 };
@@ -568,20 +579,25 @@ test_sweep (void)
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC * gaf_test_time_factor ();
 
   const int methods[] = { GAF_METHOD_GAF, GAF_METHOD_LINEAR };
-  g_signal_connect (runner, "sweep-finished", G_CALLBACK (on_sweep_finished), &finished);
-  gaf_runner_start_sweep (runner, classes, 2, methods, 2, 10, 200);
+  const GafSweepPayload *w;
+
+  g_signal_connect (runner, "job-finished::" GAF_SWEEP_JOB, G_CALLBACK (on_job_finished), &finished);
+  gaf_runner_run_job (runner, gaf_sweep_job_new (classes, 2, methods, 2, 10, 200, 1));
   while (!finished && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (finished);
   gaf_runner_sync (runner);
   s = gaf_runner_dup_snapshot (runner);
-  g_assert_false (s->sweeping);
-  g_assert_cmpuint (s->n_sweep_rows, ==, 4);
-  g_assert_cmpint (s->sweep_rows[0].classes, ==, 2);
-  g_assert_cmpstr (s->sweep_rows[0].method, ==, "gaf");
-  g_assert_cmpstr (s->sweep_rows[1].method, ==, "linear");
-  g_assert_cmpint (s->sweep_rows[3].classes, ==, 3);
-  g_assert_true (s->sweep_rows[3].kl >= 0.0 && s->sweep_rows[3].kl_uniform > 0.0);
+  w = gaf_sweep_payload (s->job);
+  g_assert_nonnull (w);
+  g_assert_false (w->running);
+  g_assert_null (s->work);
+  g_assert_cmpuint (w->n_rows, ==, 4);
+  g_assert_cmpint (w->rows[0].classes, ==, 2);
+  g_assert_cmpstr (w->rows[0].method, ==, "gaf");
+  g_assert_cmpstr (w->rows[1].method, ==, "linear");
+  g_assert_cmpint (w->rows[3].classes, ==, 3);
+  g_assert_true (w->rows[3].kl >= 0.0 && w->rows[3].kl_uniform > 0.0);
 }
 
 static void
@@ -611,12 +627,12 @@ record_failure_thread (GafRunner *runner, GError *error, gpointer data)
 static void
 test_events_on_main_context (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_IMAGES);
+  GafRunnerParams p = small_params (&gaf_label_map_experiment);
   g_autoptr(GafRunner) runner = NULL;
   EventSeen seen = { 0, NULL };
   gint64 deadline;
 
-  g_strlcpy (p.image_data, "scenes:classes=4,size=8,count=50", sizeof p.image_data);
+  gaf_runner_params_set_text (&p, GAF_PARAM_IMAGE_DATA, "scenes:classes=4,size=8,count=50");
   p.value[GAF_PARAM_IMAGE_WIDTH] = 8;
   p.value[GAF_PARAM_IMAGE_BATCH] = 8;
   runner = gaf_runner_new (&p, 1);
@@ -627,7 +643,7 @@ test_events_on_main_context (void)
   g_assert_cmpint (seen.count, ==, 0);
 
   /* Maps the UNet cannot take: the engine fails while this thread waits in gaf_runner_sync. */
-  gaf_runner_set_image_data (runner, "scenes:classes=4,size=6,count=50");
+  gaf_runner_set_text (runner, GAF_PARAM_IMAGE_DATA, "scenes:classes=4,size=6,count=50");
   gaf_runner_sync (runner);
   g_assert_cmpint (seen.count, ==, 0);
   deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC * gaf_test_time_factor ();
@@ -642,7 +658,7 @@ test_events_on_main_context (void)
 static void
 test_dispose (void)
 {
-  GafRunnerParams p = small_params (GAF_EXPERIMENT_SCALING);
+  GafRunnerParams p = small_params (&gaf_scaling_experiment);
   GafRunner *runner;
   g_autoptr(GafSnapshot) s = NULL;
   int failed = 0;
@@ -665,7 +681,7 @@ test_dispose (void)
     ;
   g_assert_cmpint (failed, ==, 0);
   /* A snapshot outlives its runner. */
-  g_assert_nonnull (s->trajectories);
+  g_assert_nonnull (TRAJ (s));
 }
 
 int

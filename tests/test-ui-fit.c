@@ -118,12 +118,15 @@ check_labels (Where where)
 
   /* Stored before the window opens: the labels must be right without any change by hand. */
   gaf_runner_params_init (&params);
+  params.experiment = gaf_experiment_lookup ("exact");   /* nothing trains: the heaviest settings stay cheap */
+  g_assert_nonnull (params.experiment);
   for (guint p = 0; p < GAF_N_PARAMS; p++)
-    params.value[p] = value_at (p, where);
-  params.experiment = GAF_EXPERIMENT_EXACT;   /* nothing trains: the heaviest settings stay cheap */
-  for (guint p = 0; p < GAF_N_PARAMS; p++)
-    gaf_settings_write_param (settings, p, params.value[p]);
-  g_settings_set_string (settings, "experiment", gaf_experiment_to_string (params.experiment));
+    if (gaf_param_info (p)->type != GAF_PARAM_TEXT)
+      {
+        params.value[p] = value_at (p, where);
+        gaf_settings_write_param (settings, p, params.value[p]);
+      }
+  g_settings_set_string (settings, "experiment", params.experiment->id);
 
   window = open_window (1024, 768);
   panel = GAF_PARAMETER_PANEL (gaf_window_get_panel (window));
@@ -135,6 +138,8 @@ check_labels (Where where)
       const char *text;
       char *end = NULL;
 
+      if (gaf_param_info (p)->type == GAF_PARAM_TEXT)
+        continue;   /* data: a file or a drop-down of data sets, no number */
       if (label == NULL)
         {
           /* The seed's spin button and the integrator's drop-down show their values themselves. */
@@ -148,7 +153,7 @@ check_labels (Where where)
       shown = g_ascii_strtod (text, &end);
       g_test_message ("%s at its %s %g: label \"%s\"", gaf_param_info (p)->key, names[where], want, text);
       g_assert_true (end != text && *end == '\0');
-      if (gaf_param_info (p)->integer)
+      if (gaf_param_info (p)->type == GAF_PARAM_INT)
         g_assert_cmpfloat (shown, ==, want);
       else
         g_assert_cmpfloat (fabs (shown - want), <=, 0.006 * fabs (want) + 0.005);   /* two digits, or 1.0e-05 */
@@ -263,15 +268,15 @@ test_state_table_window (void)
   }
   gaf_window_set_training (window, FALSE);
   check_shows (window, GAF_TRAIN_STATE_PAUSED);
-  gaf_window_set_experiment (window, GAF_EXPERIMENT_EXACT);
+  gaf_window_set_experiment (window, gaf_experiment_lookup ("exact"));
   check_shows (window, GAF_TRAIN_STATE_EXACT);
-  gaf_window_set_experiment (window, GAF_EXPERIMENT_SCALING);
+  gaf_window_set_experiment (window, gaf_experiment_lookup ("scaling"));
   gaf_parameter_panel_restore_defaults (panel);
   destroy_window (window);
 }
 
-/* Every state from the snapshot's fields (the table as data, including states a test window does not
- * reach on its own: failed, waiting for a sweep or for scores, starting). */
+/* Every state from the snapshot's common fields (the table as data, including states a test window does
+ * not reach on its own: failed, waiting for a job, starting while the data are read). */
 static void
 test_state_table_data (void)
 {
@@ -290,12 +295,20 @@ test_state_table_data (void)
   s.step = 10;
   g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_TRAINING);
   g_assert_cmpint (gaf_train_state_from (&s, FALSE, NULL), ==, GAF_TRAIN_STATE_PAUSED);
-  s.sweeping = TRUE;
-  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_WAIT_SWEEP);
-  s.sweeping = FALSE;
-  s.likelihood_busy = 1;
-  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_WAIT_SCORES);
-  s.likelihood_busy = 0;
+  /* A job has the engine (a sweep, scoring label maps): training waits; paused, it stays paused. */
+  s.work = "sweep";
+  s.work_label = "sweep running";
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_WAIT_JOB);
+  g_assert_cmpint (gaf_train_state_from (&s, FALSE, NULL), ==, GAF_TRAIN_STATE_PAUSED);
+  /* Reading the data comes first: starting. */
+  s.work = GAF_RUNNER_WORK_LOADING;
+  s.work_label = "reading the data";
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, NULL), ==, GAF_TRAIN_STATE_STARTING);
+  s.work = s.work_label = NULL;
+  /* An experiment without training asked for: exact at once, whatever the engine still shows. */
+  requested.experiment = gaf_experiment_lookup ("exact");
+  g_assert_cmpint (gaf_train_state_from (&s, TRUE, &requested), ==, GAF_TRAIN_STATE_EXACT);
+  requested.experiment = s.params.experiment;
   s.state = GAF_RUNNER_DONE;
   s.step = (guint64) s.params.value[GAF_PARAM_BUDGET];
   g_assert_cmpint (gaf_train_state_from (&s, FALSE, NULL), ==, GAF_TRAIN_STATE_DONE);
@@ -340,12 +353,12 @@ test_presets (void)
   gboolean presentation;
 
   g_assert_no_error (error);
-  for (guint e = 0; e < GAF_N_EXPERIMENTS; e++)
+  for (const GafExperimentClass *const *e = gaf_experiments (); *e != NULL; e++)
     {
-      g_assert_true (gaf_presets_get (presets, e, GAF_PRESET_LECTURE, &preset, &error));
+      g_assert_true (gaf_presets_get (presets, *e, GAF_PRESET_LECTURE, &preset, &error));
       g_assert_no_error (error);
       g_assert_cmpint (preset.presentation, ==, 1);
-      g_assert_true (gaf_presets_get (presets, e, GAF_PRESET_FAST_TUNING, &preset, &error));
+      g_assert_true (gaf_presets_get (presets, *e, GAF_PRESET_FAST_TUNING, &preset, &error));
       g_assert_no_error (error);
     }
   g_assert_true (g_key_file_load_from_data (bad, "[scaling/x]\nlearning-rate=5\n", -1, 0, NULL));
@@ -356,6 +369,19 @@ test_presets (void)
   g_assert_false (gaf_presets_check (bad, &error));
   g_clear_error (&error);
   g_assert_true (g_key_file_load_from_data (bad, "[nosuch/x]\nbatch=8\n", -1, 0, NULL));
+  g_assert_false (gaf_presets_check (bad, &error));
+  g_clear_error (&error);
+  /* A choice by its nick (or index); a name that is none of them is refused, and so is data. */
+  g_assert_true (g_key_file_load_from_data (bad, "[scaling/x]\nintegrator=rk4\nbatch=64\n", -1, 0, NULL));
+  g_assert_true (gaf_presets_check (bad, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_key_file_load_from_data (bad, "[scaling/x]\nintegrator=heun\n", -1, 0, NULL));
+  g_assert_false (gaf_presets_check (bad, &error));
+  g_clear_error (&error);
+  g_assert_true (g_key_file_load_from_data (bad, "[scaling/x]\nbatch=64.5\n", -1, 0, NULL));
+  g_assert_false (gaf_presets_check (bad, &error));
+  g_clear_error (&error);
+  g_assert_true (g_key_file_load_from_data (bad, "[label-maps/x]\nimage-data=mnist\n", -1, 0, NULL));
   g_assert_false (gaf_presets_check (bad, &error));
   g_clear_error (&error);
 

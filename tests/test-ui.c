@@ -10,13 +10,17 @@
 
 #include "gaf-baselines.h"
 #include "gaf-checkpoint.h"
+#include "gaf-joint-experiment.h"
 #include "gaf-joint-view.h"
+#include "gaf-label-map-experiment.h"
 #include "gaf-dataset.h"
 #include "gaf-error.h"
 #include "gaf-label-map-view.h"
 #include "gaf-likelihood-view.h"
 #include "gaf-parameter-panel.h"
+#include "gaf-scaling-experiment.h"
 #include "gaf-scaling-view.h"
+#include "gaf-sweep-job.h"
 #include "gaf-settings.h"
 #include "gaf-simplex-geometry.h"
 #include "gaf-simplex-view.h"
@@ -30,6 +34,11 @@
 
 static GafWindow *window;
 
+
+#define TRAJ(s)  gaf_payload_trajectories ((s)->payload)
+#define ROUND(s) ((s)->payload->round)
+#define MAPS(s)  gaf_label_map_payload ((s)->payload)
+#define JOINT(s) gaf_joint_payload ((s)->payload)
 
 static GafSnapshot *
 snapshot (void)
@@ -120,8 +129,8 @@ static gboolean
 training_with_trajectories (gpointer data)
 {
   g_autoptr(GafSnapshot) s = snapshot ();
-  return s->params.experiment == GAF_EXPERIMENT_SCALING && s->c == 3 && s->state == GAF_RUNNER_TRAINING &&
-         s->trajectories != NULL && s->trajectories->c == 3 && s->step > 0;
+  return s->params.experiment == &gaf_scaling_experiment && s->payload->c == 3 && s->state == GAF_RUNNER_TRAINING &&
+         TRAJ (s) != NULL && TRAJ (s)->c == 3 && s->step > 0;
 }
 
 /* The window opens on the default experiment (class scaling, c = 3, learned) and trains at once. */
@@ -137,9 +146,9 @@ test_window_default (void)
   g_assert_true (wait_until (training_with_trajectories, NULL, 20));
   g_test_message ("training with trajectories after %.2f s", (g_get_monotonic_time () - t0) * 1e-6);
   s = snapshot ();
-  g_assert_cmpint (s->params.experiment, ==, GAF_EXPERIMENT_SCALING);
-  g_assert_cmpint (s->c, ==, 3);
-  g_assert_cmpint (s->n, ==, 4);
+  g_assert_true (s->params.experiment == &gaf_scaling_experiment);
+  g_assert_cmpint (s->payload->c, ==, 3);
+  g_assert_cmpint (s->payload->n, ==, 4);
   g_assert_cmpstr (gaf_window_get_view (window), ==, "simplex");
   g_object_get (window, "training", &training, NULL);
   g_assert_true (training);
@@ -237,7 +246,7 @@ static gboolean
 classes_are (gpointer data)
 {
   g_autoptr(GafSnapshot) s = snapshot ();
-  return s->c == GPOINTER_TO_INT (data) && s->params.value[GAF_PARAM_CLASSES] == GPOINTER_TO_INT (data);
+  return s->payload->c == GPOINTER_TO_INT (data) && s->params.value[GAF_PARAM_CLASSES] == GPOINTER_TO_INT (data);
 }
 
 /* Moving a slider changes the engine's parameter (and the stored setting); a model parameter waits
@@ -261,7 +270,7 @@ test_panel_slider (void)
   g_assert_true (gaf_parameter_panel_has_pending (panel));
   iterate_for (0.2);
   s = snapshot ();
-  g_assert_cmpint (s->c, ==, 3);   /* not before confirmation */
+  g_assert_cmpint (s->payload->c, ==, 3);   /* not before confirmation */
   gaf_parameter_panel_apply_model (panel);
   g_assert_false (gaf_parameter_panel_has_pending (panel));
   g_assert_true (wait_until (classes_are, GINT_TO_POINTER (4), 10));
@@ -313,7 +322,8 @@ static gboolean
 sweep_done (gpointer data)
 {
   g_autoptr(GafSnapshot) s = snapshot ();
-  return !s->sweeping && s->n_sweep_rows == GPOINTER_TO_UINT (data);
+  const GafSweepPayload *w = gaf_sweep_payload (s->job);
+  return w != NULL && !w->running && w->n_rows == GPOINTER_TO_UINT (data);
 }
 
 /* A tiny sweep in the background: its points appear in the class-scaling plot; hover finds them. */
@@ -332,8 +342,8 @@ test_scaling_renders (void)
   iterate_for (0.3);
   gaf_method_color ("gaf", rgb);
   before = render (GTK_WIDGET (canvas));
-  gaf_runner_start_sweep (gaf_window_get_runner (window), classes, 2, methods, 1, 20, 300);
-  gaf_scaling_view_wake (view);
+  /* Sent to the runner directly: the view hears of the sweep from the runner's snapshots. */
+  gaf_runner_run_job (gaf_window_get_runner (window), gaf_sweep_job_new (classes, 2, methods, 1, 20, 300, 1));
   g_assert_true (wait_until (sweep_done, GUINT_TO_POINTER (2), 120));
   iterate_for (0.3);
   after = render (GTK_WIDGET (canvas));
@@ -356,7 +366,7 @@ static gboolean
 has_joint (gpointer data)
 {
   g_autoptr(GafSnapshot) s = snapshot ();
-  return s->params.experiment == GAF_EXPERIMENT_COUPLED && s->joint != NULL && s->step > 0 && !s->sampling;
+  return s->params.experiment == &gaf_coupled_experiment && JOINT (s) != NULL && JOINT (s)->model != NULL && s->step > 0 && !s->sampling;
 }
 
 /* The coupled pair: the joint view shows the target and the samples' table as heatmaps (the bright end
@@ -369,14 +379,15 @@ test_joint_renders (void)
   double bright[3];
   Pixels px;
   guint n;
+  gint64 t0;
 
-  gaf_window_set_experiment (window, GAF_EXPERIMENT_COUPLED);
+  gaf_window_set_experiment (window, &gaf_coupled_experiment);
   gaf_window_set_view (window, "joint");
   g_assert_true (wait_until (has_joint, NULL, 30));
   s = snapshot ();
-  g_assert_cmpint (s->n, ==, 2);
-  g_assert_cmpint (s->c, ==, 2);
-  g_assert_cmpfloat_with_epsilon (s->joint->target[0] + s->joint->target[3], 0.9, 1e-12);
+  g_assert_cmpint (s->payload->n, ==, 2);
+  g_assert_cmpint (s->payload->c, ==, 2);
+  g_assert_cmpfloat_with_epsilon (JOINT (s)->target[0] + JOINT (s)->target[3], 0.9, 1e-12);
   iterate_for (0.3);
   px = render (view);
   gaf_heat_color (1.0, bright);
@@ -384,9 +395,12 @@ test_joint_renders (void)
   g_test_message ("joint view: %u bright heatmap pixels, ink %.3f", n, ink_fraction (&px));
   g_assert_cmpuint (n, >, 2000);
   g_free (px.data);
-  gaf_window_set_experiment (window, GAF_EXPERIMENT_SCALING);
+  t0 = g_get_monotonic_time ();
+  gaf_window_set_experiment (window, &gaf_scaling_experiment);
   gaf_window_set_view (window, "simplex");
   g_assert_true (wait_until (training_with_trajectories, NULL, 30));
+  g_test_message ("back to class scaling, training with trajectories after %.2f s",
+                  (g_get_monotonic_time () - t0) * 1e-6);
 }
 
 static gsize
@@ -401,15 +415,15 @@ static gboolean
 images_trained (gpointer data)
 {
   g_autoptr(GafSnapshot) s = snapshot ();
-  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->height == 16 && s->trajectories != NULL &&
-         s->trajectories->step >= GPOINTER_TO_UINT (data) && !s->sampling;
+  return s->params.experiment == &gaf_label_map_experiment && MAPS (s) != NULL && MAPS (s)->height == 16 && TRAJ (s) != NULL &&
+         TRAJ (s)->step >= GPOINTER_TO_UINT (data) && !s->sampling;
 }
 
 static gboolean
 images_stepped (gpointer data)
 {
   g_autoptr(GafSnapshot) s = snapshot ();
-  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->step >= GPOINTER_TO_UINT (data);
+  return s->params.experiment == &gaf_label_map_experiment && s->step >= GPOINTER_TO_UINT (data);
 }
 
 /* Screen pixels of the rendering that differ between two renders of the same widget. */
@@ -442,23 +456,23 @@ test_label_maps_render (void)
   guint colours = 0, dark_start, dark_end, light_start;
   int row;
 
-  gaf_runner_set_image_data (gaf_window_get_runner (window), "scenes:classes=8,size=16,count=2000");
-  gaf_window_set_experiment (window, GAF_EXPERIMENT_IMAGES);
+  gaf_runner_set_text (gaf_window_get_runner (window), GAF_PARAM_IMAGE_DATA, "scenes:classes=8,size=16,count=2000");
+  gaf_window_set_experiment (window, &gaf_label_map_experiment);
   g_assert_cmpstr (gaf_window_get_view (window), ==, "labelmaps");   /* the experiment's own view */
   g_assert_true (wait_until (images_stepped, GUINT_TO_POINTER (400), 90));
   gaf_runner_sample (gaf_window_get_runner (window));
   g_assert_true (wait_until (images_trained, GUINT_TO_POINTER (400), 60));
   iterate_for (0.3);
   s = snapshot ();
-  g_test_message ("label maps at step %u: pixel KL %.3f (held-out %.3f, uniform %.3f)", (guint) s->trajectories->step,
-                  s->eval_kl, s->eval_kl_floor, s->eval_kl_uniform);
+  g_test_message ("label maps at step %u: pixel KL %.3f (held-out %.3f, uniform %.3f)", (guint) TRAJ (s)->step,
+                  ROUND (s)->kl, ROUND (s)->kl_floor, ROUND (s)->kl_uniform);
   gaf_label_map_view_set_playing (view, FALSE);
-  t_end = s->trajectories->times[s->trajectories->n_times - 1];
+  t_end = TRAJ (s)->times[TRAJ (s)->n_times - 1];
   gaf_label_map_canvas_set_time (canvas, t_end);
   px = render (GTK_WIDGET (canvas));
-  for (int k = 0; k < s->c; k++)
+  for (int k = 0; k < s->payload->c; k++)
     {
-      double rgb[3] = { s->palette[3 * k] / 255.0, s->palette[3 * k + 1] / 255.0, s->palette[3 * k + 2] / 255.0 };
+      double rgb[3] = { MAPS (s)->palette[3 * k] / 255.0, MAPS (s)->palette[3 * k + 1] / 255.0, MAPS (s)->palette[3 * k + 2] / 255.0 };
       guint n = count_color (&px, rgb, 0.02);
       g_test_message ("class %d colour: %u pixels", k + 1, n);
       colours += n > 400;   /* more than the legend's swatch of 15 x 15 */
@@ -483,7 +497,7 @@ test_label_maps_render (void)
   g_object_set (canvas, "show-entropy", FALSE, NULL);
 
   /* A click on a pixel of map 3. */
-  row = 2 * s->n + 7 * s->width + 9;
+  row = 2 * s->payload->n + 7 * MAPS (s)->width + 9;
   before = render (GTK_WIDGET (pixel_canvas));
   g_assert_true (gaf_label_map_canvas_row_position (canvas, row, &x, &y));
   g_assert_true (gaf_label_map_canvas_select_at (canvas, x, y));
@@ -567,7 +581,7 @@ test_model_round_trip (void)
   gaf_window_set_training (window, FALSE);
   gaf_runner_sync (gaf_window_get_runner (window));
   s0 = snapshot ();
-  g_assert_cmpint (s0->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_true (s0->params.experiment == &gaf_label_map_experiment);
   save_and_wait (a);
 
   gtk_range_set_value (lambda, 0.8);
@@ -582,7 +596,7 @@ test_model_round_trip (void)
   s1 = snapshot ();
   g_test_message ("saved at step %u, opened at step %u", (guint) s0->step, (guint) s1->step);
   g_assert_cmpuint (s1->step, ==, s0->step);
-  g_assert_cmpint (s1->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_true (s1->params.experiment == &gaf_label_map_experiment);
   g_assert_cmpfloat (s1->params.value[GAF_PARAM_LAMBDA], ==, 0.5);
   g_assert_cmpfloat_with_epsilon (gtk_range_get_value (lambda), 0.5, 1e-9);
   save_and_wait (b);
@@ -634,7 +648,7 @@ test_model_corrupt (void)
   g_list_free (dialogs);
 
   s1 = snapshot ();
-  g_assert_cmpint (s1->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_true (s1->params.experiment == &gaf_label_map_experiment);
   g_assert_cmpuint (s1->model_params, ==, s0->model_params);
   g_assert_cmpuint (s1->step, >=, s0->step);
   g_unlink (bad);
@@ -708,7 +722,7 @@ test_model_safetensors (void)
   g_assert_null (error_dialogs ());
   s1 = snapshot ();
   g_test_message ("opened %s: step %u, %u parameters", named, (guint) s1->step, (guint) s1->model_params);
-  g_assert_cmpint (s1->params.experiment, ==, GAF_EXPERIMENT_IMAGES);
+  g_assert_true (s1->params.experiment == &gaf_label_map_experiment);
   g_assert_cmpuint (s1->step, ==, 0);
   g_assert_cmpuint (s1->model_params, ==, s0->model_params);
 
@@ -735,15 +749,15 @@ likelihood_ready (gpointer data)
   g_autoptr(GafSnapshot) s = snapshot ();
   double bpd;
 
-  return gaf_likelihood_view_get_bits_per_dim (view, &bpd) && s->likelihood != NULL &&
-         s->likelihood->n_held_out > 0;
+  return gaf_likelihood_view_get_bits_per_dim (view, &bpd) && MAPS (s) != NULL && MAPS (s)->likelihood != NULL &&
+         MAPS (s)->likelihood->n_held_out > 0;
 }
 
 static gboolean
 small_maps_stepped (gpointer data)
 {
   g_autoptr(GafSnapshot) s = snapshot ();
-  return s->params.experiment == GAF_EXPERIMENT_IMAGES && s->height == 8 && s->c == 3 && s->model_kind != NULL &&
+  return s->params.experiment == &gaf_label_map_experiment && MAPS (s) != NULL && MAPS (s)->height == 8 && s->payload->c == 3 && s->model_kind != NULL &&
          s->step >= GPOINTER_TO_UINT (data);
 }
 
@@ -766,7 +780,7 @@ test_likelihood_scores_map (void)
   guint bars, marker;
   gint64 t0;
 
-  gaf_runner_set_image_data (gaf_window_get_runner (window), "scenes:classes=3,size=8,count=500");
+  gaf_runner_set_text (gaf_window_get_runner (window), GAF_PARAM_IMAGE_DATA, "scenes:classes=3,size=8,count=500");
   gaf_window_set_training (window, TRUE);
   g_assert_true (wait_until (small_maps_stepped, GUINT_TO_POINTER (300), 90));
   gaf_window_set_view (window, "likelihood");
@@ -782,8 +796,8 @@ test_likelihood_scores_map (void)
   g_assert_true (gaf_likelihood_view_get_bits_per_dim (view, &bpd));
   s = snapshot ();
   g_test_message ("test map 1: %.3f bits/dim (step %u); held-out maps scored within %.1f s; first %.3f",
-                  bpd, (guint) s->likelihood->step, (g_get_monotonic_time () - t0) * 1e-6,
-                  s->likelihood->held_out_bpd[0]);
+                  bpd, (guint) MAPS (s)->likelihood->step, (g_get_monotonic_time () - t0) * 1e-6,
+                  MAPS (s)->likelihood->held_out_bpd[0]);
   g_assert_true (isfinite (bpd) && bpd > 0.0);
   iterate_for (0.3);
   px = render (gaf_likelihood_view_get_area (view));

@@ -351,13 +351,25 @@ test_histogram_counts (void)
 static void
 feed (GafRunHistory *h, GafSnapshot *s, guint64 step, double loss, guint64 eval_step, double kl)
 {
+  /* The payload's last sampling round carries the metric, as every experiment's does. */
+  g_autoptr(GafPayload) payload = gaf_payload_new (&gaf_payload_base_type, "scaling", 4, 3, NULL);
+
+  if (eval_step > 0)
+    {
+      g_autoptr(GafRound) round = gaf_round_new ();
+      round->step = eval_step;
+      round->samples = 128;
+      round->kl = kl;
+      round->kl_uniform = 0.0187;
+      round->kl_floor = 0.0078;
+      gaf_payload_set_round (payload, round);
+    }
   s->step = step;
   s->elapsed = step * 0.01;
   s->loss_smooth = loss;
-  s->eval_step = eval_step;
-  s->eval_kl = kl;
-  s->eval_samples = eval_step > 0 ? 128 : 0;
+  s->payload = payload;
   gaf_run_history_feed (h, s);
+  s->payload = NULL;
 }
 
 static void
@@ -377,8 +389,6 @@ test_run_history (void)
   gaf_runner_params_init (&s.params);
   s.model_kind = "toy-cnn";
   s.model_serial = 1;
-  s.eval_kl_uniform = 0.0187;
-  s.eval_kl_floor = 0.0078;
   for (guint64 k = 1; k <= 5000; k++)
     feed (h, &s, k, 1.0 / k, k >= 100 ? k / 100 * 100 : 0, 0.5 / (1 + k / 100));
   g_assert_cmpuint (gaf_run_history_get_n_runs (h), ==, 1);
@@ -420,6 +430,30 @@ test_run_history (void)
   g_assert_cmpuint (run->changes->len, ==, 1);
   g_assert_cmpfloat (run->params.value[GAF_PARAM_LEARNING_RATE], ==, 0.001);
   g_assert_cmpfloat (gaf_run_history_get_run (back, 1)->params.value[GAF_PARAM_LEARNING_RATE], ==, 0.01);
+  g_assert_true (run->params.experiment == s.params.experiment);
+  g_assert_cmpstr (run->params.text[GAF_PARAM_IMAGE_DATA], ==, s.params.text[GAF_PARAM_IMAGE_DATA]);
+
+  /* A file of the first version: the experiment by its old name, the label maps' data under "image-data",
+   * a parameter missing (newer than the file: its default). */
+  {
+    static const char first[] =
+      "[history]\nversion=1\nnext-id=3\n\n[run 2]\nstarted=0\nexperiment=images\n"
+      "image-data=mnist:levels=2\nparam-learning-rate=0.002\nsteps=10\nseconds=1\nfinal-loss=0.5\n"
+      "final-kl=nan\nkl-uniform=nan\nkl-floor=nan\n";
+    g_autoptr(GafRunHistory) old = gaf_run_history_new ();
+
+    g_assert_true (g_file_set_contents (path, first, -1, NULL));
+    g_assert_true (gaf_run_history_load (old, path, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (gaf_run_history_get_n_runs (old), ==, 1);
+    run = gaf_run_history_get_run (old, 0);
+    g_assert_true (run->params.experiment == gaf_experiment_lookup ("label-maps"));
+    g_assert_cmpstr (run->params.text[GAF_PARAM_IMAGE_DATA], ==, "mnist:levels=2");
+    g_assert_cmpfloat (run->params.value[GAF_PARAM_LEARNING_RATE], ==, 0.002);
+    g_assert_cmpfloat (run->params.value[GAF_PARAM_BATCH], ==, gaf_param_info (GAF_PARAM_BATCH)->def);
+    g_assert_true (gaf_run_history_save (h, path, &error));
+    g_assert_no_error (error);
+  }
 
   /* A damaged value is refused whole, and the history stays as it was. */
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));

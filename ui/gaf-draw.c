@@ -7,6 +7,7 @@
 
 #include "gaf-dataset.h"
 #include "gaf-draw.h"
+#include "gaf-label-map-experiment.h"
 
 void
 gaf_theme_from_widget (GafTheme *theme, GtkWidget *widget)
@@ -187,13 +188,6 @@ gaf_draw_arrow (cairo_t *cr, double x0, double y0, double x1, double y1, double 
 
 /* ---- following the runner ------------------------------------------------------------------------- */
 
-static gboolean
-runner_busy (GafSnapshot *s)
-{
-  return s != NULL && (s->state == GAF_RUNNER_TRAINING || s->sampling || s->sweeping || s->likelihood_busy != 0 ||
-                       s->loading_data);
-}
-
 void
 gaf_follower_poll (GafFollower *f)
 {
@@ -224,7 +218,7 @@ follower_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
   if (f->animating && f->frame)
     f->frame (widget, gdk_frame_clock_get_frame_time (clock));
   if (!gtk_widget_get_mapped (widget) ||
-      (!f->animating && !runner_busy (f->snapshot) && now > f->awake_until))
+      (!f->animating && !gaf_snapshot_busy (f->snapshot) && now > f->awake_until))
     {
       f->tick_id = 0;
       return G_SOURCE_REMOVE;
@@ -248,13 +242,31 @@ gaf_follower_init (GafFollower *f, GtkWidget *widget,
   g_signal_connect (widget, "map", G_CALLBACK (follower_mapped), f);
 }
 
+static void
+follower_published (GafRunner *runner, gpointer data)
+{
+  GafFollower *f = data;
+
+  /* A running tick takes the snapshot at the next frame anyway; a sleeping one starts again. */
+  if (f->tick_id == 0)
+    gaf_follower_wake (f);
+  else
+    f->awake_until = MAX (f->awake_until, g_get_monotonic_time () + G_USEC_PER_SEC);
+}
+
+/* The follower hears of every snapshot the runner publishes: a view wakes by itself after any command,
+ * whoever sent it. */
 void
 gaf_follower_set_runner (GafFollower *f, GafRunner *runner)
 {
   if (f->runner == runner)
     return;
+  if (f->runner != NULL)
+    g_signal_handlers_disconnect_by_func (f->runner, follower_published, f);
   g_clear_pointer (&f->snapshot, gaf_snapshot_unref);
   g_set_object (&f->runner, runner);
+  if (runner != NULL)
+    g_signal_connect (runner, "published", G_CALLBACK (follower_published), f);
   gaf_follower_wake (f);
 }
 
@@ -284,6 +296,8 @@ gaf_follower_clear (GafFollower *f)
       f->tick_id = 0;
     }
   g_clear_pointer (&f->snapshot, gaf_snapshot_unref);
+  if (f->runner != NULL)
+    g_signal_handlers_disconnect_by_func (f->runner, follower_published, f);
   g_clear_object (&f->runner);
 }
 
@@ -293,9 +307,11 @@ static const char *const scene_class_names[] = {
 };
 
 char *
-gaf_class_name (const GafSnapshot *s, int k)
+gaf_class_name (const GafPayload *payload, int k)
 {
-  if (s != NULL && s->params.experiment == GAF_EXPERIMENT_IMAGES && g_str_has_prefix (s->params.image_data, "scenes"))
+  const GafLabelMapPayload *maps = payload != NULL ? gaf_label_map_payload (payload) : NULL;
+
+  if (maps != NULL && maps->data != NULL && g_str_has_prefix (maps->data, "scenes"))
     {
       g_autofree char *name = gaf_scene_class_name (k);
       for (guint i = 0; i < G_N_ELEMENTS (scene_class_names); i++)

@@ -49,11 +49,12 @@ void    gaf_arrow_path        (cairo_t *cr, double x0, double y0, double x1, dou
 void    gaf_draw_arrow        (cairo_t *cr, double x0, double y0, double x1, double y1, double head);
 
 /* A class's name for legends and labels: the scene classes by name (sky, ground, ...), else "class k+1". */
-char   *gaf_class_name        (const GafSnapshot *snapshot, int k);
+char   *gaf_class_name        (const GafPayload *payload, int k);
 
 /* Follows a runner from a widget: a tick callback takes the newest snapshot each frame and calls
  * `changed` when it is new, and `frame` while animating; it removes itself when the runner is idle, the
- * widget not animating or not mapped. gaf_follower_wake restarts it (after a command, on map). */
+ * widget not animating or not mapped, and starts again on map and whenever the runner publishes ("published").
+ * gaf_follower_wake restarts it by hand (after a change of the view itself). */
 typedef struct {
   GtkWidget   *widget;
   GafRunner   *runner;

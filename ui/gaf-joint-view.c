@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "gaf-joint-experiment.h"
 #include "gaf-joint-view.h"
 #include "gaf-simplex-geometry.h"
 
@@ -22,6 +23,14 @@ struct _GafJointView {
 };
 
 G_DEFINE_FINAL_TYPE (GafJointView, gaf_joint_view, GTK_TYPE_WIDGET)
+
+/* The tables of a joint experiment after its first round, else NULL. */
+static const GafJointPayload *
+tables (const GafSnapshot *s)
+{
+  const GafJointPayload *j = s != NULL ? gaf_joint_payload (s->payload) : NULL;
+  return j != NULL && j->model != NULL ? j : NULL;
+}
 
 void
 gaf_heat_color (double t, double rgb[3])
@@ -138,7 +147,7 @@ static void
 draw_pairs (GafJointView *self, cairo_t *cr, const GafTheme *theme, double x0, double y0, double size)
 {
   GafSnapshot *s = self->snapshot;
-  const GafTrajectories *tr = s->trajectories;
+  const GafTrajectories *tr = gaf_payload_trajectories (s->payload);
   double t;
   float w1[2], w2[2];
 
@@ -156,11 +165,11 @@ draw_pairs (GafJointView *self, cairo_t *cr, const GafTheme *theme, double x0, d
   cairo_move_to (cr, x0, y0 + size);
   cairo_line_to (cr, x0 + size, y0);
   cairo_stroke (cr);
-  if (s->joint != NULL)
+  if (tables (s) != NULL)
     for (int a = 0; a < 2; a++)
       for (int b = 0; b < 2; b++)
         {
-          double p = s->joint->target[a * 2 + b], rgb[3];
+          double p = tables (s)->target[a * 2 + b], rgb[3];
           double cx = x0 + b * size, cy = y0 + size - a * size;
           gaf_heat_color (0.9, rgb);
           cairo_arc (cr, cx, cy, 0.22 * size * sqrt (p), 0, 2 * G_PI);
@@ -228,42 +237,42 @@ gaf_joint_view_draw (GafJointView *self, cairo_t *cr, int width, int height, con
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text_wrapped (cr, theme, _("The target beside the histogram of the last round of samples, on one colour scale "
                                       "(square root of the probability)"), 28, 44, 0, 0, 0.85, width - 56);
-  if (s == NULL || !gaf_experiment_is_joint (s->params.experiment))
+  if (s == NULL || gaf_joint_payload (s->payload) == NULL)
     {
       gaf_set_fg (cr, theme, 0.65);
       gaf_draw_text (cr, theme, _("Choose a two-variable experiment (coupled pair or pinwheel) to see its joint distribution."),
                      width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
       return;
     }
-  if (s->joint == NULL)
+  if (tables (s) == NULL)
     {
       gaf_set_fg (cr, theme, 0.65);
       gaf_draw_text (cr, theme, _("Waiting for the first samples…"), width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
       return;
     }
-  c = s->joint->c;
+  c = tables (s)->c;
   stats = g_strdup_printf (_("<b>KL(samples ‖ target) = %.4f</b>   uniform sampler %.4f · finite-sample floor %.4f"),
-                           s->joint->kl, s->eval_kl_uniform, s->eval_kl_floor);
+                           tables (s)->kl, s->payload->round->kl_uniform, s->payload->round->kl_floor);
   detail = g_strdup_printf (_("marginal KL %.4f · mutual information: samples %.3f, target %.3f nats · "
-                              "%u samples at step %u"), s->joint->kl_marginal, s->joint->mi_model,
-                            s->joint->mi_target, (guint) s->joint->samples, (guint) s->joint->step);
+                              "%u samples at step %u"), tables (s)->kl_marginal, tables (s)->mi_model,
+                            tables (s)->mi_target, (guint) tables (s)->samples, (guint) tables (s)->step);
   gaf_set_fg (cr, theme, 1.0);
   gaf_draw_text (cr, theme, stats, 28, 76, 0, 0, 1.05);
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text (cr, theme, detail, 28, 102, 0, 0, 0.9);
 
   for (int i = 0; i < c * c; i++)
-    pmax = MAX (pmax, MAX (s->joint->target[i], s->joint->model[i]));
+    pmax = MAX (pmax, MAX (tables (s)->target[i], tables (s)->model[i]));
   k = c == 2 ? 3 : 2;
   /* Room for the colour bar on the right and, with the pairs, their legend below. */
   size = MIN ((width - 2 * 28.0 - 64.0 - 80.0 - (k == 3 ? 48.0 : 0.0)) / k, height - y - (k == 3 ? 110 : 48));
   if (size < 60)
     return;
   x = (width - (k * size + 64.0 + 80.0 + (k == 3 ? 48.0 : 0.0))) / 2;
-  draw_heatmap (cr, theme, s->joint->target, c, pmax, x, y, size, _("target"));
+  draw_heatmap (cr, theme, tables (s)->target, c, pmax, x, y, size, _("target"));
   {
-    g_autofree char *title = g_strdup_printf (_("%u samples"), (guint) s->joint->samples);
-    draw_heatmap (cr, theme, s->joint->model, c, pmax, x + size + 64, y, size, title);
+    g_autofree char *title = g_strdup_printf (_("%u samples"), (guint) tables (s)->samples);
+    draw_heatmap (cr, theme, tables (s)->model, c, pmax, x + size + 64, y, size, title);
   }
   /* The colour bar right of the two heatmaps it belongs to; the pairs after it. */
   draw_color_bar (cr, theme, pmax, x + 2 * size + 64.0 + 26, y, size);
@@ -282,14 +291,14 @@ gaf_joint_view_to_csv (GafJointView *self)
 
   g_return_val_if_fail (GAF_IS_JOINT_VIEW (self), NULL);
   s = self->snapshot;
-  if (s != NULL && s->joint != NULL)
-    for (int i = 0; i < s->joint->c; i++)
-      for (int j = 0; j < s->joint->c; j++)
+  if (s != NULL && tables (s) != NULL)
+    for (int i = 0; i < tables (s)->c; i++)
+      for (int j = 0; j < tables (s)->c; j++)
         {
           char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
           g_string_append_printf (out, "%d,%d,%s,%s\n", i + 1, j + 1,
-                                  g_ascii_formatd (a, sizeof a, "%.6g", s->joint->target[i * s->joint->c + j]),
-                                  g_ascii_formatd (b, sizeof b, "%.6g", s->joint->model[i * s->joint->c + j]));
+                                  g_ascii_formatd (a, sizeof a, "%.6g", tables (s)->target[i * tables (s)->c + j]),
+                                  g_ascii_formatd (b, sizeof b, "%.6g", tables (s)->model[i * tables (s)->c + j]));
         }
   return g_string_free (out, FALSE);
 }
@@ -302,7 +311,7 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
   self->snapshot = gaf_snapshot_ref (snapshot);
   /* Pairs move only for two binary variables. */
-  gaf_follower_set_animating (&self->follower, snapshot->c == 2 && gaf_experiment_is_joint (snapshot->params.experiment));
+  gaf_follower_set_animating (&self->follower, snapshot->payload->c == 2 && gaf_joint_payload (snapshot->payload) != NULL);
   gtk_widget_queue_draw (widget);
 }
 
@@ -310,7 +319,7 @@ static void
 animation_frame (GtkWidget *widget, gint64 frame_time)
 {
   GafJointView *self = GAF_JOINT_VIEW (widget);
-  const GafTrajectories *tr = self->snapshot ? self->snapshot->trajectories : NULL;
+  const GafTrajectories *tr = self->snapshot ? gaf_payload_trajectories (self->snapshot->payload) : NULL;
   double dt = self->last_frame ? CLAMP ((frame_time - self->last_frame) * 1e-6, 0.0, 0.1) : 0.0;
   double upper = tr && tr->n_times ? tr->times[tr->n_times - 1] : 15.0, u;
 
@@ -389,9 +398,3 @@ gaf_joint_view_set_runner (GafJointView *self, GafRunner *runner)
   gaf_follower_poll (&self->follower);
 }
 
-void
-gaf_joint_view_wake (GafJointView *self)
-{
-  g_return_if_fail (GAF_IS_JOINT_VIEW (self));
-  gaf_follower_wake (&self->follower);
-}

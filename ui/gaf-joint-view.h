@@ -16,7 +16,6 @@ G_DECLARE_FINAL_TYPE (GafJointView, gaf_joint_view, GAF, JOINT_VIEW, GtkWidget)
  * variables also the pairs (W_1, W_2) of the recorded sequences moving to the corners of the square. */
 GtkWidget *gaf_joint_view_new        (void);
 void       gaf_joint_view_set_runner (GafJointView *self, GafRunner *runner);
-void       gaf_joint_view_wake       (GafJointView *self);
 void       gaf_joint_view_draw       (GafJointView *self, cairo_t *cr, int width, int height,
                                       const GafTheme *theme);
 /* The target and sample tables as CSV (first,second,target,samples). */

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "gaf-label-map-canvas.h"
+#include "gaf-label-map-experiment.h"
 
 #define CAPTION_HEIGHT 64.0
 #define LEGEND_HEIGHT  48.0
@@ -37,21 +38,28 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+static const GafLabelMapPayload *
+payload_of (GafLabelMapCanvas *self)
+{
+  return self->snapshot != NULL ? gaf_label_map_payload (self->snapshot->payload) : NULL;
+}
+
 static const GafTrajectories *
 maps_of (GafLabelMapCanvas *self)
 {
-  const GafSnapshot *s = self->snapshot;
+  const GafLabelMapPayload *s = payload_of (self);
+  const GafTrajectories *tr = s ? gaf_payload_trajectories (&s->parent) : NULL;
 
-  if (s == NULL || s->height <= 0 || s->palette == NULL || s->trajectories == NULL ||
-      s->trajectories->n != s->height * s->width || s->trajectories->c != s->c)
+  if (s == NULL || s->height <= 0 || s->palette == NULL || tr == NULL || tr->n != s->height * s->width ||
+      tr->c != s->parent.c)
     return NULL;
-  return s->trajectories;
+  return tr;
 }
 
 static void
 draw_maps (GafLabelMapCanvas *self, cairo_t *cr, const GafTheme *theme, const GafTrajectories *tr)
 {
-  const GafSnapshot *s = self->snapshot;
+  const GafLabelMapPayload *s = payload_of (self);
   int k = (int) (tr->n_rows / tr->n), h = s->height, w = s->width;
   double t = CLAMP (self->time, 0.0, tr->times[tr->n_times - 1]);
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h * k);
@@ -107,7 +115,7 @@ draw_maps (GafLabelMapCanvas *self, cairo_t *cr, const GafTheme *theme, const Ga
 static void
 draw_legend (GafLabelMapCanvas *self, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
-  const GafSnapshot *s = self->snapshot;
+  const GafLabelMapPayload *s = payload_of (self);
   double x = MARGIN, y = height - LEGEND_HEIGHT / 2;
 
   if (self->show_entropy)
@@ -133,9 +141,9 @@ draw_legend (GafLabelMapCanvas *self, cairo_t *cr, int width, int height, const 
     }
   /* Every class, on as many lines as it takes. */
   y = height - LEGEND_HEIGHT + 14;
-  for (int k = 0; k < s->c; k++)
+  for (int k = 0; k < s->parent.c; k++)
     {
-      g_autofree char *name = gaf_class_name (s, k);
+      g_autofree char *name = gaf_class_name (&s->parent, k);
       double tw, th;
 
       gaf_measure_text (cr, theme, name, 0.9, &tw, &th);
@@ -158,17 +166,17 @@ draw_legend (GafLabelMapCanvas *self, cairo_t *cr, int width, int height, const 
 void
 gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
-  const GafSnapshot *s;
+  const GafLabelMapPayload *s;
   const GafTrajectories *tr;
   g_autofree char *title = NULL, *detail = NULL;
 
   g_return_if_fail (GAF_IS_LABEL_MAP_CANVAS (self));
-  s = self->snapshot;
+  s = payload_of (self);
   tr = maps_of (self);
   self->grid_valid = FALSE;
 
   gaf_set_fg (cr, theme, 1.0);
-  if (s == NULL || s->params.experiment != GAF_EXPERIMENT_IMAGES)
+  if (self->snapshot == NULL || self->snapshot->params.experiment != &gaf_label_map_experiment)
     {
       gaf_draw_text (cr, theme, _("<b>Label maps</b>"), MARGIN, 10, 0, 0, 1.35);
       gaf_set_fg (cr, theme, 0.65);
@@ -176,7 +184,7 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
                      width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
       return;
     }
-  if (s->state == GAF_RUNNER_FAILED && self->error != NULL)
+  if (self->snapshot->state == GAF_RUNNER_FAILED && self->error != NULL)
     {
       /* The error where the maps would be, with what to do about it. */
       g_autofree char *what = g_markup_printf_escaped ("<b>%s</b>\n%s\n\n%s", _("These label maps cannot be used"),
@@ -193,7 +201,7 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
     {
       gaf_draw_text (cr, theme, _("<b>Label maps</b>"), MARGIN, 10, 0, 0, 1.35);
       gaf_set_fg (cr, theme, 0.65);
-      gaf_draw_text (cr, theme, s->loading_data ? _("Reading the label maps…") : _("Waiting for the first samples…"),
+      gaf_draw_text (cr, theme, g_strcmp0 (self->snapshot->work, GAF_RUNNER_WORK_LOADING) == 0 ? _("Reading the label maps…") : _("Waiting for the first samples…"),
                      width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
       return;
     }
@@ -202,10 +210,10 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
     /* Translators: the end time of the flow */
     g_autofree char *of = g_strdup_printf (_("of T = %g"), tr->times[tr->n_times - 1]);
     title = g_strdup_printf ("<b>t = %.2f</b>  <span alpha='70%%'>%s</span>", self->time, of);
-    g_autofree char *spec = g_markup_escape_text (s->params.image_data, -1);
+    g_autofree char *spec = g_markup_escape_text (s->data, -1);
     /* Translators: maps, their size, classes, the training step, the data */
     detail = g_strdup_printf (_("%u maps of %d × %d pixels, %d classes · weights of step %u · %s"),
-                              tr->n_rows / tr->n, s->width, s->height, s->c, (guint) tr->step, spec);
+                              tr->n_rows / tr->n, s->width, s->height, s->parent.c, (guint) tr->step, spec);
   }
   gaf_draw_text (cr, theme, title, MARGIN, 10, 0, 0, 1.35);
   gaf_set_fg (cr, theme, 0.75);
@@ -387,8 +395,7 @@ gaf_label_map_canvas_set_snapshot (GafLabelMapCanvas *self, GafSnapshot *snapsho
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
   self->snapshot = snapshot;
   /* A selection outside the new maps (other data, another experiment) is dropped. */
-  if (self->selected_row >= 0 && (snapshot == NULL || snapshot->height <= 0 || snapshot->trajectories == NULL ||
-                                  (guint) self->selected_row >= snapshot->trajectories->n_rows))
+  if (self->selected_row >= 0 && (maps_of (self) == NULL || (guint) self->selected_row >= maps_of (self)->n_rows))
     gaf_label_map_canvas_set_selected_row (self, -1);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }

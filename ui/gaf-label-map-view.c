@@ -33,7 +33,7 @@ static void
 snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
 {
   GafLabelMapView *self = GAF_LABEL_MAP_VIEW (widget);
-  const GafTrajectories *tr = snapshot->trajectories;
+  const GafTrajectories *tr = gaf_payload_trajectories (snapshot->payload);
 
   gaf_label_map_canvas_set_snapshot (self->canvas, snapshot);
   gaf_simplex_canvas_set_snapshot (self->pixel_canvas, snapshot);
@@ -162,13 +162,6 @@ gaf_label_map_view_set_runner (GafLabelMapView *self, GafRunner *runner)
 {
   g_return_if_fail (GAF_IS_LABEL_MAP_VIEW (self));
   gaf_follower_set_runner (&self->follower, runner);
-}
-
-void
-gaf_label_map_view_wake (GafLabelMapView *self)
-{
-  g_return_if_fail (GAF_IS_LABEL_MAP_VIEW (self));
-  gaf_follower_wake (&self->follower);
 }
 
 void

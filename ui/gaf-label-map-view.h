@@ -17,7 +17,6 @@ G_DECLARE_FINAL_TYPE (GafLabelMapView, gaf_label_map_view, GAF, LABEL_MAP_VIEW, 
  * and beside the grid the selected pixel's trajectory on the simplex of its classes. */
 GtkWidget         *gaf_label_map_view_new               (void);
 void               gaf_label_map_view_set_runner        (GafLabelMapView *self, GafRunner *runner);
-void               gaf_label_map_view_wake              (GafLabelMapView *self);
 void               gaf_label_map_view_set_playing       (GafLabelMapView *self, gboolean playing);
 GafLabelMapCanvas *gaf_label_map_view_get_canvas        (GafLabelMapView *self);
 GafSimplexCanvas  *gaf_label_map_view_get_pixel_canvas  (GafLabelMapView *self);

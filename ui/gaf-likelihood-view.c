@@ -7,6 +7,7 @@
 
 #include "gaf-error.h"
 #include "gaf-image-io.h"
+#include "gaf-label-map-experiment.h"
 #include "gaf-likelihood-view.h"
 #include "gaf-plot-data.h"
 
@@ -69,10 +70,31 @@ gaf_likelihood_spread (const double *values, guint n, double *mean, double *lo, 
   return n;
 }
 
+static const GafLabelMapPayload *
+maps (const GafSnapshot *s)
+{
+  return s != NULL ? gaf_label_map_payload (s->payload) : NULL;
+}
+
 static gboolean
 has_image_model (const GafSnapshot *s)
 {
-  return s != NULL && s->params.experiment == GAF_EXPERIMENT_IMAGES && s->height > 0 && s->model_kind != NULL;
+  return maps (s) != NULL && maps (s)->height > 0 && s->model_kind != NULL;
+}
+
+static const GafLikelihoodScores *
+scores (const GafSnapshot *s)
+{
+  return maps (s) != NULL ? maps (s)->likelihood : NULL;
+}
+
+/* 0 idle, 1 scoring the held-out maps, 2 scoring the asked map. */
+static int
+busy (const GafSnapshot *s)
+{
+  if (s == NULL || s->work == NULL)
+    return 0;
+  return g_str_equal (s->work, GAF_LIKELIHOOD_JOB_HELD_OUT) ? 1 : g_str_equal (s->work, GAF_LIKELIHOOD_JOB_MAP) ? 2 : 0;
 }
 
 static void
@@ -87,7 +109,8 @@ ask (GafLikelihoodView *self)
 {
   if (self->follower.runner == NULL || self->snapshot == NULL || self->map == NULL)
     return;
-  self->query = gaf_runner_score_map (self->follower.runner, self->map, self->map_height, self->map_width);
+  gaf_runner_call (self->follower.runner, gaf_label_maps_score_map,
+                   gaf_map_query_new (self->map, self->map_height, self->map_width, &self->query), gaf_map_query_free);
   self->query_model = self->snapshot->model_serial;
   self->have_score = FALSE;
   gaf_follower_wake (&self->follower);
@@ -119,24 +142,24 @@ update_controls (GafLikelihoodView *self)
 {
   const GafSnapshot *s = self->snapshot;
   gboolean images = has_image_model (s);
-  const GafLikelihoodScores *l = images ? s->likelihood : NULL;
+  const GafLikelihoodScores *l = images ? scores (s) : NULL;
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->open_button), images);
   gtk_widget_set_sensitive (GTK_WIDGET (self->held_out_button), l != NULL && l->n_held_out > 0);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->sample_button), images && s->trajectories != NULL);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->rescore_button), images && s->likelihood_busy == 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress), images && s->likelihood_busy != 0);
-  if (images && s->likelihood_busy != 0)
+  gtk_widget_set_sensitive (GTK_WIDGET (self->sample_button), images && gaf_payload_trajectories (s->payload) != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->rescore_button), images && busy (s) == 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), images && busy (s) != 0);
+  if (images && busy (s) != 0)
     {
       g_autofree char *text = NULL;
-      if (s->likelihood_busy == 1)
+      if (busy (s) == 1)
         /* Translators: the number of held-out maps, then a percentage of the work done */
         text = g_strdup_printf (_("Scoring %d held-out maps… %.0f %%"), GAF_LIKELIHOOD_HELD_OUT,
-                                100 * s->likelihood_fraction);
+                                100 * s->work_fraction);
       else
         /* Translators: a percentage of the work done */
-        text = g_strdup_printf (_("Scoring the map… %.0f %%"), 100 * s->likelihood_fraction);
-      gtk_progress_bar_set_fraction (self->progress, s->likelihood_fraction);
+        text = g_strdup_printf (_("Scoring the map… %.0f %%"), 100 * s->work_fraction);
+      gtk_progress_bar_set_fraction (self->progress, s->work_fraction);
       gtk_progress_bar_set_text (self->progress, text);
     }
 }
@@ -149,22 +172,22 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
 
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
   self->snapshot = gaf_snapshot_ref (snapshot);
-  l = snapshot->likelihood;
+  l = scores (snapshot);
   if (has_image_model (snapshot))
     {
       /* The held-out maps, once per model, when the view is there to show them. */
-      if ((l == NULL || l->n_held_out == 0) && snapshot->likelihood_busy != 1 &&
+      if ((l == NULL || l->n_held_out == 0) && busy (snapshot) != 1 &&
           self->requested_model != snapshot->model_serial && gtk_widget_get_mapped (widget))
         {
-          gaf_runner_score_held_out (self->follower.runner, FALSE);
+          gaf_runner_call (self->follower.runner, gaf_label_maps_score_held_out, GINT_TO_POINTER (FALSE), NULL);
           self->requested_model = snapshot->model_serial;
         }
       /* A new model: the map is scored again if it fits. */
       if (self->map != NULL && self->query != 0 && snapshot->model_serial != self->query_model)
         {
           g_array_set_size (self->estimates, 0);
-          if (self->map_height == snapshot->height && self->map_width == snapshot->width &&
-              self->map_classes <= snapshot->c)
+          if (self->map_height == maps (snapshot)->height && self->map_width == maps (snapshot)->width &&
+              self->map_classes <= maps (snapshot)->parent.c)
             ask (self);
           else
             {
@@ -203,7 +226,7 @@ draw_map (GafLikelihoodView *self, cairo_t *cr, const GafTheme *theme, double x,
   for (int i = 0; i < self->map_height; i++)
     for (int j = 0; j < self->map_width; j++)
       {
-        const guint8 *rgb = s->palette + 3 * MIN ((int) self->map[i * self->map_width + j], s->c - 1);
+        const guint8 *rgb = maps (s)->palette + 3 * MIN ((int) self->map[i * self->map_width + j], maps (s)->parent.c - 1);
         cairo_rectangle (cr, x + j * cell, y + i * cell, cell, cell);
         cairo_set_source_rgb (cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
         cairo_fill (cr);
@@ -218,7 +241,7 @@ static void
 draw_histogram (GafLikelihoodView *self, cairo_t *cr, const GafTheme *theme, double x0, double y0, double x1,
                 double y1)
 {
-  const GafLikelihoodScores *l = self->snapshot->likelihood;
+  const GafLikelihoodScores *l = scores (self->snapshot);
   gboolean marker = self->have_score && isfinite (self->bpd);
   g_autofree double *values = g_new (double, l->n_held_out + 1);
   guint counts[BINS], n = 0, top = 1, unrounded = 0;
@@ -317,7 +340,7 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
                      width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
       return;
     }
-  l = s->likelihood;
+  l = scores (s);
   {
     g_autofree char *detail = NULL;
     /* Translators: T, K and the meaning of bits/dim */
@@ -384,7 +407,7 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
   else if (width - hx0 > 120)
     {
       gaf_set_fg (cr, theme, 0.65);
-      gaf_draw_text (cr, theme, s->likelihood_busy == 1 ? _("Scoring the held-out maps…")
+      gaf_draw_text (cr, theme, busy (s) == 1 ? _("Scoring the held-out maps…")
                                                         : _("The held-out maps are scored when this view is shown."),
                      (hx0 + width) / 2, (top + height) / 2, 0.5, 0.5, 1.0);
     }
@@ -443,14 +466,14 @@ open_file (GafLikelihoodView *self, GFile *file, GError **error)
   if (!g_file_load_contents (file, NULL, &contents, &length, NULL, error) ||
       !gaf_label_image_decode ((const guint8 *) contents, length, name, &image, error))
     return FALSE;
-  if (image.width != s->width || image.height != s->height)
+  if (image.width != maps (s)->width || image.height != maps (s)->height)
     g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
                  _("“%s” is %d × %d pixels; the model's maps are %d × %d."), name, image.width, image.height,
-                 s->width, s->height);
-  else if ((int) image.max_value >= s->c)
+                 maps (s)->width, maps (s)->height);
+  else if ((int) image.max_value >= maps (s)->parent.c)
     g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
-                 _("“%s” has the class %u; the model knows %d classes (0 to %d)."), name, image.max_value, s->c,
-                 s->c - 1);
+                 _("“%s” has the class %u; the model knows %d classes (0 to %d)."), name, image.max_value, maps (s)->parent.c,
+                 maps (s)->parent.c - 1);
   else
     {
       set_map (self, image.values, image.height, image.width, name);
@@ -467,7 +490,7 @@ gaf_likelihood_view_score_held_out (GafLikelihoodView *self, guint index)
   g_autofree char *name = NULL;
 
   g_return_val_if_fail (GAF_IS_LIKELIHOOD_VIEW (self), FALSE);
-  l = self->snapshot ? self->snapshot->likelihood : NULL;
+  l = scores (self->snapshot);
   if (l == NULL || index >= l->n_held_out)
     return FALSE;
   /* Translators: a map of the held-out set, numbered */
@@ -531,7 +554,7 @@ on_open_clicked (GafLikelihoodView *self)
 static void
 on_held_out_clicked (GafLikelihoodView *self)
 {
-  const GafLikelihoodScores *l = self->snapshot ? self->snapshot->likelihood : NULL;
+  const GafLikelihoodScores *l = scores (self->snapshot);
 
   if (l != NULL && l->n_held_out > 0)
     gaf_likelihood_view_score_held_out (self, self->next_held_out++ % l->n_held_out);
@@ -541,17 +564,17 @@ static void
 on_sample_clicked (GafLikelihoodView *self)
 {
   const GafSnapshot *s = self->snapshot;
-  const GafTrajectories *tr = s ? s->trajectories : NULL;
+  const GafTrajectories *tr = s ? gaf_payload_trajectories (s->payload) : NULL;
   g_autofree char *name = NULL;
-  guint maps, k;
+  guint count, k;
 
-  if (!has_image_model (s) || tr == NULL || tr->n != s->height * s->width)
+  if (!has_image_model (s) || tr == NULL || tr->n != maps (s)->height * maps (s)->width)
     return;
-  maps = tr->n_rows / tr->n;
-  k = self->next_sample++ % maps;
+  count = tr->n_rows / tr->n;
+  k = self->next_sample++ % count;
   /* Translators: a map drawn by the model, numbered as in the label-map view, with the step of its weights */
   name = g_strdup_printf (_("sampled map %u (step %u)"), k + 1, (guint) tr->step);
-  set_map (self, tr->labels + (gsize) k * tr->n, s->height, s->width, name);
+  set_map (self, tr->labels + (gsize) k * tr->n, maps (s)->height, maps (s)->width, name);
 }
 
 static void
@@ -559,7 +582,7 @@ on_rescore_clicked (GafLikelihoodView *self)
 {
   if (self->follower.runner == NULL)
     return;
-  gaf_runner_score_held_out (self->follower.runner, TRUE);
+  gaf_runner_call (self->follower.runner, gaf_label_maps_score_held_out, GINT_TO_POINTER (TRUE), NULL);
   if (self->snapshot != NULL)
     self->requested_model = self->snapshot->model_serial;
   gaf_follower_wake (&self->follower);
@@ -665,13 +688,6 @@ gaf_likelihood_view_set_runner (GafLikelihoodView *self, GafRunner *runner)
   gaf_follower_set_runner (&self->follower, runner);
 }
 
-void
-gaf_likelihood_view_wake (GafLikelihoodView *self)
-{
-  g_return_if_fail (GAF_IS_LIKELIHOOD_VIEW (self));
-  gaf_follower_wake (&self->follower);
-}
-
 char *
 gaf_likelihood_view_to_csv (GafLikelihoodView *self)
 {
@@ -680,7 +696,7 @@ gaf_likelihood_view_to_csv (GafLikelihoodView *self)
   char v[G_ASCII_DTOSTR_BUF_SIZE];
 
   g_return_val_if_fail (GAF_IS_LIKELIHOOD_VIEW (self), NULL);
-  l = self->snapshot ? self->snapshot->likelihood : NULL;
+  l = scores (self->snapshot);
   for (guint i = 0; l != NULL && i < l->n_held_out; i++)
     g_string_append_printf (out, "held-out %u,%s\n", i + 1, g_ascii_formatd (v, sizeof v, "%.6g", l->held_out_bpd[i]));
   if (self->have_score)

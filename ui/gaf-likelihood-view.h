@@ -17,7 +17,6 @@ G_DECLARE_FINAL_TYPE (GafLikelihoodView, gaf_likelihood_view, GAF, LIKELIHOOD_VI
  * first shown. */
 GtkWidget *gaf_likelihood_view_new        (void);
 void       gaf_likelihood_view_set_runner (GafLikelihoodView *self, GafRunner *runner);
-void       gaf_likelihood_view_wake       (GafLikelihoodView *self);
 /* Reads a label map (PGM or PNG) and asks for its score; FALSE with a message for the user when the file
  * cannot be read or does not fit the model (size, classes), or there is no image model. */
 gboolean   gaf_likelihood_view_open_file  (GafLikelihoodView *self, GFile *file, GError **error);

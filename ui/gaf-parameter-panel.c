@@ -4,9 +4,9 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "gaf-parameter-panel.h"
-#include "gaf-sampler.h"
 #include "gaf-settings.h"
 
 enum {
@@ -23,10 +23,6 @@ struct _GafParameterPanel {
   GtkWidget  *controls[GAF_N_PARAMS];
   GtkWidget  *labels[GAF_N_PARAMS];
   GtkWidget  *values[GAF_N_PARAMS];   /* a slider's value, written by the panel (NULL for the others) */
-  GtkWidget  *data_label;
-  GtkDropDown *data_dropdown;
-  GtkStringList *data_names;
-  char       *custom_data;    /* a spec not among the presets (from the settings or a loaded model) */
   GafRunner  *runner;
   GSettings  *settings;
   gboolean    loading;
@@ -44,75 +40,19 @@ static guint signals[N_SIGNALS];
 const char *
 gaf_param_label (GafParam param)
 {
-  switch (param)
-    {
-    case GAF_PARAM_CLASSES:       return _("Classes c");
-    case GAF_PARAM_WIDTH:         return _("Network width");
-    case GAF_PARAM_SEED:          return _("Seed");
-    case GAF_PARAM_LAMBDA:        return _("Field magnitude λ");
-    case GAF_PARAM_TIME_RATE:     return _("Time rate");
-    case GAF_PARAM_LEARNING_RATE: return _("Learning rate");
-    case GAF_PARAM_BATCH:         return _("Batch size");
-    case GAF_PARAM_BUDGET:        return _("Budget (steps)");
-    case GAF_PARAM_T_END:         return _("End time T");
-    case GAF_PARAM_STEP_SIZE:     return _("Step size h");
-    case GAF_PARAM_INTEGRATOR:    return _("Integrator");
-    case GAF_PARAM_SAMPLES:       return _("Samples per round");
-    case GAF_PARAM_IMAGE_WIDTH:   return _("Network width");
-    case GAF_PARAM_IMAGE_BATCH:   return _("Maps per batch");
-    default:                      g_return_val_if_reached (NULL);
-    }
+  return _(gaf_param_info (param)->label);
 }
 
 const char *
 gaf_param_tooltip (GafParam param)
 {
-  switch (param)
-    {
-    case GAF_PARAM_CLASSES:
-      return _("The number of classes c: every row lives on the simplex with c vertices, one per class.");
-    case GAF_PARAM_WIDTH:
-      return _("Hidden channels of the toy CNN: a wider network can fit the field more closely but trains more slowly.");
-    case GAF_PARAM_SEED:
-      return _("Seeds the target, the initial weights and the sampler: the same seed gives the same run.");
-    case GAF_PARAM_LAMBDA:
-      return _("How fast the conditional paths run towards their vertex, so how early the rows commit to a class.");
-    case GAF_PARAM_TIME_RATE:
-      return _("Rate of the exponential training times: a low rate trains the field for late times, a high rate for early ones.");
-    case GAF_PARAM_LEARNING_RATE:
-      return _("Adam's step size: larger steps learn the field faster but make the loss noisier and can diverge.");
-    case GAF_PARAM_BATCH:
-      return _("Labelings per training step: larger batches give smoother gradients at a higher cost per step.");
-    case GAF_PARAM_BUDGET:
-      return _("Training stops after this many steps; raise it to continue training.");
-    case GAF_PARAM_T_END:
-      return _("How long the rows flow: the longer, the closer each ends to a vertex.");
-    case GAF_PARAM_STEP_SIZE:
-      return _("The integrator's step: smaller steps follow the field more closely and cost more network evaluations.");
-    case GAF_PARAM_INTEGRATOR:
-      return _("Euler follows the field once per step; RK4 (3/8 rule) evaluates it four times per step for a more accurate path.");
-    case GAF_PARAM_SAMPLES:
-      return _("Sequences drawn in each sampling round: the KL uses all of them, the simplex view shows the first 32.");
-    case GAF_PARAM_IMAGE_WIDTH:
-      return _("Base channels of the UNet: a wider network can learn more of the maps but trains more slowly.");
-    case GAF_PARAM_IMAGE_BATCH:
-      return _("Label maps per training step: larger batches give smoother gradients at a higher cost per step.");
-    default:
-      g_return_val_if_reached (NULL);
-    }
-}
-
-static gboolean
-slider_is_log (GafParam param)
-{
-  return gaf_param_info (param)->log_scale || param == GAF_PARAM_BUDGET;
+  return _(gaf_param_info (param)->tooltip);
 }
 
 static int
 param_digits (GafParam param)
 {
-  const GafParamInfo *info = gaf_param_info (param);
-  return info->integer ? 0 : 2;
+  return gaf_param_info (param)->type == GAF_PARAM_DOUBLE ? 2 : 0;
 }
 
 static void update_value_label (GafParameterPanel *self, GafParam param);
@@ -121,18 +61,15 @@ static double
 control_value (GafParameterPanel *self, GafParam param)
 {
   GtkWidget *w = self->controls[param];
+  const GafParamInfo *info = gaf_param_info (param);
 
   if (GTK_IS_DROP_DOWN (w))
-    return gtk_drop_down_get_selected (GTK_DROP_DOWN (w)) == 0 ? GAF_INTEGRATOR_EULER : GAF_INTEGRATOR_RK4;
+    return gtk_drop_down_get_selected (GTK_DROP_DOWN (w));
   if (GTK_IS_SPIN_BUTTON (w))
     return gtk_spin_button_get_value (GTK_SPIN_BUTTON (w));
   {
     double v = gtk_range_get_value (GTK_RANGE (w));
-    const GafParamInfo *info = gaf_param_info (param);
-    v = slider_is_log (param) ? pow (10.0, v) : v;
-    if (info->integer)
-      v = round (v);
-    return CLAMP (v, info->min, info->max);
+    return gaf_param_clamp (param, info->log_scale ? pow (10.0, v) : v);
   }
 }
 
@@ -143,13 +80,20 @@ set_control_value (GafParameterPanel *self, GafParam param, double value)
 
   self->loading = TRUE;
   if (GTK_IS_DROP_DOWN (w))
-    gtk_drop_down_set_selected (GTK_DROP_DOWN (w), value == GAF_INTEGRATOR_EULER ? 0 : 1);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (w), (guint) value);
   else if (GTK_IS_SPIN_BUTTON (w))
     gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), value);
   else
-    gtk_range_set_value (GTK_RANGE (w), slider_is_log (param) ? log10 (value) : value);
+    gtk_range_set_value (GTK_RANGE (w), gaf_param_info (param)->log_scale ? log10 (value) : value);
   self->loading = FALSE;
   update_value_label (self, param);
+}
+
+static gboolean
+is_model_number (GafParam param)
+{
+  const GafParamInfo *info = gaf_param_info (param);
+  return info->section == GAF_PARAM_SECTION_MODEL && info->type != GAF_PARAM_TEXT;
 }
 
 gboolean
@@ -159,8 +103,7 @@ gaf_parameter_panel_has_pending (GafParameterPanel *self)
   if (self->runner == NULL)
     return FALSE;
   for (guint i = 0; i < GAF_N_PARAMS; i++)
-    if (gaf_param_info (i)->kind == GAF_PARAM_KIND_MODEL &&
-        control_value (self, i) != gaf_runner_get_params (self->runner)->value[i])
+    if (is_model_number (i) && control_value (self, i) != gaf_runner_get_params (self->runner)->value[i])
       return TRUE;
   return FALSE;
 }
@@ -182,35 +125,39 @@ apply (GafParameterPanel *self, GafParam param, double value)
 }
 
 static void
+apply_text (GafParameterPanel *self, GafParam param, const char *text)
+{
+  if (self->runner != NULL)
+    gaf_runner_set_text (self->runner, param, text);
+  if (self->settings != NULL)
+    g_settings_set_string (self->settings, gaf_param_info (param)->key, text);
+  g_signal_emit (self, signals[SIGNAL_APPLIED], 0, (int) param);
+}
+
+static void
 on_control_changed (GafParameterPanel *self, GafParam param)
 {
   if (self->loading || self->runner == NULL)
     return;
-  if (gaf_param_info (param)->kind == GAF_PARAM_KIND_MODEL)
+  if (is_model_number (param))
     update_bar (self);   /* a new model: ask first */
   else
     apply (self, param, control_value (self, param));
 }
 
 static void
-on_range_changed (GtkRange *range, GafParameterPanel *self)
+on_value_changed (GObject *control, GafParameterPanel *self)
 {
-  GafParam param = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (range), "gaf-param"));
+  GafParam param = GPOINTER_TO_INT (g_object_get_data (control, "gaf-param"));
 
   update_value_label (self, param);
   on_control_changed (self, param);
 }
 
 static void
-on_spin_changed (GtkSpinButton *spin, GafParameterPanel *self)
-{
-  on_control_changed (self, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (spin), "gaf-param")));
-}
-
-static void
 on_drop_down_changed (GtkDropDown *drop, GParamSpec *pspec, GafParameterPanel *self)
 {
-  on_control_changed (self, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (drop), "gaf-param")));
+  on_value_changed (G_OBJECT (drop), self);
 }
 
 char *
@@ -220,7 +167,9 @@ gaf_param_format_value (GafParam param, double value)
 
   g_return_val_if_fail ((guint) param < GAF_N_PARAMS, NULL);
   info = gaf_param_info (param);
-  if (info->integer)
+  if (info->type == GAF_PARAM_CHOICE)
+    return g_strdup (_(info->choice_labels[(int) gaf_param_clamp (param, value)]));
+  if (info->type != GAF_PARAM_DOUBLE)
     return g_strdup_printf ("%.0f", round (value));
   if (info->log_scale)
     return g_strdup_printf ("%.1e", value);
@@ -247,7 +196,7 @@ gaf_parameter_panel_apply_model (GafParameterPanel *self)
   if (self->runner == NULL)
     return;
   for (guint i = 0; i < GAF_N_PARAMS; i++)
-    if (gaf_param_info (i)->kind == GAF_PARAM_KIND_MODEL)
+    if (is_model_number (i))
       {
         double v = control_value (self, i);
         if (v != gaf_runner_get_params (self->runner)->value[i])
@@ -263,7 +212,7 @@ gaf_parameter_panel_revert_model (GafParameterPanel *self)
   if (self->runner == NULL)
     return;
   for (guint i = 0; i < GAF_N_PARAMS; i++)
-    if (gaf_param_info (i)->kind == GAF_PARAM_KIND_MODEL)
+    if (is_model_number (i))
       set_control_value (self, i, gaf_runner_get_params (self->runner)->value[i]);
   update_bar (self);
 }
@@ -277,40 +226,136 @@ on_bar_response (GtkInfoBar *bar, int response, GafParameterPanel *self)
     gaf_parameter_panel_revert_model (self);
 }
 
+/* ---- text parameters: presets in a drop-down, or a file ------------------------------------------------ */
+
+static guint
+n_presets (const GafParamInfo *info)
+{
+  guint n = 0;
+
+  while (info->presets[n].value != NULL)
+    n++;
+  return n;
+}
+
+/* The drop-down of presets, with one more entry for a value that is none of them. */
+static void
+show_text (GafParameterPanel *self, GafParam param, const char *text)
+{
+  const GafParamInfo *info = gaf_param_info (param);
+  GtkWidget *w = self->controls[param];
+
+  self->loading = TRUE;
+  if (info->presets != NULL)
+    {
+      GtkStringList *names = GTK_STRING_LIST (gtk_drop_down_get_model (GTK_DROP_DOWN (w)));
+      guint n = n_presets (info), index = n;
+      const char *custom[2] = { text, NULL };
+
+      for (guint i = 0; i < n; i++)
+        if (g_strcmp0 (text, info->presets[i].value) == 0)
+          index = i;
+      gtk_string_list_splice (names, n, g_list_model_get_n_items (G_LIST_MODEL (names)) - n,
+                              index == n ? custom : NULL);
+      g_object_set_data_full (G_OBJECT (w), "gaf-custom", g_strdup (text), g_free);
+      gtk_drop_down_set_selected (GTK_DROP_DOWN (w), index);
+    }
+  else
+    {
+      g_autofree char *name = text[0] ? g_filename_display_basename (text) : g_strdup (_("(built in)"));
+      gtk_button_set_label (GTK_BUTTON (w), name);
+      gtk_widget_set_tooltip_text (w, text[0] ? text : gaf_param_tooltip (param));
+    }
+  self->loading = FALSE;
+}
+
+static void
+on_preset_selected (GtkDropDown *drop, GParamSpec *pspec, GafParameterPanel *self)
+{
+  GafParam param = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (drop), "gaf-param"));
+  const GafParamInfo *info = gaf_param_info (param);
+  guint index = gtk_drop_down_get_selected (drop);
+  const char *text = index < n_presets (info) ? info->presets[index].value
+                                              : g_object_get_data (G_OBJECT (drop), "gaf-custom");
+
+  if (!self->loading && self->runner != NULL && text != NULL)
+    apply_text (self, param, text);
+}
+
+static void
+on_file_chosen (GtkNativeDialog *native, int response, GafParameterPanel *self)
+{
+  GafParam param = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (native), "gaf-param"));
+  g_autoptr(GFile) file = response == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native)) : NULL;
+  g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+  if (path != NULL && strlen (path) < GAF_PARAM_TEXT_MAX)
+    {
+      show_text (self, param, path);
+      apply_text (self, param, path);
+    }
+  g_object_unref (native);
+}
+
+static void
+on_file_clicked (GtkButton *button, GafParameterPanel *self)
+{
+  GafParam param = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "gaf-param"));
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *native =
+    gtk_file_chooser_native_new (gaf_param_label (param), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                 GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+  g_object_set_data (G_OBJECT (native), "gaf-param", GINT_TO_POINTER (param));
+  g_signal_connect (native, "response", G_CALLBACK (on_file_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
 static GtkWidget *
 make_control (GafParameterPanel *self, GafParam param)
 {
   const GafParamInfo *info = gaf_param_info (param);
   GtkWidget *w;
 
-  if (param == GAF_PARAM_INTEGRATOR)
+  if (info->type == GAF_PARAM_TEXT && info->presets != NULL)
     {
-      const char *names[] = { _("Euler"), _("RK4 (3/8 rule)"), NULL };
-      w = gtk_drop_down_new_from_strings (names);
+      g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+      for (guint i = 0; info->presets[i].value != NULL; i++)
+        gtk_string_list_append (names, _(info->presets[i].label));
+      w = gtk_drop_down_new (G_LIST_MODEL (g_steal_pointer (&names)), NULL);
+      g_signal_connect (w, "notify::selected", G_CALLBACK (on_preset_selected), self);
+    }
+  else if (info->type == GAF_PARAM_TEXT)
+    {
+      w = gtk_button_new_with_label ("");
+      g_signal_connect (w, "clicked", G_CALLBACK (on_file_clicked), self);
+    }
+  else if (info->type == GAF_PARAM_CHOICE)
+    {
+      g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+      for (guint i = 0; info->choice_labels[i] != NULL; i++)
+        gtk_string_list_append (names, _(info->choice_labels[i]));
+      w = gtk_drop_down_new (G_LIST_MODEL (g_steal_pointer (&names)), NULL);
       g_signal_connect (w, "notify::selected", G_CALLBACK (on_drop_down_changed), self);
     }
-  else if (param == GAF_PARAM_SEED)
+  else if (info->max - info->min > 10000 && !info->log_scale)
     {
+      /* A value without a scale (the seed): typed. */
       w = gtk_spin_button_new_with_range (info->min, info->max, 1);
-      g_signal_connect (w, "value-changed", G_CALLBACK (on_spin_changed), self);
+      g_signal_connect (w, "value-changed", G_CALLBACK (on_value_changed), self);
     }
   else
     {
-      double lo = slider_is_log (param) ? log10 (info->min) : info->min;
-      double hi = slider_is_log (param) ? log10 (info->max) : info->max;
-      double step = slider_is_log (param) ? 0.05 : info->integer ? 1.0 : (hi - lo) / 200.0;
+      double lo = info->log_scale ? log10 (info->min) : info->min;
+      double hi = info->log_scale ? log10 (info->max) : info->max;
+      double step = info->step > 0 ? info->step : info->type == GAF_PARAM_INT ? 1.0 : (hi - lo) / 200.0;
 
-      if (param == GAF_PARAM_WIDTH)
-        step = 16;
-      else if (param == GAF_PARAM_IMAGE_WIDTH)
-        step = 8;
-      else if (param == GAF_PARAM_BATCH || param == GAF_PARAM_SAMPLES)
-        step = 8;
       w = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, lo, hi, step);
       gtk_scale_set_draw_value (GTK_SCALE (w), FALSE);
-      gtk_scale_set_digits (GTK_SCALE (w), slider_is_log (param) ? 2 : info->integer ? 0 : 2);
+      gtk_scale_set_digits (GTK_SCALE (w), info->log_scale ? 2 : param_digits (param));
       gtk_widget_set_size_request (w, 110, -1);
-      g_signal_connect (w, "value-changed", G_CALLBACK (on_range_changed), self);
+      g_signal_connect (w, "value-changed", G_CALLBACK (on_value_changed), self);
     }
   g_object_set_data (G_OBJECT (w), "gaf-param", GINT_TO_POINTER (param));
   gtk_widget_set_hexpand (w, TRUE);
@@ -318,127 +363,58 @@ make_control (GafParameterPanel *self, GafParam param)
   return w;
 }
 
-/* The image data offered in the panel: a spec (gaf-dataset.h) and its name. */
-static const struct { const char *spec; const char *name; } data_presets[] = {
-  { "fashion-mnist:levels=2,size=16", N_("Fashion-MNIST 16 × 16, 2 levels") },
-  { "fashion-mnist:levels=4,size=16", N_("Fashion-MNIST 16 × 16, 4 levels") },
-  { "scenes:classes=3,size=16",       N_("Scenes 16 × 16, 3 classes") },
-  { "scenes:classes=8,size=16",       N_("Scenes 16 × 16, 8 classes") },
-};
-
 static void
-fill_data_names (GafParameterPanel *self)
+add_row (GafParameterPanel *self, GafParam p, int *row)
 {
-  const char *custom[2] = { self->custom_data, NULL };
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->data_names));
+  GtkWidget *label = gtk_label_new (gaf_param_label (p));
 
-  if (n == 0)
-    for (guint i = 0; i < G_N_ELEMENTS (data_presets); i++)
-      gtk_string_list_append (self->data_names, _(data_presets[i].name));
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->data_names));
-  gtk_string_list_splice (self->data_names, G_N_ELEMENTS (data_presets), n - G_N_ELEMENTS (data_presets),
-                          self->custom_data ? custom : NULL);
-}
-
-/* Selects spec in the data drop-down, as a preset or as the one custom entry. */
-static void
-show_data (GafParameterPanel *self, const char *spec)
-{
-  guint index = G_N_ELEMENTS (data_presets);
-
-  for (guint i = 0; i < G_N_ELEMENTS (data_presets); i++)
-    if (g_strcmp0 (spec, data_presets[i].spec) == 0)
-      index = i;
-  self->loading = TRUE;
-  if (index == G_N_ELEMENTS (data_presets) && g_strcmp0 (self->custom_data, spec) != 0)
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 16);
+  gtk_widget_set_tooltip_text (label, gaf_param_tooltip (p));
+  self->controls[p] = make_control (self, p);
+  self->labels[p] = label;
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->controls[p]);
+  gtk_grid_attach (self->grid, label, 0, *row, 1, 1);
+  if (GTK_IS_SCALE (self->controls[p]))
     {
-      g_free (self->custom_data);
-      self->custom_data = g_strdup (spec);
-      fill_data_names (self);
+      self->values[p] = gtk_label_new (NULL);
+      gtk_label_set_xalign (GTK_LABEL (self->values[p]), 1);
+      gtk_label_set_width_chars (GTK_LABEL (self->values[p]), 7);
+      gtk_widget_add_css_class (self->values[p], "numeric");
+      gtk_grid_attach (self->grid, self->controls[p], 1, *row, 1, 1);
+      gtk_grid_attach (self->grid, self->values[p], 2, (*row)++, 1, 1);
+      update_value_label (self, p);
     }
-  gtk_drop_down_set_selected (self->data_dropdown, index);
-  self->loading = FALSE;
+  else
+    gtk_grid_attach (self->grid, self->controls[p], 1, (*row)++, 2, 1);
 }
 
-static void
-on_data_selected (GafParameterPanel *self)
-{
-  guint index = gtk_drop_down_get_selected (self->data_dropdown);
-  const char *spec = index < G_N_ELEMENTS (data_presets) ? data_presets[index].spec : self->custom_data;
-
-  if (self->loading || self->runner == NULL || spec == NULL)
-    return;
-  gaf_runner_set_image_data (self->runner, spec);
-  if (self->settings != NULL)
-    g_settings_set_string (self->settings, "image-data", spec);
-  g_signal_emit (self, signals[SIGNAL_APPLIED], 0, -1);
-}
-
+/* One section per GafParamSection, its text parameters (data) first, then the others in table order. */
 static void
 build_rows (GafParameterPanel *self)
 {
-  static const struct { const char *heading; GafParam params[6]; guint n; } sections[] = {
-    { N_("Model"),    { GAF_PARAM_CLASSES, GAF_PARAM_WIDTH, GAF_PARAM_IMAGE_WIDTH, GAF_PARAM_SEED }, 4 },
-    { N_("Training"), { GAF_PARAM_LAMBDA, GAF_PARAM_TIME_RATE, GAF_PARAM_LEARNING_RATE, GAF_PARAM_BATCH,
-                        GAF_PARAM_IMAGE_BATCH, GAF_PARAM_BUDGET }, 6 },
-    { N_("Sampler"),  { GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE, GAF_PARAM_INTEGRATOR, GAF_PARAM_SAMPLES }, 4 },
-  };
-  static const char *notes[] = {
+  static const char *headings[GAF_N_PARAM_SECTIONS] = { N_("Model"), N_("Training"), N_("Sampler") };
+  static const char *notes[GAF_N_PARAM_SECTIONS] = {
     N_("changes start a new model"),
     N_("changes apply at the next step"),
     N_("changes apply to the next round"),
   };
   int row = 0;
 
-  for (guint s = 0; s < G_N_ELEMENTS (sections); s++)
+  for (guint s = 0; s < GAF_N_PARAM_SECTIONS; s++)
     {
-      g_autofree char *markup = g_strdup_printf ("<b>%s</b>\n<small>%s</small>", _(sections[s].heading), _(notes[s]));
+      g_autofree char *markup = g_strdup_printf ("<b>%s</b>\n<small>%s</small>", _(headings[s]), _(notes[s]));
       GtkWidget *heading = gtk_label_new (NULL);
 
       gtk_label_set_markup (GTK_LABEL (heading), markup);
       gtk_label_set_xalign (GTK_LABEL (heading), 0);
       gtk_widget_set_margin_top (heading, s ? 14 : 4);
       gtk_grid_attach (self->grid, heading, 0, row++, 3, 1);
-      if (s == 0)
-        {
-          /* The data of the image experiment, shown with it. */
-          self->data_label = gtk_label_new (_("Data"));
-          gtk_label_set_xalign (GTK_LABEL (self->data_label), 0);
-          gtk_widget_set_tooltip_text (self->data_label, _("The label maps the image experiment learns; the held-out maps of the same data give the metric and the likelihood histogram."));
-          self->data_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (self->data_names)), NULL));
-          gtk_widget_set_tooltip_text (GTK_WIDGET (self->data_dropdown), gtk_widget_get_tooltip_text (self->data_label));
-          gtk_widget_set_hexpand (GTK_WIDGET (self->data_dropdown), TRUE);
-          g_signal_connect_swapped (self->data_dropdown, "notify::selected", G_CALLBACK (on_data_selected), self);
-          gtk_label_set_mnemonic_widget (GTK_LABEL (self->data_label), GTK_WIDGET (self->data_dropdown));
-          gtk_grid_attach (self->grid, self->data_label, 0, row, 1, 1);
-          gtk_grid_attach (self->grid, GTK_WIDGET (self->data_dropdown), 1, row++, 2, 1);
-        }
-      for (guint i = 0; i < sections[s].n; i++)
-        {
-          GafParam p = sections[s].params[i];
-          GtkWidget *label = gtk_label_new (gaf_param_label (p));
-
-          gtk_label_set_xalign (GTK_LABEL (label), 0);
-          gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-          gtk_label_set_max_width_chars (GTK_LABEL (label), 16);
-          gtk_widget_set_tooltip_text (label, gaf_param_tooltip (p));
-          self->controls[p] = make_control (self, p);
-          self->labels[p] = label;
-          gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->controls[p]);
-          gtk_grid_attach (self->grid, label, 0, row, 1, 1);
-          if (GTK_IS_SCALE (self->controls[p]))
-            {
-              self->values[p] = gtk_label_new (NULL);
-              gtk_label_set_xalign (GTK_LABEL (self->values[p]), 1);
-              gtk_label_set_width_chars (GTK_LABEL (self->values[p]), 7);
-              gtk_widget_add_css_class (self->values[p], "numeric");
-              gtk_grid_attach (self->grid, self->controls[p], 1, row, 1, 1);
-              gtk_grid_attach (self->grid, self->values[p], 2, row++, 1, 1);
-              update_value_label (self, p);
-            }
-          else
-            gtk_grid_attach (self->grid, self->controls[p], 1, row++, 2, 1);
-        }
+      for (int text = 1; text >= 0; text--)
+        for (guint p = 0; p < GAF_N_PARAMS; p++)
+          if (gaf_param_info (p)->section == s && (gaf_param_info (p)->type == GAF_PARAM_TEXT) == text)
+            add_row (self, p, &row);
     }
 }
 
@@ -449,8 +425,6 @@ gaf_parameter_panel_dispose (GObject *object)
 
   g_clear_object (&self->runner);
   g_clear_object (&self->settings);
-  g_clear_object (&self->data_names);
-  g_clear_pointer (&self->custom_data, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), GAF_TYPE_PARAMETER_PANEL);
   /* Children of the template that are not bound to a field. */
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
@@ -487,8 +461,6 @@ gaf_parameter_panel_init (GafParameterPanel *self)
                                   GTK_ORIENTATION_VERTICAL);
   gtk_info_bar_add_button (self->model_bar, _("_Apply"), RESPONSE_APPLY);
   gtk_info_bar_add_button (self->model_bar, _("_Revert"), RESPONSE_REVERT);
-  self->data_names = gtk_string_list_new (NULL);
-  fill_data_names (self);
   build_rows (self);
 }
 
@@ -516,8 +488,10 @@ gaf_parameter_panel_sync (GafParameterPanel *self)
     return;
   params = gaf_runner_get_params (self->runner);
   for (guint i = 0; i < GAF_N_PARAMS; i++)
-    set_control_value (self, i, params->value[i]);
-  show_data (self, params->image_data);
+    if (gaf_param_info (i)->type == GAF_PARAM_TEXT)
+      show_text (self, i, params->text[i]);
+    else
+      set_control_value (self, i, params->value[i]);
   gaf_parameter_panel_set_experiment (self, params->experiment);
   update_bar (self);
 }
@@ -530,21 +504,19 @@ gaf_parameter_panel_set_settings (GafParameterPanel *self, GSettings *settings)
 }
 
 void
-gaf_parameter_panel_set_experiment (GafParameterPanel *self, GafExperiment experiment)
+gaf_parameter_panel_set_experiment (GafParameterPanel *self, const GafExperimentClass *experiment)
 {
   g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
-  /* Only the rows the experiment uses (a joint's c is fixed by its data: not shown). */
+  g_return_if_fail (experiment != NULL);
+  /* Only the rows the experiment uses. */
   for (guint i = 0; i < GAF_N_PARAMS; i++)
-    if (self->labels[i] != NULL)
-      {
-        gboolean shown = gaf_param_applies (i, experiment);
-        gtk_widget_set_visible (self->labels[i], shown);
-        gtk_widget_set_visible (self->controls[i], shown);
-        if (self->values[i] != NULL)
-          gtk_widget_set_visible (self->values[i], shown);
-      }
-  gtk_widget_set_visible (self->data_label, experiment == GAF_EXPERIMENT_IMAGES);
-  gtk_widget_set_visible (GTK_WIDGET (self->data_dropdown), experiment == GAF_EXPERIMENT_IMAGES);
+    {
+      gboolean shown = gaf_experiment_uses (experiment, i);
+      gtk_widget_set_visible (self->labels[i], shown);
+      gtk_widget_set_visible (self->controls[i], shown);
+      if (self->values[i] != NULL)
+        gtk_widget_set_visible (self->values[i], shown);
+    }
 }
 
 GtkWidget *
@@ -568,8 +540,9 @@ gaf_parameter_panel_set_value (GafParameterPanel *self, GafParam param, double v
 {
   g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
   g_return_if_fail ((guint) param < GAF_N_PARAMS);
-  set_control_value (self, param, value);
-  if (gaf_param_info (param)->kind == GAF_PARAM_KIND_MODEL)
+  g_return_if_fail (gaf_param_info (param)->type != GAF_PARAM_TEXT);
+  set_control_value (self, param, gaf_param_clamp (param, value));
+  if (is_model_number (param))
     update_bar (self);
   else
     apply (self, param, control_value (self, param));
@@ -579,6 +552,22 @@ void
 gaf_parameter_panel_restore_defaults (GafParameterPanel *self)
 {
   g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
+  /* The data (text parameters) stay: they are a choice of what to learn, not a setting of how. */
   for (guint i = 0; i < GAF_N_PARAMS; i++)
-    gaf_parameter_panel_set_value (self, i, gaf_param_info (i)->def);
+    if (gaf_param_info (i)->type != GAF_PARAM_TEXT)
+      gaf_parameter_panel_set_value (self, i, gaf_param_info (i)->def);
+}
+
+void
+gaf_parameter_panel_set_text (GafParameterPanel *self, GafParam param, const char *text)
+{
+  g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
+  g_return_if_fail ((guint) param < GAF_N_PARAMS);
+  g_return_if_fail (gaf_param_info (param)->type == GAF_PARAM_TEXT);
+  g_return_if_fail (text != NULL);
+  if (strlen (text) >= GAF_PARAM_TEXT_MAX)
+    return;
+  show_text (self, param, text);
+  if (self->runner == NULL || g_strcmp0 (gaf_runner_get_params (self->runner)->text[param], text) != 0)
+    apply_text (self, param, text);
 }

@@ -4,7 +4,6 @@
 
 #include <gio/gio.h>
 #include <glib/gi18n.h>
-#include <math.h>
 #include <string.h>
 
 #include "gaf-presets.h"
@@ -50,19 +49,23 @@ read_group (GKeyFile *kf, const char *group, GafPreset *out, GError **error)
           out->speed = v;
           continue;
         }
-      for (guint p = 0; p < GAF_N_PARAMS; p++)
-        if (g_str_equal (key, gaf_param_info (p)->key))
+      {
+        int p = gaf_param_from_key (key);
+        g_autofree char *text = NULL;
+
+        if (p >= 0 && gaf_param_info (p)->type == GAF_PARAM_TEXT)
+          return invalid (error, group, key, _("a preset sets numbers, not data"));
+        if (p >= 0)
           {
-            const GafParamInfo *info = gaf_param_info (p);
-            double v = g_key_file_get_double (kf, group, key, &local);
-            if (local != NULL || !isfinite (v) || v < info->min || v > info->max)
-              return invalid (error, group, key, _("not a number in the parameter's range"));
-            if (info->integer && v != round (v))
-              return invalid (error, group, key, _("not a whole number"));
+            text = g_key_file_get_string (kf, group, key, NULL);
+            if (text == NULL || !gaf_param_parse (p, g_strstrip (text), &out->value[p]))
+              return invalid (error, group, key, gaf_param_info (p)->type == GAF_PARAM_CHOICE
+                                                   ? _("not one of the parameter's choices")
+                                                   : _("not a number in the parameter's range (a whole one where it counts)"));
             out->set[p] = TRUE;
-            out->value[p] = v;
             found = TRUE;
           }
+      }
       if (!found)
         return invalid (error, group, key, _("unknown key"));
     }
@@ -77,10 +80,9 @@ gaf_presets_check (GKeyFile *kf, GError **error)
   for (guint i = 0; groups[i] != NULL; i++)
     {
       g_auto(GStrv) parts = g_strsplit (groups[i], "/", 2);
-      GafExperiment experiment;
       GafPreset preset;
 
-      if (g_strv_length (parts) != 2 || !gaf_experiment_from_string (parts[0], &experiment) || parts[1][0] == '\0')
+      if (g_strv_length (parts) != 2 || gaf_experiment_lookup (parts[0]) == NULL || parts[1][0] == '\0')
         return invalid (error, groups[i], "-", _("the group must be EXPERIMENT/NAME"));
       if (!read_group (kf, groups[i], &preset, error))
         return FALSE;
@@ -89,9 +91,13 @@ gaf_presets_check (GKeyFile *kf, GError **error)
 }
 
 gboolean
-gaf_presets_get (GKeyFile *kf, GafExperiment experiment, const char *name, GafPreset *out, GError **error)
+gaf_presets_get (GKeyFile *kf, const GafExperimentClass *experiment, const char *name, GafPreset *out,
+                 GError **error)
 {
-  g_autofree char *group = g_strdup_printf ("%s/%s", gaf_experiment_to_string (experiment), name);
+  g_autofree char *group = NULL;
+
+  g_return_val_if_fail (experiment != NULL, FALSE);
+  group = g_strdup_printf ("%s/%s", experiment->id, name);
 
   if (!g_key_file_has_group (kf, group))
     {

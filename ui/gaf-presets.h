@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 /* Named presets per experiment, read from a key file (resources/presets.ini, compiled into the app): a
- * group "EXPERIMENT/NAME" sets parameters by their keys and the display (presentation mode, playback speed,
+ * group "EXPERIMENT/NAME" (an id of the experiment registry) sets parameters by their keys (the parameter table's; choices by nick) and the display (presentation mode, playback speed,
  * the simplex view's field and density). Checked whole when read: unknown keys, values out of range and
  * groups of unknown experiments are errors. No GTK here. */
 
@@ -26,8 +26,8 @@ typedef struct {
 /* Checks every group of the key file (FALSE with one GError naming the group and key). */
 gboolean gaf_presets_check  (GKeyFile *presets, GError **error);
 /* The preset `name` of an experiment; FALSE with an error when there is none or it does not check out. */
-gboolean gaf_presets_get    (GKeyFile *presets, GafExperiment experiment, const char *name, GafPreset *out,
-                             GError **error);
+gboolean gaf_presets_get    (GKeyFile *presets, const GafExperimentClass *experiment, const char *name,
+                             GafPreset *out, GError **error);
 /* The app's presets from its resources (a new reference; NULL with an error if the resource is broken). */
 GKeyFile *gaf_presets_load_resource (GError **error);
 

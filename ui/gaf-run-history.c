@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 
 #include "gaf-run-history.h"
 
@@ -147,6 +148,7 @@ gboolean
 gaf_run_history_feed (GafRunHistory *self, const GafSnapshot *s)
 {
   GafRun *run;
+  const GafRound *last;
   gboolean changed = FALSE;
 
   g_return_val_if_fail (self != NULL && s != NULL, FALSE);
@@ -175,18 +177,20 @@ gaf_run_history_feed (GafRunHistory *self, const GafSnapshot *s)
       changed |= run->loss->len != before;
       run->final_loss = s->loss_smooth;
     }
-  if (s->eval_samples > 0 && isfinite (s->eval_kl) &&
-      (!self->have_eval || s->eval_step != self->last_eval_step || s->eval_kl != self->last_eval_kl) &&
+  /* The experiment's metric of its last sampling round (the common part of every payload). */
+  last = s->payload != NULL ? s->payload->round : NULL;
+  if (last != NULL && last->samples > 0 && isfinite (last->kl) &&
+      (!self->have_eval || last->step != self->last_eval_step || last->kl != self->last_eval_kl) &&
       run->kl->len < GAF_RUN_MAX_KL)
     {
-      GafRunPoint p = { (double) s->eval_step, s->elapsed, s->eval_kl };
+      GafRunPoint p = { (double) last->step, s->elapsed, last->kl };
       g_array_append_val (run->kl, p);
       self->have_eval = TRUE;
-      self->last_eval_step = s->eval_step;
-      self->last_eval_kl = s->eval_kl;
-      run->final_kl = s->eval_kl;
-      run->kl_uniform = s->eval_kl_uniform;
-      run->kl_floor = s->eval_kl_floor;
+      self->last_eval_step = last->step;
+      self->last_eval_kl = last->kl;
+      run->final_kl = last->kl;
+      run->kl_uniform = last->kl_uniform;
+      run->kl_floor = last->kl_floor;
       changed = TRUE;
     }
   run->steps = MAX (run->steps, (double) s->step);
@@ -211,7 +215,7 @@ gaf_run_history_differing (GafRunHistory *self, const guint64 *ids, guint n_ids,
       if (first == NULL)
         first = run;
       for (guint p = 0; p < GAF_N_PARAMS; p++)
-        if (run->params.value[p] != first->params.value[p])
+        if (run->params.value[p] != first->params.value[p] || g_strcmp0 (run->params.text[p], first->params.text[p]) != 0)
           diff[p] = TRUE;
     }
 }
@@ -223,7 +227,7 @@ gaf_run_history_to_csv (GafRunHistory *self)
 
   for (guint p = 0; p < GAF_N_PARAMS; p++)
     g_string_append_printf (out, ",%s", gaf_param_info (p)->key);
-  g_string_append (out, ",image_data,steps,seconds,final_loss,final_kl,kl_uniform,kl_floor,changes\n");
+  g_string_append (out, ",steps,seconds,final_loss,final_kl,kl_uniform,kl_floor,changes\n");
   for (guint i = 0; i < self->runs->len; i++)
     {
       const GafRun *run = g_ptr_array_index (self->runs, i);
@@ -232,10 +236,17 @@ gaf_run_history_to_csv (GafRunHistory *self)
       char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
       g_string_append_printf (out, "%" G_GUINT64_FORMAT ",%s,%s", run->id, when,
-                              gaf_experiment_to_string (run->params.experiment));
+                              run->params.experiment->id);
       for (guint p = 0; p < GAF_N_PARAMS; p++)
-        g_string_append_printf (out, ",%s", g_ascii_dtostr (buf, sizeof buf, run->params.value[p]));
-      g_string_append_printf (out, ",\"%s\"", run->params.image_data);
+        if (gaf_param_info (p)->type == GAF_PARAM_TEXT)
+          {
+            /* A path or a data spec, quoted (a quote inside doubled). */
+            g_autoptr(GString) q = g_string_new (run->params.text[p]);
+            g_string_replace (q, "\"", "\"\"", 0);
+            g_string_append_printf (out, ",\"%s\"", q->str);
+          }
+        else
+          g_string_append_printf (out, ",%s", g_ascii_dtostr (buf, sizeof buf, run->params.value[p]));
       g_string_append_printf (out, ",%.0f", run->steps);
       g_string_append_printf (out, ",%s", g_ascii_formatd (buf, sizeof buf, "%.2f", run->seconds));
       g_string_append_printf (out, ",%s", isfinite (run->final_loss) ? g_ascii_formatd (buf, sizeof buf, "%.6g", run->final_loss) : "");
@@ -292,12 +303,15 @@ gaf_run_history_save (GafRunHistory *self, const char *path, GError **error)
       if (!run_has_data (run))
         continue;
       g_key_file_set_int64 (kf, group, "started", run->started);
-      g_key_file_set_string (kf, group, "experiment", gaf_experiment_to_string (run->params.experiment));
-      g_key_file_set_string (kf, group, "image-data", run->params.image_data);
+      g_key_file_set_string (kf, group, "experiment", run->params.experiment->id);
+      /* Every parameter of the table by its key: numbers (a choice by its index), texts as they are. */
       for (guint p = 0; p < GAF_N_PARAMS; p++)
         {
           g_autofree char *key = g_strdup_printf ("param-%s", gaf_param_info (p)->key);
-          g_key_file_set_double (kf, group, key, run->params.value[p]);
+          if (gaf_param_info (p)->type == GAF_PARAM_TEXT)
+            g_key_file_set_string (kf, group, key, run->params.text[p]);
+          else
+            g_key_file_set_double (kf, group, key, run->params.value[p]);
         }
       set_points (kf, group, "loss", run->loss);
       set_points (kf, group, "kl", run->kl);
@@ -380,7 +394,6 @@ static gboolean
 read_run (GKeyFile *kf, const char *group, const char *path, GafRun *run, GError **error)
 {
   g_autofree char *experiment = g_key_file_get_string (kf, group, "experiment", NULL);
-  g_autofree char *image_data = g_key_file_get_string (kf, group, "image-data", NULL);
   g_autoptr(GError) local = NULL;
   gsize ns = 0, nt = 0, nv = 0, np = 0;
   g_autofree double *cs = NULL, *ct = NULL, *cv = NULL;
@@ -390,17 +403,34 @@ read_run (GKeyFile *kf, const char *group, const char *path, GafRun *run, GError
   run->started = g_key_file_get_int64 (kf, group, "started", &local);
   if (local != NULL || run->started < 0)
     return bad (error, path, group, "started");
-  if (experiment == NULL || !gaf_experiment_from_string (experiment, &run->params.experiment))
+  /* An id of the registry, or a name of earlier versions ("images"). */
+  run->params.experiment = experiment != NULL ? gaf_experiment_lookup_legacy (experiment) : NULL;
+  if (run->params.experiment == NULL)
     return bad (error, path, group, "experiment");
-  if (image_data == NULL || strlen (image_data) >= GAF_IMAGE_DATA_MAX)
-    return bad (error, path, group, "image-data");
-  g_strlcpy (run->params.image_data, image_data, GAF_IMAGE_DATA_MAX);
+  /* Every parameter of the table; one the file does not have (a parameter newer than the file) keeps its
+   * default, one it has must be in range. */
   for (guint p = 0; p < GAF_N_PARAMS; p++)
     {
       const GafParamInfo *info = gaf_param_info (p);
-      g_autofree char *key = g_strdup_printf ("param-%s", info->key);
+      g_autofree char *param_key = g_strdup_printf ("param-%s", info->key);
+      const char *key = param_key;
       double v;
-      if (!read_double (kf, group, key, FALSE, &v) || v < info->min || v > info->max)
+
+      /* Files of the first version kept the label maps' data under "image-data". */
+      if (p == GAF_PARAM_IMAGE_DATA && !g_key_file_has_key (kf, group, key, NULL))
+        key = "image-data";
+      if (!g_key_file_has_key (kf, group, key, NULL))
+        continue;
+      if (info->type == GAF_PARAM_TEXT)
+        {
+          g_autofree char *text = g_key_file_get_string (kf, group, key, NULL);
+          if (text == NULL || strlen (text) >= GAF_PARAM_TEXT_MAX)
+            return bad (error, path, group, key);
+          gaf_runner_params_set_text (&run->params, p, text);
+          continue;
+        }
+      if (!read_double (kf, group, key, FALSE, &v) || v < info->min || v > info->max ||
+          (info->type != GAF_PARAM_DOUBLE && v != round (v)))
         return bad (error, path, group, key);
       run->params.value[p] = v;
     }
@@ -416,11 +446,10 @@ read_run (GKeyFile *kf, const char *group, const char *path, GafRun *run, GError
     return bad (error, path, group, "changes");
   for (gsize c = 0; c < ns; c++)
     {
-      GafRunChange ch = { cs[c], ct[c], GAF_N_PARAMS, cv[c] };
-      for (guint p = 0; p < GAF_N_PARAMS; p++)
-        if (g_strcmp0 (cp[c], gaf_param_info (p)->key) == 0)
-          ch.param = p;
-      if (ch.param == GAF_N_PARAMS || !(isfinite (ch.step) && ch.step >= 0 && isfinite (ch.seconds) && ch.seconds >= 0) ||
+      int param = gaf_param_from_key (cp[c]);
+      GafRunChange ch = { cs[c], ct[c], param < 0 ? GAF_N_PARAMS : (GafParam) param, cv[c] };
+
+      if (ch.param == GAF_N_PARAMS || gaf_param_info (ch.param)->type == GAF_PARAM_TEXT || !(isfinite (ch.step) && ch.step >= 0 && isfinite (ch.seconds) && ch.seconds >= 0) ||
           !(ch.value >= gaf_param_info (ch.param)->min && ch.value <= gaf_param_info (ch.param)->max))
         return bad (error, path, group, "changes");
       g_array_append_val (run->changes, ch);

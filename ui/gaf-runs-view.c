@@ -47,14 +47,15 @@ run_markup (GafRunsView *self, const GafRun *run, guint index, gboolean current,
   /* Translators: a run of the run history: its number, start time, steps, training time, final metrics */
   g_string_append_printf (out, _("<b>Run %u</b>%s · %s · %s · %.0f steps in %s · loss %s · KL %s"),
                           (guint) run->id, current ? _(" (current)") : "", when,
-                          gaf_experiment_to_string (run->params.experiment), run->steps, duration, loss, kl);
+                          run->params.experiment->id, run->steps, duration, loss, kl);
   g_string_append (out, "\n<small>");
   for (guint p = 0, n = 0; p < GAF_N_PARAMS; p++)
     {
       g_autofree char *value = NULL, *label = NULL;
-      if (!gaf_param_applies (p, run->params.experiment) || gaf_param_info (p)->kind == GAF_PARAM_KIND_SAMPLER)
+      if (!gaf_experiment_uses (run->params.experiment, p) || gaf_param_info (p)->section == GAF_PARAM_SECTION_SAMPLER)
         continue;
-      value = gaf_param_format_value (p, run->params.value[p]);
+      value = gaf_param_info (p)->type == GAF_PARAM_TEXT ? g_markup_escape_text (run->params.text[p], -1)
+                                                         : gaf_param_format_value (p, run->params.value[p]);
       label = g_markup_escape_text (gaf_param_label (p), -1);
       g_string_append_printf (out, "%s%s%s %s%s", n++ ? " · " : "", diff[p] ? "<b>" : "", label, value,
                               diff[p] ? "</b>" : "");

@@ -19,6 +19,7 @@ GtkWidget *gaf_runs_view_new         (void);
 void       gaf_runs_view_set_runner  (GafRunsView *self, GafRunner *runner);
 /* Not owned: the window's history, which must outlive the view. */
 void       gaf_runs_view_set_history (GafRunsView *self, GafRunHistory *history);
+/* The history changed: the rows and curves follow now. */
 void       gaf_runs_view_wake        (GafRunsView *self);
 /* Ticks a run for the overlay (tests, screenshots); FALSE for an unknown id. */
 gboolean   gaf_runs_view_set_checked (GafRunsView *self, guint64 id, gboolean checked);

@@ -5,6 +5,7 @@
 
 #include "gaf-draw.h"
 #include "gaf-runner.h"
+#include "gaf-sweep.h"
 
 G_BEGIN_DECLS
 

@@ -7,8 +7,9 @@
 
 #include "gaf-baselines.h"
 #include "gaf-draw.h"
+#include "gaf-scaling-experiment.h"
 #include "gaf-scaling-view.h"
-#include "gaf-sweep.h"
+#include "gaf-sweep-job.h"
 #include "gaf-wrap-box.h"
 #include "gaf-target.h"
 
@@ -96,7 +97,7 @@ update_plan (GafScalingView *self)
   for (guint i = 0; i < classes->len; i++)
     {
       int c = g_array_index (classes, int, i);
-      g_autoptr(GafClassTarget) t = gaf_scaling_target_new (4, c, sweep_seed (self));
+      g_autoptr(GafClassTarget) t = gaf_scaling_target_new (GAF_SCALING_POSITIONS, c, sweep_seed (self));
       uniform[i] = gaf_class_target_kl_uniform (t);
     }
   gaf_scaling_canvas_set_plan (self->canvas, (int *) classes->data, uniform, classes->len,
@@ -127,34 +128,36 @@ static void
 snapshot_changed (GtkWidget *widget, GafSnapshot *s)
 {
   GafScalingView *self = GAF_SCALING_VIEW (widget);
+  static const GafSweepPayload none = { .n_rows = 0 };
+  const GafSweepPayload *w = gaf_sweep_payload (s->job) ? gaf_sweep_payload (s->job) : &none;
 
-  self->sweeping = s->sweeping;
-  gaf_scaling_canvas_set_rows (self->canvas, s->sweep_rows, s->n_sweep_rows);
-  gtk_button_set_label (self->run_button, s->sweeping ? _("Cancel") : _("Run Sweep"));
-  if (s->sweeping)
+  self->sweeping = w->running || g_strcmp0 (s->work, GAF_SWEEP_JOB) == 0;
+  gaf_scaling_canvas_set_rows (self->canvas, w->rows, w->n_rows);
+  gtk_button_set_label (self->run_button, self->sweeping ? _("Cancel") : _("Run Sweep"));
+  if (self->sweeping)
     {
       /* Translators: the class count and method being worked on, and the progress of the whole sweep */
-      g_autofree char *text = g_strdup_printf (_("c = %d, %s: %.0f %% of the sweep"), s->sweep_classes,
-                                               gaf_scaling_method_name (gaf_method_to_string (s->sweep_method)),
-                                               100 * s->sweep_fraction);
+      g_autofree char *text = g_strdup_printf (_("c = %d, %s: %.0f %% of the sweep"), w->classes,
+                                               gaf_scaling_method_name (gaf_method_to_string (w->method)),
+                                               100 * w->fraction);
       gtk_widget_remove_css_class (GTK_WIDGET (self->run_button), "suggested-action");
       gtk_widget_add_css_class (GTK_WIDGET (self->run_button), "destructive-action");
-      gtk_progress_bar_set_fraction (self->progress, s->sweep_fraction);
+      gtk_progress_bar_set_fraction (self->progress, w->fraction);
       gtk_progress_bar_set_text (self->progress, text);
     }
   else
     {
-      g_autofree char *text = s->n_sweep_rows
-        ? g_strdup_printf (ngettext ("%u point", "%u points", s->n_sweep_rows), s->n_sweep_rows)
+      g_autofree char *text = w->n_rows
+        ? g_strdup_printf (ngettext ("%u point", "%u points", w->n_rows), w->n_rows)
         : g_strdup (_("no sweep yet"));
       gtk_widget_remove_css_class (GTK_WIDGET (self->run_button), "destructive-action");
       gtk_widget_add_css_class (GTK_WIDGET (self->run_button), "suggested-action");
-      gtk_progress_bar_set_fraction (self->progress, s->n_sweep_rows ? 1.0 : 0.0);
+      gtk_progress_bar_set_fraction (self->progress, w->n_rows ? 1.0 : 0.0);
       gtk_progress_bar_set_text (self->progress, text);
     }
-  gtk_widget_set_sensitive (GTK_WIDGET (self->classes_entry), !s->sweeping);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->steps_spin), !s->sweeping);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->samples_spin), !s->sweeping);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->classes_entry), !self->sweeping);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->steps_spin), !self->sweeping);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->samples_spin), !self->sweeping);
   update_plan (self);
 }
 
@@ -169,10 +172,10 @@ gaf_scaling_view_run (GafScalingView *self)
   if (self->follower.runner == NULL || methods->len == 0 ||
       !gaf_parse_class_list (gtk_editable_get_text (GTK_EDITABLE (self->classes_entry)), classes))
     return FALSE;
-  gaf_runner_start_sweep (self->follower.runner, (int *) classes->data, classes->len,
-                          (int *) methods->data, methods->len,
-                          (guint64) gtk_spin_button_get_value (self->steps_spin),
-                          (guint64) gtk_spin_button_get_value (self->samples_spin));
+  gaf_runner_run_job (self->follower.runner,
+                      gaf_sweep_job_new ((int *) classes->data, classes->len, (int *) methods->data, methods->len,
+                                         (guint64) gtk_spin_button_get_value (self->steps_spin),
+                                         (guint64) gtk_spin_button_get_value (self->samples_spin), sweep_seed (self)));
   self->sweeping = TRUE;
   gaf_follower_wake (&self->follower);
   return TRUE;
@@ -183,7 +186,7 @@ on_run_clicked (GtkButton *button, GafScalingView *self)
 {
   if (self->sweeping && self->follower.runner != NULL)
     {
-      gaf_runner_cancel_sweep (self->follower.runner);
+      gaf_runner_cancel_job (self->follower.runner);
       gaf_follower_wake (&self->follower);
     }
   else
@@ -286,13 +289,6 @@ gaf_scaling_view_set_settings (GafScalingView *self, GSettings *settings)
   g_settings_bind (settings, "sweep-steps", self->steps_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "sweep-samples", self->samples_spin, "value", G_SETTINGS_BIND_DEFAULT);
   update_plan (self);
-}
-
-void
-gaf_scaling_view_wake (GafScalingView *self)
-{
-  g_return_if_fail (GAF_IS_SCALING_VIEW (self));
-  gaf_follower_wake (&self->follower);
 }
 
 GafScalingCanvas *

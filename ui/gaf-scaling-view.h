@@ -17,7 +17,6 @@ GtkWidget        *gaf_scaling_view_new          (void);
 void              gaf_scaling_view_set_runner   (GafScalingView *self, GafRunner *runner);
 /* Binds the sweep settings (sweep-classes, sweep-steps, sweep-samples). */
 void              gaf_scaling_view_set_settings (GafScalingView *self, GSettings *settings);
-void              gaf_scaling_view_wake         (GafScalingView *self);
 /* Starts a sweep with the settings shown; FALSE when the class list does not parse. */
 gboolean          gaf_scaling_view_run          (GafScalingView *self);
 GafScalingCanvas *gaf_scaling_view_get_canvas   (GafScalingView *self);

@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include "gaf-sampler.h"
 #include "gaf-settings.h"
 
 gboolean
@@ -21,10 +20,10 @@ gaf_running_uninstalled (void)
 }
 
 char *
-gaf_default_image_model (void)
+gaf_default_model (const char *name)
 {
   g_autofree char *path = g_build_filename (gaf_running_uninstalled () ? GAF_SOURCE_DIR "/data" : PKGDATADIR,
-                                            GAF_DEFAULT_IMAGE_MODEL, NULL);
+                                            name, NULL);
 
   return g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_steal_pointer (&path) : NULL;
 }
@@ -59,26 +58,35 @@ void
 gaf_settings_read_params (GSettings *settings, GafRunnerParams *params)
 {
   g_autofree char *experiment = g_settings_get_string (settings, "experiment");
-  g_autofree char *image_data = g_settings_get_string (settings, "image-data");
+  const GafExperimentClass *klass = gaf_experiment_lookup_legacy (experiment);
 
   gaf_runner_params_init (params);
-  gaf_experiment_from_string (experiment, &params->experiment);
-  if (image_data[0] != '\0' && strlen (image_data) < sizeof params->image_data)
-    g_strlcpy (params->image_data, image_data, sizeof params->image_data);
+  if (klass != NULL)
+    params->experiment = klass;
   for (guint i = 0; i < GAF_N_PARAMS; i++)
     {
       const GafParamInfo *info = gaf_param_info (i);
-      if (i == GAF_PARAM_INTEGRATOR)
+      g_autofree char *text = NULL;
+
+      switch (info->type)
         {
-          g_autofree char *name = g_settings_get_string (settings, info->key);
-          GafIntegrator integrator = GAF_INTEGRATOR_RK4;
-          gaf_integrator_from_string (name, &integrator);
-          params->value[i] = integrator;
+        case GAF_PARAM_TEXT:
+          text = g_settings_get_string (settings, info->key);
+          gaf_runner_params_set_text (params, i, text);
+          break;
+        case GAF_PARAM_CHOICE:
+          text = g_settings_get_string (settings, info->key);
+          for (int k = 0; info->choices[k] != NULL; k++)
+            if (g_strcmp0 (text, info->choices[k]) == 0)
+              params->value[i] = k;
+          break;
+        case GAF_PARAM_INT:
+          params->value[i] = g_settings_get_int (settings, info->key);
+          break;
+        case GAF_PARAM_DOUBLE:
+          params->value[i] = g_settings_get_double (settings, info->key);
+          break;
         }
-      else if (info->integer)
-        params->value[i] = g_settings_get_int (settings, info->key);
-      else
-        params->value[i] = g_settings_get_double (settings, info->key);
     }
   gaf_runner_params_clamp (params);
 }
@@ -88,10 +96,29 @@ gaf_settings_write_param (GSettings *settings, GafParam param, double value)
 {
   const GafParamInfo *info = gaf_param_info (param);
 
-  if (param == GAF_PARAM_INTEGRATOR)
-    g_settings_set_string (settings, info->key, gaf_integrator_to_string ((GafIntegrator) value));
-  else if (info->integer)
-    g_settings_set_int (settings, info->key, (int) value);
-  else
-    g_settings_set_double (settings, info->key, value);
+  switch (info->type)
+    {
+    case GAF_PARAM_CHOICE:
+      g_settings_set_string (settings, info->key, info->choices[(int) gaf_param_clamp (param, value)]);
+      break;
+    case GAF_PARAM_INT:
+      g_settings_set_int (settings, info->key, (int) value);
+      break;
+    case GAF_PARAM_DOUBLE:
+      g_settings_set_double (settings, info->key, value);
+      break;
+    case GAF_PARAM_TEXT:
+      g_return_if_reached ();
+    }
+}
+
+void
+gaf_settings_write_params (GSettings *settings, const GafRunnerParams *params)
+{
+  g_settings_set_string (settings, "experiment", params->experiment->id);
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    if (gaf_param_info (i)->type == GAF_PARAM_TEXT)
+      g_settings_set_string (settings, gaf_param_info (i)->key, params->text[i]);
+    else
+      gaf_settings_write_param (settings, i, params->value[i]);
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-label-map-experiment.h"
 #include "gaf-simplex-canvas.h"
 #include "gaf-simplex-geometry.h"
 
@@ -65,10 +66,18 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/* The height of the label maps shown, 0 for other experiments. */
+static int
+map_height (GafSimplexCanvas *self)
+{
+  const GafLabelMapPayload *m = self->snapshot ? gaf_label_map_payload (self->snapshot->payload) : NULL;
+  return m != NULL ? m->height : 0;
+}
+
 static int
 canvas_classes (GafSimplexCanvas *self)
 {
-  return self->snapshot ? self->snapshot->c : 3;
+  return self->snapshot && self->snapshot->payload->c > 0 ? self->snapshot->payload->c : 3;
 }
 
 /* Class colours: the data's palette for label maps (the colours of the label-map view), else the
@@ -76,11 +85,11 @@ canvas_classes (GafSimplexCanvas *self)
 static void
 class_color (GafSimplexCanvas *self, int k, double rgb[3])
 {
-  const GafSnapshot *s = self->snapshot;
+  const GafLabelMapPayload *m = self->snapshot ? gaf_label_map_payload (self->snapshot->payload) : NULL;
 
-  if (s != NULL && s->palette != NULL && k < s->c)
+  if (m != NULL && m->palette != NULL && k < m->parent.c)
     for (int j = 0; j < 3; j++)
-      rgb[j] = s->palette[k * 3 + j] / 255.0;
+      rgb[j] = m->palette[k * 3 + j] / 255.0;
   else
     gaf_class_color (k, rgb);
 }
@@ -103,10 +112,9 @@ mix_color (GafSimplexCanvas *self, const float *w, int c, double rgb[3])
 static guint *
 drawn_rows (GafSimplexCanvas *self, const GafTrajectories *tr, guint *n_out)
 {
-  const GafSnapshot *s = self->snapshot;
   guint *rows, n = 0;
 
-  if (s->height <= 0)
+  if (map_height (self) <= 0)
     {
       rows = g_new (guint, MAX (tr->n_rows, 1));
       for (guint r = 0; r < tr->n_rows; r++)
@@ -203,7 +211,7 @@ draw_density (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
 static void
 draw_field (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
 {
-  const GafFieldGrid *f = self->snapshot->field;
+  const GafFieldGrid *f = gaf_payload_field (self->snapshot->payload);
   g_autofree float *v = g_new (float, (gsize) f->n_points * f->c);
   /* Lattice spacing on screen: the triangle's side over the lattice subdivisions. */
   double side = self->frame.scale * sqrt (3.0), spacing = side / (1 + sqrt ((double) 2 * f->n_points));
@@ -246,7 +254,7 @@ draw_field (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
 static void
 draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
 {
-  const GafTrajectories *tr = self->snapshot->trajectories;
+  const GafTrajectories *tr = gaf_payload_trajectories (self->snapshot->payload);
   int c = tr->c;
   double t = CLAMP (self->time, 0.0, tr->times[tr->n_times - 1]);
   guint k = gaf_trajectory_index (tr, t);
@@ -254,8 +262,8 @@ draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   guint n_drawn;
   g_autofree guint *drawn = drawn_rows (self, tr, &n_drawn);
   /* A single pixel of a label map keeps its whole path. */
-  double trail_time = self->snapshot->height > 0 && self->selected_row >= 0 ? G_MAXDOUBLE : TRAIL_TIME;
-  double head_radius = self->snapshot->height > 0 && self->selected_row >= 0 ? 6.0 : 3.6;
+  double trail_time = map_height (self) > 0 && self->selected_row >= 0 ? G_MAXDOUBLE : TRAIL_TIME;
+  double head_radius = map_height (self) > 0 && self->selected_row >= 0 ? 6.0 : 3.6;
 
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   if (self->show_trails)
@@ -467,7 +475,7 @@ vertex_label (GafSimplexCanvas *self, int k, int c, double *ux, double *uy)
   GafSnapshot *s = self->snapshot;
   GafPoint v = gaf_polygon_vertex (c, k);
   double len = hypot (v.x, v.y);
-  g_autofree char *name = gaf_class_name (s, k);
+  g_autofree char *name = gaf_class_name (s != NULL ? s->payload : NULL, k);
 
   *ux = len > 0 ? v.x / len : 0;
   *uy = len > 0 ? v.y / len : 1;
@@ -477,15 +485,17 @@ vertex_label (GafSimplexCanvas *self, int k, int c, double *ux, double *uy)
       *ux = 0.0;
       *uy = -1.0;
     }
-  if (s != NULL && s->eval_freq != NULL && c <= 6)
+  if (s != NULL && s->payload->round != NULL && s->payload->round->freq != NULL && s->payload->target_q != NULL &&
+      s->payload->c == c && c <= 6)
     {
       /* Averaged over positions: how often samples end here, against the target. */
+      const GafPayload *p = s->payload;
       double got = 0, want = 0;
       g_autofree char *freq = NULL;
-      for (int i = 0; i < s->n; i++)
+      for (int i = 0; i < p->n; i++)
         {
-          got += s->eval_freq[i * c + k] / s->n;
-          want += s->target_q[i * c + k] / s->n;
+          got += p->round->freq[i * c + k] / p->n;
+          want += p->target_q[i * c + k] / p->n;
         }
       /* Translators: sample and target frequencies of a class, in percent (the second on two lines,
        * under the ends of the two-class segment and beside the lower vertices of the triangle) */
@@ -611,7 +621,8 @@ static void
 draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
   GafSnapshot *s = self->snapshot;
-  const GafTrajectories *tr = s ? s->trajectories : NULL;
+  const GafTrajectories *tr = s ? gaf_payload_trajectories (s->payload) : NULL;
+  const GafLabelMapPayload *m = s ? gaf_label_map_payload (s->payload) : NULL;
   int c = canvas_classes (self);
   g_autofree char *title = NULL, *detail = NULL;
   /* The legend's lines sit above the field caption, which takes the bottom line. */
@@ -623,17 +634,17 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       /* Translators: the end time of the flow */
       g_autofree char *of = g_strdup_printf (_("of T = %g"), tr->times[tr->n_times - 1]);
       title = g_strdup_printf ("<b>t = %.2f</b>  <span alpha='70%%'>%s</span>", self->time, of);
-      if (s->height > 0 && self->selected_row >= 0 && (guint) self->selected_row < tr->n_rows)
+      if (m != NULL && m->height > 0 && self->selected_row >= 0 && (guint) self->selected_row < tr->n_rows)
         {
           int pixel = self->selected_row % tr->n;
           /* Translators: a pixel (column, row) of a label map, then the training step of the weights */
           detail = g_strdup_printf (_("pixel (%d, %d) of map %d · step %u"),
-                                    pixel % s->width + 1, pixel / s->width + 1, self->selected_row / tr->n + 1,
+                                    pixel % m->width + 1, pixel / m->width + 1, self->selected_row / tr->n + 1,
                                     (guint) tr->step);
         }
-      else if (s->height > 0)
+      else if (m != NULL && m->height > 0)
         detail = g_strdup (_("the pixels of map 1 · click a pixel to follow it"));
-      else if (s->params.experiment == GAF_EXPERIMENT_EXACT)
+      else if (s->state == GAF_RUNNER_EXACT)
         detail = g_strdup_printf (_("%u rows (%u samples × %d positions) moved by the exact field"),
                                   tr->n_rows, tr->n_rows / tr->n, tr->n);
       else
@@ -702,9 +713,9 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       gaf_draw_text_wrapped (cr, theme, _("Click a point for the GAF paths through it, a second one for three geodesics."),
                              16, y, 0, 0.5, 0.9, width - 32);
     }
-  if (self->show_field && s != NULL && s->field != NULL)
+  if (self->show_field && s != NULL && gaf_payload_field (s->payload) != NULL)
     {
-      g_autofree char *what = s->params.experiment == GAF_EXPERIMENT_EXACT
+      g_autofree char *what = s->state == GAF_RUNNER_EXACT
         ? g_strdup (_("arrows: the exact field R_W F(W, t) of position 1"))
         : g_strdup (_("arrows: the learned field R_W F(W, t) of position 1, the others at the barycentre"));
       gaf_set_fg (cr, theme, 0.7);
@@ -751,9 +762,9 @@ gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int hei
         }
     }
 
-  if (s != NULL && c == 3 && self->show_field && s->field != NULL)
+  if (s != NULL && c == 3 && self->show_field && gaf_payload_field (s->payload) != NULL)
     draw_field (self, cr, theme);
-  if (s != NULL && s->trajectories != NULL && s->trajectories->c == c)
+  if (s != NULL && gaf_payload_trajectories (s->payload) != NULL && gaf_payload_trajectories (s->payload)->c == c)
     draw_trajectories (self, cr, theme);
   if (c == 3 && self->show_geodesics && self->n_points > 0)
     draw_geodesics (self, cr, theme);
@@ -960,7 +971,7 @@ gaf_simplex_canvas_set_snapshot (GafSimplexCanvas *self, GafSnapshot *snapshot)
     gaf_snapshot_ref (snapshot);
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
   self->snapshot = snapshot;
-  if (snapshot != NULL && snapshot->c != 3)
+  if (snapshot != NULL && snapshot->payload->c != 3)
     self->n_points = 0;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }

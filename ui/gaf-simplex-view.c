@@ -69,7 +69,7 @@ static void
 snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
 {
   GafSimplexView *self = GAF_SIMPLEX_VIEW (widget);
-  const GafTrajectories *tr = snapshot->trajectories;
+  const GafTrajectories *tr = gaf_payload_trajectories (snapshot->payload);
 
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
   self->snapshot = gaf_snapshot_ref (snapshot);
@@ -80,8 +80,8 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
       update_marks (self, tr->times[tr->n_times - 1]);
     }
   /* The field and the geodesics are drawn for c = 3 only: their toggles mean nothing otherwise. */
-  gtk_widget_set_sensitive (self->field_button, snapshot->c == 3);
-  gtk_widget_set_sensitive (self->geodesics_button, snapshot->c == 3);
+  gtk_widget_set_sensitive (self->field_button, snapshot->payload->c == 3);
+  gtk_widget_set_sensitive (self->geodesics_button, snapshot->payload->c == 3);
 }
 
 static void
@@ -149,7 +149,7 @@ gaf_simplex_view_step (GafSimplexView *self, int direction)
 
   g_return_if_fail (GAF_IS_SIMPLEX_VIEW (self));
   gtk_toggle_button_set_active (self->play_button, FALSE);
-  tr = self->snapshot ? self->snapshot->trajectories : NULL;
+  tr = self->snapshot ? gaf_payload_trajectories (self->snapshot->payload) : NULL;
   t = gtk_adjustment_get_value (self->time_adjustment);
   if (tr == NULL || tr->n_times == 0)
     {
@@ -324,13 +324,6 @@ gaf_simplex_view_set_runner (GafSimplexView *self, GafRunner *runner)
 {
   g_return_if_fail (GAF_IS_SIMPLEX_VIEW (self));
   gaf_follower_set_runner (&self->follower, runner);
-}
-
-void
-gaf_simplex_view_wake (GafSimplexView *self)
-{
-  g_return_if_fail (GAF_IS_SIMPLEX_VIEW (self));
-  gaf_follower_wake (&self->follower);
 }
 
 void

@@ -16,8 +16,6 @@ G_DECLARE_FINAL_TYPE (GafSimplexView, gaf_simplex_view, GAF, SIMPLEX_VIEW, GtkWi
  * as t = T u^2 for a phase u at constant speed) from a tick callback. */
 GtkWidget        *gaf_simplex_view_new        (void);
 void              gaf_simplex_view_set_runner (GafSimplexView *self, GafRunner *runner);
-/* Keep following the runner for a while (after a command was sent). */
-void              gaf_simplex_view_wake       (GafSimplexView *self);
 void              gaf_simplex_view_set_playing (GafSimplexView *self, gboolean playing);
 gboolean          gaf_simplex_view_get_playing (GafSimplexView *self);
 GafSimplexCanvas *gaf_simplex_view_get_canvas (GafSimplexView *self);

@@ -20,13 +20,9 @@ static const GafTrainStateInfo table[GAF_N_TRAIN_STATES] = {
     N_("Pause Training"), N_("Pause training (Space)"), TRUE, FALSE, TRUE,
     N_("Training"), N_("Training: the first steps are on their way…"),
   },
-  [GAF_TRAIN_STATE_WAIT_SWEEP] = {
-    N_("Pause Training"), N_("Pause training (Space): it goes on when the sweep is done"), TRUE, FALSE, TRUE,
-    N_("Training waits for the sweep"), N_("Training waits until the class-scaling sweep is done."),
-  },
-  [GAF_TRAIN_STATE_WAIT_SCORES] = {
-    N_("Pause Training"), N_("Pause training (Space): it goes on when the maps are scored"), TRUE, FALSE, TRUE,
-    N_("Training waits for the likelihood"), N_("Training waits until the engine has scored the label maps."),
+  [GAF_TRAIN_STATE_WAIT_JOB] = {
+    N_("Pause Training"), N_("Pause training (Space): it goes on when the engine's other work is done"), TRUE, FALSE, TRUE,
+    N_("Training waits"), N_("Training waits until the engine has done the work the status line names."),
   },
   [GAF_TRAIN_STATE_DONE] = {
     N_("Train On"), N_("The budget is reached: train on with twice the budget (Space)"), FALSE, TRUE, TRUE,
@@ -47,7 +43,7 @@ static const GafTrainStateInfo table[GAF_N_TRAIN_STATES] = {
 };
 
 static const char *names[GAF_N_TRAIN_STATES] = {
-  "paused", "starting", "training", "wait-sweep", "wait-scores", "done", "done-max", "exact", "failed",
+  "paused", "starting", "training", "wait-job", "done", "done-max", "exact", "failed",
 };
 
 GafTrainState
@@ -57,8 +53,8 @@ gaf_train_state_from (const GafSnapshot *s, gboolean want_training, const GafRun
 
   g_return_val_if_fail (s != NULL, GAF_TRAIN_STATE_PAUSED);
   budget = (requested ? requested : &s->params)->value[GAF_PARAM_BUDGET];
-  /* The exact field was asked for: nothing to train, whatever the engine still shows. */
-  if (requested != NULL && requested->experiment == GAF_EXPERIMENT_EXACT)
+  /* An experiment without training (an exact field) was asked for, whatever the engine still shows. */
+  if (requested != NULL && requested->experiment != NULL && requested->experiment->untrained)
     return GAF_TRAIN_STATE_EXACT;
 
   switch (s->state)
@@ -81,11 +77,11 @@ gaf_train_state_from (const GafSnapshot *s, gboolean want_training, const GafRun
   /* What the user asked for wins: the engine follows at its next command. */
   if (!want_training)
     return GAF_TRAIN_STATE_PAUSED;
-  if (s->sweeping)
-    return GAF_TRAIN_STATE_WAIT_SWEEP;
-  if (s->likelihood_busy)
-    return GAF_TRAIN_STATE_WAIT_SCORES;
-  if (s->state == GAF_RUNNER_PAUSED || s->loading_data || (s->step == 0 && s->sampling))
+  /* Reading the experiment's data comes before training; any other work (a job: a sweep, scoring label
+   * maps) holds training back until it is done. */
+  if (s->work != NULL && g_strcmp0 (s->work, GAF_RUNNER_WORK_LOADING) != 0)
+    return GAF_TRAIN_STATE_WAIT_JOB;
+  if (s->state == GAF_RUNNER_PAUSED || s->work != NULL || (s->step == 0 && s->sampling))
     return GAF_TRAIN_STATE_STARTING;
   return GAF_TRAIN_STATE_TRAINING;
 }

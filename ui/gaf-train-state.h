@@ -6,15 +6,16 @@
 G_BEGIN_DECLS
 
 /* The training state as the window shows it, in one table: the Train button, the status line and the
- * views' hints all read the same row, so they cannot contradict each other. Derived from the runner's
- * snapshot and from what the user asked for (the runner may still be finishing a sampling round when the
- * user presses Train, or still training for a moment after Pause). No GTK here: tests cover it as data. */
+ * views' hints all read the same row, so they cannot contradict each other. Derived from the common
+ * fields of the runner's snapshot (state, step, work, sampling; nothing of an experiment's payload) and
+ * from what the user asked for (the runner may still be finishing a sampling round when the user presses
+ * Train, or still training for a moment after Pause). No GTK here: tests cover it as data. */
 typedef enum {
   GAF_TRAIN_STATE_PAUSED,        /* not training, steps left in the budget */
   GAF_TRAIN_STATE_STARTING,      /* Train pressed; the engine is still drawing a round or reading data */
   GAF_TRAIN_STATE_TRAINING,
-  GAF_TRAIN_STATE_WAIT_SWEEP,    /* Train pressed; a class-scaling sweep has the engine */
-  GAF_TRAIN_STATE_WAIT_SCORES,   /* Train pressed; the engine scores label maps (likelihood) */
+  GAF_TRAIN_STATE_WAIT_JOB,      /* Train pressed; a job has the engine (a sweep, scoring label maps:
+                                  * GafSnapshot.work, named in the status line by work_label) */
   GAF_TRAIN_STATE_DONE,          /* the budget is reached: the button offers to extend it */
   GAF_TRAIN_STATE_DONE_MAX,      /* the budget is reached and at its maximum */
   GAF_TRAIN_STATE_EXACT,         /* the exact field: nothing to train */

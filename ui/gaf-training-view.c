@@ -101,6 +101,7 @@ draw_plots (GafTrainingView *self, cairo_t *cr, const GafTheme *theme, double x0
 {
   static const double dash[] = { 6.0, 4.0 }, dots[] = { 1.5, 3.0 };
   GafSnapshot *s = self->snapshot;
+  const GafRound *last = s->payload->round != NULL && s->payload->round->samples > 0 ? s->payload->round : NULL;
   const GafRun *run = NULL;
   g_autofree GafRunPoint *raw = g_new (GafRunPoint, MAX (s->n_loss, 1));
   g_autofree GafRunPoint *smooth = g_new (GafRunPoint, MAX (s->n_loss, 1));
@@ -139,10 +140,10 @@ draw_plots (GafTrainingView *self, cairo_t *cr, const GafTheme *theme, double x0
   gaf_run_plot_draw (cr, theme, x0, y0, w, h, _("<b>Loss</b> (raw bins, and smoothed in bold)"), _("training step"),
                      _("loss (log scale)"), TRUE, loss, 2, NULL, 0, markers, n_markers, x_max);
 
-  uniform = g_strdup_printf (_("uniform sampler %.4f"), s->eval_kl_uniform);
-  floor = g_strdup_printf (_("finite-sample floor %.4f"), s->eval_kl_floor);
-  refs[0] = (GafPlotReference) { s->eval_samples > 0 ? s->eval_kl_uniform : NAN, uniform, dash, 2 };
-  refs[1] = (GafPlotReference) { s->eval_samples > 0 ? s->eval_kl_floor : NAN, floor, dots, 2 };
+  uniform = g_strdup_printf (_("uniform sampler %.4f"), last ? last->kl_uniform : NAN);
+  floor = g_strdup_printf (_("finite-sample floor %.4f"), last ? last->kl_floor : NAN);
+  refs[0] = (GafPlotReference) { last ? last->kl_uniform : NAN, uniform, dash, 2 };
+  refs[1] = (GafPlotReference) { last ? last->kl_floor : NAN, floor, dots, 2 };
   if (run != NULL)
     kl = (GafPlotSeries) { (const GafRunPoint *) run->kl->data, run->kl->len, { 0.85, 0.19, 0.16 }, 1.6, TRUE };
   gaf_run_plot_draw (cr, theme, side ? x0 + w + 24 : x0, side ? y0 : y0 + h + 12, w, h,
@@ -174,15 +175,16 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
   rate = s->state == GAF_RUNNER_TRAINING ? g_strdup_printf ("%.1f", s->steps_per_second) : g_strdup ("–");
   elapsed = gaf_format_duration (s->elapsed);
   loss = isfinite (s->loss_smooth) ? g_strdup_printf ("%.4f", s->loss_smooth) : g_strdup ("–");
-  if (s->eval_samples > 0)
+  if (s->payload->round != NULL)
     {
-      kl = g_strdup_printf ("%.4f", s->eval_kl);
-      kl_detail = g_strdup_printf (_("uniform %.4f · floor %.4f\n%u samples at step %u"), s->eval_kl_uniform,
-                                   s->eval_kl_floor, (guint) s->eval_samples, (guint) s->eval_step);
+      const GafRound *r = s->payload->round;
+      kl = g_strdup_printf ("%.4f", r->kl);
+      kl_detail = g_strdup_printf (_("uniform %.4f · floor %.4f\n%u samples at step %u"), r->kl_uniform,
+                                   r->kl_floor, (guint) r->samples, (guint) r->step);
     }
   else
     kl = g_strdup ("–");
-  if (s->params.experiment == GAF_EXPERIMENT_EXACT)
+  if (s->state == GAF_RUNNER_EXACT)
     {
       g_free (step);
       step = g_strdup (_("exact field"));
@@ -303,13 +305,6 @@ gaf_training_view_set_runner (GafTrainingView *self, GafRunner *runner)
   g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
   gaf_follower_set_runner (&self->follower, runner);
   gaf_follower_poll (&self->follower);
-}
-
-void
-gaf_training_view_wake (GafTrainingView *self)
-{
-  g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
-  gaf_follower_wake (&self->follower);
 }
 
 const char *

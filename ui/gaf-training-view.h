@@ -17,11 +17,10 @@ G_DECLARE_FINAL_TYPE (GafTrainingView, gaf_training_view, GAF, TRAINING_VIEW, Gt
  * the last round's metric. */
 GtkWidget *gaf_training_view_new        (void);
 void       gaf_training_view_set_runner (GafTrainingView *self, GafRunner *runner);
-void       gaf_training_view_wake       (GafTrainingView *self);
 void       gaf_training_view_draw       (GafTrainingView *self, cairo_t *cr, int width, int height,
                                          const GafTheme *theme);
 /* The run history whose current run gives the KL curve and the parameter-change markers (not owned;
- * it must outlive the view or be unset). The window calls gaf_training_view_wake when it changes. */
+ * it must outlive the view or be unset); the window queues a draw when it changes. */
 void       gaf_training_view_set_history (GafTrainingView *self, GafRunHistory *history);
 /* What the view says while it has no loss to plot (untranslated; the row of the state table that the
  * window shows), or NULL when it plots. */

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-experiment"
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <math.h>
+#include <string.h>
+
+#include "gaf-error.h"
+#include "gaf-experiment.h"
+#include "gaf-model.h"
+#include "gaf-sampler.h"
+#include "gaf-simplex.h"
+#include "gaf-target.h"
+
+/* The app's EMA decay of every experiment's trainer. */
+#define APP_EMA_DECAY 0.995
+/* The group of a checkpoint with the experiment and its parameters. */
+#define APP_GROUP "app"
+/* Lattice subdivisions of the field grid (c = 3): interior points i + j + k = N, all >= 1. */
+#define FIELD_LATTICE 11
+#define FIELD_TIMES   16
+
+void
+gaf_job_free (GafJob *job)
+{
+  if (job != NULL)
+    job->klass->free (job);
+}
+
+/* ---- registry helpers -------------------------------------------------------------------------------- */
+
+const GafExperimentClass *
+gaf_experiment_default (void)
+{
+  return gaf_experiments ()[0];
+}
+
+const GafExperimentClass *
+gaf_experiment_lookup (const char *id)
+{
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    if (g_strcmp0 ((*k)->id, id) == 0)
+      return *k;
+  return NULL;
+}
+
+const GafExperimentClass *
+gaf_experiment_lookup_legacy (const char *name)
+{
+  const GafExperimentClass *klass = gaf_experiment_lookup (name);
+  char *end = NULL;
+  gint64 index;
+
+  if (klass != NULL || name == NULL)
+    return klass;
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    if ((*k)->legacy_name != NULL && strcmp ((*k)->legacy_name, name) == 0)
+      return *k;
+  index = g_ascii_strtoll (name, &end, 10);
+  if (end == name || *end != '\0')
+    return NULL;
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    if ((*k)->legacy_index >= 0 && (*k)->legacy_index == index)
+      return *k;
+  return NULL;
+}
+
+char *
+gaf_experiment_list_ids (const char *last_separator)
+{
+  GString *out = g_string_new (NULL);
+  const GafExperimentClass *const *all = gaf_experiments ();
+
+  for (guint i = 0; all[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append (out, all[i + 1] == NULL ? last_separator : ", ");
+      g_string_append (out, all[i]->id);
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+gaf_experiment_summary (const GafExperimentClass *klass, const GafPayload *payload)
+{
+  const GafRound *r = payload != NULL ? payload->round : NULL;
+
+  if (r == NULL)
+    return NULL;
+  if (klass->summary != NULL)
+    return klass->summary (payload);
+  return g_strdup_printf (_("KL %.4f (uniform %.4f, floor %.4f) from %u samples"), r->kl, r->kl_uniform, r->kl_floor,
+                          (guint) r->samples);
+}
+
+gboolean
+gaf_experiment_uses (const GafExperimentClass *klass, GafParam param)
+{
+  g_return_val_if_fail (klass != NULL, FALSE);
+  for (const GafParam *p = klass->params; *p != GAF_N_PARAMS; p++)
+    if (*p == param)
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- instances --------------------------------------------------------------------------------------- */
+
+static gint next_model_serial = 0;
+
+void
+gaf_experiment_trainer_config (GafExperiment *self, GafTrainerConfig *cfg)
+{
+  const double *v = self->p.value;
+
+  gaf_trainer_config_init (cfg);
+  cfg->batch = (int) v[self->klass->batch_param];
+  cfg->adam.lr = v[GAF_PARAM_LEARNING_RATE];
+  cfg->path.lambda = v[GAF_PARAM_LAMBDA];
+  cfg->path.time_rate = v[GAF_PARAM_TIME_RATE];
+  cfg->ema_decay = APP_EMA_DECAY;
+  /* A new trainer (batch change) gets a fresh stream, so it does not replay the first batches. */
+  cfg->seed = (guint64) v[GAF_PARAM_SEED] * 1000003ull + gaf_experiment_step (self);
+}
+
+static void
+clear_model (GafExperiment *self)
+{
+  g_clear_pointer (&self->trainer, gaf_trainer_free);
+  g_clear_pointer (&self->net, gaf_net_free);
+}
+
+/* build, then the trainer (with tcfg when not NULL). */
+static gboolean
+build_with (GafExperiment *self, GafNet *loaded, const GafTrainerConfig *tcfg, GError **error)
+{
+  GafTrainerConfig cfg;
+
+  clear_model (self);
+  self->model_serial = (guint64) (guint) g_atomic_int_add (&next_model_serial, 1) + 1;
+  self->wants_sample = FALSE;
+  if (!self->klass->build (self, loaded, error))
+    {
+      clear_model (self);
+      return FALSE;
+    }
+  if (self->net != NULL)
+    {
+      gaf_experiment_trainer_config (self, &cfg);
+      if (tcfg != NULL)
+        cfg = *tcfg;
+      self->trainer = gaf_trainer_new (self->net, self->labels, self->labels_data, &cfg);
+    }
+  return TRUE;
+}
+
+GafExperiment *
+gaf_experiment_new (const GafExperimentClass *klass, const GafRunnerParams *params, GafExperiment *from,
+                    GError **error)
+{
+  GafExperiment *self;
+
+  g_return_val_if_fail (klass != NULL && klass->instance_size >= sizeof (GafExperiment), NULL);
+  self = g_malloc0 (klass->instance_size);
+  self->klass = klass;
+  self->p = *params;
+  self->p.experiment = klass;
+  gaf_runner_params_clamp (&self->p);
+  self->payload = gaf_payload_new (&gaf_payload_base_type, klass->id, 0, 0, NULL);
+  if (from != NULL && from->klass == klass && klass->adopt != NULL)
+    klass->adopt (self, from);
+  if (!build_with (self, NULL, NULL, error))
+    {
+      gaf_experiment_free (self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+gaf_experiment_free (GafExperiment *self)
+{
+  if (self == NULL)
+    return;
+  clear_model (self);
+  if (self->klass->finalize != NULL)
+    self->klass->finalize (self);
+  gaf_payload_unref (self->payload);
+  g_free (self);
+}
+
+gboolean
+gaf_experiment_rebuild (GafExperiment *self, GError **error)
+{
+  return build_with (self, NULL, NULL, error);
+}
+
+guint64
+gaf_experiment_step (GafExperiment *self)
+{
+  return self->net != NULL ? gaf_net_get_params (self->net)->step : 0;
+}
+
+gboolean
+gaf_experiment_train_step (GafExperiment *self, double *loss, GError **error)
+{
+  g_return_val_if_fail (self->trainer != NULL, FALSE);
+  if (self->klass->train_step != NULL)
+    return self->klass->train_step (self, loss, error);
+  return gaf_trainer_step (self->trainer, loss, error);
+}
+
+gboolean
+gaf_experiment_sample (GafExperiment *self, GafRng *rng, GCancellable *cancellable, GError **error)
+{
+  self->wants_sample = FALSE;
+  if (self->n == 0)
+    return TRUE;   /* nothing built */
+  return self->klass->sample (self, rng, cancellable, error);
+}
+
+void
+gaf_experiment_set_param (GafExperiment *self, GafParam param, double value)
+{
+  GafTrainerConfig cfg;
+
+  self->p.value[param] = gaf_param_clamp (param, value);
+  if (self->trainer != NULL && gaf_param_info (param)->section == GAF_PARAM_SECTION_TRAINING)
+    {
+      gaf_experiment_trainer_config (self, &cfg);
+      if (param == GAF_PARAM_LEARNING_RATE)
+        gaf_trainer_set_lr (self->trainer, cfg.adam.lr);
+      else if (param == GAF_PARAM_LAMBDA || param == GAF_PARAM_TIME_RATE)
+        gaf_trainer_set_path (self->trainer, &cfg.path);
+      else if (param == self->klass->batch_param)
+        {
+          /* The trainer owns per-batch buffers; the network, its Adam moments and EMA carry over. */
+          gaf_trainer_free (self->trainer);
+          self->trainer = gaf_trainer_new (self->net, self->labels, self->labels_data, &cfg);
+        }
+    }
+  if (self->klass->param_changed != NULL)
+    self->klass->param_changed (self, param);
+}
+
+void
+gaf_experiment_publish (GafExperiment *self, GafPayload *payload)
+{
+  g_return_if_fail (payload != NULL);
+  gaf_payload_unref (self->payload);
+  self->payload = payload;
+}
+
+/* ---- model files ------------------------------------------------------------------------------------- */
+
+gboolean
+gaf_experiment_save (GafExperiment *self, const char *path, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  GafModelConfig mc;
+
+  if (self->net == NULL || self->trainer == NULL)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "the experiment “%s” has no network to save",
+                   self->klass->id);
+      return FALSE;
+    }
+  if (!gaf_model_config_from_net (&mc, self->net, self->net_seed))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "the %s network cannot be saved",
+                   self->net->klass->name);
+      return FALSE;
+    }
+  gaf_model_config_to_keyfile (&mc, kf);
+  gaf_runner_params_to_keyfile (&self->p, kf, APP_GROUP);
+  if (self->klass->save != NULL)
+    self->klass->save (self, kf);
+  return gaf_trainer_save_checkpoint (self->trainer, path, kf, error);
+}
+
+/* The parameters of a checkpoint: its [app] group, else what an experiment that claims it says. */
+static gboolean
+checkpoint_params (GKeyFile *kf, const char *path, GafRunnerParams *p, GError **error)
+{
+  if (g_key_file_has_group (kf, APP_GROUP))
+    return gaf_runner_params_from_keyfile (p, kf, APP_GROUP, path, error);
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    if ((*k)->claims != NULL && (*k)->claims (kf, p))
+      {
+        p->experiment = *k;
+        gaf_runner_params_clamp (p);
+        return TRUE;
+      }
+  g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+               "%s: not a model of an experiment of the app (no [" APP_GROUP "] group, and no experiment knows its data)",
+               path);
+  return FALSE;
+}
+
+GafExperiment *
+gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
+{
+  g_autoptr(GafCheckpoint) ck = NULL;
+  GafRunnerParams p;
+  GafModelConfig mc;
+  GafTrainerConfig tcfg;
+  GafExperiment *self = NULL;
+  GafNet *net = NULL;
+  GKeyFile *kf;
+
+  gaf_runner_params_init (&p);
+  if (current != NULL)
+    p = current->p;
+  ck = gaf_checkpoint_load (path, error);
+  if (ck == NULL)
+    return NULL;
+  kf = gaf_checkpoint_get_config (ck);
+  if (!checkpoint_params (kf, path, &p, error))
+    return NULL;
+  if (!gaf_model_config_from_keyfile (&mc, kf, error))
+    goto fail;
+  /* The trainer's configuration: the parameters' values, then whatever [train] says. */
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = (int) p.value[p.experiment->batch_param];
+  tcfg.adam.lr = p.value[GAF_PARAM_LEARNING_RATE];
+  tcfg.path.lambda = p.value[GAF_PARAM_LAMBDA];
+  tcfg.path.time_rate = p.value[GAF_PARAM_TIME_RATE];
+  tcfg.ema_decay = APP_EMA_DECAY;
+  if (!gaf_trainer_config_from_keyfile (&tcfg, kf, error))
+    goto fail;
+  net = gaf_model_new (&mc, error);
+  if (net == NULL)
+    goto fail;
+  /* The parameters show what trains now. */
+  p.value[GAF_PARAM_LEARNING_RATE] = tcfg.adam.lr;
+  p.value[GAF_PARAM_LAMBDA] = tcfg.path.lambda;
+  p.value[GAF_PARAM_TIME_RATE] = tcfg.path.time_rate;
+  p.value[p.experiment->batch_param] = tcfg.batch;
+  gaf_runner_params_clamp (&p);
+
+  self = g_malloc0 (p.experiment->instance_size);
+  self->klass = p.experiment;
+  self->p = p;
+  self->payload = gaf_payload_new (&gaf_payload_base_type, self->klass->id, 0, 0, NULL);
+  if (current != NULL && current->klass == self->klass && self->klass->adopt != NULL)
+    self->klass->adopt (self, current);
+  if (!build_with (self, g_steal_pointer (&net), &tcfg, error))
+    goto fail;
+  if (self->net == NULL || self->trainer == NULL)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "the experiment “%s” has no network to open", self->klass->id);
+      goto fail;
+    }
+  if (self->net->n != self->n || self->net->in_channels != self->c || self->net->out_channels != self->c)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                   "the network takes %d variables of %d classes; its experiment (%s) has %d of %d",
+                   self->net->n, self->net->in_channels, self->klass->id, self->n, self->c);
+      goto fail;
+    }
+  if (!gaf_trainer_restore_checkpoint (self->trainer, ck, error))
+    goto fail;
+  return self;
+
+fail:
+  g_prefix_error (error, "%s: ", path);
+  gaf_net_free (net);
+  gaf_experiment_free (self);
+  return NULL;
+}
+
+/* ---- what modules share -------------------------------------------------------------------------------- */
+
+void
+gaf_experiment_sampler_config (GafExperiment *self, GafSamplerConfig *cfg)
+{
+  gaf_sampler_config_init (cfg);
+  cfg->integrator = (GafIntegrator) self->p.value[GAF_PARAM_INTEGRATOR];
+  cfg->step_size = self->p.value[GAF_PARAM_STEP_SIZE];
+  cfg->t_end = self->p.value[GAF_PARAM_T_END];
+}
+
+/* Copies a recording into a round's trajectories. */
+static void
+round_set_trajectories (GafRound *round, GafExperiment *self, const GafTrajectory *rec, const guint16 *labels,
+                        guint n_rows)
+{
+  GafTrajectories *tr = &round->trajectories;
+
+  tr->n = self->n;
+  tr->c = self->c;
+  tr->n_rows = n_rows;
+  tr->n_times = rec->times->len;
+  tr->times = g_memdup2 (rec->times->data, sizeof (double) * tr->n_times);
+  tr->w = g_memdup2 (rec->w->data, sizeof (float) * rec->w->len);
+  tr->labels = g_memdup2 (labels, sizeof (guint16) * n_rows);
+  tr->step = gaf_experiment_step (self);
+  round->step = tr->step;
+}
+
+GafRound *
+gaf_experiment_sample_net (GafExperiment *self, GafRng *rng, guint64 count, guint record, guint16 *labels,
+                           GCancellable *cancellable, GError **error)
+{
+  guint n_rows = (guint) MIN (record, count) * self->n;
+  g_autofree guint *rows = g_new (guint, MAX (n_rows, 1));
+  g_autoptr(GafTrajectory) rec = NULL;
+  GafSamplerConfig scfg;
+  GafParams *params = gaf_net_get_params (self->net);
+  GafRound *round;
+  gboolean ok;
+
+  for (guint r = 0; r < n_rows; r++)
+    rows[r] = r;
+  rec = gaf_trajectory_new (1, rows, n_rows);
+  gaf_experiment_sampler_config (self, &scfg);
+  gaf_params_swap_ema (params);   /* sample with the averaged weights */
+  ok = gaf_sample_flow (self->net, &scfg, rng, count, (int) count, labels, NULL, rec, NULL, NULL, cancellable,
+                        error);
+  gaf_params_swap_ema (params);
+  if (!ok)
+    return NULL;
+  round = gaf_round_new ();
+  round->samples = count;
+  round_set_trajectories (round, self, rec, labels, n_rows);
+  return round;
+}
+
+void
+gaf_round_set_histogram (GafRound *round, const guint16 *labels, guint64 count, int n, int c, const double *q)
+{
+  g_autofree guint64 *counts = g_new (guint64, (gsize) n * c);
+
+  gaf_histogram (labels, count, n, c, counts);
+  g_free (round->freq);
+  round->freq = g_new (double, (gsize) n * c);
+  for (gsize i = 0; i < (gsize) n * c; i++)
+    round->freq[i] = (double) counts[i] / count;
+  round->samples = count;
+  if (q != NULL)
+    {
+      round->kl = gaf_kl_from_counts (counts, count, q, n, c);
+      round->kl_floor = gaf_kl_floor (c, count);
+    }
+}
+
+static void
+net_field (gpointer data, double t, const float *logits, float *out, int batch)
+{
+  GafExperiment *self = data;
+  g_autofree float *x = g_new (float, (gsize) batch * self->n * self->c);
+  g_autofree float *tt = g_new (float, batch);
+  GafParams *params = gaf_net_get_params (self->net);
+
+  /* The network reads W = softmax(logits), as the sampler gives it. */
+  gaf_softmax_rows (logits, x, (gsize) batch * self->n, self->c);
+  for (int b = 0; b < batch; b++)
+    tt[b] = (float) t;
+  gaf_params_swap_ema (params);
+  gaf_net_infer (self->net, x, tt, batch, out);
+  gaf_params_swap_ema (params);
+}
+
+GafFieldGrid *
+gaf_experiment_field_grid (GafExperiment *self, double t_end, GafLogitField field, gpointer data)
+{
+  int n = self->n, c = self->c;
+  guint np = (FIELD_LATTICE - 1) * (FIELD_LATTICE - 2) / 2, g = 0;
+  g_autofree float *v = NULL, *out = NULL;
+  GafFieldGrid *f;
+
+  if (c != 3 || (field == NULL && self->net == NULL))
+    return NULL;
+  if (field == NULL)
+    {
+      field = net_field;
+      data = self;
+    }
+  f = gaf_field_grid_new (c, np, FIELD_TIMES);
+  for (int i = 1; i < FIELD_LATTICE; i++)
+    for (int j = 1; i + j < FIELD_LATTICE; j++, g++)
+      {
+        f->points[g * 3 + 0] = (float) i / FIELD_LATTICE;
+        f->points[g * 3 + 1] = (float) j / FIELD_LATTICE;
+        f->points[g * 3 + 2] = (float) (FIELD_LATTICE - i - j) / FIELD_LATTICE;
+      }
+  g_assert (g == np);
+  /* Sequences (np, n, c) as logits: position 0 on the lattice, the others at the barycentre. */
+  v = g_new (float, (gsize) np * n * c);
+  out = g_new (float, (gsize) np * n * c);
+  for (g = 0; g < np; g++)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < c; j++)
+        v[((gsize) g * n + i) * c + j] = i == 0 ? logf (f->points[g * c + j]) : 0.0f;
+  for (guint k = 0; k < f->n_times; k++)
+    {
+      f->times[k] = t_end * k / (f->n_times - 1);
+      field (data, f->times[k], v, out, (int) np);
+      for (g = 0; g < np; g++)
+        gaf_replicator (f->points + g * c, out + (gsize) g * n * c, f->velocity + ((gsize) k * np + g) * c, c);
+    }
+  return f;
+}

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gaflow-test"
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "gaf-checkpoint.h"
+#include "gaf-error.h"
+#include "gaf-experiment.h"
+#include "gaf-joint-experiment.h"
+#include "gaf-label-map-experiment.h"
+#include "gaf-scaling-experiment.h"
+
+/* The experiments as modules, without the runner's thread: the registry, every registered experiment run
+ * end to end (so registering one is testing it), model files of every experiment and of earlier versions,
+ * and the one parameter table against the GSettings schema. */
+
+/* The registry's facts: unique ids, a label, a description, a default view, a parameter list that ends
+ * and holds the training batch; earlier names and enum values map to the new ids. */
+static void
+test_registry (void)
+{
+  const GafExperimentClass *const *all = gaf_experiments ();
+  g_autofree char *ids = gaf_experiment_list_ids (" or ");
+  guint n = 0;
+
+  for (guint i = 0; all[i] != NULL; i++, n++)
+    {
+      const GafExperimentClass *k = all[i];
+      guint n_params = 0;
+
+      g_assert_nonnull (k->id);
+      g_assert_true (gaf_experiment_lookup (k->id) == k);
+      for (guint j = 0; j < i; j++)
+        g_assert_cmpstr (all[j]->id, !=, k->id);
+      g_assert_nonnull (k->label);
+      g_assert_nonnull (k->description);
+      g_assert_nonnull (k->default_view);
+      g_assert_nonnull (k->build);
+      g_assert_nonnull (k->sample);
+      g_assert_cmpuint (k->instance_size, >=, sizeof (GafExperiment));
+      for (const GafParam *p = k->params; *p != GAF_N_PARAMS; p++)
+        {
+          g_assert_cmpint (*p, <, GAF_N_PARAMS);
+          n_params++;
+        }
+      g_assert_cmpuint (n_params, >, 0);
+      if (!k->untrained)
+        g_assert_true (gaf_experiment_uses (k, k->batch_param));
+    }
+  g_assert_cmpuint (n, >=, 5);
+  g_assert_true (gaf_experiment_default () == all[0]);
+  g_test_message ("experiments: %s", ids);
+
+  /* Names and enum values of earlier versions (GSettings, .gafck [app] experiment). */
+  g_assert_true (gaf_experiment_lookup_legacy ("images") == &gaf_label_map_experiment);
+  g_assert_true (gaf_experiment_lookup_legacy ("4") == &gaf_label_map_experiment);
+  g_assert_true (gaf_experiment_lookup_legacy ("0") == &gaf_scaling_experiment);
+  g_assert_true (gaf_experiment_lookup_legacy ("1") == &gaf_exact_experiment);
+  g_assert_true (gaf_experiment_lookup_legacy ("2") == &gaf_coupled_experiment);
+  g_assert_true (gaf_experiment_lookup_legacy ("3") == &gaf_pinwheel_experiment);
+  g_assert_true (gaf_experiment_lookup_legacy ("pinwheel") == &gaf_pinwheel_experiment);
+  g_assert_null (gaf_experiment_lookup_legacy ("5"));
+  g_assert_null (gaf_experiment_lookup_legacy ("images2"));
+  g_assert_null (gaf_experiment_lookup_legacy (""));
+  g_assert_null (gaf_experiment_lookup ("images"));
+}
+
+/* The smallest honest configuration of an experiment, from the table alone: every integer parameter of
+ * the model and training sections it uses at its minimum (the seed and the class count as they are), the
+ * fewest samples; data as their defaults. */
+static void
+small_params (const GafExperimentClass *klass, GafRunnerParams *p)
+{
+  gaf_runner_params_init (p);
+  p->experiment = klass;
+  for (const GafParam *q = klass->params; *q != GAF_N_PARAMS; q++)
+    {
+      const GafParamInfo *info = gaf_param_info (*q);
+      if (info->type == GAF_PARAM_INT && *q != GAF_PARAM_SEED && *q != GAF_PARAM_CLASSES &&
+          *q != GAF_PARAM_BUDGET)
+        p->value[*q] = info->min;
+    }
+  gaf_runner_params_clamp (p);
+}
+
+static void
+check_round (GafExperiment *e)
+{
+  const GafPayload *payload = e->payload;
+  const GafRound *r = payload->round;
+  const GafTrajectories *tr;
+  g_autofree char *summary = NULL;
+
+  g_assert_nonnull (r);
+  g_assert_cmpstr (payload->experiment, ==, e->klass->id);
+  g_assert_cmpint (payload->n, ==, e->n);
+  g_assert_cmpint (payload->c, ==, e->c);
+  g_assert_true (isfinite (r->kl) && r->kl >= 0.0);
+  g_assert_true (isfinite (r->kl_uniform) && r->kl_uniform > 0.0);
+  g_assert_true (isfinite (r->kl_floor) && r->kl_floor >= 0.0);
+  g_assert_cmpuint (r->samples, >, 0);
+  g_assert_cmpuint (r->step, ==, gaf_experiment_step (e));
+  g_assert_nonnull (r->freq);
+  for (int i = 0; i < e->n; i++)
+    {
+      double sum = 0.0;
+      for (int k = 0; k < e->c; k++)
+        sum += r->freq[i * e->c + k];
+      g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-9);
+    }
+  tr = &r->trajectories;
+  g_assert_cmpint (tr->n, ==, e->n);
+  g_assert_cmpint (tr->c, ==, e->c);
+  g_assert_cmpuint (tr->n_rows, >, 0);
+  g_assert_cmpuint (tr->n_rows % e->n, ==, 0);
+  g_assert_cmpuint (tr->n_times, >=, 2);
+  g_assert_cmpfloat_with_epsilon (tr->times[tr->n_times - 1], e->p.value[GAF_PARAM_T_END], 1e-9);
+  for (guint row = 0; row < tr->n_rows; row++)
+    {
+      const float *w = tr->w + ((gsize) (tr->n_times - 1) * tr->n_rows + row) * e->c;
+      double sum = 0.0;
+      g_assert_cmpuint (tr->labels[row], <, e->c);
+      for (int k = 0; k < e->c; k++)
+        {
+          g_assert_true (isfinite (w[k]) && w[k] >= 0.0f);
+          sum += w[k];
+        }
+      g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+    }
+  summary = gaf_experiment_summary (e->klass, payload);
+  g_assert_nonnull (summary);
+  g_test_message ("%s: n %d, c %d, %s", e->klass->id, e->n, e->c, summary);
+}
+
+/* Every registered experiment, built, trained a few steps, sampled once, saved and opened again. */
+static void
+test_every_experiment (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-experiments-XXXXXX", NULL);
+
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%s.gafck", dir, (*k)->id);
+      g_autoptr(GError) error = NULL;
+      GafExperiment *e, *back;
+      GafRunnerParams p;
+      GafRng rng;
+
+      small_params (*k, &p);
+      e = gaf_experiment_new (*k, &p, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (e);
+      g_assert_true (e->klass == *k);
+      g_assert_cmpint (e->n, >, 0);
+      g_assert_cmpint (e->c, >=, 2);
+      g_assert_nonnull (e->q);
+      g_assert_null (e->payload->round);
+      g_assert_cmpint ((*k)->untrained, ==, e->trainer == NULL);
+      for (int step = 0; e->trainer != NULL && step < 3; step++)
+        {
+          double loss = NAN;
+          g_assert_true (gaf_experiment_train_step (e, &loss, &error));
+          g_assert_no_error (error);
+          g_assert_true (isfinite (loss) && loss >= 0.0);
+        }
+      g_assert_cmpuint (gaf_experiment_step (e), ==, e->trainer != NULL ? 3 : 0);
+      gaf_rng_init (&rng, 7);
+      g_assert_true (gaf_experiment_sample (e, &rng, NULL, &error));
+      g_assert_no_error (error);
+      check_round (e);
+
+      if (e->trainer == NULL)
+        {
+          g_assert_false (gaf_experiment_save (e, path, &error));
+          g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+        }
+      else
+        {
+          g_assert_true (gaf_experiment_save (e, path, &error));
+          g_assert_no_error (error);
+          back = gaf_experiment_load (path, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_true (back->klass == *k);
+          g_assert_cmpuint (gaf_experiment_step (back), ==, 3);
+          g_assert_cmpint (back->n, ==, e->n);
+          g_assert_cmpint (back->c, ==, e->c);
+          for (guint i = 0; i < GAF_N_PARAMS; i++)
+            if (gaf_param_info (i)->type == GAF_PARAM_TEXT)
+              g_assert_cmpstr (back->p.text[i], ==, e->p.text[i]);
+            else
+              g_assert_cmpfloat (back->p.value[i], ==, e->p.value[i]);
+          gaf_experiment_free (back);
+          g_unlink (path);
+        }
+      gaf_experiment_free (e);
+    }
+  g_rmdir (dir);
+}
+
+/* A model file saved by the app before experiments were modules (commit 64b3b1c: the coupled pair, MLP
+ * width 16, seed 7, lambda 0.75, 100 steps; [app] integrator written as its index) opens as the coupled
+ * experiment; a file whose [app] experiment has an earlier name or enum value opens as its new id. */
+static void
+test_earlier_files (void)
+{
+  g_autofree char *old = g_test_build_filename (G_TEST_DIST, "data", "coupled-64b3b1c.gafck", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-legacy-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+  GafExperiment *e, *maps;
+  GafRunnerParams p;
+  const char *names[] = { "images", "4" };
+
+  e = gaf_experiment_load (old, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (e->klass == &gaf_coupled_experiment);
+  g_assert_cmpuint (gaf_experiment_step (e), ==, 100);
+  g_assert_cmpfloat (e->p.value[GAF_PARAM_WIDTH], ==, 16);
+  g_assert_cmpfloat (e->p.value[GAF_PARAM_SEED], ==, 7);
+  g_assert_cmpfloat (e->p.value[GAF_PARAM_LAMBDA], ==, 0.75);
+  g_assert_cmpfloat (e->p.value[GAF_PARAM_INTEGRATOR], ==, GAF_INTEGRATOR_RK4);
+  g_assert_cmpstr (e->p.text[GAF_PARAM_IMAGE_DATA], ==, "scenes:classes=3,size=8");
+  g_assert_cmpint (e->n, ==, 2);
+  g_assert_cmpint (e->c, ==, 2);
+  gaf_experiment_free (e);
+
+  /* Label maps under the name and the enum value of earlier versions. */
+  small_params (&gaf_label_map_experiment, &p);
+  gaf_runner_params_set_text (&p, GAF_PARAM_IMAGE_DATA, "scenes:classes=3,size=8,count=40");
+  maps = gaf_experiment_new (&gaf_label_map_experiment, &p, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *a = g_build_filename (dir, "a.gafck", NULL);
+      g_autofree char *b = g_build_filename (dir, "b.gafck", NULL);
+      g_autoptr(GafCheckpoint) ck = NULL;
+      GKeyFile *kf;
+
+      g_assert_true (gaf_experiment_save (maps, a, &error));
+      ck = gaf_checkpoint_load (a, &error);
+      g_assert_no_error (error);
+      kf = gaf_checkpoint_get_config (ck);
+      g_key_file_set_string (kf, "app", "experiment", names[i]);
+      g_assert_true (gaf_trainer_save_checkpoint (maps->trainer, b, kf, &error));
+      e = gaf_experiment_load (b, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (e->klass == &gaf_label_map_experiment);
+      g_assert_cmpstr (e->p.text[GAF_PARAM_IMAGE_DATA], ==, "scenes:classes=3,size=8,count=40");
+      gaf_experiment_free (e);
+      /* An experiment nobody knows: refused with the file's name. */
+      g_key_file_set_string (kf, "app", "experiment", "nonesuch");
+      g_assert_true (gaf_trainer_save_checkpoint (maps->trainer, b, kf, &error));
+      g_assert_null (gaf_experiment_load (b, NULL, &error));
+      g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+      g_assert_nonnull (strstr (error->message, "nonesuch"));
+      g_clear_error (&error);
+      g_unlink (a);
+      g_unlink (b);
+    }
+  gaf_experiment_free (maps);
+  g_rmdir (dir);
+}
+
+/* The parameter table and the GSettings schema (the build's compiled copy of
+ * data/io.github.gaflow.Gaflow.gschema.xml) say the same: every row is a key of its type with the
+ * table's range and default, a choice is an enum of the table's nicks, and the experiment is a string
+ * whose default is the registry's default. */
+static void
+test_schema_matches_table (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSettingsSchemaSource) source =
+    g_settings_schema_source_new_from_directory (GAF_BUILD_ROOT "/data", NULL, FALSE, &error);
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsSchemaKey) experiment = NULL;
+  g_autoptr(GVariant) experiment_default = NULL;
+
+  g_assert_no_error (error);
+  schema = g_settings_schema_source_lookup (source, APPLICATION_ID, FALSE);
+  g_assert_nonnull (schema);
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    {
+      const GafParamInfo *info = gaf_param_info (i);
+      g_autoptr(GSettingsSchemaKey) key = NULL;
+      g_autoptr(GVariant) def = NULL, range = NULL, bounds = NULL;
+      const char *kind;
+
+      if (!g_settings_schema_has_key (schema, info->key))
+        g_error ("the table's parameter “%s” is not a key of the schema", info->key);
+      key = g_settings_schema_get_key (schema, info->key);
+      def = g_settings_schema_key_get_default_value (key);
+      range = g_settings_schema_key_get_range (key);
+      g_variant_get (range, "(&sv)", &kind, &bounds);
+      switch (info->type)
+        {
+        case GAF_PARAM_INT:
+          g_assert_cmpstr (g_variant_get_type_string (def), ==, "i");
+          g_assert_cmpstr (kind, ==, "range");
+          {
+            gint32 lo, hi;
+            g_variant_get (bounds, "(ii)", &lo, &hi);
+            if (lo != info->min || hi != info->max || g_variant_get_int32 (def) != info->def)
+              g_error ("“%s”: schema range %d .. %d default %d, table %g .. %g default %g", info->key, lo, hi,
+                       g_variant_get_int32 (def), info->min, info->max, info->def);
+          }
+          break;
+        case GAF_PARAM_DOUBLE:
+          g_assert_cmpstr (g_variant_get_type_string (def), ==, "d");
+          g_assert_cmpstr (kind, ==, "range");
+          {
+            double lo, hi;
+            g_variant_get (bounds, "(dd)", &lo, &hi);
+            if (lo != info->min || hi != info->max || g_variant_get_double (def) != info->def)
+              g_error ("“%s”: schema range %g .. %g default %g, table %g .. %g default %g", info->key, lo, hi,
+                       g_variant_get_double (def), info->min, info->max, info->def);
+          }
+          break;
+        case GAF_PARAM_CHOICE:
+          g_assert_cmpstr (kind, ==, "enum");
+          {
+            g_autofree const char **nicks = g_variant_get_strv (bounds, NULL);
+            g_assert_cmpuint (g_strv_length ((char **) nicks), ==, g_strv_length ((char **) info->choices));
+            for (guint k = 0; info->choices[k] != NULL; k++)
+              g_assert_cmpstr (nicks[k], ==, info->choices[k]);
+            g_assert_cmpstr (g_variant_get_string (def, NULL), ==, info->choices[(int) info->def]);
+          }
+          break;
+        case GAF_PARAM_TEXT:
+          g_assert_cmpstr (g_variant_get_type_string (def), ==, "s");
+          g_assert_cmpstr (g_variant_get_string (def, NULL), ==, info->def_text);
+          break;
+        }
+    }
+  g_assert_true (g_settings_schema_has_key (schema, "experiment"));
+  experiment = g_settings_schema_get_key (schema, "experiment");
+  experiment_default = g_settings_schema_key_get_default_value (experiment);
+  g_assert_cmpstr (g_variant_get_type_string (experiment_default), ==, "s");
+  g_assert_cmpstr (g_variant_get_string (experiment_default, NULL), ==, gaf_experiment_default ()->id);
+}
+
+/* The table's own consistency: ranges hold their defaults, choices and presets are complete, keys unique. */
+static void
+test_table (void)
+{
+  for (guint i = 0; i < GAF_N_PARAMS; i++)
+    {
+      const GafParamInfo *info = gaf_param_info (i);
+
+      g_assert_nonnull (info->key);
+      g_assert_cmpint (gaf_param_from_key (info->key), ==, i);
+      g_assert_nonnull (info->label);
+      g_assert_nonnull (info->tooltip);
+      g_assert_cmpint (info->section, <, GAF_N_PARAM_SECTIONS);
+      if (info->type == GAF_PARAM_TEXT)
+        g_assert_nonnull (info->def_text);
+      else
+        {
+          g_assert_cmpfloat (info->min, <=, info->def);
+          g_assert_cmpfloat (info->def, <=, info->max);
+          g_assert_cmpfloat (gaf_param_clamp (i, info->def), ==, info->def);
+        }
+      if (info->type == GAF_PARAM_CHOICE)
+        {
+          g_assert_cmpuint (g_strv_length ((char **) info->choices), ==, info->max + 1);
+          g_assert_cmpuint (g_strv_length ((char **) info->choice_labels), ==, info->max + 1);
+        }
+    }
+  g_assert_cmpint (gaf_param_from_key ("nonesuch"), ==, -1);
+
+  /* Values as text (presets, options): in range, whole where the parameter counts, choices by nick. */
+  {
+    double v = -1;
+    g_assert_true (gaf_param_parse (GAF_PARAM_BATCH, "64", &v));
+    g_assert_cmpfloat (v, ==, 64);
+    g_assert_false (gaf_param_parse (GAF_PARAM_BATCH, "64.5", &v));
+    g_assert_false (gaf_param_parse (GAF_PARAM_BATCH, "1e9", &v));
+    g_assert_false (gaf_param_parse (GAF_PARAM_LEARNING_RATE, "nan", &v));
+    g_assert_false (gaf_param_parse (GAF_PARAM_LEARNING_RATE, "0.001x", &v));
+    g_assert_true (gaf_param_parse (GAF_PARAM_INTEGRATOR, "euler", &v));
+    g_assert_cmpfloat (v, ==, 0);
+    g_assert_true (gaf_param_parse (GAF_PARAM_INTEGRATOR, "1", &v));
+    g_assert_cmpfloat (v, ==, 1);
+    g_assert_false (gaf_param_parse (GAF_PARAM_INTEGRATOR, "heun", &v));
+    g_assert_false (gaf_param_parse (GAF_PARAM_IMAGE_DATA, "mnist", &v));
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/experiments/registry", test_registry);
+  g_test_add_func ("/engine/experiments/table", test_table);
+  g_test_add_func ("/engine/experiments/schema-matches-table", test_schema_matches_table);
+  g_test_add_func ("/engine/experiments/every-experiment", test_every_experiment);
+  g_test_add_func ("/engine/experiments/earlier-files", test_earlier_files);
+  return g_test_run ();
+}
