@@ -388,6 +388,118 @@ test_table (void)
   }
 }
 
+/* The jump flows in every experiment with the method parameter: the network's input width, the trainer, a round
+ * that records the chain (times 0 .. 1, a state per step, the masked source unmasked by the end, the prediction
+ * a distribution, delta at an unmasked state), no field, and a model file that opens with its method. */
+static void
+test_jump_experiments (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-jump-XXXXXX", NULL);
+
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    for (int choice = 1; choice <= 2 && gaf_experiment_uses (*k, GAF_PARAM_METHOD); choice++)
+      {
+        g_autofree char *path = g_strdup_printf ("%s/%s-%d.gafck", dir, (*k)->id, choice);
+        g_autoptr(GError) error = NULL;
+        GafMethod method = choice == 1 ? GAF_METHOD_MASKED : GAF_METHOD_UNIFORM;
+        const GafTrajectories *tr;
+        GafExperiment *e, *back;
+        GafRunnerParams p;
+        GafRng rng;
+        guint last;
+
+        small_params (*k, &p);
+        p.value[GAF_PARAM_METHOD] = choice;
+        p.value[GAF_PARAM_JUMP_STEPS] = 5;
+        g_assert_cmpint (gaf_runner_params_method (&p), ==, method);
+        e = gaf_experiment_new (*k, &p, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (e->method, ==, method);
+        g_assert_null (e->trainer);
+        g_assert_nonnull (e->jump_trainer);
+        g_assert_cmpint (e->net->in_channels, ==, method == GAF_METHOD_MASKED ? e->c + 1 : e->c);
+        for (int step = 0; step < 3; step++)
+          {
+            double loss = NAN;
+            g_assert_true (gaf_experiment_train_step (e, &loss, &error));
+            g_assert_no_error (error);
+            g_assert_true (isfinite (loss) && loss >= 0.0);
+          }
+        gaf_rng_init (&rng, 7);
+        g_assert_true (gaf_experiment_sample (e, &rng, NULL, &error));
+        g_assert_no_error (error);
+        tr = gaf_payload_trajectories (e->payload);
+        g_assert_nonnull (tr);
+        g_assert_nonnull (tr->state);
+        g_assert_null (gaf_payload_field (e->payload));
+        g_assert_cmpuint (tr->n_times, ==, 6);
+        g_assert_cmpfloat (tr->times[0], ==, 0.0);
+        g_assert_cmpfloat_with_epsilon (tr->times[5], 1.0, 1e-12);
+        last = tr->n_times - 1;
+        for (guint r = 0; r < tr->n_rows; r++)
+          {
+            g_assert_cmpuint (tr->state[(gsize) last * tr->n_rows + r], ==, tr->labels[r]);
+            g_assert_cmpuint (tr->labels[r], <, (guint) tr->c);
+            if (method == GAF_METHOD_MASKED)
+              g_assert_cmpuint (tr->state[r], ==, (guint) tr->c);   /* all masked at t = 0 */
+            for (guint j = 0; j < tr->n_times; j++)
+              {
+                const float *w = tr->w + ((gsize) j * tr->n_rows + r) * tr->c;
+                double sum = 0;
+                for (int y = 0; y < tr->c; y++)
+                  {
+                    g_assert_true (w[y] >= 0.0f && w[y] <= 1.0f);
+                    sum += w[y];
+                  }
+                g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+                if (method == GAF_METHOD_MASKED && j > 0 && tr->state[(gsize) (j - 1) * tr->n_rows + r] < tr->c)
+                  g_assert_cmpfloat (w[tr->state[(gsize) (j - 1) * tr->n_rows + r]], ==, 1.0f);
+              }
+          }
+        g_assert_true (gaf_experiment_save (e, path, &error));
+        g_assert_no_error (error);
+        back = gaf_experiment_load (path, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (back->method, ==, method);
+        g_assert_nonnull (back->jump_trainer);
+        g_assert_cmpuint (gaf_experiment_step (back), ==, 3);
+        g_test_message ("%s, %s: n %d, c %d, %u rows x %u records", (*k)->id, gaf_method_to_string (method), e->n,
+                        e->c, tr->n_rows, tr->n_times);
+        gaf_experiment_free (back);
+        gaf_experiment_free (e);
+        g_unlink (path);
+      }
+}
+
+/* Which rows the panel shows: a parameter applies for the method chosen, and only an experiment with the
+ * method parameter has a method other than GAF. */
+static void
+test_params_apply (void)
+{
+  GafRunnerParams p;
+
+  gaf_runner_params_init (&p);
+  p.experiment = gaf_experiment_lookup ("scaling");
+  g_assert_nonnull (p.experiment);
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_LAMBDA));
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_INTEGRATOR));
+  g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_JUMP_STEPS));
+  g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_KAPPA));
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_METHOD));
+  p.value[GAF_PARAM_METHOD] = 1;
+  g_assert_cmpint (gaf_runner_params_method (&p), ==, GAF_METHOD_MASKED);
+  g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_LAMBDA));
+  g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_T_END));
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_JUMP_STEPS));
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_KAPPA));
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_LEARNING_RATE));
+  p.experiment = gaf_experiment_lookup ("exact");   /* no method parameter: GAF's exact field */
+  g_assert_cmpint (gaf_runner_params_method (&p), ==, GAF_METHOD_GAF);
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_LAMBDA));
+  g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_JUMP_STEPS));
+  g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_METHOD));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -396,6 +508,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/experiments/table", test_table);
   g_test_add_func ("/engine/experiments/schema-matches-table", test_schema_matches_table);
   g_test_add_func ("/engine/experiments/every-experiment", test_every_experiment);
+  g_test_add_func ("/engine/experiments/jump-flows", test_jump_experiments);
+  g_test_add_func ("/engine/experiments/params-apply", test_params_apply);
   g_test_add_func ("/engine/experiments/earlier-files", test_earlier_files);
   return g_test_run ();
 }

@@ -327,6 +327,21 @@ test_pixel_colors (void)
   g_assert_cmphex (out[0], ==, 0xffffffff);   /* the barycentre: undecided, white */
   gaf_label_maps_colors (&tr, palette, 1.0, TRUE, out);
   g_assert_cmphex (out[1], ==, 0xff000000);
+
+  /* A jump flow's pixels: the state's colour at t, the mask colour while masked (state c); entropy as before. */
+  {
+    guint16 state[2 * 2] = { 3, 3,    /* t = 0: both masked */
+                             2, 3 };  /* t = 1: row 0 at class 3, row 1 still masked */
+    tr.state = state;
+    gaf_label_maps_colors (&tr, palette, 0.5, FALSE, out);
+    g_assert_cmphex (out[0], ==, GAF_LABEL_MAP_MASK_COLOR);
+    g_assert_cmphex (out[1], ==, GAF_LABEL_MAP_MASK_COLOR);
+    gaf_label_maps_colors (&tr, palette, 1.0, FALSE, out);
+    g_assert_cmphex (out[0], ==, 0xff0000ff);
+    g_assert_cmphex (out[1], ==, GAF_LABEL_MAP_MASK_COLOR);
+    gaf_label_maps_colors (&tr, palette, 0.0, TRUE, out);
+    g_assert_cmphex (out[0], ==, 0xffffffff);
+  }
 }
 
 /* Histogram counts: equal bins, the top edge in the last bin, values outside and non-finite ones left out;

@@ -110,6 +110,15 @@ gaf_label_maps_colors (const GafTrajectories *tr, const guint8 *palette, double 
     {
       double rgb[3];
       gaf_trajectory_at (tr, r, t, w);
+      if (tr->state != NULL && !entropy)
+        {
+          /* a jump flow: the chain's state at t, a class or the mask (a blue-grey no palette uses) */
+          guint16 x = tr->state[(gsize) gaf_trajectory_index (tr, t) * tr->n_rows + r];
+          out[r] = x < tr->c ? 0xff000000u | ((guint32) palette[x * 3] << 16) | ((guint32) palette[x * 3 + 1] << 8) |
+                                 (guint32) palette[x * 3 + 2]
+                             : GAF_LABEL_MAP_MASK_COLOR;
+          continue;
+        }
       if (entropy)
         rgb[0] = rgb[1] = rgb[2] = gaf_normalized_entropy (w, tr->c);
       else

@@ -43,5 +43,8 @@ void     gaf_palette_mix             (const guint8 *palette, const float *w, int
  * normalised entropy (white: undecided, black: decided). out holds tr->n_rows values. */
 void     gaf_label_maps_colors       (const GafTrajectories *tr, const guint8 *palette, double t,
                                       gboolean entropy, guint32 *out);
+/* A jump flow's pixels (tr->state) take their state's colour at t instead, and this colour while masked; with
+ * `entropy`, the entropy of the network's prediction. */
+#define GAF_LABEL_MAP_MASK_COLOR 0xff8c94a0u
 
 G_END_DECLS

@@ -202,6 +202,7 @@ gaf_parameter_panel_apply_model (GafParameterPanel *self)
         if (v != gaf_runner_get_params (self->runner)->value[i])
           apply (self, i, v);
       }
+  gaf_parameter_panel_set_experiment (self, gaf_runner_get_params (self->runner)->experiment);
   update_bar (self);
 }
 
@@ -508,10 +509,18 @@ gaf_parameter_panel_set_experiment (GafParameterPanel *self, const GafExperiment
 {
   g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
   g_return_if_fail (experiment != NULL);
-  /* Only the rows the experiment uses. */
+  GafRunnerParams params;
+
+  /* Only the rows that apply: the experiment uses them, for the method the model trains with (GAF's flow or a
+   * jump flow; a method chosen but not applied yet keeps the rows of the model that runs). */
+  if (self->runner != NULL)
+    params = *gaf_runner_get_params (self->runner);
+  else
+    gaf_runner_params_init (&params);
+  params.experiment = experiment;
   for (guint i = 0; i < GAF_N_PARAMS; i++)
     {
-      gboolean shown = gaf_experiment_uses (experiment, i);
+      gboolean shown = gaf_runner_params_applies (&params, i);
       gtk_widget_set_visible (self->labels[i], shown);
       gtk_widget_set_visible (self->controls[i], shown);
       if (self->values[i] != NULL)

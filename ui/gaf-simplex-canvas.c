@@ -346,6 +346,154 @@ draw_trajectories (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   }
 }
 
+/* A jump flow's rows (tr->state): each row's chain sits on a vertex (its class) or, while masked, at the
+ * barycentre, and moves only by jumps at the chain's step times. Drawn as what it is: the states as dots in a
+ * cluster at their vertex (or grey at the centre), in the order the rows arrived; a jump of the last
+ * JUMP_FLASH of flow time as a fading line from where the row was and a ring around where it is; and the
+ * denoiser's prediction p_theta(x1 | x_t) of each row as a thin curve up to t with a hollow head, a curve
+ * that bends where the chain jumps (its input changed). */
+#define JUMP_FLASH 0.06
+
+static void
+jump_state_point (GafSimplexCanvas *self, int state, int c, GafPoint *out)
+{
+  float *v = g_newa (float, c);
+
+  for (int j = 0; j < c; j++)
+    v[j] = state >= c ? 1.0f / c : (j == state ? 1.0f : 0.0f);
+  *out = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (v, c));
+}
+
+/* The k-th place of a cluster around p (a sunflower spiral: dense, every place distinct), pulled towards
+ * the centre so that vertex clusters stay mostly inside the simplex. */
+static GafPoint
+cluster_place (GafSimplexCanvas *self, GafPoint p, guint k, double spacing, int c)
+{
+  GafPoint centre;
+  double a = k * 2.39996323, r = spacing * sqrt (k + 0.5), dx, dy, d;
+
+  jump_state_point (self, c, c, &centre);
+  dx = centre.x - p.x;
+  dy = centre.y - p.y;
+  d = hypot (dx, dy);
+  p.x += r * cos (a);
+  p.y += r * sin (a);
+  if (d > 1e-9)
+    {
+      p.x += dx / d * MIN (r, 0.2 * d);
+      p.y += dy / d * MIN (r, 0.2 * d);
+    }
+  return p;
+}
+
+static void
+draw_jump_rows (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
+{
+  const GafTrajectories *tr = gaf_payload_trajectories (self->snapshot->payload);
+  int c = tr->c;
+  double t = CLAMP (self->time, 0.0, tr->times[tr->n_times - 1]);
+  guint k = gaf_trajectory_index (tr, t), n_drawn;
+  g_autofree guint *drawn = drawn_rows (self, tr, &n_drawn);
+  g_autofree guint *arrival = g_new0 (guint, MAX (n_drawn, 1));   /* record of the row's last jump */
+  g_autofree guint *order = g_new (guint, MAX (n_drawn, 1));
+  g_autofree guint *filled = g_new0 (guint, c + 1);
+  float *w = g_newa (float, c);
+  double grey[3] = { 0.55, 0.55, 0.55 };
+  double spacing = map_height (self) > 0 ? 2.2 : 4.2, radius = map_height (self) > 0 ? 1.8 : 3.2;
+
+  /* the denoiser's prediction up to t: thin curves and hollow heads in the mix of class colours */
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  cairo_set_line_width (cr, 1.2);
+  for (guint d = 0; self->show_trails && d < n_drawn; d++)
+    {
+      guint r = drawn[d];
+      double rgb[3];
+      GafPoint q;
+      for (guint j = 0; j <= k; j++)
+        {
+          q = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (tr->w + ((gsize) j * tr->n_rows + r) * c, c));
+          if (j == 0)
+            cairo_move_to (cr, q.x, q.y);
+          else
+            cairo_line_to (cr, q.x, q.y);
+        }
+      gaf_trajectory_at (tr, r, t, w);
+      q = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+      cairo_line_to (cr, q.x, q.y);
+      mix_color (self, w, c, rgb);
+      gaf_set_rgb (cr, rgb, 0.35);
+      cairo_stroke (cr);
+    }
+  for (guint d = 0; d < n_drawn; d++)
+    {
+      double rgb[3];
+      GafPoint q;
+      gaf_trajectory_at (tr, drawn[d], t, w);
+      q = gaf_simplex_frame_map (&self->frame, gaf_simplex_project (w, c));
+      mix_color (self, w, c, rgb);
+      cairo_new_sub_path (cr);
+      cairo_arc (cr, q.x, q.y, 2.6, 0, 2 * G_PI);
+      gaf_set_rgb (cr, rgb, 0.8);
+      cairo_set_line_width (cr, 1.2);
+      cairo_stroke (cr);
+    }
+
+  /* the states at t, each cluster in the order its rows arrived (ties by row) */
+  for (guint d = 0; d < n_drawn; d++)
+    {
+      guint r = drawn[d];
+      order[d] = d;
+      for (guint j = k; j > 0; j--)
+        if (tr->state[(gsize) j * tr->n_rows + r] != tr->state[(gsize) (j - 1) * tr->n_rows + r])
+          {
+            arrival[d] = j;
+            break;
+          }
+    }
+  for (guint a = 1; a < n_drawn; a++)   /* insertion sort by (arrival, row): a few hundred rows */
+    for (guint b = a; b > 0 && arrival[order[b - 1]] > arrival[order[b]]; b--)
+      {
+        guint x = order[b];
+        order[b] = order[b - 1];
+        order[b - 1] = x;
+      }
+  for (guint i = 0; i < n_drawn; i++)
+    {
+      guint d = order[i], r = drawn[d], j = arrival[d];
+      int state = MIN ((int) tr->state[(gsize) k * tr->n_rows + r], c);
+      double rgb[3], age = t - tr->times[j];
+      GafPoint at, from;
+
+      jump_state_point (self, state, c, &at);
+      at = cluster_place (self, at, filled[state]++, spacing, c);
+      if (state < c)
+        class_color (self, state, rgb);
+      else
+        memcpy (rgb, grey, sizeof rgb);
+      if (j > 0 && age < JUMP_FLASH)
+        {
+          /* a jump just now: a line from where the row was, and a ring that widens and fades */
+          double f = age / JUMP_FLASH;
+          jump_state_point (self, MIN ((int) tr->state[(gsize) (j - 1) * tr->n_rows + r], c), c, &from);
+          cairo_move_to (cr, from.x, from.y);
+          cairo_line_to (cr, at.x, at.y);
+          gaf_set_rgb (cr, rgb, 0.7 * (1.0 - f));
+          cairo_set_line_width (cr, 2.0);
+          cairo_stroke (cr);
+          cairo_arc (cr, at.x, at.y, radius + 3.0 + 10.0 * f, 0, 2 * G_PI);
+          gaf_set_rgb (cr, rgb, 0.9 * (1.0 - f));
+          cairo_set_line_width (cr, 2.2);
+          cairo_stroke (cr);
+        }
+      cairo_arc (cr, at.x, at.y, radius, 0, 2 * G_PI);
+      gaf_set_rgb (cr, rgb, 1.0);
+      cairo_fill_preserve (cr);
+      gaf_set_fg (cr, theme, 0.5);
+      cairo_set_line_width (cr, 0.6);
+      cairo_stroke (cr);
+    }
+}
+
 static void
 stroke_curve (GafSimplexCanvas *self, cairo_t *cr, const double *pts, guint n, int c)
 {
@@ -647,6 +795,10 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       else if (s->state == GAF_RUNNER_EXACT)
         detail = g_strdup_printf (_("%u rows (%u samples × %d positions) moved by the exact field"),
                                   tr->n_rows, tr->n_rows / tr->n, tr->n);
+      else if (tr->state != NULL)
+        detail = g_strdup_printf (_("%u rows (%u samples × %d positions) of a jump flow · %u steps · network "
+                                    "weights of step %u"), tr->n_rows, tr->n_rows / tr->n, tr->n,
+                                  tr->n_times - 1, (guint) tr->step);
       else
         detail = g_strdup_printf (_("%u rows (%u samples × %d positions) · network weights of step %u"),
                                   tr->n_rows, tr->n_rows / tr->n, tr->n, (guint) tr->step);
@@ -689,6 +841,16 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       gaf_draw_text_wrapped (cr, theme, proj, 16, y - 14, 0, 0, 0.95, width - 32);
       gaf_set_fg (cr, theme, 0.75);
       gaf_draw_text_wrapped (cr, theme, what, 16, y + 6, 0, 0, 0.85, width - 32);
+      return;
+    }
+  if (tr != NULL && tr->state != NULL && !(self->show_geodesics && self->n_points > 0))
+    {
+      /* what a jump flow's picture means */
+      gaf_set_fg (cr, theme, 0.75);
+      gaf_draw_text_wrapped (cr, theme, _("dots: each row's state, on its class or grey at the centre while masked; "
+                                          "a ring flashes when a row jumps. Thin curves and circles: the network's "
+                                          "prediction p_θ(x₁ | x_t), which a row jumps to."),
+                             16, y - 14, 0, 0, 0.85, width - 32);
       return;
     }
   if (self->show_geodesics && self->n_points == 2)
@@ -740,7 +902,9 @@ gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int hei
       gaf_set_fg (cr, theme, 0.035);
       cairo_fill (cr);
     }
-  if (c == 3 && self->show_density)
+  /* GAF's reference density (a jump flow starts from the mask or a class, not from it) */
+  if (c == 3 && self->show_density &&
+      !(s != NULL && gaf_payload_trajectories (s->payload) != NULL && gaf_payload_trajectories (s->payload)->state))
     draw_density (self, cr, theme);
   polygon_path (cr, &self->frame, c);
   gaf_set_fg (cr, theme, 0.6);
@@ -765,7 +929,12 @@ gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int hei
   if (s != NULL && c == 3 && self->show_field && gaf_payload_field (s->payload) != NULL)
     draw_field (self, cr, theme);
   if (s != NULL && gaf_payload_trajectories (s->payload) != NULL && gaf_payload_trajectories (s->payload)->c == c)
-    draw_trajectories (self, cr, theme);
+    {
+      if (gaf_payload_trajectories (s->payload)->state != NULL)
+        draw_jump_rows (self, cr, theme);
+      else
+        draw_trajectories (self, cr, theme);
+    }
   if (c == 3 && self->show_geodesics && self->n_points > 0)
     draw_geodesics (self, cr, theme);
   draw_vertices (self, cr, theme);

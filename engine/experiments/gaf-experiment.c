@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gaf-error.h"
+#include "gaf-jump.h"
 #include "gaf-experiment.h"
 #include "gaf-model.h"
 #include "gaf-sampler.h"
@@ -104,7 +105,76 @@ gaf_experiment_uses (const GafExperimentClass *klass, GafParam param)
   return FALSE;
 }
 
+GafMethod
+gaf_runner_params_method (const GafRunnerParams *params)
+{
+  /* the choices of GAF_PARAM_METHOD, in order */
+  static const GafMethod methods[] = { GAF_METHOD_GAF, GAF_METHOD_MASKED, GAF_METHOD_UNIFORM };
+  int k;
+
+  if (params->experiment == NULL || !gaf_experiment_uses (params->experiment, GAF_PARAM_METHOD))
+    return GAF_METHOD_GAF;
+  k = (int) gaf_param_clamp (GAF_PARAM_METHOD, params->value[GAF_PARAM_METHOD]);
+  return methods[k];
+}
+
+gboolean
+gaf_runner_params_applies (const GafRunnerParams *params, GafParam param)
+{
+  GafParamFor applies = gaf_param_info (param)->applies;
+  gboolean jump = gaf_method_is_jump (gaf_runner_params_method (params));
+
+  if (params->experiment == NULL || !gaf_experiment_uses (params->experiment, param))
+    return FALSE;
+  return applies == GAF_PARAM_FOR_ALL || (applies == GAF_PARAM_FOR_JUMP) == jump;
+}
+
 /* ---- instances --------------------------------------------------------------------------------------- */
+
+gboolean
+gaf_experiment_trainable (GafExperiment *self)
+{
+  return self->trainer != NULL || self->jump_trainer != NULL;
+}
+
+int
+gaf_experiment_in_channels (GafExperiment *self)
+{
+  return gaf_method_in_channels (self->method, self->c);
+}
+
+double
+gaf_experiment_input_scale (GafExperiment *self, double gaf_scale)
+{
+  return gaf_method_is_jump (self->method) ? sqrt ((double) self->c) : gaf_scale;
+}
+
+/* A jump flow's configuration from the parameters. */
+static void
+jump_config (GafExperiment *self, GafBaselineConfig *bcfg)
+{
+  gaf_baseline_config_init (bcfg);
+  bcfg->jump.kappa = (GafKappa) gaf_param_clamp (GAF_PARAM_KAPPA, self->p.value[GAF_PARAM_KAPPA]);
+  bcfg->jump.steps = (int) gaf_param_clamp (GAF_PARAM_JUMP_STEPS, self->p.value[GAF_PARAM_JUMP_STEPS]);
+}
+
+/* The trainer of the method built (the network, its Adam moments and weight average are the net's). */
+static void
+new_trainer (GafExperiment *self, const GafTrainerConfig *cfg)
+{
+  GafBaselineConfig bcfg;
+
+  g_clear_pointer (&self->trainer, gaf_trainer_free);
+  g_clear_pointer (&self->jump_trainer, gaf_baseline_trainer_free);
+  if (self->method == GAF_METHOD_GAF)
+    {
+      self->trainer = gaf_trainer_new (self->net, self->labels, self->labels_data, cfg);
+      return;
+    }
+  jump_config (self, &bcfg);
+  self->jump_trainer = gaf_baseline_trainer_new (self->method, &bcfg, self->net, self->labels, self->labels_data,
+                                                 cfg);
+}
 
 static gint next_model_serial = 0;
 
@@ -127,6 +197,7 @@ static void
 clear_model (GafExperiment *self)
 {
   g_clear_pointer (&self->trainer, gaf_trainer_free);
+  g_clear_pointer (&self->jump_trainer, gaf_baseline_trainer_free);
   g_clear_pointer (&self->net, gaf_net_free);
 }
 
@@ -139,8 +210,20 @@ build_with (GafExperiment *self, GafNet *loaded, const GafTrainerConfig *tcfg, G
   clear_model (self);
   self->model_serial = (guint64) (guint) g_atomic_int_add (&next_model_serial, 1) + 1;
   self->wants_sample = FALSE;
+  self->method = gaf_runner_params_method (&self->p);
   if (!self->klass->build (self, loaded, error))
     {
+      clear_model (self);
+      return FALSE;
+    }
+  if (self->net != NULL && (self->net->n != self->n || self->net->out_channels != self->c ||
+                            self->net->in_channels != gaf_experiment_in_channels (self)))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                   "the network takes %d variables of %d channels to %d classes; the experiment “%s” with %s has "
+                   "%d variables of %d channels to %d classes", self->net->n, self->net->in_channels,
+                   self->net->out_channels, self->klass->id, gaf_method_title (self->method), self->n,
+                   gaf_experiment_in_channels (self), self->c);
       clear_model (self);
       return FALSE;
     }
@@ -149,7 +232,7 @@ build_with (GafExperiment *self, GafNet *loaded, const GafTrainerConfig *tcfg, G
       gaf_experiment_trainer_config (self, &cfg);
       if (tcfg != NULL)
         cfg = *tcfg;
-      self->trainer = gaf_trainer_new (self->net, self->labels, self->labels_data, &cfg);
+      new_trainer (self, &cfg);
     }
   return TRUE;
 }
@@ -204,7 +287,9 @@ gaf_experiment_step (GafExperiment *self)
 gboolean
 gaf_experiment_train_step (GafExperiment *self, double *loss, GError **error)
 {
-  g_return_val_if_fail (self->trainer != NULL, FALSE);
+  g_return_val_if_fail (gaf_experiment_trainable (self), FALSE);
+  if (self->jump_trainer != NULL)
+    return gaf_baseline_trainer_step (self->jump_trainer, loss, error);
   if (self->klass->train_step != NULL)
     return self->klass->train_step (self, loss, error);
   return gaf_trainer_step (self->trainer, loss, error);
@@ -225,6 +310,14 @@ gaf_experiment_set_param (GafExperiment *self, GafParam param, double value)
   GafTrainerConfig cfg;
 
   self->p.value[param] = gaf_param_clamp (param, value);
+  if (self->jump_trainer != NULL && gaf_param_info (param)->section == GAF_PARAM_SECTION_TRAINING)
+    {
+      gaf_experiment_trainer_config (self, &cfg);
+      if (param == GAF_PARAM_LEARNING_RATE)
+        gaf_baseline_trainer_set_lr (self->jump_trainer, cfg.adam.lr);
+      else if (param == self->klass->batch_param || param == GAF_PARAM_KAPPA)
+        new_trainer (self, &cfg);   /* per-batch buffers, the path's scheduler; the network carries over */
+    }
   if (self->trainer != NULL && gaf_param_info (param)->section == GAF_PARAM_SECTION_TRAINING)
     {
       gaf_experiment_trainer_config (self, &cfg);
@@ -259,7 +352,7 @@ gaf_experiment_save (GafExperiment *self, const char *path, GError **error)
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   GafModelConfig mc;
 
-  if (self->net == NULL || self->trainer == NULL)
+  if (self->net == NULL || !gaf_experiment_trainable (self))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "the experiment “%s” has no network to save",
                    self->klass->id);
@@ -275,6 +368,8 @@ gaf_experiment_save (GafExperiment *self, const char *path, GError **error)
   gaf_runner_params_to_keyfile (&self->p, kf, APP_GROUP);
   if (self->klass->save != NULL)
     self->klass->save (self, kf);
+  if (self->jump_trainer != NULL)
+    return gaf_baseline_trainer_save_checkpoint (self->jump_trainer, path, kf, error);
   return gaf_trainer_save_checkpoint (self->trainer, path, kf, error);
 }
 
@@ -306,6 +401,7 @@ gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
   GafTrainerConfig tcfg;
   GafExperiment *self = NULL;
   GafNet *net = NULL;
+  GafMethod method;
   GKeyFile *kf;
 
   gaf_runner_params_init (&p);
@@ -344,21 +440,24 @@ gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
   self->payload = gaf_payload_new (&gaf_payload_base_type, self->klass->id, 0, 0, NULL);
   if (current != NULL && current->klass == self->klass && self->klass->adopt != NULL)
     self->klass->adopt (self, current);
+  /* The method of [train] (absent: GAF) is the one of [app]: a file whose two say different things is not ours. */
+  if (!gaf_method_from_keyfile (kf, &method, error))
+    goto fail;
+  if (method != gaf_runner_params_method (&p))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "its training method (%s) is not the one of its parameters (%s)",
+                   gaf_method_to_string (method), gaf_method_to_string (gaf_runner_params_method (&p)));
+      goto fail;
+    }
   if (!build_with (self, g_steal_pointer (&net), &tcfg, error))
     goto fail;
-  if (self->net == NULL || self->trainer == NULL)
+  if (self->net == NULL || !gaf_experiment_trainable (self))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "the experiment “%s” has no network to open", self->klass->id);
       goto fail;
     }
-  if (self->net->n != self->n || self->net->in_channels != self->c || self->net->out_channels != self->c)
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
-                   "the network takes %d variables of %d classes; its experiment (%s) has %d of %d",
-                   self->net->n, self->net->in_channels, self->klass->id, self->n, self->c);
-      goto fail;
-    }
-  if (!gaf_trainer_restore_checkpoint (self->trainer, ck, error))
+  if (self->jump_trainer != NULL ? !gaf_baseline_trainer_restore_checkpoint (self->jump_trainer, ck, error)
+                                 : !gaf_trainer_restore_checkpoint (self->trainer, ck, error))
     goto fail;
   return self;
 
@@ -398,6 +497,54 @@ round_set_trajectories (GafRound *round, GafExperiment *self, const GafTrajector
   round->step = tr->step;
 }
 
+/* A jump flow's round: the chain from its source, every step of the first `record` sequences' rows recorded
+ * (times in [0, 1], the denoiser's prediction as w, the state). */
+static GafRound *
+sample_jump (GafExperiment *self, GafRng *rng, guint64 count, guint n_rows, const guint *rows, guint16 *labels,
+             GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GafJumpTrace) trace = gaf_jump_trace_new (rows, n_rows);
+  GafParams *params = gaf_net_get_params (self->net);
+  GafTrajectories *tr;
+  GafBaselineConfig bcfg;
+  GafRound *round;
+  gboolean ok;
+
+  jump_config (self, &bcfg);
+  gaf_params_swap_ema (params);   /* sample with the averaged weights */
+  ok = gaf_jump_sample (gaf_method_jump_source (self->method), &bcfg.jump, self->net, rng, count, (int) count, labels,
+                        NULL, trace, NULL, NULL, cancellable, error);
+  gaf_params_swap_ema (params);
+  if (!ok)
+    return NULL;
+  round = gaf_round_new ();
+  round->samples = count;
+  tr = &round->trajectories;
+  tr->n = self->n;
+  tr->c = self->c;
+  tr->n_rows = n_rows;
+  tr->n_times = trace->times->len;
+  tr->times = g_memdup2 (trace->times->data, sizeof (double) * tr->n_times);
+  tr->w = g_memdup2 (trace->p->data, sizeof (float) * trace->p->len);
+  tr->state = g_memdup2 (trace->state->data, sizeof (guint16) * trace->state->len);
+  /* Masked source: the step from an unmasked state does not ask the network (its exact denoiser is delta_x,
+   * rate 0; the network is not trained there), so what the step used is the state itself. */
+  for (guint j = 1; self->method == GAF_METHOD_MASKED && j < tr->n_times; j++)
+    for (guint r = 0; r < n_rows; r++)
+      {
+        guint16 x = tr->state[(gsize) (j - 1) * n_rows + r];
+        float *p = tr->w + ((gsize) j * n_rows + r) * tr->c;
+        if (x == GAF_JUMP_MASK (tr->c))
+          continue;
+        for (int y = 0; y < tr->c; y++)
+          p[y] = y == x ? 1.0f : 0.0f;
+      }
+  tr->labels = g_memdup2 (labels, sizeof (guint16) * n_rows);
+  tr->step = gaf_experiment_step (self);
+  round->step = tr->step;
+  return round;
+}
+
 GafRound *
 gaf_experiment_sample_net (GafExperiment *self, GafRng *rng, guint64 count, guint record, guint16 *labels,
                            GCancellable *cancellable, GError **error)
@@ -412,6 +559,8 @@ gaf_experiment_sample_net (GafExperiment *self, GafRng *rng, guint64 count, guin
 
   for (guint r = 0; r < n_rows; r++)
     rows[r] = r;
+  if (gaf_method_is_jump (self->method))
+    return sample_jump (self, rng, count, n_rows, rows, labels, cancellable, error);
   rec = gaf_trajectory_new (1, rows, n_rows);
   gaf_experiment_sampler_config (self, &scfg);
   gaf_params_swap_ema (params);   /* sample with the averaged weights */
@@ -469,7 +618,8 @@ gaf_experiment_field_grid (GafExperiment *self, double t_end, GafLogitField fiel
   g_autofree float *v = NULL, *out = NULL;
   GafFieldGrid *f;
 
-  if (c != 3 || (field == NULL && self->net == NULL))
+  /* GAF's field only: a jump flow has rates between vertices, no field inside the simplex */
+  if (c != 3 || (field == NULL && (self->net == NULL || self->method != GAF_METHOD_GAF)))
     return NULL;
   if (field == NULL)
     {

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "gaf-baselines.h"
 #include "gaf-checkpoint.h"
 #include "gaf-net.h"
 #include "gaf-parameters.h"
@@ -77,7 +78,9 @@ struct _GafExperiment {
   gpointer         labels_data;
   GafNet          *net;           /* NULL: nothing to train (an exact field) */
   guint64          net_seed;
-  GafTrainer      *trainer;
+  GafTrainer      *trainer;       /* GAF's, NULL for a jump flow */
+  GafBaselineTrainer *jump_trainer; /* a jump flow's (GAF_PARAM_METHOD), NULL for GAF */
+  GafMethod        method;        /* of the model built: GAF_METHOD_GAF, _MASKED or _UNIFORM */
   GafPayload      *payload;       /* the newest payload; never NULL */
   gboolean         wants_sample;  /* set by param_changed: a round would show the change */
 };
@@ -132,6 +135,19 @@ char       *gaf_experiment_summary  (const GafExperimentClass *klass, const GafP
 /* ---- instances --------------------------------------------------------------------------------------- */
 
 gboolean    gaf_experiment_uses       (const GafExperimentClass *klass, GafParam param);
+/* The method the parameters choose: GAF unless the experiment has the method parameter and it names a jump
+ * flow. */
+GafMethod   gaf_runner_params_method  (const GafRunnerParams *params);
+/* Whether a parameter means something under params: its experiment uses it and it is for the chosen method
+ * (GafParamInfo.applies). */
+gboolean    gaf_runner_params_applies (const GafRunnerParams *params, GafParam param);
+/* Whether the model trains (a network with its trainer, GAF's or a jump flow's). */
+gboolean    gaf_experiment_trainable  (GafExperiment *self);
+/* What modules give their network for the method of the model being built: the input width (c, or c + 1
+ * with the mask channel) and the input scale (GAF's own for GAF; sqrt(c) for a jump flow's one-hot input,
+ * root-mean-square entry 1). */
+int         gaf_experiment_in_channels (GafExperiment *self);
+double      gaf_experiment_input_scale (GafExperiment *self, double gaf_scale);
 /* An instance of klass with params (their experiment is klass) and a first model; NULL and the error when
  * it cannot be built (data that cannot be read, a network the data do not fit). `from` (may be NULL) is the
  * instance it replaces, whose data it may keep. */

@@ -37,7 +37,9 @@ gaf_joint_experiment_build_net (GafJointExperiment *self, GafJoint *target, GafN
   e->labels_data = target;
   gaf_mlp_config_init (&mcfg, e->n, e->c);
   mcfg.hidden = (int) e->p.value[GAF_PARAM_WIDTH];
-  mcfg.input_scale = e->c;   /* mean-1 inputs, as gaflow-cli train does for the MLP */
+  /* mean-1 inputs, as gaflow-cli train does for the MLP (a jump flow's one-hot state: root-mean-square 1) */
+  mcfg.in_channels = gaf_experiment_in_channels (e);
+  mcfg.input_scale = gaf_experiment_input_scale (e, e->c);
   e->net_seed = (guint64) e->p.value[GAF_PARAM_SEED] ^ 0x3a1full;
   e->net = loaded != NULL ? loaded : GAF_NET (gaf_mlp_new (&mcfg, e->net_seed));
 }
@@ -131,9 +133,9 @@ joint_sample (GafExperiment *e, GafRng *rng, GCancellable *cancellable, GError *
 }
 
 static const GafParam joint_params[] = {
-  GAF_PARAM_WIDTH, GAF_PARAM_SEED, GAF_PARAM_LAMBDA, GAF_PARAM_TIME_RATE, GAF_PARAM_LEARNING_RATE,
-  GAF_PARAM_BATCH, GAF_PARAM_BUDGET, GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE, GAF_PARAM_INTEGRATOR,
-  GAF_PARAM_SAMPLES, GAF_N_PARAMS
+  GAF_PARAM_METHOD, GAF_PARAM_WIDTH, GAF_PARAM_SEED, GAF_PARAM_LAMBDA, GAF_PARAM_TIME_RATE, GAF_PARAM_KAPPA,
+  GAF_PARAM_LEARNING_RATE, GAF_PARAM_BATCH, GAF_PARAM_BUDGET, GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE,
+  GAF_PARAM_INTEGRATOR, GAF_PARAM_JUMP_STEPS, GAF_PARAM_SAMPLES, GAF_N_PARAMS
 };
 
 #define JOINT_CLASS(...) {                                 \

@@ -243,6 +243,8 @@ image_net (GafExperiment *e, LabelMaps *self, GError **error)
   cfg.unet.mult[2] = 2;
   cfg.unet.blocks = 1;
   cfg.unet.n_attn = 0;
+  if (gaf_experiment_in_channels (e) != e->c)
+    cfg.unet.in_channels = gaf_experiment_in_channels (e);   /* the masked jump flow's mask channel */
   return gaf_model_new (&cfg, error);
 }
 
@@ -379,6 +381,13 @@ label_maps_next_job (GafExperiment *e)
   LikelihoodJob *j;
   GafRng rng;
 
+  if (e->method != GAF_METHOD_GAF)
+    {
+      /* The likelihood is GAF's (the flow's density and its rounding model): nothing to score for a jump flow */
+      g_clear_pointer (&self->query, gaf_map_query_free);
+      self->held_out_wanted = FALSE;
+      return NULL;
+    }
   if (self->job_running || e->net == NULL || self->data == NULL ||
       (!query && !(self->held_out_wanted && (self->lik == NULL || self->lik->n_held_out == 0))))
     return NULL;
@@ -618,9 +627,9 @@ label_maps_finalize (GafExperiment *e)
 }
 
 static const GafParam label_map_params[] = {
-  GAF_PARAM_IMAGE_DATA, GAF_PARAM_IMAGE_WIDTH, GAF_PARAM_SEED, GAF_PARAM_LAMBDA, GAF_PARAM_TIME_RATE,
-  GAF_PARAM_LEARNING_RATE, GAF_PARAM_IMAGE_BATCH, GAF_PARAM_BUDGET, GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE,
-  GAF_PARAM_INTEGRATOR, GAF_N_PARAMS
+  GAF_PARAM_METHOD, GAF_PARAM_IMAGE_DATA, GAF_PARAM_IMAGE_WIDTH, GAF_PARAM_SEED, GAF_PARAM_LAMBDA,
+  GAF_PARAM_TIME_RATE, GAF_PARAM_KAPPA, GAF_PARAM_LEARNING_RATE, GAF_PARAM_IMAGE_BATCH, GAF_PARAM_BUDGET,
+  GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE, GAF_PARAM_INTEGRATOR, GAF_PARAM_JUMP_STEPS, GAF_N_PARAMS
 };
 
 const GafExperimentClass gaf_label_map_experiment = {

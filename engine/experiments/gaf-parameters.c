@@ -13,6 +13,13 @@
 static const char *const integrator_nicks[] = { "euler", "rk4", NULL };          /* GafIntegrator order */
 static const char *const integrator_labels[] = { N_("Euler"), N_("RK4 (3/8 rule)"), NULL };
 
+/* GAF_PARAM_METHOD: the choices' order is gaf_runner_params_method's (gaf-experiment.c). */
+static const char *const method_nicks[] = { "gaf", "masked", "uniform", NULL };
+static const char *const method_labels[] = { N_("GAF (assignment flow)"), N_("Jump flow, masked source"),
+                                             N_("Jump flow, uniform source"), NULL };
+static const char *const kappa_nicks[] = { "linear", "poly", "cosine", NULL };     /* GafKappa order */
+static const char *const kappa_labels[] = { N_("κ = t"), N_("κ = t²"), N_("κ = sin²(πt/2)"), NULL };
+
 static const GafParamPreset image_presets[] = {
   { "fashion-mnist:levels=2,size=16", N_("Fashion-MNIST 16 × 16, 2 levels") },
   { "fashion-mnist:levels=4,size=16", N_("Fashion-MNIST 16 × 16, 4 levels") },
@@ -41,11 +48,13 @@ static const GafParamInfo table[GAF_N_PARAMS] = {
   [GAF_PARAM_LAMBDA] = {
     "lambda", GAF_PARAM_DOUBLE, TRAINING, 0.05, 2.0, 0.5,
     .label = N_("Field magnitude λ"),
-    .tooltip = N_("How fast the conditional paths run towards their vertex, so how early the rows commit to a class.") },
+    .tooltip = N_("How fast the conditional paths run towards their vertex, so how early the rows commit to a class."),
+    .applies = GAF_PARAM_FOR_GAF },
   [GAF_PARAM_TIME_RATE] = {
     "time-rate", GAF_PARAM_DOUBLE, TRAINING, 0.05, 2.0, 0.25,
     .label = N_("Time rate"),
-    .tooltip = N_("Rate of the exponential training times: a low rate trains the field for late times, a high rate for early ones.") },
+    .tooltip = N_("Rate of the exponential training times: a low rate trains the field for late times, a high rate for early ones."),
+    .applies = GAF_PARAM_FOR_GAF },
   [GAF_PARAM_LEARNING_RATE] = {
     "learning-rate", GAF_PARAM_DOUBLE, TRAINING, 1e-5, 1e-2, 1e-3, .log_scale = TRUE, .step = 0.05,
     .label = N_("Learning rate"),
@@ -61,15 +70,18 @@ static const GafParamInfo table[GAF_N_PARAMS] = {
   [GAF_PARAM_T_END] = {
     "t-end", GAF_PARAM_DOUBLE, SAMPLER, 1.0, 40.0, 15.0,
     .label = N_("End time T"),
-    .tooltip = N_("How long the rows flow: the longer, the closer each ends to a vertex.") },
+    .tooltip = N_("How long the rows flow: the longer, the closer each ends to a vertex."),
+    .applies = GAF_PARAM_FOR_GAF },
   [GAF_PARAM_STEP_SIZE] = {
     "step-size", GAF_PARAM_DOUBLE, SAMPLER, 0.05, 1.0, 0.5,
     .label = N_("Step size h"),
-    .tooltip = N_("The integrator's step: smaller steps follow the field more closely and cost more network evaluations.") },
+    .tooltip = N_("The integrator's step: smaller steps follow the field more closely and cost more network evaluations."),
+    .applies = GAF_PARAM_FOR_GAF },
   [GAF_PARAM_INTEGRATOR] = {
     "integrator", GAF_PARAM_CHOICE, SAMPLER, 0, 1, 1, .choices = integrator_nicks, .choice_labels = integrator_labels,
     .label = N_("Integrator"),
-    .tooltip = N_("Euler follows the field once per step; RK4 (3/8 rule) evaluates it four times per step for a more accurate path.") },
+    .tooltip = N_("Euler follows the field once per step; RK4 (3/8 rule) evaluates it four times per step for a more accurate path."),
+    .applies = GAF_PARAM_FOR_GAF },
   [GAF_PARAM_SAMPLES] = {
     "samples", GAF_PARAM_INT, SAMPLER, 16, 1024, 128, .step = 8,
     .label = N_("Samples per round"),
@@ -90,6 +102,20 @@ static const GafParamInfo table[GAF_N_PARAMS] = {
     "text-data", GAF_PARAM_TEXT, MODEL, .def_text = "",
     .label = N_("Text file"),
     .tooltip = N_("The lines the text experiment learns (all of the most common length); without a file, a built-in list of words.") },
+  [GAF_PARAM_METHOD] = {
+    "method", GAF_PARAM_CHOICE, MODEL, 0, 2, 0, .choices = method_nicks, .choice_labels = method_labels,
+    .label = N_("Method"),
+    .tooltip = N_("GAF moves every row continuously inside the simplex; a jump flow is a Markov chain whose rows sit on a class (or on the mask) and jump.") },
+  [GAF_PARAM_JUMP_STEPS] = {
+    "jump-steps", GAF_PARAM_INT, SAMPLER, 1, 200, 20,
+    .label = N_("Jump steps"),
+    .tooltip = N_("Euler steps of the jump chain from t = 0 to 1, one network evaluation each: a row can jump at most once per step."),
+    .applies = GAF_PARAM_FOR_JUMP },
+  [GAF_PARAM_KAPPA] = {
+    "kappa", GAF_PARAM_CHOICE, TRAINING, 0, 2, 0, .choices = kappa_nicks, .choice_labels = kappa_labels,
+    .label = N_("Scheduler κ"),
+    .tooltip = N_("The share κ of rows already at their class at time t, for training and sampling: t² and sin² leave more of the jumps for late times."),
+    .applies = GAF_PARAM_FOR_JUMP },
 };
 
 const GafParamInfo *

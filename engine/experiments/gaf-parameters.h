@@ -47,8 +47,19 @@ typedef enum {
   GAF_PARAM_IMAGE_BATCH,      /* label maps: maps per training step */
   GAF_PARAM_IMAGE_DATA,       /* label maps: a gaf-dataset.h spec without split= */
   GAF_PARAM_TEXT_DATA,        /* text: a text file's path ("" for the built-in word list) */
+  GAF_PARAM_METHOD,           /* GAF or a jump flow (gaf_runner_params_method) */
+  GAF_PARAM_JUMP_STEPS,       /* jump flows: Euler steps of the chain = network evaluations */
+  GAF_PARAM_KAPPA,            /* jump flows: the scheduler kappa_t (a GafKappa) */
   GAF_N_PARAMS
 } GafParam;
+
+/* The methods a parameter applies to: every one, GAF's flow alone (the field, its path and its integrator),
+ * or the jump flows alone (their chain and scheduler). The panel shows a row only where it applies. */
+typedef enum {
+  GAF_PARAM_FOR_ALL,
+  GAF_PARAM_FOR_GAF,
+  GAF_PARAM_FOR_JUMP,
+} GafParamFor;
 
 /* A preset value of a text parameter, offered by the panel. */
 typedef struct {
@@ -70,6 +81,7 @@ typedef struct {
   int                    multiple_of;   /* INT values are rounded to a multiple of this (0: 1) */
   const char            *label;         /* N_() */
   const char            *tooltip;       /* N_(): one sentence on what it does to the flow */
+  GafParamFor            applies;       /* the methods it means something for */
 } GafParamInfo;
 
 /* Longest text value (a path). */

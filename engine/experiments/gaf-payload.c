@@ -35,6 +35,7 @@ gaf_round_unref (GafRound *round)
   g_free (round->trajectories.times);
   g_free (round->trajectories.w);
   g_free (round->trajectories.labels);
+  g_free (round->trajectories.state);
   gaf_field_grid_free (round->field);
   g_free (round);
 }

@@ -20,6 +20,9 @@ typedef struct {
   float   *w;               /* (n_times, n_rows, c) */
   guint16 *labels;          /* (n_rows): argmax at T, the sample */
   guint64  step;            /* training step of the weights used */
+  /* Jump flows: times run over [0, 1], w is the denoiser's prediction p_theta(x1 | x_t) each step used (uniform
+   * at t = 0) and state the chain's state after it (index c: masked). NULL for GAF's flow. */
+  guint16 *state;           /* (n_times, n_rows) */
 } GafTrajectories;
 
 /* The learned field dW/dt = R_W F(W, t) of one position on a lattice of the simplex (c = 3 only), at a

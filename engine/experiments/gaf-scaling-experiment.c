@@ -53,7 +53,8 @@ scaling_build (GafExperiment *e, GafNet *loaded, GError **error)
       ncfg.hidden = (int) e->p.value[GAF_PARAM_WIDTH];
       ncfg.fourier_half = ncfg.hidden / 2;
       ncfg.time_scale = GAF_SCALING_TIME_SCALE;
-      ncfg.input_scale = e->c;
+      ncfg.in_channels = gaf_experiment_in_channels (e);
+      ncfg.input_scale = gaf_experiment_input_scale (e, e->c);
       e->net_seed = gaf_scaling_net_seed (seed, e->c);
       e->net = loaded != NULL ? loaded : GAF_NET (gaf_toy_cnn_new (&ncfg, e->net_seed));
     }
@@ -153,9 +154,9 @@ scaling_finalize (GafExperiment *e)
 }
 
 static const GafParam scaling_params[] = {
-  GAF_PARAM_CLASSES, GAF_PARAM_WIDTH, GAF_PARAM_SEED, GAF_PARAM_LAMBDA, GAF_PARAM_TIME_RATE,
-  GAF_PARAM_LEARNING_RATE, GAF_PARAM_BATCH, GAF_PARAM_BUDGET, GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE,
-  GAF_PARAM_INTEGRATOR, GAF_PARAM_SAMPLES, GAF_N_PARAMS
+  GAF_PARAM_METHOD, GAF_PARAM_CLASSES, GAF_PARAM_WIDTH, GAF_PARAM_SEED, GAF_PARAM_LAMBDA, GAF_PARAM_TIME_RATE,
+  GAF_PARAM_KAPPA, GAF_PARAM_LEARNING_RATE, GAF_PARAM_BATCH, GAF_PARAM_BUDGET, GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE,
+  GAF_PARAM_INTEGRATOR, GAF_PARAM_JUMP_STEPS, GAF_PARAM_SAMPLES, GAF_N_PARAMS
 };
 
 static const GafParam exact_params[] = {

@@ -321,7 +321,7 @@ engine_model_changed (Engine *e)
   e->dirty = TRUE;
   if (e->exp == NULL || e->exp->n == 0)
     return;
-  if (e->exp->trainer == NULL)
+  if (!gaf_experiment_trainable (e->exp))
     e->state = GAF_RUNNER_EXACT;
   else if (!engine_has_budget (e))
     e->state = GAF_RUNNER_DONE;
