@@ -440,15 +440,24 @@ gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
   self->payload = gaf_payload_new (&gaf_payload_base_type, self->klass->id, 0, 0, NULL);
   if (current != NULL && current->klass == self->klass && self->klass->adopt != NULL)
     self->klass->adopt (self, current);
-  /* The method of [train] (absent: GAF) is the one of [app]: a file whose two say different things is not ours. */
+  /* The method is the one the network was trained with, [train] method (absent: GAF, as in files written before
+   * the key and before the app had jump flows): the method parameter follows it. */
   if (!gaf_method_from_keyfile (kf, &method, error))
     goto fail;
-  if (method != gaf_runner_params_method (&p))
+  if (gaf_experiment_uses (p.experiment, GAF_PARAM_METHOD))
+    for (int k = 0; k <= (int) gaf_param_info (GAF_PARAM_METHOD)->max; k++)
+      {
+        p.value[GAF_PARAM_METHOD] = k;
+        if (gaf_runner_params_method (&p) == method)
+          break;
+      }
+  if (gaf_runner_params_method (&p) != method)
     {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "its training method (%s) is not the one of its parameters (%s)",
-                   gaf_method_to_string (method), gaf_method_to_string (gaf_runner_params_method (&p)));
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "the experiment “%s” of the app does not train with %s",
+                   p.experiment->id, gaf_method_title (method));
       goto fail;
     }
+  self->p = p;
   if (!build_with (self, g_steal_pointer (&net), &tcfg, error))
     goto fail;
   if (self->net == NULL || !gaf_experiment_trainable (self))
