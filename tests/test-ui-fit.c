@@ -142,11 +142,12 @@ check_labels (Where where)
         continue;   /* data: a file or a drop-down of data sets, no number */
       if (label == NULL)
         {
-          /* The seed's spin button and the integrator's drop-down show their values themselves. */
+          /* The seed's spin button and the choices' drop-downs (integrator, method, scheduler) show their values
+           * themselves: a choice's value is the index of its item. */
           if (GTK_IS_SPIN_BUTTON (control))
             g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (control)), ==, want);
           else
-            g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (control)), ==, want == 0 ? 0 : 1);
+            g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (control)), ==, (guint) want);
           continue;
         }
       text = gtk_label_get_text (GTK_LABEL (label));
