@@ -260,7 +260,8 @@ on_runner_failed (GafRunner *runner, GError *error, GafWindow *self)
 }
 
 
-/* An experiment with a shipped model starts from it while its data are the default ones. */
+/* An experiment with a shipped model (GAF's) starts from it while its data are the default ones and the method
+ * is GAF: a jump flow chosen by hand trains from scratch. */
 static void
 maybe_open_default_model (GafWindow *self)
 {
@@ -268,7 +269,7 @@ maybe_open_default_model (GafWindow *self)
   const GafExperimentClass *klass = params->experiment;
   g_autofree char *path = NULL;
 
-  if (klass->default_model == NULL)
+  if (klass->default_model == NULL || gaf_runner_params_method (params) != GAF_METHOD_GAF)
     return;
   for (const GafParam *p = klass->params; *p != GAF_N_PARAMS; p++)
     if (gaf_param_info (*p)->type == GAF_PARAM_TEXT && g_strcmp0 (params->text[*p], gaf_param_info (*p)->def_text) != 0)

@@ -340,6 +340,14 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
                      width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
       return;
     }
+  if (gaf_runner_params_method (&s->params) != GAF_METHOD_GAF)
+    {
+      gaf_set_fg (cr, theme, 0.65);
+      gaf_draw_text_wrapped (cr, theme, _("The likelihood is GAF's (the density of its flow and the rounding model): a "
+                                          "jump flow has none here. Choose GAF as the method to score maps."),
+                             MARGIN - 8, height / 2.0, 0, 0.5, 1.0, width - 2 * (MARGIN - 8));
+      return;
+    }
   l = scores (s);
   {
     g_autofree char *detail = NULL;
