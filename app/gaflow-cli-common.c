@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
+#include "gaf-budget.h"
 #include "gaf-error.h"
 #include "gaflow-cli-common.h"
 #include "gaflow-cli-mpi.h"
@@ -110,9 +112,11 @@ gaf_cli_check_output_path (const char *opt, const char *path, GError **error)
                    opt, path, dir);
       return FALSE;
     }
+  /* errno of the failed access(2): EROFS on a read-only filesystem is not "Permission denied". */
   if (g_access (dir, W_OK) != 0 || (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0))
     {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': %s", opt, path, g_strerror (EACCES));
+      int saved = errno;
+      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write '%s': %s", opt, path, g_strerror (saved));
       return FALSE;
     }
   return TRUE;
@@ -137,5 +141,40 @@ gaf_cli_parse_kappa (const char *s, GafJumpConfig *cfg, GError **error)
       return FALSE;
     }
   *cfg = c;
+  return TRUE;
+}
+
+gboolean
+gaf_cli_take_max_memory (int *argc, char **argv, GError **error)
+{
+  int out = 0;
+
+  for (int i = 0; i < *argc; i++)
+    {
+      const char *value = NULL;
+      guint64 bytes;
+
+      if (g_str_equal (argv[i], "--max-memory"))
+        {
+          if (i + 1 >= *argc)
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "--max-memory needs a size (for example 4G)");
+              return FALSE;
+            }
+          value = argv[++i];
+        }
+      else if (g_str_has_prefix (argv[i], "--max-memory="))
+        value = argv[i] + strlen ("--max-memory=");
+      if (value == NULL)
+        {
+          argv[out++] = argv[i];
+          continue;
+        }
+      if (!gaf_budget_parse (value, "--max-memory", &bytes, error))
+        return FALSE;
+      gaf_budget_set (bytes);
+    }
+  argv[out] = NULL;
+  *argc = out;
   return TRUE;
 }

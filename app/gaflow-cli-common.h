@@ -22,5 +22,8 @@ gboolean gaf_cli_check_output_path (const char *opt, const char *path, GError **
 /* Data-parallel training under MPI is GAF's trainer alone (its per-sample random streams make R processes
  * draw one process's batch); another method under more than one process gets this one error. */
 gboolean gaf_cli_check_method_processes (GafMethod method, GError **error);
+/* Takes "--max-memory SIZE" (or --max-memory=SIZE) out of the arguments of any command and sets the
+ * engine's memory budget (gaf-budget.h) with it. */
+gboolean gaf_cli_take_max_memory   (int *argc, char **argv, GError **error);
 
 G_END_DECLS

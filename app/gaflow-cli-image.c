@@ -353,7 +353,7 @@ loss_log_open (const char *path, gboolean resume, guint64 step, GError **error)
       g_auto(GStrv) lines = NULL;
       g_autoptr(GString) kept = g_string_new (NULL);
 
-      if (!g_file_get_contents (path, &text, NULL, error))
+      if (!gaf_file_read_all (path, "loss log", G_GUINT64_CONSTANT (1) << 30, &text, NULL, error))
         return NULL;
       lines = g_strsplit (text, "\n", -1);
       for (guint i = 0; lines[i] != NULL; i++)
@@ -637,6 +637,11 @@ gaf_cli_image_train (int argc, char **argv)
         return gaf_cli_fail ("--resume: %s: %s", checkpoint, error->message);
       if (!gaf_keyfile_get_uint64 (kf, TRAIN_GROUP, "steps", &file_steps, &error))
         return gaf_cli_fail ("--resume: %s: %s", checkpoint, error->message);
+      /* --checkpoint-every of the run, unless given again (files from before it was stored: 1000) */
+      if (every == NULL && g_key_file_has_key (kf, TRAIN_GROUP, "checkpoint_every", NULL) &&
+          (!gaf_keyfile_get_uint64 (kf, TRAIN_GROUP, "checkpoint_every", &every_v, &error) || every_v < 1))
+        return gaf_cli_fail ("--resume: %s: checkpoint_every: %s", checkpoint,
+                             error ? error->message : "must be at least 1");
       if (!same_double ("--batch", batch, tcfg.batch, file_cfg.batch, checkpoint, &error) ||
           !same_double ("--lr", lr, lr_v, file_lr, checkpoint, &error) ||
           !same_double ("--ema", ema, tcfg.ema_decay, file_cfg.ema_decay, checkpoint, &error) ||
@@ -712,6 +717,7 @@ gaf_cli_image_train (int argc, char **argv)
   gaf_model_config_to_keyfile (&mcfg, config);
   data_info_to_keyfile (ds, config);
   g_key_file_set_uint64 (config, TRAIN_GROUP, "steps", n_steps);
+  g_key_file_set_uint64 (config, TRAIN_GROUP, "checkpoint_every", every_v);
 
   /* Rank 0 alone writes (checkpoints, loss log) and reports; every process trains. */
   root = gaf_cli_mpi_is_root ();
@@ -757,7 +763,9 @@ gaf_cli_image_train (int argc, char **argv)
           train_progress_line_end (&prog);
           g_source_remove (sigint_id);
           g_source_remove (sigterm_id);
-          return gaf_cli_fail ("%s (the last checkpoint in %s is kept)", error->message, checkpoint);
+          if (g_file_test (checkpoint, G_FILE_TEST_EXISTS))
+            return gaf_cli_fail ("%s (the last checkpoint in %s is kept)", error->message, checkpoint);
+          return gaf_cli_fail ("%s (nothing was saved)", error->message);
         }
       step = image_trainer_step_count (&trainer);
       last_loss = loss;
@@ -841,7 +849,8 @@ prepare_dir (const char *opt, const char *dir, gboolean create, GError **error)
     {
       if (g_access (dir, W_OK) != 0)
         {
-          g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write into '%s': %s", opt, dir, g_strerror (EACCES));
+          int saved = errno;   /* EROFS on a read-only filesystem, EACCES without permission */
+          g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot write into '%s': %s", opt, dir, g_strerror (saved));
           return FALSE;
         }
       return TRUE;
@@ -853,10 +862,17 @@ prepare_dir (const char *opt, const char *dir, gboolean create, GError **error)
     }
   {
     g_autofree char *parent = g_path_get_dirname (dir);
-    if (!g_file_test (parent, G_FILE_TEST_IS_DIR) || g_access (parent, W_OK) != 0)
+    if (!g_file_test (parent, G_FILE_TEST_IS_DIR))
       {
-        g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot create '%s': folder '%s' does not exist or is not "
-                     "writable", opt, dir, parent);
+        g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot create '%s': folder '%s' does not exist", opt, dir,
+                     parent);
+        return FALSE;
+      }
+    if (g_access (parent, W_OK) != 0)
+      {
+        int saved = errno;
+        g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: cannot create '%s' in '%s': %s", opt, dir, parent,
+                     g_strerror (saved));
         return FALSE;
       }
   }

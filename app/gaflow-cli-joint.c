@@ -717,7 +717,7 @@ gaf_cli_cmd_eval (int argc, char **argv)
     return gaf_cli_fail ("%s", error->message);
   if (plot && target->n != 2)
     return gaf_cli_fail ("--plot: heatmaps need two variables (this data has %d)", target->n);
-  if (!g_file_get_contents (input, &text, &len, &error))
+  if (!gaf_file_read_all (input, "samples file", GAF_JOINT_MAX_TEXT_BYTES, &text, &len, &error))
     return gaf_cli_fail ("%s", error->message);
   labels = gaf_joint_parse_samples (target, text, len, input, &count, &error);
   if (labels == NULL)

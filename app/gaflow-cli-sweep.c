@@ -422,13 +422,9 @@ read_sweep_csv (const char *path, GArray *rows, GError **error)
 {
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
-  g_autoptr(GError) local = NULL;
 
-  if (!g_file_get_contents (path, &text, NULL, &local))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "--csv: %s", local->message);
-      return FALSE;
-    }
+  if (!gaf_file_read_all (path, "sweep CSV", G_GUINT64_CONSTANT (64) << 20, &text, NULL, error))
+    return FALSE;
   lines = g_strsplit (text, "\n", -1);
   if (lines[0] == NULL || !g_str_equal (g_strchomp (lines[0]), SWEEP_CSV_HEADER))
     {

@@ -57,6 +57,8 @@ usage (void)
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     printf ("  %-*s  %s\n", width, commands[i].name, commands[i].summary);
   printf ("\nRun 'gaflow-cli COMMAND --help' (or 'gaflow-cli help COMMAND') for the options of a command.\n");
+  printf ("Every command also takes --max-memory SIZE (for example 4G, 512M or 25%%): the most one dataset or\n"
+          "model may take; default half of the physical memory (or the variable GAF_MAX_MEMORY).\n");
 }
 
 static int
@@ -73,7 +75,7 @@ run (int argc, char **argv)
   const GafCliCommand *cmd;
   g_autoptr(GError) error = NULL;
 
-  if (!gaf_cli_mpi_check_launch (&error))
+  if (!gaf_cli_mpi_check_launch (&error) || !gaf_cli_take_max_memory (&argc, argv, &error))
     return gaf_cli_fail ("%s", error->message);
   if (argc < 2)
     {

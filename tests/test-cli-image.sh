@@ -87,12 +87,12 @@ fi
 rejects "train over an existing checkpoint without --resume" train --data $scenes "${tiny[@]}" --steps 2 --checkpoint "$tmp/full.ck"
 
 # 3 steps, then --resume to 6 (data and model from the file): steps 4 to 6 alone, with the same losses, bit
-# for bit
-run train --data $scenes "${tiny[@]}" --steps 3 --checkpoint "$tmp/part.ck" --loss-log "$tmp/part.log" &&
+# for bit; the resumed run keeps --checkpoint-every from the file (issue 14: it fell back to 1000)
+run train --data $scenes "${tiny[@]}" --steps 3 --checkpoint-every 2 --checkpoint "$tmp/part.ck" --loss-log "$tmp/part.log" &&
   run train --resume --steps 6 --threads 1 --checkpoint "$tmp/part.ck" --loss-log "$tmp/part2.log"
 rc=$?
 if [ "$rc" -eq 0 ] && [ "$(cut -f 1 "$tmp/part2.log" | tr '\n' ' ')" = "4 5 6 " ] &&
-   grep -q "^train: resuming .*part.ck at step 3 of 6$" "$tmp/err" &&
+   grep -q "^train: resuming .*part.ck at step 3 of 6$" "$tmp/err" && grep -q "checkpoint every 2 steps" "$tmp/err" &&
    [ "$(cat "$tmp/part.log" "$tmp/part2.log")" = "$(cat "$tmp/full.log")" ]; then
   ok "a resumed run continues the loss trace exactly"
 else

@@ -20,7 +20,7 @@ not_ok () { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; 
 rejects () {
   local name=$1 rc lines first
   shift
-  "$cli" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  ${GAF_CLI_WRAPPER:-} "$cli" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
   rc=$?
   lines=$(wc -l <"$tmp/err")
   first=$(head -n 1 "$tmp/err")

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "gaf-error.h"
+#include "gaf-file.h"
 #include "gaf-image-io.h"
 #include "gaf-label-map-experiment.h"
 #include "gaf-likelihood-view.h"
@@ -459,6 +460,7 @@ open_file (GafLikelihoodView *self, GFile *file, GError **error)
   const GafSnapshot *s;
   g_autofree char *contents = NULL, *name = NULL;
   GafLabelImage image = { 0 };
+  g_autofree char *path = NULL;
   gsize length;
   gboolean ok = FALSE;
 
@@ -471,7 +473,10 @@ open_file (GafLikelihoodView *self, GFile *file, GError **error)
                    _("Choose the label-map experiment first: its image model scores the maps."));
       return FALSE;
     }
-  if (!g_file_load_contents (file, NULL, &contents, &length, NULL, error) ||
+  path = g_file_get_path (file);
+  /* A local file through gaf-file.h: a FIFO or a device dropped on the view is refused, never waited on. */
+  if ((path != NULL ? !gaf_file_read_all (path, "label map", GAF_LABEL_IMAGE_MAX_FILE, &contents, &length, error)
+                    : !g_file_load_contents (file, NULL, &contents, &length, NULL, error)) ||
       !gaf_label_image_decode ((const guint8 *) contents, length, name, &image, error))
     return FALSE;
   if (image.width != maps (s)->width || image.height != maps (s)->height)

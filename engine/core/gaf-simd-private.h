@@ -10,7 +10,8 @@
  * AVX2 + FMA, baseline) and picks the clone for the running CPU once, at load time (GCC's
  * target_clones through an ifunc). Files using it also turn on GCC's dynamic vectorizer cost model
  * (the -O2 "very cheap" model leaves most of these loops scalar): see GAF_SIMD_BEGIN. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(GAF_NO_SIMD_CLONES) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define GAF_SIMD_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define GAF_SIMD_CLONES
@@ -25,8 +26,9 @@ gaf_fast_expf (float x)
   float n, r, p;
   int ni;
 
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
+  /* written so that NaN becomes -87 too: (int) NaN below would be undefined behaviour */
+  x = x > -87.0f ? x : -87.0f;
+  x = x < 88.0f ? x : 88.0f;
   /* floor (x log2 e + 1/2), through a positive argument so truncation is floor */
   ni = (int) (x * 1.44269504088896341f + 128.5f) - 128;
   n = (float) ni;

@@ -12,7 +12,9 @@
 #include <glib/gstdio.h>
 
 #include "gaf-checkpoint.h"
+#include "gaf-budget.h"
 #include "gaf-error.h"
+#include "gaf-file.h"
 
 /* The layout is documented in gaf-checkpoint.h. */
 #define HEADER_SIZE     24
@@ -295,63 +297,17 @@ gaf_checkpoint_free (GafCheckpoint *ck)
   g_free (ck);
 }
 
-/* Reads a regular file completely; refuses devices and pipes, which could be endless. */
+/* Reads a regular file completely (gaf-file.h: opened with O_NONBLOCK and checked with fstat before a
+ * byte is read, so a FIFO or a device is refused, never waited on), within the size limit and the memory
+ * budget. */
 static gboolean
-read_file (const char *path, const char *display, guint8 **bytes_out, gsize *n_out, GError **error)
+read_file (const char *path, guint8 **bytes_out, gsize *n_out, GError **error)
 {
-  struct stat st;
-  guint8 *bytes;
-  gsize n = 0, want;
-  int fd, saved;
+  char *bytes = NULL;
 
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    {
-      saved = errno;
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot open checkpoint %s: %s", display, g_strerror (saved));
-      return FALSE;
-    }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read checkpoint %s: not a regular file", display);
-      close (fd);
-      return FALSE;
-    }
-  if ((guint64) st.st_size > G_MAXSIZE / 2)
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read checkpoint %s: too large", display);
-      close (fd);
-      return FALSE;
-    }
-  want = (gsize) st.st_size;
-  bytes = g_try_malloc (MAX (want, 1));
-  if (bytes == NULL)
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read checkpoint %s: out of memory for %" G_GSIZE_FORMAT " bytes",
-                   display, want);
-      close (fd);
-      return FALSE;
-    }
-  while (n < want)
-    {
-      gssize r = read (fd, bytes + n, want - n);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          saved = errno;
-          g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read checkpoint %s: %s", display, g_strerror (saved));
-          g_free (bytes);
-          close (fd);
-          return FALSE;
-        }
-      if (r == 0)
-        break;   /* shrank meanwhile: what was read is checked like any short file */
-      n += r;
-    }
-  close (fd);
-  *bytes_out = bytes;
-  *n_out = n;
+  if (!gaf_file_read_all (path, "checkpoint", GAF_CHECKPOINT_MAX_BYTES, &bytes, n_out, error))
+    return FALSE;
+  *bytes_out = (guint8 *) bytes;
   return TRUE;
 }
 
@@ -604,7 +560,7 @@ gaf_checkpoint_load (const char *path, GError **error)
 
   display = g_filename_display_name (path);
   ck = g_new0 (GafCheckpoint, 1);
-  if (!read_file (path, display, &ck->bytes, &ck->n_bytes, error))
+  if (!read_file (path, &ck->bytes, &ck->n_bytes, error))
     return NULL;
   n = ck->n_bytes;
 

@@ -40,6 +40,9 @@ G_BEGIN_DECLS
 
 #define GAF_CHECKPOINT_MAGIC   "GAFLOWCK"
 #define GAF_CHECKPOINT_VERSION 1
+/* Largest checkpoint file read (a model of GAF_MODEL_MAX_PARAMS parameters with its Adam moments and
+ * EMA takes 2 GiB); the memory budget (gaf-budget.h) applies too. */
+#define GAF_CHECKPOINT_MAX_BYTES (G_GUINT64_CONSTANT (3) << 30)
 
 typedef struct _GafCheckpoint GafCheckpoint;
 

@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <gio/gunixinputstream.h>
 
 #include "gaf-dataset.h"
+#include "gaf-budget.h"
 #include "gaf-data-spec.h"
 #include "gaf-error.h"
+#include "gaf-file.h"
 
 void
 gaf_dataset_free (GafDataset *dataset)
@@ -74,24 +77,23 @@ gaf_idx_clear (GafIdx *idx)
   memset (idx, 0, sizeof *idx);
 }
 
-/* The file as a stream of IDX bytes: through GZlibDecompressor when it starts with the gzip magic. */
+/* The file as a stream of IDX bytes: through GZlibDecompressor when it starts with the gzip magic.
+ * Regular files only (gaf-file.h). */
 static GInputStream *
 idx_open (const char *path, gboolean *gzip, GError **error)
 {
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GFileInputStream) fin = NULL;
+  g_autoptr(GInputStream) fin = NULL;
   g_autoptr(GInputStream) buf = NULL;
   g_autoptr(GError) local = NULL;
   const guint8 *head;
   gsize avail = 0;
+  int fd;
 
-  fin = g_file_read (file, NULL, &local);
-  if (fin == NULL)
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: %s", path, local->message);
-      return NULL;
-    }
-  buf = g_buffered_input_stream_new (G_INPUT_STREAM (fin));
+  fd = gaf_file_open_regular (path, "IDX file", GAF_IDX_MAX_BYTES, NULL, error);
+  if (fd < 0)
+    return NULL;
+  fin = g_unix_input_stream_new (fd, TRUE);
+  buf = g_buffered_input_stream_new (fin);
   if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buf), 2, NULL, &local) < 0)
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s: %s", path, local->message);
@@ -207,6 +209,14 @@ gaf_idx_load (const char *path, guint32 magic, guint32 limit, GafIdx *out, GErro
 
   /* The kept items, then the rest read and dropped, then one byte more must not exist. */
   hdr = 4 + 4 * ndims;
+  if (total > GAF_IDX_MAX_BYTES)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: the header announces %" G_GUINT64_FORMAT " bytes of "
+                   "items; an IDX file holds at most %" G_GUINT64_FORMAT, path, total, GAF_IDX_MAX_BYTES);
+      return FALSE;
+    }
+  if (!gaf_budget_check (keep_bytes, path, error))
+    return FALSE;
   data = g_malloc (MAX (keep_bytes, 1));
   if (!idx_read (in, path, gzip, data, keep_bytes, &got, hdr, error))
     return FALSE;
@@ -483,6 +493,12 @@ gaf_dataset_new_folder (const char *dir, int c, GError **error)
       if (g_file_test (path, G_FILE_TEST_IS_DIR))
         continue;
       g_ptr_array_add (names, g_strdup (entry));
+      if (names->len > GAF_DATASET_FOLDER_MAX_MAPS)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: more than %d label maps in the folder", dir,
+                       GAF_DATASET_FOLDER_MAX_MAPS);
+          return NULL;
+        }
     }
   if (names->len == 0)
     {
@@ -529,10 +545,32 @@ gaf_dataset_new_folder (const char *dir, int c, GError **error)
           gaf_label_image_clear (&img);
           return NULL;
         }
+      if (c == 0 && img.max_value >= GAF_DATASET_INFER_MAX_CLASSES)
+        {
+          for (gsize p = 0; p < n; p++)
+            if (img.values[p] == img.max_value)
+              {
+                g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                             "pixel value %u in %s (x %d, y %d): at most %d classes are inferred from the "
+                             "data (values 0 to %d); give classes=C (up to %d) for more", img.max_value, path,
+                             (int) (p % img.width), (int) (p / img.width), GAF_DATASET_INFER_MAX_CLASSES,
+                             GAF_DATASET_INFER_MAX_CLASSES - 1, GAF_DATASET_MAX_CLASSES);
+                break;
+              }
+          gaf_label_image_clear (&img);
+          return NULL;
+        }
       max_value = MAX (max_value, img.max_value);
       if (i >= cap)
         {
-          cap = MAX (16, 2 * cap);
+          g_autofree char *what = g_strdup_printf ("%s: %u label maps of %d x %d pixels", dir, names->len,
+                                                   ds->width, ds->height);
+          if (!gaf_budget_check (gaf_size_mul3 (names->len, n, sizeof (guint16)), what, error))
+            {
+              gaf_label_image_clear (&img);
+              return NULL;
+            }
+          cap = MIN (MAX (16, 2 * cap), names->len);
           ds->labels = g_renew (guint16, ds->labels, cap * n);
         }
       memcpy (ds->labels + (gsize) i * n, img.values, n * sizeof (guint16));

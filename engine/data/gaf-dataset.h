@@ -52,6 +52,12 @@ typedef struct {
 #define GAF_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 /* Largest class count of a dataset (labels are guint16). */
 #define GAF_DATASET_MAX_CLASSES 65536
+/* Largest class count a folder infers from its pixel values (classes=C, up to GAF_DATASET_MAX_CLASSES,
+ * gives more): one stray 16-bit pixel must not turn 2 classes into 65,536, and every model's size grows
+ * with c. */
+#define GAF_DATASET_INFER_MAX_CLASSES 256
+/* Most label maps in a folder. */
+#define GAF_DATASET_FOLDER_MAX_MAPS 1000000
 
 void        gaf_dataset_free (GafDataset *dataset);
 
@@ -63,7 +69,9 @@ GafDataset *gaf_dataset_new_fashion_mnist (const char *dir, GafSplit split, int 
 /* Maps i = 0..count-1 of gaf_scene_render (c, height, width, seed, split, i). c 2..65536. */
 GafDataset *gaf_dataset_new_scenes (int c, int height, int width, guint count, guint64 seed, GafSplit split);
 /* Every *.pgm and *.png (any case) in dir, sorted by name (g_strcmp0 on the file names). c 0: inferred
- * as the largest value + 1, at least 2; otherwise every value must be below c. Each failure is a
+ * as the largest value + 1, at least 2, at most GAF_DATASET_INFER_MAX_CLASSES (a larger value is an
+ * error naming the pixel and the file); otherwise every value must be below c. The maps together must
+ * fit the memory budget (gaf-budget.h). Each failure is a
  * GError naming the file (and the pixel, for a value out of range): empty folder, unreadable file,
  * not a PGM or PNG, colour PNG, size different from the first file. */
 GafDataset *gaf_dataset_new_folder (const char *dir, int c, GError **error);
@@ -128,7 +136,10 @@ typedef struct {
 /* Reads path (gzip, told by its first two bytes 1f 8b, through GZlibDecompressor; else raw) and keeps
  * the first `limit` items (0: all). The whole file is read and checked: magic equal to `magic`, sizes
  * from 1 to 2^24, the data exactly as long as the sizes say (no less: "truncated", no more: "trailing
- * bytes"), a valid gzip stream. Errors (GAF_ERROR_FORMAT, GAF_ERROR_IO when unreadable) name the file. */
+ * bytes"), a valid gzip stream, a regular file of at most GAF_IDX_MAX_BYTES whose items take at most as
+ * many (Fashion-MNIST's largest file has 47 MB), the kept items within the memory budget (gaf-budget.h).
+ * Errors (GAF_ERROR_FORMAT, GAF_ERROR_IO when unreadable) name the file. */
+#define GAF_IDX_MAX_BYTES (G_GUINT64_CONSTANT (1) << 30)
 gboolean    gaf_idx_load  (const char *path, guint32 magic, guint32 limit, GafIdx *out, GError **error);
 void        gaf_idx_clear (GafIdx *idx);
 

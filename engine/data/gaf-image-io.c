@@ -9,12 +9,32 @@
 
 #include <png.h>
 
+#include "gaf-budget.h"
 #include "gaf-error.h"
+#include "gaf-file.h"
 #include "gaf-image-io.h"
 
-/* Largest side of a label map we read: far beyond any map a flow is trained on, small enough that
- * width * height * 2 bytes cannot overflow. */
-#define MAX_SIDE 16384
+#define MAX_SIDE   GAF_LABEL_IMAGE_MAX_SIDE
+#define MAX_PIXELS GAF_LABEL_IMAGE_MAX_PIXELS
+
+/* The header's size against the limits, before a pixel is decoded or allocated. */
+static gboolean
+check_size (const char *name, const char *format, guint width, guint height, GError **error)
+{
+  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: %s header: %u x %u pixels; a label map has 1 to %d "
+                   "on a side", name, format, width, height, MAX_SIDE);
+      return FALSE;
+    }
+  if ((guint64) width * height > MAX_PIXELS)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "%s: %s header: %u x %u pixels; a label map has at most "
+                   "%d pixels", name, format, width, height, MAX_PIXELS);
+      return FALSE;
+    }
+  return gaf_budget_check ((guint64) width * height * (2 + 2), name, error);   /* raw rows + values */
+}
 
 void
 gaf_label_image_clear (GafLabelImage *image)
@@ -102,6 +122,8 @@ decode_pgm (const guint8 *data, gsize length, const char *name, GafLabelImage *o
       return FALSE;
     }
   pos++;
+  if (!check_size (name, "PGM", width, height, error))
+    return FALSE;
   bytes = maxval < 256 ? 1 : 2;
   need = (gsize) width * height * bytes;
   if (length - pos < need)
@@ -221,6 +243,16 @@ decode_png (const guint8 *data, gsize length, const char *name, GafLabelImage *o
   int depth, color, interlace;
   gsize rowbytes;
 
+  /* The IHDR chunk comes first (signature, length 13, "IHDR", width, height, depth, colour type): its
+   * size is checked here, before libpng inflates a byte, so a small file cannot make it decode a huge
+   * image (an 84 KB PNG of 8192 x 8192 pixels). */
+  if (length >= 8 + 8 + 13 && memcmp (data + 12, "IHDR", 4) == 0)
+    {
+      guint w = (guint) data[16] << 24 | (guint) data[17] << 16 | (guint) data[18] << 8 | data[19];
+      guint h = (guint) data[20] << 24 | (guint) data[21] << 16 | (guint) data[22] << 8 | data[23];
+      if (!check_size (name, "PNG", w, h, error))
+        return FALSE;
+    }
   png = png_create_read_struct (PNG_LIBPNG_VER_STRING, &io, png_io_error, png_io_warning);
   info = png != NULL ? png_create_info_struct (png) : NULL;
   if (info == NULL)
@@ -238,9 +270,18 @@ decode_png (const guint8 *data, gsize length, const char *name, GafLabelImage *o
       return FALSE;
     }
   png_set_read_fn (png, &io, png_io_read);
+  /* libpng's own limits: it refuses a larger IHDR itself and bounds what an ancillary chunk (text,
+   * ICC profile, ...) may decompress to, so nothing big is inflated before the size check below. */
   png_set_user_limits (png, MAX_SIDE, MAX_SIDE);
+  png_set_chunk_cache_max (png, 128);
+  png_set_chunk_malloc_max (png, 1 << 20);
   png_read_info (png, info);
   png_get_IHDR (png, info, &width, &height, &depth, &color, &interlace, NULL, NULL);
+  if (!check_size (name, "PNG", width, height, error))
+    {
+      png_destroy_read_struct (&png, &info, NULL);
+      return FALSE;
+    }
   if (color != PNG_COLOR_TYPE_GRAY && color != PNG_COLOR_TYPE_PALETTE)
     {
       const char *kind = color == PNG_COLOR_TYPE_RGB ? "an RGB" :
@@ -301,16 +342,12 @@ gboolean
 gaf_label_image_load (const char *path, GafLabelImage *out, GError **error)
 {
   g_autofree char *data = NULL;
-  g_autoptr(GError) local = NULL;
   gsize length;
 
   g_return_val_if_fail (path != NULL && out != NULL, FALSE);
   memset (out, 0, sizeof *out);
-  if (!g_file_get_contents (path, &data, &length, &local))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s", local->message);
-      return FALSE;
-    }
+  if (!gaf_file_read_all (path, "label map", GAF_LABEL_IMAGE_MAX_FILE, &data, &length, error))
+    return FALSE;
   return gaf_label_image_decode ((const guint8 *) data, length, path, out, error);
 }
 

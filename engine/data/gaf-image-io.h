@@ -12,6 +12,13 @@ G_BEGIN_DECLS
  * (hard labels through a palette, or "soft" probabilities as a mix of the class colours).
  * Every file is written atomically (FILE.XXXXXX then rename, by g_file_set_contents). */
 
+/* Limits of a label map read from a file, checked on the header before anything is decoded: a side
+ * of at most 4096 pixels, at most 2048 x 2048 pixels in all, a file of at most 64 MiB (a 2048 x 2048
+ * 16-bit PGM is 8 MiB), and what the memory budget (gaf-budget.h) allows. */
+#define GAF_LABEL_IMAGE_MAX_SIDE   4096
+#define GAF_LABEL_IMAGE_MAX_PIXELS (2048 * 2048)
+#define GAF_LABEL_IMAGE_MAX_FILE   (G_GUINT64_CONSTANT (64) << 20)
+
 typedef struct {
   int      width;
   int      height;
@@ -27,7 +34,7 @@ void     gaf_label_image_clear (GafLabelImage *image);
  * PGM value above its maxval. */
 gboolean gaf_label_image_decode (const guint8 *data, gsize length, const char *name,
                                  GafLabelImage *out, GError **error);
-/* The same from a file (GAF_ERROR_IO when it cannot be read). */
+/* The same from a file: a regular file only (gaf-file.h), GAF_ERROR_IO when it cannot be read. */
 gboolean gaf_label_image_load   (const char *path, GafLabelImage *out, GError **error);
 
 /* labels (height, width), every value < c (checked; c from 2 to 65536).

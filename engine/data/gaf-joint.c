@@ -5,8 +5,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-budget.h"
 #include "gaf-data-spec.h"
 #include "gaf-error.h"
+#include "gaf-file.h"
 #include "gaf-joint.h"
 
 /* ---- building a joint from weighted sequences ------------------------------------------------ */
@@ -376,13 +378,9 @@ gaf_joint_load_csv (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   gsize length = 0;
-  g_autoptr(GError) local = NULL;
 
-  if (!g_file_get_contents (path, &text, &length, &local))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s", local->message);
-      return NULL;
-    }
+  if (!gaf_file_read_all (path, "joint table", GAF_JOINT_MAX_CSV_BYTES, &text, &length, error))
+    return NULL;
   return gaf_joint_parse_csv (text, length, path, error);
 }
 
@@ -552,13 +550,9 @@ gaf_joint_load_text (const char *path, int seq_len, const char *alphabet, GafTex
 {
   g_autofree char *text = NULL;
   gsize length = 0;
-  g_autoptr(GError) local = NULL;
 
-  if (!g_file_get_contents (path, &text, &length, &local))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "%s", local->message);
-      return NULL;
-    }
+  if (!gaf_file_read_all (path, "text file", GAF_JOINT_MAX_TEXT_BYTES, &text, &length, error))
+    return NULL;
   return gaf_joint_parse_text (text, length, seq_len, alphabet, path, stats, error);
 }
 

@@ -54,6 +54,9 @@ GafJoint *gaf_joint_new_gaussians (int bins);
  * line: not a number, empty cell, not finite, negative, ragged, not square, empty, all zero, c out of
  * range. `name` (usually the file name) starts every message. */
 GafJoint *gaf_joint_parse_csv     (const char *text, gsize length, const char *name, GError **error);
+/* Files are read with gaf-file.h: regular files only, at most these sizes. */
+#define GAF_JOINT_MAX_CSV_BYTES  (G_GUINT64_CONSTANT (16) << 20)
+#define GAF_JOINT_MAX_TEXT_BYTES (G_GUINT64_CONSTANT (256) << 20)
 GafJoint *gaf_joint_load_csv      (const char *path, GError **error);
 
 /* Fixed-length sequences, one per line (UTF-8; a trailing "\r" is removed). Lines of another length

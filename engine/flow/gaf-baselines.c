@@ -467,6 +467,7 @@ struct _GafBaselineTrainer {
   gpointer          labels_data;
   GafTrainerConfig  cfg;
   GafRng            rng;
+  GafLossWatch      watch;
   int               n, c, in_ch;
   guint16          *labels;
   guint16          *xt;       /* jump flows: the state x_t (B, n) */
@@ -587,7 +588,7 @@ gaf_baseline_trainer_step (GafBaselineTrainer *tr, double *loss_out, GError **er
     default:
       g_assert_not_reached ();
     }
-  ok = gaf_net_optimizer_step (tr->net, tr->dout, &loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
+  ok = gaf_net_optimizer_step (tr->net, tr->dout, &loss, &tr->cfg.adam, tr->cfg.ema_decay, &tr->watch, error);
   if (loss_out != NULL)
     *loss_out = loss;
   return ok;

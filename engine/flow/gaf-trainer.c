@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gaf-error.h"
 #include "gaf-keyfile.h"
@@ -21,6 +23,7 @@ struct _GafTrainer {
   float           *t, *w, *u, *f, *df;
   double           cosine_lr;     /* > 0: cosine schedule active */
   guint64          cosine_start, cosine_total;
+  GafLossWatch     watch;
 };
 
 void
@@ -126,9 +129,58 @@ gaf_trainer_get_step (GafTrainer *trainer)
   return trainer->net->params->step;
 }
 
+void
+gaf_loss_watch_init (GafLossWatch *watch)
+{
+  memset (watch, 0, sizeof *watch);
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+gboolean
+gaf_loss_watch_check (GafLossWatch *watch, double loss, guint64 step, double lr, GError **error)
+{
+  double sorted[GAF_DIVERGENCE_WINDOW], median;
+
+  if (!isfinite (loss))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+                   "training diverged at step %" G_GUINT64_FORMAT ": the loss is %g; try a lower learning rate "
+                   "(now %g)", step, loss, lr);
+      return FALSE;
+    }
+  if (watch == NULL)
+    return TRUE;
+  if (watch->n >= GAF_DIVERGENCE_WARMUP)
+    {
+      memcpy (sorted, watch->loss, watch->n * sizeof (double));
+      qsort (sorted, watch->n, sizeof (double), cmp_double);
+      median = watch->n % 2 ? sorted[watch->n / 2] : 0.5 * (sorted[watch->n / 2 - 1] + sorted[watch->n / 2]);
+      watch->best = watch->best > 0.0 ? MIN (watch->best, median) : MAX (median, G_MINDOUBLE);
+      if (loss > GAF_DIVERGENCE_FACTOR * watch->best && loss - watch->best > 1.0)
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+                       "training diverged at step %" G_GUINT64_FORMAT ": the loss is %.4g, %.3g times its lowest "
+                       "running median %.4g (over %u steps); try a lower learning rate (now %g)", step, loss,
+                       loss / watch->best, watch->best, (guint) GAF_DIVERGENCE_WINDOW, lr);
+          return FALSE;
+        }
+    }
+  watch->loss[watch->next] = loss;
+  watch->next = (watch->next + 1) % GAF_DIVERGENCE_WINDOW;
+  watch->n = MIN (watch->n + 1, GAF_DIVERGENCE_WINDOW);
+  return TRUE;
+}
+
 gboolean
 gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafAdamConfig *adam,
-                        double ema_decay, GError **error)
+                        double ema_decay, GafLossWatch *watch, GError **error)
 {
   GafParams *params = net->params;
   gboolean reduced = params->reduce != NULL;
@@ -144,13 +196,8 @@ gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafA
       if (!gaf_params_reduce_grad (params, loss, error))
         return FALSE;
     }
-  if (!isfinite (*loss))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
-                   "training diverged at step %" G_GUINT64_FORMAT " (loss is %g); lower the learning rate",
-                   params->step + 1, *loss);
-      return FALSE;
-    }
+  if (!gaf_loss_watch_check (watch, *loss, params->step + 1, adam->lr, error))
+    return FALSE;
   if (!reduced)
     {
       gaf_params_zero_grad (params);
@@ -222,7 +269,7 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
   draw_batch (tr, gaf_rng_next (&tr->rng));
   gaf_net_forward (tr->net, tr->w, tr->t, b, tr->f);
   loss = gaf_path_loss (&tr->cfg.path, tr->w, tr->f, tr->u, b, tr->n, tr->c, tr->df);
-  ok = gaf_net_optimizer_step (tr->net, tr->df, &loss, &tr->cfg.adam, tr->cfg.ema_decay, error);
+  ok = gaf_net_optimizer_step (tr->net, tr->df, &loss, &tr->cfg.adam, tr->cfg.ema_decay, &tr->watch, error);
   if (loss_out != NULL)
     *loss_out = loss;
   return ok;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gaf-blas.h"
+#include "gaf-budget.h"
 #include "gaf-layers.h"
 
 static void
@@ -206,7 +207,9 @@ gaf_conv1d_block_len (const GafConv1dShape *s, int len)
 {
   if (pointwise_tap (s, len) >= 0)
     return 0;
-  return (gsize) len * s->cin * gaf_conv1d_out_len (s, len) * s->cout;
+  /* saturating: configuration checks size networks with it before anything is allocated */
+  return (gsize) gaf_size_mul (gaf_size_mul ((guint64) len, (guint64) s->cin),
+                               gaf_size_mul ((guint64) gaf_conv1d_out_len (s, len), (guint64) s->cout));
 }
 
 /* block (L Cin, Lout Cout): block[q Cin + i, p Cout + o] = w[k, i, o] for q = p - pad + k dil. */

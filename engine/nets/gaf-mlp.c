@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-budget.h"
 #include "gaf-error.h"
 #include "gaf-layers.h"
 #include "gaf-mlp.h"
@@ -78,14 +79,19 @@ gaf_mlp_config_check (const GafMlpConfig *cfg, GError **error)
     what = "the MLP depth must be from 1 to 8";
   else if (cfg->time_freqs < 0 || cfg->time_freqs > 64)
     what = "the MLP time frequencies must be from 0 to 64";
-  else if (!(cfg->input_scale > 0.0) || !isfinite (cfg->input_scale))
-    what = "the MLP input scale must be a positive number";
+  else if (!gaf_net_scale_ok (cfg->input_scale, GAF_NET_INPUT_SCALE_MIN, GAF_NET_INPUT_SCALE_MAX))
+    what = "the MLP input scale must be from 1e-06 to 1e+06";
   if (what != NULL)
     {
       g_set_error_literal (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, what);
       return FALSE;
     }
-  return TRUE;
+  {
+    /* parameters with gradients, Adam moments and EMA */
+    g_autofree char *net = g_strdup_printf ("the MLP for %d variables of %d classes (width %d, depth %d)", cfg->n,
+                                            cfg->out_channels, cfg->hidden, cfg->depth);
+    return gaf_budget_check (gaf_size_mul3 (gaf_mlp_param_count (cfg), 5, sizeof (float)), net, error);
+  }
 }
 
 static int

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-budget.h"
 #include "gaf-error.h"
 #include "gaf-keyfile.h"
 #include "gaf-model.h"
@@ -145,7 +146,11 @@ gaf_model_config_check (const GafModelConfig *cfg, GError **error)
                    kind_names[cfg->kind], GAF_MODEL_MAX_PARAMS, MAX_DIM, 1 << 14);
       return FALSE;
     }
-  return TRUE;
+  {
+    /* parameters with gradients, Adam moments and EMA (the toy CNN and the MLP check theirs too) */
+    g_autofree char *what = g_strdup_printf ("the %s model (%" G_GSIZE_FORMAT " parameters)", kind_names[cfg->kind], count);
+    return gaf_budget_check (gaf_size_mul3 (count, 5, sizeof (float)), what, error);
+  }
 }
 
 static const char *const toy_cnn_keys[] = {

@@ -7,6 +7,20 @@
 
 G_BEGIN_DECLS
 
+/* Ranges of the networks' scale factors, checked wherever a configuration enters (options, spec
+ * strings, a checkpoint's [model] group): not only finite, but small enough that t * time_scale and the
+ * Fourier features stay far from float overflow (a time_scale of 1e308 made NaN inputs). */
+#define GAF_NET_TIME_SCALE_MIN  1e-6
+#define GAF_NET_TIME_SCALE_MAX  1e4
+#define GAF_NET_INPUT_SCALE_MIN 1e-6
+#define GAF_NET_INPUT_SCALE_MAX 1e6
+
+static inline gboolean
+gaf_net_scale_ok (double v, double lo, double hi)
+{
+  return v >= lo && v <= hi;   /* FALSE for NaN */
+}
+
 /* A network the trainers and samplers can drive: x (B, n, in_channels), t (B) -> out (B, n, out_channels).
  * Concrete networks (toy CNN, MLP, UNet) embed GafNet as their first member. */
 typedef struct _GafNet GafNet;

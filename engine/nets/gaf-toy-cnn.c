@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-budget.h"
 #include "gaf-error.h"
 #include "gaf-layers.h"
 #include "gaf-parallel.h"
@@ -87,8 +88,7 @@ gboolean
 gaf_toy_cnn_config_check (const GafToyCnnConfig *cfg, GError **error)
 {
   if (cfg->n < 1 || cfg->in_channels < 1 || cfg->out_channels < 1 || cfg->hidden < 2 ||
-      cfg->fourier_half * 2 != cfg->hidden || !(cfg->fourier_scale > 0) || !(cfg->time_scale > 0) || !(cfg->input_scale > 0) || !isfinite (cfg->input_scale) ||
-      !isfinite (cfg->fourier_scale) || !isfinite (cfg->time_scale) ||
+      cfg->fourier_half * 2 != cfg->hidden ||
       (cfg->n_freqs != 0 && (cfg->n_freqs != cfg->fourier_half || cfg->n_freqs > GAF_TOY_CNN_MAX_FREQS)))
     {
       g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
@@ -96,7 +96,51 @@ gaf_toy_cnn_config_check (const GafToyCnnConfig *cfg, GError **error)
                    cfg->n, cfg->in_channels, cfg->out_channels, cfg->hidden, cfg->fourier_half);
       return FALSE;
     }
-  return TRUE;
+  if (!gaf_net_scale_ok (cfg->time_scale, GAF_NET_TIME_SCALE_MIN, GAF_NET_TIME_SCALE_MAX) ||
+      !gaf_net_scale_ok (cfg->fourier_scale, GAF_NET_TIME_SCALE_MIN, GAF_NET_TIME_SCALE_MAX) ||
+      !gaf_net_scale_ok (cfg->input_scale, GAF_NET_INPUT_SCALE_MIN, GAF_NET_INPUT_SCALE_MAX))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "toy CNN: time_scale %g and fourier_scale %g must be from %g to %g, input_scale %g from %g to %g",
+                   cfg->time_scale, cfg->fourier_scale, GAF_NET_TIME_SCALE_MIN, GAF_NET_TIME_SCALE_MAX,
+                   cfg->input_scale, GAF_NET_INPUT_SCALE_MIN, GAF_NET_INPUT_SCALE_MAX);
+      return FALSE;
+    }
+  if (cfg->n > GAF_TOY_CNN_MAX_N || cfg->in_channels > GAF_TOY_CNN_MAX_CHANNELS ||
+      cfg->out_channels > GAF_TOY_CNN_MAX_CHANNELS || cfg->hidden > GAF_TOY_CNN_MAX_HIDDEN)
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "toy CNN too large: %d positions, %d -> %d channels, width %d (at most %d positions, %d channels, "
+                   "width %d)", cfg->n, cfg->in_channels, cfg->out_channels, cfg->hidden, GAF_TOY_CNN_MAX_N,
+                   GAF_TOY_CNN_MAX_CHANNELS, GAF_TOY_CNN_MAX_HIDDEN);
+      return FALSE;
+    }
+  {
+    g_autofree char *what = g_strdup_printf ("the toy CNN for %d positions of %d classes (width %d)", cfg->n,
+                                             cfg->out_channels, cfg->hidden);
+    return gaf_budget_check (gaf_toy_cnn_memory (cfg), what, error);
+  }
+}
+
+/* The dense blocks first: a convolution over a short sequence runs as one matrix product with a block
+ * of (n Cin, n Cout) floats (gaf_conv1d_prepare), which grows with n^2 c H for the input convolution. */
+guint64
+gaf_toy_cnn_memory (const GafToyCnnConfig *cfg)
+{
+  int H = cfg->hidden;
+  GafConv1dShape in_shape = { cfg->in_channels, H, KERNEL, 1, (KERNEL - 1) / 2 };
+  guint64 floats = gaf_size_mul (5, (guint64) KERNEL * cfg->in_channels * H + (guint64) 2 * H * H +
+                                    (guint64) (GAF_TOY_CNN_LAYERS * KERNEL + 1) * H * H +
+                                    (guint64) H * cfg->out_channels +
+                                    (cfg->position_bias ? (guint64) cfg->n * cfg->out_channels : 0));
+
+  floats = gaf_size_add (floats, gaf_conv1d_block_len (&in_shape, cfg->n));
+  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
+    {
+      GafConv1dShape s = { H, H, KERNEL, dilations[i], dilations[i] * (KERNEL - 1) / 2 };
+      floats = gaf_size_add (floats, gaf_conv1d_block_len (&s, cfg->n));
+    }
+  return gaf_size_mul (floats, sizeof (float));
 }
 
 static void

@@ -41,8 +41,17 @@ typedef struct {
 /* A GafNet (GAF_NET (cnn) gives the generic interface). */
 typedef struct _GafToyCnn GafToyCnn;
 
+#define GAF_TOY_CNN_MAX_N        (1 << 20)
+#define GAF_TOY_CNN_MAX_CHANNELS 65536
+#define GAF_TOY_CNN_MAX_HIDDEN   16384
+
 void        gaf_toy_cnn_config_init   (GafToyCnnConfig *cfg, int n, int c);
+/* Every field in range, and gaf_toy_cnn_memory within the memory budget (gaf-budget.h): an error naming
+ * the size and the limit rather than a huge allocation. */
 gboolean    gaf_toy_cnn_config_check  (const GafToyCnnConfig *cfg, GError **error);
+/* Bytes of the network without a batch: parameters with gradients, Adam moments and EMA, and the dense
+ * blocks of its convolutions (saturating at G_MAXUINT64). */
+guint64     gaf_toy_cnn_memory        (const GafToyCnnConfig *cfg);
 /* Parameters initialised as PyTorch does (U(-1/sqrt(fan_in), 1/sqrt(fan_in)); LayerNorm 1, 0);
  * the Fourier frequencies from the same seed. */
 GafToyCnn  *gaf_toy_cnn_new           (const GafToyCnnConfig *cfg, guint64 seed);

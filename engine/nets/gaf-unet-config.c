@@ -82,8 +82,8 @@ gaf_unet_config_check (const GafUnetConfig *cfg, GError **error)
           FAIL ("unet: attn=%d is not the height of a level's feature maps (levels: %s)", cfg->attn[a], lv->str);
         }
     }
-  if (!(cfg->time_scale > 0.0) || !isfinite (cfg->time_scale))
-    FAIL ("unet: time_scale must be a positive number");
+  if (!gaf_net_scale_ok (cfg->time_scale, GAF_NET_TIME_SCALE_MIN, GAF_NET_TIME_SCALE_MAX))
+    FAIL ("unet: time_scale %g: from %g to %g", cfg->time_scale, GAF_NET_TIME_SCALE_MIN, GAF_NET_TIME_SCALE_MAX);
 #undef FAIL
   return TRUE;
 }
