@@ -534,8 +534,10 @@ gaf_cli_image_train (int argc, char **argv)
       (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &tcfg.batch, &error)) ||
       (lr && !gaf_cli_parse_double ("--lr", lr, 1e-12, 10.0, &lr_v, &error)) ||
       (ema && !gaf_cli_parse_double ("--ema", ema, 0.0, 0.999999, &tcfg.ema_decay, &error)) ||
-      (lambda && !gaf_cli_parse_double ("--lambda", lambda, 1e-6, 1e3, &tcfg.path.lambda, &error)) ||
-      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, 1e-6, 1e6, &tcfg.path.time_rate, &error)) ||
+      (lambda && !gaf_cli_parse_double ("--lambda", lambda, GAF_PATH_LAMBDA_MIN, GAF_PATH_LAMBDA_MAX, &tcfg.path.lambda,
+                                       &error)) ||
+      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, GAF_PATH_TIME_RATE_MIN, GAF_PATH_TIME_RATE_MAX,
+                                          &tcfg.path.time_rate, &error)) ||
       (seed && !gaf_cli_parse_u64 ("--seed", seed, 0, G_MAXUINT64, &seed_v, &error)) ||
       (threads && !gaf_cli_parse_int ("--threads", threads, 1, GAF_MAX_THREADS, &n_threads, &error)))
     return gaf_cli_fail ("%s", error->message);
@@ -766,6 +768,17 @@ gaf_cli_image_train (int argc, char **argv)
           if (g_file_test (checkpoint, G_FILE_TEST_EXISTS))
             return gaf_cli_fail ("%s (the last checkpoint in %s is kept)", error->message, checkpoint);
           return gaf_cli_fail ("%s (nothing was saved)", error->message);
+        }
+      if (image_trainer_step_count (&trainer) == step)
+        {
+          /* a spike of the loss: the step was skipped (gaf-trainer.h), the next batch tries again */
+          if (root)
+            {
+              train_progress_line_end (&prog);
+              fprintf (stderr, "train: step %" G_GUINT64_FORMAT " skipped: its loss %.4g is a spike (over %g times "
+                       "the running median)\n", step + 1, loss, GAF_DIVERGENCE_FACTOR);
+            }
+          continue;
         }
       step = image_trainer_step_count (&trainer);
       last_loss = loss;

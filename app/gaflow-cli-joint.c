@@ -427,8 +427,10 @@ train_or_sample (int argc, char **argv, Mode mode)
       (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &tcfg.batch, &error)) ||
       (lr && !gaf_cli_parse_double ("--lr", lr, 1e-12, 10.0, &lr_v, &error)) ||
       (ema && !gaf_cli_parse_double ("--ema", ema, 0.0, 0.999999, &tcfg.ema_decay, &error)) ||
-      (lambda && !gaf_cli_parse_double ("--lambda", lambda, 1e-6, 1e3, &tcfg.path.lambda, &error)) ||
-      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, 1e-6, 1e6, &tcfg.path.time_rate, &error)) ||
+      (lambda && !gaf_cli_parse_double ("--lambda", lambda, GAF_PATH_LAMBDA_MIN, GAF_PATH_LAMBDA_MAX, &tcfg.path.lambda,
+                                       &error)) ||
+      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, GAF_PATH_TIME_RATE_MIN, GAF_PATH_TIME_RATE_MAX,
+                                          &tcfg.path.time_rate, &error)) ||
       (samples && !gaf_cli_parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &n_samples, &error)) ||
       (step_size && !gaf_cli_parse_double ("--step-size", step_size, 1e-6, 1e6, &scfg.step_size, &error)) ||
       (t_end && !gaf_cli_parse_double ("--t-end", t_end, 1e-6, 1e6, &scfg.t_end, &error)) ||

@@ -29,6 +29,8 @@
 #define TRAIN_GROUP "train"
 /* At most this many floats in a --input tensor (the network's activations are a multiple of it). */
 #define MAX_INPUT_FLOATS (1 << 24)
+/* Times t (--time or the tensor 't') from 0 to this: the networks' time features stay finite. */
+#define MAX_TIME 1e6
 
 static gboolean
 is_safetensors (const char *path)
@@ -249,7 +251,7 @@ gaf_cli_cmd_field (int argc, char **argv)
     return gaf_cli_fail ("field: unexpected argument '%s'", argv[1]);
   if (checkpoint == NULL || input == NULL || out == NULL)
     return gaf_cli_fail ("field: --checkpoint FILE, --input FILE.safetensors and --out FILE.safetensors are required");
-  if ((time_s && !gaf_cli_parse_double ("--time", time_s, 0.0, 1e6, &time_v, &error)) ||
+  if ((time_s && !gaf_cli_parse_double ("--time", time_s, 0.0, MAX_TIME, &time_v, &error)) ||
       !gaf_cli_check_output_path ("--out", out, &error))
     return gaf_cli_fail ("%s", error->message);
 
@@ -307,6 +309,11 @@ gaf_cli_cmd_field (int argc, char **argv)
     return gaf_cli_fail ("field: give --time T or a tensor 't' of %d times in --input", B);
   else if (!gaf_safetensors_read_floats (in, "t", 1, (const gint64[]) { B }, t, &error))
     return gaf_cli_fail ("--input: %s", error->message);
+  else
+    for (int b = 0; b < B; b++)
+      if (!(t[b] >= 0.0f && t[b] <= MAX_TIME))
+        return gaf_cli_fail ("--input: tensor 't' holds the time %g at element %d (times are from 0 to %g)",
+                             (double) t[b], b, MAX_TIME);
 
   /* PyTorch layout -> the engine's (B, n, c); the toy CNN's is the same */
   xt = g_new (float, (gsize) B * n * c);

@@ -294,8 +294,10 @@ gaf_cli_cmd_sweep (int argc, char **argv)
       (samples && !gaf_cli_parse_u64 ("--samples", samples, 1, G_GUINT64_CONSTANT (100000000), &cfg.samples, &error)) ||
       (step_size && !gaf_cli_parse_double ("--step-size", step_size, 1e-6, 1e6, &cfg.sampler.step_size, &error)) ||
       (t_end && !gaf_cli_parse_double ("--t-end", t_end, 1e-6, 1e6, &cfg.sampler.t_end, &error)) ||
-      (lambda && !gaf_cli_parse_double ("--lambda", lambda, 1e-6, 1e3, &cfg.train.path.lambda, &error)) ||
-      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, 1e-6, 1e6, &cfg.train.path.time_rate, &error)) ||
+      (lambda && !gaf_cli_parse_double ("--lambda", lambda, GAF_PATH_LAMBDA_MIN, GAF_PATH_LAMBDA_MAX, &cfg.train.path.lambda,
+                                       &error)) ||
+      (time_rate && !gaf_cli_parse_double ("--time-rate", time_rate, GAF_PATH_TIME_RATE_MIN, GAF_PATH_TIME_RATE_MAX,
+                                          &cfg.train.path.time_rate, &error)) ||
       (time_scale && !gaf_cli_parse_double ("--time-scale", time_scale, 1e-6, 1e6, &cfg.time_scale, &error)) ||
       (input_scale && !gaf_cli_parse_double ("--input-scale", input_scale, 0.0, 1e6, &cfg.input_scale, &error)) ||
       (baseline_time_scale && !gaf_cli_parse_double ("--baseline-time-scale", baseline_time_scale, 0.0, 1e6,

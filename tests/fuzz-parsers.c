@@ -136,22 +136,100 @@ parse_folder (const char *path, GError **error)
   return ds != NULL;
 }
 
+/* A safetensors file as `gaflow-cli import` and the app's Open Model take one: the file, every float
+ * tensor read with its own shape, the configuration from the metadata and the network imported. */
+static gboolean
+parse_safetensors (const char *path, GError **error)
+{
+  g_autoptr(GafSafetensors) st = gaf_safetensors_load (path, error);
+  g_autoptr(GafNet) net = NULL;
+  GafModelConfig cfg;
+
+  if (st == NULL)
+    return FALSE;
+  for (guint i = 0; i < gaf_safetensors_get_n_tensors (st); i++)
+    {
+      const char *name = gaf_safetensors_get_name (st, i), *dtype;
+      const gint64 *shape;
+      g_autofree float *buf = NULL;
+      int ndim;
+
+      g_assert_true (gaf_safetensors_get_info (st, name, &dtype, &ndim, &shape));
+      if (!g_str_equal (dtype, "F32") && !g_str_equal (dtype, "F16") && !g_str_equal (dtype, "BF16"))
+        continue;
+      /* numel x element size = the tensor's bytes, inside a file that fitted the budget */
+      buf = g_new (float, MAX (gaf_safetensors_get_numel (st, name), 1));
+      if (!gaf_safetensors_read_floats (st, name, ndim, shape, buf, error))
+        return FALSE;
+    }
+  if (!gaf_torch_config_from_metadata (st, 1, 0, 0, 0, &cfg, error))
+    return FALSE;
+  net = gaf_torch_import (st, &cfg, error);
+  return net != NULL;
+}
+
+/* Mutations that reach past the framing of safetensors: most edits of the JSON header change its length,
+ * and a wrong length ends the parse at once. Half of the time the header alone is mutated (the generic
+ * edits, or a number in it replaced by an extreme one) and its length field rewritten to match. */
+static void mutate (GByteArray *b, GafRng *rng);
+static void replace_number (GByteArray *b, guint start, GafRng *rng);
+
+static void
+mutate_safetensors (GByteArray *b, GafRng *rng)
+{
+  g_autoptr(GByteArray) head = NULL;
+  guint64 n;
+
+  if (b->len < 8 || gaf_rng_below (rng, 2) == 0)
+    {
+      mutate (b, rng);
+      return;
+    }
+  memcpy (&n, b->data, 8);
+  n = GUINT64_FROM_LE (n);
+  if (n > b->len - 8)
+    {
+      mutate (b, rng);
+      return;
+    }
+  head = g_byte_array_new ();
+  g_byte_array_append (head, b->data + 8, (guint) n);
+  if (gaf_rng_below (rng, 2) == 0)
+    mutate (head, rng);
+  else
+    for (guint k = 1 + gaf_rng_below (rng, 3); k > 0 && head->len > 0; k--)
+      replace_number (head, gaf_rng_below (rng, head->len), rng);
+  {
+    g_autoptr(GByteArray) out = g_byte_array_sized_new (b->len);
+    guint64 le = GUINT64_TO_LE ((guint64) head->len);
+    g_byte_array_append (out, (const guint8 *) &le, 8);
+    g_byte_array_append (out, head->data, head->len);
+    g_byte_array_append (out, b->data + 8 + n, b->len - 8 - (guint) n);
+    g_byte_array_set_size (b, 0);
+    g_byte_array_append (b, out->data, out->len);
+  }
+}
+
+typedef void (*FuzzMutate) (GByteArray *bytes, GafRng *rng);
+
 typedef struct {
   const char *name;      /* the corpus folder tests/corpus/NAME/ */
   FuzzParse   parse;
   FuzzFixup   fixup;     /* NULL: none */
   gboolean    folder;    /* the seeds are one folder of files; one of them is mutated per iteration */
+  FuzzMutate  mutate;    /* NULL: the generic mutations */
 } FuzzTarget;
 
 static const FuzzTarget targets[] = {
-  { "csv",        parse_csv,         NULL,             FALSE },
-  { "text",       parse_text,        NULL,             FALSE },
-  { "pgm",        parse_label_image, NULL,             FALSE },
-  { "png",        parse_label_image, NULL,             FALSE },
-  { "idx",        parse_idx,         NULL,             FALSE },
-  { "checkpoint", parse_checkpoint,  fixup_checkpoint, FALSE },
-  { "model",      parse_model,       NULL,             FALSE },
-  { "folder",     parse_folder,      NULL,             TRUE },
+  { "csv",         parse_csv,         NULL,             FALSE, NULL },
+  { "text",        parse_text,        NULL,             FALSE, NULL },
+  { "pgm",         parse_label_image, NULL,             FALSE, NULL },
+  { "png",         parse_label_image, NULL,             FALSE, NULL },
+  { "idx",         parse_idx,         NULL,             FALSE, NULL },
+  { "checkpoint",  parse_checkpoint,  fixup_checkpoint, FALSE, NULL },
+  { "model",       parse_model,       NULL,             FALSE, NULL },
+  { "folder",      parse_folder,      NULL,             TRUE,  NULL },
+  { "safetensors", parse_safetensors, NULL,             FALSE, mutate_safetensors },
 };
 
 typedef struct {
@@ -207,9 +285,30 @@ load_seeds (const char *dir)
 
 static const char *const extreme_text[] = {
   "0", "-1", "4294967295", "65535", "65536", "2147483648", "99999999999999999999", "1e308", "-1e308", "nan",
-  "inf", "1e-320", "16384", "4097", "",
+  "inf", "1e-320", "16384", "4097", "", "9223372036854775807", "18446744073709551616", "2049",
 };
 static const guint8 extreme_bytes[] = { 0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe };
+
+/* The first number at or after start replaced by an extreme one. */
+static void
+replace_number (GByteArray *b, guint start, GafRng *rng)
+{
+  guint len = b->len, end;
+  const char *x = extreme_text[gaf_rng_below (rng, G_N_ELEMENTS (extreme_text))];
+  g_autoptr(GByteArray) tail = g_byte_array_new ();
+
+  while (start < len && !g_ascii_isdigit (b->data[start]))
+    start++;
+  if (start >= len)
+    return;
+  end = start;
+  while (end < len && (g_ascii_isdigit (b->data[end]) || b->data[end] == '.' || b->data[end] == 'e'))
+    end++;
+  g_byte_array_append (tail, b->data + end, len - end);
+  g_byte_array_set_size (b, start);
+  g_byte_array_append (b, (const guint8 *) x, strlen (x));
+  g_byte_array_append (b, tail->data, tail->len);
+}
 
 static void
 mutate (GByteArray *b, GafRng *rng)
@@ -240,26 +339,7 @@ mutate (GByteArray *b, GafRng *rng)
             b->data[head + i] = extreme_bytes[gaf_rng_below (rng, G_N_ELEMENTS (extreme_bytes))];
           break;
         case 4:   /* a number in a text header replaced by an extreme one (huge dimensions, 1e308) */
-          {
-            guint start = head;
-            while (start < len && !g_ascii_isdigit (b->data[start]))
-              start++;
-            if (start < len)
-              {
-                guint end = start;
-                const char *x = extreme_text[gaf_rng_below (rng, G_N_ELEMENTS (extreme_text))];
-                while (end < len && (g_ascii_isdigit (b->data[end]) || b->data[end] == '.' || b->data[end] == 'e'))
-                  end++;
-                g_byte_array_remove_range (b, start, end - start);
-                {
-                  g_autoptr(GByteArray) tail = g_byte_array_new ();
-                  g_byte_array_append (tail, b->data + start, b->len - start);
-                  g_byte_array_set_size (b, start);
-                  g_byte_array_append (b, (const guint8 *) x, strlen (x));
-                  g_byte_array_append (b, tail->data, tail->len);
-                }
-              }
-          }
+          replace_number (b, head, rng);
           break;
         case 5:   /* a run duplicated */
           if (len && len < (1u << 20))
@@ -407,7 +487,7 @@ test_target (gconstpointer data)
       const guint8 *d = g_bytes_get_data (s->bytes, &len);
 
       g_byte_array_append (b, d, len);
-      mutate (b, &rng);
+      (t->mutate != NULL ? t->mutate : mutate) (b, &rng);
       if (t->fixup != NULL)
         t->fixup (b, &rng);
       current_iteration = it;

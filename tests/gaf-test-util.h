@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-/* Helpers shared by the engine's tests: gradient checks (test-layers, test-unet, test-jump), deadlines. */
+/* Helpers shared by the engine's tests: gradient checks (test-layers, test-unet, test-jump), deadlines, a
+ * model one step from diverging (test-runner). */
 
 #include <math.h>
+#include <string.h>
 #include <glib.h>
 
+#include "gaf-checkpoint.h"
+#include "gaf-model.h"
 #include "gaf-params.h"
 #include "gaf-rng.h"
 
@@ -129,4 +133,38 @@ check_param_grad (GafParams *p, LossFunc loss, gpointer ctx, const float *analyt
     g_test_fail_printf ("%u of %u parameter gradients disagree with central differences", bad, checked);
   if (skipped * 100 > 3 * checked)
     g_test_fail_printf ("%u of %u parameter gradients could not be judged", skipped, checked);
+}
+
+/* A toy CNN one step from exploding, written to `to` from a checkpoint `from` of a toy CNN (the runner's
+ * class-scaling model): the output layer's weights 0 (the output is its bias, a normal loss) behind hidden
+ * units of 1e6 (head1.b), so that Adam's first step (every weight moves by about the learning rate)
+ * multiplies the loss by far more than 100. */
+static inline void
+gaf_test_write_exploding_model (const char *from, const char *to)
+{
+  GError *error = NULL;
+  GafCheckpoint *ck = gaf_checkpoint_load (from, &error);
+  GafNet *net;
+  GafParams *p;
+  const GafParamView *v;
+  GafRng rng;
+  guint64 step;
+
+  g_assert_no_error (error);
+  net = gaf_model_new_from_keyfile (gaf_checkpoint_get_config (ck), &error);
+  g_assert_no_error (error);
+  p = gaf_net_get_params (net);
+  g_assert_true (gaf_checkpoint_restore (ck, p, &rng, &step, &error));
+  g_assert_no_error (error);
+  v = gaf_params_find (p, "head2.w");
+  g_assert_nonnull (v);
+  memset (p->data + v->offset, 0, v->size * sizeof (float));
+  v = gaf_params_find (p, "head1.b");
+  g_assert_nonnull (v);
+  for (gsize i = 0; i < v->size; i++)
+    p->data[v->offset + i] = 1e6f;
+  g_assert_true (gaf_checkpoint_save (to, gaf_checkpoint_get_config (ck), p, &rng, step, &error));
+  g_assert_no_error (error);
+  gaf_net_free (net);
+  gaf_checkpoint_free (ck);
 }

@@ -40,9 +40,9 @@ tiny=(--model toy-cnn:hidden=8 --batch 4 --threads 1)
 mkdir "$tmp/big" "$tmp/bomb" "$tmp/fifo-maps"
 cp "$corpus/pgm/seed-value-65535.pgm" "$tmp/big/a.pgm"
 cp "$corpus/png/issue14-bomb-8192.png" "$tmp/bomb/a.png"
-mkfifo "$tmp/fifo.csv" "$tmp/fifo.txt" "$tmp/fifo.ck" "$tmp/fifo-maps/a.pgm"
+mkfifo "$tmp/fifo.csv" "$tmp/fifo.txt" "$tmp/fifo.ck" "$tmp/fifo-maps/a.pgm" "$tmp/fifo.safetensors"
 
-echo "1..16"
+echo "1..18"
 
 # 1. unbounded allocation from a tiny input
 rejects "a 16-bit pixel value as an inferred class count" "pixel value 65535 in .*a.pgm.*at most 256 classes" \
@@ -63,6 +63,11 @@ rejects "a FIFO as a joint table" "FIFO" train --data table:"$tmp/fifo.csv" --st
 rejects "a FIFO as a text file" "FIFO" train --data text:"$tmp/fifo.txt",length=4 --steps 2
 rejects "a FIFO as a label map" "FIFO" train --data folder:"$tmp/fifo-maps" "${tiny[@]}" --steps 2 --checkpoint "$tmp/a.ck"
 rejects "a FIFO as a checkpoint" "FIFO" sample --checkpoint "$tmp/fifo.ck" --out "$tmp/grid.png"
+rejects "a FIFO as a safetensors file" "FIFO" import "$tmp/fifo.safetensors" --out "$tmp/a.gafck"
+# a toy CNN of hidden_dim 1600 from safetensors: 800 Fourier frequencies, the configuration holds 512
+# (--max-memory: the network passes the budget on any machine, so the import gets to the frequencies)
+rejects "a toy CNN with 800 Fourier frequencies" "holds 800 Fourier frequencies.*at most 512" \
+  --max-memory 1T import "$corpus/safetensors/issue14-toy-cnn-800-freqs.safetensors" --out "$tmp/a.gafck"
 rejects "/dev/zero as a joint table" "character device" train --data table:/dev/zero --steps 2
 # 5. a PNG decompression bomb: refused on its header
 rejects "an 8192 x 8192 PNG bomb" "8192 x 8192" train --data folder:"$tmp/bomb" "${tiny[@]}" --steps 2 --checkpoint "$tmp/a.ck"

@@ -231,6 +231,14 @@ rejects "no time" "give --time T or a tensor 't'" field --checkpoint "$tmp/a.gaf
   --out "$tmp/out.safetensors"
 rejects "input of another size" "--input: tensor 'W' must be (B, n, c)" field --checkpoint "$tmp/cnn.gafck" \
   --input "$tmp/x.safetensors" --out "$tmp/out.safetensors"
+python3 - "$tmp/x.safetensors" "$tmp/xhuge.safetensors" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[-4:] = struct.pack("<f", 1e30)   # the second time of tensor 't': finite, far outside [0, 1e6]
+open(sys.argv[2], "wb").write(bytes(b))
+PY
+rejects "a time far out of range" "tensor 't' holds the time 1e+30 at element 1 (times are from 0 to 1e+06)" \
+  field --checkpoint "$tmp/a.gafck" --input "$tmp/xhuge.safetensors" --out "$tmp/out.safetensors"
 
 rejects "dense input in the toy CNN's layout" "--input: tensor 'W' must be (B, c, n)" field --checkpoint "$tmp/d.gafck" \
   --input "$tmp/x.safetensors" --out "$tmp/out.safetensors"

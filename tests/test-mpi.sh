@@ -9,6 +9,7 @@
 #  - `sweep` over two processes writes the one-process sweep's CSV rows (all but the two timing columns);
 #  - a batch not divisible by the process count, a command that runs as one process only, and a method other
 #    than GAF in data-parallel training (joints and label maps) are refused before any work.
+#  - a diverging run (--lr 10) stops on both processes at the same step with one clear error, saving nothing.
 # Skipped (TAP "1..0 # SKIP") when gaflow-cli was built without MPI or mpirun is missing.
 # Usage: test-mpi.sh PATH/TO/gaflow-cli PATH/TO/checkpoint-diff mpi|no-mpi PATH/TO/mpirun
 
@@ -71,7 +72,7 @@ scenes=scenes:classes=3,size=8
 nets=("toy-cnn:hidden=8" "mlp:hidden=32" "unet:channels=8,mult=1,2,blocks=1")
 names=("toy CNN" "MLP" "UNet")
 
-echo "1..14"
+echo "1..15"
 
 # 1-3: equivalence after 100 steps, global batch 8 = 2 x 4
 for k in 0 1 2; do
@@ -202,6 +203,18 @@ if [ $rc2 -ne 0 ] && grep -q "method uniform: data-parallel training under MPI i
   ok "joints: --method uniform under mpirun is refused before any work"
 else
   not_ok "joints: --method uniform under mpirun is refused before any work" "exit $rc2" "$(cat tout2 err2)"
+fi
+
+# 15: a diverging run stops on both processes at the same step: a clear error, no hang, nothing saved
+np2 train --data $scenes --model "${nets[0]}" --batch 8 --lr 10 --steps 40 --threads 1 --checkpoint div.ck \
+  >/dev/null 2>err2 </dev/null
+rc2=$?
+if [ $rc2 -ne 0 ] && [ $rc2 -ne 124 ] && grep -q "training diverged at step [0-9]*.*lower learning rate" err2 &&
+   [ ! -e div.ck ]; then
+  ok "a diverging run (--lr 10) stops on both processes with one clear error and saves nothing (exit $rc2)"
+else
+  not_ok "a diverging run (--lr 10) stops on both processes with one clear error and saves nothing" "exit $rc2" \
+    "$(cat err2)"
 fi
 
 exit $((failed > 0))

@@ -654,6 +654,90 @@ test_events_on_main_context (void)
   g_assert_true (seen.thread == g_thread_self ());
 }
 
+typedef struct {
+  int     count;
+  GError *error;
+} FailureSeen;
+
+static void
+keep_failure (GafRunner *runner, GError *error, gpointer data)
+{
+  FailureSeen *seen = data;
+
+  seen->count++;
+  g_clear_error (&seen->error);
+  seen->error = g_error_copy (error);
+}
+
+/* Divergence in the app's runner (issue 14, defect 7): training stops at the exploding step with one
+ * "failed" event carrying GAF_ERROR_DIVERGED (the step, the loss, the median, the learning rate), the state
+ * says failed, and the model is the last good one: the step before, finite weights, saved and opened again
+ * as they were. */
+static void
+test_diverged (void)
+{
+  GafRunnerParams p = small_params (&gaf_scaling_experiment);
+  g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-runner-XXXXXX", NULL);
+  g_autofree char *good = g_build_filename (dir, "good.gafck", NULL);
+  g_autofree char *boom = g_build_filename (dir, "boom.gafck", NULL);
+  g_autofree char *after = g_build_filename (dir, "after.gafck", NULL);
+  g_autoptr(GafSnapshot) s0 = NULL, s1 = NULL;
+  g_autoptr(GError) error = NULL;
+  FailureSeen seen = { 0, NULL };
+  guint64 loaded_step;
+
+  g_signal_connect (runner, "failed", G_CALLBACK (keep_failure), &seen);
+  gaf_runner_sync (runner);
+  g_assert_true (save_model (runner, good, &error));
+  g_assert_no_error (error);
+  gaf_test_write_exploding_model (good, boom);
+  g_assert_true (load_model (runner, boom, &error));
+  g_assert_no_error (error);
+  gaf_runner_sync (runner);
+  s0 = gaf_runner_dup_snapshot (runner);
+  loaded_step = s0->step;
+
+  gaf_runner_train (runner, TRUE);
+  s1 = wait_for (runner, is_failed, NULL);
+  while (seen.count == 0 && g_main_context_iteration (NULL, TRUE))
+    ;
+  g_assert_cmpint (seen.count, ==, 1);
+  g_test_message ("%s", seen.error->message);
+  g_assert_error (seen.error, GAF_ERROR, GAF_ERROR_DIVERGED);
+  {
+    g_autofree char *want = g_strdup_printf ("training diverged at step %" G_GUINT64_FORMAT ": the loss is ",
+                                             loaded_step + 2);
+    g_assert_nonnull (strstr (seen.error->message, want));
+  }
+  g_assert_nonnull (strstr (seen.error->message, "times its lowest running median"));
+  g_assert_nonnull (strstr (seen.error->message, "try a lower learning rate (now 0.001)"));
+  /* the last good state: one step taken, its loss finite */
+  g_assert_cmpint (s1->state, ==, GAF_RUNNER_FAILED);
+  g_assert_cmpuint (s1->step, ==, loaded_step + 1);
+  g_assert_true (isfinite (s1->loss));
+  g_assert_true (save_model (runner, after, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GafCheckpoint) ck = gaf_checkpoint_load (after, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (gaf_checkpoint_get_step (ck), ==, loaded_step + 1);
+  }
+  /* the failure is reported once, not once per step */
+  for (int k = 0; k < 20; k++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (5000);
+    }
+  g_assert_cmpint (seen.count, ==, 1);
+  g_clear_error (&seen.error);
+  g_unlink (good);
+  g_unlink (boom);
+  g_unlink (after);
+  g_rmdir (dir);
+}
+
 /* Disposing joins the thread at once (even while sampling); an event queued before is dropped. */
 static void
 test_dispose (void)
@@ -697,6 +781,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/runner/model-files", test_model_files);
   g_test_add_func ("/engine/runner/likelihood", test_likelihood);
   g_test_add_func ("/engine/runner/sweep", test_sweep);
+  g_test_add_func ("/engine/runner/diverged", test_diverged);
   g_test_add_func ("/engine/runner/dispose", test_dispose);
   g_test_add_func ("/engine/runner/events-on-main-context", test_events_on_main_context);
   return g_test_run ();

@@ -3,9 +3,11 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib/gstdio.h>
 
+#include "gaf-budget.h"
 #include "gaf-error.h"
 #include "gaf-model.h"
 #include "gaf-rng.h"
@@ -222,6 +224,28 @@ test_not_regular (void)
   g_assert_null (st);
   g_assert_error (error, GAF_ERROR, GAF_ERROR_IO);
   g_assert_nonnull (strstr (error->message, "not a regular file"));
+}
+
+/* A FIFO is refused at once: opening one for reading without a writer blocks for ever (issue 14). */
+static void
+test_fifo (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("gaf-st-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "model.safetensors", NULL);
+  GafSafetensors *st;
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  st = gaf_safetensors_load (fifo, &error);
+  g_assert_null (st);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "FIFO"));
+  g_clear_error (&error);
+  st = gaf_safetensors_load_header (fifo, &error);
+  g_assert_null (st);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_IO);
+  g_unlink (fifo);
+  g_rmdir (dir);
 }
 
 /* ---- the name tables --------------------------------------------------------------------------------- */
@@ -664,6 +688,60 @@ test_import_errors (void)
   }
 }
 
+/* A toy CNN wider than the configuration's frequency array (hidden_dim 1600: 800 frequencies, room for
+ * GAF_TOY_CNN_MAX_FREQS = 512) is refused before its frequencies are read: they were written past the end
+ * of GafModelConfig (found while adding the safetensors fuzz driver; reproducer
+ * tests/corpus/safetensors/issue14-toy-cnn-800-freqs.safetensors). Every tensor of the table is present
+ * (empty but the frequencies), so the import gets that far. */
+static void
+test_import_wide_toy_cnn (void)
+{
+  g_autoptr(GafSafetensorsWriter) w = gaf_safetensors_writer_new ();
+  g_autoptr(GafTorchMap) map = NULL;
+  g_autoptr(GafSafetensors) st = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *zeros = g_new0 (float, 800);
+  GafModelConfig cfg;
+  GafNet *net;
+  const guint8 *p;
+  gsize n;
+
+  /* the configuration check compares the network's size with the memory budget (nothing is allocated):
+   * a budget that admits it on any machine */
+  gaf_budget_set (G_GUINT64_CONSTANT (1) << 40);
+  gaf_model_config_init (&cfg, GAF_MODEL_TOY_CNN, 4, 2, 1);
+  cfg.toy_cnn.hidden = 1600;
+  cfg.toy_cnn.fourier_half = 800;
+  map = gaf_torch_map_new (&cfg, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < gaf_torch_map_get_n (map); i++)
+    {
+      const GafTorchEntry *e = gaf_torch_map_get (map, i);
+      if (e->layout == GAF_TORCH_FOURIER)
+        gaf_safetensors_writer_add (w, e->torch, e->ndim, e->shape, zeros);
+      else
+        gaf_safetensors_writer_add (w, e->torch, 1, (const gint64[]) { 0 }, zeros);
+    }
+  gaf_safetensors_writer_set_metadata (w, "network", "cnn_dirichlet");
+  gaf_safetensors_writer_set_metadata (w, "alphabet_size", "2");
+  gaf_safetensors_writer_set_metadata (w, "seq_len", "4");
+  gaf_safetensors_writer_set_metadata (w, "hidden_dim", "1600");
+  bytes = gaf_safetensors_writer_to_bytes (w);
+  p = g_bytes_get_data (bytes, &n);
+  st = gaf_safetensors_load_bytes (p, n, "wide", &error);
+  g_assert_no_error (error);
+  g_assert_true (gaf_torch_config_from_metadata (st, 1, 0, 0, 0, &cfg, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cfg.toy_cnn.fourier_half, ==, 800);
+  net = gaf_torch_import (st, &cfg, &error);
+  g_assert_null (net);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "holds 800 Fourier frequencies"));
+  g_assert_nonnull (strstr (error->message, "at most 512"));
+  gaf_budget_set (0);
+}
+
 /* ---- PyTorch's numbers (tests/data, written by tools/make-torch-fixtures.py) ------------------------- */
 
 /* gaflow's forward (training and sampling paths) on the fixture's weights and inputs against the output
@@ -818,6 +896,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/safetensors/dtypes", test_dtypes);
   g_test_add_func ("/data/safetensors/header-only", test_header_only);
   g_test_add_func ("/data/safetensors/not-regular", test_not_regular);
+  g_test_add_func ("/data/safetensors/fifo", test_fifo);
   g_test_add_func ("/data/torch-map/unet-table", test_unet_table);
   g_test_add_func ("/data/torch-map/toy-cnn-table", test_toy_cnn_table);
   g_test_add_func ("/data/torch-map/dense-table", test_dense_table);
@@ -825,6 +904,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/torch-map/roundtrip", test_roundtrip_nets);
   g_test_add_func ("/data/torch-map/import-errors", test_import_errors);
   g_test_add_func ("/data/torch-map/dense-count", test_dense_count);
+  g_test_add_func ("/data/torch-map/import-wide-toy-cnn", test_import_wide_toy_cnn);
   g_test_add_func ("/data/torch-fixtures/unet", test_fixture_unet);
   g_test_add_func ("/data/torch-fixtures/toy-cnn", test_fixture_cnn);
   g_test_add_func ("/data/torch-fixtures/dense", test_fixture_dense);

@@ -819,6 +819,196 @@ test_diverged (void)
   }
 }
 
+/* A finite loss with a non-finite gradient (here an infinite output gradient) stops the step before Adam:
+ * the weights and moments stay as they were (Adam would have written NaN into every weight it touches). */
+static void
+test_diverged_gradient (void)
+{
+  g_autoptr(GafToyCnn) net = small_net (3, 73);
+  g_autoptr(GError) error = NULL;
+  GafNet *gn = GAF_NET (net);
+  GafParams *p = gaf_toy_cnn_get_params (net);
+  GafAdamConfig adam = GAF_ADAM_DEFAULTS;
+  const int B = 2, n = 4, c = 3;
+  float x[2 * 4 * 3], t[2] = { 0.5f, 2.0f }, out[2 * 4 * 3], dout[2 * 4 * 3] = { 0 };
+  g_autofree float *before = NULL, *m_before = NULL;
+  double loss = 1.0;
+
+  for (int i = 0; i < B * n * c; i++)
+    x[i] = 1.0f / c;
+  gaf_net_forward (gn, x, t, B, out);
+  dout[5] = INFINITY;
+  before = g_memdup2 (p->data, p->size * sizeof (float));
+  m_before = g_memdup2 (p->m, p->size * sizeof (float));
+  g_assert_false (gaf_net_optimizer_step (gn, dout, &loss, &adam, 0.0, NULL, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_DIVERGED);
+  g_assert_nonnull (strstr (error->message, "training diverged at step 1: the gradient is not finite"));
+  g_assert_cmpmem (p->data, p->size * sizeof (float), before, p->size * sizeof (float));
+  g_assert_cmpmem (p->m, p->size * sizeof (float), m_before, p->size * sizeof (float));
+  g_assert_cmpuint (p->step, ==, 0);
+  g_clear_error (&error);
+
+  /* the same step with a finite output gradient goes through and moves the weights */
+  dout[5] = 0.25f;
+  g_assert_true (gaf_net_optimizer_step (gn, dout, &loss, &adam, 0.0, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->step, ==, 1);
+  g_assert_true (memcmp (p->data, before, p->size * sizeof (float)) != 0);
+}
+
+/* The watch: a spike (over 100 times the lowest running median and more than 1 above it) is skipped and not
+ * recorded, a normal loss ends a run of spikes, the third spike in a row and any non-finite loss stop. */
+static void
+test_loss_watch (void)
+{
+  GafLossWatch w;
+  g_autoptr(GError) error = NULL;
+
+  gaf_loss_watch_init (&w);
+  g_assert_cmpint (gaf_loss_watch_judge (&w, 1e9), ==, GAF_LOSS_OK);   /* nothing to compare with yet */
+  gaf_loss_watch_init (&w);
+  for (int k = 0; k < 10; k++)
+    {
+      g_assert_cmpint (gaf_loss_watch_judge (&w, 0.5 + 0.01 * k), ==, GAF_LOSS_OK);
+      gaf_loss_watch_commit (&w, GAF_LOSS_OK, 0.5 + 0.01 * k);
+    }
+  g_assert_cmpint (gaf_loss_watch_judge (&w, NAN), ==, GAF_LOSS_DIVERGED);
+  g_assert_cmpint (gaf_loss_watch_judge (&w, INFINITY), ==, GAF_LOSS_DIVERGED);
+  g_assert_cmpint (gaf_loss_watch_judge (&w, 1.4), ==, GAF_LOSS_OK);    /* 3x the median: noise */
+  g_assert_cmpint (gaf_loss_watch_judge (&w, 60.0), ==, GAF_LOSS_SPIKE);
+  gaf_loss_watch_commit (&w, GAF_LOSS_SPIKE, 60.0);
+  g_assert_cmpint (gaf_loss_watch_judge (&w, 3e10), ==, GAF_LOSS_SPIKE);
+  gaf_loss_watch_commit (&w, GAF_LOSS_SPIKE, 3e10);
+  g_assert_cmpuint (w.n, ==, 10);                                         /* spikes are not recorded */
+  g_assert_cmpint (gaf_loss_watch_judge (&w, 0.6), ==, GAF_LOSS_OK);     /* the run recovers */
+  gaf_loss_watch_commit (&w, GAF_LOSS_OK, 0.6);
+  g_assert_cmpuint (w.spikes, ==, 0);
+  for (int k = 0; k < GAF_DIVERGENCE_PATIENCE - 1; k++)
+    {
+      g_assert_cmpint (gaf_loss_watch_judge (&w, 1e5), ==, GAF_LOSS_SPIKE);
+      gaf_loss_watch_commit (&w, GAF_LOSS_SPIKE, 1e5);
+    }
+  g_assert_cmpint (gaf_loss_watch_judge (&w, 1e5), ==, GAF_LOSS_DIVERGED);
+  gaf_loss_watch_error (&w, 1e5, 42, 0.5, &error);
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_DIVERGED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "training diverged at step 42: the loss is 1e+05, "));
+  g_assert_nonnull (strstr (error->message, "3 steps in a row; try a lower learning rate (now 0.5)"));
+  /* a small loss far below 1 may grow 100-fold without being a spike (the absolute margin of 1) */
+  gaf_loss_watch_init (&w);
+  gaf_loss_watch_commit (&w, GAF_LOSS_OK, 1e-4);
+  g_assert_cmpint (gaf_loss_watch_judge (&w, 0.5), ==, GAF_LOSS_OK);
+}
+
+/* A spike skips the optimizer step: TRUE, parameters, moments and the step counter as they were; the
+ * next normal loss is applied. */
+static void
+test_spike_skipped (void)
+{
+  g_autoptr(GafToyCnn) net = small_net (3, 74);
+  g_autoptr(GError) error = NULL;
+  GafNet *gn = GAF_NET (net);
+  GafParams *p = gaf_toy_cnn_get_params (net);
+  GafAdamConfig adam = GAF_ADAM_DEFAULTS;
+  GafLossWatch watch;
+  float x[2 * 4 * 3], t[2] = { 0.5f, 2.0f }, out[2 * 4 * 3], dout[2 * 4 * 3] = { 0 };
+  g_autofree float *before = NULL;
+  double loss;
+
+  gaf_loss_watch_init (&watch);
+  for (int i = 0; i < 2 * 4 * 3; i++)
+    x[i] = 1.0f / 3;
+  dout[5] = 0.25f;
+  gaf_net_forward (gn, x, t, 2, out);
+  loss = 0.8;
+  g_assert_true (gaf_net_optimizer_step (gn, dout, &loss, &adam, 0.0, &watch, &error));
+  g_assert_cmpuint (p->step, ==, 1);
+  before = g_memdup2 (p->data, p->size * sizeof (float));
+  gaf_net_forward (gn, x, t, 2, out);
+  loss = 5e3;
+  g_assert_true (gaf_net_optimizer_step (gn, dout, &loss, &adam, 0.0, &watch, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->step, ==, 1);
+  g_assert_cmpmem (p->data, p->size * sizeof (float), before, p->size * sizeof (float));
+  gaf_net_forward (gn, x, t, 2, out);
+  loss = 0.7;
+  g_assert_true (gaf_net_optimizer_step (gn, dout, &loss, &adam, 0.0, &watch, &error));
+  g_assert_cmpuint (p->step, ==, 2);
+}
+
+/* A stand-in for a second process in a data-parallel run: it holds the same gradient and loss as this one
+ * (so the sums are twice this process's values) and says through `other_diverged` whether its own
+ * divergence watch fired. */
+typedef struct {
+  gboolean other_diverged;
+  guint    flag_calls, grad_calls;
+} TwinReduce;
+
+static gboolean
+twin_reduce (float *data, gsize count, gpointer user_data, GError **error)
+{
+  TwinReduce *twin = user_data;
+
+  if (count == 2)
+    {
+      /* the step's verdict: [skip, stop] */
+      twin->flag_calls++;
+      data[1] += twin->other_diverged ? 1.0f : 0.0f;
+      return TRUE;
+    }
+  twin->grad_calls++;
+  for (gsize i = 0; i < count; i++)
+    data[i] *= 2.0f;
+  return TRUE;
+}
+
+/* Data parallel: a divergence one process detects stops every process at the same step, also one whose
+ * own check passed (it must not take an Adam step alone and then wait in the next reduction). */
+static void
+test_diverged_data_parallel (void)
+{
+  g_autoptr(GafClassTarget) target = gaf_class_target_new (4, 3, 71);
+  g_autoptr(GafToyCnn) net = small_net (3, 72);
+  g_autoptr(GafTrainer) tr = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *before = NULL;
+  GafParams *p = gaf_toy_cnn_get_params (net);
+  TwinReduce twin = { 0 };
+  GafTrainerConfig cfg;
+  double loss = 0.0;
+
+  gaf_trainer_config_init (&cfg);
+  cfg.batch = 8;
+  tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &cfg);
+  g_assert_true (gaf_trainer_set_data_parallel (tr, 0, 2, twin_reduce, &twin, &error));
+  g_assert_no_error (error);
+  for (int k = 0; k < 3; k++)
+    {
+      g_assert_true (gaf_trainer_step (tr, &loss, &error));
+      g_assert_no_error (error);
+      g_assert_true (isfinite (loss));
+    }
+  /* one gradient reduction and one decision per step */
+  g_assert_cmpuint (twin.grad_calls, ==, 3);
+  g_assert_cmpuint (twin.flag_calls, ==, 3);
+
+  twin.other_diverged = TRUE;
+  before = g_memdup2 (p->data, p->size * sizeof (float));
+  g_assert_false (gaf_trainer_step (tr, &loss, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_DIVERGED);
+  g_assert_nonnull (strstr (error->message, "training diverged at step 4 on another process"));
+  g_assert_nonnull (strstr (error->message, "lower learning rate"));
+  g_assert_cmpmem (p->data, p->size * sizeof (float), before, p->size * sizeof (float));
+  g_assert_cmpuint (gaf_trainer_get_step (tr), ==, 3);
+  g_assert_cmpuint (twin.flag_calls, ==, 4);
+  g_clear_error (&error);
+
+  /* the other process recovered (a run resumed from the last good state): steps go on */
+  twin.other_diverged = FALSE;
+  g_assert_true (gaf_trainer_step (tr, &loss, &error));
+  g_assert_cmpuint (gaf_trainer_get_step (tr), ==, 4);
+}
+
 /* The class-scaling benchmark at c = 5 on an interactive budget: 1500 steps of batch 128 with the
  * reference toy CNN and Adam at the default 3e-4, the last 300 of them at 1e-4, then 20,000 samples
  * with Euler h = 0.5 to T = 15. A trained model must be far better than a sampler that ignores the
@@ -995,6 +1185,10 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/train/progress", test_progress);
   g_test_add_func ("/engine/train/cancel", test_cancel);
   g_test_add_func ("/engine/train/diverged", test_diverged);
+  g_test_add_func ("/engine/train/diverged-data-parallel", test_diverged_data_parallel);
+  g_test_add_func ("/engine/train/diverged-gradient", test_diverged_gradient);
+  g_test_add_func ("/engine/train/loss-watch", test_loss_watch);
+  g_test_add_func ("/engine/train/spike-skipped", test_spike_skipped);
   g_test_add_func ("/engine/train/class-scaling", test_train_class_scaling);
   g_test_add_func ("/engine/train/scaling-recipe", test_scaling_recipe);
 

@@ -122,6 +122,33 @@ gaf_params_reduce_grad (GafParams *params, double *loss, GError **error)
   return TRUE;
 }
 
+gboolean
+gaf_params_grad_finite (const GafParams *params)
+{
+  /* g * 0 is 0 for a finite g and NaN otherwise; eight independent sums (one vector register) keep the
+   * loop a single pass at memory speed without reassociating float additions */
+  float acc[8] = { 0 };
+  const float *g = params->grad;
+  gsize i = 0, n = params->trained;   /* buffers have no gradient */
+
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++)
+      acc[k] += g[i + k] * 0.0f;
+  for (; i < n; i++)
+    acc[0] += g[i] * 0.0f;
+  for (int k = 1; k < 8; k++)
+    acc[0] += acc[k];
+  return acc[0] == 0.0f;
+}
+
+gboolean
+gaf_params_reduce_flags (GafParams *params, float *flags, gsize n, GError **error)
+{
+  g_return_val_if_fail (params != NULL && flags != NULL && n > 0, FALSE);
+  /* sums of up to 2^24 ones are exact in float */
+  return params->reduce == NULL || params->reduce (flags, n, params->reduce_data, error);
+}
+
 typedef struct {
   GafParams *params;
   float      b1, b2, step_size, eps, inv_sqrt_bc2;

@@ -60,6 +60,13 @@ void       gaf_params_set_reducer (GafParams *params, GafReduceFunc func, gpoint
  * one reduction of size + 1 floats (the loss travels in grad[size], in float). Without one: nothing. Every rank
  * must call it once per step, whatever its loss: that is what lets all of them agree on a divergence. */
 gboolean   gaf_params_reduce_grad (GafParams *params, double *loss, GError **error);
+/* With a reducer: flags (n values 0 or 1) <- their sums over the ranks, in one reduction (> 0: TRUE on some
+ * rank), so that a decision one rank takes alone (skip this step, stop: the loss diverged) is taken by all
+ * at the same step. Every rank must call it at the same point. Without one: nothing. */
+gboolean   gaf_params_reduce_flags (GafParams *params, float *flags, gsize n, GError **error);
+/* Whether every gradient is finite (a finite loss can still have an infinite or NaN gradient, which Adam
+ * would write into every weight it touches). */
+gboolean   gaf_params_grad_finite (const GafParams *params);
 /* One Adam step with bias correction over the trained values of the arena. */
 void       gaf_adam_step        (GafParams *params, const GafAdamConfig *cfg);
 /* ema <- d ema + (1 - d) data with d = min(decay, (1 + step) / (10 + step)) (warm-up); buffers copied. */

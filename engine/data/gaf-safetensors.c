@@ -3,16 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "gaf-budget.h"
 #include "gaf-error.h"
+#include "gaf-file.h"
 #include "gaf-safetensors.h"
 
 /* The format is described in gaf-safetensors.h. */
@@ -403,36 +402,30 @@ static GafSafetensors *
 load_file (const char *path, gboolean header_only, GError **error)
 {
   g_autofree char *display = NULL;
-  struct stat sb;
   guint8 *bytes;
+  guint64 file_size = 0;
   gsize n = 0, want, size;
-  int fd, saved;
+  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   display = g_filename_display_name (path);
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  /* gaf-file.h: a FIFO or a device is refused before any read (never waited on), and so is a file
+   * larger than GAF_SAFETENSORS_MAX_BYTES; a whole-file read must also fit the memory budget. */
+  fd = gaf_file_open_regular (path, "safetensors file", GAF_SAFETENSORS_MAX_BYTES, &file_size, error);
   if (fd < 0)
+    return NULL;
+  if (!header_only)
     {
-      saved = errno;
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot open %s: %s", display, g_strerror (saved));
-      return NULL;
+      g_autofree char *what = g_strdup_printf ("reading %s", display);
+      if (!gaf_budget_check (file_size, what, error))
+        {
+          close (fd);
+          return NULL;
+        }
     }
-  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read %s: not a regular file", display);
-      close (fd);
-      return NULL;
-    }
-  if ((guint64) sb.st_size > GAF_SAFETENSORS_MAX_BYTES)
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_IO, "cannot read %s: larger than %" G_GUINT64_FORMAT " bytes", display,
-                   GAF_SAFETENSORS_MAX_BYTES);
-      close (fd);
-      return NULL;
-    }
-  size = (gsize) sb.st_size;
+  size = (gsize) file_size;
   want = header_only ? MIN (size, 8) : size;
   bytes = g_try_malloc (MAX (want, 1));
   if (bytes == NULL)

@@ -8,6 +8,7 @@
 
 #include "gaf-checkpoint.h"
 #include "gaf-error.h"
+#include "gaf-path.h"
 #include "gaf-torch-map.h"
 
 struct _GafTorchMap {
@@ -807,8 +808,25 @@ gaf_torch_import (GafSafetensors *st, GafModelConfig *cfg, GError **error)
       const GafTorchEntry *e = map->entries->pdata[i];
       if (e->layout == GAF_TORCH_FOURIER)
         {
+          /* cfg->toy_cnn.freqs holds GAF_TOY_CNN_MAX_FREQS: a wider network (hidden_dim in the metadata or
+           * --model) would have its frequencies written past the end */
+          if (e->numel > GAF_TOY_CNN_MAX_FREQS)
+            {
+              g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                           "tensor '%s' holds %" G_GINT64_FORMAT " Fourier frequencies; a toy CNN imported from "
+                           "safetensors has at most %d (hidden_dim up to %d)", e->torch, e->numel,
+                           GAF_TOY_CNN_MAX_FREQS, 2 * GAF_TOY_CNN_MAX_FREQS);
+              return NULL;
+            }
           if (!gaf_safetensors_read_floats (st, e->torch, e->ndim, e->shape, cfg->toy_cnn.freqs, error))
             return NULL;
+          for (gint64 k = 0; k < e->numel; k++)
+            if (fabs (cfg->toy_cnn.freqs[k]) > GAF_TOY_CNN_MAX_FREQ_ABS)
+              {
+                g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "tensor '%s' holds the frequency %g (at most %g in "
+                             "magnitude)", e->torch, (double) cfg->toy_cnn.freqs[k], GAF_TOY_CNN_MAX_FREQ_ABS);
+                return NULL;
+              }
           cfg->toy_cnn.n_freqs = (int) e->numel;
         }
     }
@@ -869,10 +887,10 @@ gaf_torch_checkpoint_config (GafSafetensors *st, const GafModelConfig *cfg, GKey
     {
       char *end = NULL;
       double l = g_ascii_strtod (lambda, &end);
-      if (end == lambda || *end != '\0' || !(l > 0) || !isfinite (l) || l > 1e3)
+      if (end == lambda || *end != '\0' || !(l >= GAF_PATH_LAMBDA_MIN && l <= GAF_PATH_LAMBDA_MAX))
         {
-          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "metadata field_magnitude = '%s' is not a positive number",
-                       lambda);
+          g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT, "metadata field_magnitude = '%s' is not a number from "
+                       "%g to %g", lambda, GAF_PATH_LAMBDA_MIN, GAF_PATH_LAMBDA_MAX);
           return FALSE;
         }
       g_key_file_set_double (kf, "train", "lambda", l);

@@ -14,6 +14,15 @@ typedef struct {
   double time_rate;    /* 0.25 (mean 4) */
 } GafPathConfig;
 
+/* The ranges every path configuration is held to where it enters (options, a checkpoint's [train] group, a
+ * safetensors file's metadata): lambda t u and Gamma(shape, rate) draws stay far from float overflow. */
+#define GAF_PATH_LAMBDA_MIN     1e-6
+#define GAF_PATH_LAMBDA_MAX     1e3
+#define GAF_PATH_TIME_RATE_MIN  1e-6
+#define GAF_PATH_TIME_RATE_MAX  1e6
+#define GAF_PATH_TIME_SHAPE_MIN 1e-3
+#define GAF_PATH_TIME_SHAPE_MAX 1e3
+
 void   gaf_path_config_init (GafPathConfig *cfg);
 
 /* labels (B, n) -> t (B), W_t (B, n, c) = softmax(Pi_0 xi + lambda t u_beta), u (B, n, c) = u_beta. */

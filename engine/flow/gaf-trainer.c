@@ -45,12 +45,14 @@ gaf_trainer_config_check (const GafTrainerConfig *cfg, GError **error)
     what = "batch size must be between 1 and 1048576";
   else if (!(cfg->adam.lr > 0.0) || !isfinite (cfg->adam.lr) || cfg->adam.lr > 10.0)
     what = "learning rate must be a positive number no larger than 10";
-  else if (!(cfg->path.lambda > 0.0) || !isfinite (cfg->path.lambda))
-    what = "lambda must be a positive number";
-  else if (!(cfg->path.time_rate > 0.0) || !isfinite (cfg->path.time_rate))
-    what = "time rate must be a positive number";
-  else if (!(cfg->path.time_shape > 0.0) || !isfinite (cfg->path.time_shape))
-    what = "time shape must be a positive number";
+  else if (!(cfg->path.lambda >= GAF_PATH_LAMBDA_MIN && cfg->path.lambda <= GAF_PATH_LAMBDA_MAX))
+    what = "lambda must be a number from " G_STRINGIFY (GAF_PATH_LAMBDA_MIN) " to " G_STRINGIFY (GAF_PATH_LAMBDA_MAX);
+  else if (!(cfg->path.time_rate >= GAF_PATH_TIME_RATE_MIN && cfg->path.time_rate <= GAF_PATH_TIME_RATE_MAX))
+    what = "time rate must be a number from " G_STRINGIFY (GAF_PATH_TIME_RATE_MIN) " to "
+           G_STRINGIFY (GAF_PATH_TIME_RATE_MAX);
+  else if (!(cfg->path.time_shape >= GAF_PATH_TIME_SHAPE_MIN && cfg->path.time_shape <= GAF_PATH_TIME_SHAPE_MAX))
+    what = "time shape must be a number from " G_STRINGIFY (GAF_PATH_TIME_SHAPE_MIN) " to "
+           G_STRINGIFY (GAF_PATH_TIME_SHAPE_MAX);
   else if (!(cfg->ema_decay >= 0.0 && cfg->ema_decay < 1.0))
     what = "EMA decay must be in [0, 1)";
   if (what != NULL)
@@ -143,39 +145,74 @@ cmp_double (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-gboolean
-gaf_loss_watch_check (GafLossWatch *watch, double loss, guint64 step, double lr, GError **error)
+/* The median of the recorded losses, folded into the lowest one so far. */
+static double
+watch_best (GafLossWatch *watch)
 {
   double sorted[GAF_DIVERGENCE_WINDOW], median;
 
+  memcpy (sorted, watch->loss, watch->n * sizeof (double));
+  qsort (sorted, watch->n, sizeof (double), cmp_double);
+  median = watch->n % 2 ? sorted[watch->n / 2] : 0.5 * (sorted[watch->n / 2 - 1] + sorted[watch->n / 2]);
+  watch->best = watch->best > 0.0 ? MIN (watch->best, median) : MAX (median, G_MINDOUBLE);
+  return watch->best;
+}
+
+GafLossVerdict
+gaf_loss_watch_judge (GafLossWatch *watch, double loss)
+{
+  double best;
+
   if (!isfinite (loss))
-    {
-      g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
-                   "training diverged at step %" G_GUINT64_FORMAT ": the loss is %g; try a lower learning rate "
-                   "(now %g)", step, loss, lr);
-      return FALSE;
-    }
+    return GAF_LOSS_DIVERGED;
+  if (watch == NULL || watch->n < GAF_DIVERGENCE_WARMUP)
+    return GAF_LOSS_OK;
+  best = watch_best (watch);
+  if (loss > GAF_DIVERGENCE_FACTOR * best && loss - best > 1.0)
+    return watch->spikes + 1 >= GAF_DIVERGENCE_PATIENCE ? GAF_LOSS_DIVERGED : GAF_LOSS_SPIKE;
+  return GAF_LOSS_OK;
+}
+
+void
+gaf_loss_watch_commit (GafLossWatch *watch, GafLossVerdict verdict, double loss)
+{
   if (watch == NULL)
-    return TRUE;
-  if (watch->n >= GAF_DIVERGENCE_WARMUP)
+    return;
+  if (verdict == GAF_LOSS_SPIKE)
     {
-      memcpy (sorted, watch->loss, watch->n * sizeof (double));
-      qsort (sorted, watch->n, sizeof (double), cmp_double);
-      median = watch->n % 2 ? sorted[watch->n / 2] : 0.5 * (sorted[watch->n / 2 - 1] + sorted[watch->n / 2]);
-      watch->best = watch->best > 0.0 ? MIN (watch->best, median) : MAX (median, G_MINDOUBLE);
-      if (loss > GAF_DIVERGENCE_FACTOR * watch->best && loss - watch->best > 1.0)
-        {
-          g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
-                       "training diverged at step %" G_GUINT64_FORMAT ": the loss is %.4g, %.3g times its lowest "
-                       "running median %.4g (over %u steps); try a lower learning rate (now %g)", step, loss,
-                       loss / watch->best, watch->best, (guint) GAF_DIVERGENCE_WINDOW, lr);
-          return FALSE;
-        }
+      watch->spikes++;
+      return;
     }
+  if (verdict != GAF_LOSS_OK)
+    return;
+  watch->spikes = 0;
   watch->loss[watch->next] = loss;
   watch->next = (watch->next + 1) % GAF_DIVERGENCE_WINDOW;
   watch->n = MIN (watch->n + 1, GAF_DIVERGENCE_WINDOW);
-  return TRUE;
+}
+
+void
+gaf_loss_watch_error (const GafLossWatch *watch, double loss, guint64 step, double lr, GError **error)
+{
+  if (!isfinite (loss) || watch == NULL || watch->best <= 0.0)
+    g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+                 "training diverged at step %" G_GUINT64_FORMAT ": the loss is %g; try a lower learning rate "
+                 "(now %g)", step, loss, lr);
+  else
+    g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+                 "training diverged at step %" G_GUINT64_FORMAT ": the loss is %.4g, %.3g times its lowest running "
+                 "median %.4g (over %u steps), %u steps in a row; try a lower learning rate (now %g)", step, loss,
+                 loss / watch->best, watch->best, (guint) GAF_DIVERGENCE_WINDOW, (guint) GAF_DIVERGENCE_PATIENCE, lr);
+}
+
+/* A non-finite gradient (with a finite loss) stops training like a non-finite loss: Adam would write it
+ * into the weights and the moments, and the last good weights would be lost. */
+static void
+grad_error (GafParams *params, double loss, double lr, GError **error)
+{
+  g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+               "training diverged at step %" G_GUINT64_FORMAT ": the gradient is not finite (the loss is %g); try "
+               "a lower learning rate (now %g)", params->step + 1, loss, lr);
 }
 
 gboolean
@@ -183,26 +220,72 @@ gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafA
                         double ema_decay, GafLossWatch *watch, GError **error)
 {
   GafParams *params = net->params;
-  gboolean reduced = params->reduce != NULL;
+  GafLossVerdict verdict;
   GafProfMark mark;
 
-  /* Data parallel: every rank runs its backward and the one reduction whatever its own loss, and decides
-   * on the mean loss that all ranks then share (a rank that returned early would leave the others
-   * waiting in the collective). One process checks first and skips the backward of a diverged step. */
-  if (reduced)
+  if (params->reduce == NULL)
     {
+      /* one process: judge first, and skip the backward of a step that is not applied */
+      verdict = gaf_loss_watch_judge (watch, *loss);
+      if (verdict == GAF_LOSS_DIVERGED)
+        {
+          gaf_loss_watch_error (watch, *loss, params->step + 1, adam->lr, error);
+          return FALSE;
+        }
+      if (verdict == GAF_LOSS_SPIKE)
+        {
+          gaf_loss_watch_commit (watch, verdict, *loss);
+          return TRUE;
+        }
+      gaf_params_zero_grad (params);
+      gaf_net_backward (net, dout, NULL, NULL);
+      if (!gaf_params_grad_finite (params))
+        {
+          grad_error (params, *loss, adam->lr, error);
+          return FALSE;
+        }
+    }
+  else
+    {
+      /* Data parallel: every rank runs its backward and the one reduction whatever its own loss (a rank
+       * that returned early would leave the others waiting in the collective), and judges the mean loss
+       * that all ranks then share. Their verdicts agree as long as the reduction hands every rank the
+       * same bits; the verdict is reduced too, so that all skip or stop at the same step even if it does
+       * not (a rank going on alone would wait for ever in the next step's reduction). */
+      gboolean grad_ok, spike, stop;
+      float flags[2];
+
       gaf_params_zero_grad (params);
       gaf_net_backward (net, dout, NULL, NULL);
       if (!gaf_params_reduce_grad (params, loss, error))
         return FALSE;
+      verdict = gaf_loss_watch_judge (watch, *loss);
+      grad_ok = gaf_params_grad_finite (params);
+      flags[0] = verdict == GAF_LOSS_SPIKE;
+      flags[1] = verdict == GAF_LOSS_DIVERGED || (verdict == GAF_LOSS_OK && !grad_ok);
+      if (!gaf_params_reduce_flags (params, flags, 2, error))
+        return FALSE;
+      spike = flags[0] > 0.5f;
+      stop = flags[1] > 0.5f;
+      if (stop)
+        {
+          if (verdict == GAF_LOSS_DIVERGED)
+            gaf_loss_watch_error (watch, *loss, params->step + 1, adam->lr, error);
+          else if (verdict == GAF_LOSS_OK && !grad_ok)
+            grad_error (params, *loss, adam->lr, error);
+          else
+            g_set_error (error, GAF_ERROR, GAF_ERROR_DIVERGED,
+                         "training diverged at step %" G_GUINT64_FORMAT " on another process (the mean loss here "
+                         "is %g); try a lower learning rate (now %g)", params->step + 1, *loss, adam->lr);
+          return FALSE;
+        }
+      if (spike)
+        {
+          gaf_loss_watch_commit (watch, GAF_LOSS_SPIKE, *loss);
+          return TRUE;
+        }
     }
-  if (!gaf_loss_watch_check (watch, *loss, params->step + 1, adam->lr, error))
-    return FALSE;
-  if (!reduced)
-    {
-      gaf_params_zero_grad (params);
-      gaf_net_backward (net, dout, NULL, NULL);
-    }
+  gaf_loss_watch_commit (watch, GAF_LOSS_OK, *loss);
   gaf_profile_begin (&mark);
   gaf_adam_step (params, adam);
   if (ema_decay > 0.0)

@@ -39,35 +39,56 @@ void        gaf_trainer_set_path (GafTrainer *trainer, const GafPathConfig *path
 guint64     gaf_trainer_get_step (GafTrainer *trainer);
 /* lr(s) = base_lr (1 + cos(pi s / total)) / 2 for the steps s < total that follow; constant after. */
 void        gaf_trainer_set_cosine_schedule (GafTrainer *trainer, double base_lr, guint64 total);
-/* One step: sample the path, forward, loss, backward, Adam. Fails with GAF_ERROR_DIVERGED on a
- * non-finite loss (parameters are left as they were before the step). Sample g of a step's batch comes
+/* One step: sample the path, forward, loss, backward, Adam. A spike of the loss skips the step (TRUE, the
+ * step counter unchanged); fails with GAF_ERROR_DIVERGED on a non-finite loss or gradient or the
+ * GAF_DIVERGENCE_PATIENCE-th spike in a row (parameters are left as they were before the step). Sample g of a step's batch comes
  * from its own stream (gaf_trainer_set_data_parallel), so the batch is the same however it is split. */
 gboolean    gaf_trainer_step  (GafTrainer *trainer, double *loss, GError **error);
-/* The divergence watch of a training run: a loss that is not finite, or that exceeds
- * GAF_DIVERGENCE_FACTOR times the lowest running median (the median of the last GAF_DIVERGENCE_WINDOW
- * losses, taken once GAF_DIVERGENCE_WARMUP are known; so a loss that climbs over many steps is caught too)
- * and exceeds it by more than 1 in absolute terms, is refused with
- * GAF_ERROR_DIVERGED naming the step, the loss, the median and the learning rate, and suggesting a lower
- * one. At --lr 10 the toy CNN, the MLP and the UNet jump by 10^5 to 10^20 at the second step. */
-#define GAF_DIVERGENCE_WINDOW 64
-#define GAF_DIVERGENCE_WARMUP 1
-#define GAF_DIVERGENCE_FACTOR 100.0
+/* The divergence watch of a training run. A loss that is not finite stops training at once. A spike, a
+ * loss above GAF_DIVERGENCE_FACTOR times the lowest running median (the median of the last
+ * GAF_DIVERGENCE_WINDOW applied losses, taken once GAF_DIVERGENCE_WARMUP are known; so a loss that climbs
+ * over many steps is caught too) and more than 1 above it, is skipped: its step is not applied (no Adam
+ * update, the step counter stays) and its loss not recorded. GAF_DIVERGENCE_PATIENCE spikes in a row stop
+ * training. A stop is GAF_ERROR_DIVERGED naming the step, the loss, the median and the learning rate, and
+ * suggesting a lower one; the weights are those of the last applied step. Why skip first: one outlying
+ * batch (t ~ Gamma is unbounded) should not end a run, and skipping it keeps its gradient out of the
+ * weights and Adam's moments; a run that has diverged stays up (at --lr 10 the toy CNN, the MLP and the
+ * UNet jump by 10^5 to 10^20 at the second step and stay there), so three in a row tell the two apart. */
+#define GAF_DIVERGENCE_WINDOW   64
+#define GAF_DIVERGENCE_WARMUP   1
+#define GAF_DIVERGENCE_FACTOR   100.0
+#define GAF_DIVERGENCE_PATIENCE 3
 
 typedef struct {
   double loss[GAF_DIVERGENCE_WINDOW];
   guint  n, next;
-  double best;    /* lowest running median so far; 0 before the warm-up ends */
+  double best;      /* lowest running median so far; 0 before the warm-up ends */
+  guint  spikes;    /* spikes skipped in a row */
 } GafLossWatch;
 
-void        gaf_loss_watch_init   (GafLossWatch *watch);
-/* TRUE and the loss recorded, or FALSE with the error (the loss not recorded). */
-gboolean    gaf_loss_watch_check (GafLossWatch *watch, double loss, guint64 step, double lr, GError **error);
+typedef enum {
+  GAF_LOSS_OK,        /* apply the step */
+  GAF_LOSS_SPIKE,     /* skip the step */
+  GAF_LOSS_DIVERGED,  /* stop */
+} GafLossVerdict;
+
+void           gaf_loss_watch_init   (GafLossWatch *watch);
+/* What the loss means for the run (NULL watch: only finiteness counts); the watch records nothing yet. */
+GafLossVerdict gaf_loss_watch_judge  (GafLossWatch *watch, double loss);
+/* Records the verdict the run acted on (in a data-parallel run, the one all processes agreed on): OK
+ * records the loss and ends a run of spikes, SPIKE counts one. */
+void           gaf_loss_watch_commit (GafLossWatch *watch, GafLossVerdict verdict, double loss);
+/* The GAF_ERROR_DIVERGED of a stop at `step` on `loss`. */
+void           gaf_loss_watch_error  (const GafLossWatch *watch, double loss, guint64 step, double lr,
+                                      GError **error);
 
 /* What every flow-matching step shares after its loss: zero-grad, backward from dout, the gradient reduction
  * of a data-parallel run (gaf_params_reduce_grad: *loss in is this process's mean loss, out the mean over all
- * processes), refuse a non-finite loss, or an exploding one when a watch is given, with GAF_ERROR_DIVERGED
- * (parameters untouched), Adam, EMA update
- * (ema_decay > 0). A method whose step ends here is data parallel for free once its sampling is split. */
+ * processes), the divergence watch (a spike skips the step: TRUE with the parameters and the step counter
+ * untouched; a non-finite loss or gradient, or the GAF_DIVERGENCE_PATIENCE-th spike in a row, fail with
+ * GAF_ERROR_DIVERGED, parameters untouched; in a data-parallel run every process takes the same decision
+ * at the same step, agreed through the reducer: gaf_params_reduce_flags), Adam, EMA update (ema_decay > 0).
+ * A method whose step ends here is data parallel for free once its sampling is split. */
 gboolean    gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafAdamConfig *adam,
                                     double ema_decay, GafLossWatch *watch, GError **error);
 /* Data parallelism: this trainer is process `rank` of n_ranks that train one model with the global batch

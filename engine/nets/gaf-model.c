@@ -200,7 +200,7 @@ get_freqs (GKeyFile *kf, GafToyCnnConfig *c, GError **error)
     }
   for (gsize j = 0; j < n; j++)
     {
-      if (!isfinite (v[j]) || fabs (v[j]) > 1e30)
+      if (!isfinite (v[j]) || fabs (v[j]) > GAF_TOY_CNN_MAX_FREQ_ABS)
         {
           g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "[" GROUP "] fourier_freqs holds %g", v[j]);
           return FALSE;

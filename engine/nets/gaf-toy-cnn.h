@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 #define GAF_TOY_CNN_LAYERS 5
 /* At most this many Fourier frequencies given explicitly (GafToyCnnConfig.freqs). */
 #define GAF_TOY_CNN_MAX_FREQS 512
+/* ... each at most this large in magnitude (times t and time_scale it stays far below float overflow). */
+#define GAF_TOY_CNN_MAX_FREQ_ABS 1e30
 
 typedef struct {
   int    n;              /* sequence length (variables) */
