@@ -247,7 +247,10 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
   gtk_label_set_text (self->step_label, step ? step : "");
   gtk_label_set_text (self->rate_label, rate);
   gtk_label_set_text (self->loss_label, loss);
+  /* The headline number comes first and stays in sight on a narrow window; the whole line is the tooltip. */
   gtk_label_set_text (self->metric_label, metric ? metric : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->metric_label), metric);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->state_label), state->str);
 }
 
 static void

@@ -201,6 +201,62 @@ test_every_experiment (void)
   g_rmdir (dir);
 }
 
+/* A file trained with a cosine schedule (as gaflow-cli --schedule cosine writes it), opened by the app: the
+ * schedule stops and training goes on at the rate the panel shows, the file's last rate clamped to the
+ * slider's range; saved again, the file says so. Without this the schedule would keep overriding the slider
+ * and a finished run would train on at a rate of 1e-12 while the panel reads 1e-5. */
+static void
+test_open_scheduled_file (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-schedule-XXXXXX", NULL);
+  g_autofree char *a = g_build_filename (dir, "a.gafck", NULL);
+  g_autofree char *b = g_build_filename (dir, "b.gafck", NULL);
+  const double min_lr = gaf_param_info (GAF_PARAM_LEARNING_RATE)->min;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafCheckpoint) ck = NULL;
+  GafExperiment *e, *back;
+  GafRunnerParams p;
+  double loss, lr;
+  g_autofree char *schedule = NULL;
+
+  small_params (&gaf_coupled_experiment, &p);
+  e = gaf_experiment_new (&gaf_coupled_experiment, &p, NULL, &error);
+  g_assert_no_error (error);
+  /* a whole cosine schedule of 200 steps from 1e-3: the last rate (6e-8) is below the slider's minimum */
+  gaf_trainer_set_cosine_schedule (e->trainer, 1e-3, 200);
+  for (int i = 0; i < 201; i++)
+    g_assert_true (gaf_experiment_train_step (e, &loss, &error));
+  g_assert_true (gaf_experiment_save (e, a, &error));
+  g_assert_no_error (error);
+  ck = gaf_checkpoint_load (a, &error);
+  g_assert_no_error (error);
+  schedule = g_key_file_get_string (gaf_checkpoint_get_config (ck), "train", "schedule", NULL);
+  g_assert_cmpstr (schedule, ==, "cosine");
+  lr = g_key_file_get_double (gaf_checkpoint_get_config (ck), "train", "lr", NULL);
+  g_assert_cmpfloat (lr, <, min_lr);
+  g_clear_pointer (&ck, gaf_checkpoint_free);
+  g_clear_pointer (&schedule, g_free);
+
+  back = gaf_experiment_load (a, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (back->p.value[GAF_PARAM_LEARNING_RATE], ==, min_lr);
+  g_assert_true (gaf_experiment_train_step (back, &loss, &error));
+  g_assert_true (gaf_experiment_save (back, b, &error));
+  g_assert_no_error (error);
+  ck = gaf_checkpoint_load (b, &error);
+  g_assert_no_error (error);
+  schedule = g_key_file_get_string (gaf_checkpoint_get_config (ck), "train", "schedule", NULL);
+  g_assert_cmpstr (schedule, ==, "constant");
+  lr = g_key_file_get_double (gaf_checkpoint_get_config (ck), "train", "lr", NULL);
+  g_assert_cmpfloat (lr, ==, min_lr);
+
+  gaf_experiment_free (back);
+  gaf_experiment_free (e);
+  g_unlink (a);
+  g_unlink (b);
+  g_rmdir (dir);
+}
+
 /* A model file saved by the app before experiments were modules (commit 64b3b1c: the coupled pair, MLP
  * width 16, seed 7, lambda 0.75, 100 steps; [app] integrator written as its index) opens as the coupled
  * experiment; a file whose [app] experiment has an earlier name or enum value opens as its new id. */
@@ -523,5 +579,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/experiments/jump-flows", test_jump_experiments);
   g_test_add_func ("/engine/experiments/params-apply", test_params_apply);
   g_test_add_func ("/engine/experiments/earlier-files", test_earlier_files);
+  g_test_add_func ("/engine/experiments/open-scheduled-file", test_open_scheduled_file);
   return g_test_run ();
 }

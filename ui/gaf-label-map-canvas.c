@@ -217,7 +217,8 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
   }
   gaf_draw_text (cr, theme, title, MARGIN, 10, 0, 0, 1.35);
   gaf_set_fg (cr, theme, 0.75);
-  gaf_draw_text (cr, theme, detail, MARGIN, 38, 0, 0, 0.9);
+  /* wrapped inside the pane: the data's spec is the last part and the first to be cut on a projector */
+  gaf_draw_text_wrapped (cr, theme, detail, MARGIN, 38, 0, 0, 0.9, width - 2 * MARGIN);
 
   gaf_label_grid_fit (&self->grid, (int) (tr->n_rows / tr->n), s->height, s->width, MARGIN, CAPTION_HEIGHT,
                       width - 2 * MARGIN, height - CAPTION_HEIGHT - LEGEND_HEIGHT);

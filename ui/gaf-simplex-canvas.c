@@ -665,7 +665,9 @@ vertex_radius (int c)
 static void
 fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, double width, double height)
 {
-  double margin = c == 2 ? 1.6 * MARGIN : MARGIN;
+  /* The segment's end labels sit under its ends, half outside: more room at the sides; a narrow canvas
+   * (the pixel pane of the Maps view on a projector) keeps most of its width for the drawing. */
+  double margin = MIN (c == 2 ? 1.6 * MARGIN : MARGIN, 0.2 * width);
   double left = 0, right = 0, top = 0, bottom = 0;
   double area_h = height - CAPTION_HEIGHT - LEGEND_HEIGHT;
   GString *key = g_string_new (NULL);
@@ -747,6 +749,18 @@ draw_vertices (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
     }
 }
 
+/* A headline and its explanation under the drawing, the second below however many lines the first wrapped to. */
+static void
+bottom_note (cairo_t *cr, const GafTheme *theme, const char *headline, const char *body, double y, double width)
+{
+  double h;
+
+  gaf_set_fg (cr, theme, 0.9);
+  h = gaf_draw_text_wrapped (cr, theme, headline, 16, y - 14, 0, 0, 0.95, width - 32);
+  gaf_set_fg (cr, theme, 0.75);
+  gaf_draw_text_wrapped (cr, theme, body, 16, y - 14 + h + 2, 0, 0, 0.85, width - 32);
+}
+
 static void
 legend_line (cairo_t *cr, const GafTheme *theme, double x, double y, const double *rgb,
              const double *dash, int n_dash, double width, const char *markup)
@@ -825,11 +839,7 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
     {
       /* The segment is the whole simplex: nothing is hidden by the picture. */
       g_autofree char *what = g_strdup_printf ("<b>%s</b>", _("The simplex of two classes is this segment"));
-      gaf_set_fg (cr, theme, 0.9);
-      gaf_draw_text_wrapped (cr, theme, what, 16, y - 14, 0, 0, 0.95, width - 32);
-      gaf_set_fg (cr, theme, 0.75);
-      gaf_draw_text_wrapped (cr, theme, _("W₁ is how far a point is from the class 2 end."), 16, y + 6, 0, 0, 0.85,
-                             width - 32);
+      bottom_note (cr, theme, what, _("W₁ is how far a point is from the class 2 end."), y, width);
       return;
     }
   if (c != 3)
@@ -837,10 +847,7 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       g_autofree char *proj = g_strdup_printf ("<b>%s</b>", _("Barycentric projection"));
       g_autofree char *what = g_strdup_printf (_("W ↦ Σⱼ Wⱼ vⱼ onto a regular %d-gon: a linear shadow of the simplex, "
                                                  "so distinct points may overlap. Field and overlays need c = 3."), c);
-      gaf_set_fg (cr, theme, 0.9);
-      gaf_draw_text_wrapped (cr, theme, proj, 16, y - 14, 0, 0, 0.95, width - 32);
-      gaf_set_fg (cr, theme, 0.75);
-      gaf_draw_text_wrapped (cr, theme, what, 16, y + 6, 0, 0, 0.85, width - 32);
+      bottom_note (cr, theme, proj, what, y, width);
       return;
     }
   if (tr != NULL && tr->state != NULL && !(self->show_geodesics && self->n_points > 0))

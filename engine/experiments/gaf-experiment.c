@@ -468,6 +468,19 @@ gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
   if (self->jump_trainer != NULL ? !gaf_baseline_trainer_restore_checkpoint (self->jump_trainer, ck, error)
                                  : !gaf_trainer_restore_checkpoint (self->trainer, ck, error))
     goto fail;
+  /* The app trains at the learning rate its panel shows: a schedule the file was trained with (gaflow-cli
+   * --schedule cosine) stops here, and training goes on at the file's last rate clamped to the slider's range
+   * (a finished cosine run's 3e-12 becomes the slider's 1e-5), not at a rate the panel cannot show. */
+  if (self->jump_trainer != NULL)
+    {
+      gaf_baseline_trainer_set_cosine_schedule (self->jump_trainer, 0.0, 0);
+      gaf_baseline_trainer_set_lr (self->jump_trainer, self->p.value[GAF_PARAM_LEARNING_RATE]);
+    }
+  else
+    {
+      gaf_trainer_set_cosine_schedule (self->trainer, 0.0, 0);
+      gaf_trainer_set_lr (self->trainer, self->p.value[GAF_PARAM_LEARNING_RATE]);
+    }
   return self;
 
 fail:
