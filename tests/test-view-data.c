@@ -17,6 +17,60 @@
 /* The data behind the views, without a display: projection, geodesics, reference density, trajectory
  * interpolation, axes and series. Tolerances are stated where they are used; seeds are fixed. */
 
+/* Labels beside the side vertices of a pentagon fitted by height into a wide-enough area: shrinking the
+ * area's width moves nothing when the height limits the scale, so the fit must scale the polygon itself;
+ * afterwards every box is inside and one touches the bound (the largest such scale); never below min_scale. */
+static void
+test_label_fit (void)
+{
+  const double width = 660, height = 500, lw = 150, lh = 30, r = 19;
+  double boxes[5 * 4];
+  GafSimplexFrame f;
+  double before;
+  gboolean touches = FALSE;
+
+  gaf_simplex_frame_fit (&f, 5, width, height, 64);
+  before = f.scale;
+  for (int k = 0; k < 5; k++)
+    {
+      GafPoint v = gaf_polygon_vertex (5, k);
+      double len = hypot (v.x, v.y), ux = v.x / len, uy = v.y / len;
+      double *b = boxes + 4 * k;
+      b[0] = ux * r - (0.5 - 0.5 * ux) * lw;
+      b[1] = -uy * r - (0.5 + 0.5 * uy) * lh;
+      b[2] = b[0] + lw;
+      b[3] = b[1] + lh;
+    }
+  /* the premise: with the first fit the side labels stick out of the area */
+  {
+    GafPoint p = gaf_simplex_frame_map (&f, gaf_polygon_vertex (5, 1));
+    g_assert_cmpfloat (p.x + boxes[4 * 1 + 0], <, 4);
+  }
+  gaf_simplex_frame_fit_labels (&f, 5, boxes, 4, 0, width - 4, height, 0.5 * before);
+  g_assert_cmpfloat (f.scale, <, before);
+  g_assert_cmpfloat (f.scale, >=, 0.5 * before);
+  for (int k = 0; k < 5; k++)
+    {
+      GafPoint p = gaf_simplex_frame_map (&f, gaf_polygon_vertex (5, k));
+      const double *b = boxes + 4 * k;
+      g_assert_cmpfloat (p.x + b[0], >=, 4 - 1e-9);
+      g_assert_cmpfloat (p.x + b[2], <=, width - 4 + 1e-9);
+      g_assert_cmpfloat (p.y + b[1], >=, -1e-9);
+      g_assert_cmpfloat (p.y + b[3], <=, height + 1e-9);
+      touches |= fabs (p.x + b[0] - 4) < 1e-6 || fabs (p.x + b[2] - (width - 4)) < 1e-6;
+    }
+  g_assert_true (touches);
+  /* labels far too wide: the drawing keeps half its size */
+  for (int k = 0; k < 5; k++)
+    {
+      boxes[4 * k + 0] -= 1000;
+      boxes[4 * k + 2] += 1000;
+    }
+  gaf_simplex_frame_fit (&f, 5, width, height, 64);
+  gaf_simplex_frame_fit_labels (&f, 5, boxes, 4, 0, width - 4, height, 0.5 * before);
+  g_assert_cmpfloat (f.scale, ==, 0.5 * before);
+}
+
 static void
 test_projection (void)
 {
@@ -496,6 +550,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ui/data/projection", test_projection);
+  g_test_add_func ("/ui/data/label-fit", test_label_fit);
   g_test_add_func ("/ui/data/geodesics", test_geodesics);
   g_test_add_func ("/ui/data/conditional-geodesic", test_conditional_geodesic);
   g_test_add_func ("/ui/data/reference-density", test_reference_density);

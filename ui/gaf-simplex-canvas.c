@@ -660,16 +660,17 @@ vertex_radius (int c)
   return c <= 6 ? 11.0 : 8.0;
 }
 
-/* Fits the polygon into the area so that every vertex label stays inside it: after a first fit, the
- * overflow of the labels on each side shrinks the area by as much. */
+/* Fits the polygon into the area so that every vertex label stays inside it: the polygon fitted to the area,
+ * then shrunk about its centre until the labels fit, but to no less than half its size (a narrow canvas keeps a
+ * drawing it can show). */
 static void
 fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, double width, double height)
 {
   /* The segment's end labels sit under its ends, half outside: more room at the sides; a narrow canvas
    * (the pixel pane of the Maps view on a projector) keeps most of its width for the drawing. */
   double margin = MIN (c == 2 ? 1.6 * MARGIN : MARGIN, 0.2 * width);
-  double left = 0, right = 0, top = 0, bottom = 0;
   double area_h = height - CAPTION_HEIGHT - LEGEND_HEIGHT;
+  g_autofree double *boxes = g_new (double, 4 * (gsize) c);
   GString *key = g_string_new (NULL);
 
   /* Measuring the labels every frame would cost the animation: the fit is kept until they change. */
@@ -689,40 +690,24 @@ fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, do
   g_free (self->fit_key);
   self->fit_key = g_string_free (key, FALSE);
 
-  for (int pass = 0; pass < 2; pass++)
+  gaf_simplex_frame_fit (&self->frame, c, width, MAX (area_h, 1), margin);
+  self->frame.cy += CAPTION_HEIGHT;
+  for (int k = 0; k < c; k++)
     {
-      double w = MAX (width - left - right, 1), h = MAX (area_h - top - bottom, 1);
-      double over_l = 0, over_r = 0, over_t = 0, over_b = 0;
+      double ux, uy, lw, lh, r = vertex_radius (c) + 8;
+      g_autofree char *label = vertex_label (self, k, c, &ux, &uy);
+      double *b = boxes + 4 * k;
 
-      gaf_simplex_frame_fit (&self->frame, c, w, h, margin);
-      self->frame.cx += left;
-      self->frame.cy += CAPTION_HEIGHT + top;
-      self->fit_frame = self->frame;
-      if (pass == 1)
-        break;
-      for (int k = 0; k < c; k++)
-        {
-          GafPoint p = gaf_simplex_frame_map (&self->frame, gaf_polygon_vertex (c, k));
-          double ux, uy, lw, lh, r = vertex_radius (c) + 8, x0, y0;
-          g_autofree char *label = vertex_label (self, k, c, &ux, &uy);
-
-          gaf_measure_text (cr, theme, label, 1.0, &lw, &lh);
-          x0 = p.x + ux * r - (0.5 - 0.5 * ux) * lw;
-          y0 = p.y - uy * r - (0.5 + 0.5 * uy) * lh;
-          over_l = MAX (over_l, 4 - x0);
-          over_r = MAX (over_r, x0 + lw - (width - 4));
-          over_t = MAX (over_t, CAPTION_HEIGHT - y0);
-          over_b = MAX (over_b, y0 + lh - (CAPTION_HEIGHT + area_h));
-        }
-      /* Never more than half the area for labels: a narrow canvas keeps a drawing it can show. */
-      left = MIN (over_l, 0.25 * width);
-      right = MIN (over_r, 0.25 * width);
-      top = MIN (over_t, 0.25 * area_h);
-      bottom = MIN (over_b, 0.25 * area_h);
-      if (left + right + top + bottom <= 0)
-        break;
-      /* The polygon shrinks about its centre: each side gains its own overflow. */
+      /* where draw_vertices puts the label, relative to its vertex */
+      gaf_measure_text (cr, theme, label, 1.0, &lw, &lh);
+      b[0] = ux * r - (0.5 - 0.5 * ux) * lw;
+      b[1] = -uy * r - (0.5 + 0.5 * uy) * lh;
+      b[2] = b[0] + lw;
+      b[3] = b[1] + lh;
     }
+  gaf_simplex_frame_fit_labels (&self->frame, c, boxes, 4, CAPTION_HEIGHT, width - 4, CAPTION_HEIGHT + area_h,
+                                0.5 * self->frame.scale);
+  self->fit_frame = self->frame;
 }
 
 static void

@@ -287,6 +287,32 @@ gaf_simplex_frame_fit (GafSimplexFrame *frame, int c, double width, double heigh
   frame->cy = height / 2 + frame->scale * (ymin + ymax) / 2;
 }
 
+double
+gaf_simplex_frame_fit_labels (GafSimplexFrame *frame, int c, const double *boxes, double x0, double y0, double x1,
+                              double y1, double min_scale)
+{
+  double scale = frame->scale;
+
+  /* A vertex at unit position v sits at (cx + s v.x, cy - s v.y): each side a label crosses bounds s
+   * from above, when the vertex moves towards that side as s grows. */
+  for (int k = 0; k < c; k++)
+    {
+      GafPoint v = gaf_polygon_vertex (c, k);
+      const double *b = boxes + 4 * k;
+
+      if (v.x < -1e-12)
+        scale = MIN (scale, (frame->cx + b[0] - x0) / -v.x);
+      if (v.x > 1e-12)
+        scale = MIN (scale, (x1 - frame->cx - b[2]) / v.x);
+      if (v.y > 1e-12)
+        scale = MIN (scale, (frame->cy + b[1] - y0) / v.y);
+      if (v.y < -1e-12)
+        scale = MIN (scale, (y1 - frame->cy - b[3]) / -v.y);
+    }
+  frame->scale = MAX (scale, MIN (min_scale, frame->scale));
+  return frame->scale;
+}
+
 GafPoint
 gaf_simplex_frame_map (const GafSimplexFrame *frame, GafPoint p)
 {

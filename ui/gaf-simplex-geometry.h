@@ -56,6 +56,11 @@ typedef struct {
 } GafSimplexFrame;
 
 void     gaf_simplex_frame_fit   (GafSimplexFrame *frame, int c, double width, double height, double margin);
+/* Shrinks the frame about its centre (never below min_scale) until every vertex's label box stays inside
+ * [x0, x1] x [y0, y1]; boxes holds c rows (dx0, dy0, dx1, dy1), each relative to its vertex's mapped position,
+ * which moves with the scale while the box keeps its size. Returns the new scale (unchanged if all fit). */
+double   gaf_simplex_frame_fit_labels (GafSimplexFrame *frame, int c, const double *boxes, double x0, double y0,
+                                       double x1, double y1, double min_scale);
 GafPoint gaf_simplex_frame_map   (const GafSimplexFrame *frame, GafPoint point);
 GafPoint gaf_simplex_frame_unmap (const GafSimplexFrame *frame, double x, double y);
 
