@@ -256,10 +256,15 @@ gaf_joint_view_draw (GafJointView *self, cairo_t *cr, int width, int height, con
   detail = g_strdup_printf (_("marginal KL %.4f · mutual information: samples %.3f, target %.3f nats · "
                               "%u samples at step %u"), tables (s)->kl_marginal, tables (s)->mi_model,
                             tables (s)->mi_target, (guint) tables (s)->samples, (guint) tables (s)->step);
-  gaf_set_fg (cr, theme, 1.0);
-  gaf_draw_text (cr, theme, stats, 28, 76, 0, 0, 1.05);
-  gaf_set_fg (cr, theme, 0.7);
-  gaf_draw_text (cr, theme, detail, 28, 102, 0, 0, 0.9);
+  /* both lines wrap inside the view (a projector's width cuts them otherwise); the maps start below them */
+  {
+    double h;
+    gaf_set_fg (cr, theme, 1.0);
+    h = gaf_draw_text_wrapped (cr, theme, stats, 28, 76, 0, 0, 1.05, width - 56);
+    gaf_set_fg (cr, theme, 0.7);
+    h += gaf_draw_text_wrapped (cr, theme, detail, 28, 76 + h + 6, 0, 0, 0.9, width - 56);
+    y = MAX (y, 76 + h + 6 + 26);
+  }
 
   for (int i = 0; i < c * c; i++)
     pmax = MAX (pmax, MAX (tables (s)->target[i], tables (s)->model[i]));

@@ -290,6 +290,31 @@ draw_histogram (GafLikelihoodView *self, cairo_t *cr, const GafTheme *theme, dou
       cairo_stroke (cr);
       gaf_draw_text (cr, theme, label, tx, y1 + 8, 0.5, 0.0, 0.85);
     }
+  /* The y axis: counts of maps per bar, whole numbers only. */
+  {
+    GafAxis ay = { 0.0, (double) top, FALSE };
+    double yt[12];
+    guint n_yt = gaf_axis_ticks (&ay, yt, 6);
+
+    cairo_move_to (cr, x0 - 0.5, y0);
+    cairo_line_to (cr, x0 - 0.5, y1);
+    cairo_stroke (cr);
+    for (guint i = 0; i < n_yt; i++)
+      {
+        double ty;
+        g_autofree char *label = NULL;
+        if (yt[i] != floor (yt[i]))
+          continue;
+        ty = y1 - (y1 - y0) * yt[i] / top;
+        label = gaf_format_value (yt[i]);
+        cairo_move_to (cr, x0 - 5, ty + 0.5);
+        cairo_line_to (cr, x0, ty + 0.5);
+        cairo_stroke (cr);
+        gaf_draw_text (cr, theme, label, x0 - 8, ty, 1.0, 0.5, 0.85);
+      }
+    /* Translators: the y axis of the held-out histogram: how many maps fall in a bar */
+    gaf_draw_text_vertical (cr, theme, _("maps per bar"), x0 - 34, (y0 + y1) / 2, 0.5, 0.85);
+  }
   gaf_set_fg (cr, theme, 0.75);
   {
     g_autofree char *caption = NULL;
@@ -319,7 +344,13 @@ draw_histogram (GafLikelihoodView *self, cairo_t *cr, const GafTheme *theme, dou
       /* Translators: a share in percent of the held-out maps with a higher bits/dim (less likely) */
       text = g_strdup_printf (_("<b>this map</b>: more likely than %.0f %% of the held-out maps"), 100 * above);
       gaf_set_fg (cr, theme, 0.95);
-      gaf_draw_text (cr, theme, text, CLAMP (mx, x0 + 160, x1 - 160), y0 - 6, 0.5, 1.0, 0.95);
+      {
+        /* over the marker, moved in as far as the text needs to stay over the plot and its y axis */
+        double tw, th, left = x0 - 40, half;
+        gaf_measure_text (cr, theme, text, 0.95, &tw, &th);
+        half = MIN (tw, x1 - left) / 2;
+        gaf_draw_text (cr, theme, text, CLAMP (mx, left + half, x1 - half), y0 - 6, 0.5, 1.0, 0.95);
+      }
     }
 }
 
@@ -356,7 +387,8 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
     detail = g_strdup_printf (_("−log₂ p(map) per pixel under the rounding model at T = %g: %d importance samples, "
                                 "Hutchinson's divergence, averaged weights"), GAF_LIKELIHOOD_T_END, GAF_LIKELIHOOD_PROPOSALS);
     gaf_set_fg (cr, theme, 0.75);
-    gaf_draw_text (cr, theme, detail, MARGIN - 8, 36, 0, 0, 0.9);
+    top = MAX (top, 36 + gaf_draw_text_wrapped (cr, theme, detail, MARGIN - 8, 36, 0, 0, 0.9,
+                                                width - 2 * (MARGIN - 8)) + 20);
   }
 
   /* The map and its score on the left, the held-out histogram on the right. */
@@ -400,7 +432,7 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
       if (error != NULL)
         {
           gaf_set_fg (cr, theme, 0.7);
-          gaf_draw_text (cr, theme, error, MARGIN, top + side + 64, 0, 0, 0.9);
+          gaf_draw_text_wrapped (cr, theme, error, MARGIN, top + side + 64, 0, 0, 0.9, col - MARGIN);
         }
     }
   else
@@ -412,7 +444,7 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
 
   hx0 = col + 2 * MARGIN;
   if (l != NULL && l->n_held_out > 0 && width - hx0 > 120)
-    draw_histogram (self, cr, theme, hx0, top + 40, width - MARGIN, height - 70);
+    draw_histogram (self, cr, theme, hx0 + 44, top + 40, width - MARGIN, height - 70);   /* the y axis left of it */
   else if (width - hx0 > 120)
     {
       gaf_set_fg (cr, theme, 0.65);

@@ -137,17 +137,18 @@ gaf_scaling_canvas_draw (GafScalingCanvas *self, cairo_t *cr, int width, int hei
 {
   g_autoptr(GafScalingPlotData) data = NULL;
   GafScalingPlotStyle style;
-  const double top = 40;
+  double top;
   double x_min, x_max, y_min, y_max;
   const GafSweepRow *rows = (const GafSweepRow *) self->rows->data;
 
   g_return_if_fail (GAF_IS_SCALING_CANVAS (self));
 
   gaf_set_fg (cr, theme, 0.7);
-  gaf_draw_text (cr, theme,
-                 _("Each point trains its own toy CNN on n = 4 positions with targets q_i = softmax(U_i) "
-                   "and compares the sample histograms with q."),
-                 28, 12, 0, 0, 0.9);
+  /* wrapped inside the canvas; the plot starts below however many lines it takes */
+  top = 12 + 16 + gaf_draw_text_wrapped (cr, theme,
+                                         _("Each point trains its own toy CNN on n = 4 positions with targets q_i = "
+                                           "softmax(U_i) and compares the sample histograms with q."),
+                                         28, 12, 0, 0, 0.9, width - 56);
 
   data = build_data (self);
   gaf_scaling_plot_style_init (&style);
