@@ -802,6 +802,11 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
         detail = g_strdup_printf (_("%u rows (%u samples × %d positions) · network weights of step %u"),
                                   tr->n_rows, tr->n_rows / tr->n, tr->n, (guint) tr->step);
     }
+  else if (s != NULL && s->state == GAF_RUNNER_FAILED)
+    {
+      title = g_strdup_printf ("<b>%s</b>", _("No samples"));
+      detail = g_strdup (_("The run stopped with an error: see the message beside or in the status line."));
+    }
   else
     {
       title = g_strdup_printf ("<b>%s</b>", _("Waiting for the first samples…"));
@@ -885,6 +890,12 @@ gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int hei
 
   g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
 
+  /* No classes known yet (data that could not be read): no made-up triangle, only what the caption says. */
+  if (s != NULL && s->payload->c <= 0)
+    {
+      draw_captions (self, cr, width, height, theme);
+      return;
+    }
   fit_frame (self, cr, theme, c, width, height);
   self->frame_c = c;
 
