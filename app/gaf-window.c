@@ -23,6 +23,7 @@
 #include "gaf-train-state.h"
 #include "gaf-training-view.h"
 #include "gaf-view-switcher.h"
+#include "gaf-wrap-box.h"
 #include "gaf-window.h"
 
 struct _GafWindow {
@@ -32,6 +33,9 @@ struct _GafWindow {
   GtkToggleButton      *train_button;
   GtkLabel             *train_label;
   GtkStack             *stack;
+  GtkRevealer          *switch_revealer;
+  GtkLabel             *switch_label;
+  GtkWidget            *switch_bar;      /* GafWrapBox: the label, then one button per experiment */
   GafSimplexView       *simplex_view;
   GafTrainingView      *training_view;
   GafRunsView          *runs_view;
@@ -295,6 +299,64 @@ experiment_index (const GafExperimentClass *klass)
   return 0;
 }
 
+/* The experiments whose data a view shows: those whose own view it is; the Likelihood view scores the label
+ * maps' model, so it belongs to the experiments whose own view is the Maps view. Views of every experiment
+ * (simplex, training, runs, scaling) are nobody's own and belong to all. */
+static gboolean
+view_serves (const char *view, const GafExperimentClass *klass)
+{
+  if (g_strcmp0 (view, "likelihood") == 0)
+    view = "labelmaps";
+  return g_strcmp0 (view, klass->default_view) == 0;
+}
+
+static gboolean
+view_is_someones (const char *view)
+{
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    if (view_serves (view, *k))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+on_switch_clicked (GtkButton *button, GafWindow *self)
+{
+  const GafExperimentClass *klass = g_object_get_data (G_OBJECT (button), "experiment");
+
+  if (klass != NULL)
+    gaf_window_set_experiment (self, klass);
+}
+
+/* On a view that belongs to other experiments than the one running, a bar says so and offers to open them:
+ * a tab is never a dead end. */
+static void
+update_switch_bar (GafWindow *self)
+{
+  const char *view = gtk_stack_get_visible_child_name (self->stack);
+  const GafExperimentClass *current = gaf_runner_get_params (self->runner)->experiment;
+  GtkWidget *child;
+  gboolean show = view != NULL && view_is_someones (view) && !view_serves (view, current);
+
+  while ((child = gtk_widget_get_last_child (self->switch_bar)) != GTK_WIDGET (self->switch_label))
+    gtk_widget_unparent (child);
+  if (show)
+    {
+      for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+        if (view_serves (view, *k))
+          {
+            /* Translators: a button that opens an experiment by its name */
+            g_autofree char *label = g_strdup_printf (_("Open “%s”"), _((*k)->label));
+            GtkWidget *button = gtk_button_new_with_label (label);
+            g_object_set_data (G_OBJECT (button), "experiment", (gpointer) *k);
+            g_signal_connect (button, "clicked", G_CALLBACK (on_switch_clicked), self);
+            gtk_widget_set_parent (button, self->switch_bar);
+          }
+      gtk_label_set_text (self->switch_label, _("A view of another experiment:"));
+    }
+  gtk_revealer_set_reveal_child (self->switch_revealer, show);
+}
+
 /* Shows the experiment's own view when the one on screen is another experiment's own. */
 static void
 follow_default_view (GafWindow *self, const GafExperimentClass *klass)
@@ -319,6 +381,7 @@ show_experiment (GafWindow *self, const GafExperimentClass *klass)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", !klass->untrained);
   gaf_parameter_panel_set_experiment (self->panel, klass);
   follow_default_view (self, klass);
+  update_switch_bar (self);
 }
 
 void
@@ -389,6 +452,13 @@ update_info (GafWindow *self)
       gtk_label_set_text (self->info_label, _(view_notes[i].text));
 }
 
+GtkWidget *
+gaf_window_get_switch_bar (GafWindow *self)
+{
+  g_return_val_if_fail (GAF_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->switch_revealer);
+}
+
 const char *
 gaf_window_get_info_text (GafWindow *self)
 {
@@ -408,6 +478,8 @@ on_view_changed (GafWindow *self)
   const char *name = gtk_stack_get_visible_child_name (self->stack);
 
   update_info (self);
+  if (self->runner != NULL)
+    update_switch_bar (self);
 
   if (!self->loading && self->settings != NULL && name != NULL)
     g_settings_set_string (self->settings, "view", name);
@@ -1386,6 +1458,7 @@ gaf_window_class_init (GafWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (GAF_TYPE_SIMPLEX_VIEW);
+  g_type_ensure (GAF_TYPE_WRAP_BOX);
   g_type_ensure (GAF_TYPE_TRAINING_VIEW);
   g_type_ensure (GAF_TYPE_RUNS_VIEW);
   g_type_ensure (GAF_TYPE_JOINT_VIEW);
@@ -1413,6 +1486,9 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GafWindow, rate_label);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, loss_label);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, metric_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, switch_revealer);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, switch_label);
+  gtk_widget_class_bind_template_child (widget_class, GafWindow, switch_bar);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, info_button);
   gtk_widget_class_bind_template_child (widget_class, GafWindow, info_label);
   gtk_widget_class_bind_template_callback (widget_class, on_experiment_selected);

@@ -38,6 +38,9 @@ void       gaf_window_set_history_file (GafWindow *self, const char *path);
  * 20 s while it changes, and when the window goes). */
 void       gaf_window_save_history    (GafWindow *self);
 /* The current view's note in the info popover (F1): what its points, trails, arrows and colours are. */
+/* The bar over a view of another experiment (a GtkRevealer, revealed then): a label, then one button per
+ * experiment the view shows, each opening it. */
+GtkWidget  *gaf_window_get_switch_bar (GafWindow *self);
 const char *gaf_window_get_info_text  (GafWindow *self);/* Teaching overlay points of the simplex view (c = 3; b may be NULL) and a fixed flow time (the
  * animations of the simplex and label-map views pause there); t < 0 leaves them playing. */
 void       gaf_window_set_overlay     (GafWindow *self, const double *a, const double *b, double t);

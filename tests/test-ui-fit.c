@@ -96,6 +96,50 @@ test_switcher_order (void)
   destroy_window (window);
 }
 
+/* A view of another experiment is no dead end: a bar offers the experiments it shows, and a click opens one;
+ * on a view of the running experiment, or one every experiment shares, there is no bar. */
+static GPtrArray *
+switch_buttons (GafWindow *window)
+{
+  GtkWidget *bar = gtk_revealer_get_child (GTK_REVEALER (gaf_window_get_switch_bar (window)));
+  GPtrArray *buttons = g_ptr_array_new ();
+
+  for (GtkWidget *w = gtk_widget_get_first_child (bar); w != NULL; w = gtk_widget_get_next_sibling (w))
+    if (GTK_IS_BUTTON (w))
+      g_ptr_array_add (buttons, w);
+  return buttons;
+}
+
+static void
+test_no_dead_ends (void)
+{
+  GafWindow *window = open_window (1024, 768);
+  GtkRevealer *bar = GTK_REVEALER (gaf_window_get_switch_bar (window));
+  g_autoptr(GPtrArray) buttons = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+
+  gaf_window_set_experiment (window, gaf_experiment_lookup ("exact"));
+  gaf_window_set_view (window, "simplex");
+  g_assert_false (gtk_revealer_get_reveal_child (bar));
+  gaf_window_set_view (window, "joint");
+  g_assert_true (gtk_revealer_get_reveal_child (bar));
+  buttons = switch_buttons (window);
+  g_assert_cmpuint (buttons->len, >=, 2);   /* the coupled pair and the pinwheel at least */
+  g_signal_emit_by_name (buttons->pdata[0], "clicked");
+  g_assert_cmpstr (gaf_runner_get_params (gaf_window_get_runner (window))->experiment->default_view, ==, "joint");
+  g_assert_cmpstr (gaf_window_get_view (window), ==, "joint");
+  g_assert_false (gtk_revealer_get_reveal_child (bar));
+  /* the likelihood scores the label maps' model: one button, to the label maps */
+  gaf_window_set_view (window, "likelihood");
+  g_assert_true (gtk_revealer_get_reveal_child (bar));
+  after = switch_buttons (window);
+  g_assert_cmpuint (after->len, ==, 1);
+  gaf_window_set_view (window, "scaling");
+  g_assert_false (gtk_revealer_get_reveal_child (bar));
+  gaf_window_set_training (window, FALSE);
+  destroy_window (window);
+}
+
 /* ---- value labels at the extremes ------------------------------------------------------------------ */
 
 typedef enum { AT_MIN, AT_DEFAULT, AT_MAX } Where;
@@ -417,6 +461,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-fit/size/1024x768", test_fit_1024);
   g_test_add_func ("/ui-fit/size/800x600", test_fit_800);
   g_test_add_func ("/ui-fit/views/ctrl-digits-follow-the-switcher", test_switcher_order);
+  g_test_add_func ("/ui-fit/views/no-dead-ends", test_no_dead_ends);
   g_test_add_func ("/ui-fit/labels/at-minimum", test_labels_min);
   g_test_add_func ("/ui-fit/labels/at-default", test_labels_default);
   g_test_add_func ("/ui-fit/labels/at-maximum", test_labels_max);
