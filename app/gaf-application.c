@@ -38,7 +38,6 @@ struct _GafApplication {
 
 G_DEFINE_FINAL_TYPE (GafApplication, gaf_application, GTK_TYPE_APPLICATION)
 
-static const char *views[] = { "simplex", "training", "runs", "joint", "labelmaps", "likelihood", "scaling", NULL };
 
 /* --change KEY=VALUE@SECONDS: a parameter of the table by its key, a value in its range, 0..3600 s. */
 static gboolean
@@ -128,8 +127,17 @@ gaf_application_handle_local_options (GApplication *app, GVariantDict *options)
   if (!g_variant_dict_lookup (options, "time", "d", &self->time))
     self->time = -1.0;
 
-  if (self->view != NULL && !g_strv_contains (views, self->view))
-    return fail (_("--view must be simplex, training, runs, joint, labelmaps, likelihood or scaling"));
+  if (self->view != NULL)
+    {
+      g_auto(GStrv) views = gaf_window_view_names ();
+      if (!g_strv_contains ((const char *const *) views, self->view))
+        {
+          g_autofree char *list = g_strjoinv (", ", views);
+          /* Translators: the names of the views, like "simplex, training, runs" */
+          g_autofree char *message = g_strdup_printf (_("--view must be one of %s"), list);
+          return fail (message);
+        }
+    }
   if (self->experiment != NULL && gaf_experiment_lookup_legacy (self->experiment) == NULL)
     {
       g_autofree char *ids = gaf_experiment_list_ids (_(" or "));
@@ -414,6 +422,21 @@ gaf_application_class_init (GafApplicationClass *klass)
   app_class->shutdown = gaf_application_shutdown;
 }
 
+/* --view's help, from the window's views. */
+static const char *
+view_help (void)
+{
+  static char *help;
+
+  if (help == NULL)
+    {
+      g_auto(GStrv) views = gaf_window_view_names ();
+      g_autofree char *list = g_strjoinv (", ", views);
+      help = g_strdup_printf (_("View to show: %s"), list);
+    }
+  return help;
+}
+
 /* --experiment's help, from the registry: "Experiment to open: scaling, exact, ... or label-maps". */
 static const char *
 experiment_help (void)
@@ -434,7 +457,7 @@ gaf_application_init (GafApplication *self)
   const GOptionEntry entries[] = {
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Render the window to a PNG file after a while, then quit"), N_("FILE.png") },
-    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, N_("View to show: simplex, training, runs, joint, labelmaps, likelihood or scaling"), N_("NAME") },
+    { "view", 0, 0, G_OPTION_ARG_STRING, NULL, view_help (), N_("NAME") },
     { "experiment", 0, 0, G_OPTION_ARG_STRING, NULL, experiment_help (), N_("NAME") },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Open a model file (.gafck) at the start"), N_("FILE") },
     { "map", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Score a label map (PGM or PNG) in the Likelihood view"), N_("FILE") },

@@ -23,6 +23,7 @@
 #include "gaf-train-state.h"
 #include "gaf-training-view.h"
 #include "gaf-view-switcher.h"
+#include "gaf-view.h"
 #include "gaf-wrap-box.h"
 #include "gaf-window.h"
 
@@ -450,6 +451,22 @@ update_info (GafWindow *self)
   for (guint i = 0; i < G_N_ELEMENTS (view_notes); i++)
     if (g_strcmp0 (name, view_notes[i].view) == 0)
       gtk_label_set_text (self->info_label, _(view_notes[i].text));
+  for (const GafViewEntry *v = gaf_view_entries (); v->name != NULL; v++)
+    if (g_strcmp0 (name, v->name) == 0)
+      gtk_label_set_text (self->info_label, _(v->info));
+}
+
+/* The views in the switcher's order: the window's own (its template), then gaf-view.c's table. */
+char **
+gaf_window_view_names (void)
+{
+  GStrvBuilder *names = g_strv_builder_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (view_notes); i++)
+    g_strv_builder_add (names, view_notes[i].view);
+  for (const GafViewEntry *v = gaf_view_entries (); v->name != NULL; v++)
+    g_strv_builder_add (names, v->name);
+  return g_strv_builder_end (names);
 }
 
 GtkWidget *
@@ -587,8 +604,11 @@ static void
 current_drawing (GafWindow *self, GafDrawFunc *draw, GtkWidget **widget)
 {
   const char *name = gaf_window_get_view (self);
+  GtkWidget *child = gtk_stack_get_visible_child (self->stack);
 
-  if (g_strcmp0 (name, "training") == 0)
+  if (child != NULL && GAF_IS_VIEW (child))
+    *widget = gaf_view_get_drawing (GAF_VIEW (child), draw);
+  else if (g_strcmp0 (name, "training") == 0)
     {
       *draw = draw_training;
       *widget = GTK_WIDGET (self->training_view);
@@ -655,7 +675,15 @@ gaf_window_export_view (GafWindow *self, const char *path, GError **error)
   if (format == GAF_EXPORT_CSV)
     {
       g_autofree char *text = NULL;
-      if (g_strcmp0 (name, "training") == 0)
+      GtkWidget *child = gtk_stack_get_visible_child (self->stack);
+
+      if (child != NULL && GAF_IS_VIEW (child))
+        {
+          text = gaf_view_to_csv (GAF_VIEW (child), error);
+          if (text == NULL)
+            return FALSE;
+        }
+      else if (g_strcmp0 (name, "training") == 0)
         text = gaf_training_view_to_csv (self->training_view);
       else if (g_strcmp0 (name, "runs") == 0)
         text = gaf_run_history_to_csv (self->history);
@@ -1599,6 +1627,13 @@ gaf_window_init (GafWindow *self)
                            G_CALLBACK (on_pixel_selected), self, G_CONNECT_SWAPPED);
   gaf_scaling_view_set_runner (self->scaling_view, self->runner);
   gaf_scaling_view_set_settings (self->scaling_view, self->settings);
+  /* The views of gaf-view.c's table, after the window's own. */
+  for (const GafViewEntry *v = gaf_view_entries (); v->name != NULL; v++)
+    {
+      GtkWidget *view = g_object_new (v->get_type (), NULL);
+      gtk_stack_add_titled (self->stack, view, v->name, _(v->title));
+      gaf_view_set_runner (GAF_VIEW (view), self->runner);
+    }
   gaf_parameter_panel_set_settings (self->panel, self->settings);
   gaf_parameter_panel_set_runner (self->panel, self->runner);
   g_signal_connect_object (self->panel, "applied", G_CALLBACK (on_panel_applied), self, 0);

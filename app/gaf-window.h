@@ -16,8 +16,11 @@ G_DECLARE_FINAL_TYPE (GafWindow, gaf_window, GAF, WINDOW, GtkApplicationWindow)
  * at once. Fits 1024 x 768 and 800 x 600. */
 GafWindow *gaf_window_new             (GtkApplication *application);
 GafRunner *gaf_window_get_runner      (GafWindow *self);
-/* "simplex", "training", "joint", "labelmaps", "likelihood" or "scaling"; FALSE for an unknown name. */
+/* A view by name (gaf_window_view_names); FALSE for an unknown name. */
 gboolean   gaf_window_set_view        (GafWindow *self, const char *name);
+/* The names of the window's views in the switcher's order: its own, then gaf-view.c's table (for
+ * --view, before any window exists). A new NULL-terminated array. */
+char     **gaf_window_view_names      (void);
 const char *gaf_window_get_view       (GafWindow *self);
 void       gaf_window_set_experiment  (GafWindow *self, const GafExperimentClass *experiment);
 /* With training at a reached budget this is Train On: the budget is doubled first (at most its maximum). */

@@ -13,6 +13,7 @@
 #include "gaf-joint-experiment.h"
 #include "gaf-label-map-experiment.h"
 #include "gaf-scaling-experiment.h"
+#include "gaf-text-experiment.h"
 
 /* The experiments as modules, without the runner's thread: the registry, every registered experiment run
  * end to end (so registering one is testing it), model files of every experiment and of earlier versions,
@@ -320,6 +321,70 @@ test_earlier_files (void)
   g_rmdir (dir);
 }
 
+/* The text experiment on a file the user opens: the lines of its most common length are the data, the
+ * payload names the most frequent ones in order with their shares, and a round says which generated
+ * sequences are lines of the file and what share of all are. A file without such lines is refused. */
+static void
+test_text_file (void)
+{
+  static const char lines[] = "gaf\nflow\nflow\nflow\ngaf\nmaps\nmaps\nmaps\nmaps\nlonger line\n\n";
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-text-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "words.txt", NULL);
+  g_autofree char *empty = g_build_filename (dir, "empty.txt", NULL);
+  g_autoptr(GError) error = NULL;
+  const GafTextPayload *t;
+  GafExperiment *e;
+  GafRunnerParams p;
+  GafRng rng;
+  guint known = 0;
+
+  g_assert_true (g_file_set_contents (path, lines, -1, NULL));
+  small_params (&gaf_text_experiment, &p);
+  gaf_runner_params_set_text (&p, GAF_PARAM_TEXT_DATA, path);
+  e = gaf_experiment_new (&gaf_text_experiment, &p, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e->n, ==, 4);        /* "flow" and "maps": 4 characters is the most common length */
+  t = gaf_text_payload (e->payload);
+  g_assert_nonnull (t);
+  g_assert_cmpuint (t->lines, ==, 11);   /* the empty line counts as a line of the file */
+  g_assert_cmpuint (t->kept, ==, 7);
+  g_assert_cmpuint (t->n_frequent, ==, 2);
+  g_assert_cmpstr (t->frequent[0], ==, "maps");
+  g_assert_cmpstr (t->frequent[1], ==, "flow");
+  g_assert_cmpfloat_with_epsilon (t->frequent_p[0], 4.0 / 7.0, 1e-12);
+  g_assert_cmpuint (t->n_generated, ==, 0);
+
+  gaf_rng_init (&rng, 11);
+  g_assert_true (gaf_experiment_sample (e, &rng, NULL, &error));
+  g_assert_no_error (error);
+  t = gaf_text_payload (e->payload);
+  g_assert_cmpuint (t->n_generated, ==, MIN (GAF_TEXT_SHOWN, t->samples));
+  for (guint i = 0; i < t->n_generated; i++)
+    {
+      gboolean line = g_str_equal (t->generated[i], "maps") || g_str_equal (t->generated[i], "flow");
+      g_assert_cmpuint (g_utf8_strlen (t->generated[i], -1), ==, 4);
+      g_assert_cmpint (t->generated_known[i], ==, line);
+      known += line;
+    }
+  g_assert_true (t->share >= 0.0 && t->share <= 1.0);
+  g_test_message ("untrained: %u of the first %u generated are lines; share %.3f of %u", known, t->n_generated,
+                  t->share, (guint) t->samples);
+  gaf_experiment_free (e);
+
+  g_assert_true (g_file_set_contents (empty, "\n\n", -1, NULL));
+  gaf_runner_params_set_text (&p, GAF_PARAM_TEXT_DATA, empty);
+  g_assert_null (gaf_experiment_new (&gaf_text_experiment, &p, NULL, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  gaf_runner_params_set_text (&p, GAF_PARAM_TEXT_DATA, dir);   /* not a regular file */
+  g_assert_null (gaf_experiment_new (&gaf_text_experiment, &p, NULL, &error));
+  g_assert_nonnull (error);
+  g_unlink (path);
+  g_unlink (empty);
+  g_rmdir (dir);
+}
+
 /* The parameter table and the GSettings schema (the build's compiled copy of
  * data/io.github.gaflow.Gaflow.gschema.xml) say the same: every row is a key of its type with the
  * table's range and default, a choice is an enum of the table's nicks, and the experiment is a string
@@ -580,5 +645,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/experiments/params-apply", test_params_apply);
   g_test_add_func ("/engine/experiments/earlier-files", test_earlier_files);
   g_test_add_func ("/engine/experiments/open-scheduled-file", test_open_scheduled_file);
+  g_test_add_func ("/engine/experiments/text-file", test_text_file);
   return g_test_run ();
 }

@@ -82,7 +82,8 @@ gaf_presets_check (GKeyFile *kf, GError **error)
       g_auto(GStrv) parts = g_strsplit (groups[i], "/", 2);
       GafPreset preset;
 
-      if (g_strv_length (parts) != 2 || gaf_experiment_lookup (parts[0]) == NULL || parts[1][0] == '\0')
+      if (g_strv_length (parts) != 2 || (gaf_experiment_lookup (parts[0]) == NULL && !g_str_equal (parts[0], GAF_PRESET_ANY)) ||
+          parts[1][0] == '\0')
         return invalid (error, groups[i], "-", _("the group must be EXPERIMENT/NAME"));
       if (!read_group (kf, groups[i], &preset, error))
         return FALSE;
@@ -98,7 +99,12 @@ gaf_presets_get (GKeyFile *kf, const GafExperimentClass *experiment, const char 
 
   g_return_val_if_fail (experiment != NULL, FALSE);
   group = g_strdup_printf ("%s/%s", experiment->id, name);
-
+  /* An experiment without a preset of its own takes the one for any experiment. */
+  if (!g_key_file_has_group (kf, group))
+    {
+      g_free (group);
+      group = g_strdup_printf ("%s/%s", GAF_PRESET_ANY, name);
+    }
   if (!g_key_file_has_group (kf, group))
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND, _("There is no preset [%s]"), group);

@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 
 #define GAF_PRESET_LECTURE     "lecture"
 #define GAF_PRESET_FAST_TUNING "fast-tuning"
+/* The experiment part of a group that holds a preset for any experiment without one of its own. */
+#define GAF_PRESET_ANY         "any"
 
 typedef struct {
   gboolean set[GAF_N_PARAMS];
@@ -25,7 +27,8 @@ typedef struct {
 
 /* Checks every group of the key file (FALSE with one GError naming the group and key). */
 gboolean gaf_presets_check  (GKeyFile *presets, GError **error);
-/* The preset `name` of an experiment; FALSE with an error when there is none or it does not check out. */
+/* The preset `name` of an experiment ("ID/NAME", else "any/NAME"); FALSE with an error when there is none
+ * or it does not check out. */
 gboolean gaf_presets_get    (GKeyFile *presets, const GafExperimentClass *experiment, const char *name,
                              GafPreset *out, GError **error);
 /* The app's presets from its resources (a new reference; NULL with an error if the resource is broken). */

@@ -10,6 +10,7 @@ struct _GafViewSwitcher {
   GtkWidget  parent_instance;
 
   GtkStack  *stack;
+  GListModel *pages;    /* the stack's pages, kept to hear of pages added later (the window's extra views) */
   GPtrArray *buttons;   /* GtkToggleButton, one per page in the stack's order; each has "gaf-page" */
   gboolean   syncing;
 };
@@ -189,9 +190,16 @@ gaf_view_switcher_set_stack (GafViewSwitcher *self, GtkStack *stack)
     return;
   if (self->stack != NULL)
     g_signal_handlers_disconnect_by_data (self->stack, self);
+  if (self->pages != NULL)
+    g_signal_handlers_disconnect_by_data (self->pages, self);
+  g_clear_object (&self->pages);
   g_set_object (&self->stack, stack);
   if (stack != NULL)
-    g_signal_connect_swapped (stack, "notify::visible-child-name", G_CALLBACK (sync_active), self);
+    {
+      g_signal_connect_swapped (stack, "notify::visible-child-name", G_CALLBACK (sync_active), self);
+      self->pages = G_LIST_MODEL (gtk_stack_get_pages (stack));
+      g_signal_connect_swapped (self->pages, "items-changed", G_CALLBACK (rebuild), self);
+    }
   rebuild (self);
   gtk_widget_queue_resize (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STACK]);
@@ -248,6 +256,9 @@ gaf_view_switcher_dispose (GObject *object)
 
   if (self->stack != NULL)
     g_signal_handlers_disconnect_by_data (self->stack, self);
+  if (self->pages != NULL)
+    g_signal_handlers_disconnect_by_data (self->pages, self);
+  g_clear_object (&self->pages);
   g_clear_object (&self->stack);
   for (guint i = 0; i < self->buttons->len; i++)
     gtk_widget_unparent (g_ptr_array_index (self->buttons, i));

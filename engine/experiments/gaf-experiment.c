@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "gaf-sampler.h"
 #include "gaf-simplex.h"
 #include "gaf-target.h"
+#include "gaf-torch-map.h"
 
 /* The app's EMA decay of every experiment's trainer. */
 #define APP_EMA_DECAY 0.995
@@ -672,4 +674,28 @@ gaf_experiment_field_grid (GafExperiment *self, double t_end, GafLogitField fiel
         gaf_replicator (f->points + g * c, out + (gsize) g * n * c, f->velocity + ((gsize) k * np + g) * c, c);
     }
   return f;
+}
+
+/* A model trained elsewhere (.safetensors, gaf-torch-map.h) comes in through a temporary checkpoint; one
+ * whose file names no data gets the current label maps' (the window asked first). */
+GafExperiment *
+gaf_experiment_open (const char *path, GafExperiment *current, GError **error)
+{
+  g_autofree char *dir = NULL, *base = NULL, *tmp = NULL;
+  GafExperiment *exp;
+  const char *data = current != NULL ? current->p.text[GAF_PARAM_IMAGE_DATA] : NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  if (!g_str_has_suffix (path, ".safetensors"))
+    return gaf_experiment_load (path, current, error);
+  dir = g_dir_make_tmp ("gaflow-import-XXXXXX", error);
+  if (dir == NULL)
+    return NULL;
+  base = g_path_get_basename (path);
+  tmp = g_strconcat (dir, G_DIR_SEPARATOR_S, base, ".gafck", NULL);
+  exp = gaf_torch_write_checkpoint (path, data != NULL ? data : gaf_param_info (GAF_PARAM_IMAGE_DATA)->def_text, tmp, error)
+        ? gaf_experiment_load (tmp, current, error) : NULL;
+  g_unlink (tmp);
+  g_rmdir (dir);
+  return exp;
 }

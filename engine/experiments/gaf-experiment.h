@@ -40,6 +40,7 @@ struct _GafExperimentClass {
   const char     *default_model;  /* a model file shipped with the app that it opens first while the
                                    * experiment's data parameters are at their defaults, or NULL */
   gint64          sample_interval_us;   /* while training, a sampling round this often (0: 2 s) */
+  gconstpointer   family_data;    /* what the family's module knows of this member (a joint's target), or NULL */
 
   /* A new model from self->p (called again for every new model of the same instance, which may keep
    * the data it read). `loaded`, when not NULL, is the network to use instead of a fresh one (taken, also
@@ -173,6 +174,9 @@ gboolean    gaf_experiment_save       (GafExperiment *self, const char *path, GE
 /* A new instance from a checkpoint, its training state restored; everything is checked before it is
  * returned, so a bad file changes nothing. `current` (may be NULL) lends its data. */
 GafExperiment *gaf_experiment_load    (const char *path, GafExperiment *current, GError **error);
+/* gaf_experiment_load, or a .safetensors file whose metadata says what it is, imported (the label maps'
+ * data of `current` for one that names none). */
+GafExperiment *gaf_experiment_open    (const char *path, GafExperiment *current, GError **error);
 
 /* ---- what modules share ---------------------------------------------------------------------------- */
 

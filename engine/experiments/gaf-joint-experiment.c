@@ -81,21 +81,18 @@ joint_payload_new (GafJointExperiment *self, GafRound *round, const GafJoint *mo
   return payload;
 }
 
-static GafJoint *
-new_target (const GafExperimentClass *klass)
-{
-  /* SPEC §5 coupled joints: P(equal) = 0.9 for two binary variables; the 2-D density on a small grid. */
-  if (klass == &gaf_coupled_experiment)
-    return gaf_joint_new_coupled_binary (0.9);
-  return gaf_joint_new_pinwheel (GAF_JOINT_APP_GRID);
-}
+/* A member of the family is its target: GafExperimentClass.family_data of each class. */
+typedef struct {
+  GafJoint *(*new_target) (void);
+} JointTarget;
 
 static gboolean
 joint_build (GafExperiment *e, GafNet *loaded, GError **error)
 {
   GafJointExperiment *self = (GafJointExperiment *) e;
+  const JointTarget *target = e->klass->family_data;
 
-  gaf_joint_experiment_build_net (self, new_target (e->klass), loaded);
+  gaf_joint_experiment_build_net (self, target->new_target (), loaded);
   gaf_experiment_publish (e, joint_payload_new (self, NULL, NULL, NULL));
   return TRUE;
 }
@@ -148,14 +145,31 @@ static const GafParam joint_params[] = {
     .finalize = gaf_joint_experiment_finalize,              \
     __VA_ARGS__ }
 
+/* SPEC §5 coupled joints: P(equal) = 0.9 for two binary variables; the 2-D densities on a grid small
+ * enough for a round of samples to show them. */
+static GafJoint *coupled_target   (void) { return gaf_joint_new_coupled_binary (0.9); }
+static GafJoint *pinwheel_target  (void) { return gaf_joint_new_pinwheel (GAF_JOINT_APP_GRID); }
+static GafJoint *gaussians_target (void) { return gaf_joint_new_gaussians (GAF_JOINT_APP_GRID); }
+
+static const JointTarget coupled = { coupled_target }, pinwheel = { pinwheel_target }, gaussians = { gaussians_target };
+
 const GafExperimentClass gaf_coupled_experiment = JOINT_CLASS (
   .id = "coupled",
   .label = N_("Coupled pair · learned"),
   .description = N_("Two binary variables that are equal with probability 0.9, learned by the MLP"),
-  .legacy_index = 2);
+  .legacy_index = 2,
+  .family_data = &coupled);
 
 const GafExperimentClass gaf_pinwheel_experiment = JOINT_CLASS (
   .id = "pinwheel",
   .label = N_("Pinwheel 16 × 16 · learned"),
   .description = N_("The pinwheel density on a 16 × 16 grid (two variables with 16 classes), learned by the MLP"),
-  .legacy_index = 3);
+  .legacy_index = 3,
+  .family_data = &pinwheel);
+
+const GafExperimentClass gaf_gaussians_experiment = JOINT_CLASS (
+  .id = "gaussians",
+  .label = N_("8 Gaussians 16 × 16 · learned"),
+  .description = N_("Eight Gaussians on a circle, binned on a 16 × 16 grid (two variables with 16 classes), learned by the MLP"),
+  .legacy_index = -1,
+  .family_data = &gaussians);

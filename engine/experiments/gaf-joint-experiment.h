@@ -7,11 +7,12 @@
 G_BEGIN_DECLS
 
 /* Joint experiments: n variables with a joint target (gaf-joint.h) learned by the MLP. The two-variable
- * ones (coupled pair, pinwheel) publish the target and the last round's empirical joint as
+ * ones (coupled pair, pinwheel, 8 Gaussians) publish the target and the last round's empirical joint as
  * dense c x c tables. */
 
 extern const GafExperimentClass gaf_coupled_experiment;
 extern const GafExperimentClass gaf_pinwheel_experiment;
+extern const GafExperimentClass gaf_gaussians_experiment;
 
 /* Side of the grid of the app's 2-D densities: small enough for a round of samples to show them. */
 #define GAF_JOINT_APP_GRID 16

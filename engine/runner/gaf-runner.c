@@ -11,12 +11,9 @@
 #include <unistd.h>
 #endif
 
-#include <glib/gstdio.h>
-
 #include "gaf-blas.h"
 #include "gaf-error.h"
-#include "gaf-runner.h"
-#include "gaf-torch-map.h"
+#include "gaf-runner-private.h"
 #include "gaf-training-log.h"
 
 /* While training, a sampling round this often unless the experiment says otherwise. */
@@ -25,201 +22,6 @@
 /* At most one "published" event this often: followers that tick see every snapshot meanwhile (they stay awake
  * a second after an event), and a busy engine must not flood the main loop. */
 #define PUBLISHED_EVENT_INTERVAL_US (250 * 1000)
-
-const char *
-gaf_runner_state_to_string (GafRunnerState state)
-{
-  static const char *const names[] = { "paused", "training", "done", "exact", "failed" };
-  return (guint) state < G_N_ELEMENTS (names) ? names[state] : "unknown";
-}
-
-GafSnapshot *
-gaf_snapshot_ref (GafSnapshot *snapshot)
-{
-  g_return_val_if_fail (snapshot != NULL, NULL);
-  g_atomic_int_inc (&snapshot->ref_count);
-  return snapshot;
-}
-
-void
-gaf_snapshot_unref (GafSnapshot *snapshot)
-{
-  if (snapshot == NULL || !g_atomic_int_dec_and_test (&snapshot->ref_count))
-    return;
-  g_free (snapshot->loss_x);
-  g_free (snapshot->loss_y);
-  gaf_payload_unref (snapshot->payload);
-  gaf_payload_unref (snapshot->job);
-  g_free (snapshot);
-}
-
-gboolean
-gaf_snapshot_busy (const GafSnapshot *s)
-{
-  return s != NULL && (s->state == GAF_RUNNER_TRAINING || s->sampling || s->work != NULL);
-}
-
-/* ---- commands and the state shared with the thread ------------------------------------------------- */
-
-typedef enum {
-  CMD_TRAIN,
-  CMD_SAMPLE,
-  CMD_RESET,
-  CMD_EXPERIMENT,
-  CMD_PARAM,
-  CMD_TEXT,
-  CMD_SAVE_MODEL,
-  CMD_LOAD_MODEL,
-  CMD_JOB,
-  CMD_CANCEL_JOB,
-  CMD_CALL,
-  CMD_SYNC,
-  CMD_QUIT,
-} CommandKind;
-
-typedef struct {
-  CommandKind               kind;
-  int                       param;
-  double                    value;
-  const char               *text;       /* interned */
-  const GafExperimentClass *experiment;
-  GafJob                   *job;
-  GafExperimentCall         call;
-  gpointer                  data;
-  GDestroyNotify            data_free;
-  GTask                    *task;       /* save and load: completed on the owner's main context */
-} Command;
-
-/* Reference-counted: the owner, the thread and every pending event hold one, so that the slot, the
- * queue and the weak reference outlive whichever finishes last. */
-typedef struct {
-  gint          ref_count;
-  GAsyncQueue  *commands;
-  gpointer      slot;            /* GafSnapshot *, swapped atomically; owned by whoever takes it */
-  GWeakRef      owner;           /* the GafRunner, for events on the main context */
-  GMainContext *context;
-  GMutex        lock;            /* guards `work` and the sync counter */
-  GCond         cond;
-  GCancellable *work;            /* cancels the long loop that runs now (sampling, a job) */
-  guint         sync_sent, sync_done;
-  gint          quit;
-  gint          published_pending;   /* a "published" event is on its way */
-} Shared;
-
-static Shared *
-shared_ref (Shared *sh)
-{
-  g_atomic_int_inc (&sh->ref_count);
-  return sh;
-}
-
-static void
-command_free (Command *cmd)
-{
-  if (cmd->task != NULL)
-    {
-      /* Never handled: the runner went away first. */
-      g_task_return_new_error (cmd->task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the engine stopped");
-      g_object_unref (cmd->task);
-    }
-  gaf_job_free (cmd->job);
-  if (cmd->data_free != NULL)
-    cmd->data_free (cmd->data);
-  g_free (cmd);
-}
-
-static void
-shared_unref (Shared *sh)
-{
-  Command *cmd;
-
-  if (!g_atomic_int_dec_and_test (&sh->ref_count))
-    return;
-  while ((cmd = g_async_queue_try_pop (sh->commands)) != NULL)
-    command_free (cmd);
-  g_async_queue_unref (sh->commands);
-  gaf_snapshot_unref (g_atomic_pointer_exchange (&sh->slot, NULL));
-  g_weak_ref_clear (&sh->owner);
-  g_main_context_unref (sh->context);
-  g_mutex_clear (&sh->lock);
-  g_cond_clear (&sh->cond);
-  g_clear_object (&sh->work);
-  g_free (sh);
-}
-
-/* ---- events to the main thread --------------------------------------------------------------------- */
-
-enum {
-  SIGNAL_PUBLISHED,
-  SIGNAL_FINISHED,
-  SIGNAL_FAILED,
-  SIGNAL_JOB_FINISHED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
-
-typedef struct {
-  Shared     *sh;
-  guint       signal;
-  GError     *error;
-  const char *name;   /* of the job */
-} Event;
-
-static void
-event_free (gpointer data)
-{
-  Event *ev = data;
-
-  g_clear_error (&ev->error);
-  shared_unref (ev->sh);
-  g_free (ev);
-}
-
-static gboolean
-event_dispatch (gpointer data)
-{
-  Event *ev = data;
-  g_autoptr(GObject) owner = g_weak_ref_get (&ev->sh->owner);
-
-  if (ev->signal == SIGNAL_PUBLISHED)
-    g_atomic_int_set (&ev->sh->published_pending, 0);
-  if (owner == NULL)
-    return G_SOURCE_REMOVE;   /* the runner went away meanwhile */
-  if (ev->signal == SIGNAL_FAILED)
-    g_signal_emit (owner, signals[SIGNAL_FAILED], 0, ev->error);
-  else if (ev->signal == SIGNAL_JOB_FINISHED)
-    g_signal_emit (owner, signals[SIGNAL_JOB_FINISHED], g_quark_from_static_string (ev->name), ev->name, ev->error);
-  else
-    g_signal_emit (owner, signals[ev->signal], 0);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-send_event_full (Shared *sh, guint signal, const GError *error, const char *name, int priority)
-{
-  g_autoptr(GSource) source = NULL;
-  Event *ev = g_new0 (Event, 1);
-
-  ev->sh = shared_ref (sh);
-  ev->signal = signal;
-  ev->error = error ? g_error_copy (error) : NULL;
-  ev->name = name;
-  /* A source attached to the owner's context, never g_main_context_invoke*: when nobody iterates that
-   * context at this moment (the owner blocked in gaf_runner_sync, a CLI between iterations), invoke
-   * acquires it and runs the handler inline, on this engine thread, racing with the owner. */
-  source = g_idle_source_new ();
-  g_source_set_priority (source, priority);
-  g_source_set_callback (source, event_dispatch, ev, event_free);
-  g_source_set_static_name (source, "[gaflow] runner event");
-  g_source_attach (source, sh->context);
-}
-
-static void
-send_event (Shared *sh, guint signal, const GError *error)
-{
-  send_event_full (sh, signal, error, NULL, G_PRIORITY_DEFAULT);
-}
 
 /* ---- the engine, owned by the thread ---------------------------------------------------------------- */
 
@@ -299,7 +101,7 @@ engine_publish (Engine *e)
       g_atomic_int_compare_and_exchange (&e->sh->published_pending, 0, 1))
     {
       e->last_published_event = e->last_publish;
-      send_event_full (e->sh, SIGNAL_PUBLISHED, NULL, NULL, G_PRIORITY_DEFAULT_IDLE);
+      gaf_runner_send_event_full (e->sh, SIGNAL_PUBLISHED, NULL, NULL, G_PRIORITY_DEFAULT_IDLE);
     }
 }
 
@@ -310,7 +112,7 @@ engine_fail (Engine *e, const GError *error)
   e->want_train = FALSE;
   e->sample_pending = FALSE;
   e->dirty = TRUE;
-  send_event (e->sh, SIGNAL_FAILED, error);
+  gaf_runner_send_event (e->sh, SIGNAL_FAILED, error);
 }
 
 /* The state after a new model: training, paused, or nothing to train. */
@@ -433,7 +235,7 @@ engine_train_step (Engine *e)
       e->state = GAF_RUNNER_DONE;
       e->want_train = FALSE;
       e->sample_pending = TRUE;   /* the final model's trajectories */
-      send_event (e->sh, SIGNAL_FINISHED, NULL);
+      gaf_runner_send_event (e->sh, SIGNAL_FINISHED, NULL);
     }
   else if (t1 - e->last_sample >= (interval > 0 ? interval : SAMPLE_INTERVAL_US))
     e->sample_pending = TRUE;
@@ -566,7 +368,7 @@ engine_runner_job (Engine *e)
       gaf_payload_unref (e->job_payload);
       e->job_payload = e->job->klass->payload (e->job);
     }
-  send_event_full (e->sh, SIGNAL_JOB_FINISHED, ok ? NULL : error, e->job->klass->name, G_PRIORITY_DEFAULT);
+  gaf_runner_send_event_full (e->sh, SIGNAL_JOB_FINISHED, ok ? NULL : error, e->job->klass->name, G_PRIORITY_DEFAULT);
   g_clear_pointer (&e->job, gaf_job_free);
 }
 
@@ -580,37 +382,15 @@ engine_experiment_job (Engine *e, GafJob *job)
   if (e->exp != NULL && e->exp->klass->job_done != NULL)
     e->exp->klass->job_done (e->exp, job, ok, error);
   if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    send_event (e->sh, SIGNAL_FAILED, error);
+    gaf_runner_send_event (e->sh, SIGNAL_FAILED, error);
   gaf_job_free (job);
-}
-
-/* A checkpoint, or a model trained elsewhere (.safetensors, gaf-torch-map.h) imported through a temporary
- * checkpoint; a file that names no data gets the current image data (the window asked first). */
-static GafExperiment *
-engine_open (Engine *e, const char *path, GError **error)
-{
-  g_autofree char *dir = NULL, *base = NULL, *tmp = NULL;
-  GafExperiment *exp;
-
-  if (!g_str_has_suffix (path, ".safetensors"))
-    return gaf_experiment_load (path, e->exp, error);
-  dir = g_dir_make_tmp ("gaflow-import-XXXXXX", error);
-  if (dir == NULL)
-    return NULL;
-  base = g_path_get_basename (path);
-  tmp = g_strconcat (dir, G_DIR_SEPARATOR_S, base, ".gafck", NULL);
-  exp = gaf_torch_write_checkpoint (path, e->p.text[GAF_PARAM_IMAGE_DATA], tmp, error)
-        ? gaf_experiment_load (tmp, e->exp, error) : NULL;
-  g_unlink (tmp);
-  g_rmdir (dir);
-  return exp;
 }
 
 static void
 engine_load (Engine *e, Command *cmd)
 {
   GError *error = NULL;
-  GafExperiment *exp = engine_open (e, cmd->text, &error);
+  GafExperiment *exp = gaf_experiment_open (cmd->text, e->exp, &error);
 
   if (exp != NULL)
     {
@@ -706,7 +486,7 @@ engine_handle (Engine *e, Command *cmd)
     default:
       g_assert_not_reached ();
     }
-  command_free (cmd);
+  gaf_runner_command_free (cmd);
   return go_on;
 }
 
@@ -763,7 +543,7 @@ runner_thread (gpointer data)
   gaf_job_free (e->job);
   gaf_payload_unref (e->job_payload);
   gaf_training_log_clear (&e->log);
-  shared_unref (e->sh);
+  gaf_runner_shared_unref (e->sh);
   g_free (e);
   return NULL;
 }
@@ -828,7 +608,7 @@ gaf_runner_finalize (GObject *object)
 {
   GafRunner *self = GAF_RUNNER (object);
 
-  g_clear_pointer (&self->sh, shared_unref);
+  g_clear_pointer (&self->sh, gaf_runner_shared_unref);
   G_OBJECT_CLASS (gaf_runner_parent_class)->finalize (object);
 }
 
@@ -841,17 +621,17 @@ gaf_runner_class_init (GafRunnerClass *klass)
   object_class->finalize = gaf_runner_finalize;
 
   /* A new snapshot is in the slot (at most one such event waits at a time): views that sleep wake up. */
-  signals[SIGNAL_PUBLISHED] =
+  gaf_runner_signals[SIGNAL_PUBLISHED] =
     g_signal_new ("published", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* Training reached its budget. */
-  signals[SIGNAL_FINISHED] =
+  gaf_runner_signals[SIGNAL_FINISHED] =
     g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* Training diverged (GAF_ERROR_DIVERGED), data could not be read, or sampling or a job failed. */
-  signals[SIGNAL_FAILED] =
+  gaf_runner_signals[SIGNAL_FAILED] =
     g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
                   G_TYPE_ERROR);
   /* A runner job ended (detail: its name): its name and NULL, or the error (cancelled included). */
-  signals[SIGNAL_JOB_FINISHED] =
+  gaf_runner_signals[SIGNAL_JOB_FINISHED] =
     g_signal_new ("job-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
 }
@@ -865,20 +645,14 @@ GafRunner *
 gaf_runner_new (const GafRunnerParams *params, int engine_threads)
 {
   GafRunner *self = g_object_new (GAF_TYPE_RUNNER, NULL);
-  Shared *sh = g_new0 (Shared, 1);
+  Shared *sh = gaf_runner_shared_new (self);
   Engine *e = g_new0 (Engine, 1);
 
-  sh->ref_count = 1;
-  sh->commands = g_async_queue_new ();
-  g_weak_ref_init (&sh->owner, self);
-  sh->context = g_main_context_ref_thread_default ();
-  g_mutex_init (&sh->lock);
-  g_cond_init (&sh->cond);
   self->sh = sh;
 
   self->params = *params;
   gaf_runner_params_clamp (&self->params);
-  e->sh = shared_ref (sh);
+  e->sh = gaf_runner_shared_ref (sh);
   e->threads = MAX (engine_threads, 1);
   e->p = self->params;
   e->failed_payload = gaf_payload_new (&gaf_payload_base_type, e->p.experiment->id, 0, 0, NULL);
