@@ -213,8 +213,9 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
   g_autoptr(GString) state = g_string_new (NULL);
   g_autofree char *step = NULL, *rate = NULL, *loss = NULL, *metric = NULL;
 
-  /* The runner stops by itself at the budget or on failure: the toggle follows. */
-  if (self->training && gaf_runner_get_training (self->runner) &&
+  /* The runner stops by itself at the budget or on failure: the toggle follows. Not for a snapshot of the
+   * experiment before the one just chosen (the coupled pair done at its budget must not pause the new one). */
+  if (self->training && gaf_runner_get_training (self->runner) && s->params.experiment == experiment (self) &&
       (s->state == GAF_RUNNER_FAILED ||
        (s->state == GAF_RUNNER_DONE &&   /* not when Train On raised the budget and the runner has yet to see it */
         s->step >= (guint64) gaf_runner_get_params (self->runner)->value[GAF_PARAM_BUDGET])))
