@@ -1131,8 +1131,9 @@ test_toy_cnn_infer_threads (void)
 }
 
 /* The engine's own small-shape kernels (every one this CPU runs, and OpenBLAS) against the naive loops and
- * against OpenBLAS's sgemm: row-major A and A^T (strided), column tails that are not multiples of 16 or 32,
- * row counts around the register blocks, C = A B and C += A B; columns beyond n are never written. */
+ * against OpenBLAS's sgemm: row-major A and A^T (strided), B and B given as its transpose (gaf_gemm_small_bt,
+ * one and two packed panels), column tails that are not multiples of 16 or 32, row counts around the register
+ * blocks, C = A B and C += A B; columns beyond n are never written. */
 static void
 test_gemm_small (void)
 {
@@ -1155,12 +1156,14 @@ test_gemm_small (void)
       for (guint mi = 0; mi < G_N_ELEMENTS (ms); mi++)
         for (guint ni = 0; ni < G_N_ELEMENTS (ns); ni++)
           for (guint ki = 0; ki < G_N_ELEMENTS (ks); ki++)
-            for (int mode = 0; mode < 4; mode++)
+            for (int mode = 0; mode < 8; mode++)
               {
+                /* A as is or transposed, C written or accumulated, B as is (gaf_gemm_small) or given as
+                 * its transpose (gaf_gemm_small_bt) */
                 int m = ms[mi], n = ns[ni], k = ks[ki];
-                gboolean ta = mode & 1, acc = mode >> 1;
-                int lda = (ta ? m : k) + 5, ldb = n + 3, ldc = n + 2;
-                gsize na = (gsize) (ta ? k : m) * lda, nb = (gsize) k * ldb, nc = (gsize) m * ldc;
+                gboolean ta = mode & 1, acc = (mode >> 1) & 1, tb = mode >> 2;
+                int lda = (ta ? m : k) + 5, ldb = (tb ? k : n) + 3, ldc = n + 2;
+                gsize na = (gsize) (ta ? k : m) * lda, nb = (gsize) (tb ? n : k) * ldb, nc = (gsize) m * ldc;
                 g_autofree float *a = g_new (float, na);
                 g_autofree float *b = g_new (float, nb);
                 g_autofree float *c0 = g_new (float, nc);
@@ -1173,8 +1176,11 @@ test_gemm_small (void)
                 fill_uniform (&rng, c0, nc, -1, 1);
                 memcpy (c1, c0, nc * sizeof (float));
                 memcpy (c2, c0, nc * sizeof (float));
-                gaf_gemm_small (m, n, k, a, ta ? 1 : (gsize) lda, ta ? (gsize) lda : 1, b, ldb, c1, ldc, acc);
-                gaf_sgemm_naive (ta, FALSE, m, n, k, 1.0f, a, lda, b, ldb, acc ? 1.0f : 0.0f, c2, ldc);
+                if (tb)
+                  gaf_gemm_small_bt (m, n, k, a, ta ? 1 : (gsize) lda, ta ? (gsize) lda : 1, b, ldb, c1, ldc, acc);
+                else
+                  gaf_gemm_small (m, n, k, a, ta ? 1 : (gsize) lda, ta ? (gsize) lda : 1, b, ldb, c1, ldc, acc);
+                gaf_sgemm_naive (ta, tb, m, n, k, 1.0f, a, lda, b, ldb, acc ? 1.0f : 0.0f, c2, ldc);
                 for (int i = 0; i < m; i++)
                   for (int j = 0; j < ldc; j++)
                     {
@@ -1182,12 +1188,12 @@ test_gemm_small (void)
                       if (j >= n)
                         g_assert_cmpfloat (got, ==, c0[i * ldc + j]);
                       else if (!(fabs (got - c2[i * ldc + j]) <= tol))
-                        g_error ("%s m %d n %d k %d ta %d acc %d: C[%d][%d] = %.9g, naive %.9g", names[kn], m, n, k,
-                                 ta, acc, i, j, got, c2[i * ldc + j]);
+                        g_error ("%s m %d n %d k %d ta %d tb %d acc %d: C[%d][%d] = %.9g, naive %.9g", names[kn], m,
+                                 n, k, ta, tb, acc, i, j, got, c2[i * ldc + j]);
                     }
                 /* and the same as OpenBLAS's sgemm within rounding */
                 memcpy (c2, c0, nc * sizeof (float));
-                gaf_sgemm (ta, FALSE, m, n, k, 1.0f, a, lda, b, ldb, acc ? 1.0f : 0.0f, c2, ldc);
+                gaf_sgemm (ta, tb, m, n, k, 1.0f, a, lda, b, ldb, acc ? 1.0f : 0.0f, c2, ldc);
                 for (int i = 0; i < m; i++)
                   for (int j = 0; j < n; j++)
                     g_assert_cmpfloat (fabs (c1[i * ldc + j] - c2[i * ldc + j]), <=, 2 * tol);

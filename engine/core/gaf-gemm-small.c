@@ -31,6 +31,24 @@ blas_rest (int m, int n0, int n, int k, const float *a, gsize rsa, gsize csa, co
     }
 }
 
+/* The same for a B given as its transpose bt (n, k), row stride ldbt. */
+static void
+blas_rest_bt (int m, int n0, int n, int k, const float *a, gsize rsa, gsize csa, const float *bt, int ldbt,
+              float *c, int ldc, gboolean accumulate)
+{
+  if (n0 >= n)
+    return;
+  if (csa == 1)
+    gaf_sgemm (FALSE, TRUE, m, n - n0, k, 1.0f, a, (int) rsa, bt + (gsize) n0 * ldbt, ldbt,
+               accumulate ? 1.0f : 0.0f, c + n0, ldc);
+  else
+    {
+      g_assert (rsa == 1);
+      gaf_sgemm (TRUE, TRUE, m, n - n0, k, 1.0f, a, (int) csa, bt + (gsize) n0 * ldbt, ldbt,
+                 accumulate ? 1.0f : 0.0f, c + n0, ldc);
+    }
+}
+
 #ifdef GAF_GEMM_X86
 
 /* ---- AVX-512: MR x 32 blocks of C in 2 MR zmm accumulators (MR = 8: 16 accumulators, 2 loads of B and 8
@@ -262,4 +280,42 @@ gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const
   kn->panel (m, n16, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
   gaf_blas_count_flops (2.0 * m * n16 * k);
   blas_rest (m, n16, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
+}
+
+/* Columns of B per packed panel in gaf_gemm_small_bt: a multiple of both kernels' block widths (32, 16). */
+#define BT_PANEL 64
+
+void
+gaf_gemm_small_bt (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *bt, int ldbt,
+                   float *c, int ldc, gboolean accumulate)
+{
+  const Kernel *kn = kernel ();
+  int n16 = n - n % 16;
+  g_autofree float *pack = NULL;
+
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0 || kn->panel == NULL || n16 == 0)
+    {
+      blas_rest_bt (m, 0, n, k, a, rsa, csa, bt, ldbt, c, ldc, accumulate);
+      return;
+    }
+  /* B's columns j..j+w are rows of bt: copied once into a (k, w) panel that the kernel reads k times m/8
+   * times over, so the copy (k w floats) costs 1/m of the panel's products. */
+  pack = g_new (float, (gsize) k * MIN (BT_PANEL, n16));
+  for (int j = 0; j < n16; j += BT_PANEL)
+    {
+      int w = MIN (BT_PANEL, n16 - j);
+      /* 16 entries of k at a time: the 16 rows of the panel being written stay in L1 */
+      for (int l0 = 0; l0 < k; l0 += 16)
+        for (int jj = 0; jj < w; jj++)
+          {
+            const float *src = bt + (gsize) (j + jj) * ldbt;
+            for (int l = l0; l < MIN (l0 + 16, k); l++)
+              pack[(gsize) l * w + jj] = src[l];
+          }
+      kn->panel (m, w, k, a, rsa, csa, pack, w, c + j, ldc, accumulate);
+    }
+  gaf_blas_count_flops (2.0 * m * n16 * k);
+  blas_rest_bt (m, n16, n, k, a, rsa, csa, bt, ldbt, c, ldc, accumulate);
 }

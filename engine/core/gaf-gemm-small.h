@@ -18,6 +18,12 @@ G_BEGIN_DECLS
 void        gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
                             float *c, int ldc, gboolean accumulate);
 
+/* The same product with B given as its transpose: C (m, n) (+)= A (m, k) bt^T with bt (n, k) row-major, row
+ * stride ldbt. This is a layer's input gradient din = dout W^T with the weight W itself as bt. Panels of 64
+ * columns of B are copied into a buffer first (k x 64 floats, 1/m of the panel's products). */
+void        gaf_gemm_small_bt (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *bt,
+                               int ldbt, float *c, int ldc, gboolean accumulate);
+
 /* The kernels this CPU can run: "avx512", "avx2", "blas" (always). */
 gboolean    gaf_gemm_small_available (const char *kernel);
 /* The kernel in use; gaf_gemm_small_use() picks one of the available ones (tests compare them all),

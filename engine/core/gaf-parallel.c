@@ -2,10 +2,16 @@
 #define G_LOG_DOMAIN "gaflow-engine"
 #include "config.h"
 
+/* See gaf-simd-private.h (the gradient sum vectorises). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")
+#endif
+
 #include <cblas.h>
 #include <string.h>
 
 #include "gaf-parallel.h"
+#include "gaf-simd-private.h"
 
 static guint        n_threads = 1;
 static GThreadPool *pool;
@@ -104,7 +110,7 @@ typedef struct {
   gsize         size;
 } SumJob;
 
-static void
+GAF_SIMD_CLONES static void
 sum_task (guint k, guint n_tasks, gpointer data)
 {
   SumJob *job = data;

@@ -2,11 +2,18 @@
 #define G_LOG_DOMAIN "gaflow-engine"
 #include "config.h"
 
+/* See gaf-simd-private.h: the dynamic cost model vectorises Adam's loop (square root, division and the
+ * flush of tiny moments as blends); scalar, it took 11-14 % of a toy CNN training step. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")
+#endif
+
 #include <math.h>
 #include <string.h>
 
 #include "gaf-parallel.h"
 #include "gaf-params.h"
+#include "gaf-simd-private.h"
 
 static void
 clear_view (gpointer data)
@@ -154,7 +161,7 @@ typedef struct {
   float      b1, b2, step_size, eps, inv_sqrt_bc2;
 } AdamJob;
 
-static void
+GAF_SIMD_CLONES static void
 adam_task (guint k, guint n_tasks, gpointer data)
 {
   AdamJob *job = data;

@@ -8,6 +8,7 @@
 
 #include "gaf-error.h"
 #include "gaf-keyfile.h"
+#include "gaf-parallel.h"
 #include "gaf-profile.h"
 #include "gaf-trainer.h"
 
@@ -21,6 +22,7 @@ struct _GafTrainer {
   int              n, c;
   guint16         *labels;   /* (B, n) */
   float           *t, *w, *u, *f, *df;
+  GafRng          *streams;   /* (B) the per-sample streams of a step */
   double           cosine_lr;     /* > 0: cosine schedule active */
   guint64          cosine_start, cosine_total;
   GafLossWatch     watch;
@@ -88,6 +90,7 @@ gaf_trainer_new (GafNet *net, GafLabelFunc labels, gpointer labels_data, const G
   tr->u = g_new (float, size);
   tr->f = g_new (float, size);
   tr->df = g_new (float, size);
+  tr->streams = g_new (GafRng, cfg->batch);
   return tr;
 }
 
@@ -102,6 +105,7 @@ gaf_trainer_free (GafTrainer *trainer)
   g_free (trainer->u);
   g_free (trainer->f);
   g_free (trainer->df);
+  g_free (trainer->streams);
   g_free (trainer);
 }
 
@@ -316,21 +320,42 @@ gaf_trainer_set_data_parallel (GafTrainer *tr, int rank, int n_ranks, GafReduceF
 
 /* This process's share of the global batch: sample g (global index) from the stream (key, g) alone, so that
  * R processes drawing [rank B/R, (rank+1) B/R) each draw together what one process draws for g in [0, B).
- * labels (b, n), t (b), w and u (b, n, c) with b = B / R. */
+ * labels (b, n), t (b), w and u (b, n, c) with b = B / R. The labels are drawn here, in order (a label
+ * function may keep state); the path samples, most of the work (n c normals and a softmax per sample), are
+ * split over the engine threads, each sample from its own stream where its labels left it. */
+typedef struct {
+  GafTrainer *tr;
+  GafRng     *streams;
+  int         b;
+} DrawJob;
+
+static void
+draw_paths_task (guint k, guint n_tasks, gpointer data)
+{
+  DrawJob *job = data;
+  GafTrainer *tr = job->tr;
+  int n = tr->n, c = tr->c;
+
+  for (int s = job->b * (int) k / (int) n_tasks; s < job->b * ((int) k + 1) / (int) n_tasks; s++)
+    {
+      gsize row = (gsize) s * n;
+      gaf_path_sample (&tr->cfg.path, &job->streams[s], tr->labels + row, 1, n, c, tr->t + s, tr->w + row * c,
+                       tr->u + row * c);
+    }
+}
+
 static void
 draw_batch (GafTrainer *tr, guint64 key)
 {
-  int b = tr->cfg.batch / tr->n_ranks, first = tr->rank * b, n = tr->n, c = tr->c;
+  int b = tr->cfg.batch / tr->n_ranks, first = tr->rank * b, n = tr->n;
+  DrawJob job = { tr, tr->streams, b };
 
   for (int k = 0; k < b; k++)
     {
-      GafRng srng;
-      gsize row = (gsize) k * n;
-      gaf_rng_init_stream (&srng, key, (guint64) (first + k));
-      tr->labels_func (tr->labels_data, &srng, tr->labels + row, 1);
-      gaf_path_sample (&tr->cfg.path, &srng, tr->labels + row, 1, n, c, tr->t + k, tr->w + row * c,
-                       tr->u + row * c);
+      gaf_rng_init_stream (&tr->streams[k], key, (guint64) (first + k));
+      tr->labels_func (tr->labels_data, &tr->streams[k], tr->labels + (gsize) k * n, 1);
     }
+  gaf_parallel_run (MIN (gaf_parallel_get_threads (), (guint) MAX (1, b / 8)), draw_paths_task, &job);
 }
 
 gboolean

@@ -2,14 +2,22 @@
 #define G_LOG_DOMAIN "gaflow-engine"
 #include "config.h"
 
+/* See gaf-simd-private.h: the dynamic cost model vectorises the row loops of the toy CNN's and the MLP's
+ * elementwise layers (at -O2 alone they stayed scalar and took a quarter of a toy CNN training step). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")
+#endif
+
 #include <math.h>
 #include <string.h>
 
 #include "gaf-blas.h"
 #include "gaf-budget.h"
+#include "gaf-gemm-small.h"
 #include "gaf-layers.h"
+#include "gaf-simd-private.h"
 
-static void
+GAF_SIMD_CLONES static void
 add_bias (float *out, const float *b, int m, int n)
 {
   if (b == NULL)
@@ -22,7 +30,7 @@ add_bias (float *out, const float *b, int m, int n)
     }
 }
 
-void
+GAF_SIMD_CLONES void
 gaf_bias_backward (float *db, const float *dout, int m, int n)
 {
   if (db == NULL)
@@ -37,10 +45,14 @@ gaf_bias_backward (float *db, const float *dout, int m, int n)
 
 /* ---- linear ---------------------------------------------------------------------------------- */
 
+/* The products of the linear and 1-D convolution layers run in the engine's own kernels
+ * (gaf-gemm-small.h): their shapes (a few hundred rows and columns, sums of 64 to 640 terms) are where
+ * OpenBLAS packs both operands for every call and its speed follows the kernel the environment picks. */
+
 void
 gaf_linear_forward (float *out, const float *in, const float *w, const float *b, int m, int k, int n)
 {
-  gaf_sgemm (FALSE, FALSE, m, n, k, 1.0f, in, k, w, n, 0.0f, out, n);
+  gaf_gemm_small (m, n, k, in, k, 1, w, n, out, n, FALSE);
   add_bias (out, b, m, n);
 }
 
@@ -49,22 +61,22 @@ gaf_linear_backward (float *din, float *dw, float *db, const float *dout, const 
                      const float *w, int m, int k, int n)
 {
   if (dw != NULL)   /* dw (K, N) += in^T (K, M) dout (M, N) */
-    gaf_sgemm (TRUE, FALSE, k, n, m, 1.0f, in, k, dout, n, 1.0f, dw, n);
+    gaf_gemm_small (k, n, m, in, 1, k, dout, n, dw, n, TRUE);
   gaf_bias_backward (db, dout, m, n);
   if (din != NULL)  /* din (M, K) += dout (M, N) w^T (N, K) */
-    gaf_sgemm (FALSE, TRUE, m, k, n, 1.0f, dout, n, w, n, 1.0f, din, k);
+    gaf_gemm_small_bt (m, k, n, dout, n, 1, w, n, din, k, TRUE);
 }
 
 /* ---- relu ------------------------------------------------------------------------------------ */
 
-void
+GAF_SIMD_CLONES void
 gaf_relu_forward (float *out, const float *in, gsize count)
 {
   for (gsize i = 0; i < count; i++)
     out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
-void
+GAF_SIMD_CLONES void
 gaf_relu_backward (float *din, const float *dout, const float *out, gsize count)
 {
   for (gsize i = 0; i < count; i++)
@@ -73,7 +85,21 @@ gaf_relu_backward (float *din, const float *dout, const float *out, gsize count)
 
 /* ---- layernorm ------------------------------------------------------------------------------- */
 
-void
+/* Sums of a row in LANES partial sums (one vector register each), so the reductions vectorise without
+ * reassociating float additions; the lanes are added in a fixed order (the same result on every run). */
+#define LANES 16
+
+static inline float
+lanes_total (const float *acc)
+{
+  float s = 0.0f;
+
+  for (int l = 0; l < LANES; l++)
+    s += acc[l];
+  return s;
+}
+
+GAF_SIMD_CLONES void
 gaf_layernorm_forward (float *out, float *mean, float *rstd, const float *in,
                        const float *g, const float *b, int m, int c)
 {
@@ -81,26 +107,34 @@ gaf_layernorm_forward (float *out, float *mean, float *rstd, const float *in,
     {
       const float *restrict x = in + (gsize) r * c;
       float *restrict y = out + (gsize) r * c;
-      float mu = 0.0f, var = 0.0f;
+      float acc[LANES] = { 0 }, mu, var;
+      int j = 0;
 
-      for (int j = 0; j < c; j++)
-        mu += x[j];
-      mu /= (float) c;
-      for (int j = 0; j < c; j++)
-        {
-          float d = x[j] - mu;
-          var += d * d;
-        }
-      var /= (float) c;
+      for (; j + LANES <= c; j += LANES)
+        for (int l = 0; l < LANES; l++)
+          acc[l] += x[j + l];
+      for (; j < c; j++)
+        acc[0] += x[j];
+      mu = lanes_total (acc) / (float) c;
+      memset (acc, 0, sizeof acc);
+      for (j = 0; j + LANES <= c; j += LANES)
+        for (int l = 0; l < LANES; l++)
+          {
+            float d = x[j + l] - mu;
+            acc[l] += d * d;
+          }
+      for (; j < c; j++)
+        acc[0] += (x[j] - mu) * (x[j] - mu);
+      var = lanes_total (acc) / (float) c;
       float rs = 1.0f / sqrtf (var + GAF_LAYERNORM_EPS);
-      for (int j = 0; j < c; j++)
+      for (j = 0; j < c; j++)
         y[j] = (x[j] - mu) * rs * g[j] + b[j];
       mean[r] = mu;
       rstd[r] = rs;
     }
 }
 
-void
+GAF_SIMD_CLONES void
 gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, const float *in,
                         const float *mean, const float *rstd, const float *g, int m, int c)
 {
@@ -109,25 +143,34 @@ gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, con
       const float *restrict x = in + (gsize) r * c;
       const float *restrict dy = dout + (gsize) r * c;
       float mu = mean[r], rs = rstd[r];
-      float sum_dxhat = 0.0f, sum_dxhat_xhat = 0.0f;
+      float s1[LANES] = { 0 }, s2[LANES] = { 0 }, sum_dxhat, sum_dxhat_xhat;
+      int j = 0;
 
-      for (int j = 0; j < c; j++)
-        {
-          float xhat = (x[j] - mu) * rs;
-          float dxhat = dy[j] * g[j];
-          sum_dxhat += dxhat;
-          sum_dxhat_xhat += dxhat * xhat;
-          if (dg != NULL)
-            dg[j] += dy[j] * xhat;
-          if (db != NULL)
-            db[j] += dy[j];
-        }
+      if (dg != NULL)
+        for (j = 0; j < c; j++)
+          dg[j] += dy[j] * ((x[j] - mu) * rs);
+      if (db != NULL)
+        for (j = 0; j < c; j++)
+          db[j] += dy[j];
       if (din == NULL)
         continue;
-      sum_dxhat /= (float) c;
-      sum_dxhat_xhat /= (float) c;
+      for (j = 0; j + LANES <= c; j += LANES)
+        for (int l = 0; l < LANES; l++)
+          {
+            float xhat = (x[j + l] - mu) * rs, dxhat = dy[j + l] * g[j + l];
+            s1[l] += dxhat;
+            s2[l] += dxhat * xhat;
+          }
+      for (; j < c; j++)
+        {
+          float xhat = (x[j] - mu) * rs, dxhat = dy[j] * g[j];
+          s1[0] += dxhat;
+          s2[0] += dxhat * xhat;
+        }
+      sum_dxhat = lanes_total (s1) / (float) c;
+      sum_dxhat_xhat = lanes_total (s2) / (float) c;
       float *restrict dx = din + (gsize) r * c;
-      for (int j = 0; j < c; j++)
+      for (j = 0; j < c; j++)
         {
           float xhat = (x[j] - mu) * rs;
           dx[j] += rs * (dy[j] * g[j] - sum_dxhat - xhat * sum_dxhat_xhat);
@@ -257,14 +300,14 @@ gaf_conv1d_forward (float *out, const float *in, const float *w, const float *bi
   g_assert (lout > 0);
   if (k0 >= 0)
     {
-      gaf_sgemm (FALSE, FALSE, batch * len, s->cout, s->cin, 1.0f, in, s->cin,
-                 w + (gsize) k0 * s->cin * s->cout, s->cout, 0.0f, out, s->cout);
+      gaf_gemm_small (batch * len, s->cout, s->cin, in, s->cin, 1, w + (gsize) k0 * s->cin * s->cout, s->cout,
+                      out, s->cout, FALSE);
     }
   else
     {
       gsize rows = (gsize) len * s->cin, cols = (gsize) lout * s->cout;
       g_assert (work->block != NULL && work->block_len >= rows * cols);
-      gaf_sgemm (FALSE, FALSE, batch, cols, rows, 1.0f, in, rows, work->block, cols, 0.0f, out, cols);
+      gaf_gemm_small (batch, cols, rows, in, rows, 1, work->block, cols, out, cols, FALSE);
     }
   add_bias (out, bias, batch * lout, s->cout);
 }
@@ -282,11 +325,10 @@ gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, con
     {
       const float *wk = w + (gsize) k0 * s->cin * s->cout;
       if (dw != NULL)
-        gaf_sgemm (TRUE, FALSE, s->cin, s->cout, batch * len, 1.0f, in, s->cin, dout, s->cout,
-                   1.0f, dw + (gsize) k0 * s->cin * s->cout, s->cout);
+        gaf_gemm_small (s->cin, s->cout, batch * len, in, 1, s->cin, dout, s->cout,
+                        dw + (gsize) k0 * s->cin * s->cout, s->cout, TRUE);
       if (din != NULL)
-        gaf_sgemm (FALSE, TRUE, batch * len, s->cin, s->cout, 1.0f, dout, s->cout, wk, s->cout,
-                   1.0f, din, s->cin);
+        gaf_gemm_small_bt (batch * len, s->cin, s->cout, dout, s->cout, 1, wk, s->cout, din, s->cin, TRUE);
       return;
     }
 
@@ -295,7 +337,7 @@ gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, con
   if (dw != NULL)
     {
       /* dblock = in^T dout, then gather each tap's blocks back into dw[k]. */
-      gaf_sgemm (TRUE, FALSE, rows, cols, batch, 1.0f, in, rows, dout, cols, 0.0f, scratch, cols);
+      gaf_gemm_small (rows, cols, batch, in, 1, rows, dout, cols, scratch, cols, FALSE);
       for (int p = 0; p < lout; p++)
         for (int k = 0; k < s->kernel; k++)
           {
@@ -312,7 +354,7 @@ gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, con
           }
     }
   if (din != NULL)
-    gaf_sgemm (FALSE, TRUE, batch, rows, cols, 1.0f, dout, cols, work->block, cols, 1.0f, din, rows);
+    gaf_gemm_small_bt (batch, rows, cols, dout, cols, 1, work->block, cols, din, rows, TRUE);
 }
 
 void

@@ -2,6 +2,11 @@
 #define G_LOG_DOMAIN "gaflow-engine"
 #include "config.h"
 
+/* See gaf-simd-private.h: the dynamic cost model vectorises the residual and time-embedding loops. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")
+#endif
+
 #include <math.h>
 #include <string.h>
 
@@ -10,6 +15,7 @@
 #include "gaf-layers.h"
 #include "gaf-parallel.h"
 #include "gaf-rng.h"
+#include "gaf-simd-private.h"
 #include "gaf-toy-cnn.h"
 
 #define KERNEL 9
@@ -379,7 +385,7 @@ ensure_cache (GafToyCnn *net, Cache *c, int batch)
   c->dfour = g_new (float, (gsize) batch * 2 * net->cfg.fourier_half);
 }
 
-static void
+GAF_SIMD_CLONES static void
 forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *t, float *out)
 {
   const GafToyCnnConfig *cfg = &net->cfg;
@@ -459,7 +465,7 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
         out[(gsize) b * n * cfg->out_channels + j] += P[L->pos_b + j];
 }
 
-static void
+GAF_SIMD_CLONES static void
 backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *dx, float *dt)
 {
   const GafToyCnnConfig *cfg = &net->cfg;
