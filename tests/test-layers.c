@@ -435,19 +435,23 @@ test_fourier (void)
 typedef struct {
   int len;
   GafConv1dShape s;
-  gboolean pointwise;   /* the fast path is a single (B L, Cin) x (Cin, Cout) product */
   const char *kind;
 } ConvCase;
 
 static const ConvCase conv_cases[] = {
-  { 4, { 3, 5, 9, 1, 4 }, FALSE, "block (len 4, k 9, dil 1)" },
-  { 4, { 3, 5, 9, 4, 16 }, TRUE, "pointwise (len 4, k 9, dil 4)" },
-  { 4, { 3, 5, 9, 16, 64 }, TRUE, "pointwise (len 4, k 9, dil 16)" },
-  { 4, { 3, 5, 9, 64, 256 }, TRUE, "pointwise (len 4, k 9, dil 64)" },
-  { 7, { 3, 5, 3, 2, 1 }, FALSE, "general (len 7, k 3, dil 2, pad 1, Lout 5)" },
-  { 6, { 2, 3, 1, 1, 0 }, TRUE, "1x1 (len 6)" },
-  { 11, { 4, 2, 9, 1, 4 }, FALSE, "block (len 11, k 9, dil 1)" },
-  { 5, { 3, 4, 9, 4, 16 }, FALSE, "dil 4 at len 5 (two taps see data)" },
+  { 4, { 3, 5, 9, 1, 4 }, "block (len 4, k 9, dil 1)" },
+  { 4, { 3, 5, 9, 4, 16 }, "pointwise (len 4, k 9, dil 4)" },
+  { 4, { 3, 5, 9, 16, 64 }, "pointwise (len 4, k 9, dil 16)" },
+  { 4, { 3, 5, 9, 64, 256 }, "pointwise (len 4, k 9, dil 64)" },
+  { 7, { 3, 5, 3, 2, 1 }, "general (len 7, k 3, dil 2, pad 1, Lout 5)" },
+  { 6, { 2, 3, 1, 1, 0 }, "1x1 (len 6)" },
+  { 11, { 4, 2, 9, 1, 4 }, "block (len 11, k 9, dil 1)" },
+  { 5, { 3, 4, 9, 4, 16 }, "dil 4 at len 5 (two taps see data)" },
+  /* channels that are multiples of 16, where the products run in the engine's own kernels */
+  { 4, { 16, 32, 9, 1, 4 }, "own kernels, stacked taps (len 4, k 9, dil 1)" },
+  { 4, { 32, 16, 9, 16, 64 }, "own kernels, pointwise (len 4, k 9, dil 16)" },
+  { 9, { 16, 16, 5, 2, 4 }, "own kernels, a product per tap (len 9, k 5, dil 2)" },
+  { 6, { 16, 32, 3, 1, 0 }, "own kernels, valid (len 6, k 3, no padding, Lout 4)" },
 };
 
 typedef struct {
@@ -458,12 +462,11 @@ typedef struct {
   float *in, *w, *bias, *r, *out;
 } ConvCtx;
 
-/* The fast path: assemble the block matrix from the current weights, then the product. */
+/* The fast path: products over the taps that see data, in place. */
 static void
 conv_fast_forward (ConvCtx *x, float *out)
 {
-  gaf_conv1d_prepare (&x->work, x->w, x->len, &x->s);
-  gaf_conv1d_forward (out, x->in, x->w, x->bias, x->batch, x->len, &x->s, &x->work);
+  gaf_conv1d_forward (out, x->in, x->w, x->bias, x->batch, x->len, &x->s);
 }
 
 static double
@@ -494,13 +497,10 @@ test_conv1d (void)
       gsize nout = (gsize) x.batch * lout * x.s.cout;
       g_autofree float *out_naive = g_new (float, nout), *out_fast = g_new (float, nout);
       float *grads[2][3];
-      gsize block_len = gaf_conv1d_block_len (&x.s, x.len);
-      g_autofree float *scratch = block_len ? g_new (float, block_len) : NULL;
 
       g_test_message ("conv1d %s", cc->kind);
       g_assert_cmpint (lout, ==, cc->len + 2 * cc->s.padding - cc->s.dilation * (cc->s.kernel - 1));
-      /* Path choice: no scratch on the pointwise path, the (L Cin, Lout Cout) block otherwise. */
-      g_assert_cmpuint (block_len, ==, cc->pointwise ? 0 : (gsize) x.len * x.s.cin * lout * x.s.cout);
+      g_assert_cmpuint (gaf_conv1d_work_len (&x.s), ==, (gsize) x.s.kernel * x.s.cin * x.s.cout);
       x.in = g_new (float, nin);
       x.w = g_new (float, nw);
       x.bias = g_new (float, x.s.cout);
@@ -548,7 +548,10 @@ test_conv1d (void)
           if (x.naive)
             gaf_conv1d_backward_naive (din, dw, db, x.r, x.in, x.w, x.batch, x.len, &x.s);
           else
-            gaf_conv1d_backward (din, dw, db, x.r, x.in, x.w, x.batch, x.len, &x.s, &x.work, scratch);
+            {
+              gaf_conv1d_prepare_backward (&x.work, x.w, x.len, &x.s);
+              gaf_conv1d_backward (din, dw, db, x.r, x.in, x.w, x.batch, x.len, &x.s, &x.work);
+            }
           for (gsize i = 0; i < nin; i++)
             din[i] -= 0.5f;
           for (gsize i = 0; i < nw; i++)
@@ -578,7 +581,8 @@ test_conv1d (void)
       {
         g_autofree float *din = g_new0 (float, nin);
         conv_fast_forward (&x, x.out);
-        gaf_conv1d_backward (din, NULL, NULL, x.r, x.in, x.w, x.batch, x.len, &x.s, &x.work, scratch);
+        gaf_conv1d_prepare_backward (&x.work, x.w, x.len, &x.s);
+        gaf_conv1d_backward (din, NULL, NULL, x.r, x.in, x.w, x.batch, x.len, &x.s, &x.work);
         check_close ("conv1d din alone", din, grads[1][0], nin, 1e-5);
       }
 

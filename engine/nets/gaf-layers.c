@@ -220,8 +220,8 @@ gaf_conv1d_out_len (const GafConv1dShape *s, int len)
 void
 gaf_conv1d_work_clear (GafConv1dWork *work)
 {
-  g_clear_pointer (&work->block, g_free);
-  work->block_len = 0;
+  g_clear_pointer (&work->wr, g_free);
+  work->wr_len = 0;
 }
 
 /* The tap k0 when the layer is pointwise (exactly one tap sees data, at the output's own position), else -1. */
@@ -245,116 +245,169 @@ pointwise_tap (const GafConv1dShape *s, int len)
   return k0;
 }
 
-gsize
-gaf_conv1d_block_len (const GafConv1dShape *s, int len)
+/* floor (a / b) for b > 0 */
+static int
+floor_div (int a, int b)
 {
-  if (pointwise_tap (s, len) >= 0)
-    return 0;
-  /* saturating: configuration checks size networks with it before anything is allocated */
-  return (gsize) gaf_size_mul (gaf_size_mul ((guint64) len, (guint64) s->cin),
-                               gaf_size_mul ((guint64) gaf_conv1d_out_len (s, len), (guint64) s->cout));
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/* block (L Cin, Lout Cout): block[q Cin + i, p Cout + o] = w[k, i, o] for q = p - pad + k dil. */
-static void
-build_block (float *block, const float *w, int len, int lout, const GafConv1dShape *s)
+/* The taps of output position p that see data: q = p - pad + k dil in [0, len) for k in [*klo, *khi]
+ * (q is affine in k, so they form a range); FALSE if none does. */
+static gboolean
+tap_range (const GafConv1dShape *s, int len, int p, int *klo, int *khi)
 {
-  gsize ld = (gsize) lout * s->cout;
+  *klo = MAX (0, -floor_div (p - s->padding, s->dilation));
+  *khi = MIN (s->kernel - 1, floor_div (len - 1 - p + s->padding, s->dilation));
+  return *klo <= *khi;
+}
 
-  memset (block, 0, (gsize) len * s->cin * ld * sizeof (float));
-  for (int p = 0; p < lout; p++)
-    for (int k = 0; k < s->kernel; k++)
-      {
-        int q = p - s->padding + k * s->dilation;
-        if (q < 0 || q >= len)
-          continue;
-        for (int i = 0; i < s->cin; i++)
-          memcpy (block + ((gsize) q * s->cin + i) * ld + (gsize) p * s->cout,
-                  w + ((gsize) k * s->cin + i) * s->cout, s->cout * sizeof (float));
-      }
+gsize
+gaf_conv1d_work_len (const GafConv1dShape *s)
+{
+  /* saturating: configuration checks size networks with it before anything is allocated */
+  return (gsize) gaf_size_mul (gaf_size_mul ((guint64) s->kernel, (guint64) s->cin), (guint64) s->cout);
+}
+
+/* wr[K-1-k] = w[k]^T (Cout, Cin) for every tap k that sees data, in tiles of 16 x 16. */
+static void
+build_reversed (float *wr, const float *w, int len, const GafConv1dShape *s)
+{
+  int lout = gaf_conv1d_out_len (s, len), cin = s->cin, cout = s->cout;
+
+  for (int k = 0; k < s->kernel; k++)
+    {
+      gboolean used = FALSE;
+      for (int p = 0; p < lout && !used; p++)
+        {
+          int q = p - s->padding + k * s->dilation;
+          used = q >= 0 && q < len;
+        }
+      if (!used)
+        continue;
+      const float *src = w + (gsize) k * cin * cout;
+      float *dst = wr + (gsize) (s->kernel - 1 - k) * cout * cin;
+      for (int i0 = 0; i0 < cin; i0 += 16)
+        for (int o = 0; o < cout; o++)
+          for (int i = i0; i < MIN (i0 + 16, cin); i++)
+            dst[(gsize) o * cin + i] = src[(gsize) i * cout + o];
+    }
 }
 
 void
-gaf_conv1d_prepare (GafConv1dWork *work, const float *w, int len, const GafConv1dShape *s)
+gaf_conv1d_prepare_backward (GafConv1dWork *work, const float *w, int len, const GafConv1dShape *s)
 {
-  gsize need = gaf_conv1d_block_len (s, len);
+  gsize need = gaf_conv1d_work_len (s);
 
-  if (need == 0)
-    return;
-  if (work->block_len < need)
+  if (work->wr_len < need)
     {
-      g_free (work->block);
-      work->block = g_new (float, need);
-      work->block_len = need;
+      g_free (work->wr);
+      work->wr = g_new (float, need);
+      work->wr_len = need;
     }
-  build_block (work->block, w, len, gaf_conv1d_out_len (s, len), s);
+  build_reversed (work->wr, w, len, s);
 }
 
+/* Every product reads the layer's tensors in place: the input positions of the taps of one output position
+ * are consecutive, and with dilation 1 so are the taps in w, so out[:, p] is a single product of the
+ * inputs [q(klo), q(khi)] with the taps [klo, khi] stacked, (B, n Cin) x (n Cin, Cout); with a larger
+ * dilation the inputs are dil apart and each tap is a product of its own. The pointwise case is one
+ * product over all B L positions. */
 void
 gaf_conv1d_forward (float *out, const float *in, const float *w, const float *bias,
-                    int batch, int len, const GafConv1dShape *s, const GafConv1dWork *work)
+                    int batch, int len, const GafConv1dShape *s)
 {
   int lout = gaf_conv1d_out_len (s, len);
   int k0 = pointwise_tap (s, len);
+  int rows = len * s->cin, ldo = lout * s->cout;
 
   g_assert (lout > 0);
   if (k0 >= 0)
-    {
-      gaf_gemm_small (batch * len, s->cout, s->cin, in, s->cin, 1, w + (gsize) k0 * s->cin * s->cout, s->cout,
-                      out, s->cout, FALSE);
-    }
+    gaf_gemm_small (batch * len, s->cout, s->cin, in, s->cin, 1, w + (gsize) k0 * s->cin * s->cout, s->cout,
+                    out, s->cout, FALSE);
   else
-    {
-      gsize rows = (gsize) len * s->cin, cols = (gsize) lout * s->cout;
-      g_assert (work->block != NULL && work->block_len >= rows * cols);
-      gaf_gemm_small (batch, cols, rows, in, rows, 1, work->block, cols, out, cols, FALSE);
-    }
+    for (int p = 0; p < lout; p++)
+      {
+        float *op = out + (gsize) p * s->cout;
+        int klo, khi;
+
+        if (!tap_range (s, len, p, &klo, &khi))
+          {
+            for (int b = 0; b < batch; b++)
+              memset (op + (gsize) b * ldo, 0, s->cout * sizeof (float));
+            continue;
+          }
+        for (int k = klo; k <= khi; k++)
+          {
+            int q = p - s->padding + k * s->dilation, taps = s->dilation == 1 ? khi - klo + 1 : 1;
+            gaf_gemm_small (batch, s->cout, taps * s->cin, in + (gsize) q * s->cin, rows, 1,
+                            w + (gsize) k * s->cin * s->cout, s->cout, op, ldo, k > klo);
+            k += taps - 1;
+          }
+      }
   add_bias (out, bias, batch * lout, s->cout);
 }
 
 void
 gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
-                     const float *w, int batch, int len, const GafConv1dShape *s,
-                     const GafConv1dWork *work, float *scratch)
+                     const float *w, int batch, int len, const GafConv1dShape *s, const GafConv1dWork *work)
 {
   int lout = gaf_conv1d_out_len (s, len);
   int k0 = pointwise_tap (s, len);
+  int rows = len * s->cin, ldo = lout * s->cout, K = s->kernel;
+  gsize tap = (gsize) s->cin * s->cout;
 
   gaf_bias_backward (dbias, dout, batch * lout, s->cout);
+  g_assert (din == NULL || (work->wr != NULL && work->wr_len >= gaf_conv1d_work_len (s)));
   if (k0 >= 0)
     {
-      const float *wk = w + (gsize) k0 * s->cin * s->cout;
-      if (dw != NULL)
-        gaf_gemm_small (s->cin, s->cout, batch * len, in, 1, s->cin, dout, s->cout,
-                        dw + (gsize) k0 * s->cin * s->cout, s->cout, TRUE);
-      if (din != NULL)
-        gaf_gemm_small_bt (batch * len, s->cin, s->cout, dout, s->cout, 1, wk, s->cout, din, s->cin, TRUE);
+      if (dw != NULL)   /* dw[k0] (Cin, Cout) += in^T (Cin, B L) dout (B L, Cout) */
+        gaf_gemm_small (s->cin, s->cout, batch * len, in, 1, s->cin, dout, s->cout, dw + k0 * tap, s->cout, TRUE);
+      if (din != NULL)  /* din (B L, Cin) += dout (B L, Cout) w[k0]^T */
+        gaf_gemm_small (batch * len, s->cin, s->cout, dout, s->cout, 1, work->wr + (K - 1 - k0) * tap, s->cin,
+                        din, s->cin, TRUE);
       return;
     }
 
-  gsize rows = (gsize) len * s->cin, cols = (gsize) lout * s->cout;
-  g_assert (work->block != NULL && work->block_len >= rows * cols);
+  /* dw[klo..khi] (n Cin, Cout) += in[:, q(klo)..q(khi)]^T dout[:, p], per output position p */
   if (dw != NULL)
-    {
-      /* dblock = in^T dout, then gather each tap's blocks back into dw[k]. */
-      gaf_gemm_small (rows, cols, batch, in, 1, rows, dout, cols, scratch, cols, FALSE);
-      for (int p = 0; p < lout; p++)
-        for (int k = 0; k < s->kernel; k++)
+    for (int p = 0; p < lout; p++)
+      {
+        int klo, khi;
+        if (!tap_range (s, len, p, &klo, &khi))
+          continue;
+        for (int k = klo; k <= khi; k++)
           {
-            int q = p - s->padding + k * s->dilation;
-            if (q < 0 || q >= len)
-              continue;
-            for (int i = 0; i < s->cin; i++)
-              {
-                const float *src = scratch + ((gsize) q * s->cin + i) * cols + (gsize) p * s->cout;
-                float *dst = dw + ((gsize) k * s->cin + i) * s->cout;
-                for (int o = 0; o < s->cout; o++)
-                  dst[o] += src[o];
-              }
+            int q = p - s->padding + k * s->dilation, taps = s->dilation == 1 ? khi - klo + 1 : 1;
+            gaf_gemm_small (taps * s->cin, s->cout, batch, in + (gsize) q * s->cin, 1, rows, dout + (gsize) p * s->cout,
+                            ldo, dw + k * tap, s->cout, TRUE);
+            k += taps - 1;
           }
-    }
+      }
+  /* din[:, q] += sum over the outputs p that tap q of dout[:, p] w[k]^T. wr holds w[k]^T at K-1-k, so
+   * with dilation 1 the taps k = q + pad - p of consecutive p are consecutive in wr: one product per q. */
   if (din != NULL)
-    gaf_gemm_small_bt (batch, rows, cols, dout, cols, 1, work->block, cols, din, rows, TRUE);
+    for (int q = 0; q < len; q++)
+      {
+        float *dq = din + (gsize) q * s->cin;
+        if (s->dilation == 1)
+          {
+            int klo = MAX (0, q + s->padding - (lout - 1)), khi = MIN (K - 1, q + s->padding);
+            if (klo > khi)
+              continue;
+            gaf_gemm_small (batch, s->cin, (khi - klo + 1) * s->cout, dout + (gsize) (q + s->padding - khi) * s->cout,
+                            ldo, 1, work->wr + (K - 1 - khi) * tap, s->cin, dq, rows, TRUE);
+          }
+        else
+          for (int k = 0; k < K; k++)
+            {
+              int pd = q + s->padding - k * s->dilation;
+              if (pd < 0 || pd >= lout)
+                continue;
+              gaf_gemm_small (batch, s->cin, s->cout, dout + (gsize) pd * s->cout, ldo, 1, work->wr + (K - 1 - k) * tap,
+                              s->cin, dq, rows, TRUE);
+            }
+      }
 }
 
 void

@@ -43,28 +43,32 @@ typedef struct {
   int padding;
 } GafConv1dShape;
 
-/* Scratch for the fast path. Taps that see only padding are skipped: when exactly one tap per output
- * is inside the sequence at the same position, the layer is a pointwise product (B L, Cin) x (Cin, Cout);
- * otherwise the layer is one product with the block matrix (L Cin, Lout Cout) assembled from the taps
- * that see data. The block form is exact for any length; it is efficient when L is comparable to K. */
+/* Taps that see only padding are skipped. When exactly one tap per output is inside the sequence, at the
+ * output's own position, the layer is one product (B L, Cin) x (Cin, Cout); otherwise each output position p
+ * is one product of the inputs its taps see with those taps stacked (dilation 1; a product per tap with a
+ * larger dilation). The products read in, w and dout in place. The input gradient reads the weights with
+ * each tap transposed and the taps reversed, wr[K-1-k] = w[k]^T (Cout, Cin), built by
+ * gaf_conv1d_prepare_backward from the current weights. */
 typedef struct {
-  float *block;      /* assembled by gaf_conv1d_prepare from the current weights; read-only after */
-  gsize  block_len;
+  float *wr;         /* (K, Cout, Cin), taps that see data only; read-only once built */
+  gsize  wr_len;
 } GafConv1dWork;
 
 int   gaf_conv1d_out_len    (const GafConv1dShape *s, int len);
-/* Floats of scratch gaf_conv1d_backward needs (0 on the pointwise path). */
-gsize gaf_conv1d_block_len  (const GafConv1dShape *s, int len);
+/* Floats of a work's wr (K Cin Cout). */
+gsize gaf_conv1d_work_len   (const GafConv1dShape *s);
 void  gaf_conv1d_work_clear (GafConv1dWork *work);
-/* Assembles the block matrix from w; call after every weight change, before forward/backward.
- * Several threads may then run forward/backward on different batch parts with the same work. */
-void  gaf_conv1d_prepare    (GafConv1dWork *work, const float *w, int len, const GafConv1dShape *s);
+/* Builds work->wr from w: after every weight change, before a gaf_conv1d_backward that asks for din.
+ * Several threads may then run backward on different batch parts with the same work. */
+void  gaf_conv1d_prepare_backward (GafConv1dWork *work, const float *w, int len, const GafConv1dShape *s);
+/* in (B, L, Cin), w (K, Cin, Cout), bias (Cout) -> out (B, Lout, Cout) */
 void  gaf_conv1d_forward    (float *out, const float *in, const float *w, const float *bias,
-                             int batch, int len, const GafConv1dShape *s, const GafConv1dWork *work);
-/* scratch: gaf_conv1d_block_len floats (may be NULL on the pointwise path). */
+                             int batch, int len, const GafConv1dShape *s);
+/* Accumulates into din (B, L, Cin), dw (K, Cin, Cout), dbias (Cout), each may be NULL; work is read only
+ * when din is asked for. */
 void  gaf_conv1d_backward   (float *din, float *dw, float *dbias, const float *dout, const float *in,
                              const float *w, int batch, int len, const GafConv1dShape *s,
-                             const GafConv1dWork *work, float *scratch);
+                             const GafConv1dWork *work);
 void gaf_conv1d_forward_naive  (float *out, const float *in, const float *w, const float *bias,
                                 int batch, int len, const GafConv1dShape *s);
 void gaf_conv1d_backward_naive (float *din, float *dw, float *dbias, const float *dout, const float *in,

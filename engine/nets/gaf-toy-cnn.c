@@ -55,8 +55,6 @@ typedef struct {
 typedef struct {
   Cache  cache;
   float *grad;       /* NULL for part 0, which accumulates into params->grad directly */
-  float *scratch;    /* conv backward scratch */
-  gsize  scratch_len;
   int    start;
   int    batch;
 } Part;
@@ -128,8 +126,8 @@ gaf_toy_cnn_config_check (const GafToyCnnConfig *cfg, GError **error)
   }
 }
 
-/* The dense blocks first: a convolution over a short sequence runs as one matrix product with a block
- * of (n Cin, n Cout) floats (gaf_conv1d_prepare), which grows with n^2 c H for the input convolution. */
+/* Parameters, gradients, Adam moments and averaged weights (5 copies), and each convolution's reversed
+ * transposed taps for its input gradient (gaf_conv1d_prepare_backward). */
 guint64
 gaf_toy_cnn_memory (const GafToyCnnConfig *cfg)
 {
@@ -140,11 +138,11 @@ gaf_toy_cnn_memory (const GafToyCnnConfig *cfg)
                                     (guint64) H * cfg->out_channels +
                                     (cfg->position_bias ? (guint64) cfg->n * cfg->out_channels : 0));
 
-  floats = gaf_size_add (floats, gaf_conv1d_block_len (&in_shape, cfg->n));
+  floats = gaf_size_add (floats, gaf_conv1d_work_len (&in_shape));
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
     {
       GafConv1dShape s = { H, H, KERNEL, dilations[i], dilations[i] * (KERNEL - 1) / 2 };
-      floats = gaf_size_add (floats, gaf_conv1d_block_len (&s, cfg->n));
+      floats = gaf_size_add (floats, gaf_conv1d_work_len (&s));
     }
   return gaf_size_mul (floats, sizeof (float));
 }
@@ -313,7 +311,6 @@ gaf_toy_cnn_free (GafToyCnn *net)
     {
       cache_free (&net->parts[k].cache);
       g_free (net->parts[k].grad);
-      g_free (net->parts[k].scratch);
     }
   gaf_conv1d_work_clear (&net->in_work);
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
@@ -338,7 +335,7 @@ gaf_toy_cnn_get_config (GafToyCnn *net)
 double
 gaf_toy_cnn_flops_per_seq (const GafToyCnnConfig *cfg)
 {
-  /* Counts the products the fast path runs: block convs use n^2 blocks of valid taps. */
+  /* Counts the products the layers run: a dilation-1 conv has n^2 (position, tap) pairs that see data. */
   double n = cfg->n, H = cfg->hidden, f = 0.0;
   for (int i = -1; i < GAF_TOY_CNN_LAYERS; i++)
     {
@@ -425,7 +422,7 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
     }
 
   /* Input convolution (B, n, in_ch) -> (B, n, H), ReLU. */
-  gaf_conv1d_forward (c->feat[0], c->x, P + L->in_w, P + L->in_b, batch, n, &net->in_shape, &net->in_work);
+  gaf_conv1d_forward (c->feat[0], c->x, P + L->in_w, P + L->in_b, batch, n, &net->in_shape);
   gaf_relu_forward (c->feat[0], c->feat[0], nh);
 
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
@@ -446,7 +443,7 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
       gaf_layernorm_forward (c->lnout[i], c->mean[i], c->rstd[i], hin, P + L->ln_g[i], P + L->ln_b[i],
                              batch * n, H);
       gaf_conv1d_forward (c->h[i], c->lnout[i], P + L->conv_w[i], P + L->conv_b[i], batch, n,
-                          &net->conv_shape[i], &net->conv_work[i]);
+                          &net->conv_shape[i]);
       gaf_relu_forward (c->h[i], c->h[i], nh);
       float *restrict next = c->feat[i + 1];
       const float *restrict hh = c->h[i];
@@ -498,7 +495,7 @@ backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *d
       gaf_relu_backward (c->dh, c->dfeat, c->h[i], nh);
       memset (c->dln, 0, nh * sizeof (float));
       gaf_conv1d_backward (c->dln, G + L->conv_w[i], G + L->conv_b[i], c->dh, c->lnout[i], P + L->conv_w[i],
-                           batch, n, &net->conv_shape[i], &net->conv_work[i], part->scratch);
+                           batch, n, &net->conv_shape[i], &net->conv_work[i]);
       /* dh is free again: reuse it as d hin. */
       memset (c->dh, 0, nh * sizeof (float));
       gaf_layernorm_backward (c->dh, G + L->ln_g[i], G + L->ln_b[i], c->dln, c->hin[i], c->mean[i], c->rstd[i],
@@ -527,14 +524,14 @@ backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *d
       gsize count = (gsize) batch * n * cfg->in_channels;
       float *dxs = g_new0 (float, count);
       gaf_conv1d_backward (dxs, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
-                           &net->in_work, part->scratch);
+                           &net->in_work);
       for (gsize j = 0; j < count; j++)
         dx[j] += (float) (dxs[j] * cfg->input_scale);
       g_free (dxs);
     }
   else
     gaf_conv1d_backward (dx, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
-                         &net->in_work, part->scratch);
+                         &net->in_work);
 
   /* Time path. */
   memset (c->dtemb, 0, (gsize) batch * H * sizeof (float));
@@ -608,14 +605,9 @@ split (GafToyCnn *net, int batch)
 static void
 run_forward (GafToyCnn *net, const float *x, const float *t, int batch, float *out, gboolean infer)
 {
-  const float *P = net->parent.params->data;
   Job job = { net, x, t, NULL, out, NULL, NULL, infer };
 
   g_return_if_fail (batch > 0);
-  /* Block matrices from the current weights, shared read-only by the parts. */
-  gaf_conv1d_prepare (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
-  for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
-    gaf_conv1d_prepare (&net->conv_work[i], P + net->lay.conv_w[i], net->cfg.n, &net->conv_shape[i]);
   net->batch = infer ? 0 : batch;
   net->n_parts = split (net, batch);
   gaf_parallel_run (net->n_parts, forward_task, &job);
@@ -640,21 +632,27 @@ backward_task (guint k, guint n_tasks, gpointer data)
   GafToyCnn *net = job->net;
   Part *part = &net->parts[k];
   gsize in_row = (gsize) net->cfg.n * net->cfg.in_channels, out_row = (gsize) net->cfg.n * net->cfg.out_channels;
-  gsize need = MAX (gaf_conv1d_block_len (&net->in_shape, net->cfg.n),
-                    gaf_conv1d_block_len (&net->conv_shape[0], net->cfg.n));
   float *G;
 
-  for (int i = 1; i < GAF_TOY_CNN_LAYERS; i++)
-    need = MAX (need, gaf_conv1d_block_len (&net->conv_shape[i], net->cfg.n));
-  if (part->scratch_len < need)
-    {
-      g_free (part->scratch);
-      part->scratch = g_new (float, need);
-      part->scratch_len = need;
-    }
   G = gaf_parallel_part_grad (k, net->parent.params->grad, &part->grad, net->parent.params->size);
   backward_part (net, part, G, job->dout + part->start * out_row,
                  job->dx ? job->dx + part->start * in_row : NULL, job->dt ? job->dt + part->start : NULL);
+}
+
+/* The reversed transposed taps the input gradients read, from the current weights, one layer per task
+ * (the input convolution's only when dx is asked for). */
+static void
+prepare_task (guint k, guint n_tasks, gpointer data)
+{
+  Job *job = data;
+  GafToyCnn *net = job->net;
+  const float *P = net->parent.params->data;
+
+  for (guint i = k; i <= GAF_TOY_CNN_LAYERS; i += n_tasks)
+    if (i < GAF_TOY_CNN_LAYERS)
+      gaf_conv1d_prepare_backward (&net->conv_work[i], P + net->lay.conv_w[i], net->cfg.n, &net->conv_shape[i]);
+    else if (job->dx != NULL)
+      gaf_conv1d_prepare_backward (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
 }
 
 void
@@ -664,6 +662,7 @@ gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
 
   /* batch is 0 after gaf_toy_cnn_infer: there are no activations to go back through. */
   g_return_if_fail (net->batch > 0);
+  gaf_parallel_run (gaf_parallel_get_threads (), prepare_task, &job);
   gaf_parallel_run (net->n_parts, backward_task, &job);
   if (net->n_parts > 1)
     {
