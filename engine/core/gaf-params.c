@@ -94,10 +94,28 @@ gaf_params_find (GafParams *params, const char *name)
   return NULL;
 }
 
+/* Passes over the whole arena are split over the engine threads above this many floats (as Adam's). */
+#define PARALLEL_MIN 65536
+
+static guint
+arena_tasks (gsize n)
+{
+  return n > PARALLEL_MIN ? gaf_parallel_get_threads () : 1;
+}
+
+static void
+zero_task (guint k, guint n_tasks, gpointer data)
+{
+  GafParams *params = data;
+  gsize lo = params->size * k / n_tasks, hi = params->size * (k + 1) / n_tasks;
+
+  memset (params->grad + lo, 0, (hi - lo) * sizeof (float));
+}
+
 void
 gaf_params_zero_grad (GafParams *params)
 {
-  memset (params->grad, 0, params->size * sizeof (float));
+  gaf_parallel_run (arena_tasks (params->size), zero_task, params);
 }
 
 void
@@ -129,23 +147,43 @@ gaf_params_reduce_grad (GafParams *params, double *loss, GError **error)
   return TRUE;
 }
 
-gboolean
-gaf_params_grad_finite (const GafParams *params)
+typedef struct {
+  const GafParams *params;
+  gboolean         finite[GAF_MAX_THREADS];
+} FiniteJob;
+
+GAF_SIMD_CLONES static void
+finite_task (guint k, guint n_tasks, gpointer data)
 {
+  FiniteJob *job = data;
   /* g * 0 is 0 for a finite g and NaN otherwise; eight independent sums (one vector register) keep the
    * loop a single pass at memory speed without reassociating float additions */
   float acc[8] = { 0 };
-  const float *g = params->grad;
-  gsize i = 0, n = params->trained;   /* buffers have no gradient */
+  const float *g = job->params->grad;
+  gsize n = job->params->trained;   /* buffers have no gradient */
+  gsize i = n * k / n_tasks, hi = n * (k + 1) / n_tasks;
 
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++)
-      acc[k] += g[i + k] * 0.0f;
-  for (; i < n; i++)
+  for (; i + 8 <= hi; i += 8)
+    for (int l = 0; l < 8; l++)
+      acc[l] += g[i + l] * 0.0f;
+  for (; i < hi; i++)
     acc[0] += g[i] * 0.0f;
-  for (int k = 1; k < 8; k++)
-    acc[0] += acc[k];
-  return acc[0] == 0.0f;
+  for (int l = 1; l < 8; l++)
+    acc[0] += acc[l];
+  job->finite[k] = acc[0] == 0.0f;
+}
+
+gboolean
+gaf_params_grad_finite (const GafParams *params)
+{
+  FiniteJob job = { params, { FALSE } };
+  guint n_tasks = arena_tasks (params->trained);
+
+  gaf_parallel_run (n_tasks, finite_task, &job);
+  for (guint k = 0; k < n_tasks; k++)
+    if (!job.finite[k])
+      return FALSE;
+  return TRUE;
 }
 
 gboolean
@@ -206,7 +244,7 @@ gaf_adam_step (GafParams *params, const GafAdamConfig *cfg)
   job.step_size = (float) (cfg->lr / bc1);
   job.eps = (float) cfg->eps;
   job.inv_sqrt_bc2 = (float) (1.0 / sqrt (bc2));
-  gaf_parallel_run (params->trained > 65536 ? gaf_parallel_get_threads () : 1, adam_task, &job);
+  gaf_parallel_run (arena_tasks (params->trained), adam_task, &job);
 }
 
 void

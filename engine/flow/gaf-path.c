@@ -40,15 +40,14 @@ gaf_path_sample (const GafPathConfig *cfg, GafRng *rng, const guint16 *labels,
 }
 
 double
-gaf_path_loss (const GafPathConfig *cfg, const float *w, const float *f, const float *u,
-               int batch, int n, int c, float *df)
+gaf_path_loss_rows (const GafPathConfig *cfg, const float *w, const float *f, const float *u,
+                    int batch, gsize r0, gsize r1, int c, float *df)
 {
-  gsize rows = (gsize) batch * n;
   double total = 0.0;
   float lam = (float) cfg->lambda;
   float scale = 2.0f / (float) batch;
 
-  for (gsize r = 0; r < rows; r++)
+  for (gsize r = r0; r < r1; r++)
     {
       const float *wr = w + r * c, *fr = f + r * c, *ur = u + r * c;
       double m1 = 0.0, m2 = 0.0;
@@ -63,5 +62,12 @@ gaf_path_loss (const GafPathConfig *cfg, const float *w, const float *f, const f
         for (int j = 0; j < c; j++)
           df[r * c + j] = scale * wr[j] * (float) ((fr[j] - lam * ur[j]) - m1);
     }
-  return total / batch;
+  return total;
+}
+
+double
+gaf_path_loss (const GafPathConfig *cfg, const float *w, const float *f, const float *u,
+               int batch, int n, int c, float *df)
+{
+  return gaf_path_loss_rows (cfg, w, f, u, batch, 0, (gsize) batch * n, c, df) / batch;
 }

@@ -33,5 +33,9 @@ void   gaf_path_sample (const GafPathConfig *cfg, GafRng *rng, const guint16 *la
  * gradient 2 W (d - <W, d>) / B. Returns the loss. */
 double gaf_path_loss   (const GafPathConfig *cfg, const float *w, const float *f, const float *u,
                         int batch, int n, int c, float *df);
+/* The same over rows [r0, r1) of a batch of `batch` samples (rows of n c values): returns the sum over those
+ * rows (not divided by the batch) and sets their df, so that parts of a batch can be formed apart. */
+double gaf_path_loss_rows (const GafPathConfig *cfg, const float *w, const float *f, const float *u,
+                           int batch, gsize r0, gsize r1, int c, float *df);
 
 G_END_DECLS

@@ -358,6 +358,37 @@ draw_batch (GafTrainer *tr, guint64 key)
   gaf_parallel_run (MIN (gaf_parallel_get_threads (), (guint) MAX (1, b / 8)), draw_paths_task, &job);
 }
 
+/* The loss over the engine threads: each forms the sum over its samples' rows and their df; the sums are
+ * added in part order. */
+typedef struct {
+  GafTrainer *tr;
+  int         b;
+  double      sums[GAF_MAX_THREADS];
+} LossJob;
+
+static void
+loss_task (guint k, guint n_tasks, gpointer data)
+{
+  LossJob *job = data;
+  GafTrainer *tr = job->tr;
+  gsize r0 = (gsize) (job->b * (int) k / (int) n_tasks) * tr->n, r1 = (gsize) (job->b * ((int) k + 1) / (int) n_tasks) * tr->n;
+
+  job->sums[k] = gaf_path_loss_rows (&tr->cfg.path, tr->w, tr->f, tr->u, job->b, r0, r1, tr->c, tr->df);
+}
+
+static double
+batch_loss (GafTrainer *tr, int b)
+{
+  LossJob job = { tr, b, { 0 } };
+  guint n_tasks = MIN (gaf_parallel_get_threads (), (guint) MAX (1, b / 8));
+  double total = 0.0;
+
+  gaf_parallel_run (n_tasks, loss_task, &job);
+  for (guint k = 0; k < n_tasks; k++)
+    total += job.sums[k];
+  return total / b;
+}
+
 gboolean
 gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
 {
@@ -376,7 +407,7 @@ gaf_trainer_step (GafTrainer *tr, double *loss_out, GError **error)
    * needs, whatever the number of processes before and after. */
   draw_batch (tr, gaf_rng_next (&tr->rng));
   gaf_net_forward (tr->net, tr->w, tr->t, b, tr->f);
-  loss = gaf_path_loss (&tr->cfg.path, tr->w, tr->f, tr->u, b, tr->n, tr->c, tr->df);
+  loss = batch_loss (tr, b);
   ok = gaf_net_optimizer_step (tr->net, tr->df, &loss, &tr->cfg.adam, tr->cfg.ema_decay, &tr->watch, error);
   if (loss_out != NULL)
     *loss_out = loss;

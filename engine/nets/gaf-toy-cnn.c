@@ -46,15 +46,20 @@ typedef struct {
   float *mean[GAF_TOY_CNN_LAYERS], *rstd[GAF_TOY_CNN_LAYERS];  /* (B n) */
   float *h[GAF_TOY_CNN_LAYERS];
   float *z1;
-  /* backward scratch */
-  float *dfeat, *dh, *dln, *dtl, *dtemb, *dfour;
+  /* backward: the gradients the weight gradients are formed from, kept per layer (phase 1 writes them,
+   * phase 2 reads them; gaf_toy_cnn_backward) */
+  float *dconv[GAF_TOY_CNN_LAYERS];   /* (B, n, H) into conv i's output (through its ReLU) */
+  float *dlnout[GAF_TOY_CNN_LAYERS];  /* (B, n, H) into LayerNorm i's output */
+  float *dz1;                         /* (B, n, H) into head1's output (through its ReLU) */
+  float *din0;                        /* (B, n, H) into the input conv's output (through its ReLU) */
+  const float *dout;                  /* (B, n, out) the caller's */
+  float *dfeat, *dh, *dtl, *dtemb, *dfour;
 } Cache;
 
 /* One part of a batch, run by one thread with its own activations and (for parts > 0) its own
  * gradient buffer, summed into the arena after backward. */
 typedef struct {
   Cache  cache;
-  float *grad;       /* NULL for part 0, which accumulates into params->grad directly */
   int    start;
   int    batch;
 } Part;
@@ -126,12 +131,19 @@ gaf_toy_cnn_config_check (const GafToyCnnConfig *cfg, GError **error)
   }
 }
 
-/* Parameters, gradients, Adam moments and averaged weights (5 copies), and each convolution's reversed
- * transposed taps for its input gradient (gaf_conv1d_prepare_backward). */
+/* Inference walks a part in tiles of this many sequences so the activations stay in cache. */
+#define INFER_TILE 256
+
+/* Parameters, gradients, Adam moments and averaged weights (5 copies), each convolution's reversed
+ * transposed taps for its input gradient (gaf_conv1d_prepare_backward), and the activations (Cache) of one
+ * tile of INFER_TILE sequences, the least any forward pass holds: 36 (n, H) tensors, the input copy, the
+ * time path and the per-row statistics per sequence. */
 guint64
 gaf_toy_cnn_memory (const GafToyCnnConfig *cfg)
 {
   int H = cfg->hidden;
+  guint64 per_seq = gaf_size_add (gaf_size_mul ((guint64) cfg->n, (guint64) 36 * H + cfg->in_channels + 10),
+                                  (guint64) 12 * H + 4 * (guint64) cfg->fourier_half + 1);
   GafConv1dShape in_shape = { cfg->in_channels, H, KERNEL, 1, (KERNEL - 1) / 2 };
   guint64 floats = gaf_size_mul (5, (guint64) KERNEL * cfg->in_channels * H + (guint64) 2 * H * H +
                                     (guint64) (GAF_TOY_CNN_LAYERS * KERNEL + 1) * H * H +
@@ -144,6 +156,7 @@ gaf_toy_cnn_memory (const GafToyCnnConfig *cfg)
       GafConv1dShape s = { H, H, KERNEL, dilations[i], dilations[i] * (KERNEL - 1) / 2 };
       floats = gaf_size_add (floats, gaf_conv1d_work_len (&s));
     }
+  floats = gaf_size_add (floats, gaf_size_mul (per_seq, INFER_TILE));
   return gaf_size_mul (floats, sizeof (float));
 }
 
@@ -291,11 +304,14 @@ cache_free (Cache *c)
       g_free (c->mean[i]);
       g_free (c->rstd[i]);
       g_free (c->h[i]);
+      g_free (c->dconv[i]);
+      g_free (c->dlnout[i]);
     }
   g_free (c->z1);
+  g_free (c->dz1);
+  g_free (c->din0);
   g_free (c->dfeat);
   g_free (c->dh);
-  g_free (c->dln);
   g_free (c->dtl);
   g_free (c->dtemb);
   g_free (c->dfour);
@@ -310,7 +326,6 @@ gaf_toy_cnn_free (GafToyCnn *net)
   for (int k = 0; k < GAF_MAX_THREADS; k++)
     {
       cache_free (&net->parts[k].cache);
-      g_free (net->parts[k].grad);
     }
   gaf_conv1d_work_clear (&net->in_work);
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
@@ -372,11 +387,14 @@ ensure_cache (GafToyCnn *net, Cache *c, int batch)
       c->mean[i] = g_new (float, (gsize) batch * net->cfg.n);
       c->rstd[i] = g_new (float, (gsize) batch * net->cfg.n);
       c->h[i] = g_new (float, nh);
+      c->dconv[i] = g_new (float, nh);
+      c->dlnout[i] = g_new (float, nh);
     }
   c->z1 = g_new (float, nh);
+  c->dz1 = g_new (float, nh);
+  c->din0 = g_new (float, nh);
   c->dfeat = g_new (float, nh);
   c->dh = g_new (float, nh);
-  c->dln = g_new (float, nh);
   c->dtl = g_new (float, batch * H * GAF_TOY_CNN_LAYERS);
   c->dtemb = g_new (float, batch * H);
   c->dfour = g_new (float, (gsize) batch * 2 * net->cfg.fourier_half);
@@ -462,8 +480,11 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
         out[(gsize) b * n * cfg->out_channels + j] += P[L->pos_b + j];
 }
 
+/* Phase 1 of the backward pass, one part of the batch: the gradients with respect to the activations,
+ * layer by layer from the output (dx, dt when asked for), keeping what each weight gradient is formed
+ * from in the cache. No weight gradient is touched here. */
 GAF_SIMD_CLONES static void
-backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *dx, float *dt)
+backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *dt)
 {
   const GafToyCnnConfig *cfg = &net->cfg;
   const float *P = net->parent.params->data;
@@ -472,77 +493,71 @@ backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *d
   int batch = part->batch, H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
   gsize nh = (gsize) batch * n * H;
 
-  if (L->pos_b != G_MAXSIZE)
-    for (int b = 0; b < batch; b++)
-      for (gsize j = 0; j < (gsize) n * cfg->out_channels; j++)
-        G[L->pos_b + j] += dout[(gsize) b * n * cfg->out_channels + j];
+  c->dout = dout;
   /* Head. dfeat <- d feat[5]. */
   memset (c->dh, 0, nh * sizeof (float));
-  gaf_linear_backward (c->dh, G + L->head2_w, G + L->head2_b, dout, c->z1, P + L->head2_w,
-                       batch * n, H, cfg->out_channels);
-  memset (c->dln, 0, nh * sizeof (float));
-  gaf_relu_backward (c->dln, c->dh, c->z1, nh);
+  gaf_linear_backward (c->dh, NULL, NULL, dout, c->z1, P + L->head2_w, batch * n, H, cfg->out_channels);
+  memset (c->dz1, 0, nh * sizeof (float));
+  gaf_relu_backward (c->dz1, c->dh, c->z1, nh);
   memset (c->dfeat, 0, nh * sizeof (float));
-  gaf_linear_backward (c->dfeat, G + L->head1_w, G + L->head1_b, c->dln, c->feat[GAF_TOY_CNN_LAYERS],
-                       P + L->head1_w, batch * n, H, H);
+  gaf_linear_backward (c->dfeat, NULL, NULL, c->dz1, c->feat[GAF_TOY_CNN_LAYERS], P + L->head1_w, batch * n, H, H);
 
   memset (c->dtl, 0, (gsize) batch * LH * sizeof (float));
   for (int i = GAF_TOY_CNN_LAYERS - 1; i >= 0; i--)
     {
       /* feat[i+1] = feat[i] + relu(conv(LN(feat[i] + tl_i))): dfeat passes through unchanged
        * and gains the branch's contribution. */
+      memset (c->dconv[i], 0, nh * sizeof (float));
+      gaf_relu_backward (c->dconv[i], c->dfeat, c->h[i], nh);
+      memset (c->dlnout[i], 0, nh * sizeof (float));
+      gaf_conv1d_backward (c->dlnout[i], NULL, NULL, c->dconv[i], c->lnout[i], P + L->conv_w[i], batch, n,
+                           &net->conv_shape[i], &net->conv_work[i]);
+      /* dh <- d hin */
       memset (c->dh, 0, nh * sizeof (float));
-      gaf_relu_backward (c->dh, c->dfeat, c->h[i], nh);
-      memset (c->dln, 0, nh * sizeof (float));
-      gaf_conv1d_backward (c->dln, G + L->conv_w[i], G + L->conv_b[i], c->dh, c->lnout[i], P + L->conv_w[i],
-                           batch, n, &net->conv_shape[i], &net->conv_work[i]);
-      /* dh is free again: reuse it as d hin. */
-      memset (c->dh, 0, nh * sizeof (float));
-      gaf_layernorm_backward (c->dh, G + L->ln_g[i], G + L->ln_b[i], c->dln, c->hin[i], c->mean[i], c->rstd[i],
-                              P + L->ln_g[i], batch * n, H);
+      gaf_layernorm_backward (c->dh, NULL, NULL, c->dlnout[i], c->hin[i], c->mean[i], c->rstd[i], P + L->ln_g[i],
+                              batch * n, H);
       for (int b = 0; b < batch; b++)
         {
-          float *dtli = c->dtl + (gsize) b * LH + (gsize) i * H;
+          float *restrict dtli = c->dtl + (gsize) b * LH + (gsize) i * H;
           for (int p = 0; p < n; p++)
             {
               gsize o = ((gsize) b * n + p) * H;
+              float *restrict df = c->dfeat + o;
+              const float *restrict dh = c->dh + o;
               for (int j = 0; j < H; j++)
                 {
-                  c->dfeat[o + j] += c->dh[o + j];
-                  dtli[j] += c->dh[o + j];
+                  df[j] += dh[j];
+                  dtli[j] += dh[j];
                 }
             }
         }
     }
 
   /* Input conv through its ReLU. */
-  memset (c->dh, 0, nh * sizeof (float));
-  gaf_relu_backward (c->dh, c->dfeat, c->feat[0], nh);
+  memset (c->din0, 0, nh * sizeof (float));
+  gaf_relu_backward (c->din0, c->dfeat, c->feat[0], nh);
   if (dx != NULL && cfg->input_scale != 1.0)
     {
       /* the conv saw x * input_scale */
       gsize count = (gsize) batch * n * cfg->in_channels;
       float *dxs = g_new0 (float, count);
-      gaf_conv1d_backward (dxs, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
-                           &net->in_work);
+      gaf_conv1d_backward (dxs, NULL, NULL, c->din0, c->x, P + L->in_w, batch, n, &net->in_shape, &net->in_work);
       for (gsize j = 0; j < count; j++)
         dx[j] += (float) (dxs[j] * cfg->input_scale);
       g_free (dxs);
     }
-  else
-    gaf_conv1d_backward (dx, G + L->in_w, G + L->in_b, c->dh, c->x, P + L->in_w, batch, n, &net->in_shape,
-                         &net->in_work);
+  else if (dx != NULL)
+    gaf_conv1d_backward (dx, NULL, NULL, c->din0, c->x, P + L->in_w, batch, n, &net->in_shape, &net->in_work);
 
   /* Time path. */
   memset (c->dtemb, 0, (gsize) batch * H * sizeof (float));
-  gaf_linear_backward (c->dtemb, G + L->tl_w, G + L->tl_b, c->dtl, c->temb, P + L->tl_w, batch, H, LH);
+  gaf_linear_backward (c->dtemb, NULL, NULL, c->dtl, c->temb, P + L->tl_w, batch, H, LH);
   for (gsize j = 0; j < (gsize) batch * H; j++)
     c->dtemb[j] = c->temb[j] > 0.0f ? c->dtemb[j] : 0.0f;
   if (dt != NULL)
     {
       memset (c->dfour, 0, (gsize) batch * 2 * cfg->fourier_half * sizeof (float));
-      gaf_linear_backward (c->dfour, G + L->temb_w, G + L->temb_b, c->dtemb, c->four, P + L->temb_w,
-                           batch, 2 * cfg->fourier_half, H);
+      gaf_linear_backward (c->dfour, NULL, NULL, c->dtemb, c->four, P + L->temb_w, batch, 2 * cfg->fourier_half, H);
       /* The network saw t * time_scale. */
       float *dts = g_new0 (float, batch);
       gaf_fourier_backward (dts, c->dfour, c->t, net->freq, batch, cfg->fourier_half);
@@ -550,9 +565,82 @@ backward_part (GafToyCnn *net, Part *part, float *G, const float *dout, float *d
         dt[b] += (float) (dts[b] * cfg->time_scale);
       g_free (dts);
     }
-  else
-    gaf_linear_backward (NULL, G + L->temb_w, G + L->temb_b, c->dtemb, c->four, P + L->temb_w,
-                         batch, 2 * cfg->fourier_half, H);
+}
+
+/* Phase 2: the gradient of one group of weights, summed over the parts in order (so the result does not
+ * depend on which thread forms it). The groups split the weight gradients' products over the threads. */
+enum {
+  GRAD_HEAD2, GRAD_HEAD1, GRAD_IN, GRAD_TIME, GRAD_TEMB,
+  GRAD_CONV0,                                   /* conv i and LayerNorm i: GRAD_CONV0 + i */
+  GRAD_N_GROUPS = GRAD_CONV0 + GAF_TOY_CNN_LAYERS
+};
+
+GAF_SIMD_CLONES static void
+grad_group (GafToyCnn *net, int group, float *G)
+{
+  const GafToyCnnConfig *cfg = &net->cfg;
+  const float *P = net->parent.params->data;
+  const Layout *L = &net->lay;
+  int H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H, oc = cfg->out_channels;
+
+  for (guint k = 0; k < net->n_parts; k++)
+    {
+      const Cache *c = &net->parts[k].cache;
+      int batch = net->parts[k].batch;
+
+      switch (group)
+        {
+        case GRAD_HEAD2:
+          gaf_linear_backward (NULL, G + L->head2_w, G + L->head2_b, c->dout, c->z1, P + L->head2_w, batch * n, H, oc);
+          if (L->pos_b != G_MAXSIZE)
+            for (int b = 0; b < batch; b++)
+              for (gsize j = 0; j < (gsize) n * oc; j++)
+                G[L->pos_b + j] += c->dout[(gsize) b * n * oc + j];
+          break;
+        case GRAD_HEAD1:
+          gaf_linear_backward (NULL, G + L->head1_w, G + L->head1_b, c->dz1, c->feat[GAF_TOY_CNN_LAYERS],
+                               P + L->head1_w, batch * n, H, H);
+          break;
+        case GRAD_IN:
+          gaf_conv1d_backward (NULL, G + L->in_w, G + L->in_b, c->din0, c->x, P + L->in_w, batch, n, &net->in_shape,
+                               &net->in_work);
+          break;
+        case GRAD_TIME:
+          gaf_linear_backward (NULL, G + L->tl_w, G + L->tl_b, c->dtl, c->temb, P + L->tl_w, batch, H, LH);
+          break;
+        case GRAD_TEMB:
+          gaf_linear_backward (NULL, G + L->temb_w, G + L->temb_b, c->dtemb, c->four, P + L->temb_w, batch,
+                               2 * cfg->fourier_half, H);
+          break;
+        default:
+          {
+            int i = group - GRAD_CONV0;
+            gaf_conv1d_backward (NULL, G + L->conv_w[i], G + L->conv_b[i], c->dconv[i], c->lnout[i], P + L->conv_w[i],
+                                 batch, n, &net->conv_shape[i], &net->conv_work[i]);
+            gaf_layernorm_backward (NULL, G + L->ln_g[i], G + L->ln_b[i], c->dlnout[i], c->hin[i], c->mean[i],
+                                    c->rstd[i], P + L->ln_g[i], batch * n, H);
+          }
+          break;
+        }
+    }
+}
+
+/* Multiply-adds per sequence of a group's weight gradient (to balance the threads). */
+static double
+grad_group_cost (GafToyCnn *net, int group)
+{
+  const GafToyCnnConfig *cfg = &net->cfg;
+  double n = cfg->n, H = cfg->hidden;
+
+  switch (group)
+    {
+    case GRAD_HEAD2: return n * H * cfg->out_channels;
+    case GRAD_HEAD1: return n * H * H;
+    case GRAD_IN: return n * n * cfg->in_channels * H;
+    case GRAD_TIME: return H * GAF_TOY_CNN_LAYERS * H;
+    case GRAD_TEMB: return 2.0 * cfg->fourier_half * H;
+    default: return (dilations[group - GRAD_CONV0] >= cfg->n ? n : n * n) * H * H;
+    }
 }
 
 /* ---- batch split over the engine's threads ---------------------------------------------------- */
@@ -563,9 +651,6 @@ typedef struct {
   float       *out, *dx, *dt;
   gboolean     infer;
 } Job;
-
-/* Inference walks a part in tiles of this many sequences so the activations stay in cache. */
-#define INFER_TILE 256
 
 static void
 forward_task (guint k, guint n_tasks, gpointer data)
@@ -632,11 +717,9 @@ backward_task (guint k, guint n_tasks, gpointer data)
   GafToyCnn *net = job->net;
   Part *part = &net->parts[k];
   gsize in_row = (gsize) net->cfg.n * net->cfg.in_channels, out_row = (gsize) net->cfg.n * net->cfg.out_channels;
-  float *G;
 
-  G = gaf_parallel_part_grad (k, net->parent.params->grad, &part->grad, net->parent.params->size);
-  backward_part (net, part, G, job->dout + part->start * out_row,
-                 job->dx ? job->dx + part->start * in_row : NULL, job->dt ? job->dt + part->start : NULL);
+  backward_part (net, part, job->dout + part->start * out_row, job->dx ? job->dx + part->start * in_row : NULL,
+                 job->dt ? job->dt + part->start : NULL);
 }
 
 /* The reversed transposed taps the input gradients read, from the current weights, one layer per task
@@ -655,6 +738,40 @@ prepare_task (guint k, guint n_tasks, gpointer data)
       gaf_conv1d_prepare_backward (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
 }
 
+/* The groups of weight gradients in decreasing cost, dealt to the threads so that each gets about the
+ * same number of multiply-adds (every thread takes the next group while its total is the smallest). */
+static void
+grads_task (guint k, guint n_tasks, gpointer data)
+{
+  Job *job = data;
+  GafToyCnn *net = job->net;
+  int order[GRAD_N_GROUPS];
+  double load[GAF_MAX_THREADS] = { 0 };
+
+  for (int g = 0; g < GRAD_N_GROUPS; g++)
+    order[g] = g;
+  for (int a = 1; a < GRAD_N_GROUPS; a++)
+    for (int b = a; b > 0 && grad_group_cost (net, order[b]) > grad_group_cost (net, order[b - 1]); b--)
+      {
+        int tmp = order[b];
+        order[b] = order[b - 1];
+        order[b - 1] = tmp;
+      }
+  for (int g = 0; g < GRAD_N_GROUPS; g++)
+    {
+      guint least = 0;
+      for (guint t = 1; t < n_tasks; t++)
+        if (load[t] < load[least])
+          least = t;
+      load[least] += grad_group_cost (net, order[g]);
+      if (least == k)
+        grad_group (net, order[g], net->parent.params->grad);
+    }
+}
+
+/* Two phases: the parts go back through the layers side by side (phase 1, the activations' gradients),
+ * then the weight gradients are formed in groups over the whole batch, a group per thread (phase 2),
+ * accumulating straight into the arena: no gradient buffer per part to clear and to add up. */
 void
 gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
 {
@@ -664,11 +781,5 @@ gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
   g_return_if_fail (net->batch > 0);
   gaf_parallel_run (gaf_parallel_get_threads (), prepare_task, &job);
   gaf_parallel_run (net->n_parts, backward_task, &job);
-  if (net->n_parts > 1)
-    {
-      float *grads[GAF_MAX_THREADS];
-      for (guint p = 0; p < net->n_parts; p++)
-        grads[p] = net->parts[p].grad;
-      gaf_parallel_sum_grads (net->parent.params->grad, grads, net->n_parts, net->parent.params->size);
-    }
+  gaf_parallel_run (MIN (gaf_parallel_get_threads (), GRAD_N_GROUPS), grads_task, &job);
 }

@@ -51,8 +51,9 @@ void        gaf_toy_cnn_config_init   (GafToyCnnConfig *cfg, int n, int c);
 /* Every field in range, and gaf_toy_cnn_memory within the memory budget (gaf-budget.h): an error naming
  * the size and the limit rather than a huge allocation. */
 gboolean    gaf_toy_cnn_config_check  (const GafToyCnnConfig *cfg, GError **error);
-/* Bytes of the network without a batch: parameters with gradients, Adam moments and EMA, and the dense
- * blocks of its convolutions (saturating at G_MAXUINT64). */
+/* Bytes of the network without a batch: parameters with gradients, Adam moments and EMA, the transposed
+ * taps of its convolutions, and the activations of one tile of 256 sequences, the least a forward pass
+ * holds (saturating at G_MAXUINT64). */
 guint64     gaf_toy_cnn_memory        (const GafToyCnnConfig *cfg);
 /* Parameters initialised as PyTorch does (U(-1/sqrt(fan_in), 1/sqrt(fan_in)); LayerNorm 1, 0);
  * the Fourier frequencies from the same seed. */
