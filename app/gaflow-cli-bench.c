@@ -262,7 +262,7 @@ gaf_cli_cmd_bench (int argc, char **argv)
   GafTrainerConfig tcfg;
   GafSamplerConfig scfg;
   int c = 160, B = 128, T = 2, S = 4096;
-  double secs = 10.0, loss_first = NAN, loss = NAN, sgemm, train_s, sample_s;
+  double secs = 10.0, loss_first = NAN, loss = NAN, sgemm, train_s, sample_s, cpu0, train_cpu, sample_cpu;
   guint64 train_steps = 0, evals = 0, train_flops, sample_flops;
   gint64 start;
   g_autofree float *v = NULL, *w = NULL, *t = NULL, *k = NULL;
@@ -326,6 +326,7 @@ gaf_cli_cmd_bench (int argc, char **argv)
       return gaf_cli_fail ("%s", error->message);
   gaf_blas_flops_reset ();
   start = g_get_monotonic_time ();
+  cpu0 = process_cpu_seconds ();
   do
     {
       if (!gaf_trainer_step (trainer, &loss, &error))
@@ -334,6 +335,7 @@ gaf_cli_cmd_bench (int argc, char **argv)
     }
   while ((g_get_monotonic_time () - start) < secs * 1e6);
   train_s = (g_get_monotonic_time () - start) * 1e-6;
+  train_cpu = process_cpu_seconds () - cpu0;
   train_flops = gaf_blas_flops ();
 
   /* Sampling throughput: RK4 steps on S sequences, time shared across the batch. */
@@ -355,6 +357,7 @@ gaf_cli_cmd_bench (int argc, char **argv)
     gaf_toy_cnn_infer (net, w, t, S, k);   /* warm-up */
     gaf_blas_flops_reset ();
     start = g_get_monotonic_time ();
+    cpu0 = process_cpu_seconds ();
     do
       {
         /* one field evaluation, as the sampler runs it: softmax, network, tangent projection */
@@ -367,6 +370,7 @@ gaf_cli_cmd_bench (int argc, char **argv)
       }
     while ((g_get_monotonic_time () - start) < secs * 1e6);
     sample_s = (g_get_monotonic_time () - start) * 1e-6;
+    sample_cpu = process_cpu_seconds () - cpu0;
     sample_flops = gaf_blas_flops ();
   }
 
@@ -375,10 +379,11 @@ gaf_cli_cmd_bench (int argc, char **argv)
       printf ("{\"impl\": \"gaflow\", \"model\": \"toy-cnn\", \"classes\": %d, \"batch\": %d, \"sample_batch\": %d, "
               "\"threads\": %d, \"params\": %" G_GSIZE_FORMAT ", \"train_steps_per_s\": %.4f, "
               "\"train_samples_per_s\": %.2f, \"evals_per_s\": %.2f, \"gflops\": %.3f, \"sample_gflops\": %.3f, "
+              "\"train_steps_per_cpu_s\": %.4f, \"evals_per_cpu_s\": %.2f, "
               "\"sgemm_gflops\": %.3f, \"blas_core\": \"%s\", \"loss_first\": %.6f, \"loss_last\": %.6f}\n",
               c, B, S, T, gaf_toy_cnn_get_params (net)->size, train_steps / train_s, train_steps * B / train_s,
-              evals * S / sample_s, train_flops / train_s * 1e-9, sample_flops / sample_s * 1e-9, sgemm,
-              gaf_blas_core_name (), loss_first, loss);
+              evals * S / sample_s, train_flops / train_s * 1e-9, sample_flops / sample_s * 1e-9,
+              train_steps / train_cpu, evals * S / sample_cpu, sgemm, gaf_blas_core_name (), loss_first, loss);
     }
   else
     {
@@ -388,6 +393,8 @@ gaf_cli_cmd_bench (int argc, char **argv)
               train_flops / train_s * 1e-9);
       printf ("  sampling (batch %d): %.0f sequence-evaluations/s, %.1f GFLOP/s\n", S, evals * S / sample_s,
               sample_flops / sample_s * 1e-9);
+      printf ("  per CPU-second of the process: %.2f training steps, %.0f sequence-evaluations (x %d threads on "
+              "otherwise idle cores)\n", train_steps / train_cpu, evals * S / sample_cpu, T);
       printf ("  sgemm 1024^3: %.1f GFLOP/s\n", sgemm);
     }
   return 0;
