@@ -696,7 +696,7 @@ gaf_cli_image_train (int argc, char **argv)
       trainer.gaf = gaf_trainer_new (net, gaf_dataset_sample, ds, &tcfg);
       if (gaf_cli_mpi_size () > 1 &&
           !gaf_trainer_set_data_parallel (trainer.gaf, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum,
-                                          NULL, &error))
+                                          gaf_cli_mpi_sum_f64, NULL, &error))
         return gaf_cli_fail ("%s", error->message);
     }
   else

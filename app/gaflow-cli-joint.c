@@ -556,7 +556,8 @@ train_or_sample (int argc, char **argv, Mode mode)
     {
       trainer = gaf_trainer_new (net, gaf_joint_sample, target, &tcfg);
       if (gaf_cli_mpi_size () > 1 &&
-          !gaf_trainer_set_data_parallel (trainer, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum, NULL,
+          !gaf_trainer_set_data_parallel (trainer, gaf_cli_mpi_rank (), gaf_cli_mpi_size (), gaf_cli_mpi_sum,
+                                          gaf_cli_mpi_sum_f64, NULL,
                                           &error))
         return gaf_cli_fail ("%s", error->message);
       if (cosine)

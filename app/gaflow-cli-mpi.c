@@ -146,6 +146,22 @@ gaf_cli_mpi_sum (float *data, gsize count, gpointer user_data, GError **error)
 }
 
 gboolean
+gaf_cli_mpi_sum_f64 (double *data, gsize count, gpointer user_data, GError **error)
+{
+#if GAF_HAVE_MPI
+  for (gsize done = 0; done < count && mpi_size > 1;)
+    {
+      int piece = (int) MIN (count - done, (gsize) INT_MAX);
+      if (!check (MPI_Allreduce (MPI_IN_PLACE, data + done, piece, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+                  "MPI_Allreduce", error))
+        return FALSE;
+      done += piece;
+    }
+#endif
+  return TRUE;
+}
+
+gboolean
 gaf_cli_mpi_any (gboolean flag)
 {
   int mine = flag ? 1 : 0, any = mine;

@@ -26,6 +26,8 @@ const char *gaf_cli_mpi_description (void);
 
 /* A GafReduceFunc: data (count floats) <- the sum over every process, in place (MPI_Allreduce). */
 gboolean gaf_cli_mpi_sum    (float *data, gsize count, gpointer user_data, GError **error);
+/* A GafReduceF64Func: the same for doubles (a network's statistics, such as BatchNorm's sums). */
+gboolean gaf_cli_mpi_sum_f64 (double *data, gsize count, gpointer user_data, GError **error);
 /* TRUE on every process if flag is TRUE on any (a stop request that all processes must act on at the
  * same step). */
 gboolean gaf_cli_mpi_any    (gboolean flag);

@@ -355,6 +355,208 @@ test_gradcheck_linear_only (void)
   gradcheck (0, TRUE, TRUE);
 }
 
+/* ---- data parallel: BatchNorm synchronised over two processes ---------------------------------------- */
+
+/* Two "processes" as two threads of this test, each with its own copy of the network, joined by an
+ * in-process allreduce: every call waits for the other rank's call and both get slot 0 + slot 1 (in rank
+ * order, so both get the same bits). Floats (the gradient) and doubles (the statistics) alike. */
+typedef struct {
+  GMutex  lock;
+  GCond   cond;
+  guint64 round;
+  int     arrived;
+  double  slot[2][1024], sum[1024];
+  gsize   count;
+  guint   calls_f64;
+} Twin;
+
+typedef struct {
+  Twin        *twin;
+  int          rank;
+  GafDense    *net;
+  const float *x, *t, *r;   /* this rank's half of the batch and of dout */
+  float       *y, *dx, *dt;
+  int          batch;
+  double       loss;
+} TwinRank;
+
+static void
+twin_sum (Twin *tw, int rank, double *data, gsize count)
+{
+  guint64 round;
+
+  g_assert_cmpuint (count, <=, 1024);
+  g_mutex_lock (&tw->lock);
+  round = tw->round;
+  memcpy (tw->slot[rank], data, count * sizeof (double));
+  if (++tw->arrived == 2)
+    {
+      /* the last to arrive sums; the next round's sum waits for both ranks again, by when the first has
+       * copied this one out */
+      g_assert_cmpuint (tw->count, ==, count);   /* both ranks are in the same collective */
+      for (gsize i = 0; i < count; i++)
+        tw->sum[i] = tw->slot[0][i] + tw->slot[1][i];
+      tw->arrived = 0;
+      tw->round++;
+      g_cond_broadcast (&tw->cond);
+    }
+  else
+    {
+      tw->count = count;
+      while (tw->round == round)
+        g_cond_wait (&tw->cond, &tw->lock);
+    }
+  memcpy (data, tw->sum, count * sizeof (double));
+  g_mutex_unlock (&tw->lock);
+}
+
+static gboolean
+twin_reduce_f64 (double *data, gsize count, gpointer user_data, GError **error)
+{
+  TwinRank *me = user_data;
+
+  if (me->rank == 0)
+    me->twin->calls_f64++;
+  twin_sum (me->twin, me->rank, data, count);
+  return TRUE;
+}
+
+static gboolean
+twin_reduce_f32 (float *data, gsize count, gpointer user_data, GError **error)
+{
+  TwinRank *me = user_data;
+  g_autofree double *d = g_new (double, count);
+
+  for (gsize i = 0; i < count; i++)
+    d[i] = data[i];
+  twin_sum (me->twin, me->rank, d, count);
+  for (gsize i = 0; i < count; i++)
+    data[i] = (float) d[i];
+  return TRUE;
+}
+
+static gpointer
+twin_rank_run (gpointer data)
+{
+  TwinRank *me = data;
+  GafParams *p = gaf_dense_get_params (me->net);
+  GError *error = NULL;
+
+  gaf_params_zero_grad (p);
+  gaf_dense_forward (me->net, me->x, me->t, me->batch, me->y);
+  gaf_dense_backward (me->net, me->r, me->dx, me->dt);
+  me->loss = 1.0 + me->rank;
+  if (!gaf_params_reduce_grad (p, &me->loss, &error))
+    me->loss = NAN;
+  g_clear_error (&error);
+  return NULL;
+}
+
+/* Largest |a - b| over count values, and the largest |b|. */
+static double
+max_diff_f (const float *a, const float *b, gsize count, double *bmax)
+{
+  double d = 0.0;
+
+  *bmax = 0.0;
+  for (gsize i = 0; i < count; i++)
+    {
+      d = MAX (d, fabs ((double) a[i] - b[i]));
+      *bmax = MAX (*bmax, fabs (b[i]));
+    }
+  return d;
+}
+
+/* Two ranks with 4 samples each and the statistics reducer compute what one network computes on the 8:
+ * outputs, input gradients, the averaged parameter gradient (x 2: each rank's loss is its half's) and
+ * the running statistics. Without the statistics reducer (per-rank BatchNorm, DDP without SyncBatchNorm)
+ * the same split computes other outputs. */
+static void
+test_sync_batchnorm (void)
+{
+  enum { B = 8, H = B / 2, N = 3, C = 4, K = N * C };
+  g_autoptr(GafDense) whole = small_net (2, TRUE, 51);
+  GafDense *half[2] = { small_net (2, TRUE, 51), small_net (2, TRUE, 51) };
+  GafParams *pw = gaf_dense_get_params (whole), *ph[2];
+  float x[B * K], t[B], r[B * K], y[B * K], dx[B * K] = { 0 }, dt[B] = { 0 };
+  float y2[B * K], dx2[B * K] = { 0 }, dt2[B] = { 0 };
+  g_autofree float *g2 = NULL;
+  Twin tw = { 0 };
+  TwinRank rk[2];
+  GThread *th[2];
+  double d, m;
+  GafRng rng;
+
+  gaf_rng_init (&rng, 52);
+  random_inputs (&rng, x, t, B, N, C);
+  for (int i = 0; i < B * K; i++)
+    r[i] = (float) gaf_rng_normal (&rng);
+  gaf_params_zero_grad (pw);
+  gaf_dense_forward (whole, x, t, B, y);
+  gaf_dense_backward (whole, r, dx, dt);
+
+  g_mutex_init (&tw.lock);
+  g_cond_init (&tw.cond);
+  for (int k = 0; k < 2; k++)
+    {
+      rk[k] = (TwinRank) { &tw, k, half[k], x + k * H * K, t + k * H, r + k * H * K, y2 + k * H * K,
+                           dx2 + k * H * K, dt2 + k * H, H, 0.0 };
+      ph[k] = gaf_dense_get_params (half[k]);
+      gaf_params_set_reducer (ph[k], twin_reduce_f32, twin_reduce_f64, &rk[k], 2);
+      g_assert_true (gaf_params_reduces_stats (ph[k]));
+    }
+  for (int k = 0; k < 2; k++)
+    th[k] = g_thread_new ("rank", twin_rank_run, &rk[k]);
+  for (int k = 0; k < 2; k++)
+    g_thread_join (th[k]);
+  /* forward: two reductions in each of 3 layers; backward: one in each layer that passes a gradient on
+   * (all 3: dx is wanted); then the gradient (float, not counted) */
+  g_assert_cmpuint (tw.calls_f64, ==, 9);
+  g_assert_cmpfloat (rk[0].loss, ==, 1.5);
+  g_assert_cmpfloat (rk[1].loss, ==, 1.5);
+
+  d = max_diff_f (y2, y, B * K, &m);
+  g_test_message ("outputs: largest difference %.3g of values up to %.3g", d, m);
+  g_assert_cmpfloat (d, <=, 1e-6 * m);
+  d = max_diff_f (dx2, dx, B * K, &m);
+  g_test_message ("dx: largest difference %.3g of values up to %.3g", d, m);
+  g_assert_cmpfloat (d, <=, 1e-5 * m);
+  d = max_diff_f (dt2, dt, B, &m);
+  g_assert_cmpfloat (d, <=, 1e-5 * m);
+  /* the averaged gradient of the two half losses is half the gradient of the whole batch's sum */
+  g2 = g_new (float, pw->trained);
+  for (gsize i = 0; i < pw->trained; i++)
+    g2[i] = 2.0f * ph[0]->grad[i];
+  d = max_diff_f (g2, pw->grad, pw->trained, &m);
+  g_test_message ("parameter gradient: largest difference %.3g of values up to %.3g", d, m);
+  g_assert_cmpfloat (d, <=, 1e-5 * m);
+  g_assert_cmpmem (ph[0]->grad, pw->trained * sizeof (float), ph[1]->grad, pw->trained * sizeof (float));
+  /* the running statistics: the global batch's, the same bits on both ranks */
+  g_assert_cmpmem (ph[0]->data + pw->trained, (pw->size - pw->trained) * sizeof (float),
+                   ph[1]->data + pw->trained, (pw->size - pw->trained) * sizeof (float));
+  d = max_diff_f (ph[0]->data + pw->trained, pw->data + pw->trained, pw->size - pw->trained, &m);
+  g_test_message ("running statistics: largest difference %.3g of values up to %.3g", d, m);
+  g_assert_cmpfloat (d, <=, 1e-6 * m);
+  g_assert_cmpfloat (view (ph[0], "bn%d.count", 2)[0], ==, 4.0f);
+
+  /* per-rank statistics: the halves normalise differently (what the reducer is there to prevent) */
+  for (int k = 0; k < 2; k++)
+    {
+      gaf_dense_free (half[k]);
+      half[k] = small_net (2, TRUE, 51);
+      gaf_params_set_reducer (gaf_dense_get_params (half[k]), twin_reduce_f32, NULL, &rk[k], 2);
+      g_assert_false (gaf_params_reduces_stats (gaf_dense_get_params (half[k])));
+      gaf_dense_forward (half[k], x + k * H * K, t + k * H, H, y2 + k * H * K);
+    }
+  d = max_diff_f (y2, y, B * K, &m);
+  g_test_message ("per-rank statistics: outputs differ by up to %.3g of values up to %.3g", d, m);
+  g_assert_cmpfloat (d, >, 1e-2 * m);
+  for (int k = 0; k < 2; k++)
+    gaf_dense_free (half[k]);
+  g_mutex_clear (&tw.lock);
+  g_cond_clear (&tw.cond);
+}
+
 /* Adam and the weight average leave the buffers to the network; a checkpoint keeps them. */
 static void
 test_buffers_in_arena (void)
@@ -416,5 +618,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/dense/gradcheck-eval", test_gradcheck_eval);
   g_test_add_func ("/engine/dense/gradcheck-linear-only", test_gradcheck_linear_only);
   g_test_add_func ("/engine/dense/buffers-in-arena", test_buffers_in_arena);
+  g_test_add_func ("/engine/dense/sync-batchnorm", test_sync_batchnorm);
   return g_test_run ();
 }

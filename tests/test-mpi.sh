@@ -10,6 +10,9 @@
 #  - a batch not divisible by the process count, a command that runs as one process only, and a method other
 #    than GAF in data-parallel training (joints and label maps) are refused before any work.
 #  - a diverging run (--lr 10) stops on both processes at the same step with one clear error, saving nothing.
+#  - the authors' DenseNet (BatchNorm synchronised over the processes): 2 x batch 4 = 1 x batch 8 on label
+#    maps (running statistics included) and on a 2-D density (joint train), bit-identical -np 2 runs, and
+#    --resume from 1 to 2 to 1 processes.
 # Skipped (TAP "1..0 # SKIP") when gaflow-cli was built without MPI or mpirun is missing.
 # Usage: test-mpi.sh PATH/TO/gaflow-cli PATH/TO/checkpoint-diff mpi|no-mpi PATH/TO/mpirun
 
@@ -72,7 +75,7 @@ scenes=scenes:classes=3,size=8
 nets=("toy-cnn:hidden=8" "mlp:hidden=32" "unet:channels=8,mult=1,2,blocks=1")
 names=("toy CNN" "MLP" "UNet")
 
-echo "1..15"
+echo "1..19"
 
 # 1-3: equivalence after 100 steps, global batch 8 = 2 x 4
 for k in 0 1 2; do
@@ -215,6 +218,71 @@ if [ $rc2 -ne 0 ] && [ $rc2 -ne 124 ] && grep -q "training diverged at step [0-9
 else
   not_ok "a diverging run (--lr 10) stops on both processes with one clear error and saves nothing" "exit $rc2" \
     "$(cat err2)"
+fi
+
+# 16: the DenseNet's BatchNorm normalises over the global batch (synchronised): 2 x 4 = 1 x 8 after 100 steps,
+# the running statistics too (checkpoint-diff's params include the buffers, its outputs use them)
+dense=dense:hidden=32,32
+np1 train --data $scenes --model $dense --batch 8 --steps 100 --threads 1 --checkpoint dense1.ck \
+  --loss-log dense1.log >/dev/null 2>err1 </dev/null
+rc1=$?
+np2 train --data $scenes --model $dense --batch 8 --steps 100 --threads 1 --checkpoint dense2.ck \
+  --loss-log dense2.log >/dev/null 2>err2 </dev/null
+rc2=$?
+losses=$(loss_close dense1.log dense2.log 1e-5)
+lrc=$?
+weights=$("$ckdiff" dense1.ck dense2.ck 2>&1)
+params_abs=$(awk '/^params/ { print $4 }' <<<"$weights")
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $lrc -eq 0 ] && output_close "$weights" 1e-5 &&
+   awk -v p="$params_abs" 'BEGIN { exit !(p != "" && p + 0 < 1e-5) }' && grep -q "step 100 " <<<"$weights"; then
+  ok "DenseNet (synchronised BatchNorm): 2 processes x batch 4 = 1 process x batch 8 after 100 steps ($losses; $(tr '\n' ' ' <<<"$weights"))"
+else
+  not_ok "DenseNet (synchronised BatchNorm): 2 processes x batch 4 = 1 process x batch 8 after 100 steps" \
+    "exits $rc1 $rc2" "$losses" "$weights" "$(cat err1 err2)"
+fi
+
+# 17: the same through the joint trainer (pinwheel, n = 2, c = 91), with rank 0's sampling afterwards
+np1 train --data pinwheel --model $dense --steps 60 --batch 16 --samples 200 --threads 1 --loss-log pin1.log \
+  >pout1 2>err1 </dev/null
+rc1=$?
+np2 train --data pinwheel --model $dense --steps 60 --batch 16 --samples 200 --threads 1 --loss-log pin2.log \
+  >pout2 2>err2 </dev/null
+rc2=$?
+losses=$(loss_close pin1.log pin2.log 1e-5)
+lrc=$?
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $lrc -eq 0 ] && [ -s pout2 ]; then
+  ok "DenseNet on a 2-D density: 2 processes x batch 8 = 1 process x batch 16 ($losses)"
+else
+  not_ok "DenseNet on a 2-D density: 2 processes x batch 8 = 1 process x batch 16" "exits $rc1 $rc2" "$losses" \
+    "$(cat err1 err2)"
+fi
+
+# 18: two -np 2 DenseNet runs with the same seed are bit-identical (running statistics and counters too)
+np2 train --data $scenes --model $dense --batch 8 --steps 30 --threads 1 --checkpoint dagain-a.ck \
+  --loss-log dagain-a.log >/dev/null 2>err1 </dev/null
+np2 train --data $scenes --model $dense --batch 8 --steps 30 --threads 1 --checkpoint dagain-b.ck \
+  --loss-log dagain-b.log >/dev/null 2>err2 </dev/null
+same=$("$ckdiff" dagain-a.ck dagain-b.ck 2>&1)
+if cmp -s dagain-a.log dagain-b.log && grep -q "bitwise YES" <<<"$same"; then
+  ok "two -np 2 DenseNet runs with the same seed are bit-identical"
+else
+  not_ok "two -np 2 DenseNet runs with the same seed are bit-identical" "$same" "$(cat err1 err2)"
+fi
+
+# 19: DenseNet --resume: 1 process to step 40, 2 to 70, 1 to 100 = 1 process to 100
+np1 train --data $scenes --model $dense --batch 8 --steps 40 --threads 1 --checkpoint dmix.ck \
+  --loss-log dmix.log >/dev/null 2>err1 </dev/null
+np2 train --resume --checkpoint dmix.ck --steps 70 --threads 1 --loss-log dmix.log >/dev/null 2>err2 </dev/null
+rc2=$?
+np1 train --resume --checkpoint dmix.ck --steps 100 --threads 1 --loss-log dmix.log >/dev/null 2>>err1 </dev/null
+losses=$(loss_close dense1.log dmix.log 1e-5)
+lrc=$?
+weights=$("$ckdiff" dense1.ck dmix.ck 2>&1)
+if [ $rc2 -eq 0 ] && [ $lrc -eq 0 ] && output_close "$weights" 1e-5 && grep -q "rng SAME step 100 " <<<"$weights"; then
+  ok "DenseNet --resume from 1 to 2 to 1 processes continues the one-process run ($losses)"
+else
+  not_ok "DenseNet --resume from 1 to 2 to 1 processes continues the one-process run" "$losses" "$weights" \
+    "$(cat err1 err2)"
 fi
 
 exit $((failed > 0))

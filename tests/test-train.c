@@ -980,7 +980,7 @@ test_diverged_data_parallel (void)
   gaf_trainer_config_init (&cfg);
   cfg.batch = 8;
   tr = gaf_trainer_new (GAF_NET (net), target_labels, target, &cfg);
-  g_assert_true (gaf_trainer_set_data_parallel (tr, 0, 2, twin_reduce, &twin, &error));
+  g_assert_true (gaf_trainer_set_data_parallel (tr, 0, 2, twin_reduce, NULL, &twin, &error));
   g_assert_no_error (error);
   for (int k = 0; k < 3; k++)
     {

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-error.h"
 #include "gaf-parallel.h"
 #include "gaf-params.h"
 #include "gaf-simd-private.h"
@@ -43,6 +44,7 @@ gaf_params_free (GafParams *params)
   g_free (params->m);
   g_free (params->v);
   g_free (params->ema);
+  g_clear_error (&params->reduce_error);
   g_array_unref (params->views);
   g_free (params);
 }
@@ -119,12 +121,39 @@ gaf_params_zero_grad (GafParams *params)
 }
 
 void
-gaf_params_set_reducer (GafParams *params, GafReduceFunc func, gpointer user_data, int n_ranks)
+gaf_params_set_reducer (GafParams *params, GafReduceFunc func, GafReduceF64Func func_f64, gpointer user_data,
+                        int n_ranks)
 {
   g_return_if_fail (params != NULL && (func == NULL || n_ranks >= 1));
   params->reduce = func;
+  params->reduce_f64 = func != NULL ? func_f64 : NULL;
   params->reduce_data = func != NULL ? user_data : NULL;
   params->n_ranks = func != NULL ? n_ranks : 1;
+  g_clear_error (&params->reduce_error);
+}
+
+gboolean
+gaf_params_reduces_stats (const GafParams *params)
+{
+  return params->reduce_f64 != NULL && params->n_ranks > 1;
+}
+
+gboolean
+gaf_params_reduce_stats (GafParams *params, double *data, gsize count)
+{
+  g_return_val_if_fail (params != NULL && data != NULL, FALSE);
+  if (!gaf_params_reduces_stats (params))
+    return TRUE;
+  /* After a failure the collectives of this step are out of step between the processes: join no more of
+   * them; the step fails at its gradient reduction and the run ends (gaflow-cli: MPI_Abort). */
+  if (params->reduce_error != NULL)
+    return FALSE;
+  if (params->reduce_f64 (data, count, params->reduce_data, &params->reduce_error))
+    return TRUE;
+  if (params->reduce_error == NULL)
+    g_set_error_literal (&params->reduce_error, GAF_ERROR, GAF_ERROR_IO,
+                         "the reduction of a network's statistics over the processes failed");
+  return FALSE;
 }
 
 gboolean
@@ -133,6 +162,11 @@ gaf_params_reduce_grad (GafParams *params, double *loss, GError **error)
   float inv;
 
   g_return_val_if_fail (params != NULL && params->grad != NULL && loss != NULL, FALSE);
+  if (params->reduce_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&params->reduce_error));
+      return FALSE;
+    }
   if (params->reduce == NULL)
     return TRUE;
   /* One collective per step: the loss (in float; a non-finite loss stays non-finite in the sum) rides in

@@ -20,6 +20,9 @@ typedef struct {
 /* Data parallelism (docs/scaling-out.md): a collective that sums `count` floats of `data` in place over every
  * process training one model (MPI_Allreduce with MPI_SUM in gaflow-cli). Fails with a GError. */
 typedef gboolean (*GafReduceFunc) (float *data, gsize count, gpointer user_data, GError **error);
+/* The same for doubles: the statistics a network shares within one step (BatchNorm's per-feature sums over the
+ * processes' shares of the batch), so that they sum as accurately as one process sums them. */
+typedef gboolean (*GafReduceF64Func) (double *data, gsize count, gpointer user_data, GError **error);
 
 typedef struct {
   float   *data;
@@ -32,9 +35,11 @@ typedef struct {
   guint64  step;    /* Adam steps taken */
   GArray  *views;   /* of GafParamView */
   /* NULL: one process. Else the gradient is summed over n_ranks processes after every backward. */
-  GafReduceFunc reduce;
-  gpointer      reduce_data;
-  int           n_ranks;
+  GafReduceFunc    reduce;
+  GafReduceF64Func reduce_f64;    /* NULL: the network's statistics stay per process */
+  gpointer         reduce_data;
+  int              n_ranks;
+  GError          *reduce_error;  /* the first failed reduction inside a forward or backward, until reported */
 } GafParams;
 
 typedef struct {
@@ -54,12 +59,22 @@ gsize      gaf_params_add_buffer (GafParams *params, const char *name, gsize siz
 void       gaf_params_alloc     (GafParams *params);
 const GafParamView *gaf_params_find (GafParams *params, const char *name);
 void       gaf_params_zero_grad (GafParams *params);
-/* Installs (func != NULL, n_ranks >= 1) or removes (func == NULL) the gradient reduction. */
-void       gaf_params_set_reducer (GafParams *params, GafReduceFunc func, gpointer user_data, int n_ranks);
+/* Installs (func != NULL, n_ranks >= 1) or removes (func == NULL) the gradient reduction, and with it the
+ * reduction of statistics (func_f64, may be NULL). */
+void       gaf_params_set_reducer (GafParams *params, GafReduceFunc func, GafReduceF64Func func_f64,
+                                   gpointer user_data, int n_ranks);
+/* Whether statistics of a training forward are summed over the processes (gaf_params_reduce_stats). */
+gboolean   gaf_params_reduces_stats (const GafParams *params);
+/* With a statistics reducer: data (count doubles) <- their sums over the ranks; without one: nothing. Called
+ * by a network inside its training forward and backward (void functions): a failure is kept in
+ * params->reduce_error (later calls then fail at once, without a collective) and reported by the step's
+ * gaf_params_reduce_grad. FALSE when data holds only this process's values. */
+gboolean   gaf_params_reduce_stats (GafParams *params, double *data, gsize count);
 /* With a reducer: grad <- (sum over the ranks of grad) / n_ranks and *loss <- the mean of the ranks' losses, in
  * one reduction of size + 1 floats (the loss travels in grad[size], in float). Without one: nothing. Every rank
  * must call it once per step, whatever its loss: that is what lets all of them agree on a divergence. */
 gboolean   gaf_params_reduce_grad (GafParams *params, double *loss, GError **error);
+/* (A failed statistics reduction of the step comes out of gaf_params_reduce_grad as its error.) */
 /* With a reducer: flags (n values 0 or 1) <- their sums over the ranks, in one reduction (> 0: TRUE on some
  * rank), so that a decision one rank takes alone (skip this step, stop: the loss diverged) is taken by all
  * at the same step. Every rank must call it at the same point. Without one: nothing. */

@@ -299,8 +299,8 @@ gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss, const GafA
 }
 
 gboolean
-gaf_trainer_set_data_parallel (GafTrainer *tr, int rank, int n_ranks, GafReduceFunc reduce, gpointer reduce_data,
-                               GError **error)
+gaf_trainer_set_data_parallel (GafTrainer *tr, int rank, int n_ranks, GafReduceFunc reduce,
+                               GafReduceF64Func reduce_f64, gpointer reduce_data, GError **error)
 {
   g_return_val_if_fail (tr != NULL && n_ranks >= 1 && rank >= 0 && rank < n_ranks, FALSE);
   g_return_val_if_fail (n_ranks == 1 || reduce != NULL, FALSE);
@@ -314,7 +314,7 @@ gaf_trainer_set_data_parallel (GafTrainer *tr, int rank, int n_ranks, GafReduceF
     }
   tr->rank = rank;
   tr->n_ranks = n_ranks;
-  gaf_params_set_reducer (tr->net->params, n_ranks > 1 ? reduce : NULL, reduce_data, n_ranks);
+  gaf_params_set_reducer (tr->net->params, n_ranks > 1 ? reduce : NULL, reduce_f64, reduce_data, n_ranks);
   return TRUE;
 }
 

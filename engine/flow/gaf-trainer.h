@@ -95,9 +95,11 @@ gboolean    gaf_net_optimizer_step (GafNet *net, const float *dout, double *loss
  * cfg->batch (docs/scaling-out.md). Each step draws global samples g in [rank B/R, (rank+1) B/R), sample g
  * from its own stream (the step's key from the trainer's RNG, g): the R processes together draw exactly
  * the batch one process draws. reduce sums over the processes (installed on the network's arena; called
- * once per step on grad and loss). GAF_ERROR_INVALID_ARGUMENT unless n_ranks divides the batch. */
+ * once per step on grad and loss); reduce_f64 (may be NULL) sums the statistics a network shares within a
+ * step, so that BatchNorm normalises over the global batch (gaf-dense.h). GAF_ERROR_INVALID_ARGUMENT unless
+ * n_ranks divides the batch. */
 gboolean    gaf_trainer_set_data_parallel (GafTrainer *trainer, int rank, int n_ranks, GafReduceFunc reduce,
-                                           gpointer reduce_data, GError **error);
+                                           GafReduceF64Func reduce_f64, gpointer reduce_data, GError **error);
 /* `steps` steps with progress every `report_every` steps; loss_trace (double) gets every loss. */
 gboolean    gaf_trainer_run   (GafTrainer *trainer, guint64 steps, GArray *loss_trace,
                                GafProgressFunc progress, gpointer progress_data,

@@ -30,7 +30,9 @@ typedef struct {
   float  *a[MAX_LAYERS];         /* (B, d_l) g xhat + beta, what the Linear sees (BatchNorm only) */
   float  *mean[MAX_LAYERS], *rstd[MAX_LAYERS];   /* (d_l) the statistics used */
   float  *buf[2];                /* (B, max d) backward scratch */
-  double *acc[2];                /* (max d) per-feature sums */
+  double *acc[2];                /* (2 max d + 1) per-feature sums (and the batch count behind them) */
+  double  count;                 /* samples the training statistics were taken over: B, or the global batch */
+  gboolean synced;               /* the statistics were summed over the processes (gaf_params_reduce_stats) */
 } Cache;
 
 struct _GafDense {
@@ -329,17 +331,24 @@ ensure_cache (GafDense *net, Cache *c, int batch)
   for (int i = 0; i < 2; i++)
     {
       c->buf[i] = g_new (float, (gsize) batch * net->max_dim);
-      c->acc[i] = g_new (double, net->max_dim);
+      c->acc[i] = g_new (double, 2 * (gsize) net->max_dim + 1);
     }
 }
 
 /* BatchNorm1d of in (B, d) -> xhat, a = g xhat + beta (B, d). Training: the batch's mean and biased
  * variance, and running <- (1 - momentum) running + momentum batch with the unbiased variance; otherwise
- * the running statistics. The statistics used go to c->mean[l], c->rstd[l]. */
+ * the running statistics. The statistics used go to c->mean[l], c->rstd[l].
+ *
+ * Data parallel (c->synced, docs/scaling-out.md): the batch is the global one, spread over the processes.
+ * Its statistics are computed as one process computes them, in two passes over the features in double:
+ * the sums of in and the sample count are summed over the processes (one reduction of d + 1 doubles), the
+ * mean taken, then the sums of squared deviations from that mean (a second reduction of d). Every process
+ * then holds the same mean and variance, normalises with them and moves the running statistics alike. */
 static void
 batchnorm_forward (GafDense *net, Cache *c, int l, int batch, gboolean training, gboolean update)
 {
-  float *P = net->parent.params->data;
+  GafParams *params = net->parent.params;
+  float *P = params->data;
   const Layout *L = &net->lay;
   const float *in = c->h[l], *g = P + L->g[l], *beta = P + L->beta[l];
   float *mean = c->mean[l], *rstd = c->rstd[l];
@@ -347,31 +356,41 @@ batchnorm_forward (GafDense *net, Cache *c, int l, int batch, gboolean training,
 
   if (training)
     {
-      double *s = c->acc[0], *s2 = c->acc[1];
+      double *s = c->acc[0], *s2 = c->acc[1], N;
+      gboolean ok = TRUE;
       memset (s, 0, d * sizeof (double));
       memset (s2, 0, d * sizeof (double));
       for (int b = 0; b < batch; b++)
         for (int f = 0; f < d; f++)
           s[f] += in[(gsize) b * d + f];
+      s[d] = batch;
+      if (c->synced)
+        ok = gaf_params_reduce_stats (params, s, (gsize) d + 1);
+      N = s[d];
+      c->count = N;
       for (int f = 0; f < d; f++)
-        s[f] /= batch;
+        s[f] /= N;
       for (int b = 0; b < batch; b++)
         for (int f = 0; f < d; f++)
           {
             double e = in[(gsize) b * d + f] - s[f];
             s2[f] += e * e;
           }
+      if (c->synced && ok)
+        ok = gaf_params_reduce_stats (params, s2, d);
+      /* A failed reduction fails the step (gaf_params_reduce_grad): the running statistics stay as they were. */
+      update = update && ok;
       for (int f = 0; f < d; f++)
         {
-          double var = s2[f] / batch;
+          double var = s2[f] / N;
           mean[f] = (float) s[f];
           rstd[f] = (float) (1.0 / sqrt (var + BN_EPS));
           if (update)
             {
               float *rm = P + L->mean[l], *rv = P + L->var[l];
               rm[f] = (float) ((1.0 - BN_MOMENTUM) * rm[f] + BN_MOMENTUM * s[f]);
-              if (batch > 1)
-                rv[f] = (float) ((1.0 - BN_MOMENTUM) * rv[f] + BN_MOMENTUM * s2[f] / (batch - 1));
+              if (N > 1)
+                rv[f] = (float) ((1.0 - BN_MOMENTUM) * rv[f] + BN_MOMENTUM * s2[f] / (N - 1));
             }
         }
       if (update)
@@ -410,6 +429,10 @@ forward_part (GafDense *net, Cache *c, int batch, const float *x, const float *t
   int DL = net->dim[net->n_layers];
 
   ensure_cache (net, c, batch);
+  /* Only a training forward of a data-parallel run (the trainer's, on every process at once) takes part in
+   * collectives; infer and evaluation-mode forwards stay local. */
+  c->synced = training && net->norm && gaf_params_reduces_stats (net->parent.params);
+  c->count = batch;
   /* PyTorch's (B, c, n) reshaped to (B, c n): feature k n + i is W[i, k]; the time last */
   for (int b = 0; b < batch; b++)
     {
@@ -496,7 +519,14 @@ gaf_dense_infer (GafDense *net, const float *x, const float *t, int batch, float
 /* da (B, d) = d loss / d a of layer l -> the gain and shift gradients, and din (B, d) = d loss / d h_l
  * when din is not NULL (overwritten). Training: through the batch's statistics,
  *   din = rstd / B (B dxhat - sum_b dxhat - xhat sum_b (dxhat xhat)),  dxhat = g da;
- * otherwise the statistics are constants: din = g rstd da. */
+ * otherwise the statistics are constants: din = g rstd da.
+ *
+ * Data parallel (the forward's statistics were synced): the statistics depend on every process's share, so
+ * the two sums over b run over the global batch of N samples: they are summed over the processes (one
+ * reduction of 2 d doubles) before din, and B is N. Each process's loss is the mean over its share, so the
+ * result is d/dh of the sum of the processes' losses, the sum the gradient reduction then averages: the
+ * same gradient as one process on the whole batch. The gain and shift gradients stay this process's own
+ * sums (the gradient reduction adds them up). */
 static void
 batchnorm_backward (GafDense *net, Cache *c, int l, int batch, gboolean training, const float *da, float *din)
 {
@@ -504,8 +534,8 @@ batchnorm_backward (GafDense *net, Cache *c, int l, int batch, gboolean training
   float *G = net->parent.params->grad;
   const Layout *L = &net->lay;
   const float *g = P + L->g[l], *rstd = c->rstd[l], *xhat = c->xhat[l];
-  double *s = c->acc[0], *sx = c->acc[1];
   int d = net->dim[l];
+  double *s = c->acc[0], *sx = c->acc[0] + d, N = c->count;   /* s, sx adjacent: one reduction */
 
   memset (s, 0, d * sizeof (double));
   memset (sx, 0, d * sizeof (double));
@@ -523,13 +553,15 @@ batchnorm_backward (GafDense *net, Cache *c, int l, int batch, gboolean training
     }
   if (din == NULL)
     return;
+  if (training && c->synced)
+    gaf_params_reduce_stats (net->parent.params, s, 2 * (gsize) d);   /* a failure fails the step */
   for (int b = 0; b < batch; b++)
     for (int f = 0; f < d; f++)
       {
         gsize e = (gsize) b * d + f;
         if (training)
           /* sum_b dxhat = g s, sum_b dxhat xhat = g sx */
-          din[e] = (float) (g[f] * rstd[f] * (da[e] - (s[f] + xhat[e] * sx[f]) / batch));
+          din[e] = (float) (g[f] * rstd[f] * (da[e] - (s[f] + xhat[e] * sx[f]) / N));
         else
           din[e] = g[f] * rstd[f] * da[e];
       }

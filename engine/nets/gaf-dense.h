@@ -28,8 +28,11 @@ G_BEGIN_DECLS
  * The running statistics and the counter are buffers of the arena (gaf_params_add_buffer): saved in
  * checkpoints, exported and imported, never trained. The counter is a float: exact up to 2^24 forwards.
  * Training normalises over the whole batch, so the training forward runs as one part (its products on
- * one thread); infer splits the batch over the engine's threads. Under data parallelism each process
- * normalises over its own share, as PyTorch's DistributedDataParallel does without SyncBatchNorm. */
+ * one thread); infer splits the batch over the engine's threads. Under data parallelism (a statistics
+ * reducer on the arena: gaf_trainer_set_data_parallel) the training BatchNorm is synchronised, as PyTorch's
+ * SyncBatchNorm: the batch statistics are those of the global batch (per-feature sums reduced over the
+ * processes in the forward, and the two sums of the backward), so R processes compute what one process
+ * computes on the whole batch, running statistics included. */
 
 #define GAF_DENSE_MAX_HIDDEN 8
 
