@@ -19,8 +19,9 @@
 #include "gaflow-cli-mpi.h"
 
 /* gaflow-cli train | sample | eval on coupled joint distributions (docs/method.md §5 "coupled joints").
- * Until the checkpoint format lands, `train` trains, samples and evaluates in one run, `sample`
- * trains and writes the samples, and `eval` scores a file of samples from any source. */
+ * `train` trains, samples and evaluates in one run (with --checkpoint it also writes the trained model, for
+ * the app, `export` and `field`; it does not resume from one), `sample` trains and writes the samples, and
+ * `eval` scores a file of samples from any source. */
 
 /* ---- data ------------------------------------------------------------------------------------- */
 
@@ -340,6 +341,39 @@ progress_cb (const GafProgress *p, gpointer user_data)
 
 /* ---- train / sample --------------------------------------------------------------------------- */
 
+/* The trained model as a checkpoint (atomically, gaf-checkpoint.h): [model] from the network, [train] from the
+ * trainer, and [data] spec, which with --length and --alphabet folded in reads the same data back
+ * (gaf_joint_new_from_spec): what the app (a joint experiment that shows this data), `export` and `field`
+ * need. */
+static gboolean
+save_checkpoint (const char *path, GafNet *net, guint64 seed, const char *data, const GafJoint *target, int length,
+                 const char *alphabet, GafTrainer *trainer, GafBaselineTrainer *btrainer, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  const char *given_alphabet = strstr (data, ",alphabet=");
+  g_autoptr(GString) spec = g_string_new_len (data, given_alphabet ? given_alphabet - data : (gssize) strlen (data));
+  GafModelConfig mc;
+
+  if (!gaf_model_config_from_net (&mc, net, seed))
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "the %s network cannot be saved", net->klass->name);
+      return FALSE;
+    }
+  gaf_model_config_to_keyfile (&mc, kf);
+  /* text: the length (from --length unless the spec has one), then the alphabet, which takes the rest */
+  if (target->alphabet != NULL && length > 0 && strstr (spec->str, ",length=") == NULL)
+    g_string_append_printf (spec, ",length=%d", length);
+  if (target->alphabet != NULL && alphabet != NULL)   /* --alphabet wins over the spec's, as in spec_text */
+    g_string_append_printf (spec, ",alphabet=%s", alphabet);
+  else if (given_alphabet != NULL)
+    g_string_append (spec, given_alphabet);
+  g_key_file_set_string (kf, "data", "spec", spec->str);
+  g_key_file_set_integer (kf, "data", "variables", target->n);
+  g_key_file_set_integer (kf, "data", "classes", target->c);
+  return trainer != NULL ? gaf_trainer_save_checkpoint (trainer, path, kf, error)
+                         : gaf_baseline_trainer_save_checkpoint (btrainer, path, kf, error);
+}
+
 typedef enum { MODE_TRAIN, MODE_SAMPLE } Mode;
 
 static int
@@ -350,7 +384,7 @@ train_or_sample (int argc, char **argv, Mode mode)
   g_autofree char *step_size = NULL, *t_end = NULL, *seed = NULL, *threads = NULL, *chunk = NULL;
   g_autofree char *hidden = NULL, *depth = NULL, *input_scale = NULL, *time_scale = NULL, *alphabet = NULL, *length = NULL;
   g_autofree char *plot = NULL, *output = NULL, *csv = NULL, *warning = NULL, *loss_log = NULL;
-  g_autofree char *method = NULL, *evals = NULL, *kappa = NULL;
+  g_autofree char *method = NULL, *evals = NULL, *kappa = NULL, *checkpoint = NULL;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data, "Target: " DATA_HELP, "SPEC" },
     { "length", 0, 0, G_OPTION_ARG_STRING, &length, "Sequence length of text data", "N" },
@@ -385,6 +419,9 @@ train_or_sample (int argc, char **argv, Mode mode)
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, "Write the samples, one per line", "FILE" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the metrics as CSV", "FILE" },
     { "loss-log", 0, 0, G_OPTION_ARG_FILENAME, &loss_log, "Write 'step<TAB>loss' (%.9g) for every step", "FILE" },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
+      "train: write the trained model to FILE (.gafck: weights, weight average, Adam state, the data's spec) after "
+      "training, for the app, export and field", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new (mode == MODE_TRAIN ?
@@ -468,8 +505,11 @@ train_or_sample (int argc, char **argv, Mode mode)
       (plot && !gaf_cli_check_output_path ("--plot", plot, &error)) ||
       (output && !gaf_cli_check_output_path ("--output", output, &error)) ||
       (csv && !gaf_cli_check_output_path ("--csv", csv, &error)) ||
-      (loss_log && !gaf_cli_check_output_path ("--loss-log", loss_log, &error)))
+      (loss_log && !gaf_cli_check_output_path ("--loss-log", loss_log, &error)) ||
+      (checkpoint && !gaf_cli_check_output_path ("--checkpoint", checkpoint, &error)))
     return gaf_cli_fail ("%s", error->message);
+  if (checkpoint && mode != MODE_TRAIN)
+    return gaf_cli_fail ("sample: --checkpoint is train's (sample trains a model only to write its samples)");
   /* Data parallel (docs/scaling-out.md): each of the R processes draws batch / R samples of every step. */
   if (tcfg.batch % gaf_cli_mpi_size () != 0)
     return gaf_cli_fail ("--batch %d: under MPI the batch must be a multiple of the number of processes (%d)",
@@ -598,6 +638,9 @@ train_or_sample (int argc, char **argv, Mode mode)
       if (!g_file_set_contents (loss_log, s->str, s->len, &error))   /* atomic: temp file + rename */
         return gaf_cli_fail ("%s", error->message);
     }
+  if (checkpoint && !save_checkpoint (checkpoint, net, seed_v, data, target, length_v, alphabet, trainer, btrainer,
+                                      &error))
+    return gaf_cli_fail ("--checkpoint: %s", error->message);
 
   /* Sample with the averaged weights. */
   gaf_params_swap_ema (net->params);

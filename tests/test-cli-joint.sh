@@ -39,7 +39,7 @@ printf 'abc\nabd\nab\nbca\nabcd\ncab\n' >"$tmp/words.txt"
 printf '0,1\n1,2\n' >"$tmp/bad-samples.txt"
 tiny=(--steps 20 --hidden 16 --samples 500 --step-size 1 --threads 1)
 
-echo "1..28"
+echo "1..33"
 rejects "train without --data" train "${tiny[@]}"
 rejects "--data foo" train --data foo "${tiny[@]}"
 rejects "a missing table" train --data table:"$tmp/missing.csv" "${tiny[@]}"
@@ -143,5 +143,32 @@ for m in masked uniform; do
   fi
 done
 
-[ "$n" -eq 28 ] || echo "# planned 28 tests, ran $n"
+# --checkpoint: the trained model for the app, export and field; the data's spec in it reads the same data back
+"$cli" train --data coupled-binary --model dense:hidden=8,8 --steps 20 --samples 500 --step-size 1 --threads 1 --checkpoint "$tmp/dir/pair.gafck" \
+  >"$tmp/ck.out" 2>"$tmp/ck.err" </dev/null
+rc=$?
+"$cli" export --checkpoint "$tmp/dir/pair.gafck" --out "$tmp/dir/pair.safetensors" >"$tmp/ex.out" 2>"$tmp/ex.err" </dev/null
+rc2=$?
+if [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q "^spec=coupled-binary$" "$tmp/dir/pair.gafck" &&
+   grep -q "^kind=dense$" "$tmp/dir/pair.gafck" &&
+   grep -q "layers.0.0.running_mean" "$tmp/dir/pair.safetensors" && grep -q "spec=coupled-binary" "$tmp/dir/pair.safetensors"; then
+  ok "train --checkpoint writes the DenseNet with its data (coupled-binary), and export takes it"
+else
+  not_ok "train --checkpoint writes the DenseNet with its data (coupled-binary), and export takes it" "exits $rc $rc2" \
+    "$(cat "$tmp/ck.err" "$tmp/ex.err")" "$(grep -a '^[a-z_]*=' "$tmp/dir/pair.gafck" | head -20)"
+fi
+"$cli" train --data text:"$tmp/words.txt" --length 3 --alphabet abcd --model mlp "${tiny[@]}" \
+  --checkpoint "$tmp/dir/words.gafck" >/dev/null 2>"$tmp/ck.err" </dev/null
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^spec=text:$tmp/words.txt,length=3,alphabet=abcd$" "$tmp/dir/words.gafck"; then
+  ok "train --checkpoint records --length and --alphabet in the data's spec"
+else
+  not_ok "train --checkpoint records --length and --alphabet in the data's spec" "exit $rc" "$(cat "$tmp/ck.err")" \
+    "$(grep -a '^spec=' "$tmp/dir/words.gafck")"
+fi
+rejects "sample --checkpoint" sample --data coupled-binary "${tiny[@]}" --output "$tmp/dir/s.txt" --checkpoint "$tmp/dir/s.gafck"
+rejects "--checkpoint in a missing folder" train --data coupled-binary "${tiny[@]}" --checkpoint /nonexistent-dir/x.gafck
+rejects "pinwheel:bins=1" train --data pinwheel:bins=1 "${tiny[@]}"
+
+[ "$n" -eq 33 ] || echo "# planned 33 tests, ran $n"
 [ "$failed" -eq 0 ]

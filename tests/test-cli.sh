@@ -97,8 +97,8 @@ fi
 "$cli" train --data pinwheel --help >"$tmp/joint" 2>&1 </dev/null
 "$cli" train --data scenes:classes=3 --help >"$tmp/image" 2>&1 </dev/null
 "$cli" sample --data coupled-binary --help >"$tmp/joint2" 2>&1 </dev/null
-if grep -q -- "--hidden" "$tmp/joint" && ! grep -q -- "--checkpoint" "$tmp/joint" &&
-   grep -q -- "--checkpoint" "$tmp/image" && ! grep -q -- "--hidden" "$tmp/image" && grep -q -- "--output" "$tmp/joint2"; then
+if grep -q -- "--hidden" "$tmp/joint" && ! grep -q -- "--resume" "$tmp/joint" &&
+   grep -q -- "--resume" "$tmp/image" && ! grep -q -- "--hidden" "$tmp/image" && grep -q -- "--output" "$tmp/joint2"; then
   ok "train/sample --help follow the kind of --data"
 else
   not_ok "train/sample --help follow the kind of --data" "$(head -3 "$tmp/joint" "$tmp/image" "$tmp/joint2")"

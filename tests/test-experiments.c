@@ -12,8 +12,10 @@
 #include "gaf-experiment.h"
 #include "gaf-joint-experiment.h"
 #include "gaf-label-map-experiment.h"
+#include "gaf-model.h"
 #include "gaf-scaling-experiment.h"
 #include "gaf-text-experiment.h"
+#include "gaf-torch-map.h"
 
 /* The experiments as modules, without the runner's thread: the registry, every registered experiment run
  * end to end (so registering one is testing it), model files of every experiment and of earlier versions,
@@ -633,6 +635,149 @@ test_params_apply (void)
   g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_METHOD));
 }
 
+/* ---- models trained elsewhere: the authors' DenseNet in the joint experiments ---------------------------- */
+
+/* What `gaflow-cli train --data SPEC --model dense:hidden=8,8 --checkpoint CK` writes (a DenseNet on the data
+ * of spec, trained a few steps; [model] [train] [data] and no [app] group), and what `gaflow-cli export
+ * --checkpoint CK --out ST` makes of it (the averaged weights under the PyTorch names, the configuration
+ * and the data in the metadata; without names_data, the metadata of tools/torch2safetensors.py: the network,
+ * not the data). */
+static void
+write_dense_files (const char *ck, const char *st, const char *spec, gboolean names_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafJoint) target = gaf_joint_new_from_spec (spec, 0, NULL, NULL, &error);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GafTrainer) tr = NULL;
+  g_autoptr(GafSafetensorsWriter) w = gaf_safetensors_writer_new ();
+  g_autofree char *text = NULL;
+  GafModelConfig mc;
+  GafTrainerConfig tcfg;
+  double loss;
+
+  g_assert_no_error (error);
+  gaf_model_config_init (&mc, GAF_MODEL_DENSE, target->n, target->c, 5);
+  mc.dense.n_hidden = 2;
+  mc.dense.hidden[0] = mc.dense.hidden[1] = 8;
+  net = gaf_model_new (&mc, &error);
+  g_assert_no_error (error);
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = 16;
+  tcfg.ema_decay = 0.9;
+  tr = gaf_trainer_new (net, gaf_joint_sample, target, &tcfg);
+  for (int s = 0; s < 5; s++)
+    g_assert_true (gaf_trainer_step (tr, &loss, &error));
+  gaf_model_config_to_keyfile (&mc, kf);
+  g_key_file_set_string (kf, "data", "spec", spec);
+  g_assert_true (gaf_trainer_save_checkpoint (tr, ck, kf, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (gaf_torch_export (net, &mc, gaf_net_get_params (net)->ema, w, &error));
+  g_assert_no_error (error);
+  gaf_torch_write_metadata (&mc, w);
+  text = g_key_file_to_data (kf, NULL, NULL);
+  if (names_data)
+    gaf_safetensors_writer_set_metadata (w, "gaflow.config", text);
+  g_assert_true (gaf_safetensors_writer_save (w, st, &error));
+  g_assert_no_error (error);
+}
+
+/* The model opens in the joint experiment of its data, keeps its network and running statistics, samples
+ * (the payload's model table) and trains on. */
+static void
+check_dense_opens (GafExperiment *e, const GafExperimentClass *klass, int c)
+{
+  g_autoptr(GError) error = NULL;
+  const GafJointPayload *j;
+  GafRng rng;
+  double loss, mass = 0.0;
+
+  g_assert_true (e->klass == klass);
+  g_assert_cmpstr (e->net->klass->name, ==, "dense");
+  g_assert_cmpint (e->n, ==, 2);
+  g_assert_cmpint (e->c, ==, c);
+  g_assert_cmpuint (gaf_experiment_step (e), ==, 5);
+  /* the running statistics came with it: moved 5 times from their start (mean 0, count 0) */
+  g_assert_cmpfloat (e->net->params->data[gaf_params_find (e->net->params, "bn0.count")->offset], ==, 5.0f);
+  gaf_rng_init (&rng, 3);
+  g_assert_true (gaf_experiment_sample (e, &rng, NULL, &error));
+  g_assert_no_error (error);
+  j = gaf_joint_payload (e->payload);
+  g_assert_nonnull (j);
+  g_assert_nonnull (j->model);
+  g_assert_cmpint (j->c, ==, c);
+  for (int i = 0; i < c * c; i++)
+    mass += j->model[i];
+  g_assert_cmpfloat_with_epsilon (mass, 1.0, 1e-9);
+  g_assert_true (isfinite (j->kl));
+  g_assert_true (gaf_experiment_train_step (e, &loss, &error));
+  g_assert_no_error (error);
+  g_assert_true (isfinite (loss));
+  g_assert_cmpuint (gaf_experiment_step (e), ==, 6);
+}
+
+/* A DenseNet trained by gaflow-cli (a .gafck naming its data) and the same model exported (.safetensors
+ * whose metadata names network and data) open in the joint experiment that shows their data: the coupled
+ * pair, the pinwheel and the 8 Gaussians on the app's 16 x 16 grid. Data no experiment shows (the CLI's
+ * 91 x 91 pinwheel, text) and a file that names no data are refused with one error saying so. */
+static void
+test_dense_models (void)
+{
+  static const struct { const char *spec; const GafExperimentClass *klass; int c; } ok[] = {
+    { "coupled-binary", &gaf_coupled_experiment, 2 },
+    { "pinwheel:bins=16", &gaf_pinwheel_experiment, 16 },
+    { "gaussians:bins=16", &gaf_gaussians_experiment, 16 },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-dense-XXXXXX", NULL);
+  g_autofree char *ck = g_build_filename (dir, "dense.gafck", NULL);
+  g_autofree char *st = g_build_filename (dir, "dense.safetensors", NULL);
+  g_autoptr(GError) error = NULL;
+  GafExperiment *e;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ok); i++)
+    {
+      write_dense_files (ck, st, ok[i].spec, TRUE);
+      e = gaf_experiment_open (ck, NULL, &error);
+      g_assert_no_error (error);
+      check_dense_opens (e, ok[i].klass, ok[i].c);
+      gaf_experiment_free (e);
+      /* exported, opened directly */
+      e = gaf_experiment_open (st, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (e->klass == ok[i].klass);
+      g_assert_cmpstr (e->net->klass->name, ==, "dense");
+      gaf_experiment_free (e);
+    }
+
+  /* the CLI's pinwheel has 91 classes: no experiment of the app shows it */
+  write_dense_files (ck, st, "pinwheel", TRUE);
+  g_assert_null (gaf_experiment_open (ck, NULL, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "no experiment of the app shows the data"));
+  g_assert_nonnull (strstr (error->message, "'pinwheel' (pinwheel:bins=91)"));
+  g_assert_nonnull (strstr (error->message, "pinwheel:bins=16"));
+  g_assert_nonnull (strstr (error->message, "dense.gafck"));
+  g_clear_error (&error);
+  g_assert_null (gaf_experiment_open (st, NULL, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "dense.safetensors: no experiment of the app shows the data"));
+  g_clear_error (&error);
+
+  /* from PyTorch: the file says which network, not which data */
+  write_dense_files (ck, st, "coupled-binary", FALSE);
+  g_assert_null (gaf_experiment_open (st, NULL, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "dense.safetensors: the file does not say which data"));
+  g_assert_nonnull (strstr (error->message, "gaflow-cli import"));
+  g_clear_error (&error);
+  g_unlink (ck);
+  g_unlink (st);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -646,5 +791,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/experiments/earlier-files", test_earlier_files);
   g_test_add_func ("/engine/experiments/open-scheduled-file", test_open_scheduled_file);
   g_test_add_func ("/engine/experiments/text-file", test_text_file);
+  g_test_add_func ("/engine/experiments/dense-models", test_dense_models);
   return g_test_run ();
 }

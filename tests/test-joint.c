@@ -961,6 +961,40 @@ test_data_spec (void)
     g_assert_cmpint (cb->n, ==, 2);
     g_assert_cmpuint (st.lines, ==, 0);
   }
+  {
+    /* the 2-D densities on another grid: the same table as the constructor's */
+    g_autoptr(GafJoint) pw = gaf_joint_new_from_spec ("pinwheel:bins=16", 0, NULL, NULL, &error);
+    g_autoptr(GafJoint) ref = gaf_joint_new_pinwheel (16);
+    g_autoptr(GafJoint) g = gaf_joint_new_from_spec ("gaussians:bins=5", 0, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (pw->c, ==, 16);
+    g_assert_cmpuint (pw->n_atoms, ==, ref->n_atoms);
+    g_assert_cmpmem (pw->p, pw->n_atoms * sizeof (double), ref->p, ref->n_atoms * sizeof (double));
+    g_assert_cmpint (g->c, ==, 5);
+    for (guint i = 0; i < 5; i++)
+      {
+        static const char *const bad[] = { "pinwheel:bins=1", "pinwheel:bins=257", "gaussians:bins=", "pinwheel:16",
+                                           "gaussians:bins=+8" };
+        g_assert_null (gaf_joint_new_from_spec (bad[i], 0, NULL, NULL, &error));
+        g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+        g_assert_nonnull (strstr (error->message, "bins=B with B from 2 to 256"));
+        g_clear_error (&error);
+        g_assert_null (gaf_joint_spec_normalize (bad[i]));
+      }
+  }
+  {
+    /* one spelling per built-in target; files and unknown kinds have none */
+    static const char *const same[][2] = { { "pinwheel", "pinwheel:bins=91" }, { "gaussians:bins=16", "gaussians:bins=16" },
+                                           { "coupled-binary", "coupled-binary" } };
+    for (guint i = 0; i < G_N_ELEMENTS (same); i++)
+      {
+        g_autofree char *norm = gaf_joint_spec_normalize (same[i][0]);
+        g_assert_cmpstr (norm, ==, same[i][1]);
+      }
+    g_assert_null (gaf_joint_spec_normalize ("table:x.csv"));
+    g_assert_null (gaf_joint_spec_normalize ("text:x.txt,length=3"));
+    g_assert_null (gaf_joint_spec_normalize ("pinwheels"));
+  }
 
   dir = g_dir_make_tmp ("gaf-joint-XXXXXX", &error);
   g_assert_no_error (error);

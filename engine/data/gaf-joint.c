@@ -611,6 +611,66 @@ spec_text (const char *spec, int length, const char *alphabet_default, GafTextSt
   return gaf_joint_load_text (file, length, alphabet, stats, error);
 }
 
+/* The bins of "pinwheel" or "gaussians" (kind), alone (GAF_JOINT_GRID bins per axis) or with ":bins=B". */
+static gboolean
+spec_density_bins (const char *spec, const char *kind, int *bins, GError **error)
+{
+  const char *rest = spec + strlen (kind);
+  guint64 b = GAF_JOINT_GRID;
+
+  if (*rest != '\0')
+    {
+      const char *value = rest + strlen (":bins=");
+      if (!g_str_has_prefix (rest, ":bins=") || *value == '-' || *value == '+' ||
+          !g_ascii_string_to_unsigned (value, 10, 2, GAF_JOINT_MAX_CLASSES, &b, NULL))
+        {
+          g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       "'%s': expected %s or %s:bins=B with B from 2 to %d bins per axis", spec, kind, kind,
+                       GAF_JOINT_MAX_CLASSES);
+          return FALSE;
+        }
+    }
+  *bins = (int) b;
+  return TRUE;
+}
+
+/* The density kind of spec ("pinwheel", "gaussians" or NULL). */
+static const char *
+spec_density_kind (const char *spec)
+{
+  static const char *const kinds[] = { "pinwheel", "gaussians" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (g_str_has_prefix (spec, kinds[i]) && (spec[strlen (kinds[i])] == '\0' || spec[strlen (kinds[i])] == ':'))
+      return kinds[i];
+  return NULL;
+}
+
+static GafJoint *
+spec_density (const char *spec, const char *kind, GError **error)
+{
+  int bins;
+
+  if (!spec_density_bins (spec, kind, &bins, error))
+    return NULL;
+  return g_str_equal (kind, "pinwheel") ? gaf_joint_new_pinwheel (bins) : gaf_joint_new_gaussians (bins);
+}
+
+char *
+gaf_joint_spec_normalize (const char *spec)
+{
+  const char *kind;
+  int bins;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  if (g_str_equal (spec, "coupled-binary"))
+    return g_strdup (spec);
+  kind = spec_density_kind (spec);
+  if (kind == NULL || !spec_density_bins (spec, kind, &bins, NULL))
+    return NULL;
+  return g_strdup_printf ("%s:bins=%d", kind, bins);
+}
+
 GafJoint *
 gaf_joint_new_from_spec (const char *spec, int length, const char *alphabet, GafTextStats *stats, GError **error)
 {
@@ -622,10 +682,8 @@ gaf_joint_new_from_spec (const char *spec, int length, const char *alphabet, Gaf
   memset (stats, 0, sizeof *stats);
   if (g_str_equal (spec, "coupled-binary"))
     return gaf_joint_new_coupled_binary (0.9);
-  if (g_str_equal (spec, "pinwheel"))
-    return gaf_joint_new_pinwheel (GAF_JOINT_GRID);
-  if (g_str_equal (spec, "gaussians"))
-    return gaf_joint_new_gaussians (GAF_JOINT_GRID);
+  if (spec_density_kind (spec) != NULL)
+    return spec_density (spec, spec_density_kind (spec), error);
   if (g_str_has_prefix (spec, "table:"))
     {
       if (spec[strlen ("table:")] == '\0')

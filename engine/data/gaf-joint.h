@@ -76,16 +76,21 @@ GafJoint *gaf_joint_load_text     (const char *path, int seq_len, const char *al
                                    GafTextStats *stats, GError **error);
 
 /* A target from a spec, one of
- *   coupled-binary | pinwheel | gaussians | table:FILE.csv | text:FILE[,length=N][,alphabet=CHARS]
+ *   coupled-binary | pinwheel[:bins=B] | gaussians[:bins=B] | table:FILE.csv | text:FILE[,length=N][,alphabet=CHARS]
+ * (the 2-D densities on B x B bins, GAF_JOINT_GRID when not given)
  * The alphabet comes last and takes the rest of the spec (it may contain commas). length and alphabet
  * are used for text when the spec does not give them (0 / NULL: none; a length is required); stats
  * receives the text file's line counts (zeros for other kinds) and may be NULL. One
  * GAF_ERROR_INVALID_ARGUMENT per mistake in the spec; the file readers' errors otherwise. */
 GafJoint *gaf_joint_new_from_spec (const char *spec, int length, const char *alphabet, GafTextStats *stats,
                                    GError **error);
+/* The built-in target a spec names, in one spelling ("coupled-binary", "pinwheel:bins=B", "gaussians:bins=B":
+ * "pinwheel" and "pinwheel:bins=91" name the same), so that two specs can be compared without building their
+ * targets; NULL for a spec that reads a file (table:, text:) or is not valid. */
+char     *gaf_joint_spec_normalize (const char *spec);
 /* Whether spec names one of the kinds above (its options and files are not checked). */
 gboolean  gaf_joint_spec_is_joint (const char *spec);
-#define GAF_JOINT_SPEC_HELP "coupled-binary, pinwheel, gaussians, table:FILE.csv or text:FILE,length=N[,alphabet=CHARS]"
+#define GAF_JOINT_SPEC_HELP "coupled-binary, pinwheel[:bins=B], gaussians[:bins=B], table:FILE.csv or text:FILE,length=N[,alphabet=CHARS]"
 
 /* The empirical joint of labels (count, n). */
 GafJoint *gaf_joint_new_empirical (int n, int c, const guint16 *labels, guint64 count, const char *name);

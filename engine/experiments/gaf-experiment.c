@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gaf-error.h"
+#include "gaf-joint.h"
 #include "gaf-jump.h"
 #include "gaf-experiment.h"
 #include "gaf-model.h"
@@ -375,12 +376,32 @@ gaf_experiment_save (GafExperiment *self, const char *path, GError **error)
   return gaf_trainer_save_checkpoint (self->trainer, path, kf, error);
 }
 
-/* The parameters of a checkpoint: its [app] group, else what an experiment that claims it says. */
-static gboolean
-checkpoint_params (GKeyFile *kf, const char *path, GafRunnerParams *p, GError **error)
+/* "coupled-binary, pinwheel:bins=16 or label maps (...)": what the experiments that open files of other tools
+ * open (GafExperimentClass.opens). */
+static char *
+opened_data (void)
 {
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+  GString *s = g_string_new (NULL);
+
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    if ((*k)->claims != NULL && (*k)->opens != NULL)
+      g_ptr_array_add (all, (gpointer) (*k)->opens);
+  for (guint i = 0; i < all->len; i++)
+    g_string_append_printf (s, "%s%s", i == 0 ? "" : i + 1 < all->len ? ", " : " or ",
+                            (const char *) g_ptr_array_index (all, i));
+  return g_string_free (s, FALSE);
+}
+
+/* The parameters of a checkpoint: its [app] group, else what an experiment that claims it says. name: the
+ * file as the user knows it (an imported .safetensors, not the checkpoint made of it). */
+static gboolean
+checkpoint_params (GKeyFile *kf, const char *name, GafRunnerParams *p, GError **error)
+{
+  g_autofree char *spec = NULL, *norm = NULL, *opened = NULL;
+
   if (g_key_file_has_group (kf, APP_GROUP))
-    return gaf_runner_params_from_keyfile (p, kf, APP_GROUP, path, error);
+    return gaf_runner_params_from_keyfile (p, kf, APP_GROUP, name, error);
   for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
     if ((*k)->claims != NULL && (*k)->claims (kf, p))
       {
@@ -388,14 +409,26 @@ checkpoint_params (GKeyFile *kf, const char *path, GafRunnerParams *p, GError **
         gaf_runner_params_clamp (p);
         return TRUE;
       }
-  g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
-               "%s: not a model of an experiment of the app (no [" APP_GROUP "] group, and no experiment knows its data)",
-               path);
+  spec = g_key_file_get_string (kf, "data", "spec", NULL);
+  norm = spec != NULL ? gaf_joint_spec_normalize (spec) : NULL;
+  opened = opened_data ();
+  if (spec == NULL)
+    g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                 "%s: the file does not say which data its model was trained on (no [" APP_GROUP "] group, no "
+                 "[data] spec); the app opens models trained on %s (gaflow-cli import FILE --data SPEC --out "
+                 "MODEL.gafck writes one that says)", name, opened);
+  else
+    g_set_error (error, GAF_ERROR, GAF_ERROR_FORMAT,
+                 "%s: no experiment of the app shows the data this model was trained on, '%s'%s%s%s; the app opens "
+                 "models trained on %s", name, spec, norm != NULL && strcmp (norm, spec) != 0 ? " (" : "",
+                 norm != NULL && strcmp (norm, spec) != 0 ? norm : "", norm != NULL && strcmp (norm, spec) != 0 ? ")" : "",
+                 opened);
   return FALSE;
 }
 
-GafExperiment *
-gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
+/* gaf_experiment_load of the checkpoint at path, its errors under name (the file the user opened). */
+static GafExperiment *
+load_as (const char *path, const char *name, GafExperiment *current, GError **error)
 {
   g_autoptr(GafCheckpoint) ck = NULL;
   GafRunnerParams p;
@@ -413,7 +446,7 @@ gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
   if (ck == NULL)
     return NULL;
   kf = gaf_checkpoint_get_config (ck);
-  if (!checkpoint_params (kf, path, &p, error))
+  if (!checkpoint_params (kf, name, &p, error))
     return NULL;
   if (!gaf_model_config_from_keyfile (&mc, kf, error))
     goto fail;
@@ -486,10 +519,16 @@ gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
   return self;
 
 fail:
-  g_prefix_error (error, "%s: ", path);
+  g_prefix_error (error, "%s: ", name);
   gaf_net_free (net);
   gaf_experiment_free (self);
   return NULL;
+}
+
+GafExperiment *
+gaf_experiment_load (const char *path, GafExperiment *current, GError **error)
+{
+  return load_as (path, path, current, error);
 }
 
 /* ---- what modules share -------------------------------------------------------------------------------- */
@@ -682,19 +721,28 @@ GafExperiment *
 gaf_experiment_open (const char *path, GafExperiment *current, GError **error)
 {
   g_autofree char *dir = NULL, *base = NULL, *tmp = NULL;
+  g_autoptr(GafSafetensors) header = NULL;
   GafExperiment *exp;
   const char *data = current != NULL ? current->p.text[GAF_PARAM_IMAGE_DATA] : NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
   if (!g_str_has_suffix (path, ".safetensors"))
     return gaf_experiment_load (path, current, error);
+  /* Only an image model (the UNet) takes the current label maps for data it does not name (the window
+   * asked); any other network without data is refused by checkpoint_params, saying so. */
+  header = gaf_safetensors_load_header (path, error);
+  if (header == NULL)
+    return NULL;
+  if (g_strcmp0 (gaf_safetensors_get_metadata (header, "network"), "unet") != 0)
+    data = NULL;
+  else if (data == NULL)
+    data = gaf_param_info (GAF_PARAM_IMAGE_DATA)->def_text;
   dir = g_dir_make_tmp ("gaflow-import-XXXXXX", error);
   if (dir == NULL)
     return NULL;
   base = g_path_get_basename (path);
   tmp = g_strconcat (dir, G_DIR_SEPARATOR_S, base, ".gafck", NULL);
-  exp = gaf_torch_write_checkpoint (path, data != NULL ? data : gaf_param_info (GAF_PARAM_IMAGE_DATA)->def_text, tmp, error)
-        ? gaf_experiment_load (tmp, current, error) : NULL;
+  exp = gaf_torch_write_checkpoint (path, data, tmp, error) ? load_as (tmp, path, current, error) : NULL;
   g_unlink (tmp);
   g_rmdir (dir);
   return exp;

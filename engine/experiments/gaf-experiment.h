@@ -41,6 +41,8 @@ struct _GafExperimentClass {
                                    * experiment's data parameters are at their defaults, or NULL */
   gint64          sample_interval_us;   /* while training, a sampling round this often (0: 2 s) */
   gconstpointer   family_data;    /* what the family's module knows of this member (a joint's target), or NULL */
+  const char     *opens;          /* the data of the files it opens without an [app] group (claims), for the
+                                   * message when no experiment opens one: a data spec or a few words; NULL */
 
   /* A new model from self->p (called again for every new model of the same instance, which may keep
    * the data it read). `loaded`, when not NULL, is the network to use instead of a fresh one (taken, also

@@ -81,18 +81,31 @@ joint_payload_new (GafJointExperiment *self, GafRound *round, const GafJoint *mo
   return payload;
 }
 
-/* A member of the family is its target: GafExperimentClass.family_data of each class. */
+/* A member of the family is its target, named by a data spec (gaf_joint_new_from_spec; GafExperimentClass
+ * .family_data of each class): the spec builds the target, and a model trained elsewhere on the same data
+ * (a file without an [app] group whose [data] spec names the same target, gaf_joint_spec_normalize) opens in
+ * this member, whatever its network (the MLP, or the authors' DenseNet from gaflow-cli or PyTorch). */
 typedef struct {
-  GafJoint *(*new_target) (void);
+  const char *spec;
 } JointTarget;
+
+static GafJoint *
+new_target (const GafExperimentClass *klass)
+{
+  const JointTarget *target = klass->family_data;
+  g_autoptr(GError) error = NULL;
+  GafJoint *joint = gaf_joint_new_from_spec (target->spec, 0, NULL, NULL, &error);
+
+  g_assert_no_error (error);   /* the family's own specs, built-in targets without files */
+  return joint;
+}
 
 static gboolean
 joint_build (GafExperiment *e, GafNet *loaded, GError **error)
 {
   GafJointExperiment *self = (GafJointExperiment *) e;
-  const JointTarget *target = e->klass->family_data;
 
-  gaf_joint_experiment_build_net (self, target->new_target (), loaded);
+  gaf_joint_experiment_build_net (self, new_target (e->klass), loaded);
   gaf_experiment_publish (e, joint_payload_new (self, NULL, NULL, NULL));
   return TRUE;
 }
@@ -145,31 +158,46 @@ static const GafParam joint_params[] = {
     .finalize = gaf_joint_experiment_finalize,              \
     __VA_ARGS__ }
 
-/* SPEC §5 coupled joints: P(equal) = 0.9 for two binary variables; the 2-D densities on a grid small
- * enough for a round of samples to show them. */
-static GafJoint *coupled_target   (void) { return gaf_joint_new_coupled_binary (0.9); }
-static GafJoint *pinwheel_target  (void) { return gaf_joint_new_pinwheel (GAF_JOINT_APP_GRID); }
-static GafJoint *gaussians_target (void) { return gaf_joint_new_gaussians (GAF_JOINT_APP_GRID); }
+/* Whether the [data] spec of a file without an [app] group names klass's target. */
+static gboolean
+joint_claims (const GafExperimentClass *klass, GKeyFile *kf)
+{
+  const JointTarget *target = klass->family_data;
+  g_autofree char *spec = g_key_file_get_string (kf, "data", "spec", NULL);
+  g_autofree char *theirs = spec != NULL ? gaf_joint_spec_normalize (spec) : NULL;
+  g_autofree char *mine = gaf_joint_spec_normalize (target->spec);
 
-static const JointTarget coupled = { coupled_target }, pinwheel = { pinwheel_target }, gaussians = { gaussians_target };
+  return theirs != NULL && g_strcmp0 (theirs, mine) == 0;
+}
+
+static gboolean coupled_claims   (GKeyFile *kf, GafRunnerParams *p) { return joint_claims (&gaf_coupled_experiment, kf); }
+static gboolean pinwheel_claims  (GKeyFile *kf, GafRunnerParams *p) { return joint_claims (&gaf_pinwheel_experiment, kf); }
+static gboolean gaussians_claims (GKeyFile *kf, GafRunnerParams *p) { return joint_claims (&gaf_gaussians_experiment, kf); }
+
+/* SPEC §5 coupled joints: P(equal) = 0.9 for two binary variables; the 2-D densities on a grid small
+ * enough for a round of samples to show them (GAF_JOINT_APP_GRID). The spec is the member's one fact: its
+ * target, the files it opens, and what the app says it opens. */
+#define JOINT_MEMBER(spec_, claims_) .family_data = &(const JointTarget) { spec_ }, .opens = spec_, .claims = claims_
+
+#define APP_GRID G_STRINGIFY (GAF_JOINT_APP_GRID)
 
 const GafExperimentClass gaf_coupled_experiment = JOINT_CLASS (
   .id = "coupled",
   .label = N_("Coupled pair · learned"),
   .description = N_("Two binary variables that are equal with probability 0.9, learned by the MLP"),
   .legacy_index = 2,
-  .family_data = &coupled);
+  JOINT_MEMBER ("coupled-binary", coupled_claims));
 
 const GafExperimentClass gaf_pinwheel_experiment = JOINT_CLASS (
   .id = "pinwheel",
   .label = N_("Pinwheel 16 × 16 · learned"),
   .description = N_("The pinwheel density on a 16 × 16 grid (two variables with 16 classes), learned by the MLP"),
   .legacy_index = 3,
-  .family_data = &pinwheel);
+  JOINT_MEMBER ("pinwheel:bins=" APP_GRID, pinwheel_claims));
 
 const GafExperimentClass gaf_gaussians_experiment = JOINT_CLASS (
   .id = "gaussians",
   .label = N_("8 Gaussians 16 × 16 · learned"),
   .description = N_("Eight Gaussians on a circle, binned on a 16 × 16 grid (two variables with 16 classes), learned by the MLP"),
   .legacy_index = -1,
-  .family_data = &gaussians);
+  JOINT_MEMBER ("gaussians:bins=" APP_GRID, gaussians_claims));

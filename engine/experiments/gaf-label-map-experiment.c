@@ -651,6 +651,7 @@ const GafExperimentClass gaf_label_map_experiment = {
   .job_done = label_maps_job_done,
   .save = label_maps_save,
   .claims = label_maps_claims,
+  .opens = "label maps (fashion-mnist, scenes, folder:)",
   .adopt = label_maps_adopt,
   .finalize = label_maps_finalize,
   .summary = label_maps_summary,
