@@ -19,6 +19,7 @@
 #include "gaf-settings.h"
 #include "gaf-simplex-geometry.h"
 #include "gaf-simplex-view.h"
+#include "gaf-split-view.h"
 #include "gaf-torch-map.h"
 #include "gaf-train-state.h"
 #include "gaf-training-view.h"
@@ -70,6 +71,7 @@ struct _GafWindow {
   GtkFileChooserNative *chooser;
   GafRunHistory        *history;
   char                 *history_path;    /* NULL: not written (screenshots, frame statistics) */
+  char                 *view_before_split; /* the view the split view was entered from */
   guint64               history_saved;   /* serial of the history when last written */
   gint64                history_saved_at;
 };
@@ -81,6 +83,7 @@ enum {
   PROP_TRAINING,
   PROP_PANEL_VISIBLE,
   PROP_PRESENTATION,
+  PROP_SPLIT_VIEW,
   N_PROPS
 };
 
@@ -498,9 +501,28 @@ on_view_changed (GafWindow *self)
   update_info (self);
   if (self->runner != NULL)
     update_switch_bar (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPLIT_VIEW]);
 
   if (!self->loading && self->settings != NULL && name != NULL)
     g_settings_set_string (self->settings, "view", name);
+}
+
+/* The split view (two methods side by side) on or off: off goes back to the view it was entered from. */
+static void
+set_split_view (GafWindow *self, gboolean split)
+{
+  const char *view = gaf_window_get_view (self);
+
+  if (split == (g_strcmp0 (view, "split") == 0))
+    return;
+  if (split)
+    {
+      g_free (self->view_before_split);
+      self->view_before_split = g_strdup (view);
+      gaf_window_set_view (self, "split");
+    }
+  else if (self->view_before_split == NULL || !gaf_window_set_view (self, self->view_before_split))
+    gaf_window_set_view (self, "simplex");
 }
 
 gboolean
@@ -1394,6 +1416,9 @@ gaf_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_PRESENTATION:
       g_value_set_boolean (value, self->presentation);
       break;
+    case PROP_SPLIT_VIEW:
+      g_value_set_boolean (value, self->stack != NULL && g_strcmp0 (gaf_window_get_view (self), "split") == 0);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1418,6 +1443,9 @@ gaf_window_set_property (GObject *object, guint prop_id, const GValue *value, GP
       break;
     case PROP_PRESENTATION:
       gaf_window_set_presentation (self, g_value_get_boolean (value));
+      break;
+    case PROP_SPLIT_VIEW:
+      set_split_view (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1458,6 +1486,7 @@ gaf_window_finalize (GObject *object)
 
   g_free (self->failure);
   g_free (self->notice);
+  g_free (self->view_before_split);
   g_free (self->history_path);
   gaf_run_history_free (self->history);
   G_OBJECT_CLASS (gaf_window_parent_class)->finalize (object);
@@ -1483,6 +1512,9 @@ gaf_window_class_init (GafWindowClass *klass)
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_PRESENTATION] =
     g_param_spec_boolean ("presentation", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SPLIT_VIEW] =
+    g_param_spec_boolean ("split-view", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1530,6 +1562,7 @@ gaf_window_class_init (GafWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.restore-defaults", NULL, restore_defaults_action);
   gtk_widget_class_install_action (widget_class, "win.preset", "s", preset_action);
   gtk_widget_class_install_property_action (widget_class, "win.presentation", "presentation");
+  gtk_widget_class_install_property_action (widget_class, "win.split-view", "split-view");
   gtk_widget_class_install_action (widget_class, "win.view-index", "i", view_index_action);
   gtk_widget_class_install_action (widget_class, "win.info", NULL, info_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
@@ -1697,6 +1730,9 @@ gaf_window_set_overlay (GafWindow *self, const double *a, const double *b, doubl
       gaf_simplex_canvas_set_time (canvas, t);
       gaf_label_map_view_set_playing (self->label_map_view, FALSE);
       gaf_label_map_canvas_set_time (gaf_label_map_view_get_canvas (self->label_map_view), t);
+      /* the same share of each method's flow in the split view: u = sqrt (t / T) */
+      gaf_split_view_hold (GAF_SPLIT_VIEW (gaf_window_get_view_widget (self, "split")),
+                           sqrt (t / gaf_runner_get_params (self->runner)->value[GAF_PARAM_T_END]));
     }
 }
 

@@ -12,6 +12,15 @@
 
 typedef gboolean (*Predicate) (gpointer data);
 
+/* What is pending in the main context, at most 200 dispatches: with busy engines and animations there may
+ * always be something, and a wait must still look at its clock and its condition. */
+static inline void
+iterate_pending (void)
+{
+  for (int i = 0; i < 200 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+}
+
 static inline void
 iterate_for (double seconds)
 {
@@ -19,8 +28,7 @@ iterate_for (double seconds)
 
   while (g_get_monotonic_time () < end)
     {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
+      iterate_pending ();
       g_usleep (4000);
     }
 }
@@ -34,8 +42,7 @@ wait_until (Predicate pred, gpointer data, double seconds)
     {
       if (g_get_monotonic_time () > end)
         return FALSE;
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
+      iterate_pending ();
       g_usleep (4000);
     }
   return TRUE;

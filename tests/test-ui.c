@@ -24,6 +24,7 @@
 #include "gaf-settings.h"
 #include "gaf-simplex-geometry.h"
 #include "gaf-simplex-view.h"
+#include "gaf-split-view.h"
 #include "gaf-torch-map.h"
 #include "gaf-training-view.h"
 #include "gaf-window.h"
@@ -316,6 +317,172 @@ test_training_while_drawing (void)
   /* Frames kept coming while the engine trained (a blocked main loop draws none). No rate is asserted:
    * a loaded machine may draw few; the frame rate is reported above. */
   g_assert_cmpuint (d1 - d0, >=, 3);
+}
+
+/* ---- the split view: two methods side by side -------------------------------------------------------- */
+
+static GafSplitView *
+split_view (void)
+{
+  return GAF_SPLIT_VIEW (gaf_window_get_view_widget (window, "split"));
+}
+
+static GafSnapshot *
+side_snapshot (guint side)
+{
+  GafRunner *runner = gaf_split_view_get_runner (split_view (), side);
+  return runner != NULL ? gaf_runner_dup_snapshot (runner) : NULL;
+}
+
+/* Both sides trained, sampled and drew a round of trajectories of one experiment, the right side with the
+ * method `data` and the left one with GAF, and each side's KL history holds at least two rounds. */
+static gboolean
+both_sides_sampled (gpointer data)
+{
+  g_autoptr(GafSnapshot) l = side_snapshot (GAF_SPLIT_LEFT);
+  g_autoptr(GafSnapshot) r = side_snapshot (GAF_SPLIT_RIGHT);
+
+  return l != NULL && r != NULL && r->params.experiment == l->params.experiment &&
+         r->params.value[GAF_PARAM_METHOD] == GPOINTER_TO_INT (data) && l->params.value[GAF_PARAM_METHOD] == 0 &&
+         r->step > 0 && TRAJ (l) != NULL && TRAJ (r) != NULL && TRAJ (r)->n_times > 1 && ROUND (r)->samples > 0 &&
+         gaf_split_view_get_kl_count (split_view (), GAF_SPLIT_LEFT) >= 2 &&
+         gaf_split_view_get_kl_count (split_view (), GAF_SPLIT_RIGHT) >= 2;
+}
+
+typedef struct {
+  const GafExperimentClass *experiment;
+  guint64                   not_serial;   /* a right model other than this one */
+} RightWanted;
+
+static gboolean
+right_follows (gpointer data)
+{
+  const RightWanted *want = data;
+  g_autoptr(GafSnapshot) r = side_snapshot (GAF_SPLIT_RIGHT);
+
+  return r != NULL && r->params.experiment == want->experiment && r->model_serial != want->not_serial &&
+         TRAJ (r) != NULL;
+}
+
+static gboolean
+right_gone (gpointer data)
+{
+  return gaf_split_view_get_runner (split_view (), GAF_SPLIT_RIGHT) == NULL;
+}
+
+/* Pixels of rgb in the rows from y0 down (the plot's area under its title and legend). */
+static guint
+count_color_below (const Pixels *px, const double rgb[3], double tol, int y0)
+{
+  Pixels part = *px;
+
+  part.data = px->data + (gsize) y0 * px->stride;
+  part.height = px->height - y0;
+  return count_color (&part, rgb, tol);
+}
+
+/* The split view from the menu's toggle: GAF on the left (the window's model) and the masked jump flow on
+ * the right (a second runner), both training and sampling class scaling at c = 3 and drawn on the simplex;
+ * both KL histories in the plot, each in its side's colour; the right side follows Reset and experiment
+ * switches (an experiment with one method has no right side), and leaving ends the second runner. */
+static void
+test_split_view (void)
+{
+  g_autoptr(GafSnapshot) l = NULL, r = NULL;
+  GafSplitView *view;
+  GafRunner *right;
+  gpointer weak_right;
+  double rgb[2][3];
+  Pixels px;
+  guint n[2];
+
+  g_assert_true (wait_until (training_with_trajectories, NULL, 20));
+  g_assert_cmpstr (gaf_window_get_view (window), ==, "simplex");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.split-view", NULL);
+  g_assert_cmpstr (gaf_window_get_view (window), ==, "split");
+  view = split_view ();
+  g_assert_true (gaf_split_view_get_runner (view, GAF_SPLIT_LEFT) == gaf_window_get_runner (window));
+  g_assert_nonnull (gaf_split_view_get_runner (view, GAF_SPLIT_RIGHT));
+  g_assert_cmpint (gaf_split_view_get_method (view), ==, 1);   /* masked beside GAF */
+  g_assert_true (wait_until (both_sides_sampled, GINT_TO_POINTER (1), 90));
+  l = side_snapshot (GAF_SPLIT_LEFT);
+  r = side_snapshot (GAF_SPLIT_RIGHT);
+  g_test_message ("left (GAF) step %" G_GUINT64_FORMAT " KL %.4f, right (masked) step %" G_GUINT64_FORMAT
+                  " KL %.4f; KL rounds %u and %u", l->step, ROUND (l)->kl, r->step, ROUND (r)->kl,
+                  gaf_split_view_get_kl_count (view, GAF_SPLIT_LEFT), gaf_split_view_get_kl_count (view, GAF_SPLIT_RIGHT));
+  g_assert_cmpint (r->payload->c, ==, 3);
+  g_assert_nonnull (TRAJ (r)->state);   /* the right side is a jump flow's chain */
+  g_assert_null (TRAJ (l)->state);
+
+  /* Both sides draw the simplex with samples on it, and frames keep coming while both engines train (the
+   * animation plays; no rate is asserted: a loaded machine draws fewer). */
+  {
+    GafSimplexCanvas *canvas = GAF_SIMPLEX_CANVAS (gaf_split_view_get_canvas (view, GAF_SPLIT_RIGHT));
+    guint d0 = gaf_simplex_canvas_get_draw_count (canvas);
+    iterate_for (1.5);
+    g_test_message ("right simplex: %u frames in 1.5 s", gaf_simplex_canvas_get_draw_count (canvas) - d0);
+    g_assert_cmpuint (gaf_simplex_canvas_get_draw_count (canvas) - d0, >=, 3);
+  }
+  for (guint side = 0; side < GAF_SPLIT_N_SIDES; side++)
+    {
+      GtkWidget *canvas = gaf_split_view_get_canvas (view, side);
+      g_assert_true (GAF_IS_SIMPLEX_CANVAS (canvas));
+      px = render (canvas);
+      g_test_message ("side %u: %d x %d, ink %.3f", side, px.width, px.height, ink_fraction (&px));
+      g_assert_cmpfloat (ink_fraction (&px), >, 0.02);
+      g_free (px.data);
+    }
+  /* Both KL histories in the plot, in their sides' colours (counted below the legend). */
+  px = render (gaf_split_view_get_plot (view));
+  for (guint side = 0; side < GAF_SPLIT_N_SIDES; side++)
+    {
+      gaf_split_view_side_color (side, rgb[side]);
+      n[side] = count_color_below (&px, rgb[side], 0.08, 30);
+    }
+  g_test_message ("KL plot %d x %d: %u pixels of the left colour, %u of the right", px.width, px.height, n[0], n[1]);
+  g_assert_cmpuint (n[0], >, 20);
+  g_assert_cmpuint (n[1], >, 20);
+  g_free (px.data);
+
+  /* Reset: a new model on both sides. */
+  g_test_message ("reset");
+  {
+    RightWanted want = { &gaf_scaling_experiment, r->model_serial };
+    gaf_window_reset_model (window);
+    g_assert_true (wait_until (right_follows, &want, 60));
+  }
+  /* An experiment with one method: no right side; one with the method: the right side again. */
+  right = gaf_split_view_get_runner (view, GAF_SPLIT_RIGHT);
+  weak_right = right;
+  g_object_add_weak_pointer (G_OBJECT (right), &weak_right);
+  g_test_message ("exact field");
+  gaf_window_set_experiment (window, &gaf_exact_experiment);
+  g_assert_true (wait_until (right_gone, NULL, 20));
+  g_assert_null (weak_right);   /* its thread joined, the runner finalized */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (gtk_widget_get_parent (gaf_split_view_get_canvas (view, GAF_SPLIT_RIGHT)))), ==, "message");
+  {
+    RightWanted want = { &gaf_coupled_experiment, 0 };
+    g_test_message ("coupled pair");
+    gaf_window_set_experiment (window, &gaf_coupled_experiment);
+    g_assert_true (wait_until (right_follows, &want, 60));
+  }
+  g_test_message ("class scaling");
+  gaf_window_set_experiment (window, &gaf_scaling_experiment);
+  {
+    RightWanted want = { &gaf_scaling_experiment, 0 };
+    g_assert_true (wait_until (right_follows, &want, 60));
+  }
+
+  /* Leaving: back to the view it came from, the second runner ended. */
+  g_test_message ("leaving");
+  right = gaf_split_view_get_runner (view, GAF_SPLIT_RIGHT);
+  weak_right = right;
+  g_object_add_weak_pointer (G_OBJECT (right), &weak_right);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.split-view", NULL);
+  g_assert_cmpstr (gaf_window_get_view (window), ==, "simplex");
+  g_assert_null (gaf_split_view_get_runner (view, GAF_SPLIT_RIGHT));
+  g_assert_null (weak_right);
+  g_assert_true (wait_until (training_with_trajectories, NULL, 30));
 }
 
 static gboolean
@@ -995,6 +1162,7 @@ static const WindowTest window_tests[] = {
   { "/ui/training/renders", test_training_renders },
   { "/ui/panel/slider-changes-engine", test_panel_slider },
   { "/ui/engine/trains-while-drawing", test_training_while_drawing },
+  { "/ui/split/two-methods", test_split_view },
   { "/ui/scaling/renders", test_scaling_renders },
   { "/ui/joint/renders", test_joint_renders },
   { "/ui/labelmaps/renders", test_label_maps_render },

@@ -15,8 +15,8 @@
 /* At the normal text size; presentation mode's larger text gets proportionally more (text_room). */
 #define CAPTION_HEIGHT_1 52.0
 #define LEGEND_HEIGHT_1 80.0
-#define CAPTION_HEIGHT (CAPTION_HEIGHT_1 * gaf_text_factor (theme))
-#define LEGEND_HEIGHT (LEGEND_HEIGHT_1 * gaf_text_factor (theme))
+#define CAPTION_HEIGHT (self->compact ? 0.0 : CAPTION_HEIGHT_1 * gaf_text_factor (theme))
+#define LEGEND_HEIGHT (self->compact ? 0.0 : LEGEND_HEIGHT_1 * gaf_text_factor (theme))
 #define MARGIN 64.0
 
 struct _GafSimplexCanvas {
@@ -45,6 +45,7 @@ struct _GafSimplexCanvas {
   double           field_max;
 
   double           caption_inset;  /* pixels at the top right the captions leave free (at text factor 1) */
+  gboolean         compact;        /* the drawing and its vertex labels only (the split view's halves) */
   char            *fit_key;        /* the size and vertex labels the frame was fitted to (a cache) */
   GafSimplexFrame  fit_frame;
   int              selected_row;   /* label maps: the pixel whose trajectory is shown, -1 for none */
@@ -674,7 +675,7 @@ fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, do
   GString *key = g_string_new (NULL);
 
   /* Measuring the labels every frame would cost the animation: the fit is kept until they change. */
-  g_string_printf (key, "%d %g %g %g", c, width, height, gaf_stroke (theme));
+  g_string_printf (key, "%d %g %g %g %d", c, width, height, gaf_stroke (theme), self->compact);
   for (int k = 0; k < c; k++)
     {
       double ux, uy;
@@ -775,6 +776,8 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
   /* The legend's lines sit above the field caption, which takes the bottom line. */
   double y = height - LEGEND_HEIGHT + 8;
 
+  if (self->compact)
+    return;
   gaf_set_fg (cr, theme, 1.0);
   if (tr != NULL)
     {
@@ -1208,6 +1211,14 @@ gaf_simplex_canvas_get_draw_count (GafSimplexCanvas *self)
 {
   g_return_val_if_fail (GAF_IS_SIMPLEX_CANVAS (self), 0);
   return self->draws;
+}
+
+void
+gaf_simplex_canvas_set_compact (GafSimplexCanvas *self, gboolean compact)
+{
+  g_return_if_fail (GAF_IS_SIMPLEX_CANVAS (self));
+  self->compact = !!compact;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 void

@@ -30,6 +30,9 @@ int        gaf_simplex_canvas_get_selected_row (GafSimplexCanvas *self);
 /* How many times the widget was drawn (tests: frames keep coming while training). */
 guint      gaf_simplex_canvas_get_draw_count (GafSimplexCanvas *self);
 
+/* Without the captions at the top and the notes at the bottom: the drawing and its vertex labels fill the
+ * canvas (the split view, which says the time and the method itself). */
+void gaf_simplex_canvas_set_compact (GafSimplexCanvas *self, gboolean compact);
 /* Width at the top right that the captions leave free for what the view lays over the canvas. */
 void gaf_simplex_canvas_set_caption_inset (GafSimplexCanvas *self, double inset);
 
