@@ -17,7 +17,7 @@
 /* One pass of the animation from t = 0 to the end of each side's flow, and the pause at the end. */
 #define PASS_SECONDS 7.0
 #define HOLD_SECONDS 1.2
-#define PLOT_HEIGHT  190
+#define PLOT_HEIGHT  150
 /* The second engine's thread count: with the window's engine thread beside it, two computing threads share
  * the machine (2 cores here) and the drawing thread wins a contended core (engine threads run at nice 5). */
 #define SECOND_THREADS 1
@@ -676,13 +676,14 @@ side_init (GafSplitView *self, guint index, GtkWidget *parent)
   side->stack = GTK_STACK (gtk_stack_new ());
   gtk_widget_set_vexpand (GTK_WIDGET (side->stack), TRUE);
   gtk_widget_set_hexpand (GTK_WIDGET (side->stack), TRUE);
-  /* Half the room of the views they come from: two fit beside the panel at 1024 x 768. */
+  /* Less than the views they come from: two fit beside the panel at 1024 x 768, and the page (the stack
+   * asks every page for its minimum) fits a window of 800 x 600. */
   side->simplex = gaf_simplex_canvas_new ();
-  gtk_widget_set_size_request (side->simplex, 160, 160);
+  gtk_widget_set_size_request (side->simplex, 120, 120);
   gaf_simplex_canvas_set_compact (GAF_SIMPLEX_CANVAS (side->simplex), TRUE);
   g_object_set (side->simplex, "show-geodesics", FALSE, NULL);
   side->maps = gaf_label_map_canvas_new ();
-  gtk_widget_set_size_request (side->maps, 160, 160);
+  gtk_widget_set_size_request (side->maps, 120, 120);
   side->message = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_wrap (side->message, TRUE);
   gtk_label_set_max_width_chars (side->message, 30);

@@ -54,7 +54,7 @@ static const GafViewEntry entries[] = {
        "line is in the file), on the right the file's most frequent lines with their share. Each character of a "
        "line is one position moving on the simplex of the alphabet."),
     gaf_text_view_get_type },
-  { "split", N_("Side by Side"),
+  { "split", N_("Split"),
     N_("Two methods learn the same target at once, each in an engine of its own: on the left the window's model "
        "(the method of the parameters), on the right the method chosen above it, with every other parameter the "
        "same. Both play their last round in step, at the same share of their flow time (GAF runs to T, a jump "
