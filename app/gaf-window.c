@@ -95,6 +95,14 @@ experiment (GafWindow *self)
   return gaf_runner_get_params (self->runner)->experiment;
 }
 
+/* A failure is shown until the user acts on it (trains again, resets, changes the experiment or model). */
+static void
+clear_failure (GafWindow *self)
+{
+  g_clear_pointer (&self->failure, g_free);
+  gaf_training_view_set_error (self->training_view, NULL);
+}
+
 /* The Train button shows the row of the state table (gaf-train-state.h) that the status line shows. */
 static void
 update_train_button (GafWindow *self, const GafSnapshot *s)
@@ -166,7 +174,7 @@ gaf_window_set_training (GafWindow *self, gboolean training)
                                      gaf_train_state_extended_budget (budget, info->max));
     }
   if (training)
-    g_clear_pointer (&self->failure, g_free);
+    clear_failure (self);
   gaf_runner_train (self->runner, training);
   if (self->training != training)
     {
@@ -217,9 +225,11 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
   g_autofree char *step = NULL, *rate = NULL, *loss = NULL, *metric = NULL;
 
   /* The runner stops by itself at the budget or on failure: the toggle follows. Not for a snapshot of the
-   * experiment before the one just chosen (the coupled pair done at its budget must not pause the new one). */
+   * experiment before the one just chosen (the coupled pair done at its budget must not pause the new one),
+   * nor, on failure, before the engine has taken every command (Train pressed after a failure meets
+   * snapshots that still show it). */
   if (self->training && gaf_runner_get_training (self->runner) && s->params.experiment == experiment (self) &&
-      (s->state == GAF_RUNNER_FAILED ||
+      ((s->state == GAF_RUNNER_FAILED && gaf_runner_is_current (self->runner, s)) ||
        (s->state == GAF_RUNNER_DONE &&   /* not when Train On raised the budget and the runner has yet to see it */
         s->step >= (guint64) gaf_runner_get_params (self->runner)->value[GAF_PARAM_BUDGET])))
     {
@@ -267,6 +277,7 @@ on_runner_failed (GafRunner *runner, GError *error, GafWindow *self)
 {
   g_free (self->failure);
   self->failure = g_strdup_printf (_("Failed: %s"), error->message);
+  gaf_training_view_set_error (self->training_view, error->message);
   gaf_label_map_canvas_set_error (gaf_label_map_view_get_canvas (self->label_map_view), error->message);
   /* a user's matter (a diverged run, data that cannot be read), shown in the status line: a message in
    * the log, not a warning (GLib's warnings are for programming errors, and fatal in tests) */
@@ -396,7 +407,7 @@ gaf_window_set_experiment (GafWindow *self, const GafExperimentClass *klass)
   g_return_if_fail (klass != NULL && gaf_experiment_lookup (klass->id) == klass);
 
   g_settings_set_string (self->settings, "experiment", klass->id);
-  g_clear_pointer (&self->failure, g_free);
+  clear_failure (self);
   gaf_runner_set_experiment (self->runner, klass);
   show_experiment (self, klass);
   maybe_open_default_model (self);
@@ -575,7 +586,7 @@ on_restore_run (GafWindow *self, guint64 id)
 static void
 on_panel_applied (GafParameterPanel *panel, int param, GafWindow *self)
 {
-  g_clear_pointer (&self->failure, g_free);
+  clear_failure (self);
 }
 
 /* ---- export ---------------------------------------------------------------------------------------- */
@@ -872,7 +883,7 @@ model_loaded (GObject *source, GAsyncResult *result, gpointer data)
           gaf_settings_write_params (self->settings, params);
           gaf_parameter_panel_sync (self->panel);
           show_experiment (self, params->experiment);
-          g_clear_pointer (&self->failure, g_free);
+          clear_failure (self);
           set_notice (self, text);
         }
       else
@@ -1189,7 +1200,7 @@ void
 gaf_window_reset_model (GafWindow *self)
 {
   g_return_if_fail (GAF_IS_WINDOW (self));
-  g_clear_pointer (&self->failure, g_free);
+  clear_failure (self);
   gaf_runner_reset (self->runner);
   update_train_button_now (self);
 }

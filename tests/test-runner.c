@@ -731,6 +731,24 @@ test_diverged (void)
       g_usleep (5000);
     }
   g_assert_cmpint (seen.count, ==, 1);
+  /* Train again (what the failure's hint says) leaves the failed state: the runner trains on from the last
+   * good weights, and this model, still one Adam step from exploding, diverges again at the same step:
+   * a second event. (Before the fix the runner stayed failed and ignored Train.) */
+  gaf_runner_train (runner, TRUE);
+  {
+    gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC * gaf_test_time_factor ();
+    while (seen.count < 2 && g_get_monotonic_time () < deadline)
+      {
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+        g_usleep (5000);
+      }
+  }
+  g_assert_cmpint (seen.count, ==, 2);
+  g_assert_error (seen.error, GAF_ERROR, GAF_ERROR_DIVERGED);
+  g_clear_pointer (&s1, gaf_snapshot_unref);
+  s1 = wait_for (runner, is_failed, NULL);
+  g_assert_cmpuint (s1->step, ==, loaded_step + 1);
   g_clear_error (&seen.error);
   g_unlink (good);
   g_unlink (boom);

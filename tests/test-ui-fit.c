@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "gaflow-test"
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
 #include <string.h>
@@ -320,6 +321,123 @@ test_state_table_window (void)
   destroy_window (window);
 }
 
+typedef struct {
+  GafWindow *window;
+  guint      n;
+} Count;
+
+static gboolean
+file_operations_reach (gpointer data)
+{
+  Count *c = data;
+  return gaf_window_get_file_operations (c->window) >= c->n;
+}
+
+static void
+count_failure (GafRunner *runner, GError *error, gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static guint failures, failures_wanted;
+
+static gboolean
+failures_reach (gpointer data)
+{
+  return failures >= failures_wanted;
+}
+
+static void
+file_operation (GafWindow *window, const char *path, gboolean save)
+{
+  Count c = { window, gaf_window_get_file_operations (window) + 1 };
+
+  if (save)
+    gaf_window_save_model (window, path);
+  else
+    gaf_window_open_model (window, path);
+  g_assert_true (wait_until (file_operations_reach, &c, 60));
+}
+
+/* A run that diverges (issue 14): the runner's "failed" event puts the window in the failed row of the
+ * table: the Train button offers to train again, the status line says "Failed: training diverged at step
+ * N ...", and the training view (the pane the failure concerns) shows the message with what to do, in
+ * red over the curves. Pressing Train leaves the failed state (the model, still exploding, diverges
+ * again: a second event); a reset model trains, and the failure is gone from the line and the view. */
+static void
+test_state_diverged (void)
+{
+  GafWindow *window = open_window (1024, 768);
+  GafRunner *runner = gaf_window_get_runner (window);
+  GtkWidget *view = gaf_window_get_view_widget (window, "training");
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-test-XXXXXX", NULL);
+  g_autofree char *good = g_build_filename (dir, "good.gafck", NULL);
+  g_autofree char *boom = g_build_filename (dir, "boom.gafck", NULL);
+  static const double red[3] = { 0.75, 0.11, 0.16 };
+  const char *status, *shot_dir = g_getenv ("GAF_TEST_SCREENSHOTS");
+  gulong handler;
+  Pixels px;
+  guint n_red;
+
+  failures = 0;
+  handler = g_signal_connect (runner, "failed", G_CALLBACK (count_failure), &failures);
+  gaf_window_set_view (window, "training");
+  gaf_window_set_training (window, FALSE);
+  file_operation (window, good, TRUE);
+  gaf_test_write_exploding_model (good, boom);
+  file_operation (window, boom, FALSE);
+  px = render (view);
+  n_red = count_color (&px, red, 0.05);
+  g_free (px.data);
+  g_assert_cmpuint (n_red, ==, 0);
+
+  gaf_window_set_training (window, TRUE);
+  failures_wanted = 1;
+  g_assert_true (wait_until (failures_reach, NULL, 120));
+  check_shows (window, GAF_TRAIN_STATE_FAILED);
+  status = gtk_label_get_text (GTK_LABEL (gaf_window_get_status_label (window)));
+  g_assert_true (g_str_has_prefix (status, "Failed: training diverged at step "));
+  g_assert_true (gtk_widget_has_css_class (gaf_window_get_status_label (window), "error"));
+  g_assert_nonnull (gaf_training_view_get_error (GAF_TRAINING_VIEW (view)));
+  g_assert_nonnull (strstr (gaf_training_view_get_error (GAF_TRAINING_VIEW (view)), "try a lower learning rate"));
+  g_assert_cmpstr (gaf_training_view_get_hint (GAF_TRAINING_VIEW (view)), ==,
+                   gaf_train_state_info (GAF_TRAIN_STATE_FAILED)->hint);
+  /* the box in red: its frame and its text */
+  px = render (view);
+  n_red = count_color (&px, red, 0.05);
+  g_free (px.data);
+  g_test_message ("diverged: %u red pixels in the training view", n_red);
+  g_assert_cmpuint (n_red, >, 1000);
+  if (shot_dir != NULL)
+    {
+      g_autofree char *path = g_build_filename (shot_dir, "diverged-1024x768.png", NULL);
+      g_autoptr(GError) error = NULL;
+      g_assert_true (gaf_window_save_screenshot (window, path, &error));
+      g_assert_no_error (error);
+    }
+
+  /* Train again: the runner leaves the failed state and trains from the last good weights, which this
+   * model's next Adam step still blows up: a second "failed" event (none came before the fix). */
+  gaf_window_set_training (window, TRUE);
+  failures_wanted = 2;
+  g_assert_true (wait_until (failures_reach, NULL, 120));
+  check_shows (window, GAF_TRAIN_STATE_FAILED);
+
+  /* A new model trains; nothing of the failure is left. */
+  gaf_window_reset_model (window);
+  gaf_window_set_training (window, TRUE);
+  g_assert_true (wait_until (has_steps, window, 120));
+  check_shows (window, GAF_TRAIN_STATE_TRAINING);
+  g_assert_null (gaf_training_view_get_error (GAF_TRAINING_VIEW (view)));
+  g_assert_false (gtk_widget_has_css_class (gaf_window_get_status_label (window), "error"));
+  g_assert_cmpuint (failures, ==, 2);
+  g_signal_handler_disconnect (runner, handler);
+  destroy_window (window);
+  g_unlink (good);
+  g_unlink (boom);
+  g_rmdir (dir);
+}
+
 /* Every state from the snapshot's common fields (the table as data, including states a test window does
  * not reach on its own: failed, waiting for a job, starting while the data are read). */
 static void
@@ -467,6 +585,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-fit/labels/at-maximum", test_labels_max);
   g_test_add_func ("/ui-fit/state/table", test_state_table_data);
   g_test_add_func ("/ui-fit/state/window", test_state_table_window);
+  g_test_add_func ("/ui-fit/state/diverged", test_state_diverged);
   g_test_add_func ("/ui-fit/presets/lecture-and-fast-tuning", test_presets);
   return g_test_run ();
 }

@@ -47,57 +47,6 @@ snapshot (void)
   return gaf_runner_dup_snapshot (gaf_window_get_runner (window));
 }
 
-/* ---- pixels ---------------------------------------------------------------------------------------- */
-
-typedef struct {
-  int     width, height, stride;
-  guchar *data;   /* cairo ARGB32 premultiplied: B G R A in memory */
-} Pixels;
-
-static Pixels
-render (GtkWidget *widget)
-{
-  Pixels px = { gtk_widget_get_width (widget), gtk_widget_get_height (widget), 0, NULL };
-  g_autoptr(GdkTexture) texture = NULL;
-  GtkSnapshot *snap = gtk_snapshot_new ();
-  GskRenderNode *node;
-
-  g_assert_cmpint (px.width, >, 100);
-  g_assert_cmpint (px.height, >, 100);
-  /* The widget's own snapshot now (a GtkWidgetPaintable shows the last frame's node, which is gone
-   * while a redraw is queued). */
-  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snap);
-  node = gtk_snapshot_free_to_node (snap);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, px.width, px.height));
-  gsk_render_node_unref (node);
-  px.stride = px.width * 4;
-  px.data = g_malloc ((gsize) px.stride * px.height);
-  gdk_texture_download (texture, px.data, px.stride);
-  return px;
-}
-
-/* Pixels within `tol` (per channel, 0..1) of rgb. */
-static guint
-count_color (const Pixels *px, const double rgb[3], double tol)
-{
-  guint n = 0;
-
-  for (int y = 0; y < px->height; y++)
-    for (int x = 0; x < px->width; x++)
-      {
-        const guchar *p = px->data + y * px->stride + x * 4;
-        double a = p[3] / 255.0;
-        if (a < 0.9)
-          continue;
-        if (fabs (p[2] / 255.0 / a - rgb[0]) < tol && fabs (p[1] / 255.0 / a - rgb[1]) < tol &&
-            fabs (p[0] / 255.0 / a - rgb[2]) < tol)
-          n++;
-      }
-  return n;
-}
-
 /* Pixels that differ from the most common colour (the background). */
 static double
 ink_fraction (const Pixels *px)

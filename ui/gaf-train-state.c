@@ -38,7 +38,7 @@ static const GafTrainStateInfo table[GAF_N_TRAIN_STATES] = {
   },
   [GAF_TRAIN_STATE_FAILED] = {
     N_("Train"), N_("Train again with the current parameters (Space)"), FALSE, TRUE, TRUE,
-    N_("Failed"), N_("Training failed (see the status line): change a parameter or reset the model, then train again."),
+    N_("Failed"), N_("Change a parameter (after a divergence: a lower learning rate) or reset the model, then press Train."),
   },
 };
 

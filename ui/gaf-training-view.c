@@ -25,6 +25,7 @@ struct _GafTrainingView {
   GafFollower    follower;
   GafSnapshot   *snapshot;
   GafRunHistory *history;   /* not owned: the window's */
+  char          *error;     /* why the runner failed, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (GafTrainingView, gaf_training_view, GTK_TYPE_WIDGET)
@@ -199,6 +200,22 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
     };
     top = 78 + draw_stats (cr, theme, x, 78, width - 2 * x, stats, G_N_ELEMENTS (stats)) + 8;
   }
+  if (gaf_training_view_get_error (self) != NULL)
+    {
+      /* Why training stopped and what to do, above the curves that led there. */
+      g_autofree char *what = g_markup_printf_escaped ("<b>%s</b> %s\n%s", _("Training stopped:"), self->error,
+                                                       _(gaf_train_state_info (GAF_TRAIN_STATE_FAILED)->hint));
+      double h;
+
+      cairo_set_source_rgb (cr, 0.75, 0.11, 0.16);
+      h = gaf_draw_text_wrapped (cr, theme, what, x + 12, top + 8, 0, 0, 1.0, width - 2 * x - 24);
+      cairo_set_line_width (cr, 1.5 * gaf_stroke (theme));
+      cairo_rectangle (cr, x + 0.5, top + 0.5, width - 2 * x - 1, h + 16);
+      cairo_stroke (cr);
+      top += h + 16 + 12;
+      if (s->n_loss == 0)
+        return;   /* nothing to plot: the box says it all */
+    }
 
   if (bottom - top < 60 || right - left < 80)
     return;
@@ -272,6 +289,7 @@ gaf_training_view_dispose (GObject *object)
 
   gaf_follower_clear (&self->follower);
   g_clear_pointer (&self->snapshot, gaf_snapshot_unref);
+  g_clear_pointer (&self->error, g_free);
   G_OBJECT_CLASS (gaf_training_view_parent_class)->dispose (object);
 }
 
@@ -313,12 +331,32 @@ gaf_training_view_get_hint (GafTrainingView *self)
   GafRunner *runner;
 
   g_return_val_if_fail (GAF_IS_TRAINING_VIEW (self), NULL);
+  if (gaf_training_view_get_error (self) != NULL)
+    return gaf_train_state_info (GAF_TRAIN_STATE_FAILED)->hint;   /* under the failure */
   if (self->snapshot == NULL || self->snapshot->n_loss > 0)
     return NULL;
   runner = self->follower.runner;
   /* The row of the state table the window's button and status line show. */
   return gaf_train_state_info (gaf_train_state_from (self->snapshot, runner && gaf_runner_get_training (runner),
                                                      runner ? gaf_runner_get_params (runner) : NULL))->hint;
+}
+
+void
+gaf_training_view_set_error (GafTrainingView *self, const char *message)
+{
+  g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
+  g_free (self->error);
+  self->error = g_strdup (message);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const char *
+gaf_training_view_get_error (GafTrainingView *self)
+{
+  g_return_val_if_fail (GAF_IS_TRAINING_VIEW (self), NULL);
+  if (self->snapshot == NULL || self->snapshot->state != GAF_RUNNER_FAILED)
+    return NULL;
+  return self->error;
 }
 
 void

@@ -25,6 +25,11 @@ void       gaf_training_view_set_history (GafTrainingView *self, GafRunHistory *
 /* What the view says while it has no loss to plot (untranslated; the row of the state table that the
  * window shows), or NULL when it plots. */
 const char *gaf_training_view_get_hint  (GafTrainingView *self);
+/* Why the runner failed (the "failed" event's message; NULL clears it): shown above the curves, with what
+ * to do, while the runner's state is failed. */
+void       gaf_training_view_set_error  (GafTrainingView *self, const char *message);
+/* The failure the view shows now, or NULL. */
+const char *gaf_training_view_get_error (GafTrainingView *self);
 /* The loss history as CSV (step,loss,smoothed). */
 char      *gaf_training_view_to_csv     (GafTrainingView *self);
 

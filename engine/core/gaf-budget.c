@@ -9,13 +9,14 @@
 #include "gaf-budget.h"
 #include "gaf-error.h"
 #include "gaf-file.h"
+#include "gaf-tsan.h"
 
 #define MIB (G_GUINT64_CONSTANT (1) << 20)
 #define PIB (G_GUINT64_CONSTANT (1) << 50)
 
 /* 0: not set yet (the default, or GAF_MAX_MEMORY, on first use). */
-static guint64 budget;   /* guarded by the lock below */
-G_LOCK_DEFINE_STATIC (budget);
+static guint64 budget;   /* guarded by budget_lock */
+static GMutex  budget_lock;
 
 static guint64
 physical_memory (void)
@@ -90,7 +91,7 @@ gaf_budget_get (void)
 {
   guint64 b;
 
-  G_LOCK (budget);
+  gaf_mutex_lock (&budget_lock);
   if (budget == 0)
     {
       const char *env = g_getenv ("GAF_MAX_MEMORY");
@@ -104,16 +105,16 @@ gaf_budget_get (void)
         }
     }
   b = budget;
-  G_UNLOCK (budget);
+  gaf_mutex_unlock (&budget_lock);
   return b;
 }
 
 void
 gaf_budget_set (guint64 bytes)
 {
-  G_LOCK (budget);
+  gaf_mutex_lock (&budget_lock);
   budget = bytes;
-  G_UNLOCK (budget);
+  gaf_mutex_unlock (&budget_lock);
 }
 
 gboolean

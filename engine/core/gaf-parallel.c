@@ -12,6 +12,7 @@
 
 #include "gaf-parallel.h"
 #include "gaf-simd-private.h"
+#include "gaf-tsan.h"
 
 static guint        n_threads = 1;
 static GThreadPool *pool;
@@ -34,13 +35,15 @@ static void
 worker (gpointer item_ptr, gpointer unused)
 {
   Item *item = item_ptr;
-  Job *job = item->job;
+  Job *job;
 
+  gaf_tsan_receive (item);
+  job = item->job;
   job->func (item->task, job->n_tasks, job->data);
-  g_mutex_lock (&lock);
+  gaf_mutex_lock (&lock);
   if (--job->pending == 0)
     g_cond_broadcast (&done_cond);
-  g_mutex_unlock (&lock);
+  gaf_mutex_unlock (&lock);
 }
 
 void
@@ -83,13 +86,14 @@ gaf_parallel_run (guint n_tasks, GafTaskFunc func, gpointer user_data)
     {
       items[i].job = &job;
       items[i].task = i;
+      gaf_tsan_send (&items[i]);
       g_thread_pool_push (pool, &items[i], NULL);
     }
   func (0, n_tasks, user_data);
-  g_mutex_lock (&lock);
+  gaf_mutex_lock (&lock);
   while (job.pending > 0)
-    g_cond_wait (&done_cond, &lock);
-  g_mutex_unlock (&lock);
+    gaf_cond_wait (&done_cond, &lock);
+  gaf_mutex_unlock (&lock);
 }
 
 float *

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "gaf-profile.h"
+#include "gaf-tsan.h"
 
 gboolean gaf_profile_on = FALSE;
 
@@ -38,10 +39,10 @@ gaf_profile_enable (gboolean on)
 void
 gaf_profile_reset (void)
 {
-  g_mutex_lock (&lock);
+  gaf_mutex_lock (&lock);
   for (int k = 0; k < GAF_PROF_N_KINDS; k++)
     total_ns[k] = total_flops[k] = 0.0;
-  g_mutex_unlock (&lock);
+  gaf_mutex_unlock (&lock);
 }
 
 const char *
@@ -55,12 +56,12 @@ void
 gaf_profile_get (GafProfKind kind, double *seconds, double *flops)
 {
   g_return_if_fail (kind < GAF_PROF_N_KINDS);
-  g_mutex_lock (&lock);
+  gaf_mutex_lock (&lock);
   if (seconds)
     *seconds = total_ns[kind] * 1e-9;
   if (flops)
     *flops = total_flops[kind];
-  g_mutex_unlock (&lock);
+  gaf_mutex_unlock (&lock);
 }
 
 void
@@ -83,8 +84,8 @@ gaf_profile_end_real (GafProfKind kind, const GafProfMark *mark)
   double f = thread_flops - mark->flops;
 
   g_return_if_fail (kind < GAF_PROF_N_KINDS);
-  g_mutex_lock (&lock);
+  gaf_mutex_lock (&lock);
   total_ns[kind] += (double) ns;
   total_flops[kind] += f;
-  g_mutex_unlock (&lock);
+  gaf_mutex_unlock (&lock);
 }

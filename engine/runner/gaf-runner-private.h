@@ -2,6 +2,7 @@
 #pragma once
 
 #include "gaf-runner.h"
+#include "gaf-tsan.h"
 
 G_BEGIN_DECLS
 
@@ -51,7 +52,26 @@ typedef struct {
   guint         sync_sent, sync_done;
   gint          quit;
   gint          published_pending;   /* a "published" event is on its way */
+  guint64       commands_sent;       /* the owner's count (gaf_runner_is_current) */
 } Shared;
+
+/* Commands travel through the GAsyncQueue: what the owner wrote into one is seen by the engine thread
+ * (gaf-tsan.h says so to TSan). command_send is for the owner only. */
+static inline void
+command_send (Shared *sh, Command *cmd)
+{
+  sh->commands_sent++;
+  gaf_tsan_send (cmd);
+  g_async_queue_push (sh->commands, cmd);
+}
+
+static inline Command *
+command_receive (Command *cmd)
+{
+  if (cmd != NULL)
+    gaf_tsan_receive (cmd);
+  return cmd;
+}
 
 enum {
   SIGNAL_PUBLISHED,

@@ -36,6 +36,7 @@ gaf_runner_command_free (Command *cmd)
   if (cmd->task != NULL)
     {
       /* Never handled: the runner went away first. */
+      gaf_tsan_send (cmd->task);   /* the owner's *_finish receives it */
       g_task_return_new_error (cmd->task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the engine stopped");
       g_object_unref (cmd->task);
     }
@@ -52,7 +53,7 @@ gaf_runner_shared_unref (Shared *sh)
 
   if (!g_atomic_int_dec_and_test (&sh->ref_count))
     return;
-  while ((cmd = g_async_queue_try_pop (sh->commands)) != NULL)
+  while ((cmd = command_receive (g_async_queue_try_pop (sh->commands))) != NULL)
     gaf_runner_command_free (cmd);
   g_async_queue_unref (sh->commands);
   gaf_snapshot_unref (g_atomic_pointer_exchange (&sh->slot, NULL));
@@ -77,6 +78,7 @@ event_free (gpointer data)
 {
   Event *ev = data;
 
+  gaf_tsan_receive (ev);
   g_clear_error (&ev->error);
   gaf_runner_shared_unref (ev->sh);
   g_free (ev);
@@ -86,7 +88,10 @@ static gboolean
 event_dispatch (gpointer data)
 {
   Event *ev = data;
-  g_autoptr(GObject) owner = g_weak_ref_get (&ev->sh->owner);
+  g_autoptr(GObject) owner = NULL;
+
+  gaf_tsan_receive (ev);   /* sent by gaf_runner_send_event_full on the engine thread */
+  owner = g_weak_ref_get (&ev->sh->owner);
 
   if (ev->signal == SIGNAL_PUBLISHED)
     g_atomic_int_set (&ev->sh->published_pending, 0);
@@ -118,6 +123,7 @@ gaf_runner_send_event_full (Shared *sh, guint signal, const GError *error, const
   g_source_set_priority (source, priority);
   g_source_set_callback (source, event_dispatch, ev, event_free);
   g_source_set_static_name (source, "[gaflow] runner event");
+  gaf_tsan_send (ev);
   g_source_attach (source, sh->context);
 }
 

@@ -15,6 +15,7 @@
 #include "gaf-error.h"
 #include "gaf-runner-private.h"
 #include "gaf-training-log.h"
+#include "gaf-tsan.h"
 
 /* While training, a sampling round this often unless the experiment says otherwise. */
 #define SAMPLE_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -35,6 +36,7 @@ typedef struct {
   GafRunnerState   state;
   gboolean         dirty;          /* something to publish */
   guint64          serial;
+  guint64          commands;       /* handled */
 
   GafTrainingLog   log;
   gint64           last_sample, last_publish, last_published_event;
@@ -68,6 +70,7 @@ engine_publish (Engine *e)
 
   s->ref_count = 1;
   s->serial = ++e->serial;
+  s->commands = e->commands;
   s->state = e->state;
   s->sampling = e->sampling;
   s->work = e->work;
@@ -173,20 +176,20 @@ engine_begin_work (Engine *e)
 {
   GCancellable *c = g_cancellable_new ();
 
-  g_mutex_lock (&e->sh->lock);
+  gaf_mutex_lock (&e->sh->lock);
   g_set_object (&e->sh->work, c);
   if (g_atomic_int_get (&e->sh->quit))
     g_cancellable_cancel (c);
-  g_mutex_unlock (&e->sh->lock);
+  gaf_mutex_unlock (&e->sh->lock);
   return c;
 }
 
 static void
 engine_end_work (Engine *e, GCancellable *c)
 {
-  g_mutex_lock (&e->sh->lock);
+  gaf_mutex_lock (&e->sh->lock);
   g_clear_object (&e->sh->work);
-  g_mutex_unlock (&e->sh->lock);
+  gaf_mutex_unlock (&e->sh->lock);
   g_object_unref (c);
 }
 
@@ -250,6 +253,18 @@ engine_set_training (Engine *e, gboolean train)
     e->state = train ? GAF_RUNNER_TRAINING : GAF_RUNNER_PAUSED;
   else if (train && e->state == GAF_RUNNER_DONE && engine_has_budget (e))
     e->state = GAF_RUNNER_TRAINING;   /* the budget was raised */
+  else if (train && e->state == GAF_RUNNER_FAILED)
+    {
+      /* Train again (the window's hint says so): a model that could not be built is built again (it may
+       * fail again, with a new event); a run that diverged goes on from its last good weights, with the
+       * parameters of now (a lower learning rate, say). */
+      if (e->exp == NULL)
+        engine_build (e);
+      else if (!gaf_experiment_trainable (e->exp))
+        e->state = GAF_RUNNER_EXACT;
+      else
+        e->state = engine_has_budget (e) ? GAF_RUNNER_TRAINING : GAF_RUNNER_DONE;
+    }
   if (e->state != GAF_RUNNER_TRAINING)
     gaf_training_log_pause (&e->log);
   e->dirty = TRUE;
@@ -312,7 +327,7 @@ engine_drain (Engine *e)
 {
   Command *cmd;
 
-  while ((cmd = g_async_queue_try_pop (e->sh->commands)) != NULL)
+  while ((cmd = command_receive (g_async_queue_try_pop (e->sh->commands))) != NULL)
     engine_handle (e, cmd);
 }
 
@@ -401,6 +416,7 @@ engine_load (Engine *e, Command *cmd)
     }
   /* The new model's first snapshot is there before the owner hears of it. */
   engine_publish (e);
+  gaf_tsan_send (cmd->task);   /* the owner's *_finish receives it */
   if (exp != NULL)
     g_task_return_pointer (cmd->task, g_memdup2 (&e->p, sizeof e->p), g_free);
   else
@@ -415,6 +431,7 @@ engine_save (Engine *e, Command *cmd)
 
   if (e->exp == NULL)
     g_set_error (&error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "there is no model to save");
+  gaf_tsan_send (cmd->task);
   if (error == NULL && gaf_experiment_save (e->exp, cmd->text, &error))
     g_task_return_boolean (cmd->task, TRUE);
   else
@@ -426,10 +443,10 @@ static void
 engine_sync_done (Engine *e)
 {
   engine_publish (e);
-  g_mutex_lock (&e->sh->lock);
+  gaf_mutex_lock (&e->sh->lock);
   e->sh->sync_done++;
   g_cond_broadcast (&e->sh->cond);
-  g_mutex_unlock (&e->sh->lock);
+  gaf_mutex_unlock (&e->sh->lock);
 }
 
 /* Returns FALSE on quit. */
@@ -438,6 +455,7 @@ engine_handle (Engine *e, Command *cmd)
 {
   gboolean go_on = TRUE;
 
+  e->commands++;   /* before: a snapshot published while handling it (sync, load) shows it */
   switch (cmd->kind)
     {
     case CMD_TRAIN:
@@ -516,8 +534,8 @@ runner_thread (gpointer data)
         exp_job = e->exp->klass->next_job (e->exp);
       busy = e->state == GAF_RUNNER_TRAINING || e->sample_pending || e->job != NULL || exp_job != NULL;
       /* Idle: block on the queue (with a timeout, to publish what is dirty). Busy: only peek. */
-      cmd = busy ? g_async_queue_try_pop (e->sh->commands)
-                 : g_async_queue_timeout_pop (e->sh->commands, 200 * 1000);
+      cmd = command_receive (busy ? g_async_queue_try_pop (e->sh->commands)
+                                  : g_async_queue_timeout_pop (e->sh->commands, 200 * 1000));
       if (exp_job != NULL)
         engine_experiment_job (e, exp_job);   /* commands wait for its first progress report */
       else if (cmd == NULL && e->job != NULL)
@@ -533,10 +551,10 @@ runner_thread (gpointer data)
     }
 
   /* Wake anybody waiting in gaf_runner_sync. */
-  g_mutex_lock (&e->sh->lock);
+  gaf_mutex_lock (&e->sh->lock);
   e->sh->sync_done = e->sh->sync_sent;
   g_cond_broadcast (&e->sh->cond);
-  g_mutex_unlock (&e->sh->lock);
+  gaf_mutex_unlock (&e->sh->lock);
 
   gaf_experiment_free (e->exp);
   gaf_payload_unref (e->failed_payload);
@@ -569,7 +587,7 @@ push (GafRunner *self, CommandKind kind, int param, double value)
   cmd->kind = kind;
   cmd->param = param;
   cmd->value = value;
-  g_async_queue_push (self->sh->commands, cmd);
+  command_send (self->sh, cmd);
   return cmd;
 }
 
@@ -591,10 +609,10 @@ gaf_runner_dispose (GObject *object)
   if (self->thread != NULL)
     {
       g_atomic_int_set (&self->sh->quit, 1);
-      g_mutex_lock (&self->sh->lock);
+      gaf_mutex_lock (&self->sh->lock);
       if (self->sh->work != NULL)
         g_cancellable_cancel (self->sh->work);
-      g_mutex_unlock (&self->sh->lock);
+      gaf_mutex_unlock (&self->sh->lock);
       push (self, CMD_QUIT, 0, 0.0);
       g_thread_join (self->thread);
       self->thread = NULL;
@@ -670,6 +688,14 @@ gaf_runner_train (GafRunner *self, gboolean train)
 }
 
 gboolean
+gaf_runner_is_current (GafRunner *self, const GafSnapshot *snapshot)
+{
+  g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
+  g_return_val_if_fail (snapshot != NULL, FALSE);
+  return snapshot->commands >= self->sh->commands_sent;
+}
+
+gboolean
 gaf_runner_get_training (GafRunner *self)
 {
   g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
@@ -700,7 +726,7 @@ gaf_runner_set_experiment (GafRunner *self, const GafExperimentClass *experiment
   self->params.experiment = experiment;
   cmd = command_new (CMD_EXPERIMENT);
   cmd->experiment = experiment;
-  g_async_queue_push (self->sh->commands, cmd);
+  command_send (self->sh, cmd);
 }
 
 void
@@ -729,7 +755,7 @@ gaf_runner_set_text (GafRunner *self, GafParam param, const char *text)
   cmd = command_new (CMD_TEXT);
   cmd->param = param;
   cmd->text = self->params.text[param];
-  g_async_queue_push (self->sh->commands, cmd);
+  command_send (self->sh, cmd);
 }
 
 const GafRunnerParams *
@@ -748,7 +774,7 @@ gaf_runner_run_job (GafRunner *self, GafJob *job)
   g_return_if_fail (job != NULL);
   cmd = command_new (CMD_JOB);
   cmd->job = job;
-  g_async_queue_push (self->sh->commands, cmd);
+  command_send (self->sh, cmd);
 }
 
 void
@@ -770,7 +796,7 @@ gaf_runner_call (GafRunner *self, GafExperimentCall func, gpointer data, GDestro
   cmd->call = func;
   cmd->data = data;
   cmd->data_free = data_free;
-  g_async_queue_push (self->sh->commands, cmd);
+  command_send (self->sh, cmd);
 }
 
 static void
@@ -784,7 +810,7 @@ push_file_command (GafRunner *self, CommandKind kind, const char *path, gpointer
    * engine thread, which would have to join itself). */
   cmd->task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (cmd->task, source_tag);
-  g_async_queue_push (self->sh->commands, cmd);
+  command_send (self->sh, cmd);
 }
 
 void
@@ -802,6 +828,7 @@ gaf_runner_save_model_finish (GafRunner *self, GAsyncResult *result, GError **er
   g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaf_runner_save_model_async, FALSE);
+  gaf_tsan_receive (result);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -822,6 +849,7 @@ gaf_runner_load_model_finish (GafRunner *self, GAsyncResult *result, GError **er
   g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaf_runner_load_model_async, FALSE);
+  gaf_tsan_receive (result);
   params = g_task_propagate_pointer (G_TASK (result), error);
   if (params == NULL)
     return FALSE;
@@ -860,12 +888,12 @@ gaf_runner_sync (GafRunner *self)
   guint ticket;
 
   g_return_if_fail (GAF_IS_RUNNER (self));
-  g_mutex_lock (&self->sh->lock);
+  gaf_mutex_lock (&self->sh->lock);
   ticket = ++self->sh->sync_sent;
-  g_mutex_unlock (&self->sh->lock);
+  gaf_mutex_unlock (&self->sh->lock);
   push (self, CMD_SYNC, 0, 0.0);
-  g_mutex_lock (&self->sh->lock);
+  gaf_mutex_lock (&self->sh->lock);
   while (self->sh->sync_done < ticket && !g_atomic_int_get (&self->sh->quit))
-    g_cond_wait (&self->sh->cond, &self->sh->lock);
-  g_mutex_unlock (&self->sh->lock);
+    gaf_cond_wait (&self->sh->cond, &self->sh->lock);
+  gaf_mutex_unlock (&self->sh->lock);
 }

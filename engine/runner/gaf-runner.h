@@ -46,6 +46,7 @@ struct _GafSnapshot {
   gint             ref_count;
   /*< public, read-only >*/
   guint64          serial;
+  guint64          commands;        /* how many commands the engine had handled (gaf_runner_is_current) */
   GafRunnerState   state;
   gboolean         sampling;        /* a sampling round is running */
   const char      *work;            /* a job's name or GAF_RUNNER_WORK_LOADING while it runs, else NULL */
@@ -87,6 +88,9 @@ G_DECLARE_FINAL_TYPE (GafRunner, gaf_runner, GAF, RUNNER, GObject)
 GafRunner   *gaf_runner_new            (const GafRunnerParams *params, int engine_threads);
 void         gaf_runner_train          (GafRunner *self, gboolean train);
 gboolean     gaf_runner_get_training   (GafRunner *self);
+/* The snapshot shows the effect of every command sent so far (a Train pressed after a failure, say): one
+ * published before the engine took them may still show the state they change. */
+gboolean     gaf_runner_is_current     (GafRunner *self, const GafSnapshot *snapshot);
 /* A sampling round now. Training triggers one every few seconds too. */
 void         gaf_runner_sample         (GafRunner *self);
 /* A fresh model with the current parameters (training state kept). */
