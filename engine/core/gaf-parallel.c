@@ -46,26 +46,30 @@ worker (gpointer item_ptr, gpointer unused)
   gaf_mutex_unlock (&lock);
 }
 
+/* Process-wide, and set from any thread: two runners (the split view) set it from their engine threads
+ * while the other trains (TSan caught the plain store). */
 void
 gaf_parallel_set_threads (guint n)
 {
   n = CLAMP (n, 1, GAF_MAX_THREADS);
-  n_threads = n;
+  g_atomic_int_set (&n_threads, n);
   /* BLAS runs inside each part, one thread per part. */
   openblas_set_num_threads (1);
   if (n > 1)
     {
+      gaf_mutex_lock (&lock);
       if (pool == NULL)
-        pool = g_thread_pool_new (worker, NULL, n - 1, TRUE, NULL);
+        g_atomic_pointer_set (&pool, g_thread_pool_new (worker, NULL, n - 1, TRUE, NULL));
       else
         g_thread_pool_set_max_threads (pool, n - 1, NULL);
+      gaf_mutex_unlock (&lock);
     }
 }
 
 guint
 gaf_parallel_get_threads (void)
 {
-  return n_threads;
+  return g_atomic_int_get (&n_threads);
 }
 
 void
@@ -73,9 +77,10 @@ gaf_parallel_run (guint n_tasks, GafTaskFunc func, gpointer user_data)
 {
   Job job = { func, user_data, n_tasks, 0 };
   Item items[GAF_MAX_THREADS];
+  GThreadPool *workers = g_atomic_pointer_get (&pool);
 
   g_return_if_fail (n_tasks >= 1 && n_tasks <= GAF_MAX_THREADS);
-  if (n_tasks == 1 || pool == NULL)
+  if (n_tasks == 1 || workers == NULL)
     {
       for (guint i = 0; i < n_tasks; i++)
         func (i, n_tasks, user_data);
@@ -87,7 +92,7 @@ gaf_parallel_run (guint n_tasks, GafTaskFunc func, gpointer user_data)
       items[i].job = &job;
       items[i].task = i;
       gaf_tsan_send (&items[i]);
-      g_thread_pool_push (pool, &items[i], NULL);
+      g_thread_pool_push (workers, &items[i], NULL);
     }
   func (0, n_tasks, user_data);
   gaf_mutex_lock (&lock);
