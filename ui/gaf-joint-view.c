@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "gaf-export.h"
 #include "gaf-joint-experiment.h"
 #include "gaf-joint-view.h"
 #include "gaf-simplex-geometry.h"
@@ -346,19 +347,15 @@ animation_frame (GtkWidget *widget, gint64 frame_time)
 }
 
 static void
+draw_widget (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_joint_view_draw (widget, cr, width, height, theme);
+}
+
+static void
 gaf_joint_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  GafTheme theme = { 0 };
-  cairo_t *cr;
-
-  if (width <= 0 || height <= 0)
-    return;
-  gaf_theme_from_widget (&theme, widget);
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gaf_joint_view_draw (GAF_JOINT_VIEW (widget), cr, width, height, &theme);
-  cairo_destroy (cr);
-  gaf_theme_clear (&theme);
+  gaf_snapshot_drawing (widget, snapshot, draw_widget);
 }
 
 static void

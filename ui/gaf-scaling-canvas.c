@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "gaf-baselines.h"
+#include "gaf-export.h"
 #include "gaf-scaling-canvas.h"
 #include "gaf-scaling-plot.h"
 #include "gaf-target.h"
@@ -292,19 +293,15 @@ gaf_scaling_canvas_to_csv (GafScalingCanvas *self)
 }
 
 static void
+draw_widget (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_scaling_canvas_draw (widget, cr, width, height, theme);
+}
+
+static void
 gaf_scaling_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  GafTheme theme = { 0 };
-  cairo_t *cr;
-
-  if (width <= 0 || height <= 0)
-    return;
-  gaf_theme_from_widget (&theme, widget);
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gaf_scaling_canvas_draw (GAF_SCALING_CANVAS (widget), cr, width, height, &theme);
-  cairo_destroy (cr);
-  gaf_theme_clear (&theme);
+  gaf_snapshot_drawing (widget, snapshot, draw_widget);
 }
 
 static void

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "gaf-draw.h"
+#include "gaf-export.h"
 #include "gaf-text-experiment.h"
 #include "gaf-view.h"
 
@@ -111,25 +112,15 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
 }
 
 static void
-gaf_text_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
-{
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  GafTheme theme = { 0 };
-  cairo_t *cr;
-
-  if (width <= 0 || height <= 0)
-    return;
-  gaf_theme_from_widget (&theme, widget);
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gaf_text_view_draw (GAF_TEXT_VIEW (widget), cr, width, height, &theme);
-  cairo_destroy (cr);
-  gaf_theme_clear (&theme);
-}
-
-static void
 draw_text_view (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
 {
   gaf_text_view_draw (widget, cr, width, height, theme);
+}
+
+static void
+gaf_text_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  gaf_snapshot_drawing (widget, snapshot, draw_text_view);
 }
 
 static GtkWidget *

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "gaf-export.h"
 #include "gaf-plot-data.h"
 #include "gaf-run-plot.h"
 #include "gaf-train-state.h"
@@ -267,19 +268,15 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
 }
 
 static void
+draw_widget (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_training_view_draw (widget, cr, width, height, theme);
+}
+
+static void
 gaf_training_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  GafTheme theme = { 0 };
-  cairo_t *cr;
-
-  if (width <= 0 || height <= 0)
-    return;
-  gaf_theme_from_widget (&theme, widget);
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gaf_training_view_draw (GAF_TRAINING_VIEW (widget), cr, width, height, &theme);
-  cairo_destroy (cr);
-  gaf_theme_clear (&theme);
+  gaf_snapshot_drawing (widget, snapshot, draw_widget);
 }
 
 static void
