@@ -12,6 +12,7 @@
 #include "gaf-label-map-experiment.h"
 #include "gaf-runner.h"
 #include "gaf-scaling-experiment.h"
+#include "gaf-trainer.h"
 #include "gaf-sweep-job.h"
 #include "gaf-test-util.h"
 
@@ -716,6 +717,19 @@ test_diverged (void)
   g_assert_cmpint (s1->state, ==, GAF_RUNNER_FAILED);
   g_assert_cmpuint (s1->step, ==, loaded_step + 1);
   g_assert_true (isfinite (s1->loss));
+  /* The two spikes skipped before the third stopped the run are counted but not plotted: the last loss,
+   * the smoothed loss and the history hold only the applied step's (before the fix the runner logged the
+   * spikes: the smoothed loss of the Training view jumped by the spike's factor). */
+  {
+    const char *at = strstr (seen.error->message, ": the loss is ");
+    double spike = g_ascii_strtod (at + strlen (": the loss is "), NULL);
+
+    g_assert_cmpfloat (spike, >, 100.0 * s1->loss);
+    g_assert_cmpuint (s1->skipped, ==, GAF_DIVERGENCE_PATIENCE - 1);
+    g_assert_cmpfloat (s1->loss_smooth, ==, s1->loss);
+    for (guint i = 0; i < s1->n_loss; i++)
+      g_assert_cmpfloat (s1->loss_y[i], ==, s1->loss);
+  }
   g_assert_true (save_model (runner, after, &error));
   g_assert_no_error (error);
   {

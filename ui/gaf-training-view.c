@@ -160,7 +160,8 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
   GafSnapshot *s = self->snapshot;
   double left = 72, right = width - 28, top = 176, bottom = height - 52;
   double x = 28;
-  g_autofree char *step = NULL, *rate = NULL, *elapsed = NULL, *loss = NULL, *kl = NULL, *kl_detail = NULL;
+  g_autofree char *step = NULL, *rate = NULL, *elapsed = NULL, *loss = NULL, *loss_detail = NULL, *kl = NULL,
+                   *kl_detail = NULL;
 
   g_return_if_fail (GAF_IS_TRAINING_VIEW (self));
 
@@ -177,6 +178,11 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
   rate = s->state == GAF_RUNNER_TRAINING ? g_strdup_printf ("%.1f", s->steps_per_second) : g_strdup ("–");
   elapsed = gaf_format_duration (s->elapsed);
   loss = isfinite (s->loss_smooth) ? g_strdup_printf ("%.4f", s->loss_smooth) : g_strdup ("–");
+  if (s->skipped > 0)
+    {
+      guint n = (guint) MIN (s->skipped, G_MAXUINT);
+      loss_detail = g_strdup_printf (ngettext ("%u step skipped: a loss spike", "%u steps skipped: loss spikes", n), n);
+    }
   if (s->payload->round != NULL)
     {
       const GafRound *r = s->payload->round;
@@ -196,7 +202,7 @@ gaf_training_view_draw (GafTrainingView *self, cairo_t *cr, int width, int heigh
       { _("Step"), step, NULL },
       { _("Steps per second"), rate, NULL },
       { _("Training time"), elapsed, NULL },
-      { _("Loss (smoothed)"), loss, NULL },
+      { _("Loss (smoothed)"), loss, loss_detail },
       { _("KL of the samples"), kl, kl_detail },
     };
     top = 78 + draw_stats (cr, theme, x, 78, width - 2 * x, stats, G_N_ELEMENTS (stats)) + 8;

@@ -82,6 +82,7 @@ engine_publish (Engine *e)
   s->loss_smooth = e->log.loss_smooth;
   s->steps_per_second = e->log.rate;
   s->elapsed = e->log.elapsed;
+  s->skipped = e->log.skipped;
   s->n_loss = e->log.x->len;
   s->loss_x = g_memdup2 (e->log.x->data, sizeof (double) * MAX (1, s->n_loss));
   s->loss_y = g_memdup2 (e->log.y->data, sizeof (double) * MAX (1, s->n_loss));
@@ -224,6 +225,7 @@ engine_train_step (Engine *e)
 {
   g_autoptr(GError) error = NULL;
   gint64 t0 = g_get_monotonic_time (), t1, interval = e->exp->klass->sample_interval_us;
+  guint64 before = engine_step (e);
   double loss;
 
   if (!gaf_experiment_train_step (e->exp, &loss, &error))
@@ -232,6 +234,14 @@ engine_train_step (Engine *e)
       return;
     }
   t1 = g_get_monotonic_time ();
+  if (engine_step (e) == before)
+    {
+      /* a spike of the loss: the step was not applied and the next batch tries again (gaf-trainer.h);
+       * its loss stays out of the history the Training view plots */
+      gaf_training_log_skip (&e->log, t0, t1);
+      e->dirty = TRUE;
+      return;
+    }
   gaf_training_log_add (&e->log, engine_step (e), loss, t0, t1);
   if (!engine_has_budget (e))
     {

@@ -58,6 +58,7 @@ struct _GafSnapshot {
   double           loss_smooth;     /* exponential average over about 100 steps */
   double           steps_per_second;
   double           elapsed;         /* seconds spent training */
+  guint64          skipped;         /* steps skipped as loss spikes since the model was made (gaf-trainer.h) */
   /* Whole-run loss history in bins: loss_x is the step at the end of a bin, loss_y its mean. */
   guint            n_loss;
   double          *loss_x;

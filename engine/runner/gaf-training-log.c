@@ -31,6 +31,7 @@ gaf_training_log_reset (GafTrainingLog *log)
   log->sum = 0.0;
   log->loss = log->loss_smooth = NAN;
   log->elapsed = 0.0;
+  log->skipped = 0;
   gaf_training_log_pause (log);
 }
 
@@ -68,6 +69,13 @@ add_to_bins (GafTrainingLog *log, guint64 step, double loss)
       g_array_set_size (log->y, half);
       log->stride *= 2;
     }
+}
+
+void
+gaf_training_log_skip (GafTrainingLog *log, gint64 t0, gint64 t1)
+{
+  log->elapsed += (t1 - t0) * 1e-6;
+  log->skipped++;
 }
 
 void

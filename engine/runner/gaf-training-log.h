@@ -16,6 +16,7 @@ typedef struct {
   double   loss_smooth;   /* exponential average over about 100 steps */
   double   elapsed;       /* seconds spent in steps */
   double   rate;          /* steps per second over about the last second of wall time */
+  guint64  skipped;       /* steps skipped as loss spikes (gaf-trainer.h) since the last reset */
   GArray  *x, *y;         /* double: the step at the end of a bin, its mean loss */
   /*< private >*/
   guint64  stride, count;
@@ -30,6 +31,9 @@ void gaf_training_log_clear (GafTrainingLog *log);
 void gaf_training_log_reset (GafTrainingLog *log);
 /* A step that ended at `step` with `loss`, run from t0 to t1 (monotonic microseconds). */
 void gaf_training_log_add   (GafTrainingLog *log, guint64 step, double loss, gint64 t0, gint64 t1);
+/* A step the divergence watch skipped (a spike of the loss, gaf-trainer.h), run from t0 to t1: its time
+ * counts, its loss is neither the last loss nor in the average or the history. */
+void gaf_training_log_skip  (GafTrainingLog *log, gint64 t0, gint64 t1);
 /* Training stopped: no rate until it runs again. */
 void gaf_training_log_pause (GafTrainingLog *log);
 
