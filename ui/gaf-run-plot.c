@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "gaf-parameter-panel.h"
 #include "gaf-plot-data.h"
@@ -42,6 +43,38 @@ gaf_run_plot_markers_free (GafPlotMarker *markers, guint n)
   for (guint i = 0; i < n; i++)
     g_free (markers[i].label);
   g_free (markers);
+}
+
+/* The y axis title reads upwards beside the axis, centred on the plot from top to bottom; in a short
+ * plot it may reach down to `floor` (above the x axis title), never up into the plot's title; if it is
+ * still too long, its part in parentheses ("(nats, log scale)") is dropped, and then the whole. */
+static void
+draw_ylabel (cairo_t *cr, const GafTheme *theme, const char *label, double x, double top, double bottom,
+             double floor)
+{
+  g_autofree char *shorter = NULL;
+  const char *paren;
+  double w, h;
+
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      gaf_measure_text (cr, theme, label, 0.85, &w, &h);
+      if (w <= bottom - top)
+        {
+          gaf_draw_text_vertical (cr, theme, label, x, (top + bottom) / 2, 0.0, 0.85);
+          return;
+        }
+      if (w <= floor - top)
+        {
+          gaf_draw_text_vertical (cr, theme, label, x, top + w / 2, 0.0, 0.85);
+          return;
+        }
+      paren = strstr (label, " (");
+      if (paren == NULL)
+        return;
+      shorter = g_strndup (label, paren - label);
+      label = shorter;
+    }
 }
 
 void
@@ -124,7 +157,7 @@ gaf_run_plot_draw (cairo_t *cr, const GafTheme *theme, double x0, double y0, dou
     }
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text (cr, theme, xlabel, (left + right) / 2, y0 + height, 0.5, 1.0, 0.85);
-  gaf_draw_text_vertical (cr, theme, ylabel, x0 + 2, (top + bottom) / 2, 0.0, 0.85);
+  draw_ylabel (cr, theme, ylabel, x0 + 2, top, bottom, y0 + height - 22);
   gaf_set_fg (cr, theme, 0.45);
   cairo_rectangle (cr, left + 0.5, top + 0.5, right - left - 1, bottom - top - 1);
   cairo_stroke (cr);
@@ -147,8 +180,19 @@ gaf_run_plot_draw (cairo_t *cr, const GafTheme *theme, double x0, double y0, dou
       cairo_stroke (cr);
       cairo_set_dash (cr, NULL, 0, 0);
       gaf_set_fg (cr, theme, 0.75);
-      /* The first label above its line, the second below, so that close lines keep both readable. */
-      gaf_draw_text (cr, theme, refs[r].label, right - 6, r % 2 ? y + 3 : y - 3, 1.0, r % 2 ? 0.0 : 1.0, 0.8);
+      /* The first label above its line, the second below, so that close lines keep both readable; a
+       * label that would leave the plot goes to the other side of its line. */
+      {
+        gboolean below = r % 2;
+        double w, h;
+
+        gaf_measure_text (cr, theme, refs[r].label, 0.8, &w, &h);
+        if (!below && y - 3 - h < top)
+          below = TRUE;
+        else if (below && y + 3 + h > bottom)
+          below = FALSE;
+        gaf_draw_text (cr, theme, refs[r].label, right - 6, below ? y + 3 : y - 3, 1.0, below ? 0.0 : 1.0, 0.8);
+      }
     }
   /* Parameter changes: a dashed vertical line each, its label at the top. */
   for (guint m = 0; m < n_markers; m++)
