@@ -69,14 +69,24 @@ typedef struct {
   guchar *data;   /* cairo ARGB32 premultiplied: B G R A in memory */
 } Pixels;
 
+static inline gboolean
+widget_is_laid_out (gpointer widget)
+{
+  return gtk_widget_get_width (widget) > 100 && gtk_widget_get_height (widget) > 100;
+}
+
 static inline Pixels
 render (GtkWidget *widget)
 {
-  Pixels px = { gtk_widget_get_width (widget), gtk_widget_get_height (widget), 0, NULL };
+  Pixels px;
   g_autoptr(GdkTexture) texture = NULL;
-  GtkSnapshot *snap = gtk_snapshot_new ();
+  GtkSnapshot *snap;
   GskRenderNode *node;
 
+  /* a window just presented (a test run alone with -p, or under a sanitizer) may not be laid out yet */
+  wait_until (widget_is_laid_out, widget, 10);
+  px = (Pixels) { gtk_widget_get_width (widget), gtk_widget_get_height (widget), 0, NULL };
+  snap = gtk_snapshot_new ();
   g_assert_cmpint (px.width, >, 100);
   g_assert_cmpint (px.height, >, 100);
   /* The widget's own snapshot now (a GtkWidgetPaintable shows the last frame's node, which is gone
