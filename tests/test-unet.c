@@ -873,6 +873,82 @@ test_attention_tiled (void)
   g_assert_cmpint (gaf_attention_scratch_len (1024, 64), <, (gsize) 1024 * 1024 / 4);
 }
 
+/* Sampling's folded attention block against the plain composition: GroupNorm (gaf_groupnorm_forward), QKV and
+ * projection in double loops, gaf_attention_forward_naive; the output's per-channel sums against double sums of
+ * the reference. Shapes with odd N and C (columns beyond a multiple of 16 go through OpenBLAS), several
+ * groups, one or more tiles of query rows; inputs with a per-channel offset so GroupNorm's shift matters. */
+static void
+attention_block_case (int batch, int n, int c, int groups, guint64 seed)
+{
+  gsize nx = (gsize) batch * n * c, nq = (gsize) batch * n * 3 * c;
+  GafRng rng;
+  g_autofree float *x = NULL, *wqkv = NULL, *bqkv = NULL, *wo = NULL, *bo = NULL, *g = NULL, *b = NULL;
+  g_autofree float *xn = g_new (float, nx), *qkv = g_new (float, nq), *att = g_new (float, nx);
+  g_autofree float *ref = g_new (float, nx), *out = g_new (float, nx), *refsums = g_new (float, (gsize) batch * 2 * c);
+  g_autofree float *outsums = g_new (float, (gsize) batch * 2 * c);
+  g_autofree float *scratch = g_new (float, gaf_attention_block_scratch_len (n, c));
+  g_autofree double *sums = g_new (double, (gsize) batch * 2 * c), *osums = g_new (double, (gsize) batch * 2 * c);
+
+  gaf_rng_init (&rng, seed);
+  x = new_uniform (&rng, nx, -1.0, 1.0);
+  for (gsize i = 0; i < nx; i++)
+    x[i] += 0.3f * (float) (i % c) - 1.0f;
+  wqkv = new_uniform (&rng, (gsize) c * 3 * c, -2.0 / sqrt (c), 2.0 / sqrt (c));
+  bqkv = new_uniform (&rng, 3 * (gsize) c, -0.5, 0.5);
+  wo = new_uniform (&rng, (gsize) c * c, -1.0 / sqrt (c), 1.0 / sqrt (c));
+  bo = new_uniform (&rng, c, -0.5, 0.5);
+  g = new_uniform (&rng, c, 0.5, 1.5);
+  b = new_uniform (&rng, c, -0.5, 0.5);
+
+  gaf_groupnorm_forward (xn, NULL, NULL, x, g, b, batch, n, c, groups);
+  for (gsize p = 0; p < (gsize) batch * n; p++)
+    for (int j = 0; j < 3 * c; j++)
+      {
+        double a = bqkv[j];
+        for (int l = 0; l < c; l++)
+          a += (double) xn[p * c + l] * wqkv[(gsize) l * 3 * c + j];
+        qkv[p * 3 * c + j] = (float) a;
+      }
+  gaf_attention_forward_naive (att, qkv, batch, n, c);
+  for (int bi = 0; bi < batch; bi++)
+    for (int j = 0; j < c; j++)
+      {
+        double s1 = 0.0, s2 = 0.0;
+        for (int p = 0; p < n; p++)
+          {
+            gsize r = (gsize) bi * n + p;
+            double a = (double) x[r * c + j] + bo[j];
+            for (int l = 0; l < c; l++)
+              a += (double) att[r * c + l] * wo[(gsize) l * c + j];
+            ref[r * c + j] = (float) a;
+            s1 += a;
+            s2 += a * a;
+          }
+        refsums[(gsize) bi * 2 * c + j] = (float) s1;
+        refsums[(gsize) bi * 2 * c + c + j] = (float) s2;
+      }
+
+  gaf_channel_sums (sums, x, batch, n, c);
+  gaf_attention_block_infer (out, osums, x, sums, g, b, groups, wqkv, bqkv, wo, bo, batch, n, c, scratch);
+  for (gsize i = 0; i < (gsize) batch * 2 * c; i++)
+    outsums[i] = (float) osums[i];
+  check_close ("attention block", out, ref, nx, 1e-4);
+  check_close ("attention block sums", outsums, refsums, (gsize) batch * 2 * c, 1e-4);
+  /* without sums wanted */
+  memset (out, 0, nx * sizeof (float));
+  gaf_attention_block_infer (out, NULL, x, sums, g, b, groups, wqkv, bqkv, wo, bo, batch, n, c, scratch);
+  check_close ("attention block, no sums", out, ref, nx, 1e-4);
+}
+
+static void
+test_attention_block (void)
+{
+  attention_block_case (2, 80, 32, 4, 61);     /* two full tiles and a part tile, the kernels' widths */
+  attention_block_case (3, 37, 20, 5, 62);     /* odd N, C with 4 columns beyond a multiple of 16 */
+  attention_block_case (1, 33, 7, 1, 63);      /* C below 16: all through OpenBLAS */
+  attention_block_case (2, 256, 64, 32, 64);   /* the UNet's 16 x 16 blocks */
+}
+
 /* ---- time embedding and its MLP -------------------------------------------------------------- */
 
 typedef struct {
@@ -1610,6 +1686,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/unet/zero-init", test_unet_zero_init);
   g_test_add_func ("/engine/unet/time-groups", test_unet_time_groups);
   g_test_add_func ("/engine/layers2d/attention-tiled", test_attention_tiled);
+  g_test_add_func ("/engine/layers2d/attention-block", test_attention_block);
   g_test_add_func ("/engine/unet/grad", test_unet_grad);
   g_test_add_func ("/engine/unet/paths", test_unet_paths);
   g_test_add_func ("/engine/unet/train", test_unet_train);

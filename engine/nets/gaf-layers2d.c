@@ -877,6 +877,119 @@ gaf_attention_infer (float *out, const float *qkv, int batch, int n, int c, floa
     attention_sample (out + (gsize) b * n * c, NULL, qkv + (gsize) b * n * 3 * c, n, c, scratch);
 }
 
+/* ---- an attention block for sampling, with the weights folded ----------------------------------
+ * The block out = x + (softmax (s Q K^T) V) Wo + bo, [Q | K | V] = GN (x) Wqkv + bqkv, s = 1 / sqrt C, rewritten
+ * with the same value and fewer products. With xn = x sc + sh (the GroupNorm's per-image, per-channel scale
+ * and shift) and Wq, Wk, Wv the column blocks of Wqkv:
+ *   s q_i . k_j = xn_i Wqk xn_j + bq' . xn_j + (terms of i alone), Wqk = s Wq Wk^T, bq' = s bq Wk^T,
+ * and terms of the query row alone cancel in its softmax; xn_j = x_j sc + sh, and sh's term is again one of i
+ * alone, so the keys are x itself and the queries Q' = x (sc Wqk sc) + (sh Wqk + bq') sc. The weighted sum
+ * and the projection fold likewise: P V Wo + bo = P V' with V' = x (sc Wvo) + sh Wvo + bv Wo + bo, Wvo = Wv Wo
+ * (the rows of P sum to 1). So per image one product x (N, C) [A | B] (C, 2C) instead of QKV (3C) and the
+ * projection (C), no pass writing GN (x), and the residual pass forms the next GroupNorm's sums.
+ * Scratch (floats): Wqk, Wvo (C, C) x 2; bq', bv Wo + bo (C) x 2; [A | B] (C, 2C); its bias (2C); sc, sh (C) x 2;
+ * K^T = x^T (C, N); [Q' | V'] (N, 2C); a tile of scores (ATT_ROWS, N) and its rows' 1 / sum. */
+gsize
+gaf_attention_block_scratch_len (int n, int c)
+{
+  return (gsize) 4 * c * c + (gsize) 6 * c + (gsize) 3 * c * n + (gsize) ATT_ROWS * n + ATT_ROWS;
+}
+
+/* out rows = x rows + inv_i o rows (o in out), and the per-channel sums of the result (s1, s2 accumulate) */
+GAF_SIMD_CLONES
+static void
+residual_rows_sums (float *restrict out, const float *restrict x, const float *restrict inv, int rows, int c,
+                    double *restrict s1, double *restrict s2)
+{
+  for (int i = 0; i < rows; i++)
+    {
+      float *restrict o = out + (gsize) i * c, w = inv[i];
+      const float *restrict xr = x + (gsize) i * c;
+      for (int l = 0; l < c; l++)
+        {
+          float v = xr[l] + w * o[l];
+          o[l] = v;
+          s1[l] += v;
+          s2[l] += (double) v * v;
+        }
+    }
+}
+
+void
+gaf_attention_block_infer (float *out, double *out_sums, const float *x, const double *sums, const float *gn_g,
+                           const float *gn_b, int groups, const float *wqkv, const float *bqkv, const float *wo,
+                           const float *bo, int batch, int n, int c, float *scratch)
+{
+  gsize c3 = 3 * (gsize) c, c2 = 2 * (gsize) c;
+  float s = 1.0f / sqrtf ((float) c);
+  float *wqk = scratch, *wvo = wqk + (gsize) c * c, *bq = wvo + (gsize) c * c, *bv = bq + c;
+  float *wab = bv + c, *bab = wab + (gsize) c * c2, *sc = bab + c2, *sh = sc + c;
+  float *kt = sh + c, *qv = kt + (gsize) c * n, *tile = qv + (gsize) n * c2, *inv = tile + (gsize) ATT_ROWS * n;
+  g_autofree double *own = out_sums == NULL ? g_new (double, 2 * (gsize) c) : NULL;
+
+  /* once per call: Wqk = s Wq Wk^T, Wvo = Wv Wo, bq' = s bq Wk^T, bv Wo + bo */
+  gaf_gemm_small_bt (c, c, c, wqkv, c3, 1, wqkv + c, (int) c3, wqk, c, FALSE);
+  gaf_gemm_small (c, c, c, wqkv + 2 * c, c3, 1, wo, c, wvo, c, FALSE);
+  for (gsize i = 0; i < (gsize) c * c; i++)
+    wqk[i] *= s;
+  for (int j = 0; j < c; j++)
+    {
+      double aq = 0.0, av = bo[j];
+      for (int l = 0; l < c; l++)
+        {
+          aq += (double) bqkv[l] * wqkv[(gsize) j * c3 + c + l];
+          av += (double) bqkv[2 * c + l] * wo[(gsize) l * c + j];
+        }
+      bq[j] = s * (float) aq;
+      bv[j] = (float) av;
+    }
+
+  for (int b = 0; b < batch; b++)
+    {
+      const float *xb = x + (gsize) b * n * c;
+      float *ob = out + (gsize) b * n * c;
+      double *os = out_sums != NULL ? out_sums + (gsize) b * 2 * c : own;
+
+      group_affine (sc, sh, NULL, NULL, sums + (gsize) b * 2 * c, sums + (gsize) b * 2 * c + c, gn_g, gn_b, n, c,
+                    groups);
+      /* [A | B] = [sc Wqk sc | sc Wvo], bias [(sh Wqk + bq') sc | sh Wvo + bv Wo + bo] */
+      for (int l = 0; l < c; l++)
+        for (int j = 0; j < c; j++)
+          {
+            wab[(gsize) l * c2 + j] = sc[l] * wqk[(gsize) l * c + j] * sc[j];
+            wab[(gsize) l * c2 + c + j] = sc[l] * wvo[(gsize) l * c + j];
+          }
+      for (int j = 0; j < c; j++)
+        {
+          double aq = bq[j], av = bv[j];
+          for (int l = 0; l < c; l++)
+            {
+              aq += (double) sh[l] * wqk[(gsize) l * c + j];
+              av += (double) sh[l] * wvo[(gsize) l * c + j];
+            }
+          bab[j] = (float) aq * sc[j];
+          bab[c + j] = (float) av;
+        }
+      gaf_gemm_small (n, (int) c2, c, xb, c, 1, wab, (int) c2, qv, (int) c2, FALSE);
+      for (int i = 0; i < n; i++)
+        for (gsize j = 0; j < c2; j++)
+          qv[i * c2 + j] += bab[j];
+      transpose_rows (kt, xb, c, n, c, 1.0f);
+
+      for (int l = 0; l < 2 * c; l++)
+        os[l] = 0.0;
+      for (int i0 = 0; i0 < n; i0 += ATT_ROWS)
+        {
+          int r = MIN (ATT_ROWS, n - i0);
+          float *o = ob + (gsize) i0 * c;
+          gaf_gemm_small (r, n, c, qv + (gsize) i0 * c2, c2, 1, kt, n, tile, n, FALSE);
+          softmax_rows_block (tile, inv, NULL, r, n);
+          gaf_gemm_small (r, c, n, tile, n, 1, qv + c, (int) c2, o, c, FALSE);
+          residual_rows_sums (o, xb + (gsize) i0 * c, inv, r, c, os, os + c);
+        }
+    }
+}
+
 /* One sample's backward in tiles of query rows, the probabilities recomputed from the scores and lse:
  *   P = e^(s q K^T - lse), dV += P^T dO, dP = dO V^T, dS = s P (dP - D) with D_i = dO_i . O_i,
  *   dQ_tile += dS K, dK += dS^T Q_tile   (s = 1 / sqrt C). */

@@ -367,6 +367,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
           m_qkv = MAX (m_qkv, n * 3 * op->cin);
           /* tiles of scores, K^T and V^T: one per thread, linear in N */
           m_as = MAX (m_as, gaf_attention_scratch_len ((int) n, op->cin));
+          m_as = MAX (m_as, gaf_attention_block_scratch_len ((int) n, op->cin));
           m_st = MAX (m_st, (gsize) op->g1);
         }
       else
@@ -818,6 +819,17 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
           }
           break;
         case OP_ATTN:
+          if (!train)
+            {
+              /* the whole block from the input's sums, forming those of its output */
+              const double *sums = op_sums (net, c, i - 1, B);
+              PROF (GAF_PROF_ATTENTION,
+                    gaf_attention_block_infer (ob->out, ob->sums, in, sums, P + op->gn1_g, P + op->gn1_b, op->g1,
+                                               P + op->c1_w, P + op->c1_b, P + op->c2_w, P + op->c2_b, B, n,
+                                               op->cin, c->att_scratch));
+              ob->sums_ok = TRUE;
+              break;
+            }
           PROF (GAF_PROF_GN_SILU,
                 gaf_groupnorm_forward (ob->xn, ob->mean1, ob->rstd1, in, P + op->gn1_g, P + op->gn1_b, B, n, op->cin,
                                        op->g1));
