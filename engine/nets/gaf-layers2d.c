@@ -827,9 +827,15 @@ score_grad (float *restrict ds, const float *restrict p, const float *restrict d
 static void
 transpose_rows (float *restrict t, const float *restrict x, gsize ld, int n, int c, float s)
 {
-  for (int j = 0; j < n; j++)
-    for (int l = 0; l < c; l++)
-      t[(gsize) l * n + j] = s * x[(gsize) j * ld + l];
+  /* 16 rows of x at a time (in L1), so each row of t is written a cache line at a time rather than one
+   * float per line (an element-by-element transpose took a sixth of sampling's attention) */
+  for (int j0 = 0; j0 < n; j0 += 16)
+    {
+      int j1 = MIN (j0 + 16, n);
+      for (int l = 0; l < c; l++)
+        for (int j = j0; j < j1; j++)
+          t[(gsize) l * n + j] = s * x[(gsize) j * ld + l];
+    }
 }
 
 gsize
@@ -959,21 +965,20 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
             wab[(gsize) l * c2 + j] = sc[l] * wqk[(gsize) l * c + j] * sc[j];
             wab[(gsize) l * c2 + c + j] = sc[l] * wvo[(gsize) l * c + j];
           }
+      memcpy (bab, bq, c * sizeof (float));
+      memcpy (bab + c, bv, c * sizeof (float));
+      for (int l = 0; l < c; l++)
+        for (int j = 0; j < c; j++)
+          {
+            bab[j] += sh[l] * wqk[(gsize) l * c + j];
+            bab[c + j] += sh[l] * wvo[(gsize) l * c + j];
+          }
       for (int j = 0; j < c; j++)
-        {
-          double aq = bq[j], av = bv[j];
-          for (int l = 0; l < c; l++)
-            {
-              aq += (double) sh[l] * wqk[(gsize) l * c + j];
-              av += (double) sh[l] * wvo[(gsize) l * c + j];
-            }
-          bab[j] = (float) aq * sc[j];
-          bab[c + j] = (float) av;
-        }
-      gaf_gemm_small (n, (int) c2, c, xb, c, 1, wab, (int) c2, qv, (int) c2, FALSE);
+        bab[j] *= sc[j];
+      /* [Q' | V'] = bias rows + x [A | B] */
       for (int i = 0; i < n; i++)
-        for (gsize j = 0; j < c2; j++)
-          qv[i * c2 + j] += bab[j];
+        memcpy (qv + i * c2, bab, c2 * sizeof (float));
+      gaf_gemm_small (n, (int) c2, c, xb, c, 1, wab, (int) c2, qv, (int) c2, TRUE);
       transpose_rows (kt, xb, c, n, c, 1.0f);
 
       for (int l = 0; l < 2 * c; l++)
