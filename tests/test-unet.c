@@ -844,7 +844,7 @@ test_attention (void)
  * and a part tile; C = 32), training forward, inference and backward against the plain double loops with the
  * (N, N) probabilities; its scratch grows linearly with N. */
 static void
-test_attention_tiled (void)
+attention_tiled_case (void)
 {
   const int batch = 2, n = 80, c = 32;
   gsize nq = (gsize) batch * n * 3 * c, no = (gsize) batch * n * c;
@@ -871,6 +871,21 @@ test_attention_tiled (void)
   check_close_d ("attention backward, N = 80", dqkv, rd, nq, 1e-4);
   g_assert_cmpint (gaf_attention_scratch_len (2 * n, c), ==, 2 * gaf_attention_scratch_len (n, c));
   g_assert_cmpint (gaf_attention_scratch_len (1024, 64), <, (gsize) 1024 * 1024 / 4);
+}
+
+/* with each product kernel this CPU has (the softmax of the tiles follows the kernel) */
+static void
+test_attention_tiled (void)
+{
+  static const char *const kernels[] = { "avx512", "avx2", "blas" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kernels); k++)
+    if (gaf_gemm_small_use (kernels[k]))
+      {
+        g_test_message ("kernel %s", kernels[k]);
+        attention_tiled_case ();
+      }
+  gaf_gemm_small_use (NULL);
 }
 
 /* Sampling's folded attention block against the plain composition: GroupNorm (gaf_groupnorm_forward), QKV and
@@ -940,13 +955,23 @@ attention_block_case (int batch, int n, int c, int groups, guint64 seed)
   check_close ("attention block, no sums", out, ref, nx, 1e-4);
 }
 
+/* with each product kernel this CPU has: the softmax of the tiles follows the kernel (AVX-512 or generic) */
 static void
 test_attention_block (void)
 {
-  attention_block_case (2, 80, 32, 4, 61);     /* two full tiles and a part tile, the kernels' widths */
-  attention_block_case (3, 37, 20, 5, 62);     /* odd N, C with 4 columns beyond a multiple of 16 */
-  attention_block_case (1, 33, 7, 1, 63);      /* C below 16: all through OpenBLAS */
-  attention_block_case (2, 256, 64, 32, 64);   /* the UNet's 16 x 16 blocks */
+  static const char *const kernels[] = { "avx512", "avx2", "blas" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kernels); k++)
+    {
+      if (!gaf_gemm_small_use (kernels[k]))
+        continue;
+      g_test_message ("kernel %s", kernels[k]);
+      attention_block_case (2, 80, 32, 4, 61);     /* two full tiles and a part tile, the kernels' widths */
+      attention_block_case (3, 37, 20, 5, 62);     /* odd N (a row's last 5 scores masked), C = 16 + 4 */
+      attention_block_case (1, 33, 7, 1, 63);      /* C below 16: all through OpenBLAS */
+      attention_block_case (2, 256, 64, 32, 64);   /* the UNet's 16 x 16 blocks */
+    }
+  gaf_gemm_small_use (NULL);
 }
 
 /* ---- time embedding and its MLP -------------------------------------------------------------- */

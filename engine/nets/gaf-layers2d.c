@@ -795,6 +795,104 @@ softmax_rows_block (float *p, float *inv, float *lse, int rows, int n)
     }
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+/* softmax_rows_block with AVX-512 (F) intrinsics, for the tiles of attention: e^(s - max) = 2^t with
+ * t = (s - max) log2 e split as k + f, k = round (t), |f| <= 1/2, 2^f = 1 + f P(f) (Cephes' exp2f polynomial,
+ * relative error about 1e-7) and 2^k applied by vscalefps, which also takes t far below -126 to 0 without
+ * clamping. About half the instructions of the generic loop's exponential (gaf_fast_expf); rows of any
+ * length, the last part of a row through masked loads and stores. */
+__attribute__ ((target ("avx512f,avx2,fma"))) static void
+softmax_rows_avx512 (float *p, float *inv, float *lse, int rows, int n)
+{
+  const __m512 l2e = _mm512_set1_ps (1.44269504088896341f), ninf = _mm512_set1_ps (-INFINITY);
+  const __m512 p0 = _mm512_set1_ps (1.535336188319500e-4f), p1 = _mm512_set1_ps (1.339887440266574e-3f);
+  const __m512 p2 = _mm512_set1_ps (9.618437357674640e-3f), p3 = _mm512_set1_ps (5.550332471162809e-2f);
+  const __m512 p4 = _mm512_set1_ps (2.402264791363012e-1f), p5 = _mm512_set1_ps (6.931472028550421e-1f);
+  const __m512 one = _mm512_set1_ps (1.0f);
+  __mmask16 tail = (__mmask16) ((1u << (n % 16)) - 1u);
+  int n16 = n - n % 16;
+
+  for (int i = 0; i < rows; i++)
+    {
+      float *row = p + (gsize) i * n, mx, sum;
+      __m512 m0 = ninf, m1 = ninf, s0 = _mm512_setzero_ps (), s1 = _mm512_setzero_ps (), off;
+      int j = 0;
+
+      for (; j + 32 <= n16; j += 32)
+        {
+          m0 = _mm512_max_ps (m0, _mm512_loadu_ps (row + j));
+          m1 = _mm512_max_ps (m1, _mm512_loadu_ps (row + j + 16));
+        }
+      if (j < n16)
+        m0 = _mm512_max_ps (m0, _mm512_loadu_ps (row + j));
+      if (tail)
+        m1 = _mm512_max_ps (m1, _mm512_mask_loadu_ps (ninf, tail, row + n16));
+      mx = _mm512_reduce_max_ps (_mm512_max_ps (m0, m1));
+      off = _mm512_set1_ps (-mx * 1.44269504088896341f);
+
+#define GAF_EXP2_ROW(v, out) G_STMT_START { \
+        __m512 t_ = _mm512_fmadd_ps ((v), l2e, off); \
+        __m512 k_ = _mm512_roundscale_ps (t_, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); \
+        __m512 f_ = _mm512_sub_ps (t_, k_), q_ = p0; \
+        q_ = _mm512_fmadd_ps (q_, f_, p1); \
+        q_ = _mm512_fmadd_ps (q_, f_, p2); \
+        q_ = _mm512_fmadd_ps (q_, f_, p3); \
+        q_ = _mm512_fmadd_ps (q_, f_, p4); \
+        q_ = _mm512_fmadd_ps (q_, f_, p5); \
+        q_ = _mm512_fmadd_ps (q_, f_, one); \
+        (out) = _mm512_scalef_ps (q_, k_); } G_STMT_END
+
+      for (j = 0; j + 32 <= n16; j += 32)
+        {
+          __m512 e0, e1;
+          GAF_EXP2_ROW (_mm512_loadu_ps (row + j), e0);
+          GAF_EXP2_ROW (_mm512_loadu_ps (row + j + 16), e1);
+          _mm512_storeu_ps (row + j, e0);
+          _mm512_storeu_ps (row + j + 16, e1);
+          s0 = _mm512_add_ps (s0, e0);
+          s1 = _mm512_add_ps (s1, e1);
+        }
+      if (j < n16)
+        {
+          __m512 e0;
+          GAF_EXP2_ROW (_mm512_loadu_ps (row + j), e0);
+          _mm512_storeu_ps (row + j, e0);
+          s0 = _mm512_add_ps (s0, e0);
+        }
+      if (tail)
+        {
+          __m512 e1;
+          GAF_EXP2_ROW (_mm512_maskz_loadu_ps (tail, row + n16), e1);
+          _mm512_mask_storeu_ps (row + n16, tail, e1);
+          s1 = _mm512_mask_add_ps (s1, tail, s1, e1);
+        }
+#undef GAF_EXP2_ROW
+      sum = _mm512_reduce_add_ps (_mm512_add_ps (s0, s1));
+      inv[i] = 1.0f / sum;
+      if (lse != NULL)
+        lse[i] = mx + logf (sum);
+    }
+}
+#define GAF_SOFTMAX_AVX512 1
+#endif
+
+/* The softmax of attention's tiles: the AVX-512 loop where the engine's products run the AVX-512 kernel
+ * (tests switch kernels with gaf_gemm_small_use, which reaches both loops), else the generic one. */
+static void
+softmax_rows (float *p, float *inv, float *lse, int rows, int n)
+{
+#ifdef GAF_SOFTMAX_AVX512
+  if (g_str_equal (gaf_gemm_small_kernel (), "avx512"))
+    {
+      softmax_rows_avx512 (p, inv, lse, rows, n);
+      return;
+    }
+#endif
+  softmax_rows_block (p, inv, lse, rows, n);
+}
+
 /* p <- e^(s - lse_row) (the probabilities again, from the scores and the saved log-sum-exp) */
 GAF_SIMD_CLONES
 static void
@@ -861,7 +959,7 @@ attention_sample (float *out, float *lse, const float *qkv, int n, int c, float 
       int r = MIN (ATT_ROWS, n - i0);
       float *o = out + (gsize) i0 * c;
       gaf_gemm_small (r, n, c, q + (gsize) i0 * ld, ld, 1, kt, n, tile, n, FALSE);
-      softmax_rows_block (tile, inv, lse != NULL ? lse + i0 : NULL, r, n);
+      softmax_rows (tile, inv, lse != NULL ? lse + i0 : NULL, r, n);
       gaf_gemm_small (r, c, n, tile, n, 1, v, (int) ld, o, c, FALSE);
       for (int i = 0; i < r; i++)
         for (int l = 0; l < c; l++)
@@ -988,7 +1086,7 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
           int r = MIN (ATT_ROWS, n - i0);
           float *o = ob + (gsize) i0 * c;
           gaf_gemm_small (r, n, c, qv + (gsize) i0 * c2, c2, 1, kt, n, tile, n, FALSE);
-          softmax_rows_block (tile, inv, NULL, r, n);
+          softmax_rows (tile, inv, NULL, r, n);
           gaf_gemm_small (r, c, n, tile, n, 1, qv + c, (int) c2, o, c, FALSE);
           residual_rows_sums (o, xb + (gsize) i0 * c, inv, r, c, os, os + c);
         }
