@@ -239,6 +239,7 @@ status_changed (GtkWidget *widget, GafSnapshot *s)
     }
   update_train_button (self, s);
   record_run (self, s);
+  gaf_parameter_panel_show_network (self->panel, s->model_kind, s->model_params, s->model_described);
   if (self->train_state == GAF_TRAIN_STATE_FAILED && self->failure != NULL)
     g_string_append (state, self->failure);
   else

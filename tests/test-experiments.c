@@ -695,6 +695,7 @@ check_dense_opens (GafExperiment *e, const GafExperimentClass *klass, int c)
 
   g_assert_true (e->klass == klass);
   g_assert_cmpstr (e->net->klass->name, ==, "dense");
+  g_assert_false (e->net_described);   /* no row of the panel describes a DenseNet: the window says so */
   g_assert_cmpint (e->n, ==, 2);
   g_assert_cmpint (e->c, ==, c);
   g_assert_cmpuint (gaf_experiment_step (e), ==, 5);
@@ -715,6 +716,73 @@ check_dense_opens (GafExperiment *e, const GafExperimentClass *klass, int c)
   g_assert_no_error (error);
   g_assert_true (isfinite (loss));
   g_assert_cmpuint (gaf_experiment_step (e), ==, 6);
+}
+
+/* What gaflow-cli train --data pinwheel:bins=16 --model mlp --hidden H [--depth D] writes (no [app] group). */
+static void
+write_mlp_checkpoint (const char *ck, int hidden, int depth)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GafJoint) target = gaf_joint_new_from_spec ("pinwheel:bins=16", 0, NULL, NULL, &error);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GafNet) net = NULL;
+  g_autoptr(GafTrainer) tr = NULL;
+  GafModelConfig mc;
+  GafTrainerConfig tcfg;
+  double loss;
+
+  g_assert_no_error (error);
+  gaf_model_config_init (&mc, GAF_MODEL_MLP, target->n, target->c, 5);
+  mc.mlp.hidden = hidden;
+  mc.mlp.depth = depth;
+  net = gaf_model_new (&mc, &error);
+  g_assert_no_error (error);
+  gaf_trainer_config_init (&tcfg);
+  tcfg.batch = 16;
+  tr = gaf_trainer_new (net, gaf_joint_sample, target, &tcfg);
+  g_assert_true (gaf_trainer_step (tr, &loss, &error));
+  gaf_model_config_to_keyfile (&mc, kf);
+  g_key_file_set_string (kf, "data", "spec", "pinwheel:bins=16");
+  g_assert_true (gaf_trainer_save_checkpoint (tr, ck, kf, &error));
+  g_assert_no_error (error);
+}
+
+/* An opened network's width shows in the panel's row when the row can describe it (an MLP of the default
+ * depth: the width from the file, not the row's old value); an MLP of another depth or a width the row
+ * cannot take is not described (net_described FALSE: the window names the network instead). */
+static void
+test_opened_width (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-width-XXXXXX", NULL);
+  g_autofree char *ck = g_build_filename (dir, "mlp.gafck", NULL);
+  g_autoptr(GError) error = NULL;
+  GafMlpConfig def;
+  GafExperiment *e;
+
+  gaf_mlp_config_init (&def, 2, 16);
+  write_mlp_checkpoint (ck, 32, def.depth);
+  e = gaf_experiment_open (ck, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (e->klass == &gaf_pinwheel_experiment);
+  g_assert_true (e->net_described);
+  g_assert_cmpfloat (e->p.value[GAF_PARAM_WIDTH], ==, 32);
+  gaf_experiment_free (e);
+  g_unlink (ck);
+
+  write_mlp_checkpoint (ck, 32, def.depth + 1);
+  e = gaf_experiment_open (ck, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (e->net_described);
+  gaf_experiment_free (e);
+  g_unlink (ck);
+
+  write_mlp_checkpoint (ck, 512, def.depth);   /* wider than the row's 256 */
+  e = gaf_experiment_open (ck, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (e->net_described);
+  gaf_experiment_free (e);
+  g_unlink (ck);
+  g_rmdir (dir);
 }
 
 /* A DenseNet trained by gaflow-cli (a .gafck naming its data) and the same model exported (.safetensors
@@ -782,6 +850,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/experiments/opened-width", test_opened_width);
   g_test_add_func ("/engine/experiments/registry", test_registry);
   g_test_add_func ("/engine/experiments/table", test_table);
   g_test_add_func ("/engine/experiments/schema-matches-table", test_schema_matches_table);

@@ -23,6 +23,7 @@ struct _GafParameterPanel {
   GtkWidget  *controls[GAF_N_PARAMS];
   GtkWidget  *labels[GAF_N_PARAMS];
   GtkWidget  *values[GAF_N_PARAMS];   /* a slider's value, written by the panel (NULL for the others) */
+  GtkWidget  *network_note;           /* under "Model": a network opened from a file that the rows do not describe */
   GafRunner  *runner;
   GSettings  *settings;
   gboolean    loading;
@@ -412,6 +413,16 @@ build_rows (GafParameterPanel *self)
       gtk_label_set_xalign (GTK_LABEL (heading), 0);
       gtk_widget_set_margin_top (heading, s ? 14 : 4);
       gtk_grid_attach (self->grid, heading, 0, row++, 3, 1);
+      if (s == GAF_PARAM_SECTION_MODEL)
+        {
+          self->network_note = gtk_label_new (NULL);
+          gtk_label_set_xalign (GTK_LABEL (self->network_note), 0);
+          gtk_label_set_wrap (GTK_LABEL (self->network_note), TRUE);
+          gtk_label_set_max_width_chars (GTK_LABEL (self->network_note), 36);
+          gtk_widget_add_css_class (self->network_note, "dim-label");
+          gtk_widget_set_visible (self->network_note, FALSE);
+          gtk_grid_attach (self->grid, self->network_note, 0, row++, 3, 1);
+        }
       for (int text = 1; text >= 0; text--)
         for (guint p = 0; p < GAF_N_PARAMS; p++)
           if (gaf_param_info (p)->section == s && (gaf_param_info (p)->type == GAF_PARAM_TEXT) == text)
@@ -526,6 +537,30 @@ gaf_parameter_panel_set_experiment (GafParameterPanel *self, const GafExperiment
       if (self->values[i] != NULL)
         gtk_widget_set_visible (self->values[i], shown);
     }
+}
+
+void
+gaf_parameter_panel_show_network (GafParameterPanel *self, const char *kind, guint64 n_params, gboolean described)
+{
+  static const struct { const char *kind, *name; } names[] = {
+    { "toy-cnn", N_("toy CNN") }, { "mlp", N_("MLP") }, { "unet", N_("UNet") }, { "dense", N_("DenseNet") },
+  };
+  const char *name = kind;
+  g_autofree char *text = NULL, *count = NULL;
+
+  g_return_if_fail (GAF_IS_PARAMETER_PANEL (self));
+  gtk_widget_set_visible (self->network_note, kind != NULL && !described);
+  if (kind == NULL || described)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_strcmp0 (kind, names[i].kind) == 0)
+      name = _(names[i].name);
+  count = g_strdup_printf ("%" G_GUINT64_FORMAT, n_params);
+  /* TRANSLATORS: the first %s is a network's name (DenseNet, MLP), the second its parameter count */
+  text = g_strdup_printf (_("Now the opened file’s %s, %s parameters: the rows below build a new network."), name,
+                          count);
+  if (g_strcmp0 (gtk_label_get_text (GTK_LABEL (self->network_note)), text) != 0)
+    gtk_label_set_text (GTK_LABEL (self->network_note), text);
 }
 
 GtkWidget *

@@ -21,6 +21,10 @@ void       gaf_parameter_panel_set_settings (GafParameterPanel *self, GSettings 
 void       gaf_parameter_panel_set_experiment (GafParameterPanel *self, const GafExperimentClass *experiment);
 /* Shows the runner's requested parameters, data and experiment (after a model was loaded). */
 void       gaf_parameter_panel_sync         (GafParameterPanel *self);
+/* Says under "Model" which network runs when the rows do not describe it (one opened from a file, e.g. a
+ * DenseNet: described FALSE); hidden otherwise. kind is the network's name (GafSnapshot.model_kind). */
+void       gaf_parameter_panel_show_network (GafParameterPanel *self, const char *kind, guint64 n_params,
+                                             gboolean described);
 /* The control of a parameter: a GtkRange, GtkDropDown, GtkSpinButton or (a file) GtkButton (tests move it). */
 GtkWidget *gaf_parameter_panel_get_control  (GafParameterPanel *self, GafParam param);
 /* Applies or reverts pending model changes (what the bar's buttons do). */

@@ -204,6 +204,31 @@ clear_model (GafExperiment *self)
   g_clear_pointer (&self->net, gaf_net_free);
 }
 
+void
+gaf_experiment_describe_loaded (GafExperiment *self, GafNet *loaded, int kind, GafParam width)
+{
+  GafModelConfig mc;
+  GafMlpConfig def;
+  int w = -1;
+
+  if (!gaf_model_config_from_net (&mc, loaded, 0) || (int) mc.kind != kind)
+    {
+      self->net_described = FALSE;
+      return;
+    }
+  gaf_mlp_config_init (&def, 1, 2);
+  if (mc.kind == GAF_MODEL_TOY_CNN)
+    w = mc.toy_cnn.hidden;
+  else if (mc.kind == GAF_MODEL_MLP && mc.mlp.depth == def.depth && mc.mlp.layernorm == def.layernorm &&
+           mc.mlp.time_freqs == def.time_freqs)
+    w = mc.mlp.hidden;
+  else if (mc.kind == GAF_MODEL_UNET)
+    w = mc.unet.channels;
+  if (w > 0)
+    self->p.value[width] = gaf_param_clamp (width, w);
+  self->net_described = w > 0 && self->p.value[width] == w;
+}
+
 /* build, then the trainer (with tcfg when not NULL). */
 static gboolean
 build_with (GafExperiment *self, GafNet *loaded, const GafTrainerConfig *tcfg, GError **error)
@@ -214,6 +239,7 @@ build_with (GafExperiment *self, GafNet *loaded, const GafTrainerConfig *tcfg, G
   self->model_serial = (guint64) (guint) g_atomic_int_add (&next_model_serial, 1) + 1;
   self->wants_sample = FALSE;
   self->method = gaf_runner_params_method (&self->p);
+  self->net_described = TRUE;
   if (!self->klass->build (self, loaded, error))
     {
       clear_model (self);

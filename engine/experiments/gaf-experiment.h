@@ -81,6 +81,8 @@ struct _GafExperiment {
   gpointer         labels_data;
   GafNet          *net;           /* NULL: nothing to train (an exact field) */
   guint64          net_seed;
+  gboolean         net_described; /* the parameters describe the network (FALSE for one opened from a file
+                                   * that they cannot: a DenseNet, an MLP of another depth) */
   GafTrainer      *trainer;       /* GAF's, NULL for a jump flow */
   GafBaselineTrainer *jump_trainer; /* a jump flow's (GAF_PARAM_METHOD), NULL for GAF */
   GafMethod        method;        /* of the model built: GAF_METHOD_GAF, _MASKED or _UNIFORM */
@@ -146,6 +148,11 @@ GafMethod   gaf_runner_params_method  (const GafRunnerParams *params);
 gboolean    gaf_runner_params_applies (const GafRunnerParams *params, GafParam param);
 /* Whether the model trains (a network with its trainer, GAF's or a jump flow's). */
 gboolean    gaf_experiment_trainable  (GafExperiment *self);
+/* For modules, when a network was opened from a file: if it is of `kind`, whose width the parameter
+ * `width` sets (toy CNN: hidden, MLP of the default depth: hidden, UNet: channels), the parameter takes
+ * the file's width, so the panel shows it; otherwise, or for a width the parameter cannot take,
+ * net_described is FALSE (the window says which network is open). */
+void        gaf_experiment_describe_loaded (GafExperiment *self, GafNet *loaded, int kind, GafParam width);
 /* What modules give their network for the method of the model being built: the input width (c, or c + 1
  * with the mask channel) and the input scale (GAF's own for GAF; sqrt(c) for a jump flow's one-hot input,
  * root-mean-square entry 1). */

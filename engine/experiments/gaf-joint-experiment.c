@@ -5,6 +5,7 @@
 #include <glib/gi18n-lib.h>
 #include <math.h>
 
+#include "gaf-model.h"
 #include "gaf-joint-experiment.h"
 #include "gaf-mlp.h"
 
@@ -42,6 +43,8 @@ gaf_joint_experiment_build_net (GafJointExperiment *self, GafJoint *target, GafN
   mcfg.input_scale = gaf_experiment_input_scale (e, e->c);
   e->net_seed = (guint64) e->p.value[GAF_PARAM_SEED] ^ 0x3a1full;
   e->net = loaded != NULL ? loaded : GAF_NET (gaf_mlp_new (&mcfg, e->net_seed));
+  if (loaded != NULL)
+    gaf_experiment_describe_loaded (e, loaded, GAF_MODEL_MLP, GAF_PARAM_WIDTH);
 }
 
 guint64

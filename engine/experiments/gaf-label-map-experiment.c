@@ -253,7 +253,6 @@ label_maps_build (GafExperiment *e, GafNet *loaded, GError **error)
 {
   LabelMaps *self = (LabelMaps *) e;
   const char *spec = e->p.text[GAF_PARAM_IMAGE_DATA];
-  GafModelConfig mc;
 
   clear_likelihood (self);
   g_clear_pointer (&self->round, gaf_round_unref);
@@ -279,9 +278,7 @@ label_maps_build (GafExperiment *e, GafNet *loaded, GError **error)
   if (loaded != NULL)
     {
       e->net = loaded;
-      /* The panel shows the opened network's width. */
-      if (gaf_model_config_from_net (&mc, loaded, 0) && mc.kind == GAF_MODEL_UNET)
-        e->p.value[GAF_PARAM_IMAGE_WIDTH] = gaf_param_clamp (GAF_PARAM_IMAGE_WIDTH, mc.unet.channels);
+      gaf_experiment_describe_loaded (e, loaded, GAF_MODEL_UNET, GAF_PARAM_IMAGE_WIDTH);
     }
   else
     e->net = image_net (e, self, error);   /* fails for sides the UNet cannot take (not divisible by 4) */

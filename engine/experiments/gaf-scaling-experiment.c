@@ -5,6 +5,7 @@
 #include <glib/gi18n-lib.h>
 #include <math.h>
 
+#include "gaf-model.h"
 #include "gaf-scaling-experiment.h"
 #include "gaf-simplex.h"
 
@@ -57,6 +58,8 @@ scaling_build (GafExperiment *e, GafNet *loaded, GError **error)
       ncfg.input_scale = gaf_experiment_input_scale (e, e->c);
       e->net_seed = gaf_scaling_net_seed (seed, e->c);
       e->net = loaded != NULL ? loaded : GAF_NET (gaf_toy_cnn_new (&ncfg, e->net_seed));
+      if (loaded != NULL)
+        gaf_experiment_describe_loaded (e, loaded, GAF_MODEL_TOY_CNN, GAF_PARAM_WIDTH);
     }
   else
     gaf_net_free (loaded);   /* the exact field has no network */

@@ -90,6 +90,7 @@ engine_publish (Engine *e)
     {
       s->model_kind = e->exp->net->klass->name;
       s->model_params = gaf_net_get_params (e->exp->net)->size;
+      s->model_described = e->exp->net_described;
     }
   s->model_serial = e->exp != NULL ? e->exp->model_serial : 0;
   s->payload = gaf_payload_ref (e->exp != NULL ? e->exp->payload : e->failed_payload);

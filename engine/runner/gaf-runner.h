@@ -65,6 +65,8 @@ struct _GafSnapshot {
   double          *loss_y;
   const char      *model_kind;      /* the network's name ("toy-cnn", "mlp", ...; static), NULL without one */
   guint64          model_params;    /* its parameter count */
+  gboolean         model_described; /* the parameters describe it (FALSE: opened from a file, a network the
+                                     * panel has no parameters for, e.g. a DenseNet) */
   guint64          model_serial;    /* changes with every new model (reset, parameters, experiment, file) */
   GafPayload      *payload;         /* the experiment's (gaf-payload.h and its family's header); never NULL */
   GafPayload      *job;             /* the last runner job's (gaf_runner_run_job), NULL before any */
