@@ -1156,6 +1156,8 @@ test_gemm_small (void)
         }
       g_assert_true (gaf_gemm_small_use (names[kn]));
       g_assert_cmpstr (gaf_gemm_small_kernel (), ==, names[kn]);
+      /* the row block the Winograd tile blocks are rounded to: the kernels' MR */
+      g_assert_cmpint (gaf_gemm_small_rows (), ==, kn == 0 ? 8 : kn == 1 ? 6 : 1);
       tested++;
       for (guint mi = 0; mi < G_N_ELEMENTS (ms); mi++)
         for (guint ni = 0; ni < G_N_ELEMENTS (ns); ni++)

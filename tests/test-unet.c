@@ -292,6 +292,19 @@ test_winograd (void)
       check_conv_ex ((GafConv2dShape) { 5, 6, 3, 1, 1 }, 3, 4, 8, m, 418);
       check_conv_ex ((GafConv2dShape) { 64, 32, 3, 1, 1 }, 3, 16, 16, m, 419);
     }
+  /* The blocks of tiles are a multiple of the product kernel's row block (8, 6 or 1 rows), so each
+   * kernel splits the tiles differently: 18 tiles of 96 -> 32 channels in blocks of 8 + 8 + 2, 12 + 6
+   * or 14 + 4. */
+  {
+    static const char *const kernels[] = { "avx512", "avx2", "blas" };
+    for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
+      if (gaf_gemm_small_use (kernels[i]))
+        {
+          check_conv ((GafConv2dShape) { 96, 32, 3, 1, 1 }, 3, 8, 12, 4, FALSE, 420 + i);
+          check_conv ((GafConv2dShape) { 64, 64, 3, 1, 1 }, 1, 16, 16, 4, FALSE, 423 + i);
+        }
+    g_assert_true (gaf_gemm_small_use (NULL));
+  }
 }
 
 /* ---- GroupNorm ------------------------------------------------------------------------------- */

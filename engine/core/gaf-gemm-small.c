@@ -183,14 +183,15 @@ panel256 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float
 typedef struct {
   const char *name;
   PanelFunc   panel;   /* NULL: OpenBLAS */
+  int         rows;    /* of C per register block */
 } Kernel;
 
 static const Kernel kernels[] = {
 #ifdef GAF_GEMM_X86
-  { "avx512", panel512 },
-  { "avx2", panel256 },
+  { "avx512", panel512, 8 },
+  { "avx2", panel256, 6 },
 #endif
-  { "blas", NULL },
+  { "blas", NULL, 1 },
 };
 
 static gboolean
@@ -239,6 +240,12 @@ const char *
 gaf_gemm_small_kernel (void)
 {
   return kernel ()->name;
+}
+
+int
+gaf_gemm_small_rows (void)
+{
+  return kernel ()->rows;
 }
 
 gboolean

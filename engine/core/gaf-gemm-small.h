@@ -24,6 +24,11 @@ void        gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsiz
 void        gaf_gemm_small_bt (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *bt,
                                int ldbt, float *c, int ldc, gboolean accumulate);
 
+/* Rows of C per register block of the kernel in use (8 for AVX-512, 6 for AVX2, 1 for OpenBLAS): callers
+ * that choose how many rows a product gets (the Winograd tile blocks) make it a multiple of this, since a
+ * last partial block runs at the fraction of the kernel's rate that its rows fill. */
+int         gaf_gemm_small_rows (void);
+
 /* The kernels this CPU can run: "avx512", "avx2", "blas" (always). */
 gboolean    gaf_gemm_small_available (const char *kernel);
 /* The kernel in use; gaf_gemm_small_use() picks one of the available ones (tests compare them all),

@@ -63,11 +63,24 @@ gaf_winograd_supported (const GafConv2dShape *s, int height, int width)
   return gaf_winograd_tile (s, height, width) > 0;
 }
 
+/* At most the L2-sized block (gaf_winograd_scratch_len counts that many), and a multiple of the product
+ * kernel's register block: with cin = cout = 64 the block holds 14 tiles, which the 8-row AVX-512 kernel ran
+ * as 8 + 6 rows, and 4 x 4 maps of 16 tiles as 14 + 2; 128 -> 64 channels gave 9 = 8 + 1. */
 static int
-wino_block_tiles (int points, int cin, int cout)
+wino_block_tiles_max (int points, int cin, int cout)
 {
   int t = WINO_BLOCK_FLOATS / (points * (cin + cout));
   return CLAMP (t, 4, 4096);
+}
+
+static int
+wino_block_tiles (int points, int cin, int cout)
+{
+  int t = wino_block_tiles_max (points, cin, cout), rows = gaf_gemm_small_rows ();
+
+  if (rows > 1 && t > rows)
+    t -= t % rows;
+  return t;
 }
 
 gsize
@@ -78,7 +91,7 @@ gaf_winograd_scratch_len (const GafConv2dShape *s, int height, int width)
   /* V and M blocks, dU (P, Cin, Cout), the transforms' temporary (P C), a zero row; for either tile */
   for (int P = 16; P <= 36; P += 20)
     {
-      int T = wino_block_tiles (P, s->cin, s->cout);
+      int T = wino_block_tiles_max (P, s->cin, s->cout);
       need = MAX (need, (gsize) P * T * (s->cin + s->cout) + (gsize) P * s->cin * s->cout +
                         (gsize) P * MAX (s->cin, s->cout) + MAX (s->cin, s->cout) + 16);
     }
