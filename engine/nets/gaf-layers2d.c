@@ -434,10 +434,72 @@ group_affine (float *scale, float *shift, float *mean, float *rstd, const double
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(GAF_NO_SIMD_CLONES)
+#define GAF_SILU512 1
+#include <immintrin.h>
+
+/* affine_rows with SiLU for CPUs with AVX-512 and c a multiple of 16: the same exponential as
+ * gaf_fast_expf (range reduction, Cephes polynomial) with the power of two applied by vscalefps, and the
+ * reciprocal from vrcp14ps (14 bits) and one Newton step (about 1 ulp, as gaf_fast_rcpf's three steps from
+ * a 4-bit guess): 23 instructions per 16 values instead of about 35, in the loop that is most of
+ * GroupNorm + SiLU. */
+__attribute__ ((target ("avx512f,fma")))
+static void
+affine_silu_rows512 (float *restrict out, gsize ys, const float *restrict in, gsize xs,
+                     const float *restrict scale, const float *restrict shift, int n, int c)
+{
+  const __m512 lo = _mm512_set1_ps (-87.0f), hi = _mm512_set1_ps (80.0f), log2e = _mm512_set1_ps (1.44269504088896341f);
+  const __m512 c1 = _mm512_set1_ps (0.693359375f), c2 = _mm512_set1_ps (-2.12194440e-4f);
+  const __m512 p0 = _mm512_set1_ps (1.9875691500e-4f), p1 = _mm512_set1_ps (1.3981999507e-3f);
+  const __m512 p2 = _mm512_set1_ps (8.3334519073e-3f), p3 = _mm512_set1_ps (4.1665795894e-2f);
+  const __m512 p4 = _mm512_set1_ps (1.6666665459e-1f), p5 = _mm512_set1_ps (5.0000001201e-1f);
+  const __m512 one = _mm512_set1_ps (1.0f), two = _mm512_set1_ps (2.0f);
+
+  for (int p = 0; p < n; p++)
+    {
+      const float *x = in + (gsize) p * xs;
+      float *y = out + (gsize) p * ys;
+      for (int j = 0; j < c; j += 16)
+        {
+          __m512 v = _mm512_fmadd_ps (_mm512_loadu_ps (x + j), _mm512_loadu_ps (scale + j), _mm512_loadu_ps (shift + j));
+          /* z = -v within [-87, 80] (NaN becomes -87, as in gaf_fast_expf; v * s stays NaN) */
+          __m512 z = _mm512_min_ps (_mm512_max_ps (_mm512_sub_ps (_mm512_setzero_ps (), v), lo), hi);
+          __m512 k = _mm512_roundscale_ps (_mm512_mul_ps (z, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          __m512 r = _mm512_fnmadd_ps (k, c1, z);
+          r = _mm512_fnmadd_ps (k, c2, r);
+          __m512 q = _mm512_fmadd_ps (p0, r, p1);
+          q = _mm512_fmadd_ps (q, r, p2);
+          q = _mm512_fmadd_ps (q, r, p3);
+          q = _mm512_fmadd_ps (q, r, p4);
+          q = _mm512_fmadd_ps (q, r, p5);
+          q = _mm512_add_ps (_mm512_fmadd_ps (q, _mm512_mul_ps (r, r), r), one);
+          /* d = 1 + e^z, s = 1 / d */
+          __m512 d = _mm512_add_ps (_mm512_scalef_ps (q, k), one);
+          __m512 s = _mm512_rcp14_ps (d);
+          s = _mm512_mul_ps (s, _mm512_fnmadd_ps (d, s, two));
+          _mm512_storeu_ps (y + j, _mm512_mul_ps (v, s));
+        }
+    }
+}
+
+static gboolean
+have_avx512 (void)
+{
+  static int have = -1;
+
+  if (have < 0)
+    {
+      __builtin_cpu_init ();
+      have = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+    }
+  return have == 1;
+}
+#endif
+
 /* y[p, 0 .. c) = f (x[p, 0 .. c) scale + shift) for the n rows of x (row stride xs) into y (row stride ys). */
 GAF_SIMD_CLONES
 static void
-affine_rows (float *restrict out, gsize ys, const float *restrict in, gsize xs, const float *restrict scale,
+affine_rows_generic (float *restrict out, gsize ys, const float *restrict in, gsize xs, const float *restrict scale,
              const float *restrict shift, int n, int c, gboolean silu)
 {
   for (int p = 0; p < n; p++)
@@ -454,6 +516,20 @@ affine_rows (float *restrict out, gsize ys, const float *restrict in, gsize xs, 
         for (int j = 0; j < c; j++)
           y[j] = x[j] * scale[j] + shift[j];
     }
+}
+
+static void
+affine_rows (float *restrict out, gsize ys, const float *restrict in, gsize xs, const float *restrict scale,
+             const float *restrict shift, int n, int c, gboolean silu)
+{
+#ifdef GAF_SILU512
+  if (silu && c % 16 == 0 && have_avx512 ())
+    {
+      affine_silu_rows512 (out, ys, in, xs, scale, shift, n, c);
+      return;
+    }
+#endif
+  affine_rows_generic (out, ys, in, xs, scale, shift, n, c, silu);
 }
 
 void
