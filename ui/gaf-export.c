@@ -99,7 +99,7 @@ gaf_export_text (const char *path, const char *text, GError **error)
   return g_file_set_contents (path, text, -1, error);
 }
 
-void
+gboolean
 gaf_snapshot_drawing (GtkWidget *widget, GtkSnapshot *snapshot, GafDrawFunc draw)
 {
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
@@ -107,10 +107,11 @@ gaf_snapshot_drawing (GtkWidget *widget, GtkSnapshot *snapshot, GafDrawFunc draw
   cairo_t *cr;
 
   if (width <= 0 || height <= 0)
-    return;
+    return FALSE;
   gaf_theme_from_widget (&theme, widget);
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   draw (widget, cr, width, height, &theme);
   cairo_destroy (cr);
   gaf_theme_clear (&theme);
+  return TRUE;
 }

@@ -21,7 +21,7 @@ gboolean gaf_export_format_from_path (const char *path, GafExportFormat *format)
 /* Draws with `draw` on a PNG (twice the size, for slides), SVG or PDF surface of width x height,
  * background filled with the theme's, and writes it to path. */
 /* A widget's snapshot vfunc: draw (widget, ...) on a cairo node of the widget's size, in its theme. */
-void     gaf_snapshot_drawing (GtkWidget *widget, GtkSnapshot *snapshot, GafDrawFunc draw);
+gboolean gaf_snapshot_drawing (GtkWidget *widget, GtkSnapshot *snapshot, GafDrawFunc draw);
 gboolean gaf_export_drawing (GafDrawFunc draw, gpointer widget, const GafTheme *theme, int width, int height,
                              GafExportFormat format, const char *path, GError **error);
 /* Writes text atomically. */

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "gaf-export.h"
 #include "gaf-label-map-canvas.h"
 #include "gaf-label-map-experiment.h"
 
@@ -230,21 +231,16 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
 }
 
 static void
+draw_widget (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_label_map_canvas_draw (widget, cr, width, height, theme);
+}
+
+static void
 gaf_label_map_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
-  GafLabelMapCanvas *self = GAF_LABEL_MAP_CANVAS (widget);
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  GafTheme theme = { 0 };
-  cairo_t *cr;
-
-  if (width <= 0 || height <= 0)
-    return;
-  gaf_theme_from_widget (&theme, widget);
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gaf_label_map_canvas_draw (self, cr, width, height, &theme);
-  cairo_destroy (cr);
-  gaf_theme_clear (&theme);
-  self->draws++;
+  if (gaf_snapshot_drawing (widget, snapshot, draw_widget))
+    GAF_LABEL_MAP_CANVAS (widget)->draws++;
 }
 
 gboolean

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-export.h"
 #include "gaf-label-map-experiment.h"
 #include "gaf-simplex-canvas.h"
 #include "gaf-simplex-geometry.h"
@@ -948,21 +949,16 @@ gaf_simplex_canvas_draw (GafSimplexCanvas *self, cairo_t *cr, int width, int hei
 }
 
 static void
+draw_widget (gpointer widget, cairo_t *cr, int width, int height, const GafTheme *theme)
+{
+  gaf_simplex_canvas_draw (widget, cr, width, height, theme);
+}
+
+static void
 gaf_simplex_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
-  GafSimplexCanvas *self = GAF_SIMPLEX_CANVAS (widget);
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  GafTheme theme = { 0 };
-  cairo_t *cr;
-
-  if (width <= 0 || height <= 0)
-    return;
-  gaf_theme_from_widget (&theme, widget);
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gaf_simplex_canvas_draw (self, cr, width, height, &theme);
-  cairo_destroy (cr);
-  gaf_theme_clear (&theme);
-  self->draws++;
+  if (gaf_snapshot_drawing (widget, snapshot, draw_widget))
+    GAF_SIMPLEX_CANVAS (widget)->draws++;
 }
 
 /* ---- input ---------------------------------------------------------------------------------------- */
