@@ -24,13 +24,23 @@
 #endif
 #endif
 
+/* gaf_tsan_ignore_begin () ... gaf_tsan_ignore_end (): the calling thread's reads, writes and frees between
+ * the two are not recorded (its locks still are). Only for a stretch of library code that runs before any
+ * thread of gaflow's exists, so that no race of gaflow's can hide in it (gaf-application.c says where). */
 #ifdef GAF_TSAN
 #include <sanitizer/tsan_interface.h>
+/* In libtsan since GCC 4.9; no header of GCC 12 declares them. */
+void __tsan_ignore_thread_begin (void);
+void __tsan_ignore_thread_end (void);
 #define gaf_tsan_send(obj)    __tsan_release ((void *) (obj))
 #define gaf_tsan_receive(obj) __tsan_acquire ((void *) (obj))
+#define gaf_tsan_ignore_begin() __tsan_ignore_thread_begin ()
+#define gaf_tsan_ignore_end()   __tsan_ignore_thread_end ()
 #else
 #define gaf_tsan_send(obj)    ((void) (obj))
 #define gaf_tsan_receive(obj) ((void) (obj))
+#define gaf_tsan_ignore_begin() ((void) 0)
+#define gaf_tsan_ignore_end()   ((void) 0)
 #endif
 
 /* GMutex and GCond with the edges TSan needs: what one thread did before unlocking is seen by the next
