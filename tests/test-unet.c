@@ -954,6 +954,7 @@ attention_block_case (int batch, int n, int c, int groups, guint64 seed)
   g_autofree float *ref = g_new (float, nx), *out = g_new (float, nx), *refsums = g_new (float, (gsize) batch * 2 * c);
   g_autofree float *outsums = g_new (float, (gsize) batch * 2 * c);
   g_autofree float *scratch = g_new (float, gaf_attention_block_scratch_len (n, c));
+  g_autofree float *fold = g_new (float, gaf_attention_fold_len (c));
   g_autofree double *sums = g_new (double, (gsize) batch * 2 * c), *osums = g_new (double, (gsize) batch * 2 * c);
 
   gaf_rng_init (&rng, seed);
@@ -996,14 +997,15 @@ attention_block_case (int batch, int n, int c, int groups, guint64 seed)
       }
 
   gaf_channel_sums (sums, x, batch, n, c);
-  gaf_attention_block_infer (out, osums, x, sums, g, b, groups, wqkv, bqkv, wo, bo, batch, n, c, scratch);
+  gaf_attention_fold (fold, wqkv, bqkv, wo, bo, c);
+  gaf_attention_block_infer (out, osums, x, sums, g, b, groups, fold, batch, n, c, scratch);
   for (gsize i = 0; i < (gsize) batch * 2 * c; i++)
     outsums[i] = (float) osums[i];
   check_close ("attention block", out, ref, nx, 1e-4);
   check_close ("attention block sums", outsums, refsums, (gsize) batch * 2 * c, 1e-4);
   /* without sums wanted */
   memset (out, 0, nx * sizeof (float));
-  gaf_attention_block_infer (out, NULL, x, sums, g, b, groups, wqkv, bqkv, wo, bo, batch, n, c, scratch);
+  gaf_attention_block_infer (out, NULL, x, sums, g, b, groups, fold, batch, n, c, scratch);
   check_close ("attention block, no sums", out, ref, nx, 1e-4);
 }
 

@@ -996,19 +996,73 @@ score_grad (float *restrict ds, const float *restrict p, const float *restrict d
     }
 }
 
-/* t (C, N) = s X^T for the rows of X (N, C), row stride ld: keys (scaled) or values transposed, so the
- * products with them are plain row-major products. */
-static void
-transpose_rows (float *restrict t, const float *restrict x, gsize ld, int n, int c, float s)
+#ifdef GAF_SOFTMAX_AVX512
+/* t (16 rows, stride ldt) = s x^T for 16 rows of x (stride ld), 16 columns each, in registers: 32-bit then
+ * 64-bit interleaves of row pairs leave, in 128-bit lane L of u[4q + m], column 4L + m of rows 4q .. 4q + 3;
+ * two rounds of 128-bit lane shuffles gather the four lanes L of u[m], u[4 + m], u[8 + m], u[12 + m] into
+ * row 4L + m of t. 64 shuffles per 256 floats, every store a full cache line. */
+__attribute__ ((target ("avx512f"))) static void
+transpose16_avx512 (float *t, gsize ldt, const float *x, gsize ld, float s)
 {
-  /* 16 rows of x at a time (in L1), so each row of t is written a cache line at a time rather than one
-   * float per line (an element-by-element transpose took a sixth of sampling's attention) */
+  __m512 r[16], u[16];
+  const __m512 sv = _mm512_set1_ps (s);
+
+  for (int i = 0; i < 16; i++)
+    r[i] = _mm512_loadu_ps (x + (gsize) i * ld);
+  for (int p = 0; p < 16; p += 2)
+    {
+      u[p] = _mm512_unpacklo_ps (r[p], r[p + 1]);
+      u[p + 1] = _mm512_unpackhi_ps (r[p], r[p + 1]);
+    }
+  for (int q = 0; q < 16; q += 4)
+    {
+      __m512d t0 = _mm512_castps_pd (u[q]), t1 = _mm512_castps_pd (u[q + 1]);
+      __m512d t2 = _mm512_castps_pd (u[q + 2]), t3 = _mm512_castps_pd (u[q + 3]);
+      r[q] = _mm512_castpd_ps (_mm512_unpacklo_pd (t0, t2));
+      r[q + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (t0, t2));
+      r[q + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (t1, t3));
+      r[q + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (t1, t3));
+    }
+  for (int m = 0; m < 4; m++)
+    {
+      /* a0 = lanes 0, 2 of r[m], r[4 + m]; a1 = lanes 1, 3; b0, b1 likewise of r[8 + m], r[12 + m] */
+      __m512 a0 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0x88), a1 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0xdd);
+      __m512 b0 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0x88);
+      __m512 b1 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0xdd);
+      _mm512_storeu_ps (t + (gsize) m * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0x88)));
+      _mm512_storeu_ps (t + (gsize) (4 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0x88)));
+      _mm512_storeu_ps (t + (gsize) (8 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0xdd)));
+      _mm512_storeu_ps (t + (gsize) (12 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0xdd)));
+    }
+}
+#endif
+
+/* t (C, N) = s X^T for the rows of X (N, C), row stride ld, t's row stride ldt: keys (scaled) or values
+ * transposed, so the products with them are plain row-major products. With the AVX-512 kernel, 16 x 16
+ * blocks in registers (an element-by-element transpose writes one float per cache line; even 16 rows at a
+ * time it took a twentieth of sampling's attention block), the edges element by element. */
+static void
+transpose_rows (float *restrict t, gsize ldt, const float *restrict x, gsize ld, int n, int c, float s)
+{
+  int n16 = 0, c16 = 0;
+
+#ifdef GAF_SOFTMAX_AVX512
+  if (g_str_equal (gaf_gemm_small_kernel (), "avx512"))
+    {
+      n16 = n - n % 16;
+      c16 = c - c % 16;
+      for (int j0 = 0; j0 < n16; j0 += 16)
+        for (int l0 = 0; l0 < c16; l0 += 16)
+          transpose16_avx512 (t + (gsize) l0 * ldt + j0, ldt, x + (gsize) j0 * ld + l0, ld, s);
+    }
+#endif
+  /* the rest: rows j >= n16 of x (all its columns), and columns l >= c16 of the rows below n16 */
   for (int j0 = 0; j0 < n; j0 += 16)
     {
-      int j1 = MIN (j0 + 16, n);
-      for (int l = 0; l < c; l++)
+      int j1 = MIN (j0 + 16, n), l0 = j0 < n16 ? c16 : 0;
+      for (int l = l0; l < c; l++)
         for (int j = j0; j < j1; j++)
-          t[(gsize) l * n + j] = s * x[(gsize) j * ld + l];
+          t[(gsize) l * ldt + j] = s * x[(gsize) j * ld + l];
     }
 }
 
@@ -1029,7 +1083,7 @@ attention_sample (float *out, float *lse, const float *qkv, int n, int c, float 
   const float *q = qkv, *v = qkv + 2 * c;
   float *kt = scratch, *tile = kt + (gsize) 2 * c * n, *inv = tile + (gsize) 2 * ATT_ROWS * n;
 
-  transpose_rows (kt, qkv + c, ld, n, c, 1.0f / sqrtf ((float) c));
+  transpose_rows (kt, n, qkv + c, ld, n, c, 1.0f / sqrtf ((float) c));
   for (int i0 = 0; i0 < n; i0 += ATT_ROWS)
     {
       int r = MIN (ATT_ROWS, n - i0);
@@ -1064,50 +1118,26 @@ gaf_attention_infer (float *out, const float *qkv, int batch, int n, int c, floa
  *   s q_i . k_j = xn_i Wqk xn_j + bq' . xn_j + (terms of i alone), Wqk = s Wq Wk^T, bq' = s bq Wk^T,
  * and terms of the query row alone cancel in its softmax; xn_j = x_j sc + sh, and sh's term is again one of i
  * alone, so the keys are x itself and the queries Q' = x (sc Wqk sc) + (sh Wqk + bq') sc. The weighted sum
- * and the projection fold likewise: P V Wo + bo = P V' with V' = x (sc Wvo) + sh Wvo + bv Wo + bo, Wvo = Wv Wo
- * (the rows of P sum to 1). So per image one product x (N, C) [A | B] (C, 2C) instead of QKV (3C) and the
- * projection (C), no pass writing GN (x), and the residual pass forms the next GroupNorm's sums.
- * Scratch (floats): Wqk, Wvo (C, C) x 2; bq', bv Wo + bo (C) x 2; [A | B] (C, 2C); its bias (2C); sc, sh (C) x 2;
- * K^T = x^T (C, N); [Q' | V'] (N, 2C); a tile of scores (ATT_ROWS, N) and its rows' 1 / sum. */
+ * and the projection fold likewise: P V Wo + bo = P x (sc Wvo) + g, g = sh Wvo + bv Wo + bo, Wvo = Wv Wo
+ * (the rows of P sum to 1, so g is added once per output row, in the residual pass). So per image one
+ * product x (N, C) [A | B] (C, 2C) instead of QKV (3C) and the projection (C), no pass writing GN (x), and
+ * the residual pass forms the next GroupNorm's sums.
+ * The fold of the weights (gaf_attention_fold: Wqk, Wvo (C, C), bq', bv Wo + bo (C)) changes only with the
+ * weights; the network keeps it between evaluations. */
 gsize
-gaf_attention_block_scratch_len (int n, int c)
+gaf_attention_fold_len (int c)
 {
-  return (gsize) 4 * c * c + (gsize) 6 * c + (gsize) 3 * c * n + (gsize) ATT_ROWS * n + ATT_ROWS;
-}
-
-/* out rows = x rows + inv_i o rows (o in out), and the per-channel sums of the result (s1, s2 accumulate) */
-GAF_SIMD_CLONES
-static void
-residual_rows_sums (float *restrict out, const float *restrict x, const float *restrict inv, int rows, int c,
-                    double *restrict s1, double *restrict s2)
-{
-  for (int i = 0; i < rows; i++)
-    {
-      float *restrict o = out + (gsize) i * c, w = inv[i];
-      const float *restrict xr = x + (gsize) i * c;
-      for (int l = 0; l < c; l++)
-        {
-          float v = xr[l] + w * o[l];
-          o[l] = v;
-          s1[l] += v;
-          s2[l] += (double) v * v;
-        }
-    }
+  return (gsize) 2 * c * c + (gsize) 2 * c;
 }
 
 void
-gaf_attention_block_infer (float *out, double *out_sums, const float *x, const double *sums, const float *gn_g,
-                           const float *gn_b, int groups, const float *wqkv, const float *bqkv, const float *wo,
-                           const float *bo, int batch, int n, int c, float *scratch)
+gaf_attention_fold (float *fold, const float *wqkv, const float *bqkv, const float *wo, const float *bo, int c)
 {
-  gsize c3 = 3 * (gsize) c, c2 = 2 * (gsize) c;
+  gsize c3 = 3 * (gsize) c;
   float s = 1.0f / sqrtf ((float) c);
-  float *wqk = scratch, *wvo = wqk + (gsize) c * c, *bq = wvo + (gsize) c * c, *bv = bq + c;
-  float *wab = bv + c, *bab = wab + (gsize) c * c2, *sc = bab + c2, *sh = sc + c;
-  float *kt = sh + c, *qv = kt + (gsize) c * n, *tile = qv + (gsize) n * c2, *inv = tile + (gsize) ATT_ROWS * n;
-  g_autofree double *own = out_sums == NULL ? g_new (double, 2 * (gsize) c) : NULL;
+  float *wqk = fold, *wvo = wqk + (gsize) c * c, *bq = wvo + (gsize) c * c, *bv = bq + c;
 
-  /* once per call: Wqk = s Wq Wk^T, Wvo = Wv Wo, bq' = s bq Wk^T, bv Wo + bo */
+  /* Wqk = s Wq Wk^T, Wvo = Wv Wo, bq' = s bq Wk^T, bv Wo + bo */
   gaf_gemm_small_bt (c, c, c, wqkv, c3, 1, wqkv + c, (int) c3, wqk, c, FALSE);
   gaf_gemm_small (c, c, c, wqkv + 2 * c, c3, 1, wo, c, wvo, c, FALSE);
   for (gsize i = 0; i < (gsize) c * c; i++)
@@ -1123,6 +1153,89 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
       bq[j] = s * (float) aq;
       bv[j] = (float) av;
     }
+}
+
+/* Scratch (floats): [A | B] (C, 2C); the queries' bias and g (C) x 2; sc, sh (C) x 2; K^T = x^T (C, N);
+ * [Q' | V'] (N, 2C); a tile of scores (ATT_ROWS, N) and its rows' 1 / sum; the tile's sums (2C). */
+gsize
+gaf_attention_block_scratch_len (int n, int c)
+{
+  return (gsize) 2 * c * c + (gsize) 6 * c + (gsize) 3 * c * n + (gsize) ATT_ROWS * n + ATT_ROWS;
+}
+
+/* One image's weights from the fold and its GroupNorm's sc, sh:
+ * [A | B] = [sc Wqk sc | sc Wvo], bq'' = (sh Wqk + bq') sc, g = sh Wvo + bv Wo + bo. */
+GAF_SIMD_CLONES
+static void
+fold_image (float *restrict wab, float *restrict bqi, float *restrict g, const float *restrict fold,
+            const float *restrict sc, const float *restrict sh, int c)
+{
+  const float *restrict wqk = fold, *restrict wvo = wqk + (gsize) c * c, *restrict bq = wvo + (gsize) c * c;
+  const float *restrict bv = bq + c;
+  gsize c2 = 2 * (gsize) c;
+
+  for (int j = 0; j < c; j++)
+    {
+      bqi[j] = bq[j];
+      g[j] = bv[j];
+    }
+  for (int l = 0; l < c; l++)
+    {
+      float *restrict a = wab + (gsize) l * c2, *restrict bb = a + c, sl = sc[l], hl = sh[l];
+      const float *restrict q = wqk + (gsize) l * c, *restrict v = wvo + (gsize) l * c;
+      for (int j = 0; j < c; j++)
+        {
+          a[j] = sl * q[j] * sc[j];
+          bb[j] = sl * v[j];
+          bqi[j] += hl * q[j];
+          g[j] += hl * v[j];
+        }
+    }
+  for (int j = 0; j < c; j++)
+    bqi[j] *= sc[j];
+}
+
+/* out rows = x rows + inv_i o rows (o in out) + g, and the per-channel sums of the result (s1, s2
+ * accumulate): floats over the rows of a tile, doubles across tiles, as the Winograd output transform does. */
+GAF_SIMD_CLONES
+static void
+residual_rows_sums (float *restrict out, const float *restrict x, const float *restrict inv,
+                    const float *restrict g, int rows, int c, float *restrict acc, double *restrict s1,
+                    double *restrict s2)
+{
+  float *restrict a1 = acc, *restrict a2 = acc + c;
+
+  for (int l = 0; l < c; l++)
+    a1[l] = a2[l] = 0.0f;
+  for (int i = 0; i < rows; i++)
+    {
+      float *restrict o = out + (gsize) i * c, w = inv[i];
+      const float *restrict xr = x + (gsize) i * c;
+      for (int l = 0; l < c; l++)
+        {
+          float v = xr[l] + (w * o[l] + g[l]);
+          o[l] = v;
+          a1[l] += v;
+          a2[l] += v * v;
+        }
+    }
+  for (int l = 0; l < c; l++)
+    {
+      s1[l] += a1[l];
+      s2[l] += a2[l];
+    }
+}
+
+void
+gaf_attention_block_infer (float *out, double *out_sums, const float *x, const double *sums, const float *gn_g,
+                           const float *gn_b, int groups, const float *fold, int batch, int n, int c,
+                           float *scratch)
+{
+  gsize c2 = 2 * (gsize) c;
+  float *wab = scratch, *bqi = wab + (gsize) c * c2, *g = bqi + c, *sc = g + c, *sh = sc + c;
+  float *kt = sh + c, *qv = kt + (gsize) c * n, *tile = qv + (gsize) n * c2, *inv = tile + (gsize) ATT_ROWS * n;
+  float *acc = inv + ATT_ROWS;
+  g_autofree double *own = out_sums == NULL ? g_new (double, 2 * (gsize) c) : NULL;
 
   for (int b = 0; b < batch; b++)
     {
@@ -1132,28 +1245,13 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
 
       group_affine (sc, sh, NULL, NULL, sums + (gsize) b * 2 * c, sums + (gsize) b * 2 * c + c, gn_g, gn_b, n, c,
                     groups);
-      /* [A | B] = [sc Wqk sc | sc Wvo], bias [(sh Wqk + bq') sc | sh Wvo + bv Wo + bo] */
-      for (int l = 0; l < c; l++)
-        for (int j = 0; j < c; j++)
-          {
-            wab[(gsize) l * c2 + j] = sc[l] * wqk[(gsize) l * c + j] * sc[j];
-            wab[(gsize) l * c2 + c + j] = sc[l] * wvo[(gsize) l * c + j];
-          }
-      memcpy (bab, bq, c * sizeof (float));
-      memcpy (bab + c, bv, c * sizeof (float));
-      for (int l = 0; l < c; l++)
-        for (int j = 0; j < c; j++)
-          {
-            bab[j] += sh[l] * wqk[(gsize) l * c + j];
-            bab[c + j] += sh[l] * wvo[(gsize) l * c + j];
-          }
-      for (int j = 0; j < c; j++)
-        bab[j] *= sc[j];
-      /* [Q' | V'] = bias rows + x [A | B] */
+      fold_image (wab, bqi, g, fold, sc, sh, c);
+      /* Q' = bias rows + x A, V' = x B (its bias g goes into the residual pass) */
       for (int i = 0; i < n; i++)
-        memcpy (qv + i * c2, bab, c2 * sizeof (float));
-      gaf_gemm_small (n, (int) c2, c, xb, c, 1, wab, (int) c2, qv, (int) c2, TRUE);
-      transpose_rows (kt, xb, c, n, c, 1.0f);
+        memcpy (qv + i * c2, bqi, c * sizeof (float));
+      gaf_gemm_small (n, c, c, xb, c, 1, wab, (int) c2, qv, (int) c2, TRUE);
+      gaf_gemm_small (n, c, c, xb, c, 1, wab + c, (int) c2, qv + c, (int) c2, FALSE);
+      transpose_rows (kt, n, xb, c, n, c, 1.0f);
 
       for (int l = 0; l < 2 * c; l++)
         os[l] = 0.0;
@@ -1164,7 +1262,7 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
           gaf_gemm_small (r, n, c, qv + (gsize) i0 * c2, c2, 1, kt, n, tile, n, FALSE);
           softmax_rows (tile, inv, NULL, r, n);
           gaf_gemm_small (r, c, n, tile, n, 1, qv + c, (int) c2, o, c, FALSE);
-          residual_rows_sums (o, xb + (gsize) i0 * c, inv, r, c, os, os + c);
+          residual_rows_sums (o, xb + (gsize) i0 * c, inv, g, r, c, acc, os, os + c);
         }
     }
 }
@@ -1183,8 +1281,8 @@ attention_backward_sample (float *dqkv, const float *dout, const float *out, con
   float *kt = scratch, *vt = kt + (gsize) c * n, *P = vt + (gsize) c * n, *dS = P + (gsize) ATT_ROWS * n;
   float *D = dS + (gsize) ATT_ROWS * n;
 
-  transpose_rows (kt, k, ld, n, c, scale);
-  transpose_rows (vt, v, ld, n, c, 1.0f);
+  transpose_rows (kt, n, k, ld, n, c, scale);
+  transpose_rows (vt, n, v, ld, n, c, 1.0f);
   for (int i = 0; i < n; i++)
     {
       double s = 0.0;

@@ -105,15 +105,18 @@ void  gaf_attention_forward        (float *out, float *lse, const float *qkv, in
                                     float *scratch);
 void  gaf_attention_infer          (float *out, const float *qkv, int batch, int n, int c, float *scratch);
 /* Sampling's whole attention block: out (B, N, C) = x + attention (GN (x) wqkv + bqkv) wo + bo for x (B, N, C),
- * GN from x's per-channel sums (B, 2, C) (gaf_channel_sums) with gn_g, gn_b, groups; wqkv (C, 3C), wo (C, C).
- * out_sums (B, 2, C), if not NULL, receives the sums of out. The same function as gaf_groupnorm_forward,
- * the QKV product, gaf_attention_infer and the projection, with the weights folded (fewer flops, other
+ * GN from x's per-channel sums (B, 2, C) (gaf_channel_sums) with gn_g, gn_b, groups; wqkv (C, 3C), wo (C, C)
+ * given folded: fold (gaf_attention_fold_len (c) floats) from gaf_attention_fold, which only the weights
+ * change. out_sums (B, 2, C), if not NULL, receives the sums of out. The same function as
+ * gaf_groupnorm_forward, the QKV product, gaf_attention_infer and the projection, with fewer flops (other
  * rounding). Scratch: gaf_attention_block_scratch_len (n, c) floats, one per thread. */
+gsize gaf_attention_fold_len       (int c);
+void  gaf_attention_fold           (float *fold, const float *wqkv, const float *bqkv, const float *wo,
+                                    const float *bo, int c);
 gsize gaf_attention_block_scratch_len (int n, int c);
 void  gaf_attention_block_infer    (float *out, double *out_sums, const float *x, const double *sums,
-                                    const float *gn_g, const float *gn_b, int groups, const float *wqkv,
-                                    const float *bqkv, const float *wo, const float *bo, int batch, int n, int c,
-                                    float *scratch);
+                                    const float *gn_g, const float *gn_b, int groups, const float *fold, int batch,
+                                    int n, int c, float *scratch);
 /* dqkv += the gradient from dout, given the forward's out and lse. */
 void  gaf_attention_backward       (float *dqkv, const float *dout, const float *out, const float *qkv,
                                     const float *lse, int batch, int n, int c, float *scratch);

@@ -39,6 +39,8 @@ typedef struct {
    * sampling evaluates the same weights many times, and the transform costs as much as a few images. */
   float *seen1, *seen2;
   gboolean flip1, flip2;
+  /* ATTN: the weights (qkv, proj) att_fold was folded from (gaf_attention_fold), for sampling; NULL: none yet */
+  float *att_seen, *att_fold;
   /* Arena offsets. RES: gn1, c1, e, gn2, c2, s (1x1 skip, when in != out); ATTN: gn1, c1 = qkv (C, 3C),
    * c2 = proj (C, C); IN, DOWN, UP: c1; OUT: gn1, c1. */
   gsize  gn1_g, gn1_b, c1_w, c1_b, e_w, e_b, gn2_g, gn2_b, c2_w, c2_b, s_w, s_b;
@@ -201,6 +203,8 @@ layout_clear (Layout *lay)
       gaf_winograd_clear (&op->wg2);
       g_clear_pointer (&op->seen1, g_free);
       g_clear_pointer (&op->seen2, g_free);
+      g_clear_pointer (&op->att_seen, g_free);
+      g_clear_pointer (&op->att_fold, g_free);
     }
   g_clear_pointer (&lay->ops, g_array_unref);
 }
@@ -825,8 +829,7 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               const double *sums = op_sums (net, c, i - 1, B);
               PROF (GAF_PROF_ATTENTION,
                     gaf_attention_block_infer (ob->out, ob->sums, in, sums, P + op->gn1_g, P + op->gn1_b, op->g1,
-                                               P + op->c1_w, P + op->c1_b, P + op->c2_w, P + op->c2_b, B, n,
-                                               op->cin, c->att_scratch));
+                                               op->att_fold, B, n, op->cin, c->att_scratch));
               ob->sums_ok = TRUE;
               break;
             }
@@ -1123,7 +1126,29 @@ prepare_conv (GafWinograd *wg, float **seen, gboolean *flip_done, const float *w
   *flip_done = flipped;
 }
 
-/* Winograd weights of the current parameters, ops dealt round-robin over the threads. */
+/* Folds an attention block's weights for sampling unless att_fold already holds exactly these: qkv.w, qkv.b,
+ * proj.w, proj.b lie one after the other in the arena (c1_w .. c2_b), 4C^2 + 4C floats compared. */
+static void
+prepare_attention (Op *op, const float *P)
+{
+  int c = op->cin;
+  gsize len = (gsize) 4 * c * c + (gsize) 4 * c;
+
+  g_assert (op->c1_b == op->c1_w + (gsize) 3 * c * c && op->c2_w == op->c1_b + 3 * (gsize) c &&
+            op->c2_b == op->c2_w + (gsize) c * c);
+  if (op->att_seen != NULL && memcmp (op->att_seen, P + op->c1_w, len * sizeof (float)) == 0)
+    return;
+  if (op->att_seen == NULL)
+    {
+      op->att_seen = g_new (float, len);
+      op->att_fold = g_new (float, gaf_attention_fold_len (c));
+    }
+  gaf_attention_fold (op->att_fold, P + op->c1_w, P + op->c1_b, P + op->c2_w, P + op->c2_b, c);
+  memcpy (op->att_seen, P + op->c1_w, len * sizeof (float));
+}
+
+/* Winograd weights of the current parameters (and, for sampling, the attention blocks' folded weights), ops
+ * dealt round-robin over the threads. */
 static void
 prepare_task (guint k, guint n_tasks, gpointer data)
 {
@@ -1138,6 +1163,8 @@ prepare_task (guint k, guint n_tasks, gpointer data)
         prepare_conv (&op->wg1, &op->seen1, &op->flip1, P + op->c1_w, &op->conv1, op->wino1, job->flipped);
       if (op->wino2)
         prepare_conv (&op->wg2, &op->seen2, &op->flip2, P + op->c2_w, &op->conv2, op->wino2, job->flipped);
+      if (op->kind == OP_ATTN && !job->flipped)
+        prepare_attention (op, P);
     }
 }
 
