@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gaf-draw.h"
 #include "gaf-parameter-panel.h"
 #include "gaf-presets.h"
 #include "gaf-settings.h"
@@ -46,6 +47,69 @@ open_window (int width, int height)
 }
 
 static void
+queue_draw_all (GtkWidget *widget)
+{
+  gtk_widget_queue_draw (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    queue_draw_all (child);
+}
+
+static void
+count_paint (guint *paints)
+{
+  (*paints)++;
+}
+
+static gboolean
+two_paints (gpointer paints)
+{
+  return *(guint *) paints >= 2;
+}
+
+static gboolean
+has_round (gpointer window)
+{
+  g_autoptr(GafSnapshot) s = gaf_runner_dup_snapshot (gaf_window_get_runner (window));
+
+  return s != NULL && s->payload->round != NULL && s->payload->round->freq != NULL;
+}
+
+/* Every view drawn once the first round of samples is in (the vertex labels then carry the class shares):
+ * no text the canvases draw runs over their edge (gaf-draw.h's text audit). Before
+ * 2026-12-04 the Maps view of another experiment showed that experiment's simplex in its 180-pixel pixel
+ * pane, its vertex labels cut off at both sides. */
+static void
+check_texts_inside (GafWindow *window)
+{
+  g_auto(GStrv) names = gaf_window_view_names ();
+  g_autofree char *before = g_strdup (gaf_window_get_view (window));
+
+  g_assert_true (wait_until (has_round, window, 60));
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      guint cut;
+
+      GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+      guint paints = 0;
+      gulong id = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (count_paint), &paints);
+
+      /* On, then the view shown with every widget in it to be drawn anew (GTK keeps a widget's drawing
+       * until it changes), then two frames painted by GTK. */
+      gaf_draw_audit_texts (TRUE);
+      g_assert_true (gaf_window_set_view (window, names[i]));
+      queue_draw_all (gaf_window_get_view_widget (window, names[i]));
+      g_assert_true (wait_until (two_paints, &paints, 10));
+      g_signal_handler_disconnect (clock, id);
+      cut = gaf_draw_texts_cut_off ();
+      g_test_message ("view %s: %u texts cut off %s", names[i], cut, gaf_draw_texts_cut_off_first ());
+      gaf_draw_audit_texts (FALSE);
+      g_assert_cmpuint (cut, ==, 0);
+    }
+  /* the window stores its view for the next one: leave it as it was */
+  g_assert_true (gaf_window_set_view (window, before));
+}
+
+static void
 check_fit (int width, int height, gboolean panel)
 {
   GafWindow *window;
@@ -64,6 +128,7 @@ check_fit (int width, int height, gboolean panel)
   g_assert_cmpint (w, <=, width);
   g_assert_cmpint (h, <=, height);
   g_assert_cmpfloat ((double) ch, >=, 0.6 * height);
+  check_texts_inside (window);
   destroy_window (window);
 }
 
@@ -71,6 +136,20 @@ static void
 test_fit_1024 (void)
 {
   check_fit (1024, 768, TRUE);
+}
+
+/* Presentation mode (text half as large again) on the projector: every view's texts still inside. Before
+ * 2026-12-04 the empty views' hints ran off both sides and the KL plot's title off the right edge. */
+static void
+test_fit_1024_presentation (void)
+{
+  GafWindow *window = open_window (1024, 768);
+
+  gaf_window_set_presentation (window, TRUE);
+  iterate_for (0.6);
+  check_texts_inside (window);
+  gaf_window_set_presentation (window, FALSE);
+  destroy_window (window);
 }
 
 static void
@@ -578,6 +657,7 @@ main (int argc, char **argv)
   use_test_runs_file ();
   g_test_add_func ("/ui-fit/size/1024x768", test_fit_1024);
   g_test_add_func ("/ui-fit/size/800x600", test_fit_800);
+  g_test_add_func ("/ui-fit/size/1024x768-presentation", test_fit_1024_presentation);
   g_test_add_func ("/ui-fit/views/ctrl-digits-follow-the-switcher", test_switcher_order);
   g_test_add_func ("/ui-fit/views/no-dead-ends", test_no_dead_ends);
   g_test_add_func ("/ui-fit/labels/at-minimum", test_labels_min);

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "gaf-dataset.h"
 #include "gaf-draw.h"
@@ -105,6 +106,64 @@ gaf_measure_text (cairo_t *cr, const GafTheme *theme, const char *markup, double
   g_object_unref (layout);
 }
 
+/* The text audit (drawing happens on the main thread only): 0 off, 1 counting, 2 counting and saying each. */
+static int      audit_mode = -1;
+static guint    audit_cut_off;
+static GString *audit_first;   /* the first few texts cut off since the audit was turned on */
+
+static gboolean
+audit_says_each (void)
+{
+  const char *debug = g_getenv ("GAFLOW_DEBUG");
+
+  return debug != NULL && strstr (debug, "text-clip") != NULL;
+}
+
+void
+gaf_draw_audit_texts (gboolean on)
+{
+  audit_mode = audit_says_each () ? 2 : on ? 1 : 0;
+  audit_cut_off = 0;
+  if (audit_first == NULL)
+    audit_first = g_string_new (NULL);
+  g_string_truncate (audit_first, 0);
+}
+
+guint
+gaf_draw_texts_cut_off (void)
+{
+  return audit_cut_off;
+}
+
+const char *
+gaf_draw_texts_cut_off_first (void)
+{
+  return audit_first != NULL ? audit_first->str : "";
+}
+
+/* A text box (x0, y0, w, h, user space) not inside the area being drawn (the clip) is counted, and with
+ * GAFLOW_DEBUG=text-clip also named on stderr. One pixel of slack for rounding. */
+static void
+audit_text (cairo_t *cr, const char *markup, double x0, double y0, int w, int h)
+{
+  double cx0, cy0, cx1, cy1;
+
+  if (audit_mode < 0)
+    audit_mode = audit_says_each () ? 2 : 0;
+  if (audit_mode == 0)
+    return;
+  cairo_clip_extents (cr, &cx0, &cy0, &cx1, &cy1);
+  if (x0 >= cx0 - 1 && y0 >= cy0 - 1 && x0 + w <= cx1 + 1 && y0 + h <= cy1 + 1)
+    return;
+  audit_cut_off++;
+  if (audit_first != NULL && audit_cut_off <= 3)
+    g_string_append_printf (audit_first, "\"%s\" at (%.0f, %.0f), %d x %d, in (%.0f, %.0f)-(%.0f, %.0f); ", markup,
+                            x0, y0, w, h, cx0, cy0, cx1, cy1);
+  if (audit_mode == 2)
+    g_printerr ("gaflow: text cut off: \"%s\" at (%.0f, %.0f), %d x %d, in (%.0f, %.0f)-(%.0f, %.0f)\n", markup,
+                x0, y0, w, h, cx0, cy0, cx1, cy1);
+}
+
 /* Shows markup with its anchor at (x, y), wrapped to max_width when that is > 0; its size in w, h. */
 static void
 show_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y, double ax, double ay,
@@ -118,6 +177,7 @@ show_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x, dou
       pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
     }
   pango_layout_get_pixel_size (layout, w, h);
+  audit_text (cr, markup, round (x - ax * *w), round (y - ay * *h), *w, *h);
   cairo_move_to (cr, round (x - ax * *w), round (y - ay * *h));
   pango_cairo_show_layout (cr, layout);
   cairo_new_path (cr);
@@ -132,6 +192,47 @@ gaf_draw_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x,
 
   show_text (cr, theme, markup, x, y, ax, ay, scale, 0, &w, &h);
   return w;
+}
+
+double
+gaf_draw_text_fitted (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y, double ax,
+                      double ay, double scale, double max_width)
+{
+  double w, h, fit = scale;
+  PangoLayout *layout;
+  int lw, lh;
+
+  gaf_measure_text (cr, theme, markup, scale, &w, &h);
+  if (w > max_width && w > 0)
+    fit = MAX (scale * max_width / w, 0.75 * scale);
+  layout = make_layout (cr, theme, markup, fit);
+  /* still too wide at three quarters of the size: the end gives way to an ellipsis */
+  pango_layout_set_width (layout, (int) (MAX (max_width, 20) * PANGO_SCALE));
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  pango_layout_get_pixel_size (layout, &lw, &lh);
+  audit_text (cr, markup, round (x - ax * lw), round (y - ay * lh), lw, lh);
+  cairo_move_to (cr, round (x - ax * lw), round (y - ay * lh));
+  pango_cairo_show_layout (cr, layout);
+  cairo_new_path (cr);
+  g_object_unref (layout);
+  return lh;
+}
+
+void
+gaf_draw_placeholder (cairo_t *cr, const GafTheme *theme, const char *markup, double width, double height)
+{
+  PangoLayout *layout = make_layout (cr, theme, markup, 1.0);
+  int w, h;
+
+  pango_layout_set_width (layout, (int) (MAX (MIN (width - 32, 640), 20) * PANGO_SCALE));
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  pango_layout_get_pixel_size (layout, &w, &h);
+  audit_text (cr, markup, round ((width - w) / 2), round ((height - h) / 2), w, h);
+  cairo_move_to (cr, round ((width - w) / 2), round ((height - h) / 2));
+  pango_cairo_show_layout (cr, layout);
+  cairo_new_path (cr);
+  g_object_unref (layout);
 }
 
 double

@@ -35,9 +35,25 @@ double  gaf_draw_text         (cairo_t *cr, const GafTheme *theme, const char *m
  * the edge of a narrow area). Returns the text height. */
 double  gaf_draw_text_wrapped (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
                                double ax, double ay, double scale, double max_width);
+/* The same on one line of at most max_width pixels: shrunk to fit, to three quarters of the size at
+ * least, then cut with an ellipsis (titles over plots that presentation mode's larger text widens).
+ * Returns the text height. */
+double  gaf_draw_text_fitted  (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
+                               double ax, double ay, double scale, double max_width);
+/* What an empty view says (which experiment to choose), centred in width x height, lines wrapped and
+ * centred. */
+void    gaf_draw_placeholder  (cairo_t *cr, const GafTheme *theme, const char *markup, double width, double height);
 /* Reading upwards (an axis title), centred on (x, y); ay 1 puts it left of x, 0 right of it. */
 void    gaf_draw_text_vertical (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y,
                                 double ay, double scale);
+/* Text cut off at the edge of what is drawn: once gaf_draw_audit_texts (TRUE) has been called (tests), every
+ * text the functions above draw is checked against the area being drawn (the cairo clip), and
+ * gaf_draw_texts_cut_off counts those that do not lie inside it. GAFLOW_DEBUG=text-clip in the environment
+ * turns it on from the start and names each such text on stderr. Main thread only. */
+void    gaf_draw_audit_texts  (gboolean on);
+guint   gaf_draw_texts_cut_off (void);
+/* The first three of them: text, box and area, for a test's message. */
+const char *gaf_draw_texts_cut_off_first (void);
 /* Width and height of markup as gaf_draw_text would draw it. */
 void    gaf_measure_text      (cairo_t *cr, const GafTheme *theme, const char *markup, double scale,
                                double *width, double *height);

@@ -241,8 +241,7 @@ gaf_joint_view_draw (GafJointView *self, cairo_t *cr, int width, int height, con
   if (s == NULL || gaf_joint_payload (s->payload) == NULL)
     {
       gaf_set_fg (cr, theme, 0.65);
-      gaf_draw_text (cr, theme, _("Choose an experiment of two variables to see its joint distribution."),
-                     width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
+      gaf_draw_placeholder (cr, theme, _("Choose an experiment of two variables to see its joint distribution."), width, height);
       return;
     }
   if (tables (s) == NULL)

@@ -181,8 +181,7 @@ gaf_label_map_canvas_draw (GafLabelMapCanvas *self, cairo_t *cr, int width, int 
     {
       gaf_draw_text (cr, theme, _("<b>Label maps</b>"), MARGIN, 10, 0, 0, 1.35);
       gaf_set_fg (cr, theme, 0.65);
-      gaf_draw_text (cr, theme, _("Choose the label-map experiment to see samples form out of noise."),
-                     width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
+      gaf_draw_placeholder (cr, theme, _("Choose the label-map experiment to see samples form out of noise."), width, height);
       return;
     }
   if (self->snapshot->state == GAF_RUNNER_FAILED && self->error != NULL)

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "gaf-draw.h"
+#include "gaf-label-map-experiment.h"
 #include "gaf-label-map-view.h"
 
 /* As the simplex view: one pass from t = 0 to T, then a pause at T. */
@@ -17,6 +18,7 @@ struct _GafLabelMapView {
 
   GafLabelMapCanvas *canvas;
   GafSimplexCanvas  *pixel_canvas;
+  GtkWidget         *pixel_separator;
   GtkToggleButton   *play_button;
   GtkAdjustment     *time_adjustment;
   GtkLabel          *time_label;
@@ -35,8 +37,14 @@ snapshot_changed (GtkWidget *widget, GafSnapshot *snapshot)
   GafLabelMapView *self = GAF_LABEL_MAP_VIEW (widget);
   const GafTrajectories *tr = gaf_payload_trajectories (snapshot->payload);
 
+  /* The pixel pane follows a pixel of the maps: with another experiment (the maps canvas then says to
+   * choose the label-map experiment) there is none, and that experiment's simplex is not shown here. */
+  gboolean maps = snapshot != NULL && snapshot->params.experiment == &gaf_label_map_experiment;
+
   gaf_label_map_canvas_set_snapshot (self->canvas, snapshot);
   gaf_simplex_canvas_set_snapshot (self->pixel_canvas, snapshot);
+  gtk_widget_set_visible (GTK_WIDGET (self->pixel_canvas), maps);
+  gtk_widget_set_visible (self->pixel_separator, maps);
   if (tr != NULL && tr->n_times > 0)
     gtk_adjustment_set_upper (self->time_adjustment, tr->times[tr->n_times - 1]);
 }
@@ -124,6 +132,7 @@ gaf_label_map_view_class_init (GafLabelMapViewClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gaflow/Gaflow/gaf-label-map-view.ui");
   gtk_widget_class_bind_template_child (widget_class, GafLabelMapView, canvas);
   gtk_widget_class_bind_template_child (widget_class, GafLabelMapView, pixel_canvas);
+  gtk_widget_class_bind_template_child (widget_class, GafLabelMapView, pixel_separator);
   gtk_widget_class_bind_template_child (widget_class, GafLabelMapView, play_button);
   gtk_widget_class_bind_template_child (widget_class, GafLabelMapView, time_adjustment);
   gtk_widget_class_bind_template_child (widget_class, GafLabelMapView, time_label);

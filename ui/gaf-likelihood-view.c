@@ -368,8 +368,7 @@ gaf_likelihood_view_draw (GafLikelihoodView *self, cairo_t *cr, int width, int h
   if (!has_image_model (s))
     {
       gaf_set_fg (cr, theme, 0.65);
-      gaf_draw_text (cr, theme, _("Choose the label-map experiment: its image model scores the maps."),
-                     width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
+      gaf_draw_placeholder (cr, theme, _("Choose the label-map experiment: its image model scores the maps."), width, height);
       return;
     }
   if (gaf_runner_params_method (&s->params) != GAF_METHOD_GAF)

@@ -90,7 +90,7 @@ gaf_run_plot_draw (cairo_t *cr, const GafTheme *theme, double x0, double y0, dou
   guint n_ticks;
 
   gaf_set_fg (cr, theme, 0.9);
-  gaf_draw_text (cr, theme, title, x0, y0, 0, 0, 0.95);
+  gaf_draw_text_fitted (cr, theme, title, x0, y0, 0, 0, 0.95, width);
   if (right - left < 60 || bottom - top < 40)
     return;
   /* Axes from every point, reference and marker. */
@@ -153,7 +153,13 @@ gaf_run_plot_draw (cairo_t *cr, const GafTheme *theme, double x0, double y0, dou
       cairo_line_to (cr, x, bottom);
       cairo_stroke (cr);
       gaf_set_fg (cr, theme, 0.7);
-      gaf_draw_text (cr, theme, label, x, bottom + 4, 0.5, 0.0, 0.8);
+      {
+        /* centred on its tick, but kept inside the plot's box: the last one sits at the right edge, and
+         * presentation mode's larger digits would reach past the canvas */
+        double lw, lh;
+        gaf_measure_text (cr, theme, label, 0.8, &lw, &lh);
+        gaf_draw_text (cr, theme, label, MIN (x, x0 + width - 2 - lw / 2), bottom + 4, 0.5, 0.0, 0.8);
+      }
     }
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text (cr, theme, xlabel, (left + right) / 2, y0 + height, 0.5, 1.0, 0.85);

@@ -178,8 +178,10 @@ gaf_scaling_canvas_draw (GafScalingCanvas *self, cairo_t *cr, int width, int hei
   if (self->rows->len == 0)
     {
       gaf_set_fg (cr, theme, 0.65);
-      gaf_draw_text (cr, theme, _("Run a sweep to add points: each class count trains its own model in the background."),
-                     width / 2.0, height * 0.42, 0.5, 0.5, 1.0);
+      /* wrapped to the plot's frame: at 800 x 600 with the panel the line is wider than the canvas */
+      gaf_draw_text_wrapped (cr, theme,
+                             _("Run a sweep to add points: each class count trains its own model in the background."),
+                             self->x_left + self->x_width / 2.0, height * 0.42, 0.5, 0.5, 1.0, self->x_width - 16);
     }
 
   /* Values at the hovered class count: every method there, and both reference lines. */

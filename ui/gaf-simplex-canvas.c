@@ -49,6 +49,8 @@ struct _GafSimplexCanvas {
   gboolean         compact;        /* the drawing and its vertex labels only (the split view's halves) */
   char            *fit_key;        /* the size and vertex labels the frame was fitted to (a cache) */
   GafSimplexFrame  fit_frame;
+  gboolean         fit_numbered;
+  gboolean         numbered;       /* too narrow for the vertex labels: numbers in the discs, shares below */
   int              selected_row;   /* label maps: the pixel whose trajectory is shown, -1 for none */
 
   guint            draws;
@@ -618,13 +620,32 @@ draw_geodesics (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
   point_marker (self, cr, theme, self->b, "B");
 }
 
+/* Class k's share of the last round's samples and of the target, averaged over positions; FALSE when the
+ * snapshot has no round of c classes. */
+static gboolean
+class_share (GafSimplexCanvas *self, int k, int c, double *got, double *want)
+{
+  GafSnapshot *s = self->snapshot;
+  const GafPayload *p = s != NULL ? s->payload : NULL;
+
+  *got = *want = 0;
+  if (p == NULL || p->round == NULL || p->round->freq == NULL || p->target_q == NULL || p->c != c)
+    return FALSE;
+  for (int i = 0; i < p->n; i++)
+    {
+      *got += p->round->freq[i * c + k] / p->n;
+      *want += p->target_q[i * c + k] / p->n;
+    }
+  return TRUE;
+}
+
 /* A vertex's label (markup), its anchor direction (ux, uy: away from the centre) and the disc radius. */
 static char *
 vertex_label (GafSimplexCanvas *self, int k, int c, double *ux, double *uy)
 {
   GafSnapshot *s = self->snapshot;
   GafPoint v = gaf_polygon_vertex (c, k);
-  double len = hypot (v.x, v.y);
+  double len = hypot (v.x, v.y), got, want;
   g_autofree char *name = gaf_class_name (s != NULL ? s->payload : NULL, k);
 
   *ux = len > 0 ? v.x / len : 0;
@@ -635,18 +656,10 @@ vertex_label (GafSimplexCanvas *self, int k, int c, double *ux, double *uy)
       *ux = 0.0;
       *uy = -1.0;
     }
-  if (s != NULL && s->payload->round != NULL && s->payload->round->freq != NULL && s->payload->target_q != NULL &&
-      s->payload->c == c && c <= 6)
+  if (c <= 6 && class_share (self, k, c, &got, &want))
     {
       /* Averaged over positions: how often samples end here, against the target. */
-      const GafPayload *p = s->payload;
-      double got = 0, want = 0;
       g_autofree char *freq = NULL;
-      for (int i = 0; i < p->n; i++)
-        {
-          got += p->round->freq[i * c + k] / p->n;
-          want += p->target_q[i * c + k] / p->n;
-        }
       /* Translators: sample and target frequencies of a class, in percent (the second on two lines,
        * under the ends of the two-class segment and beside the lower vertices of the triangle) */
       freq = c == 2 || (c == 3 && k > 0) ? g_strdup_printf (_("samples %.0f %%\ntarget %.0f %%"), 100 * got, 100 * want)
@@ -686,6 +699,7 @@ fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, do
   if (self->fit_key != NULL && strcmp (self->fit_key, key->str) == 0)
     {
       self->frame = self->fit_frame;
+      self->numbered = self->fit_numbered;
       g_string_free (key, TRUE);
       return;
     }
@@ -707,9 +721,27 @@ fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, do
       b[2] = b[0] + lw;
       b[3] = b[1] + lh;
     }
-  gaf_simplex_frame_fit_labels (&self->frame, c, boxes, 4, CAPTION_HEIGHT, width - 4, CAPTION_HEIGHT + area_h,
-                                0.5 * self->frame.scale);
+  {
+    /* Labels that fit only with the drawing below half its size (the pixel pane of the Maps view on a
+     * projector, with three or more classes): the classes' numbers in their discs instead, and their shares
+     * under the drawing (draw_captions). */
+    GafSimplexFrame probe = self->frame;
+    double full = self->frame.scale;
+
+    gaf_simplex_frame_fit_labels (&probe, c, boxes, 4, CAPTION_HEIGHT, width - 4, CAPTION_HEIGHT + area_h, 0.0);
+    self->numbered = probe.scale < 0.5 * full;
+    if (self->numbered)
+      for (int k = 0; k < c; k++)
+        {
+          double r = vertex_radius (c) + 2, *b = boxes + 4 * k;
+          b[0] = b[1] = -r;
+          b[2] = b[3] = r;
+        }
+    gaf_simplex_frame_fit_labels (&self->frame, c, boxes, 4, CAPTION_HEIGHT, width - 4, CAPTION_HEIGHT + area_h,
+                                  0.5 * full);
+  }
   self->fit_frame = self->frame;
+  self->fit_numbered = self->numbered;
 }
 
 static void
@@ -731,9 +763,39 @@ draw_vertices (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme)
       gaf_set_fg (cr, theme, 0.8);
       cairo_set_line_width (cr, 1.2 * gaf_stroke (theme));
       cairo_stroke (cr);
+      if (self->numbered)
+        {
+          /* the class's number, dark on a light disc and light on a dark one */
+          g_autofree char *number = g_strdup_printf ("<b>%d</b>", k + 1);
+          double l = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2], ink = l > 0.55 ? 0.0 : 1.0;
+          cairo_set_source_rgb (cr, ink, ink, ink);
+          gaf_draw_text (cr, theme, number, p.x, p.y, 0.5, 0.5, c <= 6 ? 0.85 : 0.7);
+          continue;
+        }
       gaf_draw_text (cr, theme, label, p.x + ux * (radius + 8), p.y - uy * (radius + 8),
                      0.5 - 0.5 * ux, 0.5 + 0.5 * uy, 1.0);
     }
+}
+
+/* The classes' shares of the samples and of the target, in the order of the numbered vertices:
+ * "samples 69 · 10 · 11 · 10 %" and "target …" on two lines; NULL without a round of c classes. */
+static char *
+class_shares (GafSimplexCanvas *self, int c)
+{
+  g_autoptr(GString) got = g_string_new (NULL), want = g_string_new (NULL);
+
+  for (int k = 0; k < c; k++)
+    {
+      double g, w;
+      if (!class_share (self, k, c, &g, &w))
+        return NULL;
+      /* thin spaces around the dots: four classes fit the 180 pixels of the Maps view's pixel pane */
+      g_string_append_printf (got, "%s%.0f", k > 0 ? "\u2009·\u2009" : "", 100 * g);
+      g_string_append_printf (want, "%s%.0f", k > 0 ? "\u2009·\u2009" : "", 100 * w);
+    }
+  /* Translators: the shares of classes 1, 2, ... in percent, of the samples and of the target, as
+   * "69 · 10 · 11 · 10" (under a drawing whose vertices carry the classes' numbers) */
+  return g_strdup_printf (_("samples %s %%\ntarget %s %%"), got->str, want->str);
 }
 
 /* A headline and its explanation under the drawing, the second below however many lines the first wrapped to. */
@@ -829,6 +891,16 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
       gaf_draw_text (cr, theme, h, width - 16, 10, 1.0, 0.0, 0.95);
     }
 
+  if (self->numbered)
+    {
+      /* Vertices carry numbers: which class each is, and the shares their labels would have shown. */
+      g_autofree char *shares = class_shares (self, c);
+      g_autofree char *what = g_strdup_printf ("<b>%s</b>", c == 2 ? _("The simplex of two classes is this segment")
+                                                           : c > 3 ? _("Barycentric projection")
+                                                                   : _("vertex k is class k"));
+      bottom_note (cr, theme, what, shares != NULL ? shares : "", y, width);
+      return;
+    }
   if (c == 2)
     {
       /* The segment is the whole simplex: nothing is hidden by the picture. */
@@ -839,8 +911,10 @@ draw_captions (GafSimplexCanvas *self, cairo_t *cr, int width, int height, const
   if (c != 3)
     {
       g_autofree char *proj = g_strdup_printf ("<b>%s</b>", _("Barycentric projection"));
-      g_autofree char *what = g_strdup_printf (_("W ↦ Σⱼ Wⱼ vⱼ onto a regular %d-gon: a linear shadow of the simplex, "
-                                                 "so distinct points may overlap. Field and overlays need c = 3."), c);
+      /* the pixel pane of the Maps view (180 pixels) has room for the gist only */
+      g_autofree char *what = width < 320 ? g_strdup (_("A linear shadow of the simplex: distinct points may overlap."))
+                              : g_strdup_printf (_("W ↦ Σⱼ Wⱼ vⱼ onto a regular %d-gon: a linear shadow of the simplex, "
+                                                   "so distinct points may overlap. Field and overlays need c = 3."), c);
       bottom_note (cr, theme, proj, what, y, width);
       return;
     }

@@ -77,8 +77,7 @@ gaf_text_view_draw (GafTextView *self, cairo_t *cr, int width, int height, const
   if (t == NULL)
     {
       gaf_set_fg (cr, theme, 0.65);
-      gaf_draw_text (cr, theme, _("Choose the text experiment to see sequences of characters form out of noise."),
-                     width / 2.0, height / 2.0, 0.5, 0.5, 1.0);
+      gaf_draw_placeholder (cr, theme, _("Choose the text experiment to see sequences of characters form out of noise."), width, height);
       return;
     }
   source = g_markup_escape_text (t->source, -1);
