@@ -164,6 +164,20 @@ audit_text (cairo_t *cr, const char *markup, double x0, double y0, int w, int h)
                 x0, y0, w, h, cx0, cy0, cx1, cy1);
 }
 
+/* Shows a laid-out text (markup, for the audit) with its anchor at (x, y), and frees the layout; its size
+ * in w, h. */
+static void
+show_layout (cairo_t *cr, PangoLayout *layout, const char *markup, double x, double y, double ax, double ay,
+             int *w, int *h)
+{
+  pango_layout_get_pixel_size (layout, w, h);
+  audit_text (cr, markup, round (x - ax * *w), round (y - ay * *h), *w, *h);
+  cairo_move_to (cr, round (x - ax * *w), round (y - ay * *h));
+  pango_cairo_show_layout (cr, layout);
+  cairo_new_path (cr);
+  g_object_unref (layout);
+}
+
 /* Shows markup with its anchor at (x, y), wrapped to max_width when that is > 0; its size in w, h. */
 static void
 show_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y, double ax, double ay,
@@ -176,12 +190,7 @@ show_text (cairo_t *cr, const GafTheme *theme, const char *markup, double x, dou
       pango_layout_set_width (layout, (int) (MAX (max_width, 20) * PANGO_SCALE));
       pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
     }
-  pango_layout_get_pixel_size (layout, w, h);
-  audit_text (cr, markup, round (x - ax * *w), round (y - ay * *h), *w, *h);
-  cairo_move_to (cr, round (x - ax * *w), round (y - ay * *h));
-  pango_cairo_show_layout (cr, layout);
-  cairo_new_path (cr);
-  g_object_unref (layout);
+  show_layout (cr, layout, markup, x, y, ax, ay, w, h);
 }
 
 double
@@ -198,24 +207,20 @@ double
 gaf_draw_text_fitted (cairo_t *cr, const GafTheme *theme, const char *markup, double x, double y, double ax,
                       double ay, double scale, double max_width)
 {
-  double w, h, fit = scale;
-  PangoLayout *layout;
-  int lw, lh;
+  PangoLayout *layout = make_layout (cr, theme, markup, scale);
+  int w, h;
 
-  gaf_measure_text (cr, theme, markup, scale, &w, &h);
+  pango_layout_get_pixel_size (layout, &w, &h);
   if (w > max_width && w > 0)
-    fit = MAX (scale * max_width / w, 0.75 * scale);
-  layout = make_layout (cr, theme, markup, fit);
+    {
+      g_object_unref (layout);
+      layout = make_layout (cr, theme, markup, MAX (scale * max_width / w, 0.75 * scale));
+    }
   /* still too wide at three quarters of the size: the end gives way to an ellipsis */
   pango_layout_set_width (layout, (int) (MAX (max_width, 20) * PANGO_SCALE));
   pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
-  pango_layout_get_pixel_size (layout, &lw, &lh);
-  audit_text (cr, markup, round (x - ax * lw), round (y - ay * lh), lw, lh);
-  cairo_move_to (cr, round (x - ax * lw), round (y - ay * lh));
-  pango_cairo_show_layout (cr, layout);
-  cairo_new_path (cr);
-  g_object_unref (layout);
-  return lh;
+  show_layout (cr, layout, markup, x, y, ax, ay, &w, &h);
+  return h;
 }
 
 void
@@ -227,12 +232,7 @@ gaf_draw_placeholder (cairo_t *cr, const GafTheme *theme, const char *markup, do
   pango_layout_set_width (layout, (int) (MAX (MIN (width - 32, 640), 20) * PANGO_SCALE));
   pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
   pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
-  pango_layout_get_pixel_size (layout, &w, &h);
-  audit_text (cr, markup, round ((width - w) / 2), round ((height - h) / 2), w, h);
-  cairo_move_to (cr, round ((width - w) / 2), round ((height - h) / 2));
-  pango_cairo_show_layout (cr, layout);
-  cairo_new_path (cr);
-  g_object_unref (layout);
+  show_layout (cr, layout, markup, width / 2, height / 2, 0.5, 0.5, &w, &h);
 }
 
 double

@@ -153,13 +153,15 @@ gaf_run_plot_draw (cairo_t *cr, const GafTheme *theme, double x0, double y0, dou
       cairo_line_to (cr, x, bottom);
       cairo_stroke (cr);
       gaf_set_fg (cr, theme, 0.7);
-      {
-        /* centred on its tick, but kept inside the plot's box: the last one sits at the right edge, and
-         * presentation mode's larger digits would reach past the canvas */
-        double lw, lh;
-        gaf_measure_text (cr, theme, label, 0.8, &lw, &lh);
-        gaf_draw_text (cr, theme, label, MIN (x, x0 + width - 2 - lw / 2), bottom + 4, 0.5, 0.0, 0.8);
-      }
+      /* centred on its tick, but kept inside the plot's box: the last one sits at the right edge, and
+       * presentation mode's larger digits would reach past the canvas (measured only near that edge) */
+      if (x > x0 + width - 60)
+        {
+          double lw, lh;
+          gaf_measure_text (cr, theme, label, 0.8, &lw, &lh);
+          x = MIN (x, x0 + width - 2 - lw / 2);
+        }
+      gaf_draw_text (cr, theme, label, x, bottom + 4, 0.5, 0.0, 0.8);
     }
   gaf_set_fg (cr, theme, 0.7);
   gaf_draw_text (cr, theme, xlabel, (left + right) / 2, y0 + height, 0.5, 1.0, 0.85);

@@ -49,8 +49,8 @@ struct _GafSimplexCanvas {
   gboolean         compact;        /* the drawing and its vertex labels only (the split view's halves) */
   char            *fit_key;        /* the size and vertex labels the frame was fitted to (a cache) */
   GafSimplexFrame  fit_frame;
-  gboolean         fit_numbered;
-  gboolean         numbered;       /* too narrow for the vertex labels: numbers in the discs, shares below */
+  gboolean         numbered;       /* too narrow for the vertex labels: numbers in the discs, shares below
+                                    * (set with fit_frame, under the same key) */
   int              selected_row;   /* label maps: the pixel whose trajectory is shown, -1 for none */
 
   guint            draws;
@@ -699,7 +699,6 @@ fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, do
   if (self->fit_key != NULL && strcmp (self->fit_key, key->str) == 0)
     {
       self->frame = self->fit_frame;
-      self->numbered = self->fit_numbered;
       g_string_free (key, TRUE);
       return;
     }
@@ -741,7 +740,6 @@ fit_frame (GafSimplexCanvas *self, cairo_t *cr, const GafTheme *theme, int c, do
                                   0.5 * full);
   }
   self->fit_frame = self->frame;
-  self->fit_numbered = self->numbered;
 }
 
 static void
