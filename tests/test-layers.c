@@ -430,6 +430,67 @@ test_fourier (void)
   g_free (x.out);
 }
 
+/* Floats in the order of the number line as integers: neighbours differ by one. */
+static gint64
+float_order (float v)
+{
+  gint32 i;
+
+  memcpy (&i, &v, sizeof i);
+  return i >= 0 ? (gint64) i : (gint64) G_MININT32 - i;
+}
+
+/* The features against libm's sin and cos of the same double argument, over the arguments a training run
+ * meets (t from the time law's far tail, frequencies N(0, 30^2)), arguments next to multiples of pi/2 (the
+ * quadrant boundaries of the range reduction), and rows whose argument is past the reduction's range or
+ * not finite (libm's own result). Float results within one unit in the last place of libm's. */
+static void
+test_fourier_accuracy (void)
+{
+  enum { B = 64, H = 64 };
+  g_autofree float *t = g_new (float, B), *w = g_new (float, H), *out = g_new (float, (gsize) B * 2 * H);
+  GafRng rng;
+  gint64 worst = 0;
+
+  gaf_rng_init (&rng, 306);
+  for (int j = 0; j < H; j++)
+    w[j] = (float) (30.0 * gaf_rng_normal (&rng));
+  w[0] = 0.0f;
+  w[1] = 0.25f;   /* 2 pi t w = t pi / 2: t an integer lands on a quadrant boundary */
+  for (int i = 0; i < B; i++)
+    t[i] = (float) (i < 40 ? 60.0 * gaf_rng_uniform (&rng) : i < 56 ? (double) (i - 40) * 7 : 0.0);
+  t[56] = 0.0f;
+  t[57] = 1e-30f;
+  t[58] = -3.5f;
+  t[59] = 2e4f;       /* 2 pi t |w| beyond 1e6 for the larger frequencies: libm for the row */
+  t[60] = 1e30f;
+  t[61] = INFINITY;
+  t[62] = NAN;
+  t[63] = 1e6f;
+  gaf_fourier_forward (out, t, w, B, H);
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < H; j++)
+      {
+        double a = 2.0 * G_PI * (double) t[i] * (double) w[j];
+        float want[2] = { (float) sin (a), (float) cos (a) };
+        for (int f = 0; f < 2; f++)
+          {
+            float got = out[(gsize) i * 2 * H + (gsize) f * H + j];
+            if (isnan (want[f]))
+              {
+                g_assert_true (isnan (got));
+                continue;
+              }
+            gint64 ulps = ABS (float_order (got) - float_order (want[f]));
+            if (ulps > 1 && !(want[f] == 0.0f && fabsf (got) < 1e-30f))
+              g_error ("fourier t %g w %g: %s %.9g, libm %.9g (%" G_GINT64_FORMAT " ulps)", t[i], w[j], f ? "cos" : "sin", got,
+                       want[f], ulps);
+            worst = MAX (worst, ulps);
+          }
+      }
+  g_test_message ("fourier features: at most %" G_GINT64_FORMAT " ulp from libm", worst);
+}
+
 /* ---- conv1d ---------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -1222,6 +1283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers/relu", test_relu);
   g_test_add_func ("/engine/layers/layernorm", test_layernorm);
   g_test_add_func ("/engine/layers/fourier", test_fourier);
+  g_test_add_func ("/engine/layers/fourier-accuracy", test_fourier_accuracy);
   g_test_add_func ("/engine/layers/conv1d", test_conv1d);
   g_test_add_func ("/engine/toy-cnn/param-count", test_toy_cnn_param_count);
   g_test_add_func ("/engine/toy-cnn/grad-all-params", test_toy_cnn_grad_all);
