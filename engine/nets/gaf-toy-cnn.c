@@ -12,6 +12,7 @@
 
 #include "gaf-budget.h"
 #include "gaf-error.h"
+#include "gaf-gemm-small.h"
 #include "gaf-layers.h"
 #include "gaf-parallel.h"
 #include "gaf-rng.h"
@@ -480,9 +481,19 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
         out[(gsize) b * n * cfg->out_channels + j] += P[L->pos_b + j];
 }
 
+/* out = dout where act > 0, else 0: the gradient through a ReLU whose output was act, written (not added)
+ * so that no buffer needs clearing first. */
+GAF_SIMD_CLONES static void
+relu_backward_set (float *restrict out, const float *restrict dout, const float *restrict act, gsize count)
+{
+  for (gsize i = 0; i < count; i++)
+    out[i] = act[i] > 0.0f ? dout[i] : 0.0f;
+}
+
 /* Phase 1 of the backward pass, one part of the batch: the gradients with respect to the activations,
  * layer by layer from the output (dx, dt when asked for), keeping what each weight gradient is formed
- * from in the cache. No weight gradient is touched here. */
+ * from in the cache. No weight gradient is touched here. Buffers a product or a ReLU fills whole are
+ * written, not cleared and added to. */
 GAF_SIMD_CLONES static void
 backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *dt)
 {
@@ -494,25 +505,21 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
   gsize nh = (gsize) batch * n * H;
 
   c->dout = dout;
-  /* Head. dfeat <- d feat[5]. */
-  memset (c->dh, 0, nh * sizeof (float));
-  gaf_linear_backward (c->dh, NULL, NULL, dout, c->z1, P + L->head2_w, batch * n, H, cfg->out_channels);
-  memset (c->dz1, 0, nh * sizeof (float));
-  gaf_relu_backward (c->dz1, c->dh, c->z1, nh);
-  memset (c->dfeat, 0, nh * sizeof (float));
-  gaf_linear_backward (c->dfeat, NULL, NULL, c->dz1, c->feat[GAF_TOY_CNN_LAYERS], P + L->head1_w, batch * n, H, H);
+  /* Head: dh = dout head2^T, dz1 through head1's ReLU, dfeat (d feat[5]) = dz1 head1^T. */
+  gaf_gemm_small_bt (batch * n, H, cfg->out_channels, dout, cfg->out_channels, 1, P + L->head2_w, cfg->out_channels,
+                     c->dh, H, FALSE);
+  relu_backward_set (c->dz1, c->dh, c->z1, nh);
+  gaf_gemm_small_bt (batch * n, H, H, c->dz1, H, 1, P + L->head1_w, H, c->dfeat, H, FALSE);
 
-  memset (c->dtl, 0, (gsize) batch * LH * sizeof (float));
   for (int i = GAF_TOY_CNN_LAYERS - 1; i >= 0; i--)
     {
       /* feat[i+1] = feat[i] + relu(conv(LN(feat[i] + tl_i))): dfeat passes through unchanged
        * and gains the branch's contribution. */
-      memset (c->dconv[i], 0, nh * sizeof (float));
-      gaf_relu_backward (c->dconv[i], c->dfeat, c->h[i], nh);
+      relu_backward_set (c->dconv[i], c->dfeat, c->h[i], nh);
       memset (c->dlnout[i], 0, nh * sizeof (float));
       gaf_conv1d_backward (c->dlnout[i], NULL, NULL, c->dconv[i], c->lnout[i], P + L->conv_w[i], batch, n,
                            &net->conv_shape[i], &net->conv_work[i]);
-      /* dh <- d hin */
+      /* dh <- d hin; d tl_i is the sum of d hin over the positions */
       memset (c->dh, 0, nh * sizeof (float));
       gaf_layernorm_backward (c->dh, NULL, NULL, c->dlnout[i], c->hin[i], c->mean[i], c->rstd[i], P + L->ln_g[i],
                               batch * n, H);
@@ -527,15 +534,14 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
               for (int j = 0; j < H; j++)
                 {
                   df[j] += dh[j];
-                  dtli[j] += dh[j];
+                  dtli[j] = p > 0 ? dtli[j] + dh[j] : dh[j];
                 }
             }
         }
     }
 
   /* Input conv through its ReLU. */
-  memset (c->din0, 0, nh * sizeof (float));
-  gaf_relu_backward (c->din0, c->dfeat, c->feat[0], nh);
+  relu_backward_set (c->din0, c->dfeat, c->feat[0], nh);
   if (dx != NULL && cfg->input_scale != 1.0)
     {
       /* the conv saw x * input_scale */
@@ -549,9 +555,8 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
   else if (dx != NULL)
     gaf_conv1d_backward (dx, NULL, NULL, c->din0, c->x, P + L->in_w, batch, n, &net->in_shape, &net->in_work);
 
-  /* Time path. */
-  memset (c->dtemb, 0, (gsize) batch * H * sizeof (float));
-  gaf_linear_backward (c->dtemb, NULL, NULL, c->dtl, c->temb, P + L->tl_w, batch, H, LH);
+  /* Time path: dtemb = dtl tl^T through temb's ReLU. */
+  gaf_gemm_small_bt (batch, H, LH, c->dtl, LH, 1, P + L->tl_w, LH, c->dtemb, H, FALSE);
   for (gsize j = 0; j < (gsize) batch * H; j++)
     c->dtemb[j] = c->temb[j] > 0.0f ? c->dtemb[j] : 0.0f;
   if (dt != NULL)
