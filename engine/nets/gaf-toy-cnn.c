@@ -401,6 +401,25 @@ ensure_cache (GafToyCnn *net, Cache *c, int batch)
   c->dfour = g_new (float, (gsize) batch * 2 * net->cfg.fourier_half);
 }
 
+/* y = relu (y + bias) over rows of width w, in one pass; with res, also next = res + y (the residual). */
+GAF_SIMD_CLONES static void
+bias_relu (float *restrict y, const float *restrict bias, const float *restrict res, float *restrict next,
+           gsize rows, int w)
+{
+  for (gsize r = 0; r < rows; r++)
+    {
+      float *restrict yr = y + r * w;
+      for (int j = 0; j < w; j++)
+        {
+          float v = yr[j] + bias[j];
+          yr[j] = v > 0.0f ? v : 0.0f;
+        }
+      if (res != NULL)
+        for (int j = 0; j < w; j++)
+          next[r * w + j] = res[r * w + j] + yr[j];
+    }
+}
+
 GAF_SIMD_CLONES static void
 forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *t, float *out)
 {
@@ -408,7 +427,6 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
   const float *P = net->parent.params->data;
   const Layout *L = &net->lay;
   int H = cfg->hidden, n = cfg->n, LH = GAF_TOY_CNN_LAYERS * H;
-  gsize nh = (gsize) batch * n * H;
   gboolean shared_t = TRUE;
   int tb;
 
@@ -441,8 +459,8 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
     }
 
   /* Input convolution (B, n, in_ch) -> (B, n, H), ReLU. */
-  gaf_conv1d_forward (c->feat[0], c->x, P + L->in_w, P + L->in_b, batch, n, &net->in_shape);
-  gaf_relu_forward (c->feat[0], c->feat[0], nh);
+  gaf_conv1d_forward (c->feat[0], c->x, P + L->in_w, NULL, batch, n, &net->in_shape);
+  bias_relu (c->feat[0], P + L->in_b, NULL, NULL, (gsize) batch * n, H);
 
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
     {
@@ -461,18 +479,13 @@ forward_part (GafToyCnn *net, Cache *c, int batch, const float *x, const float *
         }
       gaf_layernorm_forward (c->lnout[i], c->mean[i], c->rstd[i], hin, P + L->ln_g[i], P + L->ln_b[i],
                              batch * n, H);
-      gaf_conv1d_forward (c->h[i], c->lnout[i], P + L->conv_w[i], P + L->conv_b[i], batch, n,
-                          &net->conv_shape[i]);
-      gaf_relu_forward (c->h[i], c->h[i], nh);
-      float *restrict next = c->feat[i + 1];
-      const float *restrict hh = c->h[i];
-      for (gsize j = 0; j < nh; j++)
-        next[j] = feat[j] + hh[j];
+      gaf_conv1d_forward (c->h[i], c->lnout[i], P + L->conv_w[i], NULL, batch, n, &net->conv_shape[i]);
+      bias_relu (c->h[i], P + L->conv_b[i], feat, c->feat[i + 1], (gsize) batch * n, H);
     }
 
   /* Head: 1x1 conv, ReLU, 1x1 conv. */
-  gaf_linear_forward (c->z1, c->feat[GAF_TOY_CNN_LAYERS], P + L->head1_w, P + L->head1_b, batch * n, H, H);
-  gaf_relu_forward (c->z1, c->z1, nh);
+  gaf_linear_forward (c->z1, c->feat[GAF_TOY_CNN_LAYERS], P + L->head1_w, NULL, batch * n, H, H);
+  bias_relu (c->z1, P + L->head1_b, NULL, NULL, (gsize) batch * n, H);
   gaf_linear_forward (out, c->z1, P + L->head2_w, P + L->head2_b, batch * n, H, cfg->out_channels);
   /* Optional per-position output bias (n, out_ch), zero at the start. */
   if (L->pos_b != G_MAXSIZE)
