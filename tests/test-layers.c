@@ -1199,6 +1199,42 @@ test_toy_cnn_infer_threads (void)
  * against OpenBLAS's sgemm: row-major A and A^T (strided), B and B given as its transpose (gaf_gemm_small_bt,
  * one and two packed panels), column tails that are not multiples of 16 or 32, row counts around the register
  * blocks, C = A B and C += A B; columns beyond n are never written. */
+/* gaf_transpose against the element-by-element definition, with each kernel (the AVX-512 one transposes
+ * 16 x 16 blocks in registers and the edges one by one): shapes around multiples of 16, row strides wider
+ * than the rows, and t's entries outside the transpose left as they were. */
+static void
+test_transpose (void)
+{
+  static const char *const names[] = { "avx512", "avx2", "blas" };
+  static const int sizes[] = { 1, 15, 16, 17, 32, 47, 128 };
+  GafRng rng;
+
+  gaf_rng_init (&rng, 309);
+  for (guint kn = 0; kn < G_N_ELEMENTS (names); kn++)
+    {
+      if (!gaf_gemm_small_use (names[kn]))
+        continue;
+      for (guint ri = 0; ri < G_N_ELEMENTS (sizes); ri++)
+        for (guint ci = 0; ci < G_N_ELEMENTS (sizes); ci++)
+          {
+            int rows = sizes[ri], cols = sizes[ci], ld = cols + 3, ldt = rows + 5;
+            g_autofree float *x = g_new (float, (gsize) rows * ld);
+            g_autofree float *t = g_new (float, (gsize) cols * ldt);
+
+            fill_uniform (&rng, x, (gsize) rows * ld, -1, 1);
+            for (gsize e = 0; e < (gsize) cols * ldt; e++)
+              t[e] = 7.0f;
+            gaf_transpose (t, ldt, x, ld, rows, cols);
+            for (int j = 0; j < cols; j++)
+              for (int i = 0; i < ldt; i++)
+                if (t[(gsize) j * ldt + i] != (i < rows ? x[(gsize) i * ld + j] : 7.0f))
+                  g_error ("transpose %d x %d (%s): t[%d][%d] = %g", rows, cols, names[kn], j, i,
+                           t[(gsize) j * ldt + i]);
+          }
+    }
+  gaf_gemm_small_use (NULL);
+}
+
 static void
 test_gemm_small (void)
 {
@@ -1279,6 +1315,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/blas/sgemm-hand", test_sgemm_hand);
   g_test_add_func ("/engine/blas/sgemm-vs-naive", test_sgemm_vs_naive);
   g_test_add_func ("/engine/blas/gemm-small", test_gemm_small);
+  g_test_add_func ("/engine/blas/transpose", test_transpose);
   g_test_add_func ("/engine/layers/linear", test_linear);
   g_test_add_func ("/engine/layers/relu", test_relu);
   g_test_add_func ("/engine/layers/layernorm", test_layernorm);

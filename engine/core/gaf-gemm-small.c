@@ -178,6 +178,46 @@ panel256 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float
       }
 }
 
+
+/* ---- 16 x 16 transposes in registers (AVX-512) ---- */
+
+/* t (16 rows, stride ldt) = x^T for 16 rows of x (stride ld), 16 columns each: 32-bit then 64-bit
+ * interleaves of row pairs leave, in 128-bit lane L of u[4q + m], column 4L + m of rows 4q .. 4q + 3;
+ * two rounds of 128-bit lane shuffles gather lanes L of u[m], u[4 + m], u[8 + m], u[12 + m] into row
+ * 4L + m of t. 64 shuffles per 256 floats, every store a whole cache line. */
+GAF_TARGET_512 static void
+transpose16 (float *t, gsize ldt, const float *x, gsize ld)
+{
+  __m512 r[16], u[16];
+
+  for (int i = 0; i < 16; i++)
+    r[i] = _mm512_loadu_ps (x + (gsize) i * ld);
+  for (int p = 0; p < 16; p += 2)
+    {
+      u[p] = _mm512_unpacklo_ps (r[p], r[p + 1]);
+      u[p + 1] = _mm512_unpackhi_ps (r[p], r[p + 1]);
+    }
+  for (int q = 0; q < 16; q += 4)
+    {
+      __m512d t0 = _mm512_castps_pd (u[q]), t1 = _mm512_castps_pd (u[q + 1]);
+      __m512d t2 = _mm512_castps_pd (u[q + 2]), t3 = _mm512_castps_pd (u[q + 3]);
+      r[q] = _mm512_castpd_ps (_mm512_unpacklo_pd (t0, t2));
+      r[q + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (t0, t2));
+      r[q + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (t1, t3));
+      r[q + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (t1, t3));
+    }
+  for (int m = 0; m < 4; m++)
+    {
+      __m512 a0 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0x88), a1 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0xdd);
+      __m512 b0 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0x88);
+      __m512 b1 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0xdd);
+      _mm512_storeu_ps (t + (gsize) m * ldt, _mm512_shuffle_f32x4 (a0, b0, 0x88));
+      _mm512_storeu_ps (t + (gsize) (4 + m) * ldt, _mm512_shuffle_f32x4 (a1, b1, 0x88));
+      _mm512_storeu_ps (t + (gsize) (8 + m) * ldt, _mm512_shuffle_f32x4 (a0, b0, 0xdd));
+      _mm512_storeu_ps (t + (gsize) (12 + m) * ldt, _mm512_shuffle_f32x4 (a1, b1, 0xdd));
+    }
+}
+
 #endif /* GAF_GEMM_X86 */
 
 typedef struct {
@@ -325,4 +365,30 @@ gaf_gemm_small_bt (int m, int n, int k, const float *a, gsize rsa, gsize csa, co
     }
   gaf_blas_count_flops (2.0 * m * n16 * k);
   blas_rest_bt (m, n16, n, k, a, rsa, csa, bt, ldbt, c, ldc, accumulate);
+}
+
+void
+gaf_transpose (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols)
+{
+  int r16 = 0, c16 = 0;
+
+#ifdef GAF_GEMM_X86
+  if (kernel ()->panel == panel512)
+    {
+      r16 = rows - rows % 16;
+      c16 = cols - cols % 16;
+      for (int i0 = 0; i0 < r16; i0 += 16)
+        for (int j0 = 0; j0 < c16; j0 += 16)
+          transpose16 (t + (gsize) j0 * ldt + i0, ldt, x + (gsize) i0 * ld + j0, ld);
+    }
+#endif
+  /* the rest element by element, 16 rows of x at a time (one cache line of each row of t written):
+   * rows i >= r16 (all columns), and columns j >= c16 of the rows below r16 */
+  for (int i0 = 0; i0 < rows; i0 += 16)
+    {
+      int i1 = MIN (i0 + 16, rows), j0 = i0 < r16 ? c16 : 0;
+      for (int j = j0; j < cols; j++)
+        for (int i = i0; i < i1; i++)
+          t[(gsize) j * ldt + i] = x[(gsize) i * ld + j];
+    }
 }

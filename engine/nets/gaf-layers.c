@@ -324,7 +324,7 @@ gaf_conv1d_work_len (const GafConv1dShape *s)
   return (gsize) gaf_size_mul (gaf_size_mul ((guint64) s->kernel, (guint64) s->cin), (guint64) s->cout);
 }
 
-/* wr[K-1-k] = w[k]^T (Cout, Cin) for every tap k that sees data, in tiles of 16 x 16. */
+/* wr[K-1-k] = w[k]^T (Cout, Cin) for every tap k that sees data. */
 static void
 build_reversed (float *wr, const float *w, int len, const GafConv1dShape *s)
 {
@@ -340,12 +340,7 @@ build_reversed (float *wr, const float *w, int len, const GafConv1dShape *s)
         }
       if (!used)
         continue;
-      const float *src = w + (gsize) k * cin * cout;
-      float *dst = wr + (gsize) (s->kernel - 1 - k) * cout * cin;
-      for (int i0 = 0; i0 < cin; i0 += 16)
-        for (int o = 0; o < cout; o++)
-          for (int i = i0; i < MIN (i0 + 16, cin); i++)
-            dst[(gsize) o * cin + i] = src[(gsize) i * cout + o];
+      gaf_transpose (wr + (gsize) (s->kernel - 1 - k) * cout * cin, cin, w + (gsize) k * cin * cout, cout, cin, cout);
     }
 }
 
