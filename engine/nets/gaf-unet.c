@@ -307,7 +307,10 @@ struct _GafUnet {
 static float *
 cache_new (Cache *c, gsize floats)
 {
-  float *p = g_new (float, MAX (floats, 1));
+  /* on a cache line: the products and transforms read and write these rows 16 floats at a time, and a
+   * 64-byte access that straddles two lines costs two (malloc aligns to 16 bytes only; issue 18 part 7
+   * measured a sampling evaluation 11 % faster, the attention blocks 4 %, with every buffer aligned) */
+  float *p = g_aligned_alloc (MAX (floats, 1), sizeof (float), 64);
   g_ptr_array_add (c->blocks, p);
   return p;
 }
@@ -346,7 +349,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
     return;
   cache_clear (c);
   c->capacity = B;
-  c->blocks = g_ptr_array_new_with_free_func (g_free);
+  c->blocks = g_ptr_array_new_with_free_func (g_aligned_free);
   c->ob = g_new0 (OpBuf, n_ops);
 
   for (int i = 0; i < n_ops; i++)

@@ -101,8 +101,8 @@ gaf_winograd_scratch_len (const GafConv2dShape *s, int height, int width)
 void
 gaf_winograd_clear (GafWinograd *wg)
 {
-  g_clear_pointer (&wg->u, g_free);
-  g_clear_pointer (&wg->u_flip, g_free);
+  g_clear_pointer (&wg->u, g_aligned_free);
+  g_clear_pointer (&wg->u_flip, g_aligned_free);
   wg->cin = wg->cout = wg->m = 0;
 }
 
@@ -178,15 +178,16 @@ gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, 
       wg->cout = s->cout;
       wg->m = tile;
     }
+  /* on a cache line, as the network's buffers: the products read rows of u 16 floats at a time */
   if (wg->u == NULL)
-    wg->u = g_new (float, n);
+    wg->u = g_aligned_alloc (n, sizeof (float), 64);
   gaf_profile_begin (&mark);
   kernel_transform (wg->u, w, s->cin, s->cout, tile);
   gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
   if (!flipped)
     return;
   if (wg->u_flip == NULL)
-    wg->u_flip = g_new (float, n);
+    wg->u_flip = g_aligned_alloc (n, sizeof (float), 64);
   /* flipped and transposed: g'[ky][kx][o][i] = w[2-ky][2-kx][i][o] */
   {
     float *wf = g_new (float, 9 * tap);
