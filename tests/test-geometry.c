@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gaf-engine.h"
+#include "gaf-simd-private.h"
 
 /* Geometry of the simplex (docs/method.md §1, §2.1) and the random number generator.
  * Every check states its tolerance; all random inputs come from fixed seeds. */
@@ -627,6 +630,382 @@ test_rng_dirichlet (void)
     }
 }
 
+/* ---- the bulk normal generator and the vectorised math behind it ------------------------------ */
+
+/* Standard normal CDF. */
+static double
+phi_cdf (double x)
+{
+  return 0.5 * erfc (-x / G_SQRT2);
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+#define N_NORMALS 1000000
+
+/* gaf_rng_fill_normal: moments, Kolmogorov-Smirnov against the normal CDF, a chi-square of |x| in bins out to
+ * the 4-sigma tail, and no correlation between neighbours or between a block's cosine and sine halves. */
+static void
+test_rng_fill_normal (void)
+{
+  static const double edges[] = { 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, INFINITY };
+  g_autofree float *f = g_new (float, N_NORMALS + 1);
+  g_autofree double *x = g_new (double, N_NORMALS);
+  guint counts[G_N_ELEMENTS (edges) - 1] = { 0 };
+  double chi2 = 0.0, d = 0.0, sxy = 0.0, sxx = 0.0, sxb = 0.0, m3 = 0.0, m4 = 0.0;
+  gsize done = 0;
+  GafRng rng, again;
+
+  /* pieces of varied sizes, odd ones among them, from one stream */
+  gaf_rng_init (&rng, 211);
+  for (gsize len = 1; done < N_NORMALS; len = len * 3 + 1)
+    {
+      gsize k = MIN (len, N_NORMALS - done);
+      f[done + k] = 12345.0f;
+      gaf_rng_fill_normal (&rng, f + done, k);
+      g_assert_cmpfloat (f[done + k], ==, 12345.0f);   /* writes exactly k values */
+      done += k;
+    }
+  for (gsize i = 0; i < N_NORMALS; i++)
+    {
+      x[i] = f[i];
+      g_assert_true (isfinite (x[i]) && fabs (x[i]) < 7.6);
+    }
+  /* the same seed gives the same values */
+  gaf_rng_init (&again, 211);
+  gaf_rng_fill_normal (&again, f, 1);
+  g_assert_cmpfloat (f[0], ==, (float) x[0]);
+
+  check_moments ("bulk normal", x, N_NORMALS, 0.0, 1.0, 3.0);
+  /* third and fourth moments 0 and 3 within 5 standard errors (sqrt(15/N) and sqrt(96/N)) */
+  for (gsize i = 0; i < N_NORMALS; i++)
+    {
+      m3 += x[i] * x[i] * x[i];
+      m4 += x[i] * x[i] * x[i] * x[i];
+    }
+  g_assert_cmpfloat (fabs (m3 / N_NORMALS), <, 5 * sqrt (15.0 / N_NORMALS));
+  g_assert_cmpfloat (fabs (m4 / N_NORMALS - 3.0), <, 5 * sqrt (96.0 / N_NORMALS));
+
+  /* lag-1 correlation, and the cosines against the sines of the same pairs (the first full block of 256
+   * pairs starts at the piece of 364 values: offset 1 + 4 + 13 + 40 + 121 = 179) */
+  for (gsize i = 0; i + 1 < N_NORMALS; i++)
+    {
+      sxy += x[i] * x[i + 1];
+      sxx += x[i] * x[i];
+    }
+  g_assert_cmpfloat (fabs (sxy / sxx), <, 5.0 / sqrt (N_NORMALS));
+  for (gsize i = 0; i < 182; i++)
+    sxb += x[179 + i] * x[179 + 182 + i];
+  g_assert_cmpfloat (fabs (sxb / 182), <, 5.0 / sqrt (182));
+
+  /* chi-square of |x| in 9 bins (8 degrees of freedom) below 30: p < 2e-4 for the normal law */
+  for (gsize i = 0; i < N_NORMALS; i++)
+    for (guint k = 0; k + 1 < G_N_ELEMENTS (edges); k++)
+      if (fabs (x[i]) < edges[k + 1])
+        {
+          counts[k]++;
+          break;
+        }
+  for (guint k = 0; k + 1 < G_N_ELEMENTS (edges); k++)
+    {
+      double e = N_NORMALS * 2.0 * (phi_cdf (edges[k + 1]) - phi_cdf (edges[k]));
+      chi2 += (counts[k] - e) * (counts[k] - e) / e;
+    }
+  g_test_message ("chi-square %.2f, |x| >= 4: %u (expected %.1f)", chi2, counts[G_N_ELEMENTS (edges) - 2],
+                  N_NORMALS * 2.0 * phi_cdf (-4.0));
+  g_assert_cmpfloat (chi2, <, 30.0);
+
+  /* Kolmogorov-Smirnov: sqrt(N) D below 1.95 (p < 0.001) */
+  qsort (x, N_NORMALS, sizeof (double), cmp_double);
+  for (gsize i = 0; i < N_NORMALS; i++)
+    {
+      double F = phi_cdf (x[i]);
+      d = MAX (d, MAX (F - (double) i / N_NORMALS, (double) (i + 1) / N_NORMALS - F));
+    }
+  g_test_message ("Kolmogorov-Smirnov sqrt(N) D = %.3f", sqrt (N_NORMALS) * d);
+  g_assert_cmpfloat (sqrt (N_NORMALS) * d, <, 1.95);
+}
+
+/* The exact pair of normals the bits of a draw stand for (gaf-rng.c): radius from the top 40 bits A,
+ * u = (A + 1/2) 2^-40, angle q pi/2 + (K + 1/2 - 2^21) pi / 2^23 from the low 24 bits. */
+static void
+box_muller_exact (guint64 a40, guint q, guint k, double *x, double *y, double *r)
+{
+  double u = (a40 + 0.5) * 0x1p-40, w = ((double) ((G_GUINT64_CONSTANT (1) << 40) - a40) - 0.5) * 0x1p-40;
+  double lnu = u < 0.5 ? log (u) : log1p (-w);
+  double th = q * G_PI / 2 + ((double) k + 0.5 - 2097152.0) * G_PI / 8388608.0;
+
+  *r = sqrt (-2.0 * lnu);
+  *x = *r * cos (th);
+  *y = *r * sin (th);
+}
+
+static void
+box_muller_bits (guint64 a40, guint q, guint k, guint32 *hi, guint32 *lo)
+{
+  guint64 v = (a40 << 24) | ((guint64) q << 22) | k;
+
+  *hi = (guint32) (v >> 32);
+  *lo = (guint32) v;
+}
+
+/* The transform against the exact values in double for the extreme bit patterns and 2^20 random ones: relative
+ * error of each coordinate below 4e-7 (measured 2.9e-7); the radius reaches 7.54; and the radius bits with r > 6
+ * are the first e^-18 2^40 values of A (to 16 in 16,700), so the mass beyond 6 sigma is right to 0.1 %. */
+static void
+test_rng_box_muller (void)
+{
+  const gsize n = (1 << 20) + 64;
+  g_autofree guint32 *hi = g_new (guint32, n), *lo = g_new (guint32, n);
+  g_autofree float *fx = g_new (float, n), *fy = g_new (float, n);
+  g_autofree guint64 *A = g_new (guint64, n);
+  g_autofree guint *Q = g_new (guint, n), *K = g_new (guint, n);
+  guint64 a_star = (guint64) floor (exp (-18.0) * 0x1p40 - 0.5);
+  double worst = 0.0, rmax = 0.0;
+  GafRng rng;
+
+  gaf_rng_init (&rng, 212);
+  for (gsize i = 0; i < n; i++)
+    {
+      guint64 v = gaf_rng_next (&rng);
+      A[i] = v >> 24;
+      Q[i] = (v >> 22) & 3;
+      K[i] = v & 0x3fffff;
+    }
+  /* the edges: the smallest and largest radius bits, the switch between ln u and ln(1 - w), u = 1/2,
+   * each angle quadrant and the ends of its range, and the tail boundary at 6 sigma */
+  {
+    const guint64 edge_a[] = { 0, 1, 2, (G_GUINT64_CONSTANT (11863284) << 16) - 1,
+                               G_GUINT64_CONSTANT (11863284) << 16, G_GUINT64_CONSTANT (1) << 39,
+                               (G_GUINT64_CONSTANT (1) << 40) - 1, a_star - 16, a_star + 16 };
+    const guint edge_k[] = { 0, 2097151, 2097152, 4194303 };
+    gsize i = 0;
+    for (guint ea = 0; ea < G_N_ELEMENTS (edge_a); ea++)
+      for (guint ek = 0; ek < G_N_ELEMENTS (edge_k) && i < 64; ek++, i++)
+        {
+          A[i] = edge_a[ea];
+          K[i] = edge_k[ek];
+          Q[i] = i & 3;
+        }
+  }
+  for (gsize i = 0; i < n; i++)
+    box_muller_bits (A[i], Q[i], K[i], &hi[i], &lo[i]);
+  gaf_rng_box_muller (hi, lo, fx, fy, n);
+  for (gsize i = 0; i < n; i++)
+    {
+      double x, y, r;
+      box_muller_exact (A[i], Q[i], K[i], &x, &y, &r);
+      worst = MAX (worst, fabs (fx[i] - x) / fabs (x));
+      worst = MAX (worst, fabs (fy[i] - y) / fabs (y));
+      rmax = MAX (rmax, hypot (fx[i], fy[i]));
+    }
+  g_test_message ("worst relative error %.3g, largest radius %.4f", worst, rmax);
+  g_assert_cmpfloat (worst, <, 4e-7);
+  g_assert_cmpfloat (rmax, >, 7.53);
+
+  /* the tail boundary: r(a* - 16) > 6 > r(a* + 16), and r never increases with A out there */
+  box_muller_bits (a_star - 16, 0, 2097152, &hi[0], &lo[0]);
+  box_muller_bits (a_star + 16, 0, 2097152, &hi[1], &lo[1]);
+  gaf_rng_box_muller (hi, lo, fx, fy, 2);
+  g_assert_cmpfloat (hypot (fx[0], fy[0]), >, 6.0);
+  g_assert_cmpfloat (hypot (fx[1], fy[1]), <, 6.0);
+  for (gsize i = 0; i < 4096; i++)
+    box_muller_bits (i * 8, 0, 2097152, &hi[i], &lo[i]);
+  gaf_rng_box_muller (hi, lo, fx, fy, 4096);
+  for (gsize i = 0; i + 1 < 4096; i++)
+    g_assert_cmpfloat (hypot (fx[i + 1], fy[i + 1]), <=, hypot (fx[i], fy[i]));
+}
+
+/* The math functions in the clone the running CPU uses (GAF_SIMD_CLONES, as in the engine). */
+GAF_SIMD_CLONES static void
+eval_logf (const float *x, float *y, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    y[i] = gaf_fast_logf (x[i]);
+}
+
+GAF_SIMD_CLONES static void
+eval_log1pf_reduced (const float *x, float *y, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    y[i] = gaf_fast_log1pf_reduced (x[i]);
+}
+
+GAF_SIMD_CLONES static void
+eval_sincosf (const float *x, float *s, float *c, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    gaf_fast_sincosf_reduced (x[i], &s[i], &c[i]);
+}
+
+GAF_SIMD_CLONES static void
+eval_expf (const float *x, float *y, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    y[i] = gaf_fast_expf (x[i]);
+}
+
+#define MATH_BATCH 65536
+
+static double
+rel_err (double got, double want)
+{
+  return want == 0.0 ? (got == 0.0 ? 0.0 : INFINITY) : fabs (got - want) / fabs (want);
+}
+
+/* ln over [2^-41, 1] (the generator's u) every 173rd float, and over [FLT_MIN, FLT_MAX] every 1021st;
+ * ln(1 + f) over its reduced range every 509th: relative error below 1.5e-7 (measured 8.3e-8, 8.1e-8, 7.4e-8
+ * with every 7th, 251st and 1st float). */
+static void
+test_simd_log (void)
+{
+  g_autofree float *x = g_new (float, MATH_BATCH), *y = g_new (float, MATH_BATCH);
+  union { float f; guint32 i; } lo, hi;
+  double worst_used = 0.0, worst_all = 0.0, worst_1p = 0.0;
+
+  for (int pass = 0; pass < 3; pass++)
+    {
+      guint32 step = pass == 0 ? 173 : pass == 1 ? 1021 : 509;
+      double *worst = pass == 0 ? &worst_used : pass == 1 ? &worst_all : &worst_1p;
+      gsize n = 0;
+      guint32 i0, i1;
+
+      /* pass 2 walks f in [sqrt(1/2) - 1, 0] and then [0, sqrt(2) - 1] by bit pattern */
+      for (int half = 0; half < (pass == 2 ? 2 : 1); half++)
+        {
+          if (pass == 0)
+            lo.f = 0x1p-41f, hi.f = 1.0f;
+          else if (pass == 1)
+            lo.f = FLT_MIN, hi.f = FLT_MAX;
+          else if (half == 0)
+            lo.f = 0.0f, hi.f = 0.29289322f;
+          else
+            lo.f = 0.0f, hi.f = 0.41421357f;
+          i0 = lo.i;
+          i1 = hi.i;
+          for (guint64 i = i0; i <= i1; i += step)
+            {
+              union { float f; guint32 i; } v;
+              v.i = (guint32) i;
+              x[n++] = (pass == 2 && half == 0) ? -v.f : v.f;
+              if (n == MATH_BATCH || i + step > i1)
+                {
+                  if (pass == 2)
+                    eval_log1pf_reduced (x, y, n);
+                  else
+                    eval_logf (x, y, n);
+                  for (gsize k = 0; k < n; k++)
+                    *worst = MAX (*worst, rel_err (y[k], pass == 2 ? log1p (x[k]) : log (x[k])));
+                  n = 0;
+                }
+            }
+        }
+    }
+  g_test_message ("ln: %.3g on [2^-41, 1], %.3g on [FLT_MIN, FLT_MAX]; ln(1 + f): %.3g", worst_used, worst_all,
+                  worst_1p);
+  g_assert_cmpfloat (worst_used, <, 1.5e-7);
+  g_assert_cmpfloat (worst_all, <, 1.5e-7);
+  g_assert_cmpfloat (worst_1p, <, 1.5e-7);
+}
+
+/* sin and cos on every one of the 2^22 angles the generator forms, and every 509th float of [-pi/4, pi/4]:
+ * relative error below 1.5e-7 each (measured 7.1e-8 and 8.2e-8 with every 3rd float). */
+static void
+test_simd_sincos (void)
+{
+  g_autofree float *x = g_new (float, MATH_BATCH), *s = g_new (float, MATH_BATCH), *c = g_new (float, MATH_BATCH);
+  double worst_s = 0.0, worst_c = 0.0;
+  gsize n = 0;
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      guint64 count = pass == 0 ? 4194304 : 0;
+      union { float f; guint32 i; } end;
+      end.f = (float) (G_PI / 4);
+      if (pass == 1)
+        count = 2 * ((guint64) end.i / 509 + 1);
+      for (guint64 i = 0; i < count; i++)
+        {
+          if (pass == 0)
+            x[n++] = ((float) ((gint32) i - 2097152) + 0.5f) * (float) (G_PI / 8388608.0);
+          else
+            {
+              union { float f; guint32 i; } v;
+              v.i = (guint32) ((i / 2) * 509);
+              x[n++] = (i & 1) ? -v.f : v.f;
+            }
+          if (n == MATH_BATCH || i + 1 == count)
+            {
+              eval_sincosf (x, s, c, n);
+              for (gsize k = 0; k < n; k++)
+                {
+                  if (x[k] != 0.0f)
+                    worst_s = MAX (worst_s, rel_err (s[k], sin (x[k])));
+                  worst_c = MAX (worst_c, rel_err (c[k], cos (x[k])));
+                }
+              n = 0;
+            }
+        }
+    }
+  g_test_message ("sin %.3g, cos %.3g", worst_s, worst_c);
+  g_assert_cmpfloat (worst_s, <, 1.5e-7);
+  g_assert_cmpfloat (worst_c, <, 1.5e-7);
+}
+
+/* e^x on [-87, 0] (the softmax's arguments, x - max x) and on [0, 88], every 557th float: relative error below
+ * 1.5e-7 (measured 8.4e-8 with every 5th float); below -87 the result is e^-87 (the softmax keeps a NaN itself). */
+static void
+test_simd_exp (void)
+{
+  g_autofree float *x = g_new (float, MATH_BATCH), *y = g_new (float, MATH_BATCH);
+  union { float f; guint32 i; } v, end;
+  double worst = 0.0;
+  gsize n = 0;
+
+  for (int sign = 0; sign < 2; sign++)
+    {
+      end.f = sign ? -87.0f : 88.0f;
+      for (guint64 i = 0; i <= (end.i & 0x7fffffffu); i += 557)
+        {
+          v.i = (guint32) i | (sign ? 0x80000000u : 0u);
+          x[n++] = v.f;
+          if (n == MATH_BATCH || i + 557 > (end.i & 0x7fffffffu))
+            {
+              eval_expf (x, y, n);
+              for (gsize k = 0; k < n; k++)
+                worst = MAX (worst, rel_err (y[k], exp (x[k])));
+              n = 0;
+            }
+        }
+    }
+  g_test_message ("exp %.3g", worst);
+  g_assert_cmpfloat (worst, <, 1.5e-7);
+  x[0] = -1000.0f;
+  x[1] = -INFINITY;
+  eval_expf (x, y, 2);
+  g_assert_cmpfloat (y[0], ==, gaf_fast_expf (-87.0f));
+  g_assert_cmpfloat (y[1], ==, gaf_fast_expf (-87.0f));
+}
+
+/* The softmax keeps a NaN a NaN (a diverged state must show as one), for c = 2 and the general rows. */
+static void
+test_softmax_nan (void)
+{
+  for (gsize c = 2; c <= 40; c += 38)
+    {
+      g_autofree float *v = g_new0 (float, c), *w = g_new (float, c);
+      v[1] = NAN;
+      gaf_softmax_rows (v, w, 1, c);
+      g_assert_true (isnan (w[1]));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -645,6 +1024,12 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/rng/uniform-normal", test_rng_uniform_normal);
   g_test_add_func ("/engine/rng/gamma", test_rng_gamma);
   g_test_add_func ("/engine/rng/dirichlet", test_rng_dirichlet);
+  g_test_add_func ("/engine/rng/fill-normal", test_rng_fill_normal);
+  g_test_add_func ("/engine/rng/box-muller", test_rng_box_muller);
+  g_test_add_func ("/engine/simd/log", test_simd_log);
+  g_test_add_func ("/engine/simd/sincos", test_simd_sincos);
+  g_test_add_func ("/engine/simd/exp", test_simd_exp);
+  g_test_add_func ("/engine/simplex/softmax-nan", test_softmax_nan);
 
   return g_test_run ();
 }

@@ -801,7 +801,10 @@ test_toy_cnn_grad_all (void)
   cfg.hidden = 8;
   cfg.fourier_half = 4;
   net = new_test_net (&cfg, 401);
-  gaf_loss_ctx_init (&x, GAF_NET (net), 3, 402);
+  /* (seed 402 before the path noise became gaf_rng_fill_normal: with the new normals it put a ReLU of conv3
+   * within 1e-4 of its kink, where the quotients at h and h/2 both straddle it and agree with each other;
+   * seeds 403 to 409 pass with 0 to 10 entries not judged) */
+  gaf_loss_ctx_init (&x, GAF_NET (net), 3, 409);
   grad = analytic_param_grad (&x);
   /* step 1e-3 (parameters are of size 0.1 to 1.5), tolerance 2e-2 */
   check_param_grad (gaf_net_get_params (x.net), gaf_loss, &x, grad, NULL, 0, 1e-3, 2e-2);
@@ -823,7 +826,9 @@ test_toy_cnn_grad_position_bias (void)
   cfg.position_bias = TRUE;
   net = new_test_net (&cfg, 411);
   g_assert_cmpuint (gaf_toy_cnn_get_params (net)->size, ==, 3755 + 12);
-  gaf_loss_ctx_init (&x, GAF_NET (net), 3, 412);
+  /* (seed 412 before the path noise became gaf_rng_fill_normal: with the new normals a hidden ReLU sat within a
+   * step of its kink and 331 of the 3767 entries could not be judged; seeds 413 to 419 leave 0 to 19) */
+  gaf_loss_ctx_init (&x, GAF_NET (net), 3, 413);
   grad = analytic_param_grad (&x);
   check_param_grad (gaf_net_get_params (x.net), gaf_loss, &x, grad, NULL, 0, 1e-3, 2e-2);
   gaf_loss_ctx_clear (&x);

@@ -45,6 +45,58 @@ gaf_fast_expf (float x)
   return p * s.f;
 }
 
+/* ln(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: Cephes' logf polynomial (a degree-9 fit of
+ * (ln(1 + f) - f + f^2/2) / f^3), so the result keeps its relative accuracy as f -> 0. */
+static inline float
+gaf_fast_log1pf_reduced (float f)
+{
+  float z = f * f, p;
+
+  p = 7.0376836292e-2f;
+  p = p * f - 1.1514610310e-1f;
+  p = p * f + 1.1676998740e-1f;
+  p = p * f - 1.2420140846e-1f;
+  p = p * f + 1.4249322787e-1f;
+  p = p * f - 1.6668057665e-1f;
+  p = p * f + 2.0000714765e-1f;
+  p = p * f - 2.4999993993e-1f;
+  p = p * f + 3.3333331174e-1f;
+  return f + (f * z * p - 0.5f * z);
+}
+
+/* ln x for normal positive floats (FLT_MIN <= x < infinity; nothing else is checked), relative
+ * error below 2e-7 (tests/test-geometry.c, /engine/simd/log): x = m 2^e with m in [sqrt(1/2), sqrt(2)),
+ * ln x = ln m + e ln 2 with ln 2 split in two so that e ln 2 adds no rounding error of its own. */
+static inline float
+gaf_fast_logf (float x)
+{
+  union { float f; gint32 i; } u;
+  gint32 e;
+  float m, f, fe;
+
+  u.f = x;
+  e = (u.i >> 23) - 126;                         /* x = m 2^e with m in [1/2, 1) */
+  u.i = (u.i & 0x007fffff) | 0x3f000000;
+  m = u.f;
+  e = m < 0.70710678f ? e - 1 : e;
+  f = m < 0.70710678f ? m + m - 1.0f : m - 1.0f;  /* exact (Sterbenz) */
+  fe = (float) e;
+  return (gaf_fast_log1pf_reduced (f) - 2.12194440e-4f * fe) + 0.693359375f * fe;
+}
+
+/* sin and cos of x in [-pi/4, pi/4], relative error below 2e-7 each (tests/test-geometry.c,
+ * /engine/simd/sincos): Cephes' sinf and cosf polynomials, with no range reduction (the caller's
+ * argument is already reduced). */
+static inline void
+gaf_fast_sincosf_reduced (float x, float *s, float *c)
+{
+  float z = x * x;
+
+  *s = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * x + x;
+  *c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z
+       - 0.5f * z + 1.0f;
+}
+
 /* 1 / d for 1 <= d <= 1e36, without a division: a vector division
  * costs about 16 cycles for 16 lanes, which made SiLU ten times slower than the normalisation around it.
  * A bit-pattern initial guess (about 4 correct bits) and three Newton steps r <- r (2 - d r), each

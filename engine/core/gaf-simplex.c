@@ -2,29 +2,98 @@
 #define G_LOG_DOMAIN "gaflow-engine"
 #include "config.h"
 
+/* See gaf-simd-private.h: the dynamic cost model vectorises the softmax (a training step's draw takes
+ * one of n c values per sample). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")
+#endif
+
 #include <math.h>
 
+#include "gaf-simd-private.h"
 #include "gaf-simplex.h"
 
-void
+/* Reductions of a row in GAF_LANES interleaved partial results, combined at the end: a fixed order
+ * (the result does not depend on the CPU's vector width) that the compiler can vectorise, which it may
+ * not do with one running sum or maximum (floating-point addition does not reassociate). */
+#define GAF_LANES 16
+
+static inline float
+row_max (const float *x, gsize c)
+{
+  float m[GAF_LANES], mx;
+  gsize j = 0;
+
+  if (c >= GAF_LANES)
+    {
+      for (int l = 0; l < GAF_LANES; l++)
+        m[l] = x[l];
+      for (j = GAF_LANES; j + GAF_LANES <= c; j += GAF_LANES)
+        for (int l = 0; l < GAF_LANES; l++)
+          m[l] = x[j + l] > m[l] ? x[j + l] : m[l];
+      mx = m[0];
+      for (int l = 1; l < GAF_LANES; l++)
+        mx = m[l] > mx ? m[l] : mx;
+    }
+  else
+    mx = x[j++];
+  for (; j < c; j++)
+    mx = x[j] > mx ? x[j] : mx;
+  return mx;
+}
+
+static inline float
+row_sum (const float *x, gsize c)
+{
+  float a[GAF_LANES] = { 0.0f }, sum = 0.0f;
+  gsize j = 0;
+
+  for (; j + GAF_LANES <= c; j += GAF_LANES)
+    for (int l = 0; l < GAF_LANES; l++)
+      a[l] += x[j + l];
+  for (int h = GAF_LANES / 2; h >= 1; h /= 2)
+    for (int l = 0; l < h; l++)
+      a[l] += a[l + h];
+  sum = a[0];
+  for (; j < c; j++)
+    sum += x[j];
+  return sum;
+}
+
+/* The exponential is gaf_fast_expf (relative error below 2e-7 on [-87, 0], the range of v - max v;
+ * smaller arguments give e^-87 in place of a number below 2e-38); a NaN stays a NaN, so that a diverged
+ * state still shows as one. */
+GAF_SIMD_CLONES void
 gaf_softmax_rows (const float *v, float *w, gsize rows, gsize c)
 {
+  if (c == 2)
+    {
+      /* w = (1, e) / (1 + e) in the order of the larger entry, e = exp(-|v_0 - v_1|) */
+      for (gsize r = 0; r < rows; r++)
+        {
+          float v0 = v[2 * r], v1 = v[2 * r + 1], d = v0 - v1;
+          float e = gaf_fast_expf (d > 0.0f ? -d : d);
+          float big = 1.0f / (1.0f + e), small = e * big;
+          big = d == d ? big : d;
+          small = d == d ? small : d;
+          w[2 * r] = d >= 0.0f ? big : small;
+          w[2 * r + 1] = d >= 0.0f ? small : big;
+        }
+      return;
+    }
   for (gsize r = 0; r < rows; r++)
     {
       const float *vr = v + r * c;
       float *wr = w + r * c;
-      float mx = vr[0];
-      float sum = 0.0f;
+      float mx = row_max (vr, c);
 
-      for (gsize j = 1; j < c; j++)
-        mx = vr[j] > mx ? vr[j] : mx;
       for (gsize j = 0; j < c; j++)
         {
-          wr[j] = expf (vr[j] - mx);
-          sum += wr[j];
+          float x = vr[j] - mx, e = gaf_fast_expf (x);
+          wr[j] = x == x ? e : x;
         }
       /* sum >= 1 because the maximum contributes exp(0). */
-      float inv = 1.0f / sum;
+      float inv = 1.0f / row_sum (wr, c);
       for (gsize j = 0; j < c; j++)
         wr[j] *= inv;
     }
@@ -113,10 +182,12 @@ void
 gaf_target_direction (guint label, float *u, gsize c)
 {
   double s = sqrt ((double) c / (double) (c - 1));
+  float off = (float) (-s / (double) c);
 
   g_return_if_fail (c >= 2 && label < c);
   for (gsize j = 0; j < c; j++)
-    u[j] = (float) (s * ((j == label ? 1.0 : 0.0) - 1.0 / (double) c));
+    u[j] = off;
+  u[label] = (float) (s * (1.0 - 1.0 / (double) c));
 }
 
 void
