@@ -409,7 +409,7 @@ typedef struct {
 } PathLossCtx;
 
 static void
-test_path_loss (void)
+check_path_loss (int batch, int n, int c, guint64 seed)
 {
   PathLossCtx x;
   gsize count;
@@ -419,16 +419,16 @@ test_path_loss (void)
 
   gaf_path_config_init (&x.cfg);
   x.cfg.lambda = 0.7;
-  x.batch = 3;
-  x.n = 2;
-  x.c = 4;
+  x.batch = batch;
+  x.n = n;
+  x.c = c;
   count = (gsize) x.batch * x.n * x.c;
   x.w = g_new (float, count);
   x.f = g_new (float, count);
   x.u = g_new (float, count);
   df = g_new (float, count);
   d = g_new (float, x.c);
-  gaf_rng_init (&rng, 92);
+  gaf_rng_init (&rng, seed);
   for (gsize i = 0; i < count; i++)
     {
       x.w[i] = (float) gaf_rng_normal (&rng);
@@ -468,12 +468,23 @@ test_path_loss (void)
   /* The optimum F = lambda u (+ any per-row constant k_r) has zero loss, up to the float W summing
    * to 1 only within delta ~ 1e-7, which leaves delta k_r^2 (k_r up to 2.5): 1e-6. */
   for (gsize i = 0; i < count; i++)
-    x.f[i] = (float) (x.cfg.lambda * x.u[i] + (i / x.c) * 0.5);
+    x.f[i] = (float) (x.cfg.lambda * x.u[i] + (i / x.c % 6) * 0.5);
   g_assert_cmpfloat_with_epsilon (gaf_path_loss (&x.cfg, x.w, x.f, x.u, x.batch, x.n, x.c, NULL), 0.0, 1e-6);
 
   g_free (x.w);
   g_free (x.f);
   g_free (x.u);
+}
+
+/* The loss's row sums run in 8 lanes over the classes (c >= 8) or, for c = 2, over the rows: shapes with
+ * and without full groups of lanes and a remainder. */
+static void
+test_path_loss (void)
+{
+  check_path_loss (3, 2, 4, 92);
+  check_path_loss (5, 7, 2, 93);     /* 35 rows of 2 classes */
+  check_path_loss (3, 2, 13, 94);    /* one group of 8 classes and 5 more */
+  check_path_loss (2, 3, 40, 95);
 }
 
 /* Adam against a double-precision reference of docs/method.md §2.2 step 5 (PyTorch's form with bias
