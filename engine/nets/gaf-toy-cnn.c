@@ -74,6 +74,9 @@ struct _GafToyCnn {
   GafConv1dShape  conv_shape[GAF_TOY_CNN_LAYERS];
   GafConv1dWork   in_work;
   GafConv1dWork   conv_work[GAF_TOY_CNN_LAYERS];
+  float          *head2_t;  /* (out, H) head2.w^T, for the input gradients: built with the conv taps */
+  float          *head1_t;  /* (H, H) head1.w^T */
+  float          *tl_t;     /* (5H, H) time_layers.w^T */
   Part            parts[GAF_MAX_THREADS];
   guint           n_parts;  /* of the last forward */
   int             batch;    /* batch of the last forward */
@@ -152,6 +155,8 @@ gaf_toy_cnn_memory (const GafToyCnnConfig *cfg)
                                     (cfg->position_bias ? (guint64) cfg->n * cfg->out_channels : 0));
 
   floats = gaf_size_add (floats, gaf_conv1d_work_len (&in_shape));
+  /* the transposed head and time-layer weights */
+  floats = gaf_size_add (floats, (guint64) H * cfg->out_channels + (guint64) (1 + GAF_TOY_CNN_LAYERS) * H * H);
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
     {
       GafConv1dShape s = { H, H, KERNEL, dilations[i], dilations[i] * (KERNEL - 1) / 2 };
@@ -273,6 +278,9 @@ gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
   gaf_rng_fill_uniform (&rng, d + net->lay.head2_b, cfg->out_channels, 1.0 / sqrt (H));
   net->in_shape = (GafConv1dShape) { cfg->in_channels, H, KERNEL, 1, (KERNEL - 1) / 2 };
 
+  net->head2_t = g_new (float, (gsize) H * cfg->out_channels);
+  net->head1_t = g_new (float, (gsize) H * H);
+  net->tl_t = g_new (float, (gsize) GAF_TOY_CNN_LAYERS * H * H);
   net->freq = g_new (float, cfg->fourier_half);
   for (int j = 0; j < cfg->fourier_half; j++)
     net->freq[j] = (float) (gaf_rng_normal (&rng) * cfg->fourier_scale);
@@ -331,6 +339,9 @@ gaf_toy_cnn_free (GafToyCnn *net)
   gaf_conv1d_work_clear (&net->in_work);
   for (int i = 0; i < GAF_TOY_CNN_LAYERS; i++)
     gaf_conv1d_work_clear (&net->conv_work[i]);
+  g_free (net->head2_t);
+  g_free (net->head1_t);
+  g_free (net->tl_t);
   gaf_params_free (net->parent.params);
   g_free (net->freq);
   g_free (net);
@@ -519,10 +530,9 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
 
   c->dout = dout;
   /* Head: dh = dout head2^T, dz1 through head1's ReLU, dfeat (d feat[5]) = dz1 head1^T. */
-  gaf_gemm_small_bt (batch * n, H, cfg->out_channels, dout, cfg->out_channels, 1, P + L->head2_w, cfg->out_channels,
-                     c->dh, H, FALSE);
+  gaf_gemm_small (batch * n, H, cfg->out_channels, dout, cfg->out_channels, 1, net->head2_t, H, c->dh, H, FALSE);
   relu_backward_set (c->dz1, c->dh, c->z1, nh);
-  gaf_gemm_small_bt (batch * n, H, H, c->dz1, H, 1, P + L->head1_w, H, c->dfeat, H, FALSE);
+  gaf_gemm_small (batch * n, H, H, c->dz1, H, 1, net->head1_t, H, c->dfeat, H, FALSE);
 
   for (int i = GAF_TOY_CNN_LAYERS - 1; i >= 0; i--)
     {
@@ -536,20 +546,17 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
       memset (c->dh, 0, nh * sizeof (float));
       gaf_layernorm_backward (c->dh, NULL, NULL, c->dlnout[i], c->hin[i], c->mean[i], c->rstd[i], P + L->ln_g[i],
                               batch * n, H);
+      for (gsize j = 0; j < nh; j++)
+        c->dfeat[j] += c->dh[j];
       for (int b = 0; b < batch; b++)
         {
           float *restrict dtli = c->dtl + (gsize) b * LH + (gsize) i * H;
-          for (int p = 0; p < n; p++)
-            {
-              gsize o = ((gsize) b * n + p) * H;
-              float *restrict df = c->dfeat + o;
-              const float *restrict dh = c->dh + o;
-              for (int j = 0; j < H; j++)
-                {
-                  df[j] += dh[j];
-                  dtli[j] = p > 0 ? dtli[j] + dh[j] : dh[j];
-                }
-            }
+          const float *restrict dh = c->dh + (gsize) b * n * H;
+          for (int j = 0; j < H; j++)
+            dtli[j] = dh[j];
+          for (int p = 1; p < n; p++)
+            for (int j = 0; j < H; j++)
+              dtli[j] += dh[(gsize) p * H + j];
         }
     }
 
@@ -569,7 +576,7 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
     gaf_conv1d_backward (dx, NULL, NULL, c->din0, c->x, P + L->in_w, batch, n, &net->in_shape, &net->in_work);
 
   /* Time path: dtemb = dtl tl^T through temb's ReLU. */
-  gaf_gemm_small_bt (batch, H, LH, c->dtl, LH, 1, P + L->tl_w, LH, c->dtemb, H, FALSE);
+  gaf_gemm_small (batch, H, LH, c->dtl, LH, 1, net->tl_t, H, c->dtemb, H, FALSE);
   for (gsize j = 0; j < (gsize) batch * H; j++)
     c->dtemb[j] = c->temb[j] > 0.0f ? c->dtemb[j] : 0.0f;
   if (dt != NULL)
@@ -740,18 +747,26 @@ backward_task (guint k, guint n_tasks, gpointer data)
                  job->dt ? job->dt + part->start : NULL);
 }
 
-/* The reversed transposed taps the input gradients read, from the current weights, one layer per task
- * (the input convolution's only when dx is asked for). */
+/* The reversed transposed taps the input gradients read, and the transposed head and time-layer weights,
+ * from the current weights: one item per task in turn (the input convolution's taps only when dx is asked
+ * for). */
 static void
 prepare_task (guint k, guint n_tasks, gpointer data)
 {
   Job *job = data;
   GafToyCnn *net = job->net;
   const float *P = net->parent.params->data;
+  int H = net->cfg.hidden, oc = net->cfg.out_channels;
 
-  for (guint i = k; i <= GAF_TOY_CNN_LAYERS; i += n_tasks)
+  for (guint i = k; i < GAF_TOY_CNN_LAYERS + 4; i += n_tasks)
     if (i < GAF_TOY_CNN_LAYERS)
       gaf_conv1d_prepare_backward (&net->conv_work[i], P + net->lay.conv_w[i], net->cfg.n, &net->conv_shape[i]);
+    else if (i == GAF_TOY_CNN_LAYERS)
+      gaf_transpose (net->tl_t, H, P + net->lay.tl_w, GAF_TOY_CNN_LAYERS * H, H, GAF_TOY_CNN_LAYERS * H);
+    else if (i == GAF_TOY_CNN_LAYERS + 1)
+      gaf_transpose (net->head1_t, H, P + net->lay.head1_w, H, H, H);
+    else if (i == GAF_TOY_CNN_LAYERS + 2)
+      gaf_transpose (net->head2_t, H, P + net->lay.head2_w, oc, H, oc);
     else if (job->dx != NULL)
       gaf_conv1d_prepare_backward (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
 }
