@@ -146,10 +146,16 @@ gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, con
       float s1[LANES] = { 0 }, s2[LANES] = { 0 }, sum_dxhat, sum_dxhat_xhat;
       int j = 0;
 
-      if (dg != NULL)
+      if (dg != NULL && db != NULL)
+        for (j = 0; j < c; j++)
+          {
+            dg[j] += dy[j] * ((x[j] - mu) * rs);
+            db[j] += dy[j];
+          }
+      else if (dg != NULL)
         for (j = 0; j < c; j++)
           dg[j] += dy[j] * ((x[j] - mu) * rs);
-      if (db != NULL)
+      else if (db != NULL)
         for (j = 0; j < c; j++)
           db[j] += dy[j];
       if (din == NULL)
