@@ -650,7 +650,7 @@ grad_group (GafToyCnn *net, int group, float *G)
     }
 }
 
-/* Multiply-adds per sequence of a group's weight gradient (to balance the threads). */
+/* Multiply-adds per sequence of a group's weight gradient (the costliest groups are taken first). */
 static double
 grad_group_cost (GafToyCnn *net, int group)
 {
@@ -675,6 +675,8 @@ typedef struct {
   const float *x, *t, *dout;
   float       *out, *dx, *dt;
   gboolean     infer;
+  int          order[GRAD_N_GROUPS];   /* weight-gradient groups, costliest first */
+  gint         next_group;             /* atomic: the next of them to take */
 } Job;
 
 static void
@@ -771,39 +773,22 @@ prepare_task (guint k, guint n_tasks, gpointer data)
       gaf_conv1d_prepare_backward (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
 }
 
-/* The groups of weight gradients in decreasing cost, dealt to the threads so that each gets about the
- * same number of multiply-adds (every thread takes the next group while its total is the smallest). */
+/* The groups of weight gradients, costliest first, each taken by the next thread that is free (the
+ * fastest way to an even split when the groups' times differ from their multiply-add counts, as the
+ * normalisation's and the bias's passes make them). A group's gradient is summed over the parts in part
+ * order whichever thread forms it, so the result does not depend on the split. */
 static void
 grads_task (guint k, guint n_tasks, gpointer data)
 {
   Job *job = data;
-  GafToyCnn *net = job->net;
-  int order[GRAD_N_GROUPS];
-  double load[GAF_MAX_THREADS] = { 0 };
+  int g;
 
-  for (int g = 0; g < GRAD_N_GROUPS; g++)
-    order[g] = g;
-  for (int a = 1; a < GRAD_N_GROUPS; a++)
-    for (int b = a; b > 0 && grad_group_cost (net, order[b]) > grad_group_cost (net, order[b - 1]); b--)
-      {
-        int tmp = order[b];
-        order[b] = order[b - 1];
-        order[b - 1] = tmp;
-      }
-  for (int g = 0; g < GRAD_N_GROUPS; g++)
-    {
-      guint least = 0;
-      for (guint t = 1; t < n_tasks; t++)
-        if (load[t] < load[least])
-          least = t;
-      load[least] += grad_group_cost (net, order[g]);
-      if (least == k)
-        grad_group (net, order[g], net->parent.params->grad);
-    }
+  while ((g = g_atomic_int_add (&job->next_group, 1)) < GRAD_N_GROUPS)
+    grad_group (job->net, job->order[g], job->net->parent.params->grad);
 }
 
 /* Two phases: the parts go back through the layers side by side (phase 1, the activations' gradients),
- * then the weight gradients are formed in groups over the whole batch, a group per thread (phase 2),
+ * then the weight gradients are formed in groups over the whole batch, each group by one thread (phase 2),
  * accumulating straight into the arena: no gradient buffer per part to clear and to add up. */
 void
 gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
@@ -812,6 +797,15 @@ gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
 
   /* batch is 0 after gaf_toy_cnn_infer: there are no activations to go back through. */
   g_return_if_fail (net->batch > 0);
+  for (int g = 0; g < GRAD_N_GROUPS; g++)
+    job.order[g] = g;
+  for (int a = 1; a < GRAD_N_GROUPS; a++)
+    for (int b = a; b > 0 && grad_group_cost (net, job.order[b]) > grad_group_cost (net, job.order[b - 1]); b--)
+      {
+        int tmp = job.order[b];
+        job.order[b] = job.order[b - 1];
+        job.order[b - 1] = tmp;
+      }
   gaf_parallel_run (gaf_parallel_get_threads (), prepare_task, &job);
   gaf_parallel_run (net->n_parts, backward_task, &job);
   gaf_parallel_run (MIN (gaf_parallel_get_threads (), GRAD_N_GROUPS), grads_task, &job);
