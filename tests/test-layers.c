@@ -366,6 +366,15 @@ test_layernorm (void)
         check_close ("layernorm dg (din NULL)", dg2, dg, x.c, 1e-6);
         check_close ("layernorm db (din NULL)", db2, db, x.c, 1e-6);
       }
+      /* The input gradient written, not added, over whatever was there. */
+      {
+        g_autofree float *din2 = g_new (float, count);
+        for (gsize i = 0; i < count; i++)
+          din2[i] = NAN;
+        ln_loss (&x);
+        gaf_layernorm_backward_input (din2, x.r, x.in, x.mean, x.rstd, x.g, x.m, x.c);
+        check_close ("layernorm din written", din2, din, count, 1e-6);
+      }
 
       g_free (x.in);
       g_free (x.g);
@@ -508,6 +517,7 @@ static const ConvCase conv_cases[] = {
   { 6, { 2, 3, 1, 1, 0 }, "1x1 (len 6)" },
   { 11, { 4, 2, 9, 1, 4 }, "block (len 11, k 9, dil 1)" },
   { 5, { 3, 4, 9, 4, 16 }, "dil 4 at len 5 (two taps see data)" },
+  { 5, { 3, 4, 2, 4, 0 }, "gaps (len 5, k 2, dil 4, no padding: inputs 1-3 feed no output)" },
   /* channels that are multiples of 16, where the products run in the engine's own kernels */
   { 4, { 16, 32, 9, 1, 4 }, "own kernels, stacked taps (len 4, k 9, dil 1)" },
   { 4, { 32, 16, 9, 16, 64 }, "own kernels, pointwise (len 4, k 9, dil 16)" },
@@ -645,6 +655,11 @@ test_conv1d (void)
         gaf_conv1d_prepare_backward (&x.work, x.w, x.len, &x.s);
         gaf_conv1d_backward (din, NULL, NULL, x.r, x.in, x.w, x.batch, x.len, &x.s, &x.work);
         check_close ("conv1d din alone", din, grads[1][0], nin, 1e-5);
+        /* written, not added: nothing of what was there stays (positions no output taps included) */
+        for (gsize i = 0; i < nin; i++)
+          din[i] = NAN;
+        gaf_conv1d_backward_input (din, x.r, x.batch, x.len, &x.s, &x.work);
+        check_close ("conv1d din written", din, grads[1][0], nin, 1e-5);
       }
 
       for (int path = 0; path < 2; path++)

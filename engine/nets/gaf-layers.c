@@ -134,9 +134,10 @@ gaf_layernorm_forward (float *out, float *mean, float *rstd, const float *in,
     }
 }
 
-GAF_SIMD_CLONES void
-gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, const float *in,
-                        const float *mean, const float *rstd, const float *g, int m, int c)
+/* din added to (add) or written */
+static inline __attribute__ ((always_inline)) void
+layernorm_backward (float *din, float *dg, float *db, const float *dout, const float *in,
+                    const float *mean, const float *rstd, const float *g, int m, int c, gboolean add)
 {
   for (int r = 0; r < m; r++)
     {
@@ -179,9 +180,24 @@ gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, con
       for (j = 0; j < c; j++)
         {
           float xhat = (x[j] - mu) * rs;
-          dx[j] += rs * (dy[j] * g[j] - sum_dxhat - xhat * sum_dxhat_xhat);
+          float v = rs * (dy[j] * g[j] - sum_dxhat - xhat * sum_dxhat_xhat);
+          dx[j] = add ? dx[j] + v : v;
         }
     }
+}
+
+GAF_SIMD_CLONES void
+gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, const float *in,
+                        const float *mean, const float *rstd, const float *g, int m, int c)
+{
+  layernorm_backward (din, dg, db, dout, in, mean, rstd, g, m, c, TRUE);
+}
+
+GAF_SIMD_CLONES void
+gaf_layernorm_backward_input (float *din, const float *dout, const float *in, const float *mean, const float *rstd,
+                              const float *g, int m, int c)
+{
+  layernorm_backward (din, NULL, NULL, dout, in, mean, rstd, g, m, c, FALSE);
 }
 
 /* ---- Gaussian Fourier features --------------------------------------------------------------- */
@@ -404,29 +420,70 @@ gaf_conv1d_forward (float *out, const float *in, const float *w, const float *bi
   add_bias (out, bias, batch * lout, s->cout);
 }
 
-void
-gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
-                     const float *w, int batch, int len, const GafConv1dShape *s, const GafConv1dWork *work)
+/* din (+)= the gradient of the input: din[:, q] (+)= the sum over the outputs p that tap q of
+ * dout[:, p] w[k]^T. wr holds w[k]^T at K-1-k, so with dilation 1 the taps k = q + pad - p of consecutive p
+ * are consecutive in wr: one product per q. Without add, the first product into a position writes it and
+ * a position no output taps is cleared. */
+static void
+conv1d_input_grad (float *din, const float *dout, int batch, int len, const GafConv1dShape *s,
+                   const GafConv1dWork *work, gboolean add)
 {
   int lout = gaf_conv1d_out_len (s, len);
   int k0 = pointwise_tap (s, len);
   int rows = len * s->cin, ldo = lout * s->cout, K = s->kernel;
   gsize tap = (gsize) s->cin * s->cout;
 
-  gaf_bias_backward (dbias, dout, batch * lout, s->cout);
-  g_assert (din == NULL || (work->wr != NULL && work->wr_len >= gaf_conv1d_work_len (s)));
-  if (k0 >= 0)
+  if (k0 >= 0)   /* din (B L, Cin) (+)= dout (B L, Cout) w[k0]^T */
     {
-      if (dw != NULL)   /* dw[k0] (Cin, Cout) += in^T (Cin, B L) dout (B L, Cout) */
-        gaf_gemm_small (s->cin, s->cout, batch * len, in, 1, s->cin, dout, s->cout, dw + k0 * tap, s->cout, TRUE);
-      if (din != NULL)  /* din (B L, Cin) += dout (B L, Cout) w[k0]^T */
-        gaf_gemm_small (batch * len, s->cin, s->cout, dout, s->cout, 1, work->wr + (K - 1 - k0) * tap, s->cin,
-                        din, s->cin, TRUE);
+      gaf_gemm_small (batch * len, s->cin, s->cout, dout, s->cout, 1, work->wr + (K - 1 - k0) * tap, s->cin,
+                      din, s->cin, add);
       return;
     }
+  for (int q = 0; q < len; q++)
+    {
+      float *dq = din + (gsize) q * s->cin;
+      gboolean written = add;
+      if (s->dilation == 1)
+        {
+          int klo = MAX (0, q + s->padding - (lout - 1)), khi = MIN (K - 1, q + s->padding);
+          if (klo <= khi)
+            {
+              gaf_gemm_small (batch, s->cin, (khi - klo + 1) * s->cout, dout + (gsize) (q + s->padding - khi) * s->cout,
+                              ldo, 1, work->wr + (K - 1 - khi) * tap, s->cin, dq, rows, written);
+              written = TRUE;
+            }
+        }
+      else
+        for (int k = 0; k < K; k++)
+          {
+            int pd = q + s->padding - k * s->dilation;
+            if (pd < 0 || pd >= lout)
+              continue;
+            gaf_gemm_small (batch, s->cin, s->cout, dout + (gsize) pd * s->cout, ldo, 1, work->wr + (K - 1 - k) * tap,
+                            s->cin, dq, rows, written);
+            written = TRUE;
+          }
+      if (!written)
+        for (int b = 0; b < batch; b++)
+          memset (dq + (gsize) b * rows, 0, s->cin * sizeof (float));
+    }
+}
 
-  /* dw[klo..khi] (n Cin, Cout) += in[:, q(klo)..q(khi)]^T dout[:, p], per output position p */
-  if (dw != NULL)
+void
+gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                     const float *w, int batch, int len, const GafConv1dShape *s, const GafConv1dWork *work)
+{
+  int lout = gaf_conv1d_out_len (s, len);
+  int k0 = pointwise_tap (s, len);
+  int rows = len * s->cin, ldo = lout * s->cout;
+  gsize tap = (gsize) s->cin * s->cout;
+
+  gaf_bias_backward (dbias, dout, batch * lout, s->cout);
+  g_assert (din == NULL || (work->wr != NULL && work->wr_len >= gaf_conv1d_work_len (s)));
+  if (k0 >= 0 && dw != NULL)   /* dw[k0] (Cin, Cout) += in^T (Cin, B L) dout (B L, Cout) */
+    gaf_gemm_small (s->cin, s->cout, batch * len, in, 1, s->cin, dout, s->cout, dw + k0 * tap, s->cout, TRUE);
+  else if (dw != NULL)
+    /* dw[klo..khi] (n Cin, Cout) += in[:, q(klo)..q(khi)]^T dout[:, p], per output position p */
     for (int p = 0; p < lout; p++)
       {
         int klo, khi;
@@ -440,30 +497,16 @@ gaf_conv1d_backward (float *din, float *dw, float *dbias, const float *dout, con
             k += taps - 1;
           }
       }
-  /* din[:, q] += sum over the outputs p that tap q of dout[:, p] w[k]^T. wr holds w[k]^T at K-1-k, so
-   * with dilation 1 the taps k = q + pad - p of consecutive p are consecutive in wr: one product per q. */
   if (din != NULL)
-    for (int q = 0; q < len; q++)
-      {
-        float *dq = din + (gsize) q * s->cin;
-        if (s->dilation == 1)
-          {
-            int klo = MAX (0, q + s->padding - (lout - 1)), khi = MIN (K - 1, q + s->padding);
-            if (klo > khi)
-              continue;
-            gaf_gemm_small (batch, s->cin, (khi - klo + 1) * s->cout, dout + (gsize) (q + s->padding - khi) * s->cout,
-                            ldo, 1, work->wr + (K - 1 - khi) * tap, s->cin, dq, rows, TRUE);
-          }
-        else
-          for (int k = 0; k < K; k++)
-            {
-              int pd = q + s->padding - k * s->dilation;
-              if (pd < 0 || pd >= lout)
-                continue;
-              gaf_gemm_small (batch, s->cin, s->cout, dout + (gsize) pd * s->cout, ldo, 1, work->wr + (K - 1 - k) * tap,
-                              s->cin, dq, rows, TRUE);
-            }
-      }
+    conv1d_input_grad (din, dout, batch, len, s, work, TRUE);
+}
+
+void
+gaf_conv1d_backward_input (float *din, const float *dout, int batch, int len, const GafConv1dShape *s,
+                           const GafConv1dWork *work)
+{
+  g_assert (work->wr != NULL && work->wr_len >= gaf_conv1d_work_len (s));
+  conv1d_input_grad (din, dout, batch, len, s, work, FALSE);
 }
 
 void

@@ -25,6 +25,9 @@ void gaf_layernorm_forward  (float *out, float *mean, float *rstd, const float *
                              const float *g, const float *b, int m, int c);
 void gaf_layernorm_backward (float *din, float *dg, float *db, const float *dout, const float *in,
                              const float *mean, const float *rstd, const float *g, int m, int c);
+/* The input gradient alone, written to din (not added): no clearing first. */
+void gaf_layernorm_backward_input (float *din, const float *dout, const float *in, const float *mean,
+                                   const float *rstd, const float *g, int m, int c);
 
 /* Gaussian Fourier time features: t (B), fixed frequencies w (H) -> out (B, 2H) =
  * [sin(2 pi t w), cos(2 pi t w)]. Backward gives dt (the frequencies are not trained). */
@@ -69,6 +72,9 @@ void  gaf_conv1d_forward    (float *out, const float *in, const float *w, const 
 void  gaf_conv1d_backward   (float *din, float *dw, float *dbias, const float *dout, const float *in,
                              const float *w, int batch, int len, const GafConv1dShape *s,
                              const GafConv1dWork *work);
+/* The input gradient alone, written to din (B, L, Cin) (not added): no clearing first. */
+void  gaf_conv1d_backward_input (float *din, const float *dout, int batch, int len, const GafConv1dShape *s,
+                                 const GafConv1dWork *work);
 void gaf_conv1d_forward_naive  (float *out, const float *in, const float *w, const float *bias,
                                 int batch, int len, const GafConv1dShape *s);
 void gaf_conv1d_backward_naive (float *din, float *dw, float *dbias, const float *dout, const float *in,

@@ -539,13 +539,10 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
       /* feat[i+1] = feat[i] + relu(conv(LN(feat[i] + tl_i))): dfeat passes through unchanged
        * and gains the branch's contribution. */
       relu_backward_set (c->dconv[i], c->dfeat, c->h[i], nh);
-      memset (c->dlnout[i], 0, nh * sizeof (float));
-      gaf_conv1d_backward (c->dlnout[i], NULL, NULL, c->dconv[i], c->lnout[i], P + L->conv_w[i], batch, n,
-                           &net->conv_shape[i], &net->conv_work[i]);
+      gaf_conv1d_backward_input (c->dlnout[i], c->dconv[i], batch, n, &net->conv_shape[i], &net->conv_work[i]);
       /* dh <- d hin; d tl_i is the sum of d hin over the positions */
-      memset (c->dh, 0, nh * sizeof (float));
-      gaf_layernorm_backward (c->dh, NULL, NULL, c->dlnout[i], c->hin[i], c->mean[i], c->rstd[i], P + L->ln_g[i],
-                              batch * n, H);
+      gaf_layernorm_backward_input (c->dh, c->dlnout[i], c->hin[i], c->mean[i], c->rstd[i], P + L->ln_g[i],
+                                    batch * n, H);
       for (gsize j = 0; j < nh; j++)
         c->dfeat[j] += c->dh[j];
       for (int b = 0; b < batch; b++)
