@@ -674,6 +674,7 @@ typedef struct {
   gboolean     infer;
   int          order[GRAD_N_GROUPS];   /* weight-gradient groups, costliest first */
   gint         next_group;             /* atomic: the next of them to take */
+  gint         next_item;              /* atomic: the next of prepare_task's items */
 } Job;
 
 static void
@@ -747,27 +748,41 @@ backward_task (guint k, guint n_tasks, gpointer data)
 }
 
 /* The reversed transposed taps the input gradients read, and the transposed head and time-layer weights,
- * from the current weights: one item per task in turn (the input convolution's taps only when dx is asked
- * for). */
+ * from the current weights (the input convolution's taps only when dx is asked for): items largest first,
+ * each taken by the next free thread. */
+enum { PREP_IN = GAF_TOY_CNN_LAYERS, PREP_TIME, PREP_HEAD2, PREP_HEAD1, PREP_N };
+static const int prep_order[PREP_N] = { PREP_IN, 0, 1, PREP_TIME, PREP_HEAD2, PREP_HEAD1, 2, 3, 4 };
+G_STATIC_ASSERT (GAF_TOY_CNN_LAYERS == 5);
+
 static void
 prepare_task (guint k, guint n_tasks, gpointer data)
 {
   Job *job = data;
   GafToyCnn *net = job->net;
   const float *P = net->parent.params->data;
-  int H = net->cfg.hidden, oc = net->cfg.out_channels;
+  int H = net->cfg.hidden, oc = net->cfg.out_channels, i;
 
-  for (guint i = k; i < GAF_TOY_CNN_LAYERS + 4; i += n_tasks)
-    if (i < GAF_TOY_CNN_LAYERS)
-      gaf_conv1d_prepare_backward (&net->conv_work[i], P + net->lay.conv_w[i], net->cfg.n, &net->conv_shape[i]);
-    else if (i == GAF_TOY_CNN_LAYERS)
-      gaf_transpose (net->tl_t, H, P + net->lay.tl_w, GAF_TOY_CNN_LAYERS * H, H, GAF_TOY_CNN_LAYERS * H);
-    else if (i == GAF_TOY_CNN_LAYERS + 1)
-      gaf_transpose (net->head1_t, H, P + net->lay.head1_w, H, H, H);
-    else if (i == GAF_TOY_CNN_LAYERS + 2)
-      gaf_transpose (net->head2_t, H, P + net->lay.head2_w, oc, H, oc);
-    else if (job->dx != NULL)
-      gaf_conv1d_prepare_backward (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
+  while ((i = g_atomic_int_add (&job->next_item, 1)) < PREP_N)
+    switch (prep_order[i])
+      {
+      case PREP_IN:
+        if (job->dx != NULL)
+          gaf_conv1d_prepare_backward (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
+        break;
+      case PREP_TIME:
+        gaf_transpose (net->tl_t, H, P + net->lay.tl_w, GAF_TOY_CNN_LAYERS * H, H, GAF_TOY_CNN_LAYERS * H);
+        break;
+      case PREP_HEAD2:
+        gaf_transpose (net->head2_t, H, P + net->lay.head2_w, oc, H, oc);
+        break;
+      case PREP_HEAD1:
+        gaf_transpose (net->head1_t, H, P + net->lay.head1_w, H, H, H);
+        break;
+      default:
+        gaf_conv1d_prepare_backward (&net->conv_work[prep_order[i]], P + net->lay.conv_w[prep_order[i]], net->cfg.n,
+                                     &net->conv_shape[prep_order[i]]);
+        break;
+      }
 }
 
 /* The groups of weight gradients, costliest first, each taken by the next thread that is free (the
