@@ -12,8 +12,8 @@ batch 32, sample batch 32). Both sides must build the network with the same numb
 OPENBLAS_L2_SIZE from the environment of the measured processes only (OpenBLAS then picks its kernel
 for the CPU); --env both does one after the other in the same run. The OpenBLAS kernel each side runs
 is printed with its numbers. --attn-check (unet) also measures the engine with attention at half the
-image side (--attn 16 at 32 x 32: five more attention blocks) at its best thread count and prints its
-sampling rate against the rate without it.
+image side (--attn 16 at 32 x 32: five more attention blocks) at its best thread count, in --attn-pairs
+adjacent pairs of runs with and without it, and prints the median of the pairs' sampling-rate ratios.
 
 If the engine cannot run a configuration, PyTorch is still measured and the engine's error is
 reported; the exit status is then 1.
@@ -164,22 +164,34 @@ def measure_unet(args, env):
             print("  the products the engine ran: %.1f GFLOP/s (training), %.1f (sampling)" % (
                 e["gemm_gflops"], e.get("sample_gemm_gflops", float("nan"))))
     if engine_error is None and args.attn_check:
+        # The two networks measured in adjacent pairs (with attention, then without, at the best sampling thread
+        # count), so that the machine's drift between runs cancels within a pair; the ratio reported is the
+        # median of the pairs' ratios, each printed.
         best = max(results["gaflow"], key=lambda r: r["evals_per_s"])
         res = args.size // 2
-        cmd = [args.engine, "bench"] + common + ["--threads", str(best["threads"]), "--attn", str(res)]
+        plain = [args.engine, "bench"] + common + ["--threads", str(best["threads"])]
+        pairs = []
         try:
-            r = run_engine(cmd, env)
-            results["attn16"] = r
-            results["ratios"]["attn16_sampling"] = r["evals_per_s"] / best["evals_per_s"]
-            print("  --attn %d (%d threads): %.2f train samples/s, %.1f evals/s = %.2fx the sampling rate without it"
-                  " (%.2fx training)" % (res, best["threads"], r["train_samples_per_s"], r["evals_per_s"],
-                                         r["evals_per_s"] / best["evals_per_s"],
-                                         r["train_samples_per_s"] / max(results["gaflow"],
-                                                                        key=lambda x: x["train_samples_per_s"])
-                                         ["train_samples_per_s"]))
+            for i in range(args.attn_pairs):
+                a = run_engine(plain + ["--attn", str(res)], env)
+                b = run_engine(plain, env)
+                pairs.append((a, b))
+                print("  pair %d (%d threads): --attn %d %.1f evals/s, without %.1f: %.2fx" % (
+                    i + 1, best["threads"], res, a["evals_per_s"], b["evals_per_s"],
+                    a["evals_per_s"] / b["evals_per_s"]), flush=True)
         except EngineFailed as e:
             engine_error = str(e)
             print("  --attn %d: ENGINE FAILED: %s" % (res, engine_error))
+        if pairs:
+            ratios = sorted(a["evals_per_s"] / b["evals_per_s"] for a, b in pairs)
+            median = ratios[len(ratios) // 2] if len(ratios) % 2 else 0.5 * (ratios[len(ratios) // 2 - 1] +
+                                                                                 ratios[len(ratios) // 2])
+            train = sorted(a["train_samples_per_s"] / b["train_samples_per_s"] for a, b in pairs)
+            results["attn16"] = [a for a, b in pairs]
+            results["attn16_pairs"] = [[a["evals_per_s"], b["evals_per_s"]] for a, b in pairs]
+            results["ratios"]["attn16_sampling"] = median
+            print("  --attn %d sampling = %.2fx the rate without it (median of %d pairs, %.2f-%.2f; training %.2fx)" % (
+                res, median, len(pairs), ratios[0], ratios[-1], train[len(train) // 2]))
     if engine_error is not None:
         print("  no ratios: the engine failed (%s)" % engine_error)
         results["engine_error"] = engine_error
@@ -240,6 +252,8 @@ def main():
     ap.add_argument("--env", default="as-set", choices=["as-set", "unset", "both"],
                     help="OpenBLAS variables as set, unset (in the measured processes only), or both in turn")
     ap.add_argument("--attn-check", action="store_true", help="unet: also the engine with --attn SIZE/2")
+    ap.add_argument("--attn-pairs", type=int, default=3,
+                    help="unet --attn-check: adjacent pairs of runs with and without attention (default 3)")
     ap.add_argument("--json-out", help="also write all measurements to this file")
     args = ap.parse_args()
 

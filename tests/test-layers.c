@@ -1221,7 +1221,7 @@ test_toy_cnn_infer_threads (void)
  * blocks, C = A B and C += A B; columns beyond n are never written. */
 /* gaf_transpose against the element-by-element definition, with each kernel (the AVX-512 one transposes
  * 16 x 16 blocks in registers and the edges one by one): shapes around multiples of 16, row strides wider
- * than the rows, and t's entries outside the transpose left as they were. */
+ * than the rows, a scale, and t's entries outside the transpose left as they were. */
 static void
 test_transpose (void)
 {
@@ -1238,16 +1238,17 @@ test_transpose (void)
         for (guint ci = 0; ci < G_N_ELEMENTS (sizes); ci++)
           {
             int rows = sizes[ri], cols = sizes[ci], ld = cols + 3, ldt = rows + 5;
+            float s = (ri + ci) % 2 ? 0.125f : 1.0f;   /* a power of two: s x exact, so == holds */
             g_autofree float *x = g_new (float, (gsize) rows * ld);
             g_autofree float *t = g_new (float, (gsize) cols * ldt);
 
             fill_uniform (&rng, x, (gsize) rows * ld, -1, 1);
             for (gsize e = 0; e < (gsize) cols * ldt; e++)
               t[e] = 7.0f;
-            gaf_transpose (t, ldt, x, ld, rows, cols);
+            gaf_transpose (t, ldt, x, ld, rows, cols, s);
             for (int j = 0; j < cols; j++)
               for (int i = 0; i < ldt; i++)
-                if (t[(gsize) j * ldt + i] != (i < rows ? x[(gsize) i * ld + j] : 7.0f))
+                if (t[(gsize) j * ldt + i] != (i < rows ? s * x[(gsize) i * ld + j] : 7.0f))
                   g_error ("transpose %d x %d (%s): t[%d][%d] = %g", rows, cols, names[kn], j, i,
                            t[(gsize) j * ldt + i]);
           }

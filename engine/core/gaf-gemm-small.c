@@ -181,14 +181,15 @@ panel256 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float
 
 /* ---- 16 x 16 transposes in registers (AVX-512) ---- */
 
-/* t (16 rows, stride ldt) = x^T for 16 rows of x (stride ld), 16 columns each: 32-bit then 64-bit
+/* t (16 rows, stride ldt) = s x^T for 16 rows of x (stride ld), 16 columns each: 32-bit then 64-bit
  * interleaves of row pairs leave, in 128-bit lane L of u[4q + m], column 4L + m of rows 4q .. 4q + 3;
  * two rounds of 128-bit lane shuffles gather lanes L of u[m], u[4 + m], u[8 + m], u[12 + m] into row
  * 4L + m of t. 64 shuffles per 256 floats, every store a whole cache line. */
 GAF_TARGET_512 static void
-transpose16 (float *t, gsize ldt, const float *x, gsize ld)
+transpose16 (float *t, gsize ldt, const float *x, gsize ld, float s)
 {
   __m512 r[16], u[16];
+  const __m512 sv = _mm512_set1_ps (s);
 
   for (int i = 0; i < 16; i++)
     r[i] = _mm512_loadu_ps (x + (gsize) i * ld);
@@ -211,10 +212,10 @@ transpose16 (float *t, gsize ldt, const float *x, gsize ld)
       __m512 a0 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0x88), a1 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0xdd);
       __m512 b0 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0x88);
       __m512 b1 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0xdd);
-      _mm512_storeu_ps (t + (gsize) m * ldt, _mm512_shuffle_f32x4 (a0, b0, 0x88));
-      _mm512_storeu_ps (t + (gsize) (4 + m) * ldt, _mm512_shuffle_f32x4 (a1, b1, 0x88));
-      _mm512_storeu_ps (t + (gsize) (8 + m) * ldt, _mm512_shuffle_f32x4 (a0, b0, 0xdd));
-      _mm512_storeu_ps (t + (gsize) (12 + m) * ldt, _mm512_shuffle_f32x4 (a1, b1, 0xdd));
+      _mm512_storeu_ps (t + (gsize) m * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0x88)));
+      _mm512_storeu_ps (t + (gsize) (4 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0x88)));
+      _mm512_storeu_ps (t + (gsize) (8 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0xdd)));
+      _mm512_storeu_ps (t + (gsize) (12 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0xdd)));
     }
 }
 
@@ -368,7 +369,7 @@ gaf_gemm_small_bt (int m, int n, int k, const float *a, gsize rsa, gsize csa, co
 }
 
 void
-gaf_transpose (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols)
+gaf_transpose (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols, float s)
 {
   int r16 = 0, c16 = 0;
 
@@ -379,7 +380,7 @@ gaf_transpose (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols
       c16 = cols - cols % 16;
       for (int i0 = 0; i0 < r16; i0 += 16)
         for (int j0 = 0; j0 < c16; j0 += 16)
-          transpose16 (t + (gsize) j0 * ldt + i0, ldt, x + (gsize) i0 * ld + j0, ld);
+          transpose16 (t + (gsize) j0 * ldt + i0, ldt, x + (gsize) i0 * ld + j0, ld, s);
     }
 #endif
   /* the rest element by element, 16 rows of x at a time (one cache line of each row of t written):
@@ -389,6 +390,6 @@ gaf_transpose (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols
       int i1 = MIN (i0 + 16, rows), j0 = i0 < r16 ? c16 : 0;
       for (int j = j0; j < cols; j++)
         for (int i = i0; i < i1; i++)
-          t[(gsize) j * ldt + i] = x[(gsize) i * ld + j];
+          t[(gsize) j * ldt + i] = s * x[(gsize) i * ld + j];
     }
 }

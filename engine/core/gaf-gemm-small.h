@@ -24,9 +24,11 @@ void        gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsiz
 void        gaf_gemm_small_bt (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *bt,
                                int ldbt, float *c, int ldc, gboolean accumulate);
 
-/* t (cols, rows) = x^T for x (rows, cols): row strides ld of x, ldt of t. With the AVX-512 kernel in 16 x 16
- * blocks in registers, else 16 rows of x at a time; the two never overlap. */
-void        gaf_transpose     (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols);
+/* t (cols, rows) = s x^T for x (rows, cols): row strides ld of x, ldt of t; t and x do not overlap. With the
+ * AVX-512 kernel in 16 x 16 blocks in registers (an element-by-element transpose writes one float per cache
+ * line), the edges and other kernels 16 rows of x at a time. Layers transpose weights once per step for their
+ * input gradients, attention its keys (scaled) and values. */
+void        gaf_transpose     (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols, float s);
 
 /* Rows of C per register block of the kernel in use (8 for AVX-512, 6 for AVX2, 1 for OpenBLAS): callers
  * that choose how many rows a product gets (the Winograd tile blocks) make it a multiple of this, since a

@@ -362,7 +362,8 @@ build_reversed (float *wr, const float *w, int len, const GafConv1dShape *s)
         }
       if (!used)
         continue;
-      gaf_transpose (wr + (gsize) (s->kernel - 1 - k) * cout * cin, cin, w + (gsize) k * cin * cout, cout, cin, cout);
+      gaf_transpose (wr + (gsize) (s->kernel - 1 - k) * cout * cin, cin, w + (gsize) k * cin * cout, cout, cin, cout,
+                     1.0f);
     }
 }
 

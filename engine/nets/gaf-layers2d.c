@@ -996,76 +996,6 @@ score_grad (float *restrict ds, const float *restrict p, const float *restrict d
     }
 }
 
-#ifdef GAF_SOFTMAX_AVX512
-/* t (16 rows, stride ldt) = s x^T for 16 rows of x (stride ld), 16 columns each, in registers: 32-bit then
- * 64-bit interleaves of row pairs leave, in 128-bit lane L of u[4q + m], column 4L + m of rows 4q .. 4q + 3;
- * two rounds of 128-bit lane shuffles gather the four lanes L of u[m], u[4 + m], u[8 + m], u[12 + m] into
- * row 4L + m of t. 64 shuffles per 256 floats, every store a full cache line. */
-__attribute__ ((target ("avx512f"))) static void
-transpose16_avx512 (float *t, gsize ldt, const float *x, gsize ld, float s)
-{
-  __m512 r[16], u[16];
-  const __m512 sv = _mm512_set1_ps (s);
-
-  for (int i = 0; i < 16; i++)
-    r[i] = _mm512_loadu_ps (x + (gsize) i * ld);
-  for (int p = 0; p < 16; p += 2)
-    {
-      u[p] = _mm512_unpacklo_ps (r[p], r[p + 1]);
-      u[p + 1] = _mm512_unpackhi_ps (r[p], r[p + 1]);
-    }
-  for (int q = 0; q < 16; q += 4)
-    {
-      __m512d t0 = _mm512_castps_pd (u[q]), t1 = _mm512_castps_pd (u[q + 1]);
-      __m512d t2 = _mm512_castps_pd (u[q + 2]), t3 = _mm512_castps_pd (u[q + 3]);
-      r[q] = _mm512_castpd_ps (_mm512_unpacklo_pd (t0, t2));
-      r[q + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (t0, t2));
-      r[q + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (t1, t3));
-      r[q + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (t1, t3));
-    }
-  for (int m = 0; m < 4; m++)
-    {
-      /* a0 = lanes 0, 2 of r[m], r[4 + m]; a1 = lanes 1, 3; b0, b1 likewise of r[8 + m], r[12 + m] */
-      __m512 a0 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0x88), a1 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0xdd);
-      __m512 b0 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0x88);
-      __m512 b1 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0xdd);
-      _mm512_storeu_ps (t + (gsize) m * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0x88)));
-      _mm512_storeu_ps (t + (gsize) (4 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0x88)));
-      _mm512_storeu_ps (t + (gsize) (8 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0xdd)));
-      _mm512_storeu_ps (t + (gsize) (12 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0xdd)));
-    }
-}
-#endif
-
-/* t (C, N) = s X^T for the rows of X (N, C), row stride ld, t's row stride ldt: keys (scaled) or values
- * transposed, so the products with them are plain row-major products. With the AVX-512 kernel, 16 x 16
- * blocks in registers (an element-by-element transpose writes one float per cache line; even 16 rows at a
- * time it took a twentieth of sampling's attention block), the edges element by element. */
-static void
-transpose_rows (float *restrict t, gsize ldt, const float *restrict x, gsize ld, int n, int c, float s)
-{
-  int n16 = 0, c16 = 0;
-
-#ifdef GAF_SOFTMAX_AVX512
-  if (g_str_equal (gaf_gemm_small_kernel (), "avx512"))
-    {
-      n16 = n - n % 16;
-      c16 = c - c % 16;
-      for (int j0 = 0; j0 < n16; j0 += 16)
-        for (int l0 = 0; l0 < c16; l0 += 16)
-          transpose16_avx512 (t + (gsize) l0 * ldt + j0, ldt, x + (gsize) j0 * ld + l0, ld, s);
-    }
-#endif
-  /* the rest: rows j >= n16 of x (all its columns), and columns l >= c16 of the rows below n16 */
-  for (int j0 = 0; j0 < n; j0 += 16)
-    {
-      int j1 = MIN (j0 + 16, n), l0 = j0 < n16 ? c16 : 0;
-      for (int l = l0; l < c; l++)
-        for (int j = j0; j < j1; j++)
-          t[(gsize) l * ldt + j] = s * x[(gsize) j * ld + l];
-    }
-}
-
 gsize
 gaf_attention_scratch_len (int n, int c)
 {
@@ -1083,7 +1013,7 @@ attention_sample (float *out, float *lse, const float *qkv, int n, int c, float 
   const float *q = qkv, *v = qkv + 2 * c;
   float *kt = scratch, *tile = kt + (gsize) 2 * c * n, *inv = tile + (gsize) 2 * ATT_ROWS * n;
 
-  transpose_rows (kt, n, qkv + c, ld, n, c, 1.0f / sqrtf ((float) c));
+  gaf_transpose (kt, n, qkv + c, ld, n, c, 1.0f / sqrtf ((float) c));
   for (int i0 = 0; i0 < n; i0 += ATT_ROWS)
     {
       int r = MIN (ATT_ROWS, n - i0);
@@ -1251,7 +1181,7 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
         memcpy (qv + i * c2, bqi, c * sizeof (float));
       gaf_gemm_small (n, c, c, xb, c, 1, wab, (int) c2, qv, (int) c2, TRUE);
       gaf_gemm_small (n, c, c, xb, c, 1, wab + c, (int) c2, qv + c, (int) c2, FALSE);
-      transpose_rows (kt, n, xb, c, n, c, 1.0f);
+      gaf_transpose (kt, n, xb, c, n, c, 1.0f);
 
       for (int l = 0; l < 2 * c; l++)
         os[l] = 0.0;
@@ -1281,8 +1211,8 @@ attention_backward_sample (float *dqkv, const float *dout, const float *out, con
   float *kt = scratch, *vt = kt + (gsize) c * n, *P = vt + (gsize) c * n, *dS = P + (gsize) ATT_ROWS * n;
   float *D = dS + (gsize) ATT_ROWS * n;
 
-  transpose_rows (kt, n, k, ld, n, c, scale);
-  transpose_rows (vt, n, v, ld, n, c, 1.0f);
+  gaf_transpose (kt, n, k, ld, n, c, scale);
+  gaf_transpose (vt, n, v, ld, n, c, 1.0f);
   for (int i = 0; i < n; i++)
     {
       double s = 0.0;

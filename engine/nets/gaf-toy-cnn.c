@@ -770,13 +770,13 @@ prepare_task (guint k, guint n_tasks, gpointer data)
           gaf_conv1d_prepare_backward (&net->in_work, P + net->lay.in_w, net->cfg.n, &net->in_shape);
         break;
       case PREP_TIME:
-        gaf_transpose (net->tl_t, H, P + net->lay.tl_w, GAF_TOY_CNN_LAYERS * H, H, GAF_TOY_CNN_LAYERS * H);
+        gaf_transpose (net->tl_t, H, P + net->lay.tl_w, GAF_TOY_CNN_LAYERS * H, H, GAF_TOY_CNN_LAYERS * H, 1.0f);
         break;
       case PREP_HEAD2:
-        gaf_transpose (net->head2_t, H, P + net->lay.head2_w, oc, H, oc);
+        gaf_transpose (net->head2_t, H, P + net->lay.head2_w, oc, H, oc, 1.0f);
         break;
       case PREP_HEAD1:
-        gaf_transpose (net->head1_t, H, P + net->lay.head1_w, H, H, H);
+        gaf_transpose (net->head1_t, H, P + net->lay.head1_w, H, H, H, 1.0f);
         break;
       default:
         gaf_conv1d_prepare_backward (&net->conv_work[prep_order[i]], P + net->lay.conv_w[prep_order[i]], net->cfg.n,
