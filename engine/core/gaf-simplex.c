@@ -99,17 +99,37 @@ gaf_softmax_rows (const float *v, float *w, gsize rows, gsize c)
     }
 }
 
-void
+/* The sum of a row in double, in GAF_LANES / 2 interleaved partial sums. */
+static inline double
+row_sum_double (const float *x, gsize c)
+{
+  double a[GAF_LANES / 2] = { 0.0 }, sum = 0.0;
+  gsize j = 0;
+
+  if (c >= GAF_LANES / 2)
+    {
+      for (; j + GAF_LANES / 2 <= c; j += GAF_LANES / 2)
+        for (int l = 0; l < GAF_LANES / 2; l++)
+          a[l] += x[j + l];
+      for (int h = GAF_LANES / 4; h >= 1; h /= 2)
+        for (int l = 0; l < h; l++)
+          a[l] += a[l + h];
+      sum = a[0];
+    }
+  for (; j < c; j++)
+    sum += x[j];
+  return sum;
+}
+
+/* The sampler's and the likelihood's every evaluation projects the network's output (B n rows). */
+GAF_SIMD_CLONES void
 gaf_project_tangent_rows (float *v, gsize rows, gsize c)
 {
   for (gsize r = 0; r < rows; r++)
     {
       float *vr = v + r * c;
-      double mean = 0.0;
+      double mean = row_sum_double (vr, c) / (double) c;
 
-      for (gsize j = 0; j < c; j++)
-        mean += vr[j];
-      mean /= (double) c;
       for (gsize j = 0; j < c; j++)
         vr[j] = (float) (vr[j] - mean);
     }
