@@ -85,15 +85,27 @@ gaf_softmax_rows (const float *v, float *w, gsize rows, gsize c)
     {
       const float *vr = v + r * c;
       float *wr = w + r * c;
-      float mx = row_max (vr, c);
+      float mx = row_max (vr, c), sum = 0.0f;
 
-      for (gsize j = 0; j < c; j++)
+      if (c >= GAF_LANES)
         {
-          float x = vr[j] - mx, e = gaf_fast_expf (x);
-          wr[j] = x == x ? e : x;
+          for (gsize j = 0; j < c; j++)
+            {
+              float x = vr[j] - mx, e = gaf_fast_expf (x);
+              wr[j] = x == x ? e : x;
+            }
+          sum = row_sum (wr, c);
         }
+      else
+        /* a few classes: one running sum (a vector loop of 3 would cost more than it does) */
+        for (gsize j = 0; j < c; j++)
+          {
+            float x = vr[j] - mx, e = gaf_fast_expf (x);
+            wr[j] = x == x ? e : x;
+            sum += wr[j];
+          }
       /* sum >= 1 because the maximum contributes exp(0). */
-      float inv = 1.0f / row_sum (wr, c);
+      float inv = 1.0f / sum;
       for (gsize j = 0; j < c; j++)
         wr[j] *= inv;
     }
