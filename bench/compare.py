@@ -13,7 +13,8 @@ OPENBLAS_L2_SIZE from the environment of the measured processes only (OpenBLAS t
 for the CPU); --env both does one after the other in the same run. The OpenBLAS kernel each side runs
 is printed with its numbers. --attn-check (unet) also measures the engine with attention at half the
 image side (--attn 16 at 32 x 32: five more attention blocks) at its best thread count, in --attn-pairs
-adjacent pairs of runs with and without it, and prints the median of the pairs' sampling-rate ratios.
+adjacent pairs of runs with and without it (the order alternating), and prints the median of the pairs'
+sampling-rate ratios.
 
 If the engine cannot run a configuration, PyTorch is still measured and the engine's error is
 reported; the exit status is then 1.
@@ -164,20 +165,25 @@ def measure_unet(args, env):
             print("  the products the engine ran: %.1f GFLOP/s (training), %.1f (sampling)" % (
                 e["gemm_gflops"], e.get("sample_gemm_gflops", float("nan"))))
     if engine_error is None and args.attn_check:
-        # The two networks measured in adjacent pairs (with attention, then without, at the best sampling thread
-        # count), so that the machine's drift between runs cancels within a pair; the ratio reported is the
-        # median of the pairs' ratios, each printed.
+        # The two networks measured in adjacent pairs at the best sampling thread count, so that the machine's
+        # drift between runs cancels within a pair, the order alternating from pair to pair (with attention
+        # first, then without it first, ...); the ratio reported is the median of the pairs' ratios, each printed.
         best = max(results["gaflow"], key=lambda r: r["evals_per_s"])
         res = args.size // 2
         plain = [args.engine, "bench"] + common + ["--threads", str(best["threads"])]
         pairs = []
         try:
             for i in range(args.attn_pairs):
-                a = run_engine(plain + ["--attn", str(res)], env)
-                b = run_engine(plain, env)
+                if i % 2 == 0:
+                    a = run_engine(plain + ["--attn", str(res)], env)
+                    b = run_engine(plain, env)
+                else:
+                    b = run_engine(plain, env)
+                    a = run_engine(plain + ["--attn", str(res)], env)
                 pairs.append((a, b))
-                print("  pair %d (%d threads): --attn %d %.1f evals/s, without %.1f: %.2fx" % (
-                    i + 1, best["threads"], res, a["evals_per_s"], b["evals_per_s"],
+                print("  pair %d (%d threads, %s first): --attn %d %.1f evals/s, without %.1f: %.2fx" % (
+                    i + 1, best["threads"], "attention" if i % 2 == 0 else "without", res, a["evals_per_s"],
+                    b["evals_per_s"],
                     a["evals_per_s"] / b["evals_per_s"]), flush=True)
         except EngineFailed as e:
             engine_error = str(e)
@@ -252,8 +258,8 @@ def main():
     ap.add_argument("--env", default="as-set", choices=["as-set", "unset", "both"],
                     help="OpenBLAS variables as set, unset (in the measured processes only), or both in turn")
     ap.add_argument("--attn-check", action="store_true", help="unet: also the engine with --attn SIZE/2")
-    ap.add_argument("--attn-pairs", type=int, default=3,
-                    help="unet --attn-check: adjacent pairs of runs with and without attention (default 3)")
+    ap.add_argument("--attn-pairs", type=int, default=4,
+                    help="unet --attn-check: adjacent pairs of runs with and without attention, the order alternating (default 4)")
     ap.add_argument("--json-out", help="also write all measurements to this file")
     args = ap.parse_args()
 
