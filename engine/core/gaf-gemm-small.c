@@ -178,7 +178,6 @@ panel256 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float
       }
 }
 
-
 /* ---- 16 x 16 transposes in registers (AVX-512) ---- */
 
 /* t (16 rows, stride ldt) = s x^T for 16 rows of x (stride ld), 16 columns each: 32-bit then 64-bit

@@ -22,6 +22,13 @@
 #define KERNEL 9
 static const int dilations[GAF_TOY_CNN_LAYERS] = { 1, 1, 4, 16, 64 };
 
+/* The weight gradients of phase 2 of the backward pass, in groups (gaf_toy_cnn_backward). */
+enum {
+  GRAD_HEAD2, GRAD_HEAD1, GRAD_IN, GRAD_TIME, GRAD_TEMB,
+  GRAD_CONV0,                                   /* conv i and LayerNorm i: GRAD_CONV0 + i */
+  GRAD_N_GROUPS = GRAD_CONV0 + GAF_TOY_CNN_LAYERS
+};
+
 /* Offsets of the named views in the arena. */
 typedef struct {
   gsize in_w, in_b;
@@ -77,10 +84,13 @@ struct _GafToyCnn {
   float          *head2_t;  /* (out, H) head2.w^T, for the input gradients: built with the conv taps */
   float          *head1_t;  /* (H, H) head1.w^T */
   float          *tl_t;     /* (5H, H) time_layers.w^T */
+  int             grad_order[GRAD_N_GROUPS];  /* the weight-gradient groups, costliest first */
   Part            parts[GAF_MAX_THREADS];
   guint           n_parts;  /* of the last forward */
   int             batch;    /* batch of the last forward */
 };
+
+static void order_grad_groups (GafToyCnn *net);
 
 void
 gaf_toy_cnn_config_init (GafToyCnnConfig *cfg, int n, int c)
@@ -281,6 +291,7 @@ gaf_toy_cnn_new (const GafToyCnnConfig *cfg, guint64 seed)
   net->head2_t = g_new (float, (gsize) H * cfg->out_channels);
   net->head1_t = g_new (float, (gsize) H * H);
   net->tl_t = g_new (float, (gsize) GAF_TOY_CNN_LAYERS * H * H);
+  order_grad_groups (net);
   net->freq = g_new (float, cfg->fourier_half);
   for (int j = 0; j < cfg->fourier_half; j++)
     net->freq[j] = (float) (gaf_rng_normal (&rng) * cfg->fourier_scale);
@@ -591,12 +602,6 @@ backward_part (GafToyCnn *net, Part *part, const float *dout, float *dx, float *
 
 /* Phase 2: the gradient of one group of weights, summed over the parts in order (so the result does not
  * depend on which thread forms it). The groups split the weight gradients' products over the threads. */
-enum {
-  GRAD_HEAD2, GRAD_HEAD1, GRAD_IN, GRAD_TIME, GRAD_TEMB,
-  GRAD_CONV0,                                   /* conv i and LayerNorm i: GRAD_CONV0 + i */
-  GRAD_N_GROUPS = GRAD_CONV0 + GAF_TOY_CNN_LAYERS
-};
-
 GAF_SIMD_CLONES static void
 grad_group (GafToyCnn *net, int group, float *G)
 {
@@ -665,6 +670,23 @@ grad_group_cost (GafToyCnn *net, int group)
     }
 }
 
+/* net->grad_order: the groups by decreasing cost (they depend on the configuration only). */
+static void
+order_grad_groups (GafToyCnn *net)
+{
+  int *order = net->grad_order;
+
+  for (int g = 0; g < GRAD_N_GROUPS; g++)
+    order[g] = g;
+  for (int a = 1; a < GRAD_N_GROUPS; a++)
+    for (int b = a; b > 0 && grad_group_cost (net, order[b]) > grad_group_cost (net, order[b - 1]); b--)
+      {
+        int tmp = order[b];
+        order[b] = order[b - 1];
+        order[b - 1] = tmp;
+      }
+}
+
 /* ---- batch split over the engine's threads ---------------------------------------------------- */
 
 typedef struct {
@@ -672,8 +694,7 @@ typedef struct {
   const float *x, *t, *dout;
   float       *out, *dx, *dt;
   gboolean     infer;
-  int          order[GRAD_N_GROUPS];   /* weight-gradient groups, costliest first */
-  gint         next_group;             /* atomic: the next of them to take */
+  gint         next_group;             /* atomic: the next of net->grad_order to take */
   gint         next_item;              /* atomic: the next of prepare_task's items */
 } Job;
 
@@ -796,7 +817,7 @@ grads_task (guint k, guint n_tasks, gpointer data)
   int g;
 
   while ((g = g_atomic_int_add (&job->next_group, 1)) < GRAD_N_GROUPS)
-    grad_group (job->net, job->order[g], job->net->parent.params->grad);
+    grad_group (job->net, job->net->grad_order[g], job->net->parent.params->grad);
 }
 
 /* Two phases: the parts go back through the layers side by side (phase 1, the activations' gradients),
@@ -809,15 +830,6 @@ gaf_toy_cnn_backward (GafToyCnn *net, const float *dout, float *dx, float *dt)
 
   /* batch is 0 after gaf_toy_cnn_infer: there are no activations to go back through. */
   g_return_if_fail (net->batch > 0);
-  for (int g = 0; g < GRAD_N_GROUPS; g++)
-    job.order[g] = g;
-  for (int a = 1; a < GRAD_N_GROUPS; a++)
-    for (int b = a; b > 0 && grad_group_cost (net, job.order[b]) > grad_group_cost (net, job.order[b - 1]); b--)
-      {
-        int tmp = job.order[b];
-        job.order[b] = job.order[b - 1];
-        job.order[b - 1] = tmp;
-      }
   gaf_parallel_run (gaf_parallel_get_threads (), prepare_task, &job);
   gaf_parallel_run (net->n_parts, backward_task, &job);
   gaf_parallel_run (MIN (gaf_parallel_get_threads (), GRAD_N_GROUPS), grads_task, &job);
