@@ -1256,6 +1256,89 @@ test_transpose (void)
   gaf_gemm_small_use (NULL);
 }
 
+/* The nearest bf16 (ties to even), as a float: the reference's rounding of the inputs. */
+static float
+round_bf16 (float x)
+{
+  guint32 u;
+
+  memcpy (&u, &x, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  u &= 0xffff0000u;
+  memcpy (&x, &u, 4);
+  return x;
+}
+
+/* gaf_gemm_bf16 against the product of the bf16-rounded inputs summed in double: within float summation
+ * error (k 2^-24 of sum |a b|); and against the exact product within 2^-7 of sum |a b| (each input's rounding
+ * is at most 2^-8 of it). B packed as is (gaf_bf16_pack) and from its transpose (gaf_bf16_pack_t, the same
+ * words); odd k, k past one pass over A (512), columns not a multiple of 16, rows around the block of 8, C
+ * written or accumulated, and the columns beyond n never written. Skipped where the CPU has no AVX-512 BF16. */
+static void
+test_gemm_bf16 (void)
+{
+  static const int ms[] = { 1, 7, 8, 9, 33 }, ns[] = { 16, 32, 48, 5, 100 }, ks[] = { 1, 2, 31, 64, 600 };
+  GafRng rng;
+
+  if (!gaf_bf16_available ())
+    {
+      g_test_skip ("no AVX-512 BF16 on this CPU");
+      return;
+    }
+  gaf_rng_init (&rng, 311);
+  for (guint mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+    for (guint ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+      for (guint ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+        for (int acc = 0; acc < 2; acc++)
+          {
+            int m = ms[mi], n = ns[ni], k = ks[ki], lda = k + 3, ldb = n + 5, ldc = n + 2;
+            gsize plen = gaf_bf16_packed_len (k, n);
+            g_autofree float *a = g_new (float, (gsize) m * lda);
+            g_autofree float *b = g_new (float, (gsize) k * ldb);
+            g_autofree float *bt = g_new (float, (gsize) n * (k + 1));
+            g_autofree float *c0 = g_new (float, (gsize) m * ldc);
+            g_autofree float *c1 = g_new (float, (gsize) m * ldc);
+            g_autofree guint32 *bp = g_new (guint32, plen);
+            g_autofree guint32 *bp2 = g_new (guint32, plen);
+
+            fill_uniform (&rng, a, (gsize) m * lda, -2, 2);
+            fill_uniform (&rng, b, (gsize) k * ldb, -1, 1);
+            fill_uniform (&rng, c0, (gsize) m * ldc, -1, 1);
+            for (int j = 0; j < n; j++)
+              for (int l = 0; l < k; l++)
+                bt[(gsize) j * (k + 1) + l] = b[(gsize) l * ldb + j];
+            memset (bp, 0xff, plen * sizeof (guint32));
+            memset (bp2, 0xee, plen * sizeof (guint32));
+            gaf_bf16_pack (bp, b, ldb, k, n);
+            gaf_bf16_pack_t (bp2, bt, k + 1, k, n);
+            g_assert_cmpmem (bp, plen * sizeof (guint32), bp2, plen * sizeof (guint32));
+            memcpy (c1, c0, (gsize) m * ldc * sizeof (float));
+            gaf_gemm_bf16 (m, n, k, a, lda, bp, c1, ldc, acc);
+            for (int i = 0; i < m; i++)
+              for (int j = 0; j < ldc; j++)
+                {
+                  double rb = acc ? c0[i * ldc + j] : 0.0, ex = rb, mag = fabs (rb);
+                  float got = c1[i * ldc + j];
+                  if (j >= n)
+                    {
+                      g_assert_cmpfloat (got, ==, c0[i * ldc + j]);
+                      continue;
+                    }
+                  for (int l = 0; l < k; l++)
+                    {
+                      float al = a[(gsize) i * lda + l], bl = b[(gsize) l * ldb + j];
+                      rb += (double) round_bf16 (al) * round_bf16 (bl);
+                      ex += (double) al * bl;
+                      mag += fabs ((double) al * bl);
+                    }
+                  if (!(fabs (got - rb) <= (k + 2) * 0x1p-24 * mag + 1e-30) ||
+                      !(fabs (got - ex) <= 0x1.01p-7 * mag + 1e-30))
+                    g_error ("bf16 m %d n %d k %d acc %d: C[%d][%d] = %.9g, rounded inputs %.9g, exact %.9g", m, n, k,
+                             acc, i, j, got, rb, ex);
+                }
+          }
+}
+
 static void
 test_gemm_small (void)
 {
@@ -1337,6 +1420,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/blas/sgemm-vs-naive", test_sgemm_vs_naive);
   g_test_add_func ("/engine/blas/gemm-small", test_gemm_small);
   g_test_add_func ("/engine/blas/transpose", test_transpose);
+  g_test_add_func ("/engine/blas/gemm-bf16", test_gemm_bf16);
   g_test_add_func ("/engine/layers/linear", test_linear);
   g_test_add_func ("/engine/layers/relu", test_relu);
   g_test_add_func ("/engine/layers/layernorm", test_layernorm);

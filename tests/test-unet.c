@@ -998,15 +998,30 @@ attention_block_case (int batch, int n, int c, int groups, guint64 seed)
 
   gaf_channel_sums (sums, x, batch, n, c);
   gaf_attention_fold (fold, wqkv, bqkv, wo, bo, c);
-  gaf_attention_block_infer (out, osums, x, sums, g, b, groups, fold, batch, n, c, scratch);
+  gaf_attention_block_infer (out, osums, x, sums, g, b, groups, fold, batch, n, c, FALSE, scratch);
   for (gsize i = 0; i < (gsize) batch * 2 * c; i++)
     outsums[i] = (float) osums[i];
   check_close ("attention block", out, ref, nx, 1e-4);
   check_close ("attention block sums", outsums, refsums, (gsize) batch * 2 * c, 1e-4);
   /* without sums wanted */
   memset (out, 0, nx * sizeof (float));
-  gaf_attention_block_infer (out, NULL, x, sums, g, b, groups, fold, batch, n, c, scratch);
+  gaf_attention_block_infer (out, NULL, x, sums, g, b, groups, fold, batch, n, c, FALSE, scratch);
   check_close ("attention block, no sums", out, ref, nx, 1e-4);
+  /* bf16 products: within 2 % of the reference (the block's inputs rounded at 2^-8 each), and not the float
+   * result (the rounding is there, so the bf16 path ran) */
+  if (gaf_bf16_available ())
+    {
+      double diff = 0.0;
+      g_autofree float *of = g_memdup2 (out, nx * sizeof (float));
+      gaf_attention_block_infer (out, osums, x, sums, g, b, groups, fold, batch, n, c, TRUE, scratch);
+      for (gsize i = 0; i < (gsize) batch * 2 * c; i++)
+        outsums[i] = (float) osums[i];
+      check_close ("attention block, bf16", out, ref, nx, 2e-2);
+      check_close ("attention block sums, bf16", outsums, refsums, (gsize) batch * 2 * c, 2e-2);
+      for (gsize i = 0; i < nx; i++)
+        diff = MAX (diff, fabs (out[i] - of[i]));
+      g_assert_cmpfloat (diff, >, 1e-6 * max_abs (ref, nx));
+    }
 }
 
 /* with each product kernel this CPU has: the softmax of the tiles follows the kernel (AVX-512 or generic) */
@@ -1533,6 +1548,93 @@ test_unet_grad (void)
   }
 }
 
+/* Sampling in bf16 (gaf_net_set_precision): the products of the 1x1 skips (with a concatenated skip: two
+ * packed parts) and of the attention block take inputs rounded to bf16, the Winograd convolutions stay in
+ * float, so infer moves off the float result by about 2^-8 of the output's scale and not more; training's forward stays in float, bit for bit; 2 threads agree with 1; the packed weights follow
+ * every change of the parameters (bit for bit against a fresh network). A network without a bf16 path and a
+ * CPU without AVX-512 BF16 refuse it with an error. */
+static void
+test_unet_bf16 (void)
+{
+  g_autoptr(GafUnet) net = small_unet (531, TRUE);
+  g_autoptr(GafToyCnn) toy = NULL;
+  GafToyCnnConfig tcfg;
+  GafParams *p = gaf_unet_get_params (net);
+  int batch = 5, n = 64, c = 3;
+  gsize nx = (gsize) batch * n * c;
+  g_autofree float *x = g_new (float, nx), *t = g_new (float, batch);
+  g_autofree float *of = g_new (float, nx), *ob = g_new (float, nx), *o2 = g_new (float, nx);
+  g_autofree float *o3 = g_new (float, nx);
+  g_autoptr(GError) error = NULL;
+  double diff = 0.0, scale = 0.0;
+  GafRng rng;
+
+  gaf_toy_cnn_config_init (&tcfg, 8, 3);
+  toy = gaf_toy_cnn_new (&tcfg, 1);
+  g_assert_false (gaf_net_set_precision (GAF_NET (toy), GAF_PRECISION_BF16, &error));
+  g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_true (gaf_net_set_precision (GAF_NET (toy), GAF_PRECISION_FLOAT, &error));
+  if (!gaf_bf16_available ())
+    {
+      g_assert_false (gaf_net_set_precision (GAF_NET (net), GAF_PRECISION_BF16, &error));
+      g_assert_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT);
+      g_test_skip ("no AVX-512 BF16 on this CPU");
+      return;
+    }
+
+  gaf_rng_init (&rng, 532);
+  random_input (&rng, x, t, batch, n, c);
+  gaf_blas_set_threads (1);
+  gaf_unet_infer (net, x, t, batch, of);
+  gaf_unet_forward (net, x, t, batch, o2);
+  g_assert_true (gaf_net_set_precision (GAF_NET (net), GAF_PRECISION_BF16, &error));
+  g_assert_no_error (error);
+  gaf_unet_infer (net, x, t, batch, ob);
+  for (gsize i = 0; i < nx; i++)
+    {
+      diff = MAX (diff, fabs (ob[i] - of[i]));
+      scale = MAX (scale, fabs (of[i]));
+    }
+  g_test_message ("bf16 infer: largest difference %.3g of the output scale %.3g", diff, scale);
+  g_assert_cmpfloat (diff, >, 1e-5 * scale);    /* the bf16 path ran */
+  g_assert_cmpfloat (diff, <=, 1e-2 * scale);    /* 3.3e-3 here; 8e-2 with the Winograd tiles in bf16 */
+  /* training's forward ignores the precision */
+  gaf_unet_forward (net, x, t, batch, o3);
+  g_assert_cmpmem (o3, nx * sizeof (float), o2, nx * sizeof (float));
+  /* 2 threads: parts of 3 and 2 images */
+  gaf_blas_set_threads (2);
+  gaf_unet_infer (net, x, t, batch, o3);
+  check_close ("bf16 infer, 2 threads", o3, ob, nx, 1e-3);
+  /* the packed weights follow the parameters */
+  {
+    g_autoptr(GafUnet) fresh = small_unet (531, TRUE);
+    GafParams *q = gaf_unet_get_params (fresh);
+    g_assert_true (gaf_net_set_precision (GAF_NET (fresh), GAF_PRECISION_BF16, NULL));
+    for (guint i = 0; i < p->views->len; i++)
+      {
+        const GafParamView *v = &g_array_index (p->views, GafParamView, i);
+        p->data[v->offset + v->size / 3] -= 0.125f;
+        q->data[v->offset + v->size / 3] -= 0.125f;
+      }
+    gaf_unet_infer (net, x, t, batch, o2);
+    gaf_unet_infer (fresh, x, t, batch, o3);
+    g_assert_cmpmem (o2, nx * sizeof (float), o3, nx * sizeof (float));
+    g_assert_cmpfloat (fabsf (o2[0] - ob[0]) + fabsf (o2[nx - 1] - ob[nx - 1]), >, 0.0f);
+  }
+  /* and back to float: the float result again */
+  gaf_blas_set_threads (1);
+  g_assert_true (gaf_net_set_precision (GAF_NET (net), GAF_PRECISION_FLOAT, NULL));
+  {
+    g_autoptr(GafUnet) fresh = small_unet (531, TRUE);
+    GafParams *q = gaf_unet_get_params (fresh);
+    memcpy (q->data, p->data, p->size * sizeof (float));
+    gaf_unet_infer (net, x, t, batch, o2);
+    gaf_unet_infer (fresh, x, t, batch, o3);
+    g_assert_cmpmem (o2, nx * sizeof (float), o3, nx * sizeof (float));
+  }
+}
+
 /* Winograd and im2col give the same network; 1 and 2 threads the same; infer the same as forward at
  * any chunk size; backward accumulates. Different splits of the batch give products of other shapes and
  * other blocks of Winograd tiles, which round differently (F(4x4) rounds to about 1e-5 of the scale, and
@@ -1769,6 +1871,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/attention-block", test_attention_block);
   g_test_add_func ("/engine/unet/grad", test_unet_grad);
   g_test_add_func ("/engine/unet/paths", test_unet_paths);
+  g_test_add_func ("/engine/unet/bf16", test_unet_bf16);
   g_test_add_func ("/engine/unet/train", test_unet_train);
   g_test_add_func ("/engine/unet/profile", test_unet_profile);
   return g_test_run ();

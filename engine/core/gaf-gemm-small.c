@@ -180,18 +180,15 @@ panel256 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float
 
 /* ---- 16 x 16 transposes in registers (AVX-512) ---- */
 
-/* t (16 rows, stride ldt) = s x^T for 16 rows of x (stride ld), 16 columns each: 32-bit then 64-bit
- * interleaves of row pairs leave, in 128-bit lane L of u[4q + m], column 4L + m of rows 4q .. 4q + 3;
- * two rounds of 128-bit lane shuffles gather lanes L of u[m], u[4 + m], u[8 + m], u[12 + m] into row
- * 4L + m of t. 64 shuffles per 256 floats, every store a whole cache line. */
-GAF_TARGET_512 static void
-transpose16 (float *t, gsize ldt, const float *x, gsize ld, float s)
+/* o[j] = column j of the 16 rows r (32-bit elements; the float type only carries the bits): 32-bit then
+ * 64-bit interleaves of row pairs leave, in 128-bit lane L of u[4q + m], column 4L + m of rows 4q .. 4q + 3;
+ * two rounds of 128-bit lane shuffles gather lanes L of u[m], u[4 + m], u[8 + m], u[12 + m] into column
+ * 4L + m. 64 shuffles per 256 elements; no arithmetic, so any bit pattern passes through unchanged. */
+static inline __attribute__ ((always_inline)) GAF_TARGET_512 void
+transpose16_regs (__m512 o[16], const __m512 r[16])
 {
-  __m512 r[16], u[16];
-  const __m512 sv = _mm512_set1_ps (s);
+  __m512 u[16], w[16];
 
-  for (int i = 0; i < 16; i++)
-    r[i] = _mm512_loadu_ps (x + (gsize) i * ld);
   for (int p = 0; p < 16; p += 2)
     {
       u[p] = _mm512_unpacklo_ps (r[p], r[p + 1]);
@@ -201,21 +198,185 @@ transpose16 (float *t, gsize ldt, const float *x, gsize ld, float s)
     {
       __m512d t0 = _mm512_castps_pd (u[q]), t1 = _mm512_castps_pd (u[q + 1]);
       __m512d t2 = _mm512_castps_pd (u[q + 2]), t3 = _mm512_castps_pd (u[q + 3]);
-      r[q] = _mm512_castpd_ps (_mm512_unpacklo_pd (t0, t2));
-      r[q + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (t0, t2));
-      r[q + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (t1, t3));
-      r[q + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (t1, t3));
+      w[q] = _mm512_castpd_ps (_mm512_unpacklo_pd (t0, t2));
+      w[q + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (t0, t2));
+      w[q + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (t1, t3));
+      w[q + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (t1, t3));
     }
   for (int m = 0; m < 4; m++)
     {
-      __m512 a0 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0x88), a1 = _mm512_shuffle_f32x4 (r[m], r[4 + m], 0xdd);
-      __m512 b0 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0x88);
-      __m512 b1 = _mm512_shuffle_f32x4 (r[8 + m], r[12 + m], 0xdd);
-      _mm512_storeu_ps (t + (gsize) m * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0x88)));
-      _mm512_storeu_ps (t + (gsize) (4 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0x88)));
-      _mm512_storeu_ps (t + (gsize) (8 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a0, b0, 0xdd)));
-      _mm512_storeu_ps (t + (gsize) (12 + m) * ldt, _mm512_mul_ps (sv, _mm512_shuffle_f32x4 (a1, b1, 0xdd)));
+      __m512 a0 = _mm512_shuffle_f32x4 (w[m], w[4 + m], 0x88), a1 = _mm512_shuffle_f32x4 (w[m], w[4 + m], 0xdd);
+      __m512 b0 = _mm512_shuffle_f32x4 (w[8 + m], w[12 + m], 0x88);
+      __m512 b1 = _mm512_shuffle_f32x4 (w[8 + m], w[12 + m], 0xdd);
+      o[m] = _mm512_shuffle_f32x4 (a0, b0, 0x88);
+      o[4 + m] = _mm512_shuffle_f32x4 (a1, b1, 0x88);
+      o[8 + m] = _mm512_shuffle_f32x4 (a0, b0, 0xdd);
+      o[12 + m] = _mm512_shuffle_f32x4 (a1, b1, 0xdd);
     }
+}
+
+/* t (16 rows, stride ldt) = s x^T for 16 rows of x (stride ld), 16 columns each; every store a whole cache
+ * line. */
+GAF_TARGET_512 static void
+transpose16 (float *t, gsize ldt, const float *x, gsize ld, float s)
+{
+  __m512 r[16], o[16];
+  const __m512 sv = _mm512_set1_ps (s);
+
+  for (int i = 0; i < 16; i++)
+    r[i] = _mm512_loadu_ps (x + (gsize) i * ld);
+  transpose16_regs (o, r);
+  for (int j = 0; j < 16; j++)
+    _mm512_storeu_ps (t + (gsize) j * ldt, _mm512_mul_ps (sv, o[j]));
+}
+
+/* ---- bf16 products (AVX-512 BF16): vdpbf16ps multiplies pairs of bf16 and adds both products to a float
+ * lane, twice the float FMA's flops per instruction. B is packed once into pairs along k; A is rounded to
+ * bf16 a block of MR rows at a time, in a buffer the block's pass over all of B's columns reads. */
+
+#define GAF_TARGET_BF16 __attribute__ ((target ("avx512f,avx512bw,avx512bf16,avx2,fma")))
+/* Pairs of k per pass over a block of rows (A's block of 8 rows: 8 KB). */
+#define BF16_KC 256
+
+/* The lower n bits of a 16-lane mask, n in [0, 16]. */
+static inline __mmask16
+lanes (int n)
+{
+  return n >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << MAX (n, 0)) - 1u);
+}
+
+/* 32 bf16: floats x[0 .. n) then x[16 .. 16 + n - 16), the rest zero, in order */
+static inline __attribute__ ((always_inline)) GAF_TARGET_BF16 __m512i
+bf16_load32 (const float *x, int n)
+{
+  __m512 lo = _mm512_maskz_loadu_ps (lanes (n), x), hi = _mm512_maskz_loadu_ps (lanes (n - 16), x + 16);
+  return (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
+}
+
+static inline __attribute__ ((always_inline)) GAF_TARGET_BF16 void
+block_bf16 (const int mr, const int nv, int kp, const guint32 *ap, const guint32 *bp, gsize ldbp, float *c, int ldc,
+            gboolean accumulate, __mmask16 m0, __mmask16 m1)
+{
+  __m512 acc[8][2];
+
+#pragma GCC unroll 8
+  for (int i = 0; i < mr; i++)
+    {
+      acc[i][0] = accumulate ? _mm512_maskz_loadu_ps (m0, c + (gsize) i * ldc) : _mm512_setzero_ps ();
+      if (nv > 1)
+        acc[i][1] = accumulate ? _mm512_maskz_loadu_ps (m1, c + (gsize) i * ldc + 16) : _mm512_setzero_ps ();
+    }
+  for (int l = 0; l < kp; l++)
+    {
+      __m512bh b0 = (__m512bh) _mm512_loadu_si512 (bp + (gsize) l * ldbp);
+      __m512bh b1 = nv > 1 ? (__m512bh) _mm512_loadu_si512 (bp + (gsize) l * ldbp + 16) : b0;
+#pragma GCC unroll 8
+      for (int i = 0; i < mr; i++)
+        {
+          __m512bh ai = (__m512bh) _mm512_set1_epi32 ((int) ap[(gsize) i * BF16_KC + l]);
+          acc[i][0] = _mm512_dpbf16_ps (acc[i][0], ai, b0);
+          if (nv > 1)
+            acc[i][1] = _mm512_dpbf16_ps (acc[i][1], ai, b1);
+        }
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < mr; i++)
+    {
+      _mm512_mask_storeu_ps (c + (gsize) i * ldc, m0, acc[i][0]);
+      if (nv > 1)
+        _mm512_mask_storeu_ps (c + (gsize) i * ldc + 16, m1, acc[i][1]);
+    }
+}
+
+#define ROWS_BF16(NV) \
+  switch (mr) \
+    { \
+    case 8: block_bf16 (8, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    case 7: block_bf16 (7, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    case 6: block_bf16 (6, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    case 5: block_bf16 (5, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    case 4: block_bf16 (4, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    case 3: block_bf16 (3, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    case 2: block_bf16 (2, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    default: block_bf16 (1, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
+    }
+
+GAF_TARGET_BF16 static void
+gemm_bf16_512 (int m, int n, int k, const float *a, gsize lda, const guint32 *bp, float *c, int ldc,
+               gboolean accumulate)
+{
+  guint32 abuf[8 * BF16_KC] __attribute__ ((aligned (64)));
+  int np = (n + 15) & ~15, kpairs = (k + 1) / 2;
+
+  for (int i = 0; i < m; i += 8)
+    {
+      int mr = MIN (8, m - i);
+      for (int p0 = 0; p0 < kpairs; p0 += BF16_KC)
+        {
+          int kp = MIN (BF16_KC, kpairs - p0), cnt = MIN (2 * kp, k - 2 * p0);
+          gboolean acc = accumulate || p0 > 0;
+          /* the block's rows of A rounded to bf16, in pairs (an odd k's last pair ends in a zero) */
+          for (int r = 0; r < mr; r++)
+            {
+              const float *src = a + (gsize) (i + r) * lda + 2 * (gsize) p0;
+              guint32 *dst = abuf + (gsize) r * BF16_KC;
+              for (int q = 0; q < cnt; q += 32)
+                _mm512_store_si512 (dst + q / 2, bf16_load32 (src + q, cnt - q));
+            }
+          for (int j = 0; j < n; j += 32)
+            {
+              const guint32 *bj = bp + (gsize) p0 * np + j;
+              float *cij = c + (gsize) i * ldc + j;
+              __mmask16 m0 = lanes (n - j), m1 = lanes (n - j - 16);
+              if (n - j > 16)
+                ROWS_BF16 (2)
+              else
+                ROWS_BF16 (1)
+            }
+        }
+    }
+}
+
+/* Pairs (b[2l][j], b[2l + 1][j]) of B (k, n), rows 2l and 2l + 1 rounded and interleaved 16 columns at a time. */
+GAF_TARGET_BF16 static void
+pack_bf16_512 (guint32 *bp, const float *b, gsize ldb, int k, int n)
+{
+  int np = (n + 15) & ~15;
+  const __m512i idx = _mm512_set_epi16 (31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                        23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+
+  for (int l = 0; 2 * l < k; l++)
+    {
+      const float *r0 = b + (gsize) 2 * l * ldb, *r1 = r0 + ldb;
+      gboolean odd = 2 * l + 1 >= k;
+      for (int j = 0; j < np; j += 16)
+        {
+          __m512 lo = _mm512_maskz_loadu_ps (lanes (n - j), r0 + j);
+          __m512 hi = odd ? _mm512_setzero_ps () : _mm512_maskz_loadu_ps (lanes (n - j), r1 + j);
+          __m512i v = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
+          _mm512_storeu_si512 (bp + (gsize) l * np + j, _mm512_permutexvar_epi16 (idx, v));
+        }
+    }
+}
+
+/* The same pairs from bt = B^T (n, k): a pair is two neighbours in a row of bt, so 16 rows of bt, rounded
+ * 32 values each, are 16 x 16 pairs that one register transpose puts in place. */
+GAF_TARGET_BF16 static void
+pack_t_bf16_512 (guint32 *bp, const float *bt, gsize ldbt, int k, int n)
+{
+  int np = (n + 15) & ~15, kpairs = (k + 1) / 2;
+
+  for (int j0 = 0; j0 < np; j0 += 16)
+    for (int l0 = 0; l0 < kpairs; l0 += 16)
+      {
+        __m512 r[16], o[16];
+        for (int i = 0; i < 16; i++)
+          r[i] = j0 + i < n ? (__m512) bf16_load32 (bt + (gsize) (j0 + i) * ldbt + 2 * l0, k - 2 * l0)
+                            : _mm512_setzero_ps ();
+        transpose16_regs (o, r);
+        for (int l = 0; l < MIN (16, kpairs - l0); l++)
+          _mm512_storeu_ps ((float *) (bp + (gsize) (l0 + l) * np + j0), o[l]);
+      }
 }
 
 #endif /* GAF_GEMM_X86 */
@@ -391,4 +552,63 @@ gaf_transpose (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols
         for (int i = i0; i < i1; i++)
           t[(gsize) j * ldt + i] = s * x[(gsize) i * ld + j];
     }
+}
+
+/* ---- bf16 ---- */
+
+gboolean
+gaf_bf16_available (void)
+{
+#ifdef GAF_GEMM_X86
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
+         __builtin_cpu_supports ("avx512bf16");
+#else
+  return FALSE;
+#endif
+}
+
+gsize
+gaf_bf16_packed_len (int k, int n)
+{
+  g_return_val_if_fail (k >= 0 && n >= 0, 0);
+  return (gsize) ((k + 1) / 2) * (gsize) ((n + 15) & ~15);
+}
+
+void
+gaf_bf16_pack (guint32 *bp, const float *b, gsize ldb, int k, int n)
+{
+  g_return_if_fail (gaf_bf16_available ());
+#ifdef GAF_GEMM_X86
+  pack_bf16_512 (bp, b, ldb, k, n);
+#endif
+}
+
+void
+gaf_bf16_pack_t (guint32 *bp, const float *bt, gsize ldbt, int k, int n)
+{
+  g_return_if_fail (gaf_bf16_available ());
+#ifdef GAF_GEMM_X86
+  pack_t_bf16_512 (bp, bt, ldbt, k, n);
+#endif
+}
+
+void
+gaf_gemm_bf16 (int m, int n, int k, const float *a, gsize lda, const guint32 *bp, float *c, int ldc,
+               gboolean accumulate)
+{
+  g_return_if_fail (gaf_bf16_available ());
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0)
+    {
+      if (!accumulate)
+        for (int i = 0; i < m; i++)
+          memset (c + (gsize) i * ldc, 0, n * sizeof (float));
+      return;
+    }
+#ifdef GAF_GEMM_X86
+  gemm_bf16_512 (m, n, k, a, lda, bp, c, ldc, accumulate);
+  gaf_blas_count_flops (2.0 * m * n * k);
+#endif
 }

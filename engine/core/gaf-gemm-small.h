@@ -42,4 +42,20 @@ gboolean    gaf_gemm_small_available (const char *kernel);
 const char *gaf_gemm_small_kernel (void);
 gboolean    gaf_gemm_small_use (const char *kernel);
 
+/* Products with bf16 inputs and float sums, for sampling in bf16 (gaf_unet_set_precision): vdpbf16ps takes
+ * two bf16 products into each float lane, twice the flops of a float FMA. Only on CPUs with AVX-512 BF16
+ * (gaf_bf16_available); elsewhere these functions refuse (g_return_if_fail) and callers stay in float.
+ * Every input is rounded to the nearest bf16 (8 significant bits, ties to even); the sums are floats.
+ *
+ * B (k, n) is packed once into pairs along k, gaf_bf16_packed_len (k, n) 32-bit words: word (l, j) holds
+ * B (2l, j) and B (2l + 1, j) (zero past an odd k), rows of (n rounded up to 16) words. gaf_bf16_pack_t
+ * packs the same from bt = B^T (n, k) row-major (attention's keys). */
+gboolean gaf_bf16_available  (void);
+gsize    gaf_bf16_packed_len (int k, int n);
+void     gaf_bf16_pack       (guint32 *bp, const float *b, gsize ldb, int k, int n);
+void     gaf_bf16_pack_t     (guint32 *bp, const float *bt, gsize ldbt, int k, int n);
+/* C (m, n) (+)= A (m, k) B with A row-major (row stride lda), rounded to bf16 as it is read, and B packed. */
+void     gaf_gemm_bf16       (int m, int n, int k, const float *a, gsize lda, const guint32 *bp, float *c,
+                              int ldc, gboolean accumulate);
+
 G_END_DECLS

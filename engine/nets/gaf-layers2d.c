@@ -1086,11 +1086,19 @@ gaf_attention_fold (float *fold, const float *wqkv, const float *bqkv, const flo
 }
 
 /* Scratch (floats): [A | B] (C, 2C); the queries' bias and g (C) x 2; sc, sh (C) x 2; K^T = x^T (C, N);
- * [Q' | V'] (N, 2C); a tile of scores (ATT_ROWS, N) and its rows' 1 / sum; the tile's sums (2C). */
+ * [Q' | V'] (N, 2C); a tile of scores (ATT_ROWS, N) and its rows' 1 / sum; the tile's sums (2C); for bf16,
+ * [A | B], K^T and V' packed (32-bit words, as many as floats). */
+static gsize
+block_bf16_len (int n, int c)
+{
+  return gaf_bf16_packed_len (c, 2 * c) + gaf_bf16_packed_len (c, n) + gaf_bf16_packed_len (n, c);
+}
+
 gsize
 gaf_attention_block_scratch_len (int n, int c)
 {
-  return (gsize) 2 * c * c + (gsize) 6 * c + (gsize) 3 * c * n + (gsize) ATT_ROWS * n + ATT_ROWS;
+  return (gsize) 2 * c * c + (gsize) 6 * c + (gsize) 3 * c * n + (gsize) ATT_ROWS * n + ATT_ROWS +
+         block_bf16_len (n, c) + 16;
 }
 
 /* One image's weights from the fold and its GroupNorm's sc, sh:
@@ -1156,17 +1164,51 @@ residual_rows_sums (float *restrict out, const float *restrict x, const float *r
     }
 }
 
+/* xc = x - mu, mu (C) = the channel means from the sums s1 (the first C of an image's (2, C)) */
+GAF_SIMD_CLONES
+static void
+center_rows (float *restrict xc, float *restrict mu, const float *restrict x, const double *restrict s1, int n, int c)
+{
+  for (int l = 0; l < c; l++)
+    mu[l] = (float) (s1[l] / n);
+  for (int i = 0; i < n; i++)
+    for (int l = 0; l < c; l++)
+      xc[(gsize) i * c + l] = x[(gsize) i * c + l] - mu[l];
+}
+
+/* bq += mu A, g += mu B for [A | B] (C, 2C) */
+GAF_SIMD_CLONES
+static void
+bias_from_mean (float *restrict bq, float *restrict g, const float *restrict mu, const float *restrict wab, int c)
+{
+  for (int l = 0; l < c; l++)
+    {
+      const float *restrict a = wab + (gsize) l * 2 * c;
+      float m = mu[l];
+      for (int j = 0; j < c; j++)
+        {
+          bq[j] += m * a[j];
+          g[j] += m * a[c + j];
+        }
+    }
+}
+
 void
 gaf_attention_block_infer (float *out, double *out_sums, const float *x, const double *sums, const float *gn_g,
-                           const float *gn_b, int groups, const float *fold, int batch, int n, int c,
+                           const float *gn_b, int groups, const float *fold, int batch, int n, int c, gboolean bf16,
                            float *scratch)
 {
   gsize c2 = 2 * (gsize) c;
   float *wab = scratch, *bqi = wab + (gsize) c * c2, *g = bqi + c, *sc = g + c, *sh = sc + c;
   float *kt = sh + c, *qv = kt + (gsize) c * n, *tile = qv + (gsize) n * c2, *inv = tile + (gsize) ATT_ROWS * n;
   float *acc = inv + ATT_ROWS;
+  /* the packed operands from the next cache line on (the length has 16 floats to spare) */
+  guint32 *wabp = (guint32 *) (((guintptr) (acc + 2 * c) + 63) & ~(guintptr) 63);
+  guint32 *ktp = wabp + gaf_bf16_packed_len (c, 2 * c);
+  guint32 *vp = ktp + gaf_bf16_packed_len (c, n);
   g_autofree double *own = out_sums == NULL ? g_new (double, 2 * (gsize) c) : NULL;
 
+  g_return_if_fail (!bf16 || gaf_bf16_available ());
   for (int b = 0; b < batch; b++)
     {
       const float *xb = x + (gsize) b * n * c;
@@ -1177,11 +1219,34 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
                     groups);
       fold_image (wab, bqi, g, fold, sc, sh, c);
       /* Q' = bias rows + x A, V' = x B (its bias g goes into the residual pass) */
-      for (int i = 0; i < n; i++)
-        memcpy (qv + i * c2, bqi, c * sizeof (float));
-      gaf_gemm_small (n, c, c, xb, c, 1, wab, (int) c2, qv, (int) c2, TRUE);
-      gaf_gemm_small (n, c, c, xb, c, 1, wab + c, (int) c2, qv + c, (int) c2, FALSE);
-      gaf_transpose (kt, n, xb, c, n, c, 1.0f);
+      if (bf16)
+        {
+          /* Rounding is relative to a value's size, and the block's input has channel means far from 0, so the
+           * products get x - mu (mu: this image's channel means), rounded relative to the deviations: mu's
+           * terms are exact in float, mu A in the queries' bias, mu B in g (the rows of P sum to 1), and the
+           * keys' mu is a term of the query row alone. (kt holds the centred x; acc holds mu until the tiles.) */
+          float *xc = kt, *mu = acc;
+          const double *s1 = sums + (gsize) b * 2 * c;
+          center_rows (xc, mu, xb, s1, n, c);
+          bias_from_mean (bqi, g, mu, wab, c);
+          for (int i = 0; i < n; i++)
+            {
+              memcpy (qv + i * c2, bqi, c * sizeof (float));
+              memset (qv + i * c2 + c, 0, c * sizeof (float));
+            }
+          gaf_bf16_pack (wabp, wab, c2, c, 2 * c);
+          gaf_gemm_bf16 (n, 2 * c, c, xc, c, wabp, qv, (int) c2, TRUE);
+          gaf_bf16_pack_t (ktp, xc, c, c, n);
+          gaf_bf16_pack (vp, qv + c, c2, n, c);
+        }
+      else
+        {
+          for (int i = 0; i < n; i++)
+            memcpy (qv + i * c2, bqi, c * sizeof (float));
+          gaf_gemm_small (n, c, c, xb, c, 1, wab, (int) c2, qv, (int) c2, TRUE);
+          gaf_gemm_small (n, c, c, xb, c, 1, wab + c, (int) c2, qv + c, (int) c2, FALSE);
+          gaf_transpose (kt, n, xb, c, n, c, 1.0f);
+        }
 
       for (int l = 0; l < 2 * c; l++)
         os[l] = 0.0;
@@ -1189,9 +1254,15 @@ gaf_attention_block_infer (float *out, double *out_sums, const float *x, const d
         {
           int r = MIN (ATT_ROWS, n - i0);
           float *o = ob + (gsize) i0 * c;
-          gaf_gemm_small (r, n, c, qv + (gsize) i0 * c2, c2, 1, kt, n, tile, n, FALSE);
+          if (bf16)
+            gaf_gemm_bf16 (r, n, c, qv + (gsize) i0 * c2, c2, ktp, tile, n, FALSE);
+          else
+            gaf_gemm_small (r, n, c, qv + (gsize) i0 * c2, c2, 1, kt, n, tile, n, FALSE);
           softmax_rows (tile, inv, NULL, r, n);
-          gaf_gemm_small (r, c, n, tile, n, 1, qv + c, (int) c2, o, c, FALSE);
+          if (bf16)
+            gaf_gemm_bf16 (r, c, n, tile, n, vp, o, c, FALSE);
+          else
+            gaf_gemm_small (r, c, n, tile, n, 1, qv + c, (int) c2, o, c, FALSE);
           residual_rows_sums (o, xb + (gsize) i0 * c, inv, g, r, c, acc, os, os + c);
         }
     }

@@ -114,9 +114,11 @@ gsize gaf_attention_fold_len       (int c);
 void  gaf_attention_fold           (float *fold, const float *wqkv, const float *bqkv, const float *wo,
                                     const float *bo, int c);
 gsize gaf_attention_block_scratch_len (int n, int c);
+/* bf16: the three products (x [A | B], the scores, the weighted sum) with inputs rounded to bf16 and sums in
+ * float (gaf_gemm_bf16; needs gaf_bf16_available); the softmax, the fold and the residual stay in float. */
 void  gaf_attention_block_infer    (float *out, double *out_sums, const float *x, const double *sums,
                                     const float *gn_g, const float *gn_b, int groups, const float *fold, int batch,
-                                    int n, int c, float *scratch);
+                                    int n, int c, gboolean bf16, float *scratch);
 /* dqkv += the gradient from dout, given the forward's out and lse. */
 void  gaf_attention_backward       (float *dqkv, const float *dout, const float *out, const float *qkv,
                                     const float *lse, int batch, int n, int c, float *scratch);

@@ -19,6 +19,40 @@ static const char *const kind_names[GAF_N_MODEL_KINDS] = { "toy-cnn", "mlp", "un
 #define MAX_DIM (1 << 20)
 
 const char *
+gaf_precision_to_string (GafPrecision precision)
+{
+  return precision == GAF_PRECISION_BF16 ? "bf16" : "float";
+}
+
+gboolean
+gaf_precision_from_string (const char *name, GafPrecision *out, GError **error)
+{
+  if (g_strcmp0 (name, "float") == 0)
+    *out = GAF_PRECISION_FLOAT;
+  else if (g_strcmp0 (name, "bf16") == 0)
+    *out = GAF_PRECISION_BF16;
+  else
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, "unknown precision '%s' (float or bf16)",
+                   name != NULL ? name : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gaf_net_set_precision (GafNet *net, GafPrecision precision, GError **error)
+{
+  if (net->klass->set_precision != NULL)
+    return net->klass->set_precision (net, precision, error);
+  if (precision == GAF_PRECISION_FLOAT)
+    return TRUE;
+  g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+               "bf16 sampling is built for the UNet only; this network (%s) samples in float", net->klass->name);
+  return FALSE;
+}
+
+const char *
 gaf_model_kind_to_string (GafModelKind kind)
 {
   g_return_val_if_fail (kind < GAF_N_MODEL_KINDS, NULL);

@@ -54,6 +54,12 @@ typedef struct {
 /* A model at most this large (floats per arena; the arena holds four or five copies). */
 #define GAF_MODEL_MAX_PARAMS (G_GUINT64_CONSTANT (1) << 27)
 
+/* "float", "bf16" */
+const char *gaf_precision_to_string    (GafPrecision precision);
+gboolean    gaf_precision_from_string  (const char *name, GafPrecision *out, GError **error);
+/* The precision of net's sampling products; bf16 is refused with a clear error where the network or the CPU
+ * lacks it (only the UNet has a bf16 path, and only on CPUs with AVX-512 BF16). Training stays in float. */
+gboolean    gaf_net_set_precision      (GafNet *net, GafPrecision precision, GError **error);
 const char *gaf_model_kind_to_string   (GafModelKind kind);
 gboolean    gaf_model_kind_from_string (const char *name, GafModelKind *out);
 

@@ -21,6 +21,12 @@ gaf_net_scale_ok (double v, double lo, double hi)
   return v >= lo && v <= hi;   /* FALSE for NaN */
 }
 
+/* The precision of a network's products when it samples (infer); training is always in float. */
+typedef enum {
+  GAF_PRECISION_FLOAT,
+  GAF_PRECISION_BF16,   /* inputs rounded to bf16, sums in float (gaf_gemm_bf16): AVX-512 BF16 CPUs, the UNet */
+} GafPrecision;
+
 /* A network the trainers and samplers can drive: x (B, n, in_channels), t (B) -> out (B, n, out_channels).
  * Concrete networks (toy CNN, MLP, UNet) embed GafNet as their first member. */
 typedef struct _GafNet GafNet;
@@ -39,6 +45,8 @@ typedef struct {
    * otherwise forward uses the running statistics, as infer always does. backward follows the mode of the
    * forward it goes back through. */
   void (*set_training) (GafNet *net, gboolean training);
+  /* Optional; NULL for a network whose infer runs in float only. */
+  gboolean (*set_precision) (GafNet *net, GafPrecision precision, GError **error);
 } GafNetClass;
 
 struct _GafNet {

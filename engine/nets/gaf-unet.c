@@ -41,6 +41,10 @@ typedef struct {
   gboolean flip1, flip2;
   /* ATTN: the weights (qkv, proj) att_fold was folded from (gaf_attention_fold), for sampling; NULL: none yet */
   float *att_seen, *att_fold;
+  /* RES with a 1x1 skip: its weights packed for bf16 sampling (with a concatenated skip, the rows of the input
+   * and of the skip packed apart: inference never forms the concatenation), and the weights packed from */
+  guint32 *s_bf16;
+  float   *s_seen;
   /* Arena offsets. RES: gn1, c1, e, gn2, c2, s (1x1 skip, when in != out); ATTN: gn1, c1 = qkv (C, 3C),
    * c2 = proj (C, C); IN, DOWN, UP: c1; OUT: gn1, c1. */
   gsize  gn1_g, gn1_b, c1_w, c1_b, e_w, e_b, gn2_g, gn2_b, c2_w, c2_b, s_w, s_b;
@@ -205,6 +209,8 @@ layout_clear (Layout *lay)
       g_clear_pointer (&op->seen2, g_free);
       g_clear_pointer (&op->att_seen, g_free);
       g_clear_pointer (&op->att_fold, g_free);
+      g_clear_pointer (&op->s_bf16, g_aligned_free);
+      g_clear_pointer (&op->s_seen, g_free);
     }
   g_clear_pointer (&lay->ops, g_array_unref);
 }
@@ -299,6 +305,7 @@ struct _GafUnet {
   Layout        lay;
   int           winograd;    /* largest Winograd tile to use (0: im2col only) */
   int           infer_chunk;
+  GafPrecision  precision;   /* of the products in infer */
   Part          parts[GAF_MAX_THREADS];
   guint         n_parts;     /* of the last forward */
   int           batch;       /* of the last training forward; 0 after infer */
@@ -518,8 +525,21 @@ net_free (GafNet *net)
   gaf_unet_free ((GafUnet *) net);
 }
 
+static gboolean
+net_set_precision (GafNet *net, GafPrecision precision, GError **error)
+{
+  if (precision == GAF_PRECISION_BF16 && !gaf_bf16_available ())
+    {
+      g_set_error (error, GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                   "bf16 sampling needs a CPU with AVX-512 BF16, which this one lacks; sample in float");
+      return FALSE;
+    }
+  ((GafUnet *) net)->precision = precision;
+  return TRUE;
+}
+
 static const GafNetClass unet_class = {
-  "unet", net_forward, net_infer, net_backward, net_free,
+  "unet", net_forward, net_infer, net_backward, net_free, NULL, net_set_precision,
 };
 
 static void
@@ -778,6 +798,7 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
   const float *P = net->parent.params->data;
   const Layout *L = &net->lay;
   int C = cfg->channels, E = 4 * C, n_ops = N_OPS (net);
+  gboolean bf16 = !train && net->precision == GAF_PRECISION_BF16;
   GafProfMark mark;
 
   /* time: sinusoid -> Linear -> SiLU -> Linear = emb; every ResBlock reads SiLU(emb) */
@@ -832,7 +853,7 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               const double *sums = op_sums (net, c, i - 1, B);
               PROF (GAF_PROF_ATTENTION,
                     gaf_attention_block_infer (ob->out, ob->sums, in, sums, P + op->gn1_g, P + op->gn1_b, op->g1,
-                                               op->att_fold, B, n, op->cin, c->att_scratch));
+                                               op->att_fold, B, n, op->cin, bf16, c->att_scratch));
               ob->sums_ok = TRUE;
               break;
             }
@@ -907,7 +928,15 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               {
                 for (int j = 0; j < op->cout; j++)
                   c->bias[j] = P[op->c2_b + j] + P[op->s_b + j];
-                if (split)   /* [in | skip] W = in W[0 .. cin) + skip W[cin .. ct) */
+                if (bf16)   /* in bf16: [in | skip] W = in W[0 .. cin) + skip W[cin .. ct) likewise, packed */
+                  PROF (GAF_PROF_CONV1X1,
+                        gaf_gemm_bf16 ((int) npix, op->cout, op->cin, in, op->cin, op->s_bf16, ob->out, op->cout,
+                                       FALSE);
+                        if (split)
+                          gaf_gemm_bf16 ((int) npix, op->cout, op->cskip, skip, op->cskip,
+                                         op->s_bf16 + gaf_bf16_packed_len (op->cin, op->cout), ob->out, op->cout,
+                                         TRUE));
+                else if (split)   /* [in | skip] W = in W[0 .. cin) + skip W[cin .. ct) */
                   PROF (GAF_PROF_CONV1X1,
                         gaf_gemm_small ((int) npix, op->cout, op->cin, in, op->cin, 1, P + op->s_w, op->cout, ob->out,
                                         op->cout, FALSE);
@@ -1150,8 +1179,29 @@ prepare_attention (Op *op, const float *P)
   memcpy (op->att_seen, P + op->c1_w, len * sizeof (float));
 }
 
-/* Winograd weights of the current parameters (and, for sampling, the attention blocks' folded weights), ops
- * dealt round-robin over the threads. */
+/* A ResBlock's 1x1 skip weights packed for bf16 sampling unless s_bf16 already holds exactly these: the rows
+ * of the block's input and of a concatenated skip apart, as inference multiplies them. */
+static void
+prepare_skip_bf16 (Op *op, const float *P)
+{
+  int ct = op->cin + op->cskip;
+  gsize len = (gsize) ct * op->cout, la = gaf_bf16_packed_len (op->cin, op->cout);
+
+  if (op->s_seen != NULL && memcmp (op->s_seen, P + op->s_w, len * sizeof (float)) == 0)
+    return;
+  if (op->s_seen == NULL)
+    {
+      op->s_seen = g_new (float, len);
+      op->s_bf16 = g_aligned_alloc (la + gaf_bf16_packed_len (op->cskip, op->cout), sizeof (guint32), 64);
+    }
+  gaf_bf16_pack (op->s_bf16, P + op->s_w, op->cout, op->cin, op->cout);
+  if (op->cskip > 0)
+    gaf_bf16_pack (op->s_bf16 + la, P + op->s_w + (gsize) op->cin * op->cout, op->cout, op->cskip, op->cout);
+  memcpy (op->s_seen, P + op->s_w, len * sizeof (float));
+}
+
+/* Winograd weights of the current parameters (and, for sampling, the attention blocks' folded weights and,
+ * in bf16, the packed products' weights), ops dealt round-robin over the threads. */
 static void
 prepare_task (guint k, guint n_tasks, gpointer data)
 {
@@ -1168,6 +1218,8 @@ prepare_task (guint k, guint n_tasks, gpointer data)
         prepare_conv (&op->wg2, &op->seen2, &op->flip2, P + op->c2_w, &op->conv2, op->wino2, job->flipped);
       if (op->kind == OP_ATTN && !job->flipped)
         prepare_attention (op, P);
+      if (!job->flipped && net->precision == GAF_PRECISION_BF16 && op->kind == OP_RES && op->has_skip_conv)
+        prepare_skip_bf16 (op, P);
     }
 }
 
