@@ -94,7 +94,8 @@ bench_profile_json (const BenchProfile *p, const char *key, double cpu_s, guint6
  * with other work, threads x those is what the same threads would reach on cores of their own (the engine
  * never spins: its threads wait on a condition variable and run single-threaded BLAS). */
 static int
-bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolean json, gboolean profile)
+bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, GafPrecision precision, gboolean json,
+            gboolean profile)
 {
   BenchProfile prof_train, prof_sample;
   g_autoptr(GafUnet) net = NULL;
@@ -115,6 +116,8 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
   gaf_blas_set_threads (T);
   sgemm = gaf_blas_measure_gflops (1024, MIN (2.0, secs / 3));
   net = gaf_unet_new (ucfg, 1);
+  if (!gaf_net_set_precision (GAF_NET (net), precision, &error))
+    return gaf_cli_fail ("--precision: %s", error->message);
   gaf_trainer_config_init (&tcfg);
   tcfg.batch = B;
   tcfg.path.time_rate = 0.5;
@@ -192,12 +195,13 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
             "\"train_steps_per_s\": %.4f, \"train_samples_per_s\": %.3f, \"evals_per_s\": %.3f, "
             "\"train_samples_per_cpu_s\": %.3f, \"evals_per_cpu_s\": %.3f, "
             "\"gflops\": %.3f, \"sample_gflops\": %.3f, \"gemm_gflops\": %.3f, \"sample_gemm_gflops\": %.3f, "
-            "\"sgemm_gflops\": %.3f, \"blas_core\": \"%s\", \"loss_first\": %.6f, \"loss_last\": %.6f",
+            "\"sgemm_gflops\": %.3f, \"blas_core\": \"%s\", \"precision\": \"%s\", \"loss_first\": %.6f, "
+            "\"loss_last\": %.6f",
             c, ucfg->height, ucfg->channels, spec, B, S, T, gaf_unet_get_params (net)->size, fwd,
             train_steps / train_s, train_steps * B / train_s, evals / sample_s, train_steps * B / train_cpu,
             evals / sample_cpu, 3.0 * fwd * train_steps * B / train_s * 1e-9, fwd * evals / sample_s * 1e-9,
             train_flops / train_s * 1e-9, sample_flops / sample_s * 1e-9, sgemm, gaf_blas_core_name (),
-            loss_first, loss);
+            gaf_precision_to_string (precision), loss_first, loss);
   if (json && profile)
     {
       /* per step of B images (training) and per evaluation of S images (sampling) */
@@ -214,9 +218,9 @@ bench_unet (const GafUnetConfig *ucfg, int B, int S, int T, double secs, gboolea
       printf ("  training (batch %d): %.3f steps/s = %.1f samples/s, %.1f GFLOP/s as direct convolutions "
               "(3x forward), %.1f GFLOP/s in sgemm\n", B, train_steps / train_s, train_steps * B / train_s,
               3.0 * fwd * train_steps * B / train_s * 1e-9, train_flops / train_s * 1e-9);
-      printf ("  sampling (batch %d): %.1f image-evaluations/s, %.1f GFLOP/s as direct convolutions, "
-              "%.1f GFLOP/s in sgemm\n", S, evals / sample_s, fwd * evals / sample_s * 1e-9,
-              sample_flops / sample_s * 1e-9);
+      printf ("  sampling (batch %d, %s products): %.1f image-evaluations/s, %.1f GFLOP/s as direct "
+              "convolutions, %.1f GFLOP/s in sgemm\n", S, gaf_precision_to_string (precision), evals / sample_s,
+              fwd * evals / sample_s * 1e-9, sample_flops / sample_s * 1e-9);
       printf ("  per CPU-second of the process: %.1f training samples, %.1f image-evaluations "
               "(x %d threads on otherwise idle cores)\n", train_steps * B / train_cpu, evals / sample_cpu, T);
       printf ("  sgemm 1024^3: %.1f GFLOP/s; loss %.4f -> %.4f\n", sgemm, loss_first, loss);
@@ -234,6 +238,7 @@ gaf_cli_cmd_bench (int argc, char **argv)
 {
   g_autofree char *model = NULL, *classes = NULL, *batch = NULL, *threads = NULL, *sample_batch = NULL;
   g_autofree char *seconds = NULL, *size = NULL, *channels = NULL, *mult = NULL, *blocks = NULL, *attn = NULL;
+  g_autofree char *precision = NULL;
   gboolean json = FALSE, profile = FALSE;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_STRING, &model, "Network (toy-cnn, unet)", "NAME" },
@@ -248,6 +253,8 @@ gaf_cli_cmd_bench (int argc, char **argv)
     { "mult", 0, 0, G_OPTION_ARG_STRING, &mult, "unet: channel multipliers (default 1,2,2,2)", "LIST" },
     { "blocks", 0, 0, G_OPTION_ARG_STRING, &blocks, "unet: residual blocks per level (default 2)", "N" },
     { "attn", 0, 0, G_OPTION_ARG_STRING, &attn, "unet: attention resolutions (default none)", "LIST" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision,
+      "unet: sampling's products in float or bf16 (AVX-512 BF16 CPUs; default float)", "NAME" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile,
       "unet: time and GFLOP/s per layer kind (training step and sampling evaluation)", NULL },
@@ -277,13 +284,15 @@ gaf_cli_cmd_bench (int argc, char **argv)
       GafUnetConfig ucfg;
       g_autoptr(GString) spec = g_string_new (NULL);
       int uc = 2, ub = 32, ut = 2, us = 32, side = 32;
+      GafPrecision prec = GAF_PRECISION_FLOAT;
 
       if ((classes && !gaf_cli_parse_int ("--classes", classes, 2, 4096, &uc, &error)) ||
           (batch && !gaf_cli_parse_int ("--batch", batch, 1, 4096, &ub, &error)) ||
           (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &ut, &error)) ||
           (sample_batch && !gaf_cli_parse_int ("--sample-batch", sample_batch, 1, 4096, &us, &error)) ||
           (size && !gaf_cli_parse_int ("--size", size, 1, 4096, &side, &error)) ||
-          (seconds && !gaf_cli_parse_double ("--seconds", seconds, 0.01, 3600, &secs, &error)))
+          (seconds && !gaf_cli_parse_double ("--seconds", seconds, 0.01, 3600, &secs, &error)) ||
+          (precision && !gaf_precision_from_string (precision, &prec, &error)))
         return gaf_cli_fail ("%s", error->message);
       gaf_unet_config_init (&ucfg, uc, side, side);
       /* the model options in the spec syntax of gaf_unet_config_parse, which checks them all */
@@ -299,10 +308,11 @@ gaf_cli_cmd_bench (int argc, char **argv)
         g_string_truncate (spec, spec->len - 1);
       if (!gaf_unet_config_parse (&ucfg, spec->str, &error))
         return gaf_cli_fail ("%s", error->message);
-      return bench_unet (&ucfg, ub, us, ut, secs, json, profile);
+      return bench_unet (&ucfg, ub, us, ut, secs, prec, json, profile);
     }
-  if (size || channels || mult || blocks || attn || profile)
-    return gaf_cli_fail ("--size, --channels, --mult, --blocks, --attn and --profile are options of --model unet");
+  if (size || channels || mult || blocks || attn || profile || precision)
+    return gaf_cli_fail ("--size, --channels, --mult, --blocks, --attn, --precision and --profile are options of "
+                         "--model unet");
   if ((classes && !gaf_cli_parse_int ("--classes", classes, 2, 4096, &c, &error)) ||
       (batch && !gaf_cli_parse_int ("--batch", batch, 1, 65536, &B, &error)) ||
       (threads && !gaf_cli_parse_int ("--threads", threads, 1, 256, &T, &error)) ||

@@ -985,7 +985,9 @@ gaf_cli_image_sample (int argc, char **argv)
   g_autofree char *checkpoint = NULL, *count = NULL, *out = NULL, *frames = NULL, *frame_count = NULL;
   g_autofree char *integrator = NULL, *step_size = NULL, *t_end = NULL, *seed = NULL, *labels_dir = NULL;
   g_autofree char *stats = NULL, *held_out = NULL, *csv = NULL, *threads = NULL, *chunk = NULL, *evals = NULL;
+  g_autofree char *precision = NULL;
   gboolean use_ema = FALSE, no_ema = FALSE;
+  GafPrecision precision_v = GAF_PRECISION_FLOAT;
   GOptionEntry entries[] = {
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "A checkpoint written by 'gaflow-cli train'", "FILE" },
     { "count", 0, 0, G_OPTION_ARG_STRING, &count, "Maps in the grid, frames and --labels (default 64)", "N" },
@@ -1010,6 +1012,9 @@ gaf_cli_image_sample (int argc, char **argv)
       "Held-out maps for --stats (default: the test split of the training data, N maps)", "SPEC" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write the --stats table as CSV", "FILE" },
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads, "Engine threads (default 2)", "N" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision,
+      "The network's products: float, or bf16 (UNet, CPUs with AVX-512 BF16; docs/bench.md) (default float)",
+      "NAME" },
     { "chunk", 0, 0, G_OPTION_ARG_STRING, &chunk, "Maps integrated at once (default 256)", "N" },
     { NULL }
   };
@@ -1063,7 +1068,8 @@ gaf_cli_image_sample (int argc, char **argv)
       (stats && !gaf_cli_parse_int ("--stats", stats, 1, 1000000, &stats_v, &error)) ||
       (threads && !gaf_cli_parse_int ("--threads", threads, 1, GAF_MAX_THREADS, &n_threads, &error)) ||
       (chunk && !gaf_cli_parse_int ("--chunk", chunk, 1, 1 << 20, &chunk_v, &error)) ||
-      (evals && !gaf_cli_parse_u64 ("--evals", evals, 1, 1000000, &evals_v, &error)))
+      (evals && !gaf_cli_parse_u64 ("--evals", evals, 1, 1000000, &evals_v, &error)) ||
+      (precision && !gaf_precision_from_string (precision, &precision_v, &error)))
     return gaf_cli_fail ("%s", error->message);
   if (integrator && !gaf_integrator_from_string (integrator, &scfg.integrator))
     return gaf_cli_fail ("--integrator: unknown integrator '%s' (expected euler or rk4)", integrator);
@@ -1102,6 +1108,8 @@ gaf_cli_image_sample (int argc, char **argv)
   net = gaf_model_new_from_keyfile (kf, &error);
   if (net == NULL)
     return gaf_cli_fail ("--checkpoint: %s: %s", checkpoint, error->message);
+  if (!gaf_net_set_precision (net, precision_v, &error))
+    return gaf_cli_fail ("--precision: %s", error->message);
   n = net->n;
   c = net->out_channels;
   if (n != info.height * info.width || c != info.c || net->in_channels != gaf_method_in_channels (method_v, c))

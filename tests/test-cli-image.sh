@@ -56,7 +56,7 @@ for k in 0 1 2 3 4 5; do
     done; } >"$tmp/maps/m$k.pgm"
 done
 
-echo "1..55"
+echo "1..58"
 
 # ---- train: mistakes --------------------------------------------------------------------------------
 rejects "a bad data spec" train --data scenes:classes=1,size=8 "${tiny[@]}" --steps 2 --checkpoint "$out/a.ck"
@@ -159,6 +159,14 @@ else
 fi
 run sample --checkpoint "$tmp/u4.ck" --count 2 --out "$tmp/u.png" "${fast[@]}"
 check "sample a UNet checkpoint (a grid of 2 maps: 70 x 36)" [ "$(png_size "$tmp/u.png")" = "70x36" ]
+# bf16 products where the CPU has AVX-512 BF16 (the flags of /proc/cpuinfo), else one clear error
+if grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null; then
+  run sample --checkpoint "$tmp/u4.ck" --count 2 --out "$tmp/u16.png" --precision bf16 "${fast[@]}"
+  check "sample a UNet checkpoint with --precision bf16" [ "$(png_size "$tmp/u16.png")" = "70x36" ]
+else
+  rejects "--precision bf16 on a CPU without AVX-512 BF16" sample --checkpoint "$tmp/u4.ck" --count 2 \
+    --out "$out/g.png" --precision bf16 "${fast[@]}"
+fi
 
 # ---- train on a folder of label maps ----------------------------------------------------------------
 run train --data folder:"$tmp/maps" "${tiny[@]}" --steps 3 --ema 0 --checkpoint "$tmp/folder.ck"
@@ -175,6 +183,9 @@ rejects "sample of a missing checkpoint" sample --checkpoint "$tmp/missing.ck" -
 rejects "sample of a file that is not a checkpoint" sample --checkpoint "$tmp/garbage.ck" --out "$out/g.png"
 rejects "sample of a truncated checkpoint" sample --checkpoint "$tmp/truncated.ck" --out "$out/g.png"
 rejects "--count 0" sample --checkpoint "$tmp/full.ck" --count 0 --out "$out/g.png"
+rejects "--precision of an unknown name" sample --checkpoint "$tmp/full.ck" --precision half --out "$out/g.png"
+rejects "--precision bf16 of a toy CNN (no bf16 path)" sample --checkpoint "$tmp/full.ck" --precision bf16 \
+  --out "$out/g.png"
 rejects "--out in a missing folder" sample --checkpoint "$tmp/full.ck" --out /nonexistent-dir/g.png
 rejects "--out that is a folder" sample --checkpoint "$tmp/full.ck" --out "$tmp/dir"
 rejects "--frames in a missing folder" sample --checkpoint "$tmp/full.ck" --frames /nonexistent-dir/frames

@@ -34,7 +34,7 @@ rejects () {
 
 mkdir "$tmp/dir"
 
-echo "1..29"
+echo "1..31"
 rejects "--classes 1" sweep --classes 1
 rejects "--classes 5,x" sweep --classes 5,x
 rejects "--steps -5" sweep --steps -5
@@ -55,6 +55,8 @@ rejects "train --checkpoint that is not there, without --data" train --resume --
 rejects "bench --model foo" bench --model foo
 rejects "bench --model unet --size 20" bench --model unet --size 20
 rejects "bench --size without --model unet" bench --size 32
+rejects "bench --precision without --model unet" bench --precision bf16
+rejects "bench --model unet --precision half" bench --model unet --precision half
 # The unknown-command error names the commands there are.
 "$cli" frobnicate >/dev/null 2>"$tmp/err" </dev/null
 if grep -q "unknown command 'frobnicate' (commands: sweep, .*train, sample" "$tmp/err"; then
