@@ -14,7 +14,8 @@ for the CPU); --env both does one after the other in the same run. The OpenBLAS 
 is printed with its numbers. --attn-check (unet) also measures the engine with attention at half the
 image side (--attn 16 at 32 x 32: five more attention blocks) at its best thread count, in --attn-pairs
 adjacent pairs of runs with and without it (the order alternating), and prints the median of the pairs'
-sampling-rate ratios.
+sampling-rate ratios, once with the engine sampling in float and once in bf16 (--attn-precision; bf16 where
+the CPU has AVX-512 BF16). The comparisons with PyTorch are all in float.
 
 If the engine cannot run a configuration, PyTorch is still measured and the engine's error is
 reported; the exit status is then 1.
@@ -168,36 +169,47 @@ def measure_unet(args, env):
         # The two networks measured in adjacent pairs at the best sampling thread count, so that the machine's
         # drift between runs cancels within a pair, the order alternating from pair to pair (with attention
         # first, then without it first, ...); the ratio reported is the median of the pairs' ratios, each printed.
+        # Both networks of a pair sample in the same precision; bf16 is skipped where the engine refuses it.
         best = max(results["gaflow"], key=lambda r: r["evals_per_s"])
         res = args.size // 2
-        plain = [args.engine, "bench"] + common + ["--threads", str(best["threads"])]
-        pairs = []
-        try:
-            for i in range(args.attn_pairs):
-                if i % 2 == 0:
-                    a = run_engine(plain + ["--attn", str(res)], env)
-                    b = run_engine(plain, env)
-                else:
-                    b = run_engine(plain, env)
-                    a = run_engine(plain + ["--attn", str(res)], env)
-                pairs.append((a, b))
-                print("  pair %d (%d threads, %s first): --attn %d %.1f evals/s, without %.1f: %.2fx" % (
-                    i + 1, best["threads"], "attention" if i % 2 == 0 else "without", res, a["evals_per_s"],
-                    b["evals_per_s"],
-                    a["evals_per_s"] / b["evals_per_s"]), flush=True)
-        except EngineFailed as e:
-            engine_error = str(e)
-            print("  --attn %d: ENGINE FAILED: %s" % (res, engine_error))
-        if pairs:
-            ratios = sorted(a["evals_per_s"] / b["evals_per_s"] for a, b in pairs)
-            median = ratios[len(ratios) // 2] if len(ratios) % 2 else 0.5 * (ratios[len(ratios) // 2 - 1] +
-                                                                                 ratios[len(ratios) // 2])
-            train = sorted(a["train_samples_per_s"] / b["train_samples_per_s"] for a, b in pairs)
-            results["attn16"] = [a for a, b in pairs]
-            results["attn16_pairs"] = [[a["evals_per_s"], b["evals_per_s"]] for a, b in pairs]
-            results["ratios"]["attn16_sampling"] = median
-            print("  --attn %d sampling = %.2fx the rate without it (median of %d pairs, %.2f-%.2f; training %.2fx)" % (
-                res, median, len(pairs), ratios[0], ratios[-1], train[len(train) // 2]))
+        for prec in args.attn_precision.split(","):
+            plain = [args.engine, "bench"] + common + ["--threads", str(best["threads"])]
+            if prec != "float":
+                plain += ["--precision", prec]
+                probe = subprocess.run(plain + ["--seconds", "0.01", "--json"], env=env, capture_output=True,
+                                       text=True)
+                if probe.returncode != 0:
+                    print("  --attn %d in %s: not measured (%s)" % (res, prec, probe.stderr.strip()))
+                    continue
+            key = "attn16" if prec == "float" else "attn16_" + prec
+            pairs = []
+            try:
+                for i in range(args.attn_pairs):
+                    if i % 2 == 0:
+                        a = run_engine(plain + ["--attn", str(res)], env)
+                        b = run_engine(plain, env)
+                    else:
+                        b = run_engine(plain, env)
+                        a = run_engine(plain + ["--attn", str(res)], env)
+                    pairs.append((a, b))
+                    print("  %s pair %d (%d threads, %s first): --attn %d %.1f evals/s, without %.1f: %.2fx" % (
+                        prec, i + 1, best["threads"], "attention" if i % 2 == 0 else "without", res,
+                        a["evals_per_s"], b["evals_per_s"], a["evals_per_s"] / b["evals_per_s"]), flush=True)
+            except EngineFailed as e:
+                engine_error = str(e)
+                print("  --attn %d: ENGINE FAILED: %s" % (res, engine_error))
+                break
+            if pairs:
+                ratios = sorted(a["evals_per_s"] / b["evals_per_s"] for a, b in pairs)
+                median = ratios[len(ratios) // 2] if len(ratios) % 2 else 0.5 * (ratios[len(ratios) // 2 - 1] +
+                                                                                     ratios[len(ratios) // 2])
+                train = sorted(a["train_samples_per_s"] / b["train_samples_per_s"] for a, b in pairs)
+                results[key] = [a for a, b in pairs]
+                results[key + "_pairs"] = [[a["evals_per_s"], b["evals_per_s"]] for a, b in pairs]
+                results["ratios"][key + "_sampling"] = median
+                print("  --attn %d sampling in %s = %.2fx the rate without it (median of %d pairs, %.2f-%.2f; "
+                      "training %.2fx)" % (res, prec, median, len(pairs), ratios[0], ratios[-1],
+                                           train[len(train) // 2]))
     if engine_error is not None:
         print("  no ratios: the engine failed (%s)" % engine_error)
         results["engine_error"] = engine_error
@@ -258,6 +270,9 @@ def main():
     ap.add_argument("--env", default="as-set", choices=["as-set", "unset", "both"],
                     help="OpenBLAS variables as set, unset (in the measured processes only), or both in turn")
     ap.add_argument("--attn-check", action="store_true", help="unet: also the engine with --attn SIZE/2")
+    ap.add_argument("--attn-precision", default="float,bf16",
+                    help="unet --attn-check: the sampling precisions to measure the pairs in (default float,bf16; "
+                         "bf16 is skipped where the engine refuses it)")
     ap.add_argument("--attn-pairs", type=int, default=4,
                     help="unet --attn-check: adjacent pairs of runs with and without attention, the order alternating (default 4)")
     ap.add_argument("--json-out", help="also write all measurements to this file")
