@@ -90,18 +90,21 @@ block512 (const int mr, const int nv, int k, const float *a, gsize rsa, gsize cs
       _mm512_storeu_ps (c + (gsize) i * ldc + 16 * v, acc[i][v]);
 }
 
-#define ROWS512(NV) \
+/* FN (mr, args...) for mr = MIN (8, rows left), a compile-time constant in each case so the block unrolls. */
+#define DISPATCH_MR(mr, FN, ...) \
   switch (mr) \
     { \
-    case 8: block512 (8, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
-    case 7: block512 (7, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
-    case 6: block512 (6, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
-    case 5: block512 (5, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
-    case 4: block512 (4, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
-    case 3: block512 (3, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
-    case 2: block512 (2, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
-    default: block512 (1, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate); break; \
+    case 8: FN (8, __VA_ARGS__); break; \
+    case 7: FN (7, __VA_ARGS__); break; \
+    case 6: FN (6, __VA_ARGS__); break; \
+    case 5: FN (5, __VA_ARGS__); break; \
+    case 4: FN (4, __VA_ARGS__); break; \
+    case 3: FN (3, __VA_ARGS__); break; \
+    case 2: FN (2, __VA_ARGS__); break; \
+    default: FN (1, __VA_ARGS__); break; \
     }
+
+#define ROWS512(NV) DISPATCH_MR (mr, block512, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate)
 
 GAF_TARGET_512 static void
 panel512 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb, float *c, int ldc,
@@ -288,18 +291,7 @@ block_bf16 (const int mr, const int nv, int kp, const guint32 *ap, const guint32
     }
 }
 
-#define ROWS_BF16(NV) \
-  switch (mr) \
-    { \
-    case 8: block_bf16 (8, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    case 7: block_bf16 (7, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    case 6: block_bf16 (6, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    case 5: block_bf16 (5, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    case 4: block_bf16 (4, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    case 3: block_bf16 (3, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    case 2: block_bf16 (2, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    default: block_bf16 (1, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1); break; \
-    }
+#define ROWS_BF16(NV) DISPATCH_MR (mr, block_bf16, NV, kp, abuf, bj, np, cij, ldc, acc, m0, m1)
 
 GAF_TARGET_BF16 static void
 gemm_bf16_512 (int m, int n, int k, const float *a, gsize lda, const guint32 *bp, float *c, int ldc,
@@ -575,22 +567,25 @@ gaf_bf16_packed_len (int k, int n)
   return (gsize) ((k + 1) / 2) * (gsize) ((n + 15) & ~15);
 }
 
+#ifndef GAF_GEMM_X86
+/* Without the x86 kernels gaf_bf16_available () is FALSE and the entry points return before these. */
+#define pack_bf16_512(bp, b, ld, k, n)        ((void) 0)
+#define pack_t_bf16_512(bp, b, ld, k, n)      ((void) 0)
+#define gemm_bf16_512(m, n, k, a, lda, bp, c, ldc, acc) ((void) 0)
+#endif
+
 void
 gaf_bf16_pack (guint32 *bp, const float *b, gsize ldb, int k, int n)
 {
   g_return_if_fail (gaf_bf16_available ());
-#ifdef GAF_GEMM_X86
   pack_bf16_512 (bp, b, ldb, k, n);
-#endif
 }
 
 void
 gaf_bf16_pack_t (guint32 *bp, const float *bt, gsize ldbt, int k, int n)
 {
   g_return_if_fail (gaf_bf16_available ());
-#ifdef GAF_GEMM_X86
   pack_t_bf16_512 (bp, bt, ldbt, k, n);
-#endif
 }
 
 void
@@ -607,8 +602,6 @@ gaf_gemm_bf16 (int m, int n, int k, const float *a, gsize lda, const guint32 *bp
           memset (c + (gsize) i * ldc, 0, n * sizeof (float));
       return;
     }
-#ifdef GAF_GEMM_X86
   gemm_bf16_512 (m, n, k, a, lda, bp, c, ldc, accumulate);
   gaf_blas_count_flops (2.0 * m * n * k);
-#endif
 }
