@@ -2,7 +2,8 @@
 #pragma once
 
 /* Helpers shared by the engine's tests: gradient checks (test-layers, test-unet, test-jump), deadlines, a
- * model one step from diverging (test-runner). */
+ * model one step from diverging (test-runner), a label maps' model file with a network that has no bf16 path
+ * (test-experiments, test-runner). */
 
 #include <math.h>
 #include <string.h>
@@ -171,5 +172,39 @@ gaf_test_write_exploding_model (const char *from, const char *to)
   g_assert_true (gaf_checkpoint_save (to, gaf_checkpoint_get_config (ck), p, &rng, step, &error));
   g_assert_no_error (error);
   gaf_net_free (net);
+  gaf_checkpoint_free (ck);
+}
+
+/* A label maps' model file whose network is a toy CNN (fresh weights, step 0) for the pixels and classes of the
+ * UNet in `from` (the app's label maps model file, whose [app] group it keeps with the precision set to
+ * `precision`), written to `to`: a network without a bf16 path, as a file from elsewhere may hold, on any CPU. */
+static inline void
+gaf_test_write_toy_cnn_label_maps (const char *from, const char *to, const char *precision)
+{
+  GError *error = NULL;
+  GafCheckpoint *ck = gaf_checkpoint_load (from, &error);
+  GKeyFile *kf;
+  GafNet *unet, *cnn;
+  GafModelConfig mc;
+  GafRng rng;
+
+  g_assert_no_error (error);
+  kf = gaf_checkpoint_get_config (ck);
+  g_assert_true (g_key_file_has_group (kf, "app"));
+  unet = gaf_model_new_from_keyfile (kf, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (unet->klass->name, ==, "unet");
+  gaf_model_config_init (&mc, GAF_MODEL_TOY_CNN, unet->n, unet->out_channels, 3);
+  mc.toy_cnn.hidden = 16;
+  mc.toy_cnn.fourier_half = 8;
+  cnn = gaf_model_new (&mc, &error);
+  g_assert_no_error (error);
+  gaf_model_config_to_keyfile (&mc, kf);
+  g_key_file_set_string (kf, "app", "precision", precision);
+  gaf_rng_init (&rng, 5);
+  g_assert_true (gaf_checkpoint_save (to, kf, gaf_net_get_params (cnn), &rng, 0, &error));
+  g_assert_no_error (error);
+  gaf_net_free (cnn);
+  gaf_net_free (unet);
   gaf_checkpoint_free (ck);
 }

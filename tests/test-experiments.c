@@ -10,10 +10,13 @@
 #include "gaf-checkpoint.h"
 #include "gaf-error.h"
 #include "gaf-experiment.h"
+#include "gaf-gemm-small.h"
 #include "gaf-joint-experiment.h"
 #include "gaf-label-map-experiment.h"
 #include "gaf-model.h"
 #include "gaf-scaling-experiment.h"
+#include "gaf-simplex.h"
+#include "gaf-test-util.h"
 #include "gaf-text-experiment.h"
 #include "gaf-torch-map.h"
 
@@ -635,6 +638,188 @@ test_params_apply (void)
   g_assert_false (gaf_runner_params_applies (&p, GAF_PARAM_METHOD));
 }
 
+/* ---- the sampling precision of the label maps' UNet ---------------------------------------------------- */
+
+/* Weights drawn from a fixed seed: a new UNet's output is zero (its last convolution starts at zero), so nothing
+ * would tell the precisions apart. */
+static void
+scramble_weights (GafExperiment *e)
+{
+  GafParams *params = gaf_net_get_params (e->net);
+  GafRng rng;
+
+  gaf_rng_init (&rng, 42);
+  fill_uniform (&rng, params->data, params->size, -0.3, 0.3);
+}
+
+/* The network's output (its weights of now, not the average) for a fixed batch: two maps of random points of the
+ * simplex, at t = 1.5 and 6. */
+static float *
+infer_maps (GafExperiment *e)
+{
+  gsize len = (gsize) 2 * e->n * e->c;
+  g_autofree float *logits = g_new (float, len), *x = g_new (float, len);
+  float t[2] = { 1.5f, 6.0f };
+  float *out = g_new (float, len);
+  GafRng rng;
+
+  gaf_rng_init (&rng, 99);
+  for (gsize i = 0; i < len; i++)
+    logits[i] = (float) (4.0 * gaf_rng_uniform (&rng) - 2.0);
+  gaf_softmax_rows (logits, x, (gsize) 2 * e->n, e->c);
+  gaf_net_infer (e->net, x, t, 2, out);
+  return out;
+}
+
+/* The precision row: a choice of the sampler section (float or bf16, by nick) that only the label maps show, applied
+ * to their UNet when it changes and when a model is built or opened. In bf16 the output moves by bf16's rounding and
+ * no more; in float again it is the float output bit for bit. Where bf16 cannot be had (a CPU without AVX-512 BF16;
+ * on any CPU a network without a bf16 path, here a toy CNN in a label maps' file) the parameter falls back to float,
+ * the network samples in float, and one reason is kept for the runner to report, once per attempt. */
+static void
+test_precision (void)
+{
+  const GafParamInfo *info = gaf_param_info (GAF_PARAM_PRECISION);
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-precision-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "maps.gafck", NULL);
+  g_autofree char *toy = g_build_filename (dir, "toy.gafck", NULL);
+  g_autofree float *out_float = NULL, *out_bf16 = NULL, *out = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean bf16 = gaf_bf16_available ();
+  GafExperiment *e, *back;
+  GafParam param = GAF_N_PARAMS;
+  GafRunnerParams p;
+  GError *why;
+  double v = -1, diff = 0.0, scale;
+  gsize len;
+  GafRng rng;
+
+  g_assert_cmpstr (info->key, ==, "precision");
+  g_assert_cmpint (info->type, ==, GAF_PARAM_CHOICE);
+  g_assert_cmpint (info->section, ==, GAF_PARAM_SECTION_SAMPLER);
+  g_assert_cmpint (info->applies, ==, GAF_PARAM_FOR_ALL);
+  g_assert_cmpfloat (info->def, ==, GAF_PRECISION_FLOAT);
+  g_assert_cmpstr (info->choices[GAF_PRECISION_FLOAT], ==, gaf_precision_to_string (GAF_PRECISION_FLOAT));
+  g_assert_cmpstr (info->choices[GAF_PRECISION_BF16], ==, gaf_precision_to_string (GAF_PRECISION_BF16));
+  g_assert_true (gaf_param_parse (GAF_PARAM_PRECISION, "bf16", &v));
+  g_assert_cmpfloat (v, ==, GAF_PRECISION_BF16);
+  g_assert_false (gaf_param_parse (GAF_PARAM_PRECISION, "fp16", &v));
+  g_assert_nonnull (info->unavailable);
+  g_assert_null (info->unavailable (GAF_PRECISION_FLOAT));
+  g_assert_cmpint (info->unavailable (GAF_PRECISION_BF16) == NULL, ==, bf16);
+  /* only the UNet has a bf16 path: the row is the label maps' alone */
+  for (const GafExperimentClass *const *k = gaf_experiments (); *k != NULL; k++)
+    g_assert_cmpint (gaf_experiment_uses (*k, GAF_PARAM_PRECISION), ==, *k == &gaf_label_map_experiment);
+  /* a jump flow samples with the same network: the row stays */
+  small_params (&gaf_label_map_experiment, &p);
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_PRECISION));
+  p.value[GAF_PARAM_METHOD] = 1;
+  g_assert_true (gaf_runner_params_applies (&p, GAF_PARAM_PRECISION));
+
+  small_params (&gaf_label_map_experiment, &p);
+  gaf_runner_params_set_text (&p, GAF_PARAM_IMAGE_DATA, "scenes:classes=3,size=8,count=40");
+  e = gaf_experiment_new (&gaf_label_map_experiment, &p, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (e->net->klass->name, ==, "unet");
+  g_assert_null (gaf_experiment_take_adjusted (e, &param));
+  scramble_weights (e);
+  len = (gsize) 2 * e->n * e->c;
+  out_float = infer_maps (e);
+  scale = max_abs (out_float, len);
+
+  /* the change */
+  gaf_experiment_set_param (e, GAF_PARAM_PRECISION, GAF_PRECISION_BF16);
+  why = gaf_experiment_take_adjusted (e, &param);
+  out_bf16 = infer_maps (e);
+  for (gsize i = 0; i < len; i++)
+    diff = MAX (diff, fabs ((double) out_bf16[i] - out_float[i]));
+  g_test_message ("bf16 %s: the output moved by %.3g at most (largest |output| %.3g)%s%s",
+                  bf16 ? "available" : "not available", diff, scale, why ? "; " : "", why ? why->message : "");
+  if (bf16)
+    {
+      g_assert_null (why);
+      g_assert_cmpfloat (e->p.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_BF16);
+      g_assert_cmpfloat (diff, >, 0.0);            /* the attention and 1x1 products are rounded ... */
+      g_assert_cmpfloat (diff, <, 0.05 * scale);   /* ... to 8 significant bits, not broken */
+    }
+  else
+    {
+      g_assert_nonnull (why);
+      g_assert_cmpint (param, ==, GAF_PARAM_PRECISION);
+      g_assert_nonnull (strstr (why->message, "AVX-512 BF16"));
+      g_assert_cmpfloat (e->p.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+      g_assert_cmpmem (out_bf16, len * sizeof (float), out_float, len * sizeof (float));
+    }
+  g_clear_error (&why);
+  g_assert_null (gaf_experiment_take_adjusted (e, NULL));   /* reported once */
+  gaf_rng_init (&rng, 7);
+  g_assert_true (gaf_experiment_sample (e, &rng, NULL, &error));
+  g_assert_no_error (error);
+  check_round (e);
+
+  /* a model file keeps the precision by nick, and the network opened samples in it */
+  g_assert_true (gaf_experiment_save (e, path, &error));
+  g_assert_no_error (error);
+  back = gaf_experiment_load (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (back->p.value[GAF_PARAM_PRECISION], ==, e->p.value[GAF_PARAM_PRECISION]);
+  g_assert_null (gaf_experiment_take_adjusted (back, NULL));
+  out = infer_maps (back);
+  g_assert_cmpmem (out, len * sizeof (float), out_bf16, len * sizeof (float));
+  g_clear_pointer (&out, g_free);
+  gaf_experiment_free (back);
+
+  /* a new model is built in the precision of the parameters */
+  g_assert_true (gaf_experiment_rebuild (e, &error));
+  g_assert_no_error (error);
+  g_assert_null (gaf_experiment_take_adjusted (e, NULL));
+  scramble_weights (e);
+  out = infer_maps (e);
+  g_assert_cmpmem (out, len * sizeof (float), out_bf16, len * sizeof (float));
+  g_clear_pointer (&out, g_free);
+
+  /* float again: the float output */
+  gaf_experiment_set_param (e, GAF_PARAM_PRECISION, GAF_PRECISION_FLOAT);
+  g_assert_null (gaf_experiment_take_adjusted (e, NULL));
+  g_assert_cmpfloat (e->p.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  out = infer_maps (e);
+  g_assert_cmpmem (out, len * sizeof (float), out_float, len * sizeof (float));
+  g_clear_pointer (&out, g_free);
+
+  /* a file asking bf16 of a network that has no bf16 path: opened, in float, with the reason */
+  g_assert_true (gaf_experiment_save (e, path, &error));
+  g_assert_no_error (error);
+  gaf_test_write_toy_cnn_label_maps (path, toy, "bf16");
+  back = gaf_experiment_load (toy, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (back->klass == &gaf_label_map_experiment);
+  g_assert_cmpstr (back->net->klass->name, ==, "toy-cnn");
+  g_assert_cmpfloat (back->p.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  param = GAF_N_PARAMS;
+  why = gaf_experiment_take_adjusted (back, &param);
+  g_assert_nonnull (why);
+  g_test_message ("%s", why->message);
+  g_assert_cmpint (param, ==, GAF_PARAM_PRECISION);
+  g_assert_nonnull (strstr (why->message, bf16 ? "toy-cnn" : "AVX-512 BF16"));
+  g_clear_error (&why);
+  gaf_rng_init (&rng, 7);
+  g_assert_true (gaf_experiment_sample (back, &rng, NULL, &error));
+  g_assert_no_error (error);
+  check_round (back);
+  /* asked again: refused again, said again */
+  gaf_experiment_set_param (back, GAF_PARAM_PRECISION, GAF_PRECISION_BF16);
+  g_assert_cmpfloat (back->p.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  why = gaf_experiment_take_adjusted (back, &param);
+  g_assert_nonnull (why);
+  g_clear_error (&why);
+  gaf_experiment_free (back);
+
+  gaf_experiment_free (e);
+  g_unlink (path);
+  g_unlink (toy);
+  g_rmdir (dir);
+}
+
 /* ---- models trained elsewhere: the authors' DenseNet in the joint experiments ---------------------------- */
 
 /* What `gaflow-cli train --data SPEC --model dense:hidden=8,8 --checkpoint CK` writes (a DenseNet on the data
@@ -861,5 +1046,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/experiments/open-scheduled-file", test_open_scheduled_file);
   g_test_add_func ("/engine/experiments/text-file", test_text_file);
   g_test_add_func ("/engine/experiments/dense-models", test_dense_models);
+  g_test_add_func ("/engine/experiments/precision", test_precision);
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 
 #include "gaf-baselines.h"
 #include "gaf-error.h"
+#include "gaf-gemm-small.h"
 #include "gaf-joint-experiment.h"
 #include "gaf-label-map-experiment.h"
 #include "gaf-runner.h"
@@ -800,6 +801,143 @@ test_dispose (void)
   g_assert_nonnull (TRAJ (s));
 }
 
+typedef struct {
+  int     count;
+  int     param;
+  double  value;
+  double  requested;   /* gaf_runner_get_params when the handler ran */
+  char   *message;
+} AdjustedSeen;
+
+static void
+keep_adjusted (GafRunner *runner, int param, double value, GError *why, gpointer data)
+{
+  AdjustedSeen *seen = data;
+
+  seen->count++;
+  seen->param = param;
+  seen->value = value;
+  seen->requested = gaf_runner_get_params (runner)->value[param];
+  g_free (seen->message);
+  seen->message = g_strdup (why->message);
+}
+
+static void
+wait_adjusted (AdjustedSeen *seen, int count)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC * gaf_test_time_factor ();
+
+  while (seen->count < count && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  g_assert_cmpint (seen->count, ==, count);
+}
+
+/* A round after the one given (data), finished. */
+static gboolean
+new_round (GafSnapshot *s, gpointer data)
+{
+  return s->payload->round != NULL && s->payload->round != data && !s->sampling;
+}
+
+static void
+check_maps_round (GafSnapshot *s)
+{
+  const GafTrajectories *tr = TRAJ (s);
+
+  g_assert_nonnull (tr);
+  g_assert_cmpuint (tr->n_rows, ==, GAF_IMAGE_MAPS * 64);
+  for (guint r = 0; r < tr->n_rows; r++)
+    {
+      const float *w = tr->w + ((gsize) (tr->n_times - 1) * tr->n_rows + r) * 3;
+      g_assert_cmpuint (tr->labels[r], <, 3);
+      g_assert_cmpfloat_with_epsilon (w[0] + w[1] + w[2], 1.0, 1e-5);
+    }
+  g_assert_true (isfinite (ROUND (s)->kl) && ROUND (s)->kl >= 0.0);
+}
+
+/* The label maps' sampling precision through the runner: a change reaches the experiment on the engine thread and
+ * the next round is sampled in it, the snapshot's parameters saying so. Where bf16 cannot be had (this CPU without
+ * AVX-512 BF16; on any CPU a model file whose network has no bf16 path) the engine samples in float, its
+ * parameters and the owner's (gaf_runner_get_params, already in the handler) say float, and one "adjusted" event
+ * says why; training and sampling go on, no "failed". */
+static void
+test_precision (void)
+{
+  GafRunnerParams p = small_params (&gaf_label_map_experiment);
+  g_autoptr(GafRunner) runner = NULL;
+  g_autoptr(GafSnapshot) s0 = NULL, s1 = NULL, s2 = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-runner-XXXXXX", NULL);
+  g_autofree char *maps = g_build_filename (dir, "maps.gafck", NULL);
+  g_autofree char *toy = g_build_filename (dir, "toy.gafck", NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean bf16 = gaf_bf16_available ();
+  AdjustedSeen seen = { 0, 0, 0.0, 0.0, NULL };
+  int failed = 0, adjusted;
+
+  gaf_runner_params_set_text (&p, GAF_PARAM_IMAGE_DATA, "scenes:classes=3,size=8,count=40");
+  p.value[GAF_PARAM_IMAGE_WIDTH] = 8;
+  p.value[GAF_PARAM_IMAGE_BATCH] = 8;
+  runner = gaf_runner_new (&p, 1);
+  g_signal_connect (runner, "failed", G_CALLBACK (count_failure), &failed);
+  g_signal_connect (runner, "adjusted", G_CALLBACK (keep_adjusted), &seen);
+  s0 = wait_for (runner, images_ready, GUINT_TO_POINTER (0));
+  g_assert_cmpfloat (s0->params.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+
+  gaf_runner_set_param (runner, GAF_PARAM_PRECISION, GAF_PRECISION_BF16);
+  s1 = wait_for (runner, new_round, (gpointer) s0->payload->round);
+  check_maps_round (s1);
+  adjusted = bf16 ? 0 : 1;
+  wait_adjusted (&seen, adjusted);
+  g_test_message ("bf16 %s: the round after the change in %s%s%s", bf16 ? "available" : "not available",
+                  gaf_param_info (GAF_PARAM_PRECISION)->choices[(int) s1->params.value[GAF_PARAM_PRECISION]],
+                  seen.message ? "; " : "", seen.message ? seen.message : "");
+  g_assert_cmpfloat (s1->params.value[GAF_PARAM_PRECISION], ==, bf16 ? GAF_PRECISION_BF16 : GAF_PRECISION_FLOAT);
+  g_assert_cmpfloat (gaf_runner_get_params (runner)->value[GAF_PARAM_PRECISION], ==,
+                     s1->params.value[GAF_PARAM_PRECISION]);
+  if (!bf16)
+    {
+      g_assert_cmpint (seen.param, ==, GAF_PARAM_PRECISION);
+      g_assert_cmpfloat (seen.value, ==, GAF_PRECISION_FLOAT);
+      g_assert_cmpfloat (seen.requested, ==, GAF_PRECISION_FLOAT);
+      g_assert_nonnull (strstr (seen.message, "AVX-512 BF16"));
+    }
+
+  /* A model file asking bf16 of a toy CNN: opened, sampled in float, said once. */
+  gaf_runner_sync (runner);
+  g_assert_true (save_model (runner, maps, &error));
+  g_assert_no_error (error);
+  gaf_test_write_toy_cnn_label_maps (maps, toy, "bf16");
+  g_assert_true (load_model (runner, toy, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (gaf_runner_get_params (runner)->value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  wait_adjusted (&seen, ++adjusted);
+  g_test_message ("%s", seen.message);
+  g_assert_cmpint (seen.param, ==, GAF_PARAM_PRECISION);
+  g_assert_cmpfloat (seen.value, ==, GAF_PRECISION_FLOAT);
+  g_assert_nonnull (strstr (seen.message, bf16 ? "toy-cnn" : "AVX-512 BF16"));
+  gaf_runner_train (runner, TRUE);
+  s2 = wait_for (runner, images_ready, GUINT_TO_POINTER (3));
+  g_assert_cmpstr (s2->model_kind, ==, "toy-cnn");
+  g_assert_cmpfloat (s2->params.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  check_maps_round (s2);
+
+  /* asked again while it trains: refused again, said again */
+  gaf_runner_set_param (runner, GAF_PARAM_PRECISION, GAF_PRECISION_BF16);
+  wait_adjusted (&seen, ++adjusted);
+  g_assert_cmpfloat (gaf_runner_get_params (runner)->value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  gaf_runner_sync (runner);
+  g_clear_pointer (&s2, gaf_snapshot_unref);
+  s2 = gaf_runner_dup_snapshot (runner);
+  g_assert_cmpfloat (s2->params.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  g_assert_cmpint (s2->state, ==, GAF_RUNNER_TRAINING);
+  g_assert_cmpint (failed, ==, 0);
+  g_free (seen.message);
+  g_unlink (maps);
+  g_unlink (toy);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -816,5 +954,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/runner/diverged", test_diverged);
   g_test_add_func ("/engine/runner/dispose", test_dispose);
   g_test_add_func ("/engine/runner/events-on-main-context", test_events_on_main_context);
+  g_test_add_func ("/engine/runner/precision", test_precision);
   return g_test_run ();
 }

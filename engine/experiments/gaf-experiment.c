@@ -298,6 +298,7 @@ gaf_experiment_free (GafExperiment *self)
   if (self->klass->finalize != NULL)
     self->klass->finalize (self);
   gaf_payload_unref (self->payload);
+  g_clear_error (&self->adjusted_why);
   g_free (self);
 }
 
@@ -371,6 +372,25 @@ gaf_experiment_publish (GafExperiment *self, GafPayload *payload)
   g_return_if_fail (payload != NULL);
   gaf_payload_unref (self->payload);
   self->payload = payload;
+}
+
+void
+gaf_experiment_adjust_param (GafExperiment *self, GafParam param, double value, GError *why)
+{
+  g_return_if_fail ((guint) param < GAF_N_PARAMS && gaf_param_info (param)->type != GAF_PARAM_TEXT);
+  g_return_if_fail (why != NULL);
+  self->p.value[param] = gaf_param_clamp (param, value);
+  self->adjusted = param;
+  g_clear_error (&self->adjusted_why);
+  self->adjusted_why = why;
+}
+
+GError *
+gaf_experiment_take_adjusted (GafExperiment *self, GafParam *param)
+{
+  if (self->adjusted_why != NULL && param != NULL)
+    *param = self->adjusted;
+  return g_steal_pointer (&self->adjusted_why);
 }
 
 /* ---- model files ------------------------------------------------------------------------------------- */

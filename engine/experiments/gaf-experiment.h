@@ -88,6 +88,8 @@ struct _GafExperiment {
   GafMethod        method;        /* of the model built: GAF_METHOD_GAF, _MASKED or _UNIFORM */
   GafPayload      *payload;       /* the newest payload; never NULL */
   gboolean         wants_sample;  /* set by param_changed: a round would show the change */
+  GafParam         adjusted;      /* a parameter the model could not take and set to another value ... */
+  GError          *adjusted_why;  /* ... and why (NULL: none since the runner last asked) */
 };
 
 /* ---- jobs: background work on the runner's thread --------------------------------------------------- */
@@ -176,6 +178,12 @@ void        gaf_experiment_set_param  (GafExperiment *self, GafParam param, doub
 void        gaf_experiment_trainer_config (GafExperiment *self, GafTrainerConfig *cfg);
 /* Replaces the published payload (takes it). */
 void        gaf_experiment_publish    (GafExperiment *self, GafPayload *payload);
+/* For modules: a value the model cannot take (bf16 sampling on a CPU without AVX-512 BF16) is replaced by one it
+ * can, and `why` (taken; translated, a sentence) is kept for the runner, which reports it to its owner once: the
+ * parameters never claim what the model does not do. */
+void        gaf_experiment_adjust_param (GafExperiment *self, GafParam param, double value, GError *why);
+/* The last adjustment's reason (transfer full) and its parameter, or NULL; it is reported once. */
+GError     *gaf_experiment_take_adjusted (GafExperiment *self, GafParam *param);
 
 /* Model files: [model], [train], [app] (experiment and parameters) and the experiment's own groups,
  * atomically. */

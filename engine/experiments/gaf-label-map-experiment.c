@@ -248,6 +248,33 @@ image_net (GafExperiment *e, LabelMaps *self, GError **error)
   return gaf_model_new (&cfg, error);
 }
 
+/* The sampling precision of the parameters on the network, on the runner's thread: after every build (a new
+ * network, or one from a file, starts in float) and when the parameter changes. bf16 takes the UNet and a CPU
+ * with AVX-512 BF16 (only its attention and 1x1 products change; training and the likelihood's frozen copy stay in
+ * float). Where either is missing the network samples in float and the parameter says float, with the reason for
+ * the runner to report: no round is shown as bf16 that was sampled in float. */
+static void
+label_maps_apply_precision (GafExperiment *e)
+{
+  GafPrecision want = (GafPrecision) gaf_param_clamp (GAF_PARAM_PRECISION, e->p.value[GAF_PARAM_PRECISION]);
+  const char *cpu_lacks = gaf_param_info (GAF_PARAM_PRECISION)->unavailable (want);
+  g_autoptr(GError) refused = NULL;
+  GError *why;
+
+  if (e->net == NULL || (cpu_lacks == NULL && gaf_net_set_precision (e->net, want, &refused)))
+    return;
+  if (!gaf_net_set_precision (e->net, GAF_PRECISION_FLOAT, NULL))
+    g_return_if_reached ();   /* every network samples in float */
+  if (cpu_lacks != NULL)
+    why = g_error_new_literal (GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT, _(cpu_lacks));
+  else
+    /* Translators: %s is a network's name as the model files write it (toy-cnn, mlp, dense) */
+    why = g_error_new (GAF_ERROR, GAF_ERROR_INVALID_ARGUMENT,
+                       _("The opened %s network has no bf16 path, so the maps are sampled in float."),
+                       e->net->klass->name);
+  gaf_experiment_adjust_param (e, GAF_PARAM_PRECISION, GAF_PRECISION_FLOAT, why);
+}
+
 static gboolean
 label_maps_build (GafExperiment *e, GafNet *loaded, GError **error)
 {
@@ -282,8 +309,16 @@ label_maps_build (GafExperiment *e, GafNet *loaded, GError **error)
     }
   else
     e->net = image_net (e, self, error);   /* fails for sides the UNet cannot take (not divisible by 4) */
+  label_maps_apply_precision (e);
   label_maps_publish (self);
   return e->net != NULL;
+}
+
+static void
+label_maps_param_changed (GafExperiment *e, GafParam param)
+{
+  if (param == GAF_PARAM_PRECISION)
+    label_maps_apply_precision (e);
 }
 
 static gboolean
@@ -626,7 +661,8 @@ label_maps_finalize (GafExperiment *e)
 static const GafParam label_map_params[] = {
   GAF_PARAM_METHOD, GAF_PARAM_IMAGE_DATA, GAF_PARAM_IMAGE_WIDTH, GAF_PARAM_SEED, GAF_PARAM_LAMBDA,
   GAF_PARAM_TIME_RATE, GAF_PARAM_KAPPA, GAF_PARAM_LEARNING_RATE, GAF_PARAM_IMAGE_BATCH, GAF_PARAM_BUDGET,
-  GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE, GAF_PARAM_INTEGRATOR, GAF_PARAM_JUMP_STEPS, GAF_N_PARAMS
+  GAF_PARAM_T_END, GAF_PARAM_STEP_SIZE, GAF_PARAM_INTEGRATOR, GAF_PARAM_JUMP_STEPS, GAF_PARAM_PRECISION,
+  GAF_N_PARAMS
 };
 
 const GafExperimentClass gaf_label_map_experiment = {
@@ -644,6 +680,7 @@ const GafExperimentClass gaf_label_map_experiment = {
   .sample_interval_us = 8 * G_USEC_PER_SEC,   /* a round costs every pixel of GAF_IMAGE_MAPS maps */
   .build = label_maps_build,
   .sample = label_maps_sample,
+  .param_changed = label_maps_param_changed,
   .next_job = label_maps_next_job,
   .job_done = label_maps_job_done,
   .save = label_maps_save,

@@ -8,6 +8,7 @@
 
 #include "gaf-error.h"
 #include "gaf-experiment.h"
+#include "gaf-gemm-small.h"
 #include "gaf-parameters.h"
 
 static const char *const integrator_nicks[] = { "euler", "rk4", NULL };          /* GafIntegrator order */
@@ -19,6 +20,18 @@ static const char *const method_labels[] = { N_("GAF (assignment flow)"), N_("Ju
                                              N_("Jump flow, uniform source"), NULL };
 static const char *const kappa_nicks[] = { "linear", "poly", "cosine", NULL };     /* GafKappa order */
 static const char *const kappa_labels[] = { N_("κ = t"), N_("κ = t²"), N_("κ = sin²(πt/2)"), NULL };
+
+static const char *const precision_nicks[] = { "float", "bf16", NULL };            /* GafPrecision order */
+static const char *const precision_labels[] = { N_("Float"), N_("bf16 (AVX-512 BF16)"), NULL };
+
+/* bf16's products (vdpbf16ps) are an instruction of AVX-512 BF16: on another CPU the UNet refuses them. */
+static const char *
+precision_unavailable (int choice)
+{
+  if (choice == GAF_PRECISION_BF16 && !gaf_bf16_available ())
+    return N_("This CPU lacks AVX-512 BF16, so the maps are sampled in float.");
+  return NULL;
+}
 
 static const GafParamPreset image_presets[] = {
   { "fashion-mnist:levels=2,size=16", N_("Fashion-MNIST 16 × 16, 2 levels") },
@@ -116,6 +129,11 @@ static const GafParamInfo table[GAF_N_PARAMS] = {
     .label = N_("Scheduler κ"),
     .tooltip = N_("The share κ of rows already at their class at time t, for training and sampling: t² and sin² leave more of the jumps for late times."),
     .applies = GAF_PARAM_FOR_JUMP },
+  [GAF_PARAM_PRECISION] = {
+    "precision", GAF_PARAM_CHOICE, SAMPLER, 0, 1, GAF_PRECISION_FLOAT, .choices = precision_nicks,
+    .choice_labels = precision_labels, .unavailable = precision_unavailable,
+    .label = N_("Precision"),
+    .tooltip = N_("bf16 rounds the inputs of the UNet’s attention and 1×1 products to 8 significant bits (the sums stay in float), about twice the float rate for those products; the 3×3 convolutions, training and the likelihood stay in float.") },
 };
 
 const GafParamInfo *

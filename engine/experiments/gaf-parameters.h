@@ -50,6 +50,7 @@ typedef enum {
   GAF_PARAM_METHOD,           /* GAF or a jump flow (gaf_runner_params_method) */
   GAF_PARAM_JUMP_STEPS,       /* jump flows: Euler steps of the chain = network evaluations */
   GAF_PARAM_KAPPA,            /* jump flows: the scheduler kappa_t (a GafKappa) */
+  GAF_PARAM_PRECISION,        /* label maps: the UNet's sampling precision (a GafPrecision) */
   GAF_N_PARAMS
 } GafParam;
 
@@ -82,6 +83,10 @@ typedef struct {
   const char            *label;         /* N_() */
   const char            *tooltip;       /* N_(): one sentence on what it does to the flow */
   GafParamFor            applies;       /* the methods it means something for */
+  /* CHOICE, optional: why a choice cannot be had on this machine (N_(), a sentence), or NULL when it can (bf16
+   * sampling without AVX-512 BF16). The panel offers only what can be had; a value that arrives anyway (settings
+   * or a model file from another machine) is the experiment's to refuse (gaf_experiment_adjust_param). */
+  const char            *(*unavailable) (int choice);
 } GafParamInfo;
 
 /* Longest text value (a path). */

@@ -78,6 +78,7 @@ enum {
   SIGNAL_FINISHED,
   SIGNAL_FAILED,
   SIGNAL_JOB_FINISHED,
+  SIGNAL_ADJUSTED,
   N_SIGNALS
 };
 
@@ -91,5 +92,7 @@ void     gaf_runner_command_free     (Command *cmd);
 /* An event for the owner's context (see gaf-runner.h): a source attached there, never invoked inline. */
 void     gaf_runner_send_event_full  (Shared *sh, guint signal, const GError *error, const char *name, int priority);
 void     gaf_runner_send_event       (Shared *sh, guint signal, const GError *error);
+/* "adjusted": the experiment set param to value, for the reason why. */
+void     gaf_runner_send_adjusted    (Shared *sh, GafParam param, double value, const GError *why);
 
 G_END_DECLS

@@ -71,6 +71,8 @@ typedef struct {
   guint       signal;
   GError     *error;
   const char *name;   /* of the job */
+  int         param;  /* "adjusted": the parameter and its value */
+  double      value;
 } Event;
 
 static void
@@ -90,7 +92,7 @@ event_dispatch (gpointer data)
   Event *ev = data;
   g_autoptr(GObject) owner = NULL;
 
-  gaf_tsan_receive (ev);   /* sent by gaf_runner_send_event_full on the engine thread */
+  gaf_tsan_receive (ev);   /* sent by event_send on the engine thread */
   owner = g_weak_ref_get (&ev->sh->owner);
 
   if (ev->signal == SIGNAL_PUBLISHED)
@@ -101,21 +103,18 @@ event_dispatch (gpointer data)
     g_signal_emit (owner, gaf_runner_signals[SIGNAL_FAILED], 0, ev->error);
   else if (ev->signal == SIGNAL_JOB_FINISHED)
     g_signal_emit (owner, gaf_runner_signals[SIGNAL_JOB_FINISHED], g_quark_from_static_string (ev->name), ev->name, ev->error);
+  else if (ev->signal == SIGNAL_ADJUSTED)
+    g_signal_emit (owner, gaf_runner_signals[SIGNAL_ADJUSTED], 0, ev->param, ev->value, ev->error);
   else
     g_signal_emit (owner, gaf_runner_signals[ev->signal], 0);
   return G_SOURCE_REMOVE;
 }
 
-void
-gaf_runner_send_event_full (Shared *sh, guint signal, const GError *error, const char *name, int priority)
+static void
+event_send (Shared *sh, Event *ev, int priority)
 {
   g_autoptr(GSource) source = NULL;
-  Event *ev = g_new0 (Event, 1);
 
-  ev->sh = gaf_runner_shared_ref (sh);
-  ev->signal = signal;
-  ev->error = error ? g_error_copy (error) : NULL;
-  ev->name = name;
   /* A source attached to the owner's context, never g_main_context_invoke*: when nobody iterates that
    * context at this moment (the owner blocked in gaf_runner_sync, a CLI between iterations), invoke
    * acquires it and runs the handler inline, on this engine thread, racing with the owner. */
@@ -127,9 +126,39 @@ gaf_runner_send_event_full (Shared *sh, guint signal, const GError *error, const
   g_source_attach (source, sh->context);
 }
 
+static Event *
+event_new (Shared *sh, guint signal, const GError *error)
+{
+  Event *ev = g_new0 (Event, 1);
+
+  ev->sh = gaf_runner_shared_ref (sh);
+  ev->signal = signal;
+  ev->error = error ? g_error_copy (error) : NULL;
+  return ev;
+}
+
+void
+gaf_runner_send_event_full (Shared *sh, guint signal, const GError *error, const char *name, int priority)
+{
+  Event *ev = event_new (sh, signal, error);
+
+  ev->name = name;
+  event_send (sh, ev, priority);
+}
+
 void
 gaf_runner_send_event (Shared *sh, guint signal, const GError *error)
 {
   gaf_runner_send_event_full (sh, signal, error, NULL, G_PRIORITY_DEFAULT);
+}
+
+void
+gaf_runner_send_adjusted (Shared *sh, GafParam param, double value, const GError *why)
+{
+  Event *ev = event_new (sh, SIGNAL_ADJUSTED, why);
+
+  ev->param = param;
+  ev->value = value;
+  event_send (sh, ev, G_PRIORITY_DEFAULT);
 }
 

@@ -319,7 +319,7 @@ engine_set_param (Engine *e, GafParam param, double value, const char *text)
     engine_build (e);
   else if (info->section == GAF_PARAM_SECTION_SAMPLER)
     {
-      e->exp->p.value[param] = value;
+      gaf_experiment_set_param (e->exp, param, value);   /* read by the next round; the precision at once */
       e->sample_pending = TRUE;   /* show the effect at once */
     }
   else
@@ -329,6 +329,21 @@ engine_set_param (Engine *e, GafParam param, double value, const char *text)
         engine_budget_changed (e);
       e->sample_pending |= e->exp->wants_sample;
     }
+}
+
+/* A value the experiment could not take and replaced (gaf_experiment_adjust_param: bf16 sampling on a CPU without
+ * it): the parameters as applied say what runs, and the owner hears why, once ("adjusted"). */
+static void
+engine_take_adjusted (Engine *e)
+{
+  g_autoptr(GError) why = NULL;
+  GafParam param = GAF_N_PARAMS;
+
+  if (e->exp == NULL || (why = gaf_experiment_take_adjusted (e->exp, &param)) == NULL)
+    return;
+  e->p.value[param] = e->exp->p.value[param];
+  e->dirty = TRUE;
+  gaf_runner_send_adjusted (e->sh, param, e->p.value[param], why);
 }
 
 static gboolean engine_handle (Engine *e, Command *cmd);
@@ -557,6 +572,7 @@ runner_thread (gpointer data)
         engine_train_step (e);
       if (cmd != NULL)
         go_on = engine_handle (e, cmd);
+      engine_take_adjusted (e);
       if (e->dirty && (g_get_monotonic_time () - e->last_publish >= PUBLISH_INTERVAL_US || !busy))
         engine_publish (e);
     }
@@ -641,6 +657,15 @@ gaf_runner_finalize (GObject *object)
   G_OBJECT_CLASS (gaf_runner_parent_class)->finalize (object);
 }
 
+/* What the engine runs now is what the owner asked for: a value the experiment replaced replaces the request (a
+ * later request of the same value is sent again, and refused again). */
+static void
+gaf_runner_adjusted (GafRunner *self, int param, double value, const GError *why)
+{
+  g_return_if_fail ((guint) param < GAF_N_PARAMS);
+  self->params.value[param] = value;
+}
+
 static void
 gaf_runner_class_init (GafRunnerClass *klass)
 {
@@ -663,6 +688,13 @@ gaf_runner_class_init (GafRunnerClass *klass)
   gaf_runner_signals[SIGNAL_JOB_FINISHED] =
     g_signal_new ("job-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
+  /* The experiment could not take a parameter's value and runs with another (bf16 sampling on a CPU without
+   * AVX-512 BF16): the parameter (a GafParam), the value it has now, and why (translated). The runner's own
+   * handler runs first: gaf_runner_get_params has the value by then. */
+  gaf_runner_signals[SIGNAL_ADJUSTED] =
+    g_signal_new_class_handler ("adjusted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_FIRST,
+                                G_CALLBACK (gaf_runner_adjusted), NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_INT,
+                                G_TYPE_DOUBLE, G_TYPE_ERROR);
 }
 
 static void

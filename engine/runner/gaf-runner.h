@@ -19,8 +19,8 @@ G_BEGIN_DECLS
  * - State goes back as immutable, reference-counted snapshots in a single slot swapped with
  *   g_atomic_pointer_exchange: gaf_runner_dup_snapshot never blocks on the engine and never sees a
  *   half-written snapshot. A snapshot may be read from any thread and outlives its runner.
- * - Discrete events ("published", "finished", "failed", "job-finished") and the completions of the async
- *   save/load calls are delivered by a GSource attached to the owner's context: their handlers run on the
+ * - Discrete events ("published", "finished", "failed", "job-finished", "adjusted") and the completions of the
+ *   async save/load calls are delivered by a GSource attached to the owner's context: their handlers run on the
  *   owner's thread, only while it iterates that context, and never inline on the engine thread (the engine
  *   does not use g_main_context_invoke*, which would run a handler on the calling thread when no one owns
  *   the context). An owner that blocks (gaf_runner_sync) receives the events queued meanwhile at its next
