@@ -15,6 +15,7 @@
 #include "gaf-label-map-experiment.h"
 #include "gaf-dataset.h"
 #include "gaf-error.h"
+#include "gaf-gemm-small.h"
 #include "gaf-label-map-view.h"
 #include "gaf-likelihood-view.h"
 #include "gaf-parameter-panel.h"
@@ -770,6 +771,123 @@ test_model_corrupt (void)
   g_unlink (bad);
 }
 
+typedef struct {
+  double        precision;
+  gconstpointer round;       /* a round before (kept alive by the caller) */
+} PrecisionWait;
+
+/* A finished round of label maps after the one given, sampled in the precision given. */
+static gboolean
+maps_round_in (gpointer data)
+{
+  const PrecisionWait *want = data;
+  g_autoptr(GafSnapshot) s = snapshot ();
+
+  return s->params.experiment == &gaf_label_map_experiment && s->params.value[GAF_PARAM_PRECISION] == want->precision &&
+         ROUND (s) != NULL && ROUND (s) != want->round && TRAJ (s) != NULL && !s->sampling;
+}
+
+static gboolean
+status_says (gpointer data)
+{
+  return strstr (gtk_label_get_text (GTK_LABEL (gaf_window_get_status_label (window))), data) != NULL;
+}
+
+/* The precision row in the window: the label maps show it and class scaling does not; a drop-down of the table's
+ * two labels that can be changed where the CPU has AVX-512 BF16 (elsewhere insensitive, its tooltip saying why).
+ * bf16 chosen reaches the settings and the engine, and the next round of maps is sampled in it (every pixel on
+ * the simplex, the metric finite); float again after. A model file asking bf16 of a network without a bf16 path
+ * (testable on any CPU) opens in float: the row, the settings and the runner say float and the status line why. */
+static void
+test_panel_precision (void)
+{
+  const char *a = g_object_get_data (G_OBJECT (window), "test-model");
+  g_autofree char *toy = g_build_filename (g_object_get_data (G_OBJECT (window), "test-dir"), "toy.gafck", NULL);
+  GafParameterPanel *panel = GAF_PARAMETER_PANEL (gaf_window_get_panel (window));
+  GtkWidget *control = gaf_parameter_panel_get_control (panel, GAF_PARAM_PRECISION);
+  g_autoptr(GSettings) settings = gaf_settings_new ();
+  g_autoptr(GafSnapshot) s0 = NULL, s1 = NULL;
+  g_autofree char *stored = NULL;
+  gboolean bf16 = gaf_bf16_available ();
+  const char *tooltip;
+  GListModel *labels;
+  PrecisionWait want;
+  guint ops;
+
+  g_assert_nonnull (a);
+  s0 = snapshot ();
+  g_assert_true (s0->params.experiment == &gaf_label_map_experiment);
+  g_assert_true (GTK_IS_DROP_DOWN (control));
+  g_assert_true (gtk_widget_get_visible (control));
+  gaf_parameter_panel_set_experiment (panel, &gaf_scaling_experiment);
+  g_assert_false (gtk_widget_get_visible (control));
+  gaf_parameter_panel_set_experiment (panel, &gaf_label_map_experiment);
+  g_assert_true (gtk_widget_get_visible (control));
+  labels = gtk_drop_down_get_model (GTK_DROP_DOWN (control));
+  g_assert_cmpuint (g_list_model_get_n_items (labels), ==, 2);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (labels), GAF_PRECISION_FLOAT), ==, "Float");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (labels), GAF_PRECISION_BF16), ==, "bf16 (AVX-512 BF16)");
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (control)), ==, GAF_PRECISION_FLOAT);
+  g_assert_cmpint (gtk_widget_get_sensitive (control), ==, bf16);
+  tooltip = gtk_widget_get_tooltip_text (control);
+  g_test_message ("bf16 %s; tooltip: %s", bf16 ? "available" : "not available", tooltip);
+  g_assert_cmpint (strstr (tooltip, "lacks AVX-512 BF16") != NULL, ==, !bf16);
+
+  if (bf16)
+    {
+      const GafTrajectories *tr;
+
+      gtk_drop_down_set_selected (GTK_DROP_DOWN (control), GAF_PRECISION_BF16);
+      stored = g_settings_get_string (settings, "precision");
+      g_assert_cmpstr (stored, ==, "bf16");
+      want.precision = GAF_PRECISION_BF16;
+      want.round = ROUND (s0);
+      g_assert_true (wait_until (maps_round_in, &want, 90));
+      s1 = snapshot ();
+      tr = TRAJ (s1);
+      for (guint r = 0; r < tr->n_rows; r++)
+        {
+          const float *w = tr->w + ((gsize) (tr->n_times - 1) * tr->n_rows + r) * tr->c;
+          double sum = 0.0;
+          for (int k = 0; k < tr->c; k++)
+            sum += w[k];
+          g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+        }
+      g_assert_true (isfinite (ROUND (s1)->kl) && ROUND (s1)->kl >= 0.0);
+      g_test_message ("a round in bf16 at step %u: pixel KL %.3f (held-out maps %.3f, uniform %.3f)",
+                      (guint) ROUND (s1)->step, ROUND (s1)->kl, ROUND (s1)->kl_floor, ROUND (s1)->kl_uniform);
+      g_assert_true (strstr (gtk_label_get_text (GTK_LABEL (gaf_window_get_status_label (window))), "bf16") == NULL);
+      gtk_drop_down_set_selected (GTK_DROP_DOWN (control), GAF_PRECISION_FLOAT);
+      want.precision = GAF_PRECISION_FLOAT;
+      want.round = ROUND (s1);
+      g_assert_true (wait_until (maps_round_in, &want, 90));
+      g_clear_pointer (&stored, g_free);
+    }
+
+  gaf_test_write_toy_cnn_label_maps (a, toy, "bf16");
+  ops = gaf_window_get_file_operations (window);
+  gaf_window_open_model (window, toy);
+  g_assert_true (wait_until (operations_reach, GUINT_TO_POINTER (ops + 1), 30));
+  g_assert_null (error_dialogs ());
+  g_assert_true (wait_until (status_says, bf16 ? "has no bf16 path" : "lacks AVX-512 BF16", 10));
+  g_test_message ("status: %s", gtk_label_get_text (GTK_LABEL (gaf_window_get_status_label (window))));
+  g_clear_pointer (&s1, gaf_snapshot_unref);
+  s1 = snapshot ();
+  g_assert_cmpstr (s1->model_kind, ==, "toy-cnn");
+  g_assert_cmpfloat (s1->params.value[GAF_PARAM_PRECISION], ==, GAF_PRECISION_FLOAT);
+  g_assert_cmpfloat (gaf_runner_get_params (gaf_window_get_runner (window))->value[GAF_PARAM_PRECISION], ==,
+                     GAF_PRECISION_FLOAT);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (control)), ==, GAF_PRECISION_FLOAT);
+  stored = g_settings_get_string (settings, "precision");
+  g_assert_cmpstr (stored, ==, "float");
+
+  /* the UNet of before, for the tests after this one */
+  gaf_window_open_model (window, a);
+  g_assert_true (wait_until (operations_reach, GUINT_TO_POINTER (ops + 2), 30));
+  g_assert_null (error_dialogs ());
+  g_unlink (toy);
+}
+
 /* The question dialog shown for the window now, or NULL. */
 static GtkWidget *
 question_dialog (void)
@@ -1117,6 +1235,7 @@ static const WindowTest window_tests[] = {
   { "/ui/labelmaps/renders", test_label_maps_render },
   { "/ui/model/save-open-round-trip", test_model_round_trip },
   { "/ui/model/corrupt-file-keeps-model", test_model_corrupt },
+  { "/ui/model/precision", test_panel_precision },
   { "/ui/model/safetensors", test_model_safetensors },
   { "/ui/likelihood/scores-a-test-map", test_likelihood_scores_map },
   { "/ui/export/views-and-frames", test_export },

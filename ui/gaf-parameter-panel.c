@@ -314,6 +314,36 @@ on_file_clicked (GtkButton *button, GafParameterPanel *self)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
 }
 
+/* Why a choice of the parameter cannot be had on this machine (GafParamInfo.unavailable; translated), or NULL, and
+ * how many can. */
+static const char *
+choice_unavailable (GafParam param, guint *n_available)
+{
+  const GafParamInfo *info = gaf_param_info (param);
+  const char *why = NULL;
+
+  *n_available = 0;
+  for (int k = 0; info->type == GAF_PARAM_CHOICE && info->choices[k] != NULL; k++)
+    {
+      const char *reason = info->unavailable != NULL ? info->unavailable (k) : NULL;
+      if (reason == NULL)
+        (*n_available)++;
+      else if (why == NULL)
+        why = _(reason);
+    }
+  return why;
+}
+
+/* What the parameter does, and why a choice is missing here. */
+static char *
+row_tooltip (GafParam param)
+{
+  guint n_available;
+  const char *why = choice_unavailable (param, &n_available);
+
+  return why != NULL ? g_strdup_printf ("%s %s", gaf_param_tooltip (param), why) : g_strdup (gaf_param_tooltip (param));
+}
+
 static GtkWidget *
 make_control (GafParameterPanel *self, GafParam param)
 {
@@ -336,10 +366,15 @@ make_control (GafParameterPanel *self, GafParam param)
   else if (info->type == GAF_PARAM_CHOICE)
     {
       g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+      guint n_available;
+
       for (guint i = 0; info->choice_labels[i] != NULL; i++)
         gtk_string_list_append (names, _(info->choice_labels[i]));
       w = gtk_drop_down_new (G_LIST_MODEL (g_steal_pointer (&names)), NULL);
       g_signal_connect (w, "notify::selected", G_CALLBACK (on_drop_down_changed), self);
+      /* Nothing to choose on this CPU (bf16 without AVX-512 BF16): the row shows what runs, and its tooltip why. */
+      choice_unavailable (param, &n_available);
+      gtk_widget_set_sensitive (w, n_available >= 2);
     }
   else if (info->max - info->min > 10000 && !info->log_scale)
     {
@@ -361,7 +396,10 @@ make_control (GafParameterPanel *self, GafParam param)
     }
   g_object_set_data (G_OBJECT (w), "gaf-param", GINT_TO_POINTER (param));
   gtk_widget_set_hexpand (w, TRUE);
-  gtk_widget_set_tooltip_text (w, gaf_param_tooltip (param));
+  {
+    g_autofree char *tooltip = row_tooltip (param);
+    gtk_widget_set_tooltip_text (w, tooltip);
+  }
   return w;
 }
 
@@ -369,11 +407,12 @@ static void
 add_row (GafParameterPanel *self, GafParam p, int *row)
 {
   GtkWidget *label = gtk_label_new (gaf_param_label (p));
+  g_autofree char *tooltip = row_tooltip (p);
 
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_max_width_chars (GTK_LABEL (label), 16);
-  gtk_widget_set_tooltip_text (label, gaf_param_tooltip (p));
+  gtk_widget_set_tooltip_text (label, tooltip);
   self->controls[p] = make_control (self, p);
   self->labels[p] = label;
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), self->controls[p]);
