@@ -938,6 +938,43 @@ test_precision (void)
   g_rmdir (dir);
 }
 
+/* A parameter moved while a model file is read (the label maps' precision at the app's start, while the shipped
+ * model opens): the engine applies it after the file, and the owner's parameters keep it rather than the file's,
+ * so the panel shows what the engine runs. A parameter not moved takes the file's value. */
+static void
+test_params_during_load (void)
+{
+  GafRunnerParams p = small_params (&gaf_scaling_experiment);
+  g_autoptr(GafRunner) runner = gaf_runner_new (&p, 1);
+  g_autofree char *dir = g_dir_make_tmp ("gaflow-runner-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "model.gafck", NULL);
+  g_autoptr(GafSnapshot) s = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+
+  gaf_runner_set_param (runner, GAF_PARAM_T_END, 10.0);
+  gaf_runner_set_param (runner, GAF_PARAM_LAMBDA, 0.75);
+  gaf_runner_sync (runner);
+  g_assert_true (save_model (runner, path, &error));
+  g_assert_no_error (error);
+  gaf_runner_set_param (runner, GAF_PARAM_LAMBDA, 0.5);
+  gaf_runner_sync (runner);
+
+  gaf_runner_load_model_async (runner, path, NULL, on_file_done, &result);
+  gaf_runner_set_param (runner, GAF_PARAM_T_END, 7.0);   /* after the file was asked for */
+  g_assert_true (gaf_runner_load_model_finish (runner, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_object_unref (result);
+  g_assert_cmpfloat (gaf_runner_get_params (runner)->value[GAF_PARAM_T_END], ==, 7.0);
+  g_assert_cmpfloat (gaf_runner_get_params (runner)->value[GAF_PARAM_LAMBDA], ==, 0.75);   /* the file's */
+  gaf_runner_sync (runner);
+  s = gaf_runner_dup_snapshot (runner);
+  g_assert_cmpfloat (s->params.value[GAF_PARAM_T_END], ==, 7.0);
+  g_assert_cmpfloat (s->params.value[GAF_PARAM_LAMBDA], ==, 0.75);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -955,5 +992,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/runner/dispose", test_dispose);
   g_test_add_func ("/engine/runner/events-on-main-context", test_events_on_main_context);
   g_test_add_func ("/engine/runner/precision", test_precision);
+  g_test_add_func ("/engine/runner/params-during-load", test_params_during_load);
   return g_test_run ();
 }

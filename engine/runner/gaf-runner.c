@@ -600,6 +600,10 @@ struct _GafRunner {
   Shared          *sh;
   GThread         *thread;
   GafRunnerParams  params;
+  /* The command count (Shared.commands_sent) of the last request of each parameter and of the experiment: an
+   * opened file's parameters do not replace a request sent after the file was asked for. */
+  guint64          requested[GAF_N_PARAMS];
+  guint64          experiment_requested;
   gboolean         training;
   GafSnapshot     *current;
 };
@@ -770,6 +774,7 @@ gaf_runner_set_experiment (GafRunner *self, const GafExperimentClass *experiment
   cmd = command_new (CMD_EXPERIMENT);
   cmd->experiment = experiment;
   command_send (self->sh, cmd);
+  self->experiment_requested = self->sh->commands_sent;
 }
 
 void
@@ -782,6 +787,7 @@ gaf_runner_set_param (GafRunner *self, GafParam param, double value)
     return;
   self->params.value[param] = value;
   push (self, CMD_PARAM, param, value);
+  self->requested[param] = self->sh->commands_sent;
 }
 
 void
@@ -799,6 +805,7 @@ gaf_runner_set_text (GafRunner *self, GafParam param, const char *text)
   cmd->param = param;
   cmd->text = self->params.text[param];
   command_send (self->sh, cmd);
+  self->requested[param] = self->sh->commands_sent;
 }
 
 const GafRunnerParams *
@@ -847,12 +854,16 @@ push_file_command (GafRunner *self, CommandKind kind, const char *path, gpointer
                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   Command *cmd = command_new (kind);
+  guint64 *place = g_new (guint64, 1);
 
   cmd->text = g_intern_string (path);
   /* No source object: the task must not keep the runner alive (its last reference could then drop on the
    * engine thread, which would have to join itself). */
   cmd->task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (cmd->task, source_tag);
+  /* its place among the commands (gaf_runner_load_model_finish) */
+  *place = self->sh->commands_sent + 1;
+  g_task_set_task_data (cmd->task, place, g_free);
   command_send (self->sh, cmd);
 }
 
@@ -888,15 +899,26 @@ gboolean
 gaf_runner_load_model_finish (GafRunner *self, GAsyncResult *result, GError **error)
 {
   g_autofree GafRunnerParams *params = NULL;
+  guint64 asked;
 
   g_return_val_if_fail (GAF_IS_RUNNER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaf_runner_load_model_async, FALSE);
   gaf_tsan_receive (result);
+  asked = *(const guint64 *) g_task_get_task_data (G_TASK (result));
   params = g_task_propagate_pointer (G_TASK (result), error);
   if (params == NULL)
     return FALSE;
-  /* What the engine runs now is what was asked for. */
+  /* What the engine runs now is what was asked for: the model's parameters, except those requested after the file
+   * (a slider moved while the file was read), which the engine applies next, in the order they were sent. */
+  for (guint p = 0; p < GAF_N_PARAMS; p++)
+    if (self->requested[p] > asked)
+      {
+        params->value[p] = self->params.value[p];
+        params->text[p] = self->params.text[p];
+      }
+  if (self->experiment_requested > asked)
+    params->experiment = self->params.experiment;
   self->params = *params;
   return TRUE;
 }

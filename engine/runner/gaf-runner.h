@@ -117,7 +117,8 @@ void         gaf_runner_call           (GafRunner *self, GafExperimentCall func,
 /* Model files (gaf-checkpoint.h; the app uses the suffix .gafck), on the engine thread: see
  * gaf_experiment_save and gaf_experiment_load; .safetensors files whose metadata says what they are are
  * imported (gaf_torch_write_checkpoint; one that names no data takes the current image data). A bad file leaves the model as it was and the error names the
- * file. After a successful open gaf_runner_get_params has the model's parameters. The callback runs on the
+ * file. After a successful open gaf_runner_get_params has the model's parameters (but
+ * for those set after the open was asked for: the engine applies them next). The callback runs on the
  * thread that made the runner; a runner disposed before the command ran completes it with
  * G_IO_ERROR_CANCELLED. */
 void         gaf_runner_save_model_async  (GafRunner *self, const char *path, GCancellable *cancellable,
