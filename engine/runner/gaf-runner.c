@@ -854,16 +854,16 @@ push_file_command (GafRunner *self, CommandKind kind, const char *path, gpointer
                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   Command *cmd = command_new (kind);
-  guint64 *place = g_new (guint64, 1);
 
   cmd->text = g_intern_string (path);
   /* No source object: the task must not keep the runner alive (its last reference could then drop on the
    * engine thread, which would have to join itself). */
   cmd->task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (cmd->task, source_tag);
-  /* its place among the commands (gaf_runner_load_model_finish) */
-  *place = self->sh->commands_sent + 1;
-  g_task_set_task_data (cmd->task, place, g_free);
+  /* Its place among the commands (gaf_runner_load_model_finish), in the pointer itself: the task's last
+   * reference may drop on the engine thread, and a block freed there after the owner read it is a race that
+   * ThreadSanitizer reports (GTask's reference count is inside an uninstrumented libgio). */
+  g_task_set_task_data (cmd->task, GSIZE_TO_POINTER ((gsize) (self->sh->commands_sent + 1)), NULL);
   command_send (self->sh, cmd);
 }
 
@@ -905,7 +905,7 @@ gaf_runner_load_model_finish (GafRunner *self, GAsyncResult *result, GError **er
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaf_runner_load_model_async, FALSE);
   gaf_tsan_receive (result);
-  asked = *(const guint64 *) g_task_get_task_data (G_TASK (result));
+  asked = GPOINTER_TO_SIZE (g_task_get_task_data (G_TASK (result)));
   params = g_task_propagate_pointer (G_TASK (result), error);
   if (params == NULL)
     return FALSE;
