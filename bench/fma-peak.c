@@ -38,37 +38,25 @@ thread_seconds (void)
   "vfmadd231ps %%" R "12, %%" R "13, %%" R "8\n\t vfmadd231ps %%" R "12, %%" R "13, %%" R "9\n\t" \
   "vfmadd231ps %%" R "12, %%" R "13, %%" R "10\n\t vfmadd231ps %%" R "12, %%" R "13, %%" R "11\n\t"
 
-__attribute__ ((target ("avx512f"))) static double
-run_zmm (void)
-{
-  double best = 0.0;
+/* run_NAME: the best of REPS runs of ITERS x 12 FMAs on R registers of LANES floats, in GFLOP/s of this thread */
+#define DEFINE_RUN(NAME, TARGET, R, LANES) \
+  __attribute__ ((target (TARGET))) static double \
+  run_##NAME (void) \
+  { \
+    double best = 0.0; \
+    for (int r = 0; r < REPS; r++) \
+      { \
+        double t0 = thread_seconds (); \
+        for (long i = 0; i < ITERS; i++) \
+          __asm__ volatile (FMA12 (R) ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", \
+                            "xmm9", "xmm10", "xmm11"); \
+        best = MAX (best, ITERS * 12 * 2.0 * (LANES) / (thread_seconds () - t0) * 1e-9); \
+      } \
+    return best; \
+  }
 
-  for (int r = 0; r < REPS; r++)
-    {
-      double t0 = thread_seconds ();
-      for (long i = 0; i < ITERS; i++)
-        __asm__ volatile (FMA12 ("zmm") ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-                          "xmm9", "xmm10", "xmm11");
-      best = MAX (best, ITERS * 12 * 32.0 / (thread_seconds () - t0) * 1e-9);
-    }
-  return best;
-}
-
-__attribute__ ((target ("avx2,fma"))) static double
-run_ymm (void)
-{
-  double best = 0.0;
-
-  for (int r = 0; r < REPS; r++)
-    {
-      double t0 = thread_seconds ();
-      for (long i = 0; i < ITERS; i++)
-        __asm__ volatile (FMA12 ("ymm") ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-                          "xmm9", "xmm10", "xmm11");
-      best = MAX (best, ITERS * 12 * 16.0 / (thread_seconds () - t0) * 1e-9);
-    }
-  return best;
-}
+DEFINE_RUN (zmm, "avx512f", "zmm", 16)
+DEFINE_RUN (ymm, "avx2,fma", "ymm", 8)
 
 typedef struct {
   RunFunc run;

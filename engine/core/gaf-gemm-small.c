@@ -548,16 +548,23 @@ gaf_transpose (float *t, gsize ldt, const float *x, gsize ld, int rows, int cols
 
 /* ---- bf16 ---- */
 
+/* Asked by every bf16 product and packing: the CPU is tested once. */
 gboolean
 gaf_bf16_available (void)
 {
+  static gsize answer = 0;   /* 0: not yet; 1: no; 2: yes */
+
+  if (g_once_init_enter (&answer))
+    {
+      gboolean yes = FALSE;
 #ifdef GAF_GEMM_X86
-  __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
-         __builtin_cpu_supports ("avx512bf16");
-#else
-  return FALSE;
+      __builtin_cpu_init ();
+      yes = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
+            __builtin_cpu_supports ("avx512bf16");
 #endif
+      g_once_init_leave (&answer, yes ? 2 : 1);
+    }
+  return answer == 2;
 }
 
 gsize

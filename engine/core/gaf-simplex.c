@@ -42,23 +42,29 @@ row_max (const float *x, gsize c)
   return mx;
 }
 
-static inline float
-row_sum (const float *x, gsize c)
-{
-  float a[GAF_LANES] = { 0.0f }, sum = 0.0f;
-  gsize j = 0;
+/* NAME (x, c): the sum of a row in LANES interleaved partial sums of type T, added pairwise at the end (the loop
+ * vectorises and the order of the additions does not depend on the row's place). row_sum in float for the
+ * softmax, row_sum_double for the projections. */
+#define DEFINE_ROW_SUM(NAME, T, LANES) \
+  static inline T \
+  NAME (const float *x, gsize c) \
+  { \
+    T a[LANES] = { 0 }, sum; \
+    gsize j = 0; \
+    for (; j + (LANES) <= c; j += (LANES)) \
+      for (int l = 0; l < (LANES); l++) \
+        a[l] += x[j + l]; \
+    for (int h = (LANES) / 2; h >= 1; h /= 2) \
+      for (int l = 0; l < h; l++) \
+        a[l] += a[l + h]; \
+    sum = a[0]; \
+    for (; j < c; j++) \
+      sum += x[j]; \
+    return sum; \
+  }
 
-  for (; j + GAF_LANES <= c; j += GAF_LANES)
-    for (int l = 0; l < GAF_LANES; l++)
-      a[l] += x[j + l];
-  for (int h = GAF_LANES / 2; h >= 1; h /= 2)
-    for (int l = 0; l < h; l++)
-      a[l] += a[l + h];
-  sum = a[0];
-  for (; j < c; j++)
-    sum += x[j];
-  return sum;
-}
+DEFINE_ROW_SUM (row_sum, float, GAF_LANES)
+DEFINE_ROW_SUM (row_sum_double, double, GAF_LANES / 2)
 
 /* The exponential is gaf_fast_expf (relative error below 2e-7 on [-87, 0], the range of v - max v;
  * smaller arguments give e^-87 in place of a number below 2e-38); a NaN stays a NaN, so that a diverged
@@ -109,28 +115,6 @@ gaf_softmax_rows (const float *v, float *w, gsize rows, gsize c)
       for (gsize j = 0; j < c; j++)
         wr[j] *= inv;
     }
-}
-
-/* The sum of a row in double, in GAF_LANES / 2 interleaved partial sums. */
-static inline double
-row_sum_double (const float *x, gsize c)
-{
-  double a[GAF_LANES / 2] = { 0.0 }, sum = 0.0;
-  gsize j = 0;
-
-  if (c >= GAF_LANES / 2)
-    {
-      for (; j + GAF_LANES / 2 <= c; j += GAF_LANES / 2)
-        for (int l = 0; l < GAF_LANES / 2; l++)
-          a[l] += x[j + l];
-      for (int h = GAF_LANES / 4; h >= 1; h /= 2)
-        for (int l = 0; l < h; l++)
-          a[l] += a[l + h];
-      sum = a[0];
-    }
-  for (; j < c; j++)
-    sum += x[j];
-  return sum;
 }
 
 /* The sampler's and the likelihood's every evaluation projects the network's output (B n rows). */
