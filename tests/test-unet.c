@@ -212,6 +212,21 @@ check_conv (GafConv2dShape s, int batch, int h, int w, int winograd, gboolean fd
   g_free (what);
   what = g_strdup_printf ("%s din alone", tag);
   check_close (what, din, din_ref, x.nin, rtol);
+  if (winograd)
+    {
+      /* din written, not added to: what it held before is never read (NaN here); the bias gradient without
+       * the weight gradient comes from its own pass over dout */
+      for (gsize i = 0; i < x.nin; i++)
+        din[i] = NAN;
+      memset (db, 0, s.cout * sizeof (float));
+      gaf_winograd_backward_ex (din, NULL, db, x.r, x.in, &x.wg, batch, h, w, FALSE, x.scratch);
+      g_free (what);
+      what = g_strdup_printf ("%s din written", tag);
+      check_close (what, din, din_ref, x.nin, rtol);
+      g_free (what);
+      what = g_strdup_printf ("%s db alone", tag);
+      check_close (what, db, db_ref, s.cout, rtol);
+    }
   conv_ctx_clear (&x);
 }
 
@@ -451,6 +466,17 @@ test_groupnorm_silu (void)
   check_grad ("groupnorm-silu din (fd)", norm_loss, &x, x.in, din, x.count, 1e-2, 2e-2);
   check_grad ("groupnorm-silu dg (fd)", norm_loss, &x, x.g, dg, x.c, 1e-2, 2e-2);
   check_grad ("groupnorm-silu db (fd)", norm_loss, &x, x.b, db, x.c, 1e-2, 2e-2);
+  /* din written instead of added to: its old contents (NaN) are never read */
+  {
+    g_autofree float *dw = g_new (float, x.count), *dout2 = g_memdup2 (x.r, x.count * sizeof (float));
+    for (gsize i = 0; i < x.count; i++)
+      dw[i] = NAN;
+    memset (dg, 0, x.c * sizeof (float));
+    gaf_groupnorm_silu_backward_ex (dw, dg, NULL, dout2, x.in, x.mean, x.rstd, x.g, x.b, x.batch, x.n, x.c,
+                                    x.groups, FALSE);
+    check_close ("groupnorm-silu din written", dw, din_ref, x.count, 1e-4);
+    check_close ("groupnorm-silu dg (din written)", dg, dg_ref, x.c, 1e-4);
+  }
   norm_ctx_clear (&x);
 }
 

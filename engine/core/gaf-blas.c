@@ -47,7 +47,8 @@ gaf_blas_count_flops (double flops)
   if (G_UNLIKELY (flop_slot == NULL))
     flop_slot = &flop_slots[g_atomic_int_add (&flop_next_slot, 1) % FLOP_SLOTS];
   g_atomic_pointer_add (&flop_slot->count, (gssize) flops);
-  gaf_profile_count_flops (flops);
+  if (G_UNLIKELY (gaf_profile_on))
+    gaf_profile_count_flops (flops);
 }
 
 void

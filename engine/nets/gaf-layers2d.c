@@ -609,19 +609,23 @@ gaf_groupnorm_silu_forward_sums (float *out, float *mean, float *rstd, const flo
   groupnorm_forward2 (out, mean, rstd, a, ca, b_in, cb, sums, g, b, batch, n, groups, TRUE);
 }
 
-/* din += dy k1[c] + x k2[c] + k3[c] */
+/* din += dy k1[c] + x k2[c] + k3[c] (add), or din = that */
 GAF_SIMD_CLONES
 static void
 gn_input_grad (float *restrict din, const float *restrict dy, const float *restrict x, const float *restrict k1,
-               const float *restrict k2, const float *restrict k3, int n, int c)
+               const float *restrict k2, const float *restrict k3, int n, int c, gboolean add)
 {
   for (int p = 0; p < n; p++)
     {
       float *restrict d = din + (gsize) p * c;
       const float *restrict g = dy + (gsize) p * c;
       const float *restrict xr = x + (gsize) p * c;
-      for (int j = 0; j < c; j++)
-        d[j] += g[j] * k1[j] + xr[j] * k2[j] + k3[j];
+      if (add)
+        for (int j = 0; j < c; j++)
+          d[j] += g[j] * k1[j] + xr[j] * k2[j] + k3[j];
+      else
+        for (int j = 0; j < c; j++)
+          d[j] = g[j] * k1[j] + xr[j] * k2[j] + k3[j];
     }
 }
 
@@ -631,7 +635,7 @@ gn_input_grad (float *restrict din, const float *restrict dy, const float *restr
 static void
 gn_backward_sample (float *din, float *dg, float *db, const float *dy, const float *x, const double *s1,
                     const double *s2, const float *mean, const float *rstd, const float *g, int n, int c,
-                    int groups, float *k1, float *k2, float *k3)
+                    int groups, float *k1, float *k2, float *k3, gboolean add)
 {
   int cg = c / groups;
   double count = (double) n * cg;
@@ -659,7 +663,7 @@ gn_backward_sample (float *din, float *dg, float *db, const float *dy, const flo
         }
     }
   if (din != NULL)
-    gn_input_grad (din, dy, x, k1, k2, k3, n, c);
+    gn_input_grad (din, dy, x, k1, k2, k3, n, c, add);
 }
 
 void
@@ -677,7 +681,7 @@ gaf_groupnorm_backward (float *din, float *dg, float *db, const float *dout, con
       channel_grad_moments (s1, s2, dy, x, n, c);
       gn_backward_sample (din ? din + (gsize) bi * n * c : NULL, dg, db, dy, x, s1, s2,
                           mean + (gsize) bi * groups, rstd + (gsize) bi * groups, g, n, c, groups,
-                          k, k + c, k + 2 * c);
+                          k, k + c, k + 2 * c, TRUE);
     }
   g_free (s1);
   g_free (k);
@@ -708,9 +712,9 @@ silu_grad_moments (float *restrict da, double *restrict s1, double *restrict s2,
 }
 
 void
-gaf_groupnorm_silu_backward (float *din, float *dg, float *db, float *dout, const float *in,
-                             const float *mean, const float *rstd, const float *g, const float *b,
-                             int batch, int n, int c, int groups)
+gaf_groupnorm_silu_backward_ex (float *din, float *dg, float *db, float *dout, const float *in,
+                                const float *mean, const float *rstd, const float *g, const float *b,
+                                int batch, int n, int c, int groups, gboolean din_add)
 {
   double *s1 = g_new (double, 2 * (gsize) c);
   double *s2 = s1 + c;
@@ -730,10 +734,18 @@ gaf_groupnorm_silu_backward (float *din, float *dg, float *db, float *dout, cons
         }
       silu_grad_moments (dy, s1, s2, x, scale, shift, n, c);
       gn_backward_sample (din ? din + (gsize) bi * n * c : NULL, dg, db, dy, x, s1, s2, mu, rs, g, n, c, groups,
-                          k, k + c, k + 2 * c);
+                          k, k + c, k + 2 * c, din_add);
     }
   g_free (s1);
   g_free (k);
+}
+
+void
+gaf_groupnorm_silu_backward (float *din, float *dg, float *db, float *dout, const float *in,
+                             const float *mean, const float *rstd, const float *g, const float *b,
+                             int batch, int n, int c, int groups)
+{
+  gaf_groupnorm_silu_backward_ex (din, dg, db, dout, in, mean, rstd, g, b, batch, n, c, groups, TRUE);
 }
 
 /* ---- SiLU ------------------------------------------------------------------------------------ */

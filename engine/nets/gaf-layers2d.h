@@ -82,6 +82,10 @@ void  gaf_groupnorm_silu_forward_sums (float *out, float *mean, float *rstd, con
 void  gaf_groupnorm_silu_backward   (float *din, float *dg, float *db, float *dout, const float *in,
                                      const float *mean, const float *rstd, const float *g, const float *b,
                                      int batch, int n, int c, int groups);
+/* The same with din_add FALSE: din is written, not added to. */
+void  gaf_groupnorm_silu_backward_ex (float *din, float *dg, float *db, float *dout, const float *in,
+                                      const float *mean, const float *rstd, const float *g, const float *b,
+                                      int batch, int n, int c, int groups, gboolean din_add);
 
 /* ---- SiLU: out = x sigmoid(x); in and out may alias in forward. Backward needs the input. -------- */
 void  gaf_silu_forward   (float *out, const float *in, gsize count);

@@ -763,20 +763,25 @@ op_sums (GafUnet *net, Cache *c, int i, int B)
   return ob->sums;
 }
 
+/* din += the input gradient (din_add), or din = it (din's old contents unread) */
 static void
-conv_backward (const GafUnet *net, const Op *op, int which, float *G, float *din, const float *dout,
-               const float *in, int B, float *scratch)
+conv_backward (const GafUnet *net, const Op *op, int which, float *G, float *din, gboolean din_add,
+               const float *dout, const float *in, int B, float *scratch)
 {
   const float *P = net->parent.params->data;
   const GafConv2dShape *s = which == 1 ? &op->conv1 : &op->conv2;
   gsize w = which == 1 ? op->c1_w : op->c2_w, b = which == 1 ? op->c1_b : op->c2_b;
 
   if (which == 1 ? op->wino1 : op->wino2)
-    gaf_winograd_backward (din, G + w, G + b, dout, in, which == 1 ? &op->wg1 : &op->wg2, B, op->ch, op->cw,
-                           scratch);
-  else
-    PROF (op->kind == OP_DOWN ? GAF_PROF_RESAMPLE : GAF_PROF_CONV_IM2COL,
-          gaf_conv2d_backward (din, G + w, G + b, dout, in, P + w, B, op->ch, op->cw, s, scratch));
+    {
+      gaf_winograd_backward_ex (din, G + w, G + b, dout, in, which == 1 ? &op->wg1 : &op->wg2, B, op->ch, op->cw,
+                                din_add, scratch);
+      return;
+    }
+  if (din != NULL && !din_add)
+    memset (din, 0, (gsize) B * op->ch * op->cw * s->cin * sizeof (float));
+  PROF (op->kind == OP_DOWN ? GAF_PROF_RESAMPLE : GAF_PROF_CONV_IM2COL,
+        gaf_conv2d_backward (din, G + w, G + b, dout, in, P + w, B, op->ch, op->cw, s, scratch));
 }
 
 /* out (M, N) += bias per row */
@@ -993,16 +998,14 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
           g_assert_not_reached ();
           break;
         case OP_DOWN:
-          conv_backward (net, op, 1, G, din, dY, in, B, c->conv);
+          conv_backward (net, op, 1, G, din, TRUE, dY, in, B, c->conv);
           break;
         case OP_UP:
-          memset (c->d_u, 0, (gsize) B * op->ch * op->cw * op->cin * sizeof (float));
-          conv_backward (net, op, 1, G, c->d_u, dY, ob->u, B, c->conv);
+          conv_backward (net, op, 1, G, c->d_u, FALSE, dY, ob->u, B, c->conv);
           PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_backward (din, c->d_u, B, op->h, op->w, op->cin));
           break;
         case OP_OUT:
-          memset (c->d_a1, 0, npix * op->cin * sizeof (float));
-          conv_backward (net, op, 1, G, c->d_a1, dY, ob->a1, B, c->conv);
+          conv_backward (net, op, 1, G, c->d_a1, FALSE, dY, ob->a1, B, c->conv);
           PROF (GAF_PROF_GN_SILU,
                 gaf_groupnorm_silu_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_a1, in, ob->mean1, ob->rstd1,
                                              P + op->gn1_g, P + op->gn1_b, B, n, op->cin, op->g1));
@@ -1053,12 +1056,11 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
                   d[j] += g[j];
               }
             /* conv2, GN2 + SiLU */
-            memset (c->d_a2, 0, npix * op->cout * sizeof (float));
-            conv_backward (net, op, 2, G, c->d_a2, dY, ob->a2, B, c->conv);
-            memset (c->d_h1, 0, npix * op->cout * sizeof (float));
+            conv_backward (net, op, 2, G, c->d_a2, FALSE, dY, ob->a2, B, c->conv);
             PROF (GAF_PROF_GN_SILU,
-                  gaf_groupnorm_silu_backward (c->d_h1, G + op->gn2_g, G + op->gn2_b, c->d_a2, ob->h1, ob->mean2,
-                                               ob->rstd2, P + op->gn2_g, P + op->gn2_b, B, n, op->cout, op->g2));
+                  gaf_groupnorm_silu_backward_ex (c->d_h1, G + op->gn2_g, G + op->gn2_b, c->d_a2, ob->h1, ob->mean2,
+                                                  ob->rstd2, P + op->gn2_g, P + op->gn2_b, B, n, op->cout, op->g2,
+                                                  FALSE));
             /* the time projection: de[b] = sum over pixels of d h1 */
             gaf_profile_begin (&mark);
             memset (c->d_e, 0, (gsize) B * op->cout * sizeof (float));
@@ -1067,8 +1069,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             gaf_linear_backward (c->dsemb, G + op->e_w, G + op->e_b, c->d_e, c->semb, P + op->e_w, B, E, op->cout);
             gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
             /* conv1, GN1 + SiLU */
-            memset (c->d_a1, 0, npix * ct * sizeof (float));
-            conv_backward (net, op, 1, G, c->d_a1, c->d_h1, ob->a1, B, c->conv);
+            conv_backward (net, op, 1, G, c->d_a1, FALSE, c->d_h1, ob->a1, B, c->conv);
             PROF (GAF_PROF_GN_SILU,
                   gaf_groupnorm_silu_backward (dxin, G + op->gn1_g, G + op->gn1_b, c->d_a1, xin, ob->mean1,
                                                ob->rstd1, P + op->gn1_g, P + op->gn1_b, B, n, ct, op->g1));
@@ -1079,7 +1080,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
         }
     }
   g_assert (n_ops >= 2 && OPS (net)[0].kind == OP_IN);
-  conv_backward (net, &OPS (net)[0], 1, G, dx, c->ob[0].dout, c->x, B, c->conv);   /* conv_backward: dx may be NULL */
+  conv_backward (net, &OPS (net)[0], 1, G, dx, TRUE, c->ob[0].dout, c->x, B, c->conv);   /* conv_backward: dx may be NULL */
 
   /* time path: SiLU(emb) <- Linear <- SiLU <- Linear <- sinusoid */
   gaf_profile_begin (&tmark);

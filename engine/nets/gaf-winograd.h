@@ -45,5 +45,9 @@ void  gaf_winograd_forward_sums (float *out, double *sums, const float *in, cons
 /* Needs gaf_winograd_prepare (…, flipped = TRUE) when din != NULL. */
 void  gaf_winograd_backward     (float *din, float *dw, float *dbias, const float *dout, const float *in,
                                  const GafWinograd *wg, int batch, int height, int width, float *scratch);
+/* The same with din_add FALSE: din is written, not added to (its old contents are never read). */
+void  gaf_winograd_backward_ex  (float *din, float *dw, float *dbias, const float *dout, const float *in,
+                                 const GafWinograd *wg, int batch, int height, int width, gboolean din_add,
+                                 float *scratch);
 
 G_END_DECLS
