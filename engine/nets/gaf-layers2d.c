@@ -443,10 +443,10 @@ group_affine (float *scale, float *shift, float *mean, float *rstd, const double
  * reciprocal from vrcp14ps (14 bits) and one Newton step (about 1 ulp, as gaf_fast_rcpf's three steps from
  * a 4-bit guess): 23 instructions per 16 values instead of about 35, in the loop that is most of
  * GroupNorm + SiLU. */
-__attribute__ ((target ("avx512f,fma")))
-static void
-affine_silu_rows512 (float *restrict out, gsize ys, const float *restrict in, gsize xs,
-                     const float *restrict scale, const float *restrict shift, int n, int c)
+/* 1 / (1 + e^-v) for 16 values: e^z for z = -v clamped to [-87, 80] (NaN becomes -87, and the caller's
+ * v * s stays NaN) by range reduction and the Cephes polynomial, the power of two by vscalefps. */
+static inline __attribute__ ((always_inline, target ("avx512f,fma"))) __m512
+sigmoid512 (__m512 v)
 {
   const __m512 lo = _mm512_set1_ps (-87.0f), hi = _mm512_set1_ps (80.0f), log2e = _mm512_set1_ps (1.44269504088896341f);
   const __m512 c1 = _mm512_set1_ps (0.693359375f), c2 = _mm512_set1_ps (-2.12194440e-4f);
@@ -454,7 +454,27 @@ affine_silu_rows512 (float *restrict out, gsize ys, const float *restrict in, gs
   const __m512 p2 = _mm512_set1_ps (8.3334519073e-3f), p3 = _mm512_set1_ps (4.1665795894e-2f);
   const __m512 p4 = _mm512_set1_ps (1.6666665459e-1f), p5 = _mm512_set1_ps (5.0000001201e-1f);
   const __m512 one = _mm512_set1_ps (1.0f), two = _mm512_set1_ps (2.0f);
+  __m512 z = _mm512_min_ps (_mm512_max_ps (_mm512_sub_ps (_mm512_setzero_ps (), v), lo), hi);
+  __m512 k = _mm512_roundscale_ps (_mm512_mul_ps (z, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps (k, c1, z);
+  r = _mm512_fnmadd_ps (k, c2, r);
+  __m512 q = _mm512_fmadd_ps (p0, r, p1);
+  q = _mm512_fmadd_ps (q, r, p2);
+  q = _mm512_fmadd_ps (q, r, p3);
+  q = _mm512_fmadd_ps (q, r, p4);
+  q = _mm512_fmadd_ps (q, r, p5);
+  q = _mm512_add_ps (_mm512_fmadd_ps (q, _mm512_mul_ps (r, r), r), one);
+  /* d = 1 + e^z, s = 1 / d */
+  __m512 d = _mm512_add_ps (_mm512_scalef_ps (q, k), one);
+  __m512 s = _mm512_rcp14_ps (d);
+  return _mm512_mul_ps (s, _mm512_fnmadd_ps (d, s, two));
+}
 
+__attribute__ ((target ("avx512f,fma")))
+static void
+affine_silu_rows512 (float *restrict out, gsize ys, const float *restrict in, gsize xs,
+                     const float *restrict scale, const float *restrict shift, int n, int c)
+{
   for (int p = 0; p < n; p++)
     {
       const float *x = in + (gsize) p * xs;
@@ -462,22 +482,53 @@ affine_silu_rows512 (float *restrict out, gsize ys, const float *restrict in, gs
       for (int j = 0; j < c; j += 16)
         {
           __m512 v = _mm512_fmadd_ps (_mm512_loadu_ps (x + j), _mm512_loadu_ps (scale + j), _mm512_loadu_ps (shift + j));
-          /* z = -v within [-87, 80] (NaN becomes -87, as in gaf_fast_expf; v * s stays NaN) */
-          __m512 z = _mm512_min_ps (_mm512_max_ps (_mm512_sub_ps (_mm512_setzero_ps (), v), lo), hi);
-          __m512 k = _mm512_roundscale_ps (_mm512_mul_ps (z, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-          __m512 r = _mm512_fnmadd_ps (k, c1, z);
-          r = _mm512_fnmadd_ps (k, c2, r);
-          __m512 q = _mm512_fmadd_ps (p0, r, p1);
-          q = _mm512_fmadd_ps (q, r, p2);
-          q = _mm512_fmadd_ps (q, r, p3);
-          q = _mm512_fmadd_ps (q, r, p4);
-          q = _mm512_fmadd_ps (q, r, p5);
-          q = _mm512_add_ps (_mm512_fmadd_ps (q, _mm512_mul_ps (r, r), r), one);
-          /* d = 1 + e^z, s = 1 / d */
-          __m512 d = _mm512_add_ps (_mm512_scalef_ps (q, k), one);
-          __m512 s = _mm512_rcp14_ps (d);
-          s = _mm512_mul_ps (s, _mm512_fnmadd_ps (d, s, two));
-          _mm512_storeu_ps (y + j, _mm512_mul_ps (v, s));
+          _mm512_storeu_ps (y + j, _mm512_mul_ps (v, sigmoid512 (v)));
+        }
+    }
+}
+
+/* silu_grad_moments for CPUs with AVX-512 and c a multiple of 16: the sigmoid as in the forward, and the
+ * channel sums in registers, floats over blocks of SILU_SUM_ROWS rows (16 channels at a time), doubles across
+ * blocks. */
+#define SILU_SUM_ROWS 32
+
+__attribute__ ((target ("avx512f,fma")))
+static void
+silu_grad_moments512 (float *restrict da, double *restrict s1, double *restrict s2, const float *restrict x,
+                      const float *restrict scale, const float *restrict shift, int n, int c)
+{
+  const __m512 one = _mm512_set1_ps (1.0f);
+
+  for (int j = 0; j < c; j++)
+    s1[j] = s2[j] = 0.0;
+  for (int p0 = 0; p0 < n; p0 += SILU_SUM_ROWS)
+    {
+      int p1 = MIN (n, p0 + SILU_SUM_ROWS);
+      for (int j = 0; j < c; j += 16)
+        {
+          __m512 sc = _mm512_loadu_ps (scale + j), sh = _mm512_loadu_ps (shift + j);
+          __m512 a1 = _mm512_setzero_ps (), a2 = _mm512_setzero_ps ();
+          float t1[16], t2[16];
+          for (int p = p0; p < p1; p++)
+            {
+              float *d = da + (gsize) p * c + j;
+              __m512 xv = _mm512_loadu_ps (x + (gsize) p * c + j);
+              __m512 y = _mm512_fmadd_ps (xv, sc, sh);
+              __m512 sg = sigmoid512 (y);
+              /* d silu / dy = s (1 + y (1 - s)) */
+              __m512 dd = _mm512_mul_ps (_mm512_loadu_ps (d), sg);
+              __m512 gy = _mm512_fmadd_ps (dd, _mm512_mul_ps (y, _mm512_sub_ps (one, sg)), dd);
+              _mm512_storeu_ps (d, gy);
+              a1 = _mm512_add_ps (a1, gy);
+              a2 = _mm512_fmadd_ps (gy, xv, a2);
+            }
+          _mm512_storeu_ps (t1, a1);
+          _mm512_storeu_ps (t2, a2);
+          for (int l = 0; l < 16; l++)
+            {
+              s1[j + l] += t1[l];
+              s2[j + l] += t2[l];
+            }
         }
     }
 }
@@ -732,7 +783,12 @@ gaf_groupnorm_silu_backward_ex (float *din, float *dg, float *db, float *dout, c
           scale[j] = rs[j / cg] * g[j];
           shift[j] = b[j] - mu[j / cg] * rs[j / cg] * g[j];
         }
-      silu_grad_moments (dy, s1, s2, x, scale, shift, n, c);
+#ifdef GAF_SILU512
+      if (c % 16 == 0 && have_avx512 ())
+        silu_grad_moments512 (dy, s1, s2, x, scale, shift, n, c);
+      else
+#endif
+        silu_grad_moments (dy, s1, s2, x, scale, shift, n, c);
       gn_backward_sample (din ? din + (gsize) bi * n * c : NULL, dg, db, dy, x, s1, s2, mu, rs, g, n, c, groups,
                           k, k + c, k + 2 * c, din_add);
     }
