@@ -1343,7 +1343,9 @@ static void
 test_gemm_small (void)
 {
   static const char *const names[] = { "avx512", "avx2", "blas" };
-  static const int ms[] = { 1, 5, 6, 7, 8, 9, 13, 64 }, ns[] = { 16, 32, 48, 64, 80, 96, 17, 3 }, ks[] = { 1, 9, 64, 131 };
+  static const int ms[] = { 1, 5, 6, 7, 8, 9, 13, 64 }, ns[] = { 16, 32, 48, 64, 80, 96, 17, 3 };
+  /* 1500 and 1024: gaf_gemm_small slices k above 1023 into 512 (then 988, or 512 twice) */
+  static const int ks[] = { 1, 9, 64, 131, 1024, 1500 };
   GafRng rng;
   int tested = 0;
 

@@ -463,6 +463,10 @@ gaf_gemm_small_use (const char *name)
   return FALSE;
 }
 
+#ifndef GEMM_KC
+#define GEMM_KC 512
+#endif
+
 void
 gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
                 float *c, int ldc, gboolean accumulate)
@@ -477,7 +481,15 @@ gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const
       blas_rest (m, 0, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
       return;
     }
-  kn->panel (m, n16, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
+  /* A long k (a weight gradient summed over every pixel of a batch) in slices of GEMM_KC: each block of C
+   * otherwise streams all k rows of its B panel and A columns from memory again, once per block */
+  for (int l0 = 0; l0 < k; l0 += GEMM_KC)
+    {
+      int kl = k - l0 < 2 * GEMM_KC ? k - l0 : GEMM_KC;
+      kn->panel (m, n16, kl, a + (gsize) l0 * csa, rsa, csa, b + (gsize) l0 * ldb, ldb, c, ldc, accumulate || l0 > 0);
+      if (kl != GEMM_KC)
+        break;
+    }
   gaf_blas_count_flops (2.0 * m * n16 * k);
   blas_rest (m, n16, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
 }
