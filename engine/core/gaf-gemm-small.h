@@ -18,6 +18,12 @@ G_BEGIN_DECLS
 void        gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
                             float *c, int ldc, gboolean accumulate);
 
+/* count products of the same shape, the i-th from a + i sa, b + i sb into c + i sc (the Winograd points'
+ * products of a block of tiles): the FLOP counter (gaf-blas.h) is added to once for all of them. */
+void        gaf_gemm_small_batch (int count, int m, int n, int k, const float *a, gsize sa, gsize rsa, gsize csa,
+                                  const float *b, gsize sb, int ldb, float *c, gsize sc, int ldc,
+                                  gboolean accumulate);
+
 /* The same product with B given as its transpose: C (m, n) (+)= A (m, k) bt^T with bt (n, k) row-major, row
  * stride ldbt. This is a layer's input gradient din = dout W^T with the weight W itself as bt. Panels of 64
  * columns of B are copied into a buffer first (k x 64 floats, 1/m of the panel's products). */

@@ -804,9 +804,8 @@ winograd_conv (float *out, const float *in, const float *U, const float *bias, g
         input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin);
       gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
       gaf_profile_begin (&mark);
-      for (int xi = 0; xi < w.P; xi++)
-        gaf_gemm_small (n, cout, cin, w.V + (gsize) xi * cin, (gsize) w.P * cin, 1, U + (gsize) xi * cin * cout, cout,
-                        w.M + (gsize) xi * cout, w.P * cout, FALSE);
+      gaf_gemm_small_batch (w.P, n, cout, cin, w.V, cin, (gsize) w.P * cin, 1, U, (gsize) cin * cout, cout, w.M,
+                            cout, w.P * cout, FALSE);
       gaf_profile_end (GAF_PROF_WINO_GEMM, &mark);
       gaf_profile_begin (&mark);
       if (m == 2)
@@ -902,9 +901,8 @@ gaf_winograd_backward_ex (float *din, float *dw, float *dbias, const float *dout
           gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
           gaf_profile_begin (&mark);
           /* dU[xi] (Cin, Cout) += V[:, xi]^T (Cin, n) dM[:, xi] (n, Cout) */
-          for (int xi = 0; xi < w.P; xi++)
-            gaf_gemm_small (cin, cout, n, w.V + (gsize) xi * cin, 1, (gsize) w.P * cin, w.M + (gsize) xi * cout,
-                            w.P * cout, w.dU + (gsize) xi * cin * cout, cout, TRUE);
+          gaf_gemm_small_batch (w.P, cin, cout, n, w.V, cin, 1, (gsize) w.P * cin, w.M, cout, w.P * cout, w.dU,
+                                (gsize) cin * cout, cout, TRUE);
           gaf_profile_end (GAF_PROF_WINO_GEMM, &mark);
         }
       {
