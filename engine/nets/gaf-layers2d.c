@@ -191,8 +191,8 @@ gaf_conv2d_forward_ex (float *out, const float *in, const float *w, const float 
         {
           int rows = (int) MIN ((gsize) R, total - r0);
           im2col_tile (scratch, in, r0, rows, height, width, ho, wo, s->cin, s);
-          gaf_sgemm (FALSE, FALSE, rows, s->cout, (int) kc, 1.0f, scratch, (int) kc, w, s->cout,
-                     beta, out + r0 * s->cout, s->cout);
+          gaf_gemm_small (rows, s->cout, (int) kc, scratch, kc, 1, w, s->cout, out + r0 * s->cout, s->cout,
+                          beta != 0.0f);
         }
     }
   epilogue_rows (out, bias, bias_stride, res, total, (gsize) ho * wo, s->cout);
@@ -248,8 +248,7 @@ gaf_conv2d_backward (float *din, float *dw, float *dbias, const float *dout, con
           int rows = (int) MIN ((gsize) R, total - r0);
           im2col_tile (scratch, in, r0, rows, height, width, ho, wo, s->cin, s);
           /* dw (K K Cin, Cout) += col^T (K K Cin, rows) dout (rows, Cout) */
-          gaf_sgemm (TRUE, FALSE, (int) kc, s->cout, rows, 1.0f, scratch, (int) kc, dout + r0 * s->cout, s->cout,
-                     1.0f, dw, s->cout);
+          gaf_gemm_small ((int) kc, s->cout, rows, scratch, 1, kc, dout + r0 * s->cout, s->cout, dw, s->cout, TRUE);
         }
     }
   if (din == NULL)
@@ -269,8 +268,7 @@ gaf_conv2d_backward (float *din, float *dw, float *dbias, const float *dout, con
         {
           int rows = (int) MIN ((gsize) R, total - r0);
           im2col_tile (col, dout, r0, rows, height, width, height, width, s->cout, &t);
-          gaf_sgemm (FALSE, FALSE, rows, s->cin, (int) kco, 1.0f, col, (int) kco, wf, s->cin,
-                     1.0f, din + r0 * s->cin, s->cin);
+          gaf_gemm_small (rows, s->cin, (int) kco, col, kco, 1, wf, s->cin, din + r0 * s->cin, s->cin, TRUE);
         }
       return;
     }
@@ -281,8 +279,8 @@ gaf_conv2d_backward (float *din, float *dw, float *dbias, const float *dout, con
     for (gsize r0 = 0; r0 < total; r0 += R)
       {
         int rows = (int) MIN ((gsize) R, total - r0);
-        gaf_sgemm (FALSE, TRUE, rows, (int) kc, s->cout, 1.0f, dout + r0 * s->cout, s->cout, w, s->cout,
-                   0.0f, scratch, (int) kc);
+        gaf_gemm_small_bt (rows, (int) kc, s->cout, dout + r0 * s->cout, s->cout, 1, w, s->cout, scratch, (int) kc,
+                           FALSE);
         col2im_tile (din, scratch, r0, rows, height, width, ho, wo, s);
       }
   }
