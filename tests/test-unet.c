@@ -569,6 +569,38 @@ test_groupnorm_silu_wide (void)
     }
 }
 
+/* The split backward with halves of 16 and 32 channels (the AVX-512 SiLU gradient, rows of different
+ * strides) against the backward of the concatenation */
+static void
+test_groupnorm_silu_split_wide (void)
+{
+  int batch = 2, n = 37, ca = 16, cb = 32, c = ca + cb, groups = 8;
+  gsize m = (gsize) batch * n, count = m * c;
+  GafRng rng;
+
+  gaf_rng_init (&rng, 426);
+  g_autofree float *a = new_uniform (&rng, m * ca, -1, 3), *b = new_uniform (&rng, m * cb, -2, 1);
+  g_autofree float *g = new_uniform (&rng, c, 0.5, 30), *beta = new_uniform (&rng, c, -0.5, 0.5);
+  g_autofree float *r = new_uniform (&rng, count, -1, 1), *cat = g_new (float, count), *out = g_new (float, count);
+  g_autofree float *mean = g_new (float, (gsize) batch * groups), *rstd = g_new (float, (gsize) batch * groups);
+  g_autofree float *dcat = g_new0 (float, count), *dg = g_new0 (float, c), *db = g_new0 (float, c);
+  g_autofree float *da = g_new0 (float, m * ca), *dbb = g_new0 (float, m * cb);
+  g_autofree float *da2 = g_new0 (float, m * ca), *db2 = g_new0 (float, m * cb);
+  g_autofree float *dg2 = g_new0 (float, c), *dbeta2 = g_new0 (float, c);
+  g_autofree float *d1 = g_memdup2 (r, count * sizeof (float)), *d2 = g_memdup2 (r, count * sizeof (float));
+
+  gaf_concat_forward (cat, a, ca, b, cb, m);
+  gaf_groupnorm_silu_forward (out, mean, rstd, cat, g, beta, batch, n, c, groups);
+  gaf_groupnorm_silu_backward (dcat, dg, db, d1, cat, mean, rstd, g, beta, batch, n, c, groups);
+  gaf_concat_backward (da, dbb, dcat, ca, cb, m);
+  gaf_groupnorm_silu_backward_split (da2, db2, dg2, dbeta2, d2, a, ca, b, cb, mean, rstd, g, beta, batch, n, groups);
+  check_close ("groupnorm-silu split 16 | 32 da", da2, da, m * ca, 1e-5);
+  check_close ("groupnorm-silu split 16 | 32 db", db2, dbb, m * cb, 1e-5);
+  check_close ("groupnorm-silu split 16 | 32 dg", dg2, dg, c, 1e-5);
+  check_close ("groupnorm-silu split 16 | 32 dbeta", dbeta2, db, c, 1e-5);
+  check_close ("groupnorm-silu split 16 | 32 dout", d2, d1, count, 1e-6);
+}
+
 static void
 test_groupnorm_silu_sums (void)
 {
@@ -626,6 +658,27 @@ test_groupnorm_silu_sums (void)
   check_grad ("groupnorm-silu [a | b] db (fd)", norm2_loss, &x, x.b, dbb, m * x.cb, 1e-2, 2e-2);
   check_grad ("groupnorm-silu [a | b] dg (fd)", norm2_loss, &x, x.g, dg, c, 1e-2, 2e-2);
   check_grad ("groupnorm-silu [a | b] dbeta (fd)", norm2_loss, &x, x.beta, db, c, 1e-2, 2e-2);
+  /* the backward of the two halves themselves: the same gradients, added to what da and db held (1 here) */
+  {
+    g_autofree float *da2 = g_new (float, m * x.ca), *db2 = g_new (float, m * x.cb);
+    g_autofree float *dg2 = g_new0 (float, c), *dbeta2 = g_new0 (float, c);
+    g_autofree float *dout2 = g_memdup2 (x.r, count * sizeof (float));
+    for (gsize i = 0; i < m * x.ca; i++)
+      da2[i] = 1.0f;
+    for (gsize i = 0; i < m * x.cb; i++)
+      db2[i] = 1.0f;
+    gaf_groupnorm_silu_backward_split (da2, db2, dg2, dbeta2, dout2, x.a, x.ca, x.b, x.cb, x.mean, x.rstd, x.g,
+                                       x.beta, x.batch, x.n, x.groups);
+    for (gsize i = 0; i < m * x.ca; i++)
+      da2[i] -= 1.0f;
+    for (gsize i = 0; i < m * x.cb; i++)
+      db2[i] -= 1.0f;
+    check_close ("groupnorm-silu split da", da2, da, m * x.ca, 1e-5);
+    check_close ("groupnorm-silu split db", db2, dbb, m * x.cb, 1e-5);
+    check_close ("groupnorm-silu split dg", dg2, dg, c, 1e-5);
+    check_close ("groupnorm-silu split dbeta", dbeta2, db, c, 1e-5);
+    check_close ("groupnorm-silu split dout", dout2, dout, count, 1e-6);
+  }
   g_free (x.a);
   g_free (x.b);
   g_free (x.g);
@@ -1910,6 +1963,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/groupnorm-silu", test_groupnorm_silu);
   g_test_add_func ("/engine/layers2d/groupnorm-silu-wide", test_groupnorm_silu_wide);
   g_test_add_func ("/engine/layers2d/groupnorm-silu-sums", test_groupnorm_silu_sums);
+  g_test_add_func ("/engine/layers2d/groupnorm-silu-split-wide", test_groupnorm_silu_split_wide);
   g_test_add_func ("/engine/layers2d/winograd-sums", test_winograd_sums);
   g_test_add_func ("/engine/layers2d/silu", test_silu);
   g_test_add_func ("/engine/layers2d/upsample", test_upsample);

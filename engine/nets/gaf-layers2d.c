@@ -492,8 +492,9 @@ affine_silu_rows512 (float *restrict out, gsize ys, const float *restrict in, gs
 
 __attribute__ ((target ("avx512f,fma")))
 static void
-silu_grad_moments512 (float *restrict da, double *restrict s1, double *restrict s2, const float *restrict x,
-                      const float *restrict scale, const float *restrict shift, int n, int c)
+silu_grad_moments512 (float *restrict da, gsize ldd, double *restrict s1, double *restrict s2,
+                      const float *restrict x, gsize ldx, const float *restrict scale, const float *restrict shift,
+                      int n, int c)
 {
   const __m512 one = _mm512_set1_ps (1.0f);
 
@@ -509,8 +510,8 @@ silu_grad_moments512 (float *restrict da, double *restrict s1, double *restrict 
           float t1[16], t2[16];
           for (int p = p0; p < p1; p++)
             {
-              float *d = da + (gsize) p * c + j;
-              __m512 xv = _mm512_loadu_ps (x + (gsize) p * c + j);
+              float *d = da + (gsize) p * ldd + j;
+              __m512 xv = _mm512_loadu_ps (x + (gsize) p * ldx + j);
               __m512 y = _mm512_fmadd_ps (xv, sc, sh);
               __m512 sg = sigmoid512 (y);
               /* d silu / dy = s (1 + y (1 - s)) */
@@ -661,14 +662,15 @@ gaf_groupnorm_silu_forward_sums (float *out, float *mean, float *rstd, const flo
 /* din += dy k1[c] + x k2[c] + k3[c] (add), or din = that */
 GAF_SIMD_CLONES
 static void
-gn_input_grad (float *restrict din, const float *restrict dy, const float *restrict x, const float *restrict k1,
-               const float *restrict k2, const float *restrict k3, int n, int c, gboolean add)
+gn_input_grad (float *restrict din, gsize ldi, const float *restrict dy, gsize ldd, const float *restrict x,
+               gsize ldx, const float *restrict k1, const float *restrict k2, const float *restrict k3, int n, int c,
+               gboolean add)
 {
   for (int p = 0; p < n; p++)
     {
-      float *restrict d = din + (gsize) p * c;
-      const float *restrict g = dy + (gsize) p * c;
-      const float *restrict xr = x + (gsize) p * c;
+      float *restrict d = din + (gsize) p * ldi;
+      const float *restrict g = dy + (gsize) p * ldd;
+      const float *restrict xr = x + (gsize) p * ldx;
       if (add)
         for (int j = 0; j < c; j++)
           d[j] += g[j] * k1[j] + xr[j] * k2[j] + k3[j];
@@ -712,7 +714,7 @@ gn_backward_sample (float *din, float *dg, float *db, const float *dy, const flo
         }
     }
   if (din != NULL)
-    gn_input_grad (din, dy, x, k1, k2, k3, n, c, add);
+    gn_input_grad (din, c, dy, c, x, c, k1, k2, k3, n, c, add);
 }
 
 void
@@ -739,15 +741,15 @@ gaf_groupnorm_backward (float *din, float *dg, float *db, const float *dout, con
 /* da <- d y = da silu'(y) with y = x scale + shift recomputed; channel sums of dy and dy x. */
 GAF_SIMD_CLONES
 static void
-silu_grad_moments (float *restrict da, double *restrict s1, double *restrict s2, const float *restrict x,
-                   const float *restrict scale, const float *restrict shift, int n, int c)
+silu_grad_moments (float *restrict da, gsize ldd, double *restrict s1, double *restrict s2, const float *restrict x,
+                   gsize ldx, const float *restrict scale, const float *restrict shift, int n, int c)
 {
   for (int j = 0; j < c; j++)
     s1[j] = s2[j] = 0.0;
   for (int p = 0; p < n; p++)
     {
-      float *restrict d = da + (gsize) p * c;
-      const float *restrict xr = x + (gsize) p * c;
+      float *restrict d = da + (gsize) p * ldd;
+      const float *restrict xr = x + (gsize) p * ldx;
       for (int j = 0; j < c; j++)
         {
           float y = xr[j] * scale[j] + shift[j];
@@ -760,20 +762,37 @@ silu_grad_moments (float *restrict da, double *restrict s1, double *restrict s2,
     }
 }
 
-void
-gaf_groupnorm_silu_backward_ex (float *din, float *dg, float *db, float *dout, const float *in,
-                                const float *mean, const float *rstd, const float *g, const float *b,
-                                int batch, int n, int c, int groups, gboolean din_add)
+/* silu_grad_moments over channels [0, c) of rows ldd apart in da, the input's rows ldx apart in x */
+static void
+silu_grad_cols (float *da, gsize ldd, double *s1, double *s2, const float *x, gsize ldx, const float *scale,
+                const float *shift, int n, int c)
 {
+#ifdef GAF_SILU512
+  if (c % 16 == 0 && have_avx512 ())
+    {
+      silu_grad_moments512 (da, ldd, s1, s2, x, ldx, scale, shift, n, c);
+      return;
+    }
+#endif
+  silu_grad_moments (da, ldd, s1, s2, x, ldx, scale, shift, n, c);
+}
+
+/* GroupNorm + SiLU backward of the input [a | b] (ca + cb channels; b may be NULL with cb = 0) given as two
+ * arrays, its input gradient into din_a and din_b (either may be NULL), added to or written */
+static void
+groupnorm_silu_backward2 (float *din_a, float *din_b, float *dg, float *db, float *dout, const float *a, int ca,
+                          const float *b_in, int cb, const float *mean, const float *rstd, const float *g,
+                          const float *b, int batch, int n, int groups, gboolean din_add)
+{
+  int c = ca + cb, cg = c / groups;
   double *s1 = g_new (double, 2 * (gsize) c);
   double *s2 = s1 + c;
   float *k = g_new (float, 5 * (gsize) c);
-  float *scale = k + 3 * c, *shift = k + 4 * c;
-  int cg = c / groups;
+  float *k1 = k, *k2 = k + c, *k3 = k + 2 * c, *scale = k + 3 * c, *shift = k + 4 * c;
 
   for (int bi = 0; bi < batch; bi++)
     {
-      const float *x = in + (gsize) bi * n * c;
+      const float *xa = a + (gsize) bi * n * ca, *xb = b_in != NULL ? b_in + (gsize) bi * n * cb : NULL;
       float *dy = dout + (gsize) bi * n * c;
       const float *mu = mean + (gsize) bi * groups, *rs = rstd + (gsize) bi * groups;
       for (int j = 0; j < c; j++)
@@ -781,17 +800,35 @@ gaf_groupnorm_silu_backward_ex (float *din, float *dg, float *db, float *dout, c
           scale[j] = rs[j / cg] * g[j];
           shift[j] = b[j] - mu[j / cg] * rs[j / cg] * g[j];
         }
-#ifdef GAF_SILU512
-      if (c % 16 == 0 && have_avx512 ())
-        silu_grad_moments512 (dy, s1, s2, x, scale, shift, n, c);
-      else
-#endif
-        silu_grad_moments (dy, s1, s2, x, scale, shift, n, c);
-      gn_backward_sample (din ? din + (gsize) bi * n * c : NULL, dg, db, dy, x, s1, s2, mu, rs, g, n, c, groups,
-                          k, k + c, k + 2 * c, din_add);
+      silu_grad_cols (dy, c, s1, s2, xa, ca, scale, shift, n, ca);
+      if (cb > 0)
+        silu_grad_cols (dy + ca, c, s1 + ca, s2 + ca, xb, cb, scale + ca, shift + ca, n, cb);
+      /* the coefficients (and dg, db) from the sums; the input gradient per half */
+      gn_backward_sample (NULL, dg, db, dy, NULL, s1, s2, mu, rs, g, n, c, groups, k1, k2, k3, din_add);
+      if (din_a != NULL)
+        gn_input_grad (din_a + (gsize) bi * n * ca, ca, dy, c, xa, ca, k1, k2, k3, n, ca, din_add);
+      if (din_b != NULL && cb > 0)
+        gn_input_grad (din_b + (gsize) bi * n * cb, cb, dy + ca, c, xb, cb, k1 + ca, k2 + ca, k3 + ca, n, cb,
+                       din_add);
     }
   g_free (s1);
   g_free (k);
+}
+
+void
+gaf_groupnorm_silu_backward_ex (float *din, float *dg, float *db, float *dout, const float *in,
+                                const float *mean, const float *rstd, const float *g, const float *b,
+                                int batch, int n, int c, int groups, gboolean din_add)
+{
+  groupnorm_silu_backward2 (din, NULL, dg, db, dout, in, c, NULL, 0, mean, rstd, g, b, batch, n, groups, din_add);
+}
+
+void
+gaf_groupnorm_silu_backward_split (float *din_a, float *din_b, float *dg, float *db, float *dout, const float *a,
+                                   int ca, const float *b_in, int cb, const float *mean, const float *rstd,
+                                   const float *g, const float *b, int batch, int n, int groups)
+{
+  groupnorm_silu_backward2 (din_a, din_b, dg, db, dout, a, ca, b_in, cb, mean, rstd, g, b, batch, n, groups, TRUE);
 }
 
 void

@@ -86,6 +86,13 @@ void  gaf_groupnorm_silu_backward   (float *din, float *dg, float *db, float *do
 void  gaf_groupnorm_silu_backward_ex (float *din, float *dg, float *db, float *dout, const float *in,
                                       const float *mean, const float *rstd, const float *g, const float *b,
                                       int batch, int n, int c, int groups, gboolean din_add);
+/* The same for an input [a | b_in] of ca + cb channels given as its two halves (as
+ * gaf_groupnorm_silu_forward_sums takes it): their gradients are added to din_a (B, n, ca) and din_b
+ * (B, n, cb); dout is (B, n, ca + cb). */
+void  gaf_groupnorm_silu_backward_split (float *din_a, float *din_b, float *dg, float *db, float *dout,
+                                         const float *a, int ca, const float *b_in, int cb, const float *mean,
+                                         const float *rstd, const float *g, const float *b, int batch, int n,
+                                         int groups);
 
 /* ---- SiLU: out = x sigmoid(x); in and out may alias in forward. Backward needs the input. -------- */
 void  gaf_silu_forward   (float *out, const float *in, gsize count);

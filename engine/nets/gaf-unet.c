@@ -429,7 +429,7 @@ ensure_cache (GafUnet *net, Cache *c, int B, gboolean train)
         {
         case OP_RES:
           if (op->cskip)
-            ob->cat = train ? cache_new (c, B * n * ct) : sh_cat;
+            ob->cat = train && !op->has_skip_conv ? cache_new (c, B * n * ct) : sh_cat;
           ob->a1 = train ? cache_new (c, B * n * ct) : sh_a1;
           ob->h1 = train ? cache_new (c, B * n * op->cout) : sh_h1;
           ob->a2 = train ? cache_new (c, B * n * op->cout) : sh_a2;
@@ -890,9 +890,10 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
           {
             const float *xin = in, *skip = op->cskip ? c->ob[op->skip_src].out : NULL;
             const double *xsums = op_sums (net, c, i - 1, B);
-            /* Inference never writes the concatenation [in | skip] of a decoder block: the normalisation reads
-             * both halves and the 1x1 skip convolution is two products. Training keeps it for backward. */
-            gboolean split = skip != NULL && !train && op->has_skip_conv;
+            /* The concatenation [in | skip] of a decoder block is never written: the normalisation reads both
+             * halves, the 1x1 skip convolution is two products, and backward likewise (without a skip
+             * convolution, which decoder blocks always have, it is written). */
+            gboolean split = skip != NULL && op->has_skip_conv;
             gboolean hsums_ok;
             if (skip != NULL)
               {
@@ -1035,16 +1036,27 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
           break;
         case OP_RES:
           {
-            const float *xin = op->cskip ? ob->cat : in;
+            /* with a skip convolution, [in | skip] is two halves (as in forward) and their gradients go
+             * straight to in's and skip's */
+            gboolean split = op->cskip && op->has_skip_conv;
+            const float *skip = op->cskip ? c->ob[op->skip_src].out : NULL;
+            float *dskip = op->cskip ? c->ob[op->skip_src].dout : NULL;
+            const float *xin = op->cskip && !split ? ob->cat : in;
             float *dxin = din;
             GafProfMark mark;
-            if (op->cskip)
+            if (op->cskip && !split)
               {
                 dxin = c->d_cat;
                 memset (dxin, 0, npix * ct * sizeof (float));
               }
-            /* skip path */
-            if (op->has_skip_conv)
+            /* skip path: [in | skip] W = in W[0 .. cin) + skip W[cin .. ct) */
+            if (split)
+              PROF (GAF_PROF_CONV1X1,
+                    gaf_linear_backward (din, G + op->s_w, G + op->s_b, dY, in, P + op->s_w, (int) npix, op->cin,
+                                         op->cout);
+                    gaf_linear_backward (dskip, G + op->s_w + (gsize) op->cin * op->cout, NULL, dY, skip,
+                                         P + op->s_w + (gsize) op->cin * op->cout, (int) npix, op->cskip, op->cout));
+            else if (op->has_skip_conv)
               PROF (GAF_PROF_CONV1X1,
                     gaf_linear_backward (dxin, G + op->s_w, G + op->s_b, dY, xin, P + op->s_w, (int) npix, ct,
                                          op->cout));
@@ -1070,11 +1082,17 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
             /* conv1, GN1 + SiLU */
             conv_backward (net, op, 1, G, c->d_a1, FALSE, c->d_h1, ob->a1, B, c->conv);
-            PROF (GAF_PROF_GN_SILU,
-                  gaf_groupnorm_silu_backward (dxin, G + op->gn1_g, G + op->gn1_b, c->d_a1, xin, ob->mean1,
-                                               ob->rstd1, P + op->gn1_g, P + op->gn1_b, B, n, ct, op->g1));
-            if (op->cskip)
-              gaf_concat_backward (din, c->ob[op->skip_src].dout, c->d_cat, op->cin, op->cskip, npix);
+            if (split)
+              PROF (GAF_PROF_GN_SILU,
+                    gaf_groupnorm_silu_backward_split (din, dskip, G + op->gn1_g, G + op->gn1_b, c->d_a1, in,
+                                                       op->cin, skip, op->cskip, ob->mean1, ob->rstd1,
+                                                       P + op->gn1_g, P + op->gn1_b, B, n, op->g1));
+            else
+              PROF (GAF_PROF_GN_SILU,
+                    gaf_groupnorm_silu_backward (dxin, G + op->gn1_g, G + op->gn1_b, c->d_a1, xin, ob->mean1,
+                                                 ob->rstd1, P + op->gn1_g, P + op->gn1_b, B, n, ct, op->g1));
+            if (op->cskip && !split)
+              gaf_concat_backward (din, dskip, c->d_cat, op->cin, op->cskip, npix);
           }
           break;
         }
