@@ -57,14 +57,21 @@ gaf_linear_forward (float *out, const float *in, const float *w, const float *b,
 }
 
 void
-gaf_linear_backward (float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, int m, int k, int n)
+gaf_linear_backward_ex (float *din, gboolean din_add, float *dw, float *db, const float *dout, const float *in,
+                        const float *w, int m, int k, int n)
 {
   if (dw != NULL)   /* dw (K, N) += in^T (K, M) dout (M, N) */
     gaf_gemm_small (k, n, m, in, 1, k, dout, n, dw, n, TRUE);
   gaf_bias_backward (db, dout, m, n);
-  if (din != NULL)  /* din (M, K) += dout (M, N) w^T (N, K) */
-    gaf_gemm_small_bt (m, k, n, dout, n, 1, w, n, din, k, TRUE);
+  if (din != NULL)  /* din (M, K) (+)= dout (M, N) w^T (N, K) */
+    gaf_gemm_small_bt (m, k, n, dout, n, 1, w, n, din, k, din_add);
+}
+
+void
+gaf_linear_backward (float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, int m, int k, int n)
+{
+  gaf_linear_backward_ex (din, TRUE, dw, db, dout, in, w, m, k, n);
 }
 
 /* ---- relu ------------------------------------------------------------------------------------ */

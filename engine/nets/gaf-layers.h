@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 void gaf_linear_forward  (float *out, const float *in, const float *w, const float *b, int m, int k, int n);
 void gaf_linear_backward (float *din, float *dw, float *db, const float *dout, const float *in,
                           const float *w, int m, int k, int n);
+/* The same with din written instead of added to when din_add is FALSE. */
+void gaf_linear_backward_ex (float *din, gboolean din_add, float *dw, float *db, const float *dout, const float *in,
+                             const float *w, int m, int k, int n);
 
 /* out = max(in, 0); in and out may alias. Backward uses the forward output as the mask. */
 void gaf_relu_forward  (float *out, const float *in, gsize count);

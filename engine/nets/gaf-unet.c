@@ -276,6 +276,7 @@ typedef struct {
    * output transforms that write them, else on first use (sums_ok tells which). */
   double *sums, *hsums;
   gboolean sums_ok;
+  gboolean dout_set;                  /* backward: dout holds a gradient (its first writer writes, the rest add) */
 } OpBuf;
 
 typedef struct {
@@ -764,6 +765,28 @@ op_sums (GafUnet *net, Cache *c, int i, int B)
 }
 
 /* din += the input gradient (din_add), or din = it (din's old contents unread) */
+/* Whether a gradient goes into op j's dout by adding (something wrote it already this backward) or by
+ * writing (the first writer: no pass zeroing it beforehand); marks it written. */
+static gboolean
+dout_add (Cache *c, int j)
+{
+  gboolean add = c->ob[j].dout_set;
+
+  c->ob[j].dout_set = TRUE;
+  return add;
+}
+
+/* op j's dout for a writer that can only add: zeroed first if nothing wrote it yet */
+static float *
+dout_zeroed (const GafUnet *net, Cache *c, int j, int B)
+{
+  const Op *op = &OPS (net)[j];
+
+  if (!dout_add (c, j))
+    memset (c->ob[j].dout, 0, (gsize) B * op->ho * op->wo * op->cout * sizeof (float));
+  return c->ob[j].dout;
+}
+
 static void
 conv_backward (const GafUnet *net, const Op *op, int which, float *G, float *din, gboolean din_add,
                const float *dout, const float *in, int B, float *scratch)
@@ -974,10 +997,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
   GafProfMark tmark;
 
   for (int i = 0; i < n_ops - 1; i++)
-    {
-      const Op *op = &OPS (net)[i];
-      memset (c->ob[i].dout, 0, (gsize) B * op->ho * op->wo * op->cout * sizeof (float));
-    }
+    c->ob[i].dout_set = FALSE;
   memset (c->dsemb, 0, (gsize) B * E * sizeof (float));
 
   /* Ops n_ops - 1 .. 1 read the output of the op before them, whose gradient buffer always exists. Op 0 is
@@ -993,23 +1013,26 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
       int n = op->h * op->w, ct = op->cin + op->cskip;
       gsize npix = (gsize) B * n;
 
+      g_assert (i == n_ops - 1 || ob->dout_set);   /* every consumer of op i's output came before it */
       switch (op->kind)
         {
         case OP_IN:
           g_assert_not_reached ();
           break;
         case OP_DOWN:
-          conv_backward (net, op, 1, G, din, TRUE, dY, in, B, c->conv);
+          conv_backward (net, op, 1, G, din, dout_add (c, i - 1), dY, in, B, c->conv);
           break;
         case OP_UP:
           conv_backward (net, op, 1, G, c->d_u, FALSE, dY, ob->u, B, c->conv);
+          din = dout_zeroed (net, c, i - 1, B);
           PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_backward (din, c->d_u, B, op->h, op->w, op->cin));
           break;
         case OP_OUT:
           conv_backward (net, op, 1, G, c->d_a1, FALSE, dY, ob->a1, B, c->conv);
           PROF (GAF_PROF_GN_SILU,
-                gaf_groupnorm_silu_backward (din, G + op->gn1_g, G + op->gn1_b, c->d_a1, in, ob->mean1, ob->rstd1,
-                                             P + op->gn1_g, P + op->gn1_b, B, n, op->cin, op->g1));
+                gaf_groupnorm_silu_backward_ex (din, G + op->gn1_g, G + op->gn1_b, c->d_a1, in, ob->mean1,
+                                                ob->rstd1, P + op->gn1_g, P + op->gn1_b, B, n, op->cin, op->g1,
+                                                dout_add (c, i - 1)));
           break;
         case OP_ATTN:
           {
@@ -1018,8 +1041,11 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             GafProfMark mark;
 
             gaf_profile_begin (&mark);
-            for (gsize j = 0; j < npix * op->cin; j++)   /* residual */
-              d[j] += g[j];
+            if (dout_add (c, i - 1))   /* residual */
+              for (gsize j = 0; j < npix * op->cin; j++)
+                d[j] += g[j];
+            else
+              memcpy (d, g, npix * op->cin * sizeof (float));
             memset (c->d_att, 0, npix * op->cin * sizeof (float));
             gaf_linear_backward (c->d_att, G + op->c2_w, G + op->c2_b, dY, ob->att, P + op->c2_w, (int) npix,
                                  op->cin, op->cin);
@@ -1044,29 +1070,36 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             const float *xin = op->cskip && !split ? ob->cat : in;
             float *dxin = din;
             GafProfMark mark;
+            g_assert (!op->cskip || op->skip_src != i - 1);
             if (op->cskip && !split)
               {
                 dxin = c->d_cat;
                 memset (dxin, 0, npix * ct * sizeof (float));
+                dout_zeroed (net, c, i - 1, B);
+                dout_zeroed (net, c, op->skip_src, B);
               }
-            /* skip path: [in | skip] W = in W[0 .. cin) + skip W[cin .. ct) */
+            /* skip path, the first gradient into din (and dskip) unless something else wrote there already:
+             * [in | skip] W = in W[0 .. cin) + skip W[cin .. ct) */
             if (split)
               PROF (GAF_PROF_CONV1X1,
-                    gaf_linear_backward (din, G + op->s_w, G + op->s_b, dY, in, P + op->s_w, (int) npix, op->cin,
-                                         op->cout);
-                    gaf_linear_backward (dskip, G + op->s_w + (gsize) op->cin * op->cout, NULL, dY, skip,
-                                         P + op->s_w + (gsize) op->cin * op->cout, (int) npix, op->cskip, op->cout));
+                    gaf_linear_backward_ex (din, dout_add (c, i - 1), G + op->s_w, G + op->s_b, dY, in, P + op->s_w,
+                                            (int) npix, op->cin, op->cout);
+                    gaf_linear_backward_ex (dskip, dout_add (c, op->skip_src), G + op->s_w + (gsize) op->cin * op->cout,
+                                            NULL, dY, skip, P + op->s_w + (gsize) op->cin * op->cout, (int) npix,
+                                            op->cskip, op->cout));
             else if (op->has_skip_conv)
               PROF (GAF_PROF_CONV1X1,
-                    gaf_linear_backward (dxin, G + op->s_w, G + op->s_b, dY, xin, P + op->s_w, (int) npix, ct,
-                                         op->cout));
-            else
+                    gaf_linear_backward_ex (dxin, op->cskip || dout_add (c, i - 1), G + op->s_w, G + op->s_b, dY,
+                                            xin, P + op->s_w, (int) npix, ct, op->cout));
+            else if (op->cskip || dout_add (c, i - 1))
               {
                 float *restrict d = dxin;
                 const float *restrict g = dY;
                 for (gsize j = 0; j < npix * ct; j++)
                   d[j] += g[j];
               }
+            else
+              memcpy (dxin, dY, npix * ct * sizeof (float));
             /* conv2, GN2 + SiLU */
             conv_backward (net, op, 2, G, c->d_a2, FALSE, dY, ob->a2, B, c->conv);
             PROF (GAF_PROF_GN_SILU,
