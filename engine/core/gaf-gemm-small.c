@@ -106,9 +106,11 @@ block512 (const int mr, const int nv, int k, const float *a, gsize rsa, gsize cs
 
 #define ROWS512(NV) DISPATCH_MR (mr, block512, NV, k, ai, rsa, csa, bj, ldb, cij, ldc, accumulate)
 
-GAF_TARGET_512 static void
-panel512 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb, float *c, int ldc,
-          gboolean accumulate)
+/* the panel, inlined twice: once with A's column stride csa = 1, a compile-time constant (A row-major: the
+ * Winograd and 1x1 forward products, 2-3 % faster on a Zen 4 core), once with csa as given */
+static inline __attribute__ ((always_inline)) GAF_TARGET_512 void
+panel512_body (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb, float *c,
+               int ldc, gboolean accumulate)
 {
   for (int j = 0; j < n; j += 32)
     {
@@ -124,6 +126,16 @@ panel512 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float
             ROWS512 (1)
         }
     }
+}
+
+GAF_TARGET_512 static void
+panel512 (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb, float *c, int ldc,
+          gboolean accumulate)
+{
+  if (csa == 1)
+    panel512_body (m, n, k, a, rsa, 1, b, ldb, c, ldc, accumulate);
+  else
+    panel512_body (m, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
 }
 
 /* ---- AVX2: MR x 16 blocks in 2 MR ymm accumulators (MR = 6: 12 of the 16 registers). */
