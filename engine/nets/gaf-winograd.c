@@ -550,6 +550,14 @@ input_transform4_body (float *V, const float *in, const float *zero, float *tmp,
       float *v = V + (gsize) t * 36 * c;
 
       tile_pointers6 (p, in, zero, b, 4 * ty - 1, 4 * tx - 1, height, width, c);
+      /* the 4 columns of the next tile to the right that this one does not read, on their way to L1 while
+       * this one is transformed (the input transform's share of a sampling evaluation in perf: 10.5 -> 9.9 %;
+       * the same for the output transform's rows made it slower) */
+      if (t + 1 < T && tx + 1 < tw)
+        for (int i = 0; i < 6; i++)
+          if (p[i * 6 + 5] != zero)
+            for (gsize q = 0; q < 4 * c * sizeof (float); q += 64)
+              __builtin_prefetch ((const char *) (p[i * 6 + 5] + c) + q);
       if (++tx == tw)
         {
           tx = 0;
