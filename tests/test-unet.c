@@ -279,6 +279,53 @@ test_conv2d (void)
   check_conv_ex ((GafConv2dShape) { 40, 24, 3, 1, 1 }, 3, 10, 12, 0, 409);
 }
 
+/* A Winograd convolution that reads its input as the nearest 2x upsampling of a half-size image (wg.up)
+ * against the same convolution of the upsampled image: forward, and the weight and bias gradients; the input
+ * gradient is the full-size one in both. */
+static void
+test_winograd_upsampled (void)
+{
+  for (int m = 2; m <= 4; m += 2)
+    {
+      GafConv2dShape s = { 24, 16, 3, 1, 1 };
+      int batch = 2, h = 8, w = 16, n = batch * h * w;
+      GafRng rng;
+      GafWinograd wg = { 0 };
+
+      gaf_rng_init (&rng, 430 + m);
+      g_autofree float *low = new_uniform (&rng, (gsize) n / 4 * s.cin, -1, 1);
+      g_autofree float *wt = new_uniform (&rng, (gsize) 9 * s.cin * s.cout, -0.5, 0.5);
+      g_autofree float *bias = new_uniform (&rng, s.cout, -1, 1), *dout = new_uniform (&rng, (gsize) n * s.cout, -1, 1);
+      g_autofree float *up = g_new (float, (gsize) n * s.cin), *ref = g_new (float, (gsize) n * s.cout);
+      g_autofree float *out = g_new (float, (gsize) n * s.cout);
+      g_autofree float *scratch = g_new (float, gaf_winograd_scratch_len (&s, h, w));
+      g_autofree float *dw = g_new0 (float, (gsize) 9 * s.cin * s.cout), *dw_ref = g_new0 (float, (gsize) 9 * s.cin * s.cout);
+      g_autofree float *db = g_new0 (float, s.cout), *db_ref = g_new0 (float, s.cout);
+      g_autofree float *din = g_new (float, (gsize) n * s.cin), *din_ref = g_new (float, (gsize) n * s.cin);
+      g_autofree char *what = NULL;
+
+      gaf_upsample2x_forward (up, low, batch, h / 2, w / 2, s.cin);
+      gaf_winograd_prepare (&wg, wt, &s, m, TRUE);
+      gaf_winograd_forward (ref, up, &wg, bias, batch, h, w, scratch);
+      gaf_winograd_backward_ex (din_ref, dw_ref, db_ref, dout, up, &wg, batch, h, w, FALSE, scratch);
+      wg.up = TRUE;
+      gaf_winograd_forward (out, low, &wg, bias, batch, h, w, scratch);
+      gaf_winograd_backward_ex (din, dw, db, dout, low, &wg, batch, h, w, FALSE, scratch);
+      what = g_strdup_printf ("winograd F(%dx%d) upsampled input forward", m, m);
+      check_close (what, out, ref, (gsize) n * s.cout, 1e-6);
+      g_free (what);
+      what = g_strdup_printf ("winograd F(%dx%d) upsampled input dw", m, m);
+      check_close (what, dw, dw_ref, (gsize) 9 * s.cin * s.cout, 1e-6);
+      g_free (what);
+      what = g_strdup_printf ("winograd F(%dx%d) upsampled input db", m, m);
+      check_close (what, db, db_ref, s.cout, 1e-6);
+      g_free (what);
+      what = g_strdup_printf ("winograd F(%dx%d) upsampled input din", m, m);
+      check_close (what, din, din_ref, (gsize) n * s.cin, 1e-6);
+      gaf_winograd_clear (&wg);
+    }
+}
+
 static void
 test_winograd (void)
 {
@@ -1958,6 +2005,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/engine/layers2d/conv2d", test_conv2d);
   g_test_add_func ("/engine/layers2d/winograd", test_winograd);
+  g_test_add_func ("/engine/layers2d/winograd-upsampled", test_winograd_upsampled);
   g_test_add_func ("/engine/layers2d/groupnorm-groups", test_groupnorm_groups);
   g_test_add_func ("/engine/layers2d/groupnorm", test_groupnorm);
   g_test_add_func ("/engine/layers2d/groupnorm-silu", test_groupnorm_silu);

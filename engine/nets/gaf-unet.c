@@ -555,6 +555,8 @@ update_winograd_flags (GafUnet *net)
                   op->conv1.cout >= 8 ? MIN (net->winograd, gaf_winograd_tile (&op->conv1, op->ch, op->cw)) : 0;
       op->wino2 = net->winograd && op->kind == OP_RES && op->conv2.cin >= 8
                   ? MIN (net->winograd, gaf_winograd_tile (&op->conv2, op->ch, op->cw)) : 0;
+      /* an upsampling's Winograd convolution reads the low-resolution input as its upsampling */
+      op->wg1.up = op->kind == OP_UP && op->wino1;
     }
   /* scratch sizes depend on the flags */
   for (int k = 0; k < GAF_MAX_THREADS; k++)
@@ -862,6 +864,11 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
           ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, in, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_UP:
+          if (op->wg1.up)   /* the convolution reads in as its upsampling */
+            {
+              ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, in, B, P + op->c1_b, 0, NULL, c->conv);
+              break;
+            }
           PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin));
           ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, ob->u, B, P + op->c1_b, 0, NULL, c->conv);
           break;
@@ -1023,7 +1030,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
           conv_backward (net, op, 1, G, din, dout_add (c, i - 1), dY, in, B, c->conv);
           break;
         case OP_UP:
-          conv_backward (net, op, 1, G, c->d_u, FALSE, dY, ob->u, B, c->conv);
+          conv_backward (net, op, 1, G, c->d_u, FALSE, dY, op->wg1.up ? in : ob->u, B, c->conv);
           din = dout_zeroed (net, c, i - 1, B);
           PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_backward (din, c->d_u, B, op->h, op->w, op->cin));
           break;

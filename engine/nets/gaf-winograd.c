@@ -256,7 +256,7 @@ gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, 
 GAF_SIMD_CLONES
 static void
 input_transform2 (float *restrict V, const float *in, const float *zero, gsize t0, int T,
-                 int height, int width, int c)
+                 int height, int width, int c, gboolean up)
 {
   int th = height / 2, tw = width / 2;
   gsize plane = c, rs = (gsize) width * c;
@@ -269,7 +269,15 @@ input_transform2 (float *restrict V, const float *in, const float *zero, gsize t
       int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
       const float *p[16];
 
-      if (y0 >= 0 && y0 + 4 <= height && x0 >= 0 && x0 + 4 <= width)
+      if (up)   /* in is (height / 2, width / 2), read as its nearest upsampling */
+        for (int i = 0; i < 4; i++)
+          for (int j = 0; j < 4; j++)
+            {
+              int y = y0 + i, x = x0 + j;
+              p[i * 4 + j] = (y < 0 || y >= height || x < 0 || x >= width) ? zero
+                             : in + (((gsize) b * (height / 2) + y / 2) * (width / 2) + x / 2) * c;
+            }
+      else if (y0 >= 0 && y0 + 4 <= height && x0 >= 0 && x0 + 4 <= width)
         {
           /* interior tile: no padding */
           const float *base = in + (((gsize) b * height + y0) * width + x0) * c;
@@ -516,8 +524,23 @@ a4 (float *o0, float *o1, float *o2, float *o3, float *o4, float *o5,
 /* The tile's 36 input pixels (zero outside the image), row-major. */
 static inline void
 tile_pointers6 (const float **p, const float *in, const float *zero, int b, int y0, int x0, int height, int width,
-                int c)
+                int c, gboolean up)
 {
+  if (up)   /* in is (height / 2, width / 2): pixel (y, x) of its nearest upsampling is (y / 2, x / 2) of in */
+    {
+      int h2 = height / 2, w2 = width / 2;
+      for (int i = 0; i < 6; i++)
+        {
+          int y = y0 + i;
+          const float *row = in + ((gsize) b * h2 + y / 2) * w2 * c;
+          for (int j = 0; j < 6; j++)
+            {
+              int x = x0 + j;
+              p[i * 6 + j] = (y < 0 || y >= height || x < 0 || x >= width) ? zero : row + (gsize) (x / 2) * c;
+            }
+        }
+      return;
+    }
   if (y0 >= 0 && y0 + 6 <= height && x0 >= 0 && x0 + 6 <= width)
     {
       const float *base = in + (((gsize) b * height + y0) * width + x0) * c;
@@ -537,7 +560,7 @@ tile_pointers6 (const float **p, const float *in, const float *zero, int b, int 
 
 static inline __attribute__ ((always_inline)) void
 input_transform4_body (float *V, const float *in, const float *zero, float *tmp, gsize t0, int T,
-                  int height, int width, int c)
+                  int height, int width, int c, gboolean up)
 {
   int th = height / 4, tw = width / 4;
   int b = (int) (t0 / ((gsize) th * tw));
@@ -549,11 +572,11 @@ input_transform4_body (float *V, const float *in, const float *zero, float *tmp,
       const float *p[36];
       float *v = V + (gsize) t * 36 * c;
 
-      tile_pointers6 (p, in, zero, b, 4 * ty - 1, 4 * tx - 1, height, width, c);
+      tile_pointers6 (p, in, zero, b, 4 * ty - 1, 4 * tx - 1, height, width, c, up);
       /* the 4 columns of the next tile to the right that this one does not read, on their way to L1 while
        * this one is transformed (the input transform's share of a sampling evaluation in perf: 10.5 -> 9.9 %;
        * the same for the output transform's rows made it slower) */
-      if (t + 1 < T && tx + 1 < tw)
+      if (!up && t + 1 < T && tx + 1 < tw)
         for (int i = 0; i < 6; i++)
           if (p[i * 6 + 5] != zero)
             for (gsize q = 0; q < 4 * c * sizeof (float); q += 64)
@@ -590,16 +613,16 @@ input_transform4_body (float *V, const float *in, const float *zero, float *tmp,
 GAF_SIMD_CLONES
 static void
 input_transform4 (float *V, const float *in, const float *zero, float *tmp, gsize t0, int T,
-                  int height, int width, int c)
+                  int height, int width, int c, gboolean up)
 {
   switch (c)
     {
-    case 16: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 16); break;
-    case 32: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 32); break;
-    case 64: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 64); break;
-    case 96: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 96); break;
-    case 128: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 128); break;
-    default: input_transform4_body (V, in, zero, tmp, t0, T, height, width, c); break;
+    case 16: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 16, up); break;
+    case 32: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 32, up); break;
+    case 64: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 64, up); break;
+    case 96: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 96, up); break;
+    case 128: input_transform4_body (V, in, zero, tmp, t0, T, height, width, 128, up); break;
+    default: input_transform4_body (V, in, zero, tmp, t0, T, height, width, c, up); break;
     }
 }
 
@@ -790,8 +813,9 @@ wino_scratch (float *scratch, int floats, int m, int cin, int cout)
 /* out = winograd conv of in (Cin channels) with U (P, Cin, Cout) + bias (+ res); sums (B, 2, Cout) of out, or
  * NULL. */
 static void
-winograd_conv (float *out, const float *in, const float *U, const float *bias, gsize bias_stride, const float *res,
-               double *sums, int cin, int cout, int m, int batch, int height, int width, float *scratch)
+winograd_conv (float *out, const float *in, gboolean up, const float *U, const float *bias, gsize bias_stride,
+               const float *res, double *sums, int cin, int cout, int m, int batch, int height, int width,
+               float *scratch)
 {
   WinoScratch w = wino_scratch (scratch, WINO_BLOCK_FLOATS, m, cin, cout);
   gsize total = (gsize) batch * (height / m) * (width / m);
@@ -807,9 +831,9 @@ winograd_conv (float *out, const float *in, const float *U, const float *bias, g
 
       gaf_profile_begin (&mark);
       if (m == 2)
-        input_transform2 (w.V, in, w.zero, t0, n, height, width, cin);
+        input_transform2 (w.V, in, w.zero, t0, n, height, width, cin, up);
       else
-        input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin);
+        input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin, up);
       gaf_profile_end (GAF_PROF_WINO_TRANSFORM, &mark);
       gaf_profile_begin (&mark);
       gaf_gemm_small_batch (w.P, n, cout, cin, w.V, cin, (gsize) w.P * cin, 1, U, (gsize) cin * cout, cout, w.M,
@@ -836,7 +860,7 @@ gaf_winograd_forward_ex (float *out, const float *in, const GafWinograd *wg, con
                          const float *residual, int batch, int height, int width, float *scratch)
 {
   g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
-  winograd_conv (out, in, wg->u, bias, bias_stride, residual, NULL, wg->cin, wg->cout, wg->m, batch, height, width,
+  winograd_conv (out, in, wg->up, wg->u, bias, bias_stride, residual, NULL, wg->cin, wg->cout, wg->m, batch, height, width,
                  scratch);
 }
 
@@ -845,7 +869,7 @@ gaf_winograd_forward_sums (float *out, double *sums, const float *in, const GafW
                            gsize bias_stride, const float *residual, int batch, int height, int width, float *scratch)
 {
   g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
-  winograd_conv (out, in, wg->u, bias, bias_stride, residual, sums, wg->cin, wg->cout, wg->m, batch, height, width,
+  winograd_conv (out, in, wg->up, wg->u, bias, bias_stride, residual, sums, wg->cin, wg->cout, wg->m, batch, height, width,
                  scratch);
 }
 
@@ -895,12 +919,12 @@ gaf_winograd_backward_ex (float *din, float *dw, float *dbias, const float *dout
           gaf_profile_begin (&mark);
           if (m == 2)
             {
-              input_transform2 (w.V, in, w.zero, t0, n, height, width, cin);
+              input_transform2 (w.V, in, w.zero, t0, n, height, width, cin, wg->up);
               output_transform_adjoint2 (w.M, dout, t0, n, height, width, cout);
             }
           else
             {
-              input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin);
+              input_transform4 (w.V, in, w.zero, w.tmp, t0, n, height, width, cin, wg->up);
               output_transform_adjoint4 (w.M, dout, w.tmp, t0, n, height, width, cout);
             }
           /* the bias gradient from the transformed dY, which every tile's pixel enters exactly once */
@@ -923,7 +947,7 @@ gaf_winograd_backward_ex (float *din, float *dw, float *dbias, const float *dout
   if (din != NULL)
     {
       g_assert (wg->u_flip != NULL);
-      winograd_conv (din, dout, wg->u_flip, NULL, 0, din_add ? din : NULL, NULL, cout, cin, m, batch, height, width,
+      winograd_conv (din, dout, FALSE, wg->u_flip, NULL, 0, din_add ? din : NULL, NULL, cout, cin, m, batch, height, width,
                      scratch);
     }
 }

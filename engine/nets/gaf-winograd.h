@@ -19,6 +19,9 @@ typedef struct {
   float *u_flip;   /* ((m + 2)^2, Cout, Cin) the same for the flipped, transposed kernel (din) */
   int    cin, cout;
   int    m;        /* output tile side, 2 or 4 */
+  /* TRUE: forward and the weight gradient read their input at half the side, as its nearest 2x upsampling
+   * (an upsampling layer's convolution without the upsampled image); din stays at the full side */
+  gboolean up;
 } GafWinograd;
 
 /* The largest tile the shape allows: 4 (sides divisible by 4), 2 (even sides), 0 (not a 3x3 "same" conv). */
