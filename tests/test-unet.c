@@ -77,6 +77,15 @@ check_close (const char *what, const float *a, const float *b, gsize count, doub
     g_test_fail_printf ("%s: %u of %" G_GSIZE_FORMAT " entries differ", what, bad, count);
 }
 
+/* check_close with the label "tag what" */
+static void
+check_close_as (const char *tag, const char *what, const float *a, const float *b, gsize count, double rtol)
+{
+  g_autofree char *label = g_strdup_printf ("%s %s", tag, what);
+
+  check_close (label, a, b, count, rtol);
+}
+
 /* ---- conv2d ---------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -181,15 +190,9 @@ check_conv (GafConv2dShape s, int batch, int h, int w, int winograd, gboolean fd
   for (int i = 0; i < s.cout; i++)
     db[i] -= 1.0f;
   gaf_conv2d_backward_naive (din_ref, dw_ref, db_ref, x.r, x.in, x.wt, batch, h, w, &s);
-  g_free (what);
-  what = g_strdup_printf ("%s din", tag);
-  check_close (what, din, din_ref, x.nin, rtol);
-  g_free (what);
-  what = g_strdup_printf ("%s dw", tag);
-  check_close (what, dw, dw_ref, x.nw, rtol);
-  g_free (what);
-  what = g_strdup_printf ("%s db", tag);
-  check_close (what, db, db_ref, s.cout, rtol);
+  check_close_as (tag, "din", din, din_ref, x.nin, rtol);
+  check_close_as (tag, "dw", dw, dw_ref, x.nw, rtol);
+  check_close_as (tag, "db", db, db_ref, s.cout, rtol);
 
   if (fd)
     {
@@ -209,9 +212,7 @@ check_conv (GafConv2dShape s, int batch, int h, int w, int winograd, gboolean fd
     gaf_winograd_backward (din, NULL, NULL, x.r, x.in, &x.wg, batch, h, w, x.scratch);
   else
     gaf_conv2d_backward (din, NULL, NULL, x.r, x.in, x.wt, batch, h, w, &x.s, x.scratch);
-  g_free (what);
-  what = g_strdup_printf ("%s din alone", tag);
-  check_close (what, din, din_ref, x.nin, rtol);
+  check_close_as (tag, "din alone", din, din_ref, x.nin, rtol);
   if (winograd)
     {
       /* din written, not added to: what it held before is never read (NaN here); the bias gradient without
@@ -220,12 +221,8 @@ check_conv (GafConv2dShape s, int batch, int h, int w, int winograd, gboolean fd
         din[i] = NAN;
       memset (db, 0, s.cout * sizeof (float));
       gaf_winograd_backward_ex (din, NULL, db, x.r, x.in, &x.wg, batch, h, w, FALSE, x.scratch);
-      g_free (what);
-      what = g_strdup_printf ("%s din written", tag);
-      check_close (what, din, din_ref, x.nin, rtol);
-      g_free (what);
-      what = g_strdup_printf ("%s db alone", tag);
-      check_close (what, db, db_ref, s.cout, rtol);
+      check_close_as (tag, "din written", din, din_ref, x.nin, rtol);
+      check_close_as (tag, "db alone", db, db_ref, s.cout, rtol);
     }
   conv_ctx_clear (&x);
 }
@@ -302,7 +299,7 @@ test_winograd_upsampled (void)
       g_autofree float *dw = g_new0 (float, (gsize) 9 * s.cin * s.cout), *dw_ref = g_new0 (float, (gsize) 9 * s.cin * s.cout);
       g_autofree float *db = g_new0 (float, s.cout), *db_ref = g_new0 (float, s.cout);
       g_autofree float *din = g_new (float, (gsize) n * s.cin), *din_ref = g_new (float, (gsize) n * s.cin);
-      g_autofree char *what = NULL;
+      g_autofree char *tag = g_strdup_printf ("winograd F(%dx%d) upsampled input", m, m);
 
       gaf_upsample2x_forward (up, low, batch, h / 2, w / 2, s.cin);
       gaf_winograd_prepare (&wg, wt, &s, m, TRUE);
@@ -311,17 +308,10 @@ test_winograd_upsampled (void)
       wg.up = TRUE;
       gaf_winograd_forward (out, low, &wg, bias, batch, h, w, scratch);
       gaf_winograd_backward_ex (din, dw, db, dout, low, &wg, batch, h, w, FALSE, scratch);
-      what = g_strdup_printf ("winograd F(%dx%d) upsampled input forward", m, m);
-      check_close (what, out, ref, (gsize) n * s.cout, 1e-6);
-      g_free (what);
-      what = g_strdup_printf ("winograd F(%dx%d) upsampled input dw", m, m);
-      check_close (what, dw, dw_ref, (gsize) 9 * s.cin * s.cout, 1e-6);
-      g_free (what);
-      what = g_strdup_printf ("winograd F(%dx%d) upsampled input db", m, m);
-      check_close (what, db, db_ref, s.cout, 1e-6);
-      g_free (what);
-      what = g_strdup_printf ("winograd F(%dx%d) upsampled input din", m, m);
-      check_close (what, din, din_ref, (gsize) n * s.cin, 1e-6);
+      check_close_as (tag, "forward", out, ref, (gsize) n * s.cout, 1e-6);
+      check_close_as (tag, "dw", dw, dw_ref, (gsize) 9 * s.cin * s.cout, 1e-6);
+      check_close_as (tag, "db", db, db_ref, s.cout, 1e-6);
+      check_close_as (tag, "din", din, din_ref, (gsize) n * s.cin, 1e-6);
       gaf_winograd_clear (&wg);
     }
 }
