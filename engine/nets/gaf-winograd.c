@@ -910,7 +910,7 @@ gaf_winograd_backward_ex (float *din, float *dw, float *dbias, const float *dout
       WinoScratch w = wino_scratch (scratch, WINO_DW_BLOCK_FLOATS, m, cin, cout);
       gsize total = (gsize) batch * (height / m) * (width / m);
 
-      memset (w.dU, 0, (gsize) w.P * cin * cout * sizeof (float));
+      /* dU is written by the first block's products and added to by the rest (no pass zeroing it) */
       for (gsize t0 = 0; t0 < total; t0 += w.T)
         {
           int n = (int) MIN ((gsize) w.T, total - t0);
@@ -934,7 +934,7 @@ gaf_winograd_backward_ex (float *din, float *dw, float *dbias, const float *dout
           gaf_profile_begin (&mark);
           /* dU[xi] (Cin, Cout) += V[:, xi]^T (Cin, n) dM[:, xi] (n, Cout) */
           gaf_gemm_small_batch (w.P, cin, cout, n, w.V, cin, 1, (gsize) w.P * cin, w.M, cout, w.P * cout, w.dU,
-                                (gsize) cin * cout, cout, TRUE);
+                                (gsize) cin * cout, cout, t0 > 0);
           gaf_profile_end (GAF_PROF_WINO_GEMM, &mark);
         }
       {
