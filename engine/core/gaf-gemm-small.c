@@ -478,7 +478,7 @@ gaf_gemm_small_use (const char *name)
 /* k per slice of a long product (measured: 256 and 1024 a few % slower) */
 #define GEMM_KC 512
 
-/* gaf_gemm_small without the FLOP count */
+/* one product of gaf_gemm_small_batch, without the FLOP count */
 static void
 gemm_small (const Kernel *kn, int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
             float *c, int ldc, gboolean accumulate)
@@ -492,12 +492,11 @@ gemm_small (const Kernel *kn, int m, int n, int k, const float *a, gsize rsa, gs
     }
   /* A long k (a weight gradient summed over every pixel of a batch) in slices of GEMM_KC: each block of C
    * otherwise streams all k rows of its B panel and A columns from memory again, once per block */
-  for (int l0 = 0; l0 < k; l0 += GEMM_KC)
+  for (int l0 = 0, kl; l0 < k; l0 += kl)
     {
-      int kl = k - l0 < 2 * GEMM_KC ? k - l0 : GEMM_KC;
-      kn->panel (m, n16, kl, a + (gsize) l0 * csa, rsa, csa, b + (gsize) l0 * ldb, ldb, c, ldc, accumulate || l0 > 0);
-      if (kl != GEMM_KC)
-        break;
+      kl = k - l0 < 2 * GEMM_KC ? k - l0 : GEMM_KC;
+      kn->panel (m, n16, kl, a + (gsize) l0 * csa, rsa, csa, b + (gsize) l0 * ldb, ldb, c, ldc,
+                 accumulate || l0 > 0);
     }
   blas_rest (m, n16, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
 }
@@ -506,13 +505,7 @@ void
 gaf_gemm_small (int m, int n, int k, const float *a, gsize rsa, gsize csa, const float *b, int ldb,
                 float *c, int ldc, gboolean accumulate)
 {
-  const Kernel *kn = kernel ();
-
-  if (m <= 0 || n <= 0)
-    return;
-  gemm_small (kn, m, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
-  if (k > 0 && kn->panel != NULL)
-    gaf_blas_count_flops (2.0 * m * (n - n % 16) * k);
+  gaf_gemm_small_batch (1, m, n, k, a, 0, rsa, csa, b, 0, ldb, c, 0, ldc, accumulate);
 }
 
 void

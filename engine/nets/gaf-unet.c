@@ -766,7 +766,6 @@ op_sums (GafUnet *net, Cache *c, int i, int B)
   return ob->sums;
 }
 
-/* din += the input gradient (din_add), or din = it (din's old contents unread) */
 /* Whether a gradient goes into op j's dout by adding (something wrote it already this backward) or by
  * writing (the first writer: no pass zeroing it beforehand); marks it written. */
 static gboolean
@@ -789,6 +788,20 @@ dout_zeroed (const GafUnet *net, Cache *c, int j, int B)
   return c->ob[j].dout;
 }
 
+/* d += g (add), or d = g, over n floats */
+static void
+add_or_copy (float *restrict d, const float *restrict g, gsize n, gboolean add)
+{
+  if (!add)
+    {
+      memcpy (d, g, n * sizeof (float));
+      return;
+    }
+  for (gsize j = 0; j < n; j++)
+    d[j] += g[j];
+}
+
+/* the conv's gradients; din += its input gradient (din_add), or din = it (din's old contents unread) */
 static void
 conv_backward (const GafUnet *net, const Op *op, int which, float *G, float *din, gboolean din_add,
                const float *dout, const float *in, int B, float *scratch)
@@ -864,13 +877,15 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
           ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, in, B, P + op->c1_b, 0, NULL, c->conv);
           break;
         case OP_UP:
-          if (op->wg1.up)   /* the convolution reads in as its upsampling */
-            {
-              ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, in, B, P + op->c1_b, 0, NULL, c->conv);
-              break;
-            }
-          PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin));
-          ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, ob->u, B, P + op->c1_b, 0, NULL, c->conv);
+          {
+            const float *u = in;   /* a Winograd convolution reads in as its upsampling (wg1.up) */
+            if (!op->wg1.up)
+              {
+                PROF (GAF_PROF_RESAMPLE, gaf_upsample2x_forward (ob->u, in, B, op->h, op->w, op->cin));
+                u = ob->u;
+              }
+            ob->sums_ok = conv_forward (net, op, 1, ob->out, ob->sums, u, B, P + op->c1_b, 0, NULL, c->conv);
+          }
           break;
         case OP_OUT:
           {
@@ -1043,16 +1058,10 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
           break;
         case OP_ATTN:
           {
-            float *restrict d = din;
-            const float *restrict g = dY;
             GafProfMark mark;
 
             gaf_profile_begin (&mark);
-            if (dout_add (c, i - 1))   /* residual */
-              for (gsize j = 0; j < npix * op->cin; j++)
-                d[j] += g[j];
-            else
-              memcpy (d, g, npix * op->cin * sizeof (float));
+            add_or_copy (din, dY, npix * op->cin, dout_add (c, i - 1));   /* residual */
             memset (c->d_att, 0, npix * op->cin * sizeof (float));
             gaf_linear_backward (c->d_att, G + op->c2_w, G + op->c2_b, dY, ob->att, P + op->c2_w, (int) npix,
                                  op->cin, op->cin);
@@ -1091,22 +1100,16 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
               PROF (GAF_PROF_CONV1X1,
                     gaf_linear_backward_ex (din, dout_add (c, i - 1), G + op->s_w, G + op->s_b, dY, in, P + op->s_w,
                                             (int) npix, op->cin, op->cout);
-                    gaf_linear_backward_ex (dskip, dout_add (c, op->skip_src), G + op->s_w + (gsize) op->cin * op->cout,
-                                            NULL, dY, skip, P + op->s_w + (gsize) op->cin * op->cout, (int) npix,
-                                            op->cskip, op->cout));
-            else if (op->has_skip_conv)
+                    gaf_linear_backward_ex (dskip, dout_add (c, op->skip_src),
+                                            G + op->s_w + (gsize) op->cin * op->cout, NULL, dY, skip,
+                                            P + op->s_w + (gsize) op->cin * op->cout, (int) npix, op->cskip,
+                                            op->cout));
+            else if (op->has_skip_conv)   /* no skip input here (split otherwise) */
               PROF (GAF_PROF_CONV1X1,
-                    gaf_linear_backward_ex (dxin, op->cskip || dout_add (c, i - 1), G + op->s_w, G + op->s_b, dY,
-                                            xin, P + op->s_w, (int) npix, ct, op->cout));
-            else if (op->cskip || dout_add (c, i - 1))
-              {
-                float *restrict d = dxin;
-                const float *restrict g = dY;
-                for (gsize j = 0; j < npix * ct; j++)
-                  d[j] += g[j];
-              }
-            else
-              memcpy (dxin, dY, npix * ct * sizeof (float));
+                    gaf_linear_backward_ex (dxin, dout_add (c, i - 1), G + op->s_w, G + op->s_b, dY, xin,
+                                            P + op->s_w, (int) npix, ct, op->cout));
+            else   /* d_cat (zeroed above) or din */
+              add_or_copy (dxin, dY, npix * ct, op->cskip || dout_add (c, i - 1));
             /* conv2, GN2 + SiLU */
             conv_backward (net, op, 2, G, c->d_a2, FALSE, dY, ob->a2, B, c->conv);
             PROF (GAF_PROF_GN_SILU,
@@ -1138,7 +1141,8 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
         }
     }
   g_assert (n_ops >= 2 && OPS (net)[0].kind == OP_IN);
-  conv_backward (net, &OPS (net)[0], 1, G, dx, TRUE, c->ob[0].dout, c->x, B, c->conv);   /* conv_backward: dx may be NULL */
+  /* conv_backward: dx may be NULL */
+  conv_backward (net, &OPS (net)[0], 1, G, dx, TRUE, c->ob[0].dout, c->x, B, c->conv);
 
   /* time path: SiLU(emb) <- Linear <- SiLU <- Linear <- sinusoid */
   gaf_profile_begin (&tmark);

@@ -249,6 +249,15 @@ gaf_winograd_prepare (GafWinograd *wg, const float *w, const GafConv2dShape *s, 
   }
 }
 
+/* Pixel (y, x) of the nearest 2x upsampling of image b of in (height / 2, width / 2), zero outside */
+static inline const float *
+up_pixel (const float *in, const float *zero, int b, int y, int x, int height, int width, int c)
+{
+  if (y < 0 || y >= height || x < 0 || x >= width)
+    return zero;
+  return in + (((gsize) b * (height / 2) + y / 2) * (width / 2) + x / 2) * c;
+}
+
 /* F(2x2, 3x3). The transforms are written out element by element, with the 16 points as separate
  * pointers: that is what lets GCC vectorise them over the channels (ivdep: they never overlap). */
 
@@ -272,11 +281,7 @@ input_transform2 (float *restrict V, const float *in, const float *zero, gsize t
       if (up)   /* in is (height / 2, width / 2), read as its nearest upsampling */
         for (int i = 0; i < 4; i++)
           for (int j = 0; j < 4; j++)
-            {
-              int y = y0 + i, x = x0 + j;
-              p[i * 4 + j] = (y < 0 || y >= height || x < 0 || x >= width) ? zero
-                             : in + (((gsize) b * (height / 2) + y / 2) * (width / 2) + x / 2) * c;
-            }
+            p[i * 4 + j] = up_pixel (in, zero, b, y0 + i, x0 + j, height, width, c);
       else if (y0 >= 0 && y0 + 4 <= height && x0 >= 0 && x0 + 4 <= width)
         {
           /* interior tile: no padding */
@@ -526,19 +531,11 @@ static inline void
 tile_pointers6 (const float **p, const float *in, const float *zero, int b, int y0, int x0, int height, int width,
                 int c, gboolean up)
 {
-  if (up)   /* in is (height / 2, width / 2): pixel (y, x) of its nearest upsampling is (y / 2, x / 2) of in */
+  if (up)   /* in is (height / 2, width / 2), read as its nearest upsampling */
     {
-      int h2 = height / 2, w2 = width / 2;
       for (int i = 0; i < 6; i++)
-        {
-          int y = y0 + i;
-          const float *row = in + ((gsize) b * h2 + y / 2) * w2 * c;
-          for (int j = 0; j < 6; j++)
-            {
-              int x = x0 + j;
-              p[i * 6 + j] = (y < 0 || y >= height || x < 0 || x >= width) ? zero : row + (gsize) (x / 2) * c;
-            }
-        }
+        for (int j = 0; j < 6; j++)
+          p[i * 6 + j] = up_pixel (in, zero, b, y0 + i, x0 + j, height, width, c);
       return;
     }
   if (y0 >= 0 && y0 + 6 <= height && x0 >= 0 && x0 + 6 <= width)
@@ -860,8 +857,8 @@ gaf_winograd_forward_ex (float *out, const float *in, const GafWinograd *wg, con
                          const float *residual, int batch, int height, int width, float *scratch)
 {
   g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
-  winograd_conv (out, in, wg->up, wg->u, bias, bias_stride, residual, NULL, wg->cin, wg->cout, wg->m, batch, height, width,
-                 scratch);
+  winograd_conv (out, in, wg->up, wg->u, bias, bias_stride, residual, NULL, wg->cin, wg->cout, wg->m, batch, height,
+                 width, scratch);
 }
 
 void
@@ -869,8 +866,8 @@ gaf_winograd_forward_sums (float *out, double *sums, const float *in, const GafW
                            gsize bias_stride, const float *residual, int batch, int height, int width, float *scratch)
 {
   g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
-  winograd_conv (out, in, wg->up, wg->u, bias, bias_stride, residual, sums, wg->cin, wg->cout, wg->m, batch, height, width,
-                 scratch);
+  winograd_conv (out, in, wg->up, wg->u, bias, bias_stride, residual, sums, wg->cin, wg->cout, wg->m, batch, height,
+                 width, scratch);
 }
 
 void
@@ -947,8 +944,8 @@ gaf_winograd_backward_ex (float *din, float *dw, float *dbias, const float *dout
   if (din != NULL)
     {
       g_assert (wg->u_flip != NULL);
-      winograd_conv (din, dout, FALSE, wg->u_flip, NULL, 0, din_add ? din : NULL, NULL, cout, cin, m, batch, height, width,
-                     scratch);
+      winograd_conv (din, dout, FALSE, wg->u_flip, NULL, 0, din_add ? din : NULL, NULL, cout, cin, m, batch, height,
+                     width, scratch);
     }
 }
 
