@@ -274,6 +274,16 @@ test_conv2d (void)
   check_conv_ex ((GafConv2dShape) { 5, 6, 3, 1, 1 }, 3, 5, 7, 0, 407);
   check_conv_ex ((GafConv2dShape) { 5, 6, 1, 1, 0 }, 3, 5, 7, 0, 408);
   check_conv_ex ((GafConv2dShape) { 40, 24, 3, 1, 1 }, 3, 10, 12, 0, 409);
+  /* Few channels on one side (a UNet's first and last layer; direct, without im2col, on AVX-512 CPUs): 1 to 4
+   * narrow channels, 16 to 128 wide ones, the narrow side's width odd and even */
+  check_conv ((GafConv2dShape) { 2, 32, 3, 1, 1 }, 2, 6, 5, FALSE, TRUE, 410);
+  check_conv ((GafConv2dShape) { 32, 2, 3, 1, 1 }, 2, 6, 5, FALSE, TRUE, 411);
+  check_conv_ex ((GafConv2dShape) { 1, 16, 3, 1, 1 }, 3, 7, 9, 0, 412);
+  check_conv_ex ((GafConv2dShape) { 3, 48, 3, 1, 1 }, 2, 5, 8, 0, 413);
+  check_conv_ex ((GafConv2dShape) { 4, 128, 3, 1, 1 }, 2, 4, 4, 0, 414);
+  check_conv_ex ((GafConv2dShape) { 48, 1, 3, 1, 1 }, 3, 7, 9, 0, 415);
+  check_conv_ex ((GafConv2dShape) { 128, 3, 3, 1, 1 }, 2, 5, 8, 0, 416);
+  check_conv_ex ((GafConv2dShape) { 64, 4, 3, 1, 1 }, 2, 1, 1, 0, 417);
 }
 
 /* A Winograd convolution that reads its input as the nearest 2x upsampling of a half-size image (wg.up)
