@@ -776,6 +776,82 @@ test_winograd_sums (void)
     }
 }
 
+/* gaf_winograd_forward_act: the input formed by a callback a group of images at a time gives the convolution
+ * of the input written whole beforehand, with the per-image bias, the residual (apart and the output itself)
+ * and the sums; the callback is asked for each image once, in order. Image sizes that make groups of 1
+ * (32 x 32 x 64 floats, the group's size), of 2 + 2 + 1 and of all 5. */
+typedef struct {
+  const float *src;
+  gsize per_image;
+  int next;   /* the image the next call must start at */
+} ActCtx;
+
+static void
+act_square (float *act, int b0, int n, gpointer data)
+{
+  ActCtx *x = data;
+
+  g_assert_cmpint (b0, ==, x->next);
+  x->next = b0 + n;
+  for (gsize i = 0; i < (gsize) n * x->per_image; i++)
+    {
+      float v = x->src[(gsize) b0 * x->per_image + i];
+      act[i] = v * v - 0.25f;
+    }
+}
+
+static void
+test_winograd_act (void)
+{
+  static const struct { int h, w, cin, cout; } shapes[] = { { 32, 32, 64, 16 }, { 16, 16, 112, 24 }, { 8, 12, 16, 32 } };
+  const int batch = 5;
+
+  for (guint k = 0; k < G_N_ELEMENTS (shapes); k++)
+    for (int m = 2; m <= 4; m += 2)
+      {
+        int h = shapes[k].h, w = shapes[k].w, cin = shapes[k].cin, cout = shapes[k].cout;
+        GafConv2dShape s = { cin, cout, 3, 1, 1 };
+        gsize nin = (gsize) batch * h * w * cin, nout = (gsize) batch * h * w * cout, ns = (gsize) batch * 2 * cout;
+        GafRng rng;
+        GafWinograd wg = { 0 };
+        g_autofree float *in = NULL, *wt = NULL, *bias = NULL, *res = NULL;
+        g_autofree float *act = g_new (float, nin), *out = g_new (float, nout), *ref = g_new (float, nout);
+        g_autofree float *scratch = g_new (float, gaf_winograd_scratch_len (&s, h, w));
+        g_autofree double *sums = g_new (double, ns), *rsums = g_new (double, ns);
+        g_autofree float *sf = g_new (float, ns), *rf = g_new (float, ns);
+        g_autofree char *tag = g_strdup_printf ("F(%dx%d) %dx%d %d->%d", m, m, h, w, cin, cout);
+        ActCtx ctx = { NULL, (gsize) h * w * cin, 0 };
+
+        gaf_rng_init (&rng, 425 + k);
+        in = new_uniform (&rng, nin, -1, 1);
+        wt = new_uniform (&rng, (gsize) 9 * cin * cout, -0.2, 0.2);
+        bias = new_uniform (&rng, (gsize) batch * cout, 0, 2);
+        res = new_uniform (&rng, nout, -1, 1);
+        ctx.src = in;
+        act_square (act, 0, batch, &ctx);
+        gaf_winograd_prepare (&wg, wt, &s, m, FALSE);
+        gaf_winograd_forward_sums (ref, rsums, act, &wg, bias, cout, res, batch, h, w, scratch);
+        memset (sums, 0xff, ns * sizeof (double));
+        ctx.next = 0;
+        gaf_winograd_forward_act (out, sums, act_square, &ctx, &wg, bias, cout, res, batch, h, w, scratch);
+        g_assert_cmpint (ctx.next, ==, batch);
+        check_close_as (tag, "act: out", out, ref, nout, 1e-6);
+        for (gsize i = 0; i < ns; i++)
+          {
+            sf[i] = (float) sums[i];
+            rf[i] = (float) rsums[i];
+          }
+        check_close_as (tag, "act: sums", sf, rf, ns, 1e-6);
+        /* the residual the output itself, a shared bias, no sums */
+        gaf_winograd_forward_ex (ref, act, &wg, bias, 0, res, batch, h, w, scratch);
+        memcpy (out, res, nout * sizeof (float));
+        ctx.next = 0;
+        gaf_winograd_forward_act (out, NULL, act_square, &ctx, &wg, bias, 0, out, batch, h, w, scratch);
+        check_close_as (tag, "act: out += ", out, ref, nout, 1e-6);
+        gaf_winograd_clear (&wg);
+      }
+}
+
 /* ---- SiLU ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -2013,6 +2089,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/groupnorm-silu-sums", test_groupnorm_silu_sums);
   g_test_add_func ("/engine/layers2d/groupnorm-silu-split-wide", test_groupnorm_silu_split_wide);
   g_test_add_func ("/engine/layers2d/winograd-sums", test_winograd_sums);
+  g_test_add_func ("/engine/layers2d/winograd-act", test_winograd_act);
   g_test_add_func ("/engine/layers2d/silu", test_silu);
   g_test_add_func ("/engine/layers2d/upsample", test_upsample);
   g_test_add_func ("/engine/layers2d/concat", test_concat);

@@ -834,6 +834,27 @@ add_rows (float *out, const float *bias, gsize m, int n)
     }
 }
 
+/* GroupNorm + SiLU of [a | b] (b NULL: a alone) as the input of a Winograd convolution in sampling
+ * (gaf_winograd_forward_act): formed a group of images at a time, never written whole */
+typedef struct {
+  const float *a, *b;
+  int ca, cb, n, groups;
+  const double *sums;   /* (B, 2, ca + cb) or NULL */
+  const float *g, *beta;
+} GnSiluAct;
+
+static void
+gn_silu_act (float *act, int b0, int n, gpointer data)
+{
+  const GnSiluAct *x = data;
+  int c = x->ca + (x->b != NULL ? x->cb : 0);
+
+  gaf_groupnorm_silu_forward_sums (act, NULL, NULL, x->a + (gsize) b0 * x->n * x->ca, x->ca,
+                                   x->b != NULL ? x->b + (gsize) b0 * x->n * x->cb : NULL, x->cb,
+                                   x->sums != NULL ? x->sums + (gsize) b0 * 2 * c : NULL, x->g, x->beta, n, x->n,
+                                   x->groups);
+}
+
 static void
 forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, float *out, gboolean train)
 {
@@ -957,10 +978,14 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
                 gaf_concat_forward (ob->cat, in, op->cin, skip, op->cskip, npix);
                 xin = ob->cat;
               }
-            PROF (GAF_PROF_GN_SILU,
-                  gaf_groupnorm_silu_forward_sums (ob->a1, ob->mean1, ob->rstd1, xin, split ? op->cin : ct,
-                                                   split ? skip : NULL, op->cskip, xsums, P + op->gn1_g,
-                                                   P + op->gn1_b, B, n, op->g1));
+            /* in sampling, each convolution forms GroupNorm + SiLU of its input a group of images at a time */
+            GnSiluAct act1 = { xin, split ? skip : NULL, split ? op->cin : ct, op->cskip, n, op->g1, xsums,
+                               P + op->gn1_g, P + op->gn1_b };
+            gboolean fuse1 = !train && op->wino1 && !op->wg1.up, fuse2 = !train && op->wino2;
+            if (!fuse1)
+              PROF (GAF_PROF_GN_SILU,
+                    gaf_groupnorm_silu_forward_sums (ob->a1, ob->mean1, ob->rstd1, act1.a, act1.ca, act1.b, act1.cb,
+                                                     xsums, act1.g, act1.beta, B, n, op->g1));
             /* h = conv1 (a1) + Linear(SiLU(emb)), one value per sample and channel: the projection plus the
              * conv bias is the conv's per-image bias */
             gaf_profile_begin (&mark);
@@ -969,11 +994,20 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               add_rows (ob->e + (gsize) b * op->cout, P + op->c1_b, 1, op->cout);
             gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
             /* the conv's output transform adds the bias and time embedding and forms GN2's statistics */
-            hsums_ok = conv_forward (net, op, 1, ob->h1, ob->hsums, ob->a1, B, ob->e, op->cout, NULL, c->conv);
-            PROF (GAF_PROF_GN_SILU,
-                  gaf_groupnorm_silu_forward_sums (ob->a2, ob->mean2, ob->rstd2, ob->h1, op->cout, NULL, 0,
-                                                   hsums_ok ? ob->hsums : NULL, P + op->gn2_g, P + op->gn2_b, B, n,
-                                                   op->g2));
+            if (fuse1)
+              {
+                gaf_winograd_forward_act (ob->h1, ob->hsums, gn_silu_act, &act1, &op->wg1, ob->e, op->cout, NULL, B,
+                                          op->ch, op->cw, c->conv);
+                hsums_ok = TRUE;
+              }
+            else
+              hsums_ok = conv_forward (net, op, 1, ob->h1, ob->hsums, ob->a1, B, ob->e, op->cout, NULL, c->conv);
+            GnSiluAct act2 = { ob->h1, NULL, op->cout, 0, n, op->g2, hsums_ok ? ob->hsums : NULL, P + op->gn2_g,
+                               P + op->gn2_b };
+            if (!fuse2)
+              PROF (GAF_PROF_GN_SILU,
+                    gaf_groupnorm_silu_forward_sums (ob->a2, ob->mean2, ob->rstd2, ob->h1, op->cout, NULL, 0,
+                                                     act2.sums, act2.g, act2.beta, B, n, op->g2));
             /* out = skip(x) + conv2 (a2): the skip goes first, conv2 adds itself and both biases */
             if (op->has_skip_conv)
               {
@@ -997,10 +1031,17 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
                   PROF (GAF_PROF_CONV1X1,
                         gaf_gemm_small ((int) npix, op->cout, ct, xin, ct, 1, P + op->s_w, op->cout, ob->out,
                                         op->cout, FALSE));
-                ob->sums_ok = conv_forward (net, op, 2, ob->out, ob->sums, ob->a2, B, c->bias, 0, ob->out, c->conv);
+              }
+            /* out = conv2 (a2) + both biases + the skip product already in out, or + the input itself */
+            const float *bias2 = op->has_skip_conv ? c->bias : P + op->c2_b, *res2 = op->has_skip_conv ? ob->out : xin;
+            if (fuse2)
+              {
+                gaf_winograd_forward_act (ob->out, ob->sums, gn_silu_act, &act2, &op->wg2, bias2, 0, res2, B, op->ch,
+                                          op->cw, c->conv);
+                ob->sums_ok = TRUE;
               }
             else
-              ob->sums_ok = conv_forward (net, op, 2, ob->out, ob->sums, ob->a2, B, P + op->c2_b, 0, xin, c->conv);
+              ob->sums_ok = conv_forward (net, op, 2, ob->out, ob->sums, ob->a2, B, bias2, 0, res2, c->conv);
           }
           break;
         }

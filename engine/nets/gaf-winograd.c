@@ -44,6 +44,9 @@ static const float wino_g4[6][3] = {
 
 /* Floats of V and M for one block of tiles (L2-sized). */
 #define WINO_BLOCK_FLOATS (64 * 1024)
+/* The activated input of gaf_winograd_forward_act: a group of images' worth at a time, in L2 while the group's
+ * tiles are transformed */
+#define WINO_ACT_FLOATS (64 * 1024)
 /* The same for the weight gradient's blocks: there the tiles are the products' inner dimension k, and each
  * block's dU (P, Cin, Cout) is read and written once per block, so short blocks spend their time on dU (64 x 64
  * channels: 8 tiles a block, products at 82 GFLOP/s on a Zen 4 core; 64 tiles: 104). Larger than L2 with
@@ -88,19 +91,37 @@ wino_block_tiles (int floats, int points, int cin, int cout)
   return t;
 }
 
-gsize
-gaf_winograd_scratch_len (const GafConv2dShape *s, int height, int width)
+/* The blocks' part of the scratch: V and M blocks, dU (P, Cin, Cout), the transforms' temporary (P C), a zero
+ * row; for either tile */
+static gsize
+wino_blocks_len (int cin, int cout)
 {
   gsize need = 0;
 
-  /* V and M blocks, dU (P, Cin, Cout), the transforms' temporary (P C), a zero row; for either tile */
   for (int P = 16; P <= 36; P += 20)
     {
-      int T = wino_block_tiles_max (MAX (WINO_BLOCK_FLOATS, WINO_DW_BLOCK_FLOATS), P, s->cin, s->cout);
-      need = MAX (need, (gsize) P * T * (s->cin + s->cout) + (gsize) P * s->cin * s->cout +
-                        (gsize) P * MAX (s->cin, s->cout) + MAX (s->cin, s->cout) + 16);
+      int T = wino_block_tiles_max (MAX (WINO_BLOCK_FLOATS, WINO_DW_BLOCK_FLOATS), P, cin, cout);
+      need = MAX (need, (gsize) P * T * (cin + cout) + (gsize) P * cin * cout + (gsize) P * MAX (cin, cout) +
+                        MAX (cin, cout) + 16);
     }
   return need;
+}
+
+/* Images whose activated input gaf_winograd_forward_act forms at a time: as many as fit WINO_ACT_FLOATS, at
+ * least one */
+static int
+wino_act_images (int cin, int height, int width, int batch)
+{
+  gsize per = (gsize) height * width * cin;
+
+  return (int) CLAMP ((gsize) WINO_ACT_FLOATS / per, 1, (gsize) MAX (batch, 1));
+}
+
+gsize
+gaf_winograd_scratch_len (const GafConv2dShape *s, int height, int width)
+{
+  /* and the activated input of gaf_winograd_forward_act */
+  return wino_blocks_len (s->cin, s->cout) + MAX ((gsize) WINO_ACT_FLOATS, (gsize) height * width * s->cin);
 }
 
 void
@@ -868,6 +889,31 @@ gaf_winograd_forward_sums (float *out, double *sums, const float *in, const GafW
   g_assert (wg->u != NULL && height % wg->m == 0 && width % wg->m == 0);
   winograd_conv (out, in, wg->up, wg->u, bias, bias_stride, residual, sums, wg->cin, wg->cout, wg->m, batch, height,
                  width, scratch);
+}
+
+void
+gaf_winograd_forward_act (float *out, double *sums, GafWinogradActFn act_fn, gpointer act_data, const GafWinograd *wg,
+                          const float *bias, gsize bias_stride, const float *residual, int batch, int height,
+                          int width, float *scratch)
+{
+  int G = wino_act_images (wg->cin, height, width, batch);
+  gsize out_img = (gsize) height * width * wg->cout;
+  float *act = scratch + wino_blocks_len (wg->cin, wg->cout);
+
+  g_assert (wg->u != NULL && !wg->up && height % wg->m == 0 && width % wg->m == 0);
+  for (int b0 = 0; b0 < batch; b0 += G)
+    {
+      int n = MIN (G, batch - b0);
+      GafProfMark mark;
+
+      gaf_profile_begin (&mark);
+      act_fn (act, b0, n, act_data);
+      gaf_profile_end (GAF_PROF_GN_SILU, &mark);
+      winograd_conv (out + b0 * out_img, act, FALSE, wg->u, bias != NULL ? bias + b0 * bias_stride : NULL,
+                     bias_stride, residual != NULL ? residual + b0 * out_img : NULL,
+                     sums != NULL ? sums + (gsize) b0 * 2 * wg->cout : NULL, wg->cin, wg->cout, wg->m, n, height,
+                     width, scratch);
+    }
 }
 
 void
