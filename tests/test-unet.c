@@ -784,9 +784,10 @@ typedef struct {
   const float *src;
   gsize per_image;
   int next;   /* the image the next call must start at */
+  float *own;
 } ActCtx;
 
-static void
+static const float *
 act_square (float *act, int b0, int n, gpointer data)
 {
   ActCtx *x = data;
@@ -798,6 +799,19 @@ act_square (float *act, int b0, int n, gpointer data)
       float v = x->src[(gsize) b0 * x->per_image + i];
       act[i] = v * v - 0.25f;
     }
+  return act;
+}
+
+/* the same into an array of the callback's own (its slice of images) */
+static const float *
+act_square_own (float *act, int b0, int n, gpointer data)
+{
+  ActCtx *x = data;
+  float *own = x->own + (gsize) b0 * x->per_image;
+
+  (void) act;
+  act_square (own, b0, n, data);
+  return own;
 }
 
 static void
@@ -820,7 +834,8 @@ test_winograd_act (void)
         g_autofree double *sums = g_new (double, ns), *rsums = g_new (double, ns);
         g_autofree float *sf = g_new (float, ns), *rf = g_new (float, ns);
         g_autofree char *tag = g_strdup_printf ("F(%dx%d) %dx%d %d->%d", m, m, h, w, cin, cout);
-        ActCtx ctx = { NULL, (gsize) h * w * cin, 0 };
+        g_autofree float *own = g_new (float, nin);
+        ActCtx ctx = { NULL, (gsize) h * w * cin, 0, own };
 
         gaf_rng_init (&rng, 425 + k);
         in = new_uniform (&rng, nin, -1, 1);
@@ -848,6 +863,12 @@ test_winograd_act (void)
         ctx.next = 0;
         gaf_winograd_forward_act (out, NULL, act_square, &ctx, &wg, bias, 0, out, batch, h, w, scratch);
         check_close_as (tag, "act: out += ", out, ref, nout, 1e-6);
+        /* the activation in the callback's own array, written whole by the end */
+        memset (own, 0, nin * sizeof (float));
+        ctx.next = 0;
+        gaf_winograd_forward_act (out, NULL, act_square_own, &ctx, &wg, bias, 0, res, batch, h, w, scratch);
+        check_close_as (tag, "act in its own array: out", out, ref, nout, 1e-6);
+        g_assert_cmpmem (own, nin * sizeof (float), act, nin * sizeof (float));
         gaf_winograd_clear (&wg);
       }
 }

@@ -834,25 +834,32 @@ add_rows (float *out, const float *bias, gsize m, int n)
     }
 }
 
-/* GroupNorm + SiLU of [a | b] (b NULL: a alone) as the input of a Winograd convolution in sampling
- * (gaf_winograd_forward_act): formed a group of images at a time, never written whole */
+/* GroupNorm + SiLU of [a | b] (b NULL: a alone) as the input of a Winograd convolution
+ * (gaf_winograd_forward_act), a group of images at a time: in sampling into the convolution's scratch (never
+ * written whole), in training into dst (kept for backward, with the groups' mean and rstd), each group read by
+ * the transform while it is still in L2 */
 typedef struct {
   const float *a, *b;
   int ca, cb, n, groups;
   const double *sums;   /* (B, 2, ca + cb) or NULL */
   const float *g, *beta;
+  float *dst, *mean, *rstd;   /* training: (B, n, ca + cb), (B, groups) twice; sampling: NULL */
 } GnSiluAct;
 
-static void
+static const float *
 gn_silu_act (float *act, int b0, int n, gpointer data)
 {
   const GnSiluAct *x = data;
   int c = x->ca + (x->b != NULL ? x->cb : 0);
+  float *y = x->dst != NULL ? x->dst + (gsize) b0 * x->n * c : act;
 
-  gaf_groupnorm_silu_forward_sums (act, NULL, NULL, x->a + (gsize) b0 * x->n * x->ca, x->ca,
+  gaf_groupnorm_silu_forward_sums (y, x->mean != NULL ? x->mean + (gsize) b0 * x->groups : NULL,
+                                   x->rstd != NULL ? x->rstd + (gsize) b0 * x->groups : NULL,
+                                   x->a + (gsize) b0 * x->n * x->ca, x->ca,
                                    x->b != NULL ? x->b + (gsize) b0 * x->n * x->cb : NULL, x->cb,
                                    x->sums != NULL ? x->sums + (gsize) b0 * 2 * c : NULL, x->g, x->beta, n, x->n,
                                    x->groups);
+  return y;
 }
 
 static void
@@ -978,10 +985,11 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
                 gaf_concat_forward (ob->cat, in, op->cin, skip, op->cskip, npix);
                 xin = ob->cat;
               }
-            /* in sampling, each convolution forms GroupNorm + SiLU of its input a group of images at a time */
+            /* each Winograd convolution forms GroupNorm + SiLU of its input a group of images at a time */
             GnSiluAct act1 = { xin, split ? skip : NULL, split ? op->cin : ct, op->cskip, n, op->g1, xsums,
-                               P + op->gn1_g, P + op->gn1_b };
-            gboolean fuse1 = !train && op->wino1 && !op->wg1.up, fuse2 = !train && op->wino2;
+                               P + op->gn1_g, P + op->gn1_b, train ? ob->a1 : NULL, train ? ob->mean1 : NULL,
+                               train ? ob->rstd1 : NULL };
+            gboolean fuse1 = op->wino1 && !op->wg1.up, fuse2 = op->wino2;
             if (!fuse1)
               PROF (GAF_PROF_GN_SILU,
                     gaf_groupnorm_silu_forward_sums (ob->a1, ob->mean1, ob->rstd1, act1.a, act1.ca, act1.b, act1.cb,
@@ -1003,7 +1011,8 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
             else
               hsums_ok = conv_forward (net, op, 1, ob->h1, ob->hsums, ob->a1, B, ob->e, op->cout, NULL, c->conv);
             GnSiluAct act2 = { ob->h1, NULL, op->cout, 0, n, op->g2, hsums_ok ? ob->hsums : NULL, P + op->gn2_g,
-                               P + op->gn2_b };
+                               P + op->gn2_b, train ? ob->a2 : NULL, train ? ob->mean2 : NULL,
+                               train ? ob->rstd2 : NULL };
             if (!fuse2)
               PROF (GAF_PROF_GN_SILU,
                     gaf_groupnorm_silu_forward_sums (ob->a2, ob->mean2, ob->rstd2, ob->h1, op->cout, NULL, 0,

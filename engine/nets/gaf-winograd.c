@@ -907,9 +907,9 @@ gaf_winograd_forward_act (float *out, double *sums, GafWinogradActFn act_fn, gpo
       GafProfMark mark;
 
       gaf_profile_begin (&mark);
-      act_fn (act, b0, n, act_data);
+      const float *in = act_fn (act, b0, n, act_data);
       gaf_profile_end (GAF_PROF_GN_SILU, &mark);
-      winograd_conv (out + b0 * out_img, act, FALSE, wg->u, bias != NULL ? bias + b0 * bias_stride : NULL,
+      winograd_conv (out + b0 * out_img, in, FALSE, wg->u, bias != NULL ? bias + b0 * bias_stride : NULL,
                      bias_stride, residual != NULL ? residual + b0 * out_img : NULL,
                      sums != NULL ? sums + (gsize) b0 * 2 * wg->cout : NULL, wg->cin, wg->cout, wg->m, n, height,
                      width, scratch);

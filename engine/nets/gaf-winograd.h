@@ -45,9 +45,10 @@ void  gaf_winograd_forward_ex   (float *out, const float *in, const GafWinograd 
 void  gaf_winograd_forward_sums (float *out, double *sums, const float *in, const GafWinograd *wg,
                                  const float *bias, gsize bias_stride, const float *residual, int batch,
                                  int height, int width, float *scratch);
-/* Fills act (n, height, width, Cin) with images b0 .. b0 + n - 1 of a convolution's input (an activation
- * computed on the fly, such as GroupNorm + SiLU of the layer before). */
-typedef void (*GafWinogradActFn) (float *act, int b0, int n, gpointer data);
+/* Forms images b0 .. b0 + n - 1 (n, height, width, Cin) of a convolution's input (an activation computed on the
+ * fly, such as GroupNorm + SiLU of the layer before) in act, which has room for n images, or in an array of
+ * its own; returns where they are. */
+typedef const float *(*GafWinogradActFn) (float *act, int b0, int n, gpointer data);
 /* gaf_winograd_forward_sums of an input that act_fn forms a group of images at a time (into the scratch, in
  * L2 when the group's tiles read it) instead of one written whole beforehand; sums may be NULL. Not for an
  * upsampling convolution (wg->up). */
