@@ -220,9 +220,9 @@ direct_start (const float *bias, const float *res, const float *out, gboolean ad
 }
 
 /* One row of taps of a few-input-channel pixel: acc (nv vectors) += the three (or fewer, at the image's sides)
- * input pixels from xl (the left one, NULL outside) on, each input value broadcast times a row of w. */
+ * input pixels around xc, each input value broadcast times a row of w. */
 static inline __attribute__ ((always_inline, target ("avx512f,fma"))) void
-direct_narrow_in_row (__m512 *acc, const float *xl, gboolean left, gboolean right, const float *wr, int cin, int nv)
+direct_narrow_in_row (__m512 *acc, const float *xc, gboolean left, gboolean right, const float *wr, int cin, int nv)
 {
   int cout = 16 * nv;
 
@@ -230,7 +230,7 @@ direct_narrow_in_row (__m512 *acc, const float *xl, gboolean left, gboolean righ
     {
       if ((kx == 0 && !left) || (kx == 2 && !right))
         continue;
-      const float *xi = xl + kx * cin;
+      const float *xi = xc + (kx - 1) * cin;   /* formed only for a pixel inside the image */
       const float *wk = wr + (gsize) kx * cin * cout;
       for (int ci = 0; ci < cin; ci++)
         {
@@ -257,8 +257,7 @@ direct_narrow_in_body (float *out, const float *in, const float *w, const float 
         {
           gsize idx = ((gsize) b * height + y) * width + x;
           const float *bb = bias != NULL ? bias + b * bias_stride : NULL;
-          /* the tap (ky, 0)'s input pixel, one left of and ky - 1 above (x, y) (only read inside the image) */
-          const float *xl = in + (idx - 1) * cin;
+          const float *xc = in + idx * cin;
           gboolean left = x > 0, right = x + 1 < width;
           __m512 a0[DIRECT_MAX_VECS], a1[DIRECT_MAX_VECS], a2[DIRECT_MAX_VECS];
           for (int v = 0; v < nv; v++)
@@ -271,10 +270,10 @@ direct_narrow_in_body (float *out, const float *in, const float *w, const float 
               a0[v] = a2[v] = _mm512_setzero_ps ();
             }
           if (y > 0)
-            direct_narrow_in_row (a0, xl - rs, left, right, w, cin, nv);
-          direct_narrow_in_row (a1, xl, left, right, w + (gsize) 3 * cin * cout, cin, nv);
+            direct_narrow_in_row (a0, xc - rs, left, right, w, cin, nv);
+          direct_narrow_in_row (a1, xc, left, right, w + (gsize) 3 * cin * cout, cin, nv);
           if (y + 1 < height)
-            direct_narrow_in_row (a2, xl + rs, left, right, w + (gsize) 6 * cin * cout, cin, nv);
+            direct_narrow_in_row (a2, xc + rs, left, right, w + (gsize) 6 * cin * cout, cin, nv);
           for (int v = 0; v < nv; v++)
             _mm512_storeu_ps (out + idx * cout + 16 * v, _mm512_add_ps (_mm512_add_ps (a0[v], a1[v]), a2[v]));
         }
