@@ -10,7 +10,7 @@
 gboolean gaf_profile_on = FALSE;
 
 static const char *const kind_names[GAF_PROF_N_KINDS] = {
-  "Winograd 3x3 products", "Winograd transforms", "1x1 convolutions", "in/out convs (im2col)",
+  "Winograd 3x3 products", "Winograd transforms", "1x1 convolutions", "in/out convs",
   "GroupNorm + SiLU", "attention", "up/down-sampling", "time embedding", "Adam + EMA",
 };
 

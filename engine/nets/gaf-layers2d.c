@@ -382,6 +382,9 @@ gaf_conv2d_forward_ex (float *out, const float *in, const float *w, const float 
 #ifdef GAF_LAYERS512
   if (direct_conv_fits (s))
     {
+      /* the multiply-adds of the taps inside the image (an image's rows see 3 h - 2 tap rows in all, its
+       * columns 3 w - 2), 2 flops each as the products count */
+      gaf_blas_count_flops (2.0 * s->cin * s->cout * batch * (3.0 * height - 2.0) * (3.0 * width - 2.0));
       if (s->cin <= DIRECT_MAX_NARROW)
         direct_narrow_in (out, in, w, bias, bias_stride, res, beta != 0.0f, batch, height, width, s->cin, s->cout);
       else
