@@ -873,6 +873,59 @@ test_winograd_act (void)
       }
 }
 
+/* gaf_winograd_backward_din_groups: the input gradient a group of images at a time gives backward's whole one,
+ * every image once, in order (the shapes of test_winograd_act: groups of 1, 2 + 2 + 1 and all 5). */
+typedef struct {
+  float *all;
+  gsize per_image;
+  int next;
+} DinCtx;
+
+static void
+din_collect (float *din, int b0, int n, gpointer data)
+{
+  DinCtx *x = data;
+
+  g_assert_cmpint (b0, ==, x->next);
+  x->next = b0 + n;
+  memcpy (x->all + (gsize) b0 * x->per_image, din, (gsize) n * x->per_image * sizeof (float));
+  memset (din, 0xff, (gsize) n * x->per_image * sizeof (float));   /* the callback may overwrite it */
+}
+
+static void
+test_winograd_din_groups (void)
+{
+  static const struct { int h, w, cin, cout; } shapes[] = { { 32, 32, 64, 16 }, { 16, 16, 112, 24 }, { 8, 12, 16, 32 } };
+  const int batch = 5;
+
+  for (guint k = 0; k < G_N_ELEMENTS (shapes); k++)
+    for (int m = 2; m <= 4; m += 2)
+      {
+        int h = shapes[k].h, w = shapes[k].w, cin = shapes[k].cin, cout = shapes[k].cout;
+        GafConv2dShape s = { cin, cout, 3, 1, 1 };
+        gsize nin = (gsize) batch * h * w * cin, nout = (gsize) batch * h * w * cout;
+        GafRng rng;
+        GafWinograd wg = { 0 };
+        g_autofree float *in = NULL, *wt = NULL, *dout = NULL;
+        g_autofree float *ref = g_new (float, nin), *all = g_new (float, nin);
+        g_autofree float *dw = g_new0 (float, (gsize) 9 * cin * cout), *db = g_new0 (float, cout);
+        g_autofree float *scratch = g_new (float, gaf_winograd_scratch_len (&s, h, w));
+        g_autofree char *tag = g_strdup_printf ("F(%dx%d) %dx%d %d->%d", m, m, h, w, cin, cout);
+        DinCtx ctx = { all, (gsize) h * w * cin, 0 };
+
+        gaf_rng_init (&rng, 435 + k);
+        in = new_uniform (&rng, nin, -1, 1);
+        wt = new_uniform (&rng, (gsize) 9 * cin * cout, -0.2, 0.2);
+        dout = new_uniform (&rng, nout, -1, 1);
+        gaf_winograd_prepare (&wg, wt, &s, m, TRUE);
+        gaf_winograd_backward_ex (ref, dw, db, dout, in, &wg, batch, h, w, FALSE, scratch);
+        gaf_winograd_backward_din_groups (dout, &wg, batch, h, w, din_collect, &ctx, scratch);
+        g_assert_cmpint (ctx.next, ==, batch);
+        check_close_as (tag, "din in groups", all, ref, nin, 1e-6);
+        gaf_winograd_clear (&wg);
+      }
+}
+
 /* ---- SiLU ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -1889,6 +1942,51 @@ test_unet_bf16 (void)
  * any chunk size; backward accumulates. Different splits of the batch give products of other shapes and
  * other blocks of Winograd tiles, which round differently (F(4x4) rounds to about 1e-5 of the scale, and
  * the GroupNorms over 2x2 maps amplify differences): 1e-4 for outputs, 1e-3 for gradients. */
+/* Maps large enough that the Winograd convolutions form their input (GroupNorm + SiLU) and hand on their input
+ * gradient a group of images at a time, in several groups (32 x 32 x 16 floats: groups of 4 + 1, 32 channels: 2
+ * + 2 + 1): forward, backward and infer against the same network through im2col, which takes neither path. */
+static void
+test_unet_groups (void)
+{
+  GafUnetConfig cfg;
+  g_autoptr(GafUnet) net = NULL;
+  g_autoptr(GError) error = NULL;
+  GafParams *p;
+  int batch = 5, n = 32 * 32, c = 3;
+  gsize nx = (gsize) batch * n * c;
+  g_autofree float *x = g_new (float, nx), *t = g_new (float, batch), *r = NULL;
+  g_autofree float *o1 = g_new (float, nx), *o2 = g_new (float, nx), *o3 = g_new (float, nx);
+  g_autofree float *g1 = NULL, *dx1 = g_new0 (float, nx), *dx2 = g_new0 (float, nx);
+  GafRng rng;
+
+  gaf_unet_config_init (&cfg, c, 32, 32);
+  g_assert_true (gaf_unet_config_parse (&cfg, "channels=16,mult=1,2,blocks=1", &error));
+  net = gaf_unet_new (&cfg, 541);
+  gaf_unet_randomize_zero_init (net, 542);
+  p = gaf_unet_get_params (net);
+  gaf_rng_init (&rng, 543);
+  random_input (&rng, x, t, batch, n, c);
+  r = new_uniform (&rng, nx, -1, 1);
+  gaf_blas_set_threads (1);
+
+  gaf_unet_set_winograd (net, 0);
+  gaf_params_zero_grad (p);
+  gaf_unet_forward (net, x, t, batch, o1);
+  gaf_unet_backward (net, r, dx1, NULL);
+  g1 = g_memdup2 (p->grad, p->size * sizeof (float));
+
+  gaf_unet_set_winograd (net, 4);
+  gaf_params_zero_grad (p);
+  gaf_unet_forward (net, x, t, batch, o2);
+  gaf_unet_backward (net, r, dx2, NULL);
+  /* F(4x4) against im2col: 1e-3, as the convolutions' own tests */
+  check_close ("groups: out", o2, o1, nx, 1e-3);
+  check_close ("groups: grad", p->grad, g1, p->size, 1e-3);
+  check_close ("groups: dx", dx2, dx1, nx, 1e-3);
+  gaf_unet_infer (net, x, t, batch, o3);
+  check_close ("groups: infer", o3, o1, nx, 1e-3);
+}
+
 static void
 test_unet_paths (void)
 {
@@ -2111,6 +2209,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/groupnorm-silu-split-wide", test_groupnorm_silu_split_wide);
   g_test_add_func ("/engine/layers2d/winograd-sums", test_winograd_sums);
   g_test_add_func ("/engine/layers2d/winograd-act", test_winograd_act);
+  g_test_add_func ("/engine/layers2d/winograd-din-groups", test_winograd_din_groups);
   g_test_add_func ("/engine/layers2d/silu", test_silu);
   g_test_add_func ("/engine/layers2d/upsample", test_upsample);
   g_test_add_func ("/engine/layers2d/concat", test_concat);
@@ -2124,6 +2223,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/attention-block", test_attention_block);
   g_test_add_func ("/engine/unet/grad", test_unet_grad);
   g_test_add_func ("/engine/unet/paths", test_unet_paths);
+  g_test_add_func ("/engine/unet/groups", test_unet_groups);
   g_test_add_func ("/engine/unet/bf16", test_unet_bf16);
   g_test_add_func ("/engine/unet/train", test_unet_train);
   g_test_add_func ("/engine/unet/profile", test_unet_profile);

@@ -1059,6 +1059,43 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
 
 /* ---- backward ------------------------------------------------------------------------------------ */
 
+/* GroupNorm + SiLU backward of a ResBlock's convolution input, a group of images at a time as the Winograd
+ * convolution's input gradient comes (gaf_winograd_backward_din_groups): into din (and dskip when the input is
+ * [x | skip] as two arrays), and with de the per-image sums of din (the time projection's gradient) */
+typedef struct {
+  float *din, *dskip, *dg, *db, *de;
+  const float *x, *skip, *mean, *rstd, *g, *b;
+  int cx, cskip, n, groups;
+  gboolean din_add;
+} GnSiluBack;
+
+static void
+gn_silu_back_group (float *d, int b0, int nb, gpointer data)
+{
+  const GnSiluBack *x = data;
+  gsize off = (gsize) b0 * x->n * x->cx;
+  GafProfMark mark;
+
+  gaf_profile_begin (&mark);
+  if (x->skip != NULL)
+    gaf_groupnorm_silu_backward_split (x->din + off, x->dskip + (gsize) b0 * x->n * x->cskip, x->dg, x->db, d,
+                                       x->x + off, x->cx, x->skip + (gsize) b0 * x->n * x->cskip, x->cskip,
+                                       x->mean + (gsize) b0 * x->groups, x->rstd + (gsize) b0 * x->groups, x->g,
+                                       x->b, nb, x->n, x->groups);
+  else
+    gaf_groupnorm_silu_backward_ex (x->din + off, x->dg, x->db, d, x->x + off, x->mean + (gsize) b0 * x->groups,
+                                    x->rstd + (gsize) b0 * x->groups, x->g, x->b, nb, x->n, x->cx, x->groups,
+                                    x->din_add);
+  gaf_profile_end (GAF_PROF_GN_SILU, &mark);
+  if (x->de != NULL)
+    {
+      gaf_profile_begin (&mark);
+      for (int i = 0; i < nb; i++)
+        gaf_bias_backward (x->de + (gsize) (b0 + i) * x->cx, x->din + off + (gsize) i * x->n * x->cx, x->n, x->cx);
+      gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
+    }
+}
+
 static void
 backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float *dx, float *dt)
 {
@@ -1160,30 +1197,40 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
                                             P + op->s_w, (int) npix, ct, op->cout));
             else   /* d_cat (zeroed above) or din */
               add_or_copy (dxin, dY, npix * ct, op->cskip || dout_add (c, i - 1));
-            /* conv2, GN2 + SiLU */
-            conv_backward (net, op, 2, G, c->d_a2, FALSE, dY, ob->a2, B, c->conv);
-            PROF (GAF_PROF_GN_SILU,
-                  gaf_groupnorm_silu_backward_ex (c->d_h1, G + op->gn2_g, G + op->gn2_b, c->d_a2, ob->h1, ob->mean2,
-                                                  ob->rstd2, P + op->gn2_g, P + op->gn2_b, B, n, op->cout, op->g2,
-                                                  FALSE));
-            /* the time projection: de[b] = sum over pixels of d h1 */
-            gaf_profile_begin (&mark);
+            /* conv2, GN2 + SiLU, and the time projection's de[b] = sum over pixels of d h1: with Winograd a
+             * group of images at a time as conv2's input gradient comes, else each over the batch */
             memset (c->d_e, 0, (gsize) B * op->cout * sizeof (float));
-            for (int b = 0; b < B; b++)
-              gaf_bias_backward (c->d_e + (gsize) b * op->cout, c->d_h1 + (gsize) b * n * op->cout, n, op->cout);
+            GnSiluBack back2 = { c->d_h1, NULL, G + op->gn2_g, G + op->gn2_b, c->d_e, ob->h1, NULL, ob->mean2,
+                                 ob->rstd2, P + op->gn2_g, P + op->gn2_b, op->cout, 0, n, op->g2, FALSE };
+            if (op->wino2)
+              {
+                conv_backward (net, op, 2, G, NULL, FALSE, dY, ob->a2, B, c->conv);
+                gaf_winograd_backward_din_groups (dY, &op->wg2, B, op->ch, op->cw, gn_silu_back_group, &back2,
+                                                  c->conv);
+              }
+            else
+              {
+                conv_backward (net, op, 2, G, c->d_a2, FALSE, dY, ob->a2, B, c->conv);
+                gn_silu_back_group (c->d_a2, 0, B, &back2);
+              }
+            gaf_profile_begin (&mark);
             gaf_linear_backward (c->dsemb, G + op->e_w, G + op->e_b, c->d_e, c->semb, P + op->e_w, B, E, op->cout);
             gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
-            /* conv1, GN1 + SiLU */
-            conv_backward (net, op, 1, G, c->d_a1, FALSE, c->d_h1, ob->a1, B, c->conv);
-            if (split)
-              PROF (GAF_PROF_GN_SILU,
-                    gaf_groupnorm_silu_backward_split (din, dskip, G + op->gn1_g, G + op->gn1_b, c->d_a1, in,
-                                                       op->cin, skip, op->cskip, ob->mean1, ob->rstd1,
-                                                       P + op->gn1_g, P + op->gn1_b, B, n, op->g1));
+            /* conv1, GN1 + SiLU (added to what the skip path wrote), likewise */
+            GnSiluBack back1 = { split ? din : dxin, split ? dskip : NULL, G + op->gn1_g, G + op->gn1_b, NULL,
+                                 split ? in : xin, split ? skip : NULL, ob->mean1, ob->rstd1, P + op->gn1_g,
+                                 P + op->gn1_b, split ? op->cin : (int) ct, split ? op->cskip : 0, n, op->g1, TRUE };
+            if (op->wino1 && !op->wg1.up)
+              {
+                conv_backward (net, op, 1, G, NULL, FALSE, c->d_h1, ob->a1, B, c->conv);
+                gaf_winograd_backward_din_groups (c->d_h1, &op->wg1, B, op->ch, op->cw, gn_silu_back_group, &back1,
+                                                  c->conv);
+              }
             else
-              PROF (GAF_PROF_GN_SILU,
-                    gaf_groupnorm_silu_backward (dxin, G + op->gn1_g, G + op->gn1_b, c->d_a1, xin, ob->mean1,
-                                                 ob->rstd1, P + op->gn1_g, P + op->gn1_b, B, n, ct, op->g1));
+              {
+                conv_backward (net, op, 1, G, c->d_a1, FALSE, c->d_h1, ob->a1, B, c->conv);
+                gn_silu_back_group (c->d_a1, 0, B, &back1);
+              }
             if (op->cskip && !split)
               gaf_concat_backward (din, dskip, c->d_cat, op->cin, op->cskip, npix);
           }

@@ -996,6 +996,24 @@ gaf_winograd_backward_ex (float *din, float *dw, float *dbias, const float *dout
 }
 
 void
+gaf_winograd_backward_din_groups (const float *dout, const GafWinograd *wg, int batch, int height, int width,
+                                  GafWinogradDinFn fn, gpointer data, float *scratch)
+{
+  int G = wino_act_images (wg->cin, height, width, batch);
+  gsize dout_img = (gsize) height * width * wg->cout;
+  float *din = scratch + wino_blocks_len (wg->cin, wg->cout);
+
+  g_assert (wg->u_flip != NULL && !wg->up && height % wg->m == 0 && width % wg->m == 0);
+  for (int b0 = 0; b0 < batch; b0 += G)
+    {
+      int n = MIN (G, batch - b0);
+      winograd_conv (din, dout + b0 * dout_img, FALSE, wg->u_flip, NULL, 0, NULL, NULL, wg->cout, wg->cin, wg->m, n,
+                     height, width, scratch);
+      fn (din, b0, n, data);
+    }
+}
+
+void
 gaf_winograd_backward (float *din, float *dw, float *dbias, const float *dout, const float *in,
                        const GafWinograd *wg, int batch, int height, int width, float *scratch)
 {

@@ -62,5 +62,13 @@ void  gaf_winograd_backward     (float *din, float *dw, float *dbias, const floa
 void  gaf_winograd_backward_ex  (float *din, float *dw, float *dbias, const float *dout, const float *in,
                                  const GafWinograd *wg, int batch, int height, int width, gboolean din_add,
                                  float *scratch);
+/* Takes din (n, height, width, Cin), the input gradient of images b0 .. b0 + n - 1 (the callback may overwrite
+ * it) */
+typedef void (*GafWinogradDinFn) (float *din, int b0, int n, gpointer data);
+/* The input gradient of gaf_winograd_backward_ex (with the flipped kernels) a group of images at a time, each
+ * group handed to fn while it is in L2 (the next layer's backward), never written whole; the weight and bias
+ * gradients are gaf_winograd_backward_ex's with din NULL. Not for an upsampling convolution. */
+void  gaf_winograd_backward_din_groups (const float *dout, const GafWinograd *wg, int batch, int height,
+                                        int width, GafWinogradDinFn fn, gpointer data, float *scratch);
 
 G_END_DECLS
