@@ -776,10 +776,11 @@ test_winograd_sums (void)
     }
 }
 
-/* gaf_winograd_forward_act: the input formed by a callback a group of images at a time gives the convolution
+/* A group of images at a time: gaf_winograd_forward_act (the input formed by a callback) gives the convolution
  * of the input written whole beforehand, with the per-image bias, the residual (apart and the output itself)
- * and the sums; the callback is asked for each image once, in order. Image sizes that make groups of 1
- * (32 x 32 x 64 floats, the group's size), of 2 + 2 + 1 and of all 5. */
+ * and the sums, and gaf_winograd_backward_din_groups gives backward's whole input gradient; each callback is
+ * asked for each image once, in order. Image sizes that make groups of 1 (32 x 32 x 64 floats, the group's
+ * size), of 2 + 2 + 1 and of all 5. */
 typedef struct {
   const float *src;
   gsize per_image;
@@ -814,8 +815,27 @@ act_square_own (float *act, int b0, int n, gpointer data)
   return own;
 }
 
+/* gaf_winograd_backward_din_groups' callback: the group's input gradient into the whole one, each image once, in
+ * order */
+typedef struct {
+  float *all;
+  gsize per_image;
+  int next;
+} DinCtx;
+
 static void
-test_winograd_act (void)
+din_collect (float *din, int b0, int n, gpointer data)
+{
+  DinCtx *x = data;
+
+  g_assert_cmpint (b0, ==, x->next);
+  x->next = b0 + n;
+  memcpy (x->all + (gsize) b0 * x->per_image, din, (gsize) n * x->per_image * sizeof (float));
+  memset (din, 0xff, (gsize) n * x->per_image * sizeof (float));   /* the callback may overwrite it */
+}
+
+static void
+test_winograd_groups (void)
 {
   static const struct { int h, w, cin, cout; } shapes[] = { { 32, 32, 64, 16 }, { 16, 16, 112, 24 }, { 8, 12, 16, 32 } };
   const int batch = 5;
@@ -869,59 +889,18 @@ test_winograd_act (void)
         gaf_winograd_forward_act (out, NULL, act_square_own, &ctx, &wg, bias, 0, res, batch, h, w, scratch);
         check_close_as (tag, "act in its own array: out", out, ref, nout, 1e-6);
         g_assert_cmpmem (own, nin * sizeof (float), act, nin * sizeof (float));
-        gaf_winograd_clear (&wg);
-      }
-}
-
-/* gaf_winograd_backward_din_groups: the input gradient a group of images at a time gives backward's whole one,
- * every image once, in order (the shapes of test_winograd_act: groups of 1, 2 + 2 + 1 and all 5). */
-typedef struct {
-  float *all;
-  gsize per_image;
-  int next;
-} DinCtx;
-
-static void
-din_collect (float *din, int b0, int n, gpointer data)
-{
-  DinCtx *x = data;
-
-  g_assert_cmpint (b0, ==, x->next);
-  x->next = b0 + n;
-  memcpy (x->all + (gsize) b0 * x->per_image, din, (gsize) n * x->per_image * sizeof (float));
-  memset (din, 0xff, (gsize) n * x->per_image * sizeof (float));   /* the callback may overwrite it */
-}
-
-static void
-test_winograd_din_groups (void)
-{
-  static const struct { int h, w, cin, cout; } shapes[] = { { 32, 32, 64, 16 }, { 16, 16, 112, 24 }, { 8, 12, 16, 32 } };
-  const int batch = 5;
-
-  for (guint k = 0; k < G_N_ELEMENTS (shapes); k++)
-    for (int m = 2; m <= 4; m += 2)
-      {
-        int h = shapes[k].h, w = shapes[k].w, cin = shapes[k].cin, cout = shapes[k].cout;
-        GafConv2dShape s = { cin, cout, 3, 1, 1 };
-        gsize nin = (gsize) batch * h * w * cin, nout = (gsize) batch * h * w * cout;
-        GafRng rng;
-        GafWinograd wg = { 0 };
-        g_autofree float *in = NULL, *wt = NULL, *dout = NULL;
-        g_autofree float *ref = g_new (float, nin), *all = g_new (float, nin);
-        g_autofree float *dw = g_new0 (float, (gsize) 9 * cin * cout), *db = g_new0 (float, cout);
-        g_autofree float *scratch = g_new (float, gaf_winograd_scratch_len (&s, h, w));
-        g_autofree char *tag = g_strdup_printf ("F(%dx%d) %dx%d %d->%d", m, m, h, w, cin, cout);
-        DinCtx ctx = { all, (gsize) h * w * cin, 0 };
-
-        gaf_rng_init (&rng, 435 + k);
-        in = new_uniform (&rng, nin, -1, 1);
-        wt = new_uniform (&rng, (gsize) 9 * cin * cout, -0.2, 0.2);
-        dout = new_uniform (&rng, nout, -1, 1);
-        gaf_winograd_prepare (&wg, wt, &s, m, TRUE);
-        gaf_winograd_backward_ex (ref, dw, db, dout, in, &wg, batch, h, w, FALSE, scratch);
-        gaf_winograd_backward_din_groups (dout, &wg, batch, h, w, din_collect, &ctx, scratch);
-        g_assert_cmpint (ctx.next, ==, batch);
-        check_close_as (tag, "din in groups", all, ref, nin, 1e-6);
+        /* backward: res as dout, the input gradient in groups (into own) against the whole one (into act) */
+        {
+          g_autofree float *dw = g_new0 (float, (gsize) 9 * cin * cout), *db = g_new0 (float, cout);
+          DinCtx dctx = { own, (gsize) h * w * cin, 0 };
+          GafWinograd wf = { 0 };
+          gaf_winograd_prepare (&wf, wt, &s, m, TRUE);
+          gaf_winograd_backward_ex (act, dw, db, res, in, &wf, batch, h, w, FALSE, scratch);
+          gaf_winograd_backward_din_groups (res, &wf, batch, h, w, din_collect, &dctx, scratch);
+          g_assert_cmpint (dctx.next, ==, batch);
+          check_close_as (tag, "din in groups", own, act, nin, 1e-6);
+          gaf_winograd_clear (&wf);
+        }
         gaf_winograd_clear (&wg);
       }
 }
@@ -2208,8 +2187,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/layers2d/groupnorm-silu-sums", test_groupnorm_silu_sums);
   g_test_add_func ("/engine/layers2d/groupnorm-silu-split-wide", test_groupnorm_silu_split_wide);
   g_test_add_func ("/engine/layers2d/winograd-sums", test_winograd_sums);
-  g_test_add_func ("/engine/layers2d/winograd-act", test_winograd_act);
-  g_test_add_func ("/engine/layers2d/winograd-din-groups", test_winograd_din_groups);
+  g_test_add_func ("/engine/layers2d/winograd-groups", test_winograd_groups);
   g_test_add_func ("/engine/layers2d/silu", test_silu);
   g_test_add_func ("/engine/layers2d/upsample", test_upsample);
   g_test_add_func ("/engine/layers2d/concat", test_concat);
