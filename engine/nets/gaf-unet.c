@@ -862,6 +862,30 @@ gn_silu_act (float *act, int b0, int n, gpointer data)
   return y;
 }
 
+/* A ResBlock convolution of GroupNorm + SiLU of its input (act): a Winograd one forms it a group of images at
+ * a time; otherwise it is written whole first (into act->dst, or whole in sampling). Whether sums were formed. */
+static gboolean
+conv_forward_gn (const GafUnet *net, const Op *op, int which, float *out, double *sums, GnSiluAct *act,
+                 float *whole, const float *bias, gsize bias_stride, const float *residual, int B, float *scratch)
+{
+  const GafWinograd *wg = which == 1 ? &op->wg1 : &op->wg2;
+  const float *a;
+  GafProfMark mark;
+
+  if ((which == 1 ? op->wino1 : op->wino2) && !wg->up)
+    {
+      gaf_winograd_forward_act (out, sums, gn_silu_act, act, wg, bias, bias_stride, residual, B, op->ch, op->cw,
+                                scratch);
+      return sums != NULL;
+    }
+  if (act->dst == NULL)
+    act->dst = whole;
+  gaf_profile_begin (&mark);
+  a = gn_silu_act (NULL, 0, B, act);
+  gaf_profile_end (GAF_PROF_GN_SILU, &mark);
+  return conv_forward (net, op, which, out, sums, a, B, bias, bias_stride, residual, scratch);
+}
+
 static void
 forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, float *out, gboolean train)
 {
@@ -985,15 +1009,10 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
                 gaf_concat_forward (ob->cat, in, op->cin, skip, op->cskip, npix);
                 xin = ob->cat;
               }
-            /* each Winograd convolution forms GroupNorm + SiLU of its input a group of images at a time */
+            /* each convolution's input is GroupNorm + SiLU of the block's input, then of h1 (conv_forward_gn) */
             GnSiluAct act1 = { xin, split ? skip : NULL, split ? op->cin : ct, op->cskip, n, op->g1, xsums,
                                P + op->gn1_g, P + op->gn1_b, train ? ob->a1 : NULL, train ? ob->mean1 : NULL,
                                train ? ob->rstd1 : NULL };
-            gboolean fuse1 = op->wino1 && !op->wg1.up, fuse2 = op->wino2;
-            if (!fuse1)
-              PROF (GAF_PROF_GN_SILU,
-                    gaf_groupnorm_silu_forward_sums (ob->a1, ob->mean1, ob->rstd1, act1.a, act1.ca, act1.b, act1.cb,
-                                                     xsums, act1.g, act1.beta, B, n, op->g1));
             /* h = conv1 (a1) + Linear(SiLU(emb)), one value per sample and channel: the projection plus the
              * conv bias is the conv's per-image bias */
             gaf_profile_begin (&mark);
@@ -1002,21 +1021,11 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               add_rows (ob->e + (gsize) b * op->cout, P + op->c1_b, 1, op->cout);
             gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
             /* the conv's output transform adds the bias and time embedding and forms GN2's statistics */
-            if (fuse1)
-              {
-                gaf_winograd_forward_act (ob->h1, ob->hsums, gn_silu_act, &act1, &op->wg1, ob->e, op->cout, NULL, B,
-                                          op->ch, op->cw, c->conv);
-                hsums_ok = TRUE;
-              }
-            else
-              hsums_ok = conv_forward (net, op, 1, ob->h1, ob->hsums, ob->a1, B, ob->e, op->cout, NULL, c->conv);
+            hsums_ok = conv_forward_gn (net, op, 1, ob->h1, ob->hsums, &act1, ob->a1, ob->e, op->cout, NULL, B,
+                                        c->conv);
             GnSiluAct act2 = { ob->h1, NULL, op->cout, 0, n, op->g2, hsums_ok ? ob->hsums : NULL, P + op->gn2_g,
                                P + op->gn2_b, train ? ob->a2 : NULL, train ? ob->mean2 : NULL,
                                train ? ob->rstd2 : NULL };
-            if (!fuse2)
-              PROF (GAF_PROF_GN_SILU,
-                    gaf_groupnorm_silu_forward_sums (ob->a2, ob->mean2, ob->rstd2, ob->h1, op->cout, NULL, 0,
-                                                     act2.sums, act2.g, act2.beta, B, n, op->g2));
             /* out = skip(x) + conv2 (a2): the skip goes first, conv2 adds itself and both biases */
             if (op->has_skip_conv)
               {
@@ -1043,14 +1052,7 @@ forward_part (GafUnet *net, Cache *c, int B, const float *x, const float *t, flo
               }
             /* out = conv2 (a2) + both biases + the skip product already in out, or + the input itself */
             const float *bias2 = op->has_skip_conv ? c->bias : P + op->c2_b, *res2 = op->has_skip_conv ? ob->out : xin;
-            if (fuse2)
-              {
-                gaf_winograd_forward_act (ob->out, ob->sums, gn_silu_act, &act2, &op->wg2, bias2, 0, res2, B, op->ch,
-                                          op->cw, c->conv);
-                ob->sums_ok = TRUE;
-              }
-            else
-              ob->sums_ok = conv_forward (net, op, 2, ob->out, ob->sums, ob->a2, B, bias2, 0, res2, c->conv);
+            ob->sums_ok = conv_forward_gn (net, op, 2, ob->out, ob->sums, &act2, ob->a2, bias2, 0, res2, B, c->conv);
           }
           break;
         }
@@ -1094,6 +1096,24 @@ gn_silu_back_group (float *d, int b0, int nb, gpointer data)
         gaf_bias_backward (x->de + (gsize) (b0 + i) * x->cx, x->din + off + (gsize) i * x->n * x->cx, x->n, x->cx);
       gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
     }
+}
+
+/* A ResBlock convolution's gradients and GroupNorm + SiLU's backward of its input (back): a Winograd one hands
+ * its input gradient on a group of images at a time; otherwise it is written whole into d_in first. */
+static void
+conv_backward_gn (const GafUnet *net, const Op *op, int which, float *G, const float *dout, const float *in,
+                  float *d_in, GnSiluBack *back, int B, float *scratch)
+{
+  const GafWinograd *wg = which == 1 ? &op->wg1 : &op->wg2;
+
+  if ((which == 1 ? op->wino1 : op->wino2) && !wg->up)
+    {
+      conv_backward (net, op, which, G, NULL, FALSE, dout, in, B, scratch);
+      gaf_winograd_backward_din_groups (dout, wg, B, op->ch, op->cw, gn_silu_back_group, back, scratch);
+      return;
+    }
+  conv_backward (net, op, which, G, d_in, FALSE, dout, in, B, scratch);
+  gn_silu_back_group (d_in, 0, B, back);
 }
 
 static void
@@ -1202,17 +1222,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             memset (c->d_e, 0, (gsize) B * op->cout * sizeof (float));
             GnSiluBack back2 = { c->d_h1, NULL, G + op->gn2_g, G + op->gn2_b, c->d_e, ob->h1, NULL, ob->mean2,
                                  ob->rstd2, P + op->gn2_g, P + op->gn2_b, op->cout, 0, n, op->g2, FALSE };
-            if (op->wino2)
-              {
-                conv_backward (net, op, 2, G, NULL, FALSE, dY, ob->a2, B, c->conv);
-                gaf_winograd_backward_din_groups (dY, &op->wg2, B, op->ch, op->cw, gn_silu_back_group, &back2,
-                                                  c->conv);
-              }
-            else
-              {
-                conv_backward (net, op, 2, G, c->d_a2, FALSE, dY, ob->a2, B, c->conv);
-                gn_silu_back_group (c->d_a2, 0, B, &back2);
-              }
+            conv_backward_gn (net, op, 2, G, dY, ob->a2, c->d_a2, &back2, B, c->conv);
             gaf_profile_begin (&mark);
             gaf_linear_backward (c->dsemb, G + op->e_w, G + op->e_b, c->d_e, c->semb, P + op->e_w, B, E, op->cout);
             gaf_profile_end (GAF_PROF_TIME_EMB, &mark);
@@ -1220,17 +1230,7 @@ backward_part (GafUnet *net, Cache *c, float *G, int B, const float *dnet, float
             GnSiluBack back1 = { split ? din : dxin, split ? dskip : NULL, G + op->gn1_g, G + op->gn1_b, NULL,
                                  split ? in : xin, split ? skip : NULL, ob->mean1, ob->rstd1, P + op->gn1_g,
                                  P + op->gn1_b, split ? op->cin : (int) ct, split ? op->cskip : 0, n, op->g1, TRUE };
-            if (op->wino1 && !op->wg1.up)
-              {
-                conv_backward (net, op, 1, G, NULL, FALSE, c->d_h1, ob->a1, B, c->conv);
-                gaf_winograd_backward_din_groups (c->d_h1, &op->wg1, B, op->ch, op->cw, gn_silu_back_group, &back1,
-                                                  c->conv);
-              }
-            else
-              {
-                conv_backward (net, op, 1, G, c->d_a1, FALSE, c->d_h1, ob->a1, B, c->conv);
-                gn_silu_back_group (c->d_a1, 0, B, &back1);
-              }
+            conv_backward_gn (net, op, 1, G, c->d_h1, ob->a1, c->d_a1, &back1, B, c->conv);
             if (op->cskip && !split)
               gaf_concat_backward (din, dskip, c->d_cat, op->cin, op->cskip, npix);
           }

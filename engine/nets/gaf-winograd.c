@@ -107,14 +107,16 @@ wino_blocks_len (int cin, int cout)
   return need;
 }
 
-/* Images whose activated input gaf_winograd_forward_act forms at a time: as many as fit WINO_ACT_FLOATS, at
- * least one */
-static int
-wino_act_images (int cin, int height, int width, int batch)
+/* The groups of gaf_winograd_forward_act and gaf_winograd_backward_din_groups: *images per group (as many
+ * as fit WINO_ACT_FLOATS of the convolution's input, at least one); returns the group's buffer in the scratch,
+ * after the blocks' part */
+static float *
+wino_group (const GafWinograd *wg, int height, int width, int batch, float *scratch, int *images)
 {
-  gsize per = (gsize) height * width * cin;
+  gsize per = (gsize) height * width * wg->cin;
 
-  return (int) CLAMP ((gsize) WINO_ACT_FLOATS / per, 1, (gsize) MAX (batch, 1));
+  *images = (int) CLAMP ((gsize) WINO_ACT_FLOATS / per, 1, (gsize) MAX (batch, 1));
+  return scratch + wino_blocks_len (wg->cin, wg->cout);
 }
 
 gsize
@@ -896,9 +898,9 @@ gaf_winograd_forward_act (float *out, double *sums, GafWinogradActFn act_fn, gpo
                           const float *bias, gsize bias_stride, const float *residual, int batch, int height,
                           int width, float *scratch)
 {
-  int G = wino_act_images (wg->cin, height, width, batch);
+  int G;
   gsize out_img = (gsize) height * width * wg->cout;
-  float *act = scratch + wino_blocks_len (wg->cin, wg->cout);
+  float *act = wino_group (wg, height, width, batch, scratch, &G);
 
   g_assert (wg->u != NULL && !wg->up && height % wg->m == 0 && width % wg->m == 0);
   for (int b0 = 0; b0 < batch; b0 += G)
@@ -999,9 +1001,9 @@ void
 gaf_winograd_backward_din_groups (const float *dout, const GafWinograd *wg, int batch, int height, int width,
                                   GafWinogradDinFn fn, gpointer data, float *scratch)
 {
-  int G = wino_act_images (wg->cin, height, width, batch);
+  int G;
   gsize dout_img = (gsize) height * width * wg->cout;
-  float *din = scratch + wino_blocks_len (wg->cin, wg->cout);
+  float *din = wino_group (wg, height, width, batch, scratch, &G);
 
   g_assert (wg->u_flip != NULL && !wg->up && height % wg->m == 0 && width % wg->m == 0);
   for (int b0 = 0; b0 < batch; b0 += G)
